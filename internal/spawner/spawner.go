@@ -1,0 +1,264 @@
+// Package spawner holds the domain of the bot: the game servers it runs for
+// the members of one Discord guild, the games they can ask for, and the
+// errors the rest of the code branches on. It imports no outside system;
+// every adapter (discord, ecs, dynamo, mcping) and the lifecycle speak in
+// these types.
+package spawner
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// StartedBy is the value of the ECS task's startedBy field for every task
+// this bot runs. Reconciliation lists the cluster's tasks by it, so a task
+// carrying it and no record in the table is one of ours that was orphaned.
+const StartedBy = "spawner"
+
+// Tag keys put on every task, so a task can be tied back to the creation that
+// started it even when the record was never written.
+const (
+	TagCreation = "spawner:creation"
+	TagOwner    = "spawner:owner"
+	TagChannel  = "spawner:channel"
+	TagGame     = "spawner:game"
+	TagVariant  = "spawner:variant"
+)
+
+// State is where a server is in its life. The order of the constants is the
+// order a server goes through them.
+type State string
+
+const (
+	StateRequested    State = "requested"    // channel made, task not asked for yet
+	StateProvisioning State = "provisioning" // RunTask accepted
+	StatePending      State = "pending"      // ECS is pulling the image
+	StateRunning      State = "running"      // task RUNNING, address known
+	StateBooting      State = "booting"      // waiting for the first ping answer
+	StateReady        State = "ready"        // answered a ping; watchdogs on
+	StateStopping     State = "stopping"
+	StateStopped      State = "stopped"
+)
+
+// Server is one game server a member asked for: the row of the table and the
+// entry of the in-memory mirror.
+//
+// Before RunTask has answered, a Server has no TaskARN and is stored under
+// its CreationID (see Key); that record is what lets a restart know a
+// creation was under way and never start a second task for it.
+type Server struct {
+	TaskARN         string // taskId in the table; empty until RunTask answered
+	CreationID      string // also the RunTask client token and a task tag
+	Game            string
+	Variant         string // typeServer in the table
+	Owner           string // Discord user id (userId)
+	ChannelID       string // the private ticket channel
+	StatusMessageID string // the message in the ticket channel edited at each step
+	Address         string // IP the players connect to (publicIpAddress)
+	Port            int
+	Token           string // admin token given to the game, shown to the owner only
+	Locale          string // Discord locale of the member who asked, for messages
+	State           State
+	CreatedAt       time.Time // creationDate; the watchdogs count from it
+	RunningAt       time.Time
+	ReadyAt         time.Time
+}
+
+// PendingKeyPrefix starts the table key of a creation whose task is not known yet.
+const PendingKeyPrefix = "creation/"
+
+// Key is the table's partition key for the server: the task ARN, or, before
+// RunTask answered, PendingKeyPrefix followed by the creation id.
+func (s Server) Key() string {
+	if s.TaskARN != "" {
+		return s.TaskARN
+	}
+	return PendingKeyPrefix + s.CreationID
+}
+
+// TaskID is the last segment of the task ARN: short, unique in the cluster,
+// and what the /server stop option carries.
+func (s Server) TaskID() string { return TaskID(s.TaskARN) }
+
+// TaskID returns the last segment of a task ARN ("arn:...:task/cluster/abc" → "abc").
+func TaskID(arn string) string {
+	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}
+
+// HostPort is the address players type in Minecraft: "ip:port", or "" while unknown.
+func (s Server) HostPort() string {
+	if s.Address == "" {
+		return ""
+	}
+	return net.JoinHostPort(s.Address, strconv.Itoa(s.Port))
+}
+
+// Game is a kind of server members can ask for, and everything needed to run
+// one. The default game is built from the configuration; more can be added
+// without touching the lifecycle.
+type Game struct {
+	Name           string // option value, e.g. "minecraft"
+	Title          string // shown to users, e.g. "Minecraft"
+	TaskDefinition string // ECS task definition family; its latest ACTIVE revision runs
+	Container      string // container name inside the task definition
+	Port           int    // game port, pinged with Server List Ping
+	Version        string // shown to users
+	Env            map[string]string
+	// TokenEnv is the container variable that receives the admin token
+	// generated for each server; empty when the game has no admin token.
+	TokenEnv string
+	// AdminCommand is shown to the owner in the ready message with "{token}"
+	// replaced by the token; empty to show the bare token.
+	AdminCommand   string
+	Variants       []Variant
+	DefaultVariant string
+
+	MinPlayers         int           // fewer players than this is "too few"
+	WarningCount       int           // warnings before the stop
+	CheckInterval      time.Duration // time between two player-count checks
+	MaxDuration        time.Duration // lifetime before the stop
+	MaxDurationWarning time.Duration // how long before MaxDuration the owner is warned
+	ReadyTimeout       time.Duration // RUNNING to first ping answer, or the server failed
+}
+
+// Variant is a flavour of a game with its own container environment
+// ("official" and "non_official" for the default Minecraft game).
+type Variant struct {
+	Name string
+	Env  map[string]string
+}
+
+// Variant returns the variant named name, or the default one when name is empty.
+func (g Game) Variant(name string) (Variant, bool) {
+	if name == "" {
+		name = g.DefaultVariant
+	}
+	for _, v := range g.Variants {
+		if v.Name == name {
+			return v, true
+		}
+	}
+	return Variant{}, false
+}
+
+// Environment is the container environment for a server of variant v: the
+// game's, then the variant's, then the token.
+func (g Game) Environment(v Variant, token string) map[string]string {
+	env := make(map[string]string, len(g.Env)+len(v.Env)+1)
+	for k, val := range g.Env {
+		env[k] = val
+	}
+	for k, val := range v.Env {
+		env[k] = val
+	}
+	if g.TokenEnv != "" {
+		env[g.TokenEnv] = token
+	}
+	return env
+}
+
+// Catalog is the set of games offered, the first being the default.
+type Catalog []Game
+
+// Lookup returns the game named name, or the default game when name is empty.
+func (c Catalog) Lookup(name string) (Game, bool) {
+	if len(c) == 0 {
+		return Game{}, false
+	}
+	if name == "" {
+		return c[0], true
+	}
+	for _, g := range c {
+		if g.Name == name {
+			return g, true
+		}
+	}
+	return Game{}, false
+}
+
+// TaskSpec is what the lifecycle asks ECS to run. Cluster, networking and
+// capacity provider are the ECS adapter's configuration, not the game's.
+type TaskSpec struct {
+	CreationID     string // RunTask clientToken, so a retried call never starts two tasks
+	TaskDefinition string
+	Container      string
+	Env            map[string]string
+	Tags           map[string]string
+}
+
+// Task is what ECS says of a task.
+type Task struct {
+	ARN           string
+	LastStatus    string // PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, DEPROVISIONING, STOPPED
+	DesiredStatus string
+	StartedBy     string
+	StoppedReason string
+	StopCode      string
+	ExitCode      *int32 // of the game container, when it exited
+	ENI           string // network interface id of the awsvpc attachment
+	PrivateIP     string
+	Tags          map[string]string
+	CreatedAt     time.Time
+}
+
+// Stopped reports whether the task has stopped or is on its way to.
+func (t Task) Stopped() bool {
+	switch t.LastStatus {
+	case "STOPPED", "STOPPING", "DEPROVISIONING", "DEACTIVATING":
+		return true
+	}
+	return t.DesiredStatus == "STOPPED"
+}
+
+// Ping is a Server List Ping answer.
+type Ping struct {
+	Online  int
+	Max     int
+	Version string
+	Latency time.Duration
+}
+
+// Ticket is a private ticket channel to create under the category.
+type Ticket struct {
+	Name  string
+	Topic string
+	Owner string // user id allowed to see it besides the admin role
+}
+
+// Channel is a channel found under the category.
+type Channel struct {
+	ID    string
+	Name  string
+	Topic string
+}
+
+// Message is something said in a channel. Mentions lists the user ids that
+// may actually be pinged; any other mention in Content renders but does not ping.
+type Message struct {
+	Content  string
+	Mentions []string
+}
+
+// ErrNotFound is returned by adapters when the thing asked for does not
+// exist; deleting or stopping something not found is not an error.
+var ErrNotFound = errors.New("not found")
+
+// RunFailure is RunTask answering with failures instead of a task
+// (capacity, a bad subnet, a missing task definition).
+type RunFailure struct {
+	Reason string
+	Detail string
+}
+
+func (f *RunFailure) Error() string {
+	if f.Detail != "" {
+		return "run task: " + f.Reason + ": " + f.Detail
+	}
+	return "run task: " + f.Reason
+}
