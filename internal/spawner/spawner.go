@@ -262,3 +262,88 @@ func (f *RunFailure) Error() string {
 	}
 	return "run task: " + f.Reason
 }
+
+// Refusal is a request the bot declines for a reason the member should
+// read; nothing was started or changed. Adapters render it in the member's
+// language (see package text).
+type Refusal struct {
+	Code  RefusalCode
+	Limit int    // the cap, for RefusedCap
+	Name  string // the unknown game or variant, for RefusedUnknown*
+}
+
+// RefusalCode says why a request was refused.
+type RefusalCode int
+
+const (
+	RefusedNoRole         RefusalCode = iota + 1 // member holds neither the user nor the admin role
+	RefusedGuild                                 // not from the configured guild (another guild or a DM)
+	RefusedBusy                                  // member already has a server or a creation under way
+	RefusedCap                                   // GAMESERVER_MAX_SERVERS reached
+	RefusedUnknownGame                           // no such game
+	RefusedUnknownVariant                        // no such variant for the game
+	RefusedNoServer                              // stop: no such server (stale or forged option)
+	RefusedNotOwner                              // stop: the server is someone else's
+	RefusedStopping                              // stop: already being stopped
+	RefusedShuttingDown                          // the bot is shutting down; try again in a moment
+)
+
+func (r *Refusal) Error() string {
+	switch r.Code {
+	case RefusedNoRole:
+		return "refused: missing role"
+	case RefusedGuild:
+		return "refused: wrong guild"
+	case RefusedBusy:
+		return "refused: member already has a server"
+	case RefusedCap:
+		return "refused: server cap reached"
+	case RefusedUnknownGame:
+		return "refused: unknown game " + strconv.Quote(r.Name)
+	case RefusedUnknownVariant:
+		return "refused: unknown variant " + strconv.Quote(r.Name)
+	case RefusedNoServer:
+		return "refused: no such server"
+	case RefusedNotOwner:
+		return "refused: not the owner"
+	case RefusedStopping:
+		return "refused: already stopping"
+	case RefusedShuttingDown:
+		return "refused: shutting down"
+	}
+	return "refused"
+}
+
+// Actor is who asked for something: a member, or the bot itself.
+type Actor struct {
+	UserID string
+	Admin  bool
+}
+
+// StopCause says why a server stopped; it is told to the owner and the log
+// channel and counted in metrics.
+type StopCause string
+
+const (
+	CauseCommand    StopCause = "command"     // /server stop
+	CauseRuntime    StopCause = "max_runtime" // GAMESERVER_MAX_DURATION reached
+	CausePlayers    StopCause = "players"     // too few players after the last warning
+	CauseFailed     StopCause = "failed"      // creation failed (RunTask, Discord, DynamoDB)
+	CauseNotReady   StopCause = "not_ready"   // no ping answer before the ready timeout
+	CauseTaskEnded  StopCause = "task_ended"  // the task stopped on its own
+	CauseOrphan     StopCause = "orphan"      // an owned task with no record
+	CauseRecordGone StopCause = "task_gone"   // a record whose task is gone
+	CauseRestart    StopCause = "interrupted" // a creation interrupted by a restart before its task existed
+)
+
+// CreateRequest is a member's /server create.
+type CreateRequest struct {
+	Owner   string
+	Admin   bool // exempt from the one-server-per-member rule
+	Locale  string
+	Game    string // empty: the default game
+	Variant string // empty: the game's default variant
+	// Reply, when set, is called with what the member should read in their
+	// ephemeral answer: once the ticket channel exists, or why it failed.
+	Reply func(Message)
+}

@@ -1,0 +1,147 @@
+package lifecycle
+
+import (
+	"context"
+	"errors"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// ending is why and how a server ends.
+type ending struct {
+	cause  spawner.StopCause
+	by     string        // the member who stopped it, for CauseCommand
+	detail string        // told to the owner and the log channel
+	task   *spawner.Task // what ECS last said, when it ended on its own
+	err    error         // the error behind a failure, for the logs only
+}
+
+// errStopping is returned by finish when another finish of the same server is under way.
+var errStopping = &spawner.Refusal{Code: spawner.RefusedStopping}
+
+// finish ends server id: stops its task, removes its records and its
+// mirror entry, tells the owner and the log channel, and schedules the
+// ticket channel's deletion. It is idempotent and safe to retry: when AWS or
+// the table fails, the entry stays with the ending remembered and each sweep
+// tries again until it succeeds, so a task is never left running unrecorded.
+func (m *Manager) finish(ctx context.Context, id string, end ending) error {
+	m.mu.Lock()
+	e, ok := m.entries[id]
+	if !ok {
+		m.mu.Unlock()
+		return nil
+	}
+	if e.stopping {
+		m.mu.Unlock()
+		return errStopping
+	}
+	if e.stop != nil {
+		end = *e.stop // a retry keeps the first reason
+	}
+	e.stopping = true
+	e.stop = &end
+	prevState := e.srv.State
+	e.srv.State = spawner.StateStopping
+	srv := e.srv
+	reply := e.reply
+	m.mu.Unlock()
+
+	log := m.log.With("creation", srv.CreationID, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
+	if prevState != spawner.StateStopping {
+		m.editStatus(ctx, srv, "")
+	}
+
+	if err := m.release(ctx, srv, end); err != nil {
+		m.mu.Lock()
+		e.stopping = false
+		tell := !e.stopRetryTold
+		e.stopRetryTold = true
+		m.mu.Unlock()
+		if ctx.Err() == nil {
+			log.Error("stop server; will retry", "err", err)
+			if tell {
+				_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopRetry(srv, errorSummary(err))})
+			}
+		}
+		return err
+	}
+
+	m.mu.Lock()
+	delete(m.entries, id)
+	m.mu.Unlock()
+	m.metrics.Stopped(end.cause)
+	if end.err != nil {
+		log.Info("server ended", "detail", end.detail, "err", end.err)
+	} else {
+		log.Info("server ended", "detail", end.detail)
+	}
+
+	lang := m.lang(srv)
+	srv.State = spawner.StateStopped
+	if srv.ChannelID != "" {
+		m.editStatus(ctx, srv, "")
+		if _, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{
+			Content:  lang.Ended(end.cause, end.by, end.detail, m.cfg.TicketCloseDelay),
+			Mentions: []string{srv.Owner},
+		}); err != nil {
+			log.Warn("tell ticket channel", "err", err)
+		}
+		m.closeLater(srv.ChannelID)
+	}
+	if reply != nil && end.cause != spawner.CauseCommand {
+		reply(spawner.Message{Content: lang.CreationFailed(end.detail)})
+	}
+	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, end.detail)}); err != nil {
+		log.Warn("tell log channel", "err", err)
+	}
+	m.poke()
+	return nil
+}
+
+// release stops the task and deletes the records, idempotently.
+func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) error {
+	if srv.TaskARN != "" && (end.task == nil || end.task.LastStatus != "STOPPED") {
+		if err := m.tasks.StopTask(ctx, srv.TaskARN, "spawner: "+string(end.cause)); err != nil {
+			return err
+		}
+	}
+	if srv.TaskARN != "" {
+		if err := m.store.Delete(ctx, srv.TaskARN); err != nil {
+			return err
+		}
+	}
+	if srv.CreationID != "" {
+		if err := m.store.Delete(ctx, spawner.PendingKeyPrefix+srv.CreationID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// closeLater deletes a ticket channel after the close delay, so its owner
+// can read why the server ended. A restart in between leaves it to the
+// start's sweep of the category.
+func (m *Manager) closeLater(channelID string) {
+	if m.cfg.TicketCloseDelay <= 0 {
+		if err := m.chat.DeleteChannel(m.ctx, channelID); err != nil && m.ctx.Err() == nil {
+			m.log.Warn("delete ticket channel", "channel", channelID, "err", err)
+		}
+		return
+	}
+	m.mu.Lock()
+	m.closes = append(m.closes, closing{channelID: channelID, at: m.clock.Now().Add(m.cfg.TicketCloseDelay)})
+	m.mu.Unlock()
+	m.poke()
+}
+
+func errorSummary(err error) string {
+	var r *spawner.Refusal
+	if errors.As(err, &r) {
+		return r.Error()
+	}
+	s := err.Error()
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}

@@ -1,0 +1,409 @@
+// Package text holds every sentence the bot says to people, in English and
+// French, so wording lives in one place and never in the middle of AWS or
+// Discord code. Functions take a Lang chosen from a Discord locale.
+package text
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// Lang is a language the bot speaks.
+type Lang int
+
+const (
+	En Lang = iota
+	Fr
+)
+
+// For picks the language for a Discord locale ("fr", "en-US", ...); English
+// when there is no translation.
+func For(locale string) Lang {
+	if strings.HasPrefix(strings.ToLower(locale), "fr") {
+		return Fr
+	}
+	return En
+}
+
+func (l Lang) pick(en, fr string) string {
+	if l == Fr {
+		return fr
+	}
+	return en
+}
+
+// Mention renders a user mention.
+func Mention(userID string) string { return "<@" + userID + ">" }
+
+// ChannelLink renders a channel mention, a link in Discord.
+func ChannelLink(channelID string) string { return "<#" + channelID + ">" }
+
+// Timestamp renders t as a Discord timestamp in style "f" (date and time), "R" (relative) or "t" (time).
+func Timestamp(t time.Time, style string) string {
+	return fmt.Sprintf("<t:%d:%s>", t.Unix(), style)
+}
+
+// Variant is how a variant is shown.
+func (l Lang) Variant(name string) string {
+	switch name {
+	case "official":
+		return l.pick("official", "officiel")
+	case "non_official":
+		return l.pick("non-official", "non officiel")
+	}
+	return name
+}
+
+// Refusal is the ephemeral answer to a refused request.
+func (l Lang) Refusal(r *spawner.Refusal) string {
+	switch r.Code {
+	case spawner.RefusedNoRole:
+		return l.pick("You don't have a role that allows this.", "Tu n'as pas de rôle qui permet cela.")
+	case spawner.RefusedGuild:
+		return l.pick("This command only works in the community's server.", "Cette commande ne marche que sur le serveur de la communauté.")
+	case spawner.RefusedBusy:
+		return l.pick("You already have a server running or being created. Stop it first with `/server stop`.",
+			"Tu as déjà un serveur lancé ou en cours de création. Arrête-le d'abord avec `/serveur arrêter`.")
+	case spawner.RefusedCap:
+		return fmt.Sprintf(l.pick("All %d server slots are taken. Try again when one is free.",
+			"Les %d places de serveurs sont prises. Réessaie quand une se libère."), r.Limit)
+	case spawner.RefusedUnknownGame:
+		return fmt.Sprintf(l.pick("There is no game called %q.", "Il n'y a pas de jeu nommé %q."), r.Name)
+	case spawner.RefusedUnknownVariant:
+		return fmt.Sprintf(l.pick("There is no variant called %q for this game.", "Il n'y a pas de variante nommée %q pour ce jeu."), r.Name)
+	case spawner.RefusedNoServer:
+		return l.pick("That server doesn't exist (any more). Pick one from the list.", "Ce serveur n'existe pas (ou plus). Choisis-en un dans la liste.")
+	case spawner.RefusedNotOwner:
+		return l.pick("That server isn't yours.", "Ce serveur n'est pas à toi.")
+	case spawner.RefusedStopping:
+		return l.pick("That server is already being stopped.", "Ce serveur est déjà en train de s'arrêter.")
+	case spawner.RefusedShuttingDown:
+		return l.pick("The bot is restarting. Try again in a minute.", "Le bot redémarre. Réessaie dans une minute.")
+	}
+	return l.pick("Refused.", "Refusé.")
+}
+
+// CreationStarted is the member's ephemeral answer once the ticket channel exists.
+func (l Lang) CreationStarted(channelID string) string {
+	return fmt.Sprintf(l.pick("Your server is being created. Follow it in %s.", "Ton serveur est en cours de création. Suis-le dans %s."), ChannelLink(channelID))
+}
+
+// CreationFailed is the member's ephemeral answer when the creation failed.
+func (l Lang) CreationFailed(why string) string {
+	return fmt.Sprintf(l.pick("Your server could not be created: %s. Nothing is left running; you can try again.",
+		"Ton serveur n'a pas pu être créé : %s. Rien n'est resté lancé ; tu peux réessayer."), why)
+}
+
+// Stopped is the answer to /server stop once the server is stopped.
+func (l Lang) Stopped(s spawner.Server) string {
+	return fmt.Sprintf(l.pick("Server %s stopped.", "Serveur %s arrêté."), l.ServerLabel(s))
+}
+
+// StopFailed is the answer to /server stop when AWS would not stop it yet.
+func (l Lang) StopFailed() string {
+	return l.pick("The server could not be stopped right now; the bot keeps trying and will say so in the log channel.",
+		"Le serveur n'a pas pu être arrêté pour l'instant ; le bot réessaie et le dira dans le salon de logs.")
+}
+
+// ServerLabel names a server in one line: address or state, variant, owner id not included.
+func (l Lang) ServerLabel(s spawner.Server) string {
+	where := s.HostPort()
+	if where == "" {
+		where = l.State(s.State)
+	}
+	return fmt.Sprintf("%s (%s)", where, l.Variant(s.Variant))
+}
+
+// Choice is the autocomplete label of a server (at most 100 characters).
+func (l Lang) Choice(s spawner.Server, ownerName string, now time.Time) string {
+	label := fmt.Sprintf("%s · %s · %s · %s", l.ServerLabel(s), ownerName, l.State(s.State), age(l, now.Sub(s.CreatedAt)))
+	if len(label) > 100 {
+		label = label[:100]
+	}
+	return label
+}
+
+func age(l Lang, d time.Duration) string {
+	m := int(d.Round(time.Minute) / time.Minute)
+	if m < 60 {
+		return fmt.Sprintf(l.pick("%d min", "%d min"), m)
+	}
+	return fmt.Sprintf("%dh%02d", m/60, m%60)
+}
+
+// List is the answer to /server list.
+func (l Lang) List(servers []spawner.Server, stopAt func(spawner.Server) time.Time, all bool) string {
+	if len(servers) == 0 {
+		if all {
+			return l.pick("No server is running.", "Aucun serveur ne tourne.")
+		}
+		return l.pick("You have no server running. Start one with `/server create`.", "Tu n'as aucun serveur lancé. Lances-en un avec `/serveur créer`.")
+	}
+	var b strings.Builder
+	b.WriteString(fmt.Sprintf(l.pick("**%d server(s):**\n", "**%d serveur(s) :**\n"), len(servers)))
+	for _, s := range servers {
+		fmt.Fprintf(&b, "- %s · %s · %s %s · %s",
+			l.ServerLabel(s), Mention(s.Owner), l.pick("stops", "arrêt"), Timestamp(stopAt(s), "R"), ChannelLink(s.ChannelID))
+		if s.State != spawner.StateReady {
+			fmt.Fprintf(&b, " · %s", l.State(s.State))
+		}
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// State names a lifecycle state.
+func (l Lang) State(s spawner.State) string {
+	switch s {
+	case spawner.StateRequested:
+		return l.pick("requested", "demandé")
+	case spawner.StateProvisioning:
+		return l.pick("provisioning", "allocation")
+	case spawner.StatePending:
+		return l.pick("pending", "en attente")
+	case spawner.StateRunning:
+		return l.pick("running", "lancé")
+	case spawner.StateBooting:
+		return l.pick("booting", "démarrage du jeu")
+	case spawner.StateReady, "":
+		return l.pick("ready", "prêt")
+	case spawner.StateStopping:
+		return l.pick("stopping", "arrêt en cours")
+	case spawner.StateStopped:
+		return l.pick("stopped", "arrêté")
+	}
+	return string(s)
+}
+
+var steps = []spawner.State{
+	spawner.StateRequested, spawner.StateProvisioning, spawner.StatePending,
+	spawner.StateRunning, spawner.StateBooting, spawner.StateReady,
+}
+
+// Status is the ticket channel's status message, edited in place at each step.
+// note, when not empty, is shown under the steps (the address, a failure).
+func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "🎮 **%s** · %s · %s %s\n", g.Title, l.Variant(s.Variant), l.pick("for", "pour"), Mention(s.Owner))
+	current := -1
+	for i, st := range steps {
+		if st == s.State {
+			current = i
+		}
+	}
+	if s.State == spawner.StateStopping || s.State == spawner.StateStopped {
+		current = len(steps)
+	}
+	for i, st := range steps {
+		mark := "▫️"
+		switch {
+		case i < current || (i == current && st == spawner.StateReady):
+			mark = "✅"
+		case i == current:
+			mark = "⏳"
+		}
+		label := l.State(st)
+		if st == spawner.StateRunning && s.HostPort() != "" && i <= current {
+			label += " · `" + s.HostPort() + "`"
+		}
+		fmt.Fprintf(&b, "%s %s\n", mark, label)
+	}
+	switch s.State {
+	case spawner.StateStopping:
+		b.WriteString("⏹️ " + l.State(s.State) + "\n")
+	case spawner.StateStopped:
+		b.WriteString("⏹️ " + l.State(s.State) + "\n")
+	}
+	if note != "" {
+		b.WriteString(note + "\n")
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// Ready is the message that tells the owner their server is up.
+func (l Lang) Ready(g spawner.Game, s spawner.Server, stopAt time.Time) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, l.pick("%s your server is ready! 🎉\n", "%s ton serveur est prêt ! 🎉\n"), Mention(s.Owner))
+	fmt.Fprintf(&b, l.pick("**Address:** `%s`\n", "**Adresse :** `%s`\n"), s.HostPort())
+	if g.Version != "" {
+		fmt.Fprintf(&b, l.pick("**Version:** %s\n", "**Version :** %s\n"), g.Version)
+	}
+	fmt.Fprintf(&b, l.pick("**Variant:** %s\n", "**Variante :** %s\n"), l.Variant(s.Variant))
+	if g.MinPlayers > 0 {
+		fmt.Fprintf(&b, l.pick("**Minimum players:** %d (checked every %s; after %d warnings with fewer, the server stops)\n",
+			"**Joueurs minimum :** %d (vérifié toutes les %s ; après %d avertissements, le serveur s'arrête)\n"),
+			g.MinPlayers, Duration(g.CheckInterval), g.WarningCount)
+	}
+	fmt.Fprintf(&b, l.pick("**Stops:** %s (%s)\n", "**Arrêt :** %s (%s)\n"), Timestamp(stopAt, "t"), Timestamp(stopAt, "R"))
+	if s.Token != "" {
+		if g.AdminCommand != "" {
+			fmt.Fprintf(&b, l.pick("**Admin:** type `%s` in the game to become operator.\n", "**Admin :** tape `%s` dans le jeu pour devenir opérateur.\n"),
+				strings.ReplaceAll(g.AdminCommand, "{token}", s.Token))
+		} else {
+			fmt.Fprintf(&b, l.pick("**Admin token:** `%s`\n", "**Jeton admin :** `%s`\n"), s.Token)
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// Duration renders a duration for people: "5 min", "1h30", "45 s".
+func Duration(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d.Round(time.Minute)/time.Minute))
+	}
+	m := int(d.Round(time.Minute) / time.Minute)
+	if m%60 == 0 {
+		return fmt.Sprintf("%dh", m/60)
+	}
+	return fmt.Sprintf("%dh%02d", m/60, m%60)
+}
+
+// PlayerWarning is warning k of n: too few players (or no answer).
+func (l Lang) PlayerWarning(owner string, k, n, seen, min int, answered bool, next time.Time) string {
+	var found string
+	if answered {
+		found = fmt.Sprintf(l.pick("%d player(s) online, %d needed", "%d joueur(s) en ligne, %d requis"), seen, min)
+	} else {
+		found = l.pick("the server did not answer the player count check", "le serveur n'a pas répondu à la vérification des joueurs")
+	}
+	if k == n {
+		return fmt.Sprintf(l.pick("⚠️ %s warning **%d/%d**: %s. Last warning: if there are still too few players at the next check (%s), the server stops.",
+			"⚠️ %s avertissement **%d/%d** : %s. Dernier avertissement : s'il y a encore trop peu de joueurs à la prochaine vérification (%s), le serveur s'arrête."),
+			Mention(owner), k, n, found, Timestamp(next, "R"))
+	}
+	return fmt.Sprintf(l.pick("⚠️ %s warning **%d/%d**: %s. Next check %s.",
+		"⚠️ %s avertissement **%d/%d** : %s. Prochaine vérification %s."), Mention(owner), k, n, found, Timestamp(next, "R"))
+}
+
+// PlayersBack says the count is back at the minimum and the warnings are reset.
+func (l Lang) PlayersBack(seen int) string {
+	return fmt.Sprintf(l.pick("✅ %d players online: warnings reset.", "✅ %d joueurs en ligne : avertissements remis à zéro."), seen)
+}
+
+// RuntimeWarning warns the owner the server reaches its maximum duration soon.
+func (l Lang) RuntimeWarning(owner string, stopAt time.Time) string {
+	return fmt.Sprintf(l.pick("⏰ %s this server reaches its maximum duration and stops %s (%s).",
+		"⏰ %s ce serveur atteint sa durée maximale et s'arrête %s (%s)."), Mention(owner), Timestamp(stopAt, "R"), Timestamp(stopAt, "t"))
+}
+
+// Failure reasons, shown to the owner after "could not be created: ".
+
+// FailChannel: the ticket channel could not be made.
+func (l Lang) FailChannel() string {
+	return l.pick("the ticket channel could not be created", "le salon de suivi n'a pas pu être créé")
+}
+
+// FailRecord: the table could not be written.
+func (l Lang) FailRecord() string {
+	return l.pick("the server could not be recorded", "le serveur n'a pas pu être enregistré")
+}
+
+// FailRun: AWS refused to run the task.
+func (l Lang) FailRun(reason string) string {
+	if reason == "" {
+		return l.pick("AWS could not start it", "AWS n'a pas pu le lancer")
+	}
+	return fmt.Sprintf(l.pick("AWS could not start it (%s)", "AWS n'a pas pu le lancer (%s)"), reason)
+}
+
+// FailNotRunning: the task never reached RUNNING.
+func (l Lang) FailNotRunning(d time.Duration) string {
+	return fmt.Sprintf(l.pick("it did not start within %s", "il n'a pas démarré en %s"), Duration(d))
+}
+
+// FailNotReady: the game never answered a ping.
+func (l Lang) FailNotReady(d time.Duration) string {
+	return fmt.Sprintf(l.pick("the game did not answer within %s of starting", "le jeu n'a pas répondu dans les %s après le démarrage"), Duration(d))
+}
+
+// FailTaskEnded: the task stopped on its own.
+func (l Lang) FailTaskEnded(t spawner.Task) string {
+	reason := t.StoppedReason
+	if reason == "" {
+		reason = t.StopCode
+	}
+	if reason == "" {
+		reason = l.pick("no reason given", "sans raison donnée")
+	}
+	if t.ExitCode != nil {
+		return fmt.Sprintf(l.pick("the server stopped on its own (%s, exit code %d)", "le serveur s'est arrêté tout seul (%s, code de sortie %d)"), reason, *t.ExitCode)
+	}
+	return fmt.Sprintf(l.pick("the server stopped on its own (%s)", "le serveur s'est arrêté tout seul (%s)"), reason)
+}
+
+// FailInternal: anything else (Discord or AWS unreachable).
+func (l Lang) FailInternal() string {
+	return l.pick("an error occurred on the bot's side", "une erreur s'est produite du côté du bot")
+}
+
+// Ended is the last message in the ticket channel: why the server stopped.
+func (l Lang) Ended(cause spawner.StopCause, by string, detail string, closeIn time.Duration) string {
+	var why string
+	switch cause {
+	case spawner.CauseCommand:
+		why = fmt.Sprintf(l.pick("Server stopped by %s.", "Serveur arrêté par %s."), Mention(by))
+	case spawner.CauseRuntime:
+		why = l.pick("Server stopped: it reached its maximum duration.", "Serveur arrêté : il a atteint sa durée maximale.")
+	case spawner.CausePlayers:
+		why = l.pick("Server stopped: too few players after the last warning.", "Serveur arrêté : trop peu de joueurs après le dernier avertissement.")
+	case spawner.CauseTaskEnded, spawner.CauseRecordGone:
+		why = l.pick("Server gone: ", "Serveur disparu : ") + detail + "."
+	case spawner.CauseRestart:
+		why = l.pick("The creation was interrupted by a bot restart before the server started. Nothing is running; you can try again.",
+			"La création a été interrompue par un redémarrage du bot avant le lancement du serveur. Rien ne tourne ; tu peux réessayer.")
+	default:
+		why = l.pick("The server could not be created: ", "Le serveur n'a pas pu être créé : ") + detail + l.pick(". Nothing is left running; you can try again.", ". Rien n'est resté lancé ; tu peux réessayer.")
+	}
+	if closeIn > 0 {
+		why += " " + fmt.Sprintf(l.pick("This channel closes in %s.", "Ce salon se ferme dans %s."), Duration(closeIn))
+	}
+	return "⏹️ " + why
+}
+
+// Log lines for the admin log channel.
+
+// LogCreated: a member asked for a server.
+func (l Lang) LogCreated(s spawner.Server) string {
+	return fmt.Sprintf(l.pick("🟢 %s requested a %s server · %s", "🟢 %s a demandé un serveur %s · %s"), Mention(s.Owner), l.Variant(s.Variant), ChannelLink(s.ChannelID))
+}
+
+// LogReady: a server is ready.
+func (l Lang) LogReady(s spawner.Server) string {
+	return fmt.Sprintf(l.pick("✅ Server `%s` of %s is ready · task `%s`", "✅ Le serveur `%s` de %s est prêt · tâche `%s`"), s.HostPort(), Mention(s.Owner), s.TaskID())
+}
+
+// LogStopped: a server stopped, by whom or why.
+func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail string) string {
+	who := Mention(s.Owner)
+	task := s.TaskID()
+	if task == "" {
+		task = "—"
+	}
+	switch cause {
+	case spawner.CauseCommand:
+		return fmt.Sprintf(l.pick("⏹️ Server of %s stopped by %s · task `%s`", "⏹️ Serveur de %s arrêté par %s · tâche `%s`"), who, Mention(by), task)
+	case spawner.CauseRuntime:
+		return fmt.Sprintf(l.pick("⏹️ Server of %s stopped: maximum duration reached · task `%s`", "⏹️ Serveur de %s arrêté : durée maximale atteinte · tâche `%s`"), who, task)
+	case spawner.CausePlayers:
+		return fmt.Sprintf(l.pick("⏹️ Server of %s stopped: too few players · task `%s`", "⏹️ Serveur de %s arrêté : trop peu de joueurs · tâche `%s`"), who, task)
+	case spawner.CauseOrphan:
+		return fmt.Sprintf(l.pick("🧹 Stopped task `%s`: started by the bot but not in the table", "🧹 Tâche `%s` arrêtée : lancée par le bot mais absente de la table"), task)
+	}
+	return fmt.Sprintf(l.pick("❌ Server of %s ended (%s): %s · task `%s`", "❌ Serveur de %s terminé (%s) : %s · tâche `%s`"), who, cause, detail, task)
+}
+
+// LogStopRetry: stopping failed and will be retried.
+func (l Lang) LogStopRetry(s spawner.Server, err string) string {
+	return fmt.Sprintf(l.pick("⚠️ Could not stop task `%s` of %s yet (%s); retrying.", "⚠️ Impossible d'arrêter la tâche `%s` de %s pour l'instant (%s) ; nouvel essai."), s.TaskID(), Mention(s.Owner), err)
+}
+
+// LogBadRecord: a malformed table item was skipped at start.
+func (l Lang) LogBadRecord(problem string) string {
+	return fmt.Sprintf(l.pick("⚠️ Skipped a malformed table item: %s", "⚠️ Élément de table malformé ignoré : %s"), problem)
+}
