@@ -1,0 +1,133 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/bwmarrin/discordgo"
+)
+
+// Problem is something `spawner check` found wrong, naming the variable to fix.
+type Problem struct {
+	Var     string
+	Problem string
+}
+
+func (p Problem) Error() string { return p.Var + ": " + p.Problem }
+
+// requiredPermissions are what the bot needs in the guild: see its channels,
+// create and delete ticket channels, put permission overwrites on them, and
+// talk in them.
+var requiredPermissions = []struct {
+	bit  int64
+	name string
+}{
+	{discordgo.PermissionViewChannel, "View Channels"},
+	{discordgo.PermissionManageChannels, "Manage Channels"},
+	{discordgo.PermissionManageRoles, "Manage Roles"},
+	{discordgo.PermissionSendMessages, "Send Messages"},
+	{discordgo.PermissionReadMessageHistory, "Read Message History"},
+	{discordgo.PermissionEmbedLinks, "Embed Links"},
+}
+
+// Check verifies, with REST calls only, that the token works, the bot is in
+// the guild, the roles, the category and the log channel exist there, and
+// the bot holds the permissions it needs. It changes nothing and returns
+// one Problem per thing wrong.
+func (b *Bot) Check(ctx context.Context) []error {
+	opt := discordgo.WithContext(ctx)
+	me, err := b.s.User("@me", opt)
+	if err != nil {
+		if status(err) == http.StatusUnauthorized {
+			return []error{Problem{"DISCORD_TOKEN", "Discord rejected the token (401): copy it again from the Developer Portal, Bot page"}}
+		}
+		return []error{Problem{"DISCORD_API_URL", "cannot reach Discord: " + redact(err, b.cfg.Token).Error()}}
+	}
+	guild, err := b.s.Guild(b.cfg.GuildID, opt)
+	if err != nil {
+		return []error{Problem{"DISCORD_GUILD_ID", fmt.Sprintf("the bot cannot see guild %s (%s): check the id, and invite the bot there", b.cfg.GuildID, short(err))}}
+	}
+	var problems []error
+	roles, err := b.s.GuildRoles(b.cfg.GuildID, opt)
+	if err != nil {
+		return append(problems, Problem{"DISCORD_GUILD_ID", "cannot list the guild's roles: " + short(err)})
+	}
+	byID := make(map[string]*discordgo.Role, len(roles))
+	for _, r := range roles {
+		byID[r.ID] = r
+	}
+	for _, v := range []struct {
+		name string
+		ids  []string
+	}{{"DISCORD_USER_ROLE_ID", b.cfg.UserRoleIDs}, {"DISCORD_ADMIN_ROLE_ID", b.cfg.AdminRoleIDs}} {
+		for _, id := range v.ids {
+			if byID[id] == nil {
+				problems = append(problems, Problem{v.name, fmt.Sprintf("no role %s in guild %q", id, guild.Name)})
+			}
+		}
+	}
+	problems = append(problems, b.checkChannel(ctx, "DISCORD_GAMESERVER_CATEGORY_ID", b.cfg.CategoryID, discordgo.ChannelTypeGuildCategory, "a category")...)
+	if b.cfg.LogChannelID != "" {
+		problems = append(problems, b.checkChannel(ctx, "DISCORD_LOG_CHANNEL_ID", b.cfg.LogChannelID, discordgo.ChannelTypeGuildText, "a text channel")...)
+	}
+	member, err := b.s.GuildMember(b.cfg.GuildID, me.ID, opt)
+	if err != nil {
+		return append(problems, Problem{"DISCORD_GUILD_ID", "cannot read the bot's own roles: " + short(err)})
+	}
+	perms := int64(0)
+	if r := byID[b.cfg.GuildID]; r != nil { // @everyone
+		perms |= r.Permissions
+	}
+	for _, id := range member.Roles {
+		if r := byID[id]; r != nil {
+			perms |= r.Permissions
+		}
+	}
+	if guild.OwnerID != me.ID && perms&discordgo.PermissionAdministrator == 0 {
+		var missing []string
+		for _, p := range requiredPermissions {
+			if perms&p.bit == 0 {
+				missing = append(missing, p.name)
+			}
+		}
+		if len(missing) > 0 {
+			problems = append(problems, Problem{"bot permissions", "the bot's roles lack " + strings.Join(missing, ", ") + ": give them to its role in Server Settings → Roles, or re-invite it with the URL from the README"})
+		}
+	}
+	return problems
+}
+
+func (b *Bot) checkChannel(ctx context.Context, name, id string, want discordgo.ChannelType, what string) []error {
+	ch, err := b.s.Channel(id, discordgo.WithContext(ctx))
+	switch {
+	case err != nil:
+		return []error{Problem{name, fmt.Sprintf("no channel %s visible to the bot (%s)", id, short(err))}}
+	case ch.GuildID != b.cfg.GuildID:
+		return []error{Problem{name, fmt.Sprintf("channel %s is in another guild", id)}}
+	case ch.Type != want:
+		return []error{Problem{name, fmt.Sprintf("channel %s (%q) is not %s", id, ch.Name, what)}}
+	}
+	return nil
+}
+
+func status(err error) int {
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.StatusCode
+	}
+	return 0
+}
+
+func short(err error) string {
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil {
+		if re.Message != nil && re.Message.Message != "" {
+			return fmt.Sprintf("%d %s", re.Response.StatusCode, re.Message.Message)
+		}
+		return re.Response.Status
+	}
+	return err.Error()
+}

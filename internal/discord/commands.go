@@ -1,0 +1,305 @@
+package discord
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/bwmarrin/discordgo"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/text"
+)
+
+func fr(s string) *map[discordgo.Locale]string {
+	return &map[discordgo.Locale]string{discordgo.French: s}
+}
+
+// Commands is the /server command with its subcommands, English names and
+// French localizations, registered in the guild only.
+func Commands() []*discordgo.ApplicationCommand {
+	no := false
+	return []*discordgo.ApplicationCommand{{
+		Name:                     "server",
+		NameLocalizations:        fr("serveur"),
+		Description:              "Temporary game servers",
+		DescriptionLocalizations: fr("Serveurs de jeu temporaires"),
+		DMPermission:             &no,
+		Contexts:                 &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild},
+		Options: []*discordgo.ApplicationCommandOption{
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "create", NameLocalizations: *fr("créer"),
+				Description: "Start a game server for you", DescriptionLocalizations: *fr("Lancer un serveur de jeu pour toi"),
+				Options: []*discordgo.ApplicationCommandOption{
+					{
+						Type: discordgo.ApplicationCommandOptionString, Name: "game", NameLocalizations: *fr("jeu"),
+						Description: "Game (default: the first one)", DescriptionLocalizations: *fr("Jeu (par défaut : le premier)"),
+						Autocomplete: true,
+					},
+					{
+						Type: discordgo.ApplicationCommandOptionString, Name: "variant", NameLocalizations: *fr("variante"),
+						Description: "Variant of the game", DescriptionLocalizations: *fr("Variante du jeu"),
+						Autocomplete: true,
+					},
+				},
+			},
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "stop", NameLocalizations: *fr("arrêter"),
+				Description: "Stop a server", DescriptionLocalizations: *fr("Arrêter un serveur"),
+				Options: []*discordgo.ApplicationCommandOption{{
+					Type: discordgo.ApplicationCommandOptionString, Name: "server", NameLocalizations: *fr("serveur"),
+					Description: "The server to stop", DescriptionLocalizations: *fr("Le serveur à arrêter"),
+					Required: true, Autocomplete: true,
+				}},
+			},
+			{
+				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "list", NameLocalizations: *fr("liste"),
+				Description: "Servers running now", DescriptionLocalizations: *fr("Serveurs lancés en ce moment"),
+			},
+		},
+	}}
+}
+
+// maxChoices is Discord's limit of autocomplete choices.
+const maxChoices = 25
+
+// onInteraction answers every interaction at once: refusals and lists
+// directly, slow work after a deferred answer, in a goroutine, so the
+// gateway's event loop is never held.
+func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
+	i := ic.Interaction
+	if b.fleet == nil {
+		return
+	}
+	var data discordgo.ApplicationCommandInteractionData
+	switch i.Type {
+	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
+		data = i.ApplicationCommandData()
+	default:
+		return
+	}
+	if data.Name != "server" || len(data.Options) == 0 {
+		return
+	}
+	sub := data.Options[0]
+	lang := text.For(string(i.Locale))
+	actor, refusal := b.who(i)
+	if i.Type == discordgo.InteractionApplicationCommandAutocomplete {
+		var choices []*discordgo.ApplicationCommandOptionChoice
+		if refusal == nil {
+			choices = b.autocomplete(actor, lang, sub)
+		}
+		b.respond(i, &discordgo.InteractionResponse{
+			Type: discordgo.InteractionApplicationCommandAutocompleteResult,
+			Data: &discordgo.InteractionResponseData{Choices: choices},
+		})
+		return
+	}
+	if refusal != nil {
+		b.ephemeral(i, lang.Refusal(refusal))
+		return
+	}
+	b.rememberName(i)
+	switch sub.Name {
+	case "create":
+		b.create(i, actor, lang, sub)
+	case "stop":
+		b.stop(i, actor, lang, sub)
+	case "list":
+		b.list(i, actor, lang)
+	}
+}
+
+// who is the member behind an interaction, or why they may not use the bot.
+func (b *Bot) who(i *discordgo.Interaction) (spawner.Actor, *spawner.Refusal) {
+	if i.GuildID != b.cfg.GuildID || i.Member == nil || i.Member.User == nil {
+		return spawner.Actor{}, &spawner.Refusal{Code: spawner.RefusedGuild}
+	}
+	a := spawner.Actor{UserID: i.Member.User.ID}
+	user := false
+	for _, r := range i.Member.Roles {
+		if slices.Contains(b.cfg.AdminRoleIDs, r) {
+			a.Admin = true
+		}
+		if slices.Contains(b.cfg.UserRoleIDs, r) {
+			user = true
+		}
+	}
+	if !user && !a.Admin {
+		return a, &spawner.Refusal{Code: spawner.RefusedNoRole}
+	}
+	return a, nil
+}
+
+func option(opts []*discordgo.ApplicationCommandInteractionDataOption, name string) (string, bool) {
+	for _, o := range opts {
+		if o.Name == name {
+			if s, ok := o.Value.(string); ok {
+				return strings.TrimSpace(s), o.Focused
+			}
+		}
+	}
+	return "", false
+}
+
+func focused(opts []*discordgo.ApplicationCommandInteractionDataOption) (name, value string) {
+	for _, o := range opts {
+		if o.Focused {
+			v, _ := o.Value.(string)
+			return o.Name, v
+		}
+	}
+	return "", ""
+}
+
+func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	game, _ := option(sub.Options, "game")
+	variant, _ := option(sub.Options, "variant")
+	acked := make(chan struct{})
+	err := b.fleet.Create(spawner.CreateRequest{
+		Owner: actor.UserID, Admin: actor.Admin, Locale: string(i.Locale), Game: game, Variant: variant,
+		Reply: func(m spawner.Message) {
+			<-acked
+			b.editResponse(i, m.Content)
+		},
+	})
+	var refusal *spawner.Refusal
+	if errors.As(err, &refusal) {
+		close(acked)
+		b.ephemeral(i, lang.Refusal(refusal))
+		return
+	}
+	b.defer_(i)
+	close(acked)
+}
+
+func (b *Bot) stop(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
+	value, _ := option(sub.Options, "server")
+	b.defer_(i)
+	b.workers.Add(1)
+	go func() {
+		defer b.workers.Done()
+		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Minute)
+		defer cancel()
+		srv, err := b.fleet.Stop(ctx, actor, value)
+		var refusal *spawner.Refusal
+		switch {
+		case errors.As(err, &refusal):
+			b.editResponse(i, lang.Refusal(refusal))
+		case err != nil:
+			b.editResponse(i, lang.StopFailed())
+		default:
+			b.editResponse(i, lang.Stopped(srv))
+		}
+	}()
+}
+
+func (b *Bot) list(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang) {
+	servers := b.fleet.Servers(actor)
+	content := lang.List(servers, b.fleet.StopsAt, actor.Admin)
+	if len(content) > 1900 { // Discord's limit is 2000
+		cut := strings.LastIndexByte(content[:1900], '\n')
+		content = content[:cut] + "\n…"
+	}
+	b.ephemeral(i, content)
+}
+
+func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) []*discordgo.ApplicationCommandOptionChoice {
+	name, typed := focused(sub.Options)
+	typed = strings.ToLower(strings.TrimSpace(typed))
+	matches := func(label string) bool { return typed == "" || strings.Contains(strings.ToLower(label), typed) }
+	choices := []*discordgo.ApplicationCommandOptionChoice{}
+	add := func(label, value string) {
+		if len(choices) < maxChoices && matches(label+" "+value) {
+			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: label, Value: value})
+		}
+	}
+	catalog := b.fleet.Catalog()
+	switch {
+	case sub.Name == "create" && name == "game":
+		for _, g := range catalog {
+			add(g.Title, g.Name)
+		}
+	case sub.Name == "create" && name == "variant":
+		gameName, _ := option(sub.Options, "game")
+		if g, ok := catalog.Lookup(gameName); ok {
+			for _, v := range g.Variants {
+				add(lang.Variant(v.Name), v.Name)
+			}
+		}
+	case sub.Name == "stop" && name == "server":
+		now := b.cfg.Now()
+		for _, s := range b.fleet.Servers(actor) {
+			value := s.TaskID()
+			if s.TaskARN == "" {
+				value = s.CreationID
+			}
+			add(lang.Choice(s, b.name(s.Owner), now), value)
+		}
+	}
+	return choices
+}
+
+func (b *Bot) rememberName(i *discordgo.Interaction) {
+	m := i.Member
+	name := m.Nick
+	if name == "" {
+		name = m.User.GlobalName
+	}
+	if name == "" {
+		name = m.User.Username
+	}
+	if name != "" {
+		b.names.Store(m.User.ID, name)
+	}
+}
+
+// name is the display name last seen for a user, or their id.
+func (b *Bot) name(userID string) string {
+	if n, ok := b.names.Load(userID); ok {
+		return n.(string)
+	}
+	return userID
+}
+
+func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse) {
+	if err := b.s.InteractionRespond(i, r, discordgo.WithContext(b.ctx)); err != nil {
+		b.failed("interaction response")
+		b.log.Error("answer interaction", "interaction", i.ID, "err", err)
+	}
+}
+
+func (b *Bot) ephemeral(i *discordgo.Interaction, content string) {
+	b.respond(i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{
+			Content: content, Flags: discordgo.MessageFlagsEphemeral,
+			AllowedMentions: &discordgo.MessageAllowedMentions{},
+		},
+	})
+}
+
+// defer_ answers "thinking…" privately; editResponse fills it in later.
+func (b *Bot) defer_(i *discordgo.Interaction) {
+	b.respond(i, &discordgo.InteractionResponse{
+		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
+		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
+	})
+}
+
+func (b *Bot) editResponse(i *discordgo.Interaction, content string) {
+	if _, err := b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{
+		Content: &content, AllowedMentions: &discordgo.MessageAllowedMentions{},
+	}, discordgo.WithContext(b.ctx)); err != nil {
+		b.failed("interaction edit")
+		b.log.Warn("edit interaction answer", "interaction", i.ID, "err", err)
+	}
+}
+
+func (b *Bot) failed(op string) {
+	if b.Errors != nil {
+		b.Errors(op)
+	}
+}
