@@ -1,0 +1,526 @@
+package dynamo_test
+
+import (
+	"context"
+	"errors"
+	"reflect"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/mineral-contest/spawner/internal/dynamo"
+	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
+)
+
+const tableName = "spawner-servers"
+
+func testCtx(tb testing.TB) context.Context {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// newTable starts a dynalite with the server table created by EnsureTable.
+func newTable(tb testing.TB) (*dynamo.Table, *dynamodb.Client) {
+	tb.Helper()
+	db := dynalite.NewClient(tb, dynalite.Start(tb).Endpoint())
+	table := dynamo.New(db, tableName)
+	if err := table.EnsureTable(testCtx(tb)); err != nil {
+		tb.Fatalf("ensure table: %v", err)
+	}
+	return table, db
+}
+
+func putRaw(tb testing.TB, db *dynamodb.Client, item map[string]types.AttributeValue) {
+	tb.Helper()
+	_, err := db.PutItem(testCtx(tb), &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item})
+	if err != nil {
+		tb.Fatalf("put raw item: %v", err)
+	}
+}
+
+func getRaw(tb testing.TB, db *dynamodb.Client, key string) map[string]types.AttributeValue {
+	tb.Helper()
+	out, err := db.GetItem(testCtx(tb), &dynamodb.GetItemInput{
+		TableName:      aws.String(tableName),
+		Key:            map[string]types.AttributeValue{"taskId": s(key)},
+		ConsistentRead: aws.Bool(true),
+	})
+	if err != nil {
+		tb.Fatalf("get raw item %s: %v", key, err)
+	}
+	return out.Item
+}
+
+func s(v string) types.AttributeValue { return &types.AttributeValueMemberS{Value: v} }
+func n(v string) types.AttributeValue { return &types.AttributeValueMemberN{Value: v} }
+
+func load(tb testing.TB, table *dynamo.Table) ([]spawner.Server, []error) {
+	tb.Helper()
+	servers, problems, err := table.Load(testCtx(tb))
+	if err != nil {
+		tb.Fatalf("load: %v", err)
+	}
+	sort.Slice(servers, func(i, j int) bool { return servers[i].Key() < servers[j].Key() })
+	return servers, problems
+}
+
+const arn = "arn:aws:ecs:eu-west-3:123456789012:task/minecraft/0123456789abcdef0123456789abcdef"
+
+func fullServer() spawner.Server {
+	created := time.Date(2024, 5, 1, 20, 30, 15, 123_000_000, time.UTC)
+	return spawner.Server{
+		TaskARN:         arn,
+		CreationID:      "c-42",
+		Game:            "minecraft",
+		Variant:         "non_official",
+		Owner:           "111111111111111111",
+		ChannelID:       "222222222222222222",
+		StatusMessageID: "333333333333333333",
+		Address:         "203.0.113.7",
+		Port:            25566,
+		Token:           "s3cr3t-admin-token",
+		Locale:          "fr",
+		State:           spawner.StateReady,
+		CreatedAt:       created,
+		RunningAt:       created.Add(90 * time.Second),
+		ReadyAt:         created.Add(150*time.Second + 7*time.Millisecond),
+	}
+}
+
+func TestPutLoadRoundTripsEveryField(t *testing.T) {
+	table, db := newTable(t)
+	ready := fullServer()
+	pending := spawner.Server{
+		CreationID: "c-43",
+		Game:       "minecraft",
+		Variant:    "official",
+		Owner:      "444444444444444444",
+		ChannelID:  "555555555555555555",
+		Locale:     "en-US",
+		State:      spawner.StateRequested,
+		CreatedAt:  time.UnixMilli(1714595415999).UTC(),
+	}
+	for _, srv := range []spawner.Server{ready, pending} {
+		if err := table.Put(testCtx(t), srv); err != nil {
+			t.Fatalf("put %s: %v", srv.Key(), err)
+		}
+	}
+
+	servers, problems := load(t, table)
+	if len(problems) != 0 {
+		t.Fatalf("problems loading what Put wrote: %v", problems)
+	}
+	want := []spawner.Server{ready, pending}
+	sort.Slice(want, func(i, j int) bool { return want[i].Key() < want[j].Key() })
+	if !reflect.DeepEqual(servers, want) {
+		t.Errorf("loaded\n%+v\nwant\n%+v", servers, want)
+	}
+
+	// The original bot's attributes, with its names and types.
+	item := getRaw(t, db, arn)
+	wantRaw := map[string]types.AttributeValue{
+		"taskId":          s(arn),
+		"publicIpAddress": s("203.0.113.7"),
+		"token":           s("s3cr3t-admin-token"),
+		"creationDate":    n("1714595415123"),
+		"channelId":       s("222222222222222222"),
+		"typeServer":      s("non_official"),
+		"userId":          s("111111111111111111"),
+	}
+	for name, want := range wantRaw {
+		if got := item[name]; !reflect.DeepEqual(got, want) {
+			t.Errorf("stored %s = %#v, want %#v", name, got, want)
+		}
+	}
+	if item := getRaw(t, db, "creation/c-43"); item == nil {
+		t.Errorf("pending server not stored under creation/c-43")
+	}
+}
+
+func TestPutReplacesWholeItem(t *testing.T) {
+	table, db := newTable(t)
+	srv := fullServer()
+	if err := table.Put(testCtx(t), srv); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	srv.Token = ""
+	srv.State = spawner.StateStopping
+	for range 2 { // idempotent
+		if err := table.Put(testCtx(t), srv); err != nil {
+			t.Fatalf("put again: %v", err)
+		}
+	}
+	if _, ok := getRaw(t, db, arn)["token"]; ok {
+		t.Errorf("token still stored after a Put without it")
+	}
+	servers, _ := load(t, table)
+	if len(servers) != 1 || servers[0].State != spawner.StateStopping {
+		t.Errorf("loaded %+v, want one server stopping", servers)
+	}
+}
+
+func TestPutRefusesUnloadableServer(t *testing.T) {
+	table, _ := newTable(t)
+	base := fullServer()
+	cases := map[string]func(*spawner.Server){
+		"no key":          func(s *spawner.Server) { s.TaskARN, s.CreationID = "", "" },
+		"no owner":        func(s *spawner.Server) { s.Owner = "" },
+		"no channel":      func(s *spawner.Server) { s.ChannelID = "" },
+		"no created time": func(s *spawner.Server) { s.CreatedAt = time.Time{} },
+	}
+	for name, mutate := range cases {
+		t.Run(name, func(t *testing.T) {
+			srv := base
+			mutate(&srv)
+			if err := table.Put(testCtx(t), srv); err == nil {
+				t.Errorf("Put accepted a server Load could not read back: %+v", srv)
+			}
+		})
+	}
+	if servers, problems := load(t, table); len(servers)+len(problems) != 0 {
+		t.Errorf("table holds %v %v after refused puts", servers, problems)
+	}
+}
+
+// TestLoadAdoptsOriginalItem writes an item exactly as the original
+// JavaScript bot did and expects a server from it.
+func TestLoadAdoptsOriginalItem(t *testing.T) {
+	table, db := newTable(t)
+	putRaw(t, db, map[string]types.AttributeValue{
+		"taskId":          s(arn),
+		"publicIpAddress": s("198.51.100.20"),
+		"token":           s("d41d8cd98f00b204"),
+		"creationDate":    n("1700000000123"),
+		"channelId":       s("987654321098765432"),
+		"typeServer":      s("official"),
+		"userId":          s("123456789012345678"),
+	})
+
+	servers, problems := load(t, table)
+	if len(problems) != 0 {
+		t.Fatalf("problems with an original item: %v", problems)
+	}
+	want := []spawner.Server{{
+		TaskARN:   arn,
+		Address:   "198.51.100.20",
+		Token:     "d41d8cd98f00b204",
+		CreatedAt: time.UnixMilli(1700000000123).UTC(),
+		ChannelID: "987654321098765432",
+		Variant:   "official",
+		Owner:     "123456789012345678",
+		// Port 0 and State "": the caller fills the game's port and treats it as ready.
+	}}
+	if !reflect.DeepEqual(servers, want) {
+		t.Errorf("loaded %+v\nwant %+v", servers, want)
+	}
+}
+
+func TestLoadReportsMalformedItemsAndKeepsGoodOnes(t *testing.T) {
+	table, db := newTable(t)
+	good := func(key string) map[string]types.AttributeValue {
+		return map[string]types.AttributeValue{
+			"taskId":       s(key),
+			"creationDate": n("1700000000000"),
+			"channelId":    s("987654321098765432"),
+			"typeServer":   s("official"),
+			"userId":       s("123456789012345678"),
+			"token":        s("never-in-errors"),
+		}
+	}
+	bad := []struct {
+		key, attr string
+		change    func(map[string]types.AttributeValue)
+	}{
+		{"no-user", "userId", func(it map[string]types.AttributeValue) { delete(it, "userId") }},
+		{"user-number", "userId", func(it map[string]types.AttributeValue) { it["userId"] = n("123") }},
+		{"user-empty", "userId", func(it map[string]types.AttributeValue) { it["userId"] = s("") }},
+		{"no-channel", "channelId", func(it map[string]types.AttributeValue) { delete(it, "channelId") }},
+		{"channel-list", "channelId", func(it map[string]types.AttributeValue) {
+			it["channelId"] = &types.AttributeValueMemberL{Value: []types.AttributeValue{s("1")}}
+		}},
+		{"no-date", "creationDate", func(it map[string]types.AttributeValue) { delete(it, "creationDate") }},
+		{"date-string", "creationDate", func(it map[string]types.AttributeValue) { it["creationDate"] = s("2024-05-01") }},
+		{"date-fraction", "creationDate", func(it map[string]types.AttributeValue) { it["creationDate"] = n("1700000000000.5") }},
+		{"port-string", "port", func(it map[string]types.AttributeValue) { it["port"] = s("25565") }},
+		{"port-range", "port", func(it map[string]types.AttributeValue) { it["port"] = n("70000") }},
+		{"state-unknown", "state", func(it map[string]types.AttributeValue) { it["state"] = s("exploded") }},
+		{"token-number", "token", func(it map[string]types.AttributeValue) { it["token"] = n("424242") }},
+		{"creation-mismatch", "creationId", func(it map[string]types.AttributeValue) {
+			it["taskId"] = s("creation/c-1")
+			it["creationId"] = s("c-2")
+		}},
+	}
+	for _, b := range bad {
+		item := good(b.key)
+		b.change(item)
+		putRaw(t, db, item)
+	}
+	putRaw(t, db, good("good-1"))
+	// A float creationDate, as a JavaScript writer may store, is still a time.
+	floatDate := good("good-2")
+	floatDate["creationDate"] = n("1.7e12")
+	putRaw(t, db, floatDate)
+
+	servers, problems := load(t, table)
+	if len(servers) != 2 || servers[0].Key() != "good-1" || servers[1].Key() != "good-2" {
+		t.Errorf("loaded %+v, want good-1 and good-2", servers)
+	}
+	if len(servers) == 2 && !servers[1].CreatedAt.Equal(time.UnixMilli(1.7e12)) {
+		t.Errorf("good-2 created at %v, want %v", servers[1].CreatedAt, time.UnixMilli(1.7e12))
+	}
+	if len(problems) != len(bad) {
+		t.Errorf("%d problems, want %d (one per bad item): %v", len(problems), len(bad), problems)
+	}
+	byKey := map[string]string{}
+	for _, p := range problems {
+		var ie *dynamo.ItemError
+		if !errors.As(p, &ie) {
+			t.Errorf("problem %v is not an *ItemError", p)
+			continue
+		}
+		byKey[ie.Key] = p.Error()
+		if strings.Contains(p.Error(), "never-in-errors") || strings.Contains(p.Error(), "424242") {
+			t.Errorf("problem %q shows the token", p)
+		}
+	}
+	for _, b := range bad {
+		key := b.key
+		if b.key == "creation-mismatch" {
+			key = "creation/c-1"
+		}
+		msg, ok := byKey[key]
+		if !ok {
+			t.Errorf("no problem reported for item %s", key)
+			continue
+		}
+		if !strings.Contains(msg, key) || !strings.Contains(msg, b.attr) {
+			t.Errorf("problem for %s = %q, want it to name the key and %s", key, msg, b.attr)
+		}
+	}
+}
+
+// scanStub answers Scan with fixed items; the key cases cannot be stored in
+// a table whose key is taskId (S), but another writer's table might hold them.
+type scanStub struct {
+	dynamo.DynamoAPI
+	items []map[string]types.AttributeValue
+}
+
+func (f scanStub) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	return &dynamodb.ScanOutput{Items: f.items}, nil
+}
+
+func TestLoadReportsItemsWithoutUsableKey(t *testing.T) {
+	rest := map[string]types.AttributeValue{"creationDate": n("1700000000000"), "channelId": s("1"), "userId": s("2")}
+	with := func(k string, v types.AttributeValue) map[string]types.AttributeValue {
+		item := map[string]types.AttributeValue{k: v}
+		for name, av := range rest {
+			item[name] = av
+		}
+		return item
+	}
+	table := dynamo.New(scanStub{items: []map[string]types.AttributeValue{
+		rest,
+		with("taskId", n("12")),
+		with("taskId", s("")),
+	}}, tableName)
+	servers, problems := load(t, table)
+	if len(servers) != 0 || len(problems) != 3 {
+		t.Fatalf("loaded %v with problems %v, want 3 problems", servers, problems)
+	}
+	for _, p := range problems {
+		if !strings.Contains(p.Error(), "taskId") {
+			t.Errorf("problem %q does not name taskId", p)
+		}
+	}
+}
+
+func TestDeleteIsIdempotent(t *testing.T) {
+	table, _ := newTable(t)
+	srv := fullServer()
+	if err := table.Put(testCtx(t), srv); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	for i := range 2 {
+		if err := table.Delete(testCtx(t), srv.Key()); err != nil {
+			t.Fatalf("delete #%d: %v", i+1, err)
+		}
+	}
+	if err := table.Delete(testCtx(t), "creation/never-written"); err != nil {
+		t.Errorf("delete of a key never written: %v", err)
+	}
+	if servers, problems := load(t, table); len(servers)+len(problems) != 0 {
+		t.Errorf("after delete the table holds %v %v", servers, problems)
+	}
+}
+
+func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
+	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
+	table := dynamo.New(db, tableName)
+
+	err := table.Check(testCtx(t))
+	if !errors.Is(err, spawner.ErrNotFound) || !strings.Contains(err.Error(), tableName) {
+		t.Fatalf("Check on a missing table = %v, want not found naming %s", err, tableName)
+	}
+	if err := table.EnsureTable(testCtx(t)); err != nil {
+		t.Fatalf("ensure table: %v", err)
+	}
+	if err := table.Check(testCtx(t)); err != nil {
+		t.Fatalf("Check after EnsureTable: %v", err)
+	}
+	out, err := db.DescribeTable(testCtx(t), &dynamodb.DescribeTableInput{TableName: aws.String(tableName)})
+	if err != nil {
+		t.Fatalf("describe: %v", err)
+	}
+	if bm := out.Table.BillingModeSummary; bm == nil || bm.BillingMode != types.BillingModePayPerRequest {
+		t.Errorf("billing mode = %+v, want on-demand", bm)
+	}
+
+	if err := table.Put(testCtx(t), fullServer()); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if err := table.EnsureTable(testCtx(t)); err != nil {
+		t.Fatalf("ensure table again: %v", err)
+	}
+	if servers, _ := load(t, table); len(servers) != 1 {
+		t.Errorf("after a second EnsureTable the table holds %d servers, want the 1 written before", len(servers))
+	}
+}
+
+func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
+	cases := []struct {
+		name  string
+		attrs []types.AttributeDefinition
+		keys  []types.KeySchemaElement
+	}{
+		{
+			name:  "other partition key",
+			attrs: []types.AttributeDefinition{{AttributeName: aws.String("id"), AttributeType: types.ScalarAttributeTypeS}},
+			keys:  []types.KeySchemaElement{{AttributeName: aws.String("id"), KeyType: types.KeyTypeHash}},
+		},
+		{
+			name:  "taskId a number",
+			attrs: []types.AttributeDefinition{{AttributeName: aws.String("taskId"), AttributeType: types.ScalarAttributeTypeN}},
+			keys:  []types.KeySchemaElement{{AttributeName: aws.String("taskId"), KeyType: types.KeyTypeHash}},
+		},
+		{
+			name: "with a sort key",
+			attrs: []types.AttributeDefinition{
+				{AttributeName: aws.String("taskId"), AttributeType: types.ScalarAttributeTypeS},
+				{AttributeName: aws.String("at"), AttributeType: types.ScalarAttributeTypeN},
+			},
+			keys: []types.KeySchemaElement{
+				{AttributeName: aws.String("taskId"), KeyType: types.KeyTypeHash},
+				{AttributeName: aws.String("at"), KeyType: types.KeyTypeRange},
+			},
+		},
+	}
+	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			name := tableName + "-" + string(rune('a'+i))
+			_, err := db.CreateTable(testCtx(t), &dynamodb.CreateTableInput{
+				TableName:            aws.String(name),
+				BillingMode:          types.BillingModePayPerRequest,
+				AttributeDefinitions: c.attrs,
+				KeySchema:            c.keys,
+			})
+			if err != nil {
+				t.Fatalf("create table: %v", err)
+			}
+			table := dynamo.New(db, name)
+			for op, f := range map[string]func(context.Context) error{"Check": table.Check, "EnsureTable": table.EnsureTable} {
+				err := f(testCtx(t))
+				if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "key schema") {
+					t.Errorf("%s = %v, want a key schema error naming %s", op, err, name)
+				}
+			}
+		})
+	}
+}
+
+// countingAPI counts the Scan calls, to see Load follow LastEvaluatedKey.
+type countingAPI struct {
+	dynamo.DynamoAPI
+	scans atomic.Int32
+}
+
+func (c *countingAPI) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
+	c.scans.Add(1)
+	return c.DynamoAPI.Scan(ctx, in, opts...)
+}
+
+func TestLoadReadsEveryPage(t *testing.T) {
+	_, db := newTable(t)
+	api := &countingAPI{DynamoAPI: db}
+	table := dynamo.New(api, tableName)
+
+	// A Scan page holds at most 1 MB: eight items of ~300 KB need several.
+	const count = 8
+	big := strings.Repeat("x", 300<<10)
+	srv := fullServer()
+	for i := range count {
+		srv.TaskARN = arn + string(rune('a'+i))
+		srv.Token = big
+		if err := table.Put(testCtx(t), srv); err != nil {
+			t.Fatalf("put %d: %v", i, err)
+		}
+	}
+	servers, problems := load(t, table)
+	if len(servers) != count || len(problems) != 0 {
+		t.Errorf("loaded %d servers (problems %v), want %d", len(servers), problems, count)
+	}
+	if got := api.scans.Load(); got < 2 {
+		t.Errorf("Load made %d Scan call(s); the test did not force paging", got)
+	}
+}
+
+func TestOutageFailsFastAndRecovers(t *testing.T) {
+	inst := dynalite.Start(t)
+	proxy := inst.Proxy(t)
+	table := dynamo.New(dynalite.NewClient(t, proxy.Endpoint()), tableName)
+	if err := table.EnsureTable(testCtx(t)); err != nil {
+		t.Fatalf("ensure table: %v", err)
+	}
+	before := fullServer()
+	if err := table.Put(testCtx(t), before); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+
+	proxy.Down()
+	ops := map[string]func(context.Context) error{
+		"Put":    func(ctx context.Context) error { return table.Put(ctx, before) },
+		"Delete": func(ctx context.Context) error { return table.Delete(ctx, before.Key()) },
+		"Load":   func(ctx context.Context) error { _, _, err := table.Load(ctx); return err },
+		"Check":  table.Check,
+	}
+	for name, op := range ops {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		start := time.Now()
+		err := op(ctx)
+		cancel()
+		if err == nil {
+			t.Errorf("%s while DynamoDB is down succeeded", name)
+		} else if errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s while down hung %v until its deadline: %v", name, time.Since(start), err)
+		}
+	}
+
+	proxy.Up()
+	servers, problems := load(t, table)
+	if len(servers) != 1 || len(problems) != 0 || servers[0].Key() != before.Key() {
+		t.Fatalf("after the outage loaded %+v (problems %v), want the server written before", servers, problems)
+	}
+	if err := table.Delete(testCtx(t), before.Key()); err != nil {
+		t.Errorf("delete after the outage: %v", err)
+	}
+}
