@@ -1,0 +1,643 @@
+// Package config reads the daemon's configuration from the environment and
+// validates all of it before anything is dialled. The variable names are
+// those of the original JavaScript bot (see /work/shared/interface.md), so its
+// .env loads unchanged; the few added since are documented on Config and in
+// .env.example at the repository root.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"math"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// DefaultDiscordAPIURL is Discord's own API host, used when DISCORD_API_URL
+// is not set.
+const DefaultDiscordAPIURL = "https://discord.com"
+
+// Config is the validated configuration. Load fills every field, defaults
+// included; a Config built by hand (in tests) must do the same.
+type Config struct {
+	DiscordToken  Secret   // DISCORD_TOKEN or DISCORD_TOKEN_FILE
+	GuildID       string   // DISCORD_GUILD_ID: the one guild the bot serves
+	UserRoleIDs   []string // DISCORD_USER_ROLE_ID: comma list, at least one
+	AdminRoleIDs  []string // DISCORD_ADMIN_ROLE_ID: comma list, at least one
+	CategoryID    string   // DISCORD_GAMESERVER_CATEGORY_ID
+	LogChannelID  string   // DISCORD_LOG_CHANNEL_ID; empty: no log channel
+	DiscordAPIURL *url.URL // DISCORD_API_URL: http(s), no query or fragment, no trailing slash; default https://discord.com
+
+	AWSRegion        string // AWS_REGION, else AWS_DEFAULT_REGION
+	AWSEndpoint      string // AWS_ENDPOINT_URL, as given; empty: the SDK's own
+	ECSEndpoint      string // AWS_ENDPOINT_URL_ECS, as given
+	EC2Endpoint      string // AWS_ENDPOINT_URL_EC2, as given
+	DynamoDBEndpoint string // AWS_ENDPOINT_URL_DYNAMODB, as given
+
+	// Static AWS credentials, filled only when at least one of
+	// AWS_ACCESS_KEY_ID_FILE, AWS_SECRET_ACCESS_KEY_FILE and
+	// AWS_SESSION_TOKEN_FILE is given; each then comes from X_FILE or X,
+	// and the key id and secret key are both present. When AWSAccessKeyID
+	// is empty, the SDK's default credential chain applies (it reads the
+	// plain AWS_ACCESS_KEY_ID, AWS_PROFILE, roles, ...).
+	AWSAccessKeyID     Secret
+	AWSSecretAccessKey Secret
+	AWSSessionToken    Secret // may be empty even with static credentials
+
+	Cluster          string   // AWS_ECS_CLUSTER_NAME: a cluster name or ARN
+	TaskDefinition   string   // ECS_TASK_DEFINITION: a family name, no revision; its latest ACTIVE revision runs
+	Container        string   // DOCKER_IMAGE_NAME: the container's name inside the task definition
+	Subnets          []string // ECS_SUBNETS: subnet ids, 1 to 16
+	SecurityGroups   []string // ECS_SECURITY_GROUPS: security group ids, 1 to 5
+	AssignPublicIP   bool     // ECS_ASSIGN_PUBLIC_IP, default true
+	CapacityProvider string   // ECS_CAPACITY_PROVIDER: "FARGATE" (default) or "FARGATE_SPOT"
+
+	Table       string // AWS_DYNAMODB_TABLE_NAME
+	CreateTable bool   // DYNAMODB_CREATE_TABLE, default false
+
+	Port               int           // GAMESERVER_PORT, default 25565
+	Version            string        // GAMESERVER_VERSION, free text, may be empty
+	MaxDuration        time.Duration // GAMESERVER_MAX_DURATION, default 90m
+	MaxDurationWarning time.Duration // GAMESERVER_MAX_DURATION_WARNING: warning this long before MaxDuration; default 10m (MaxDuration/2 when MaxDuration <= 20m); always in (0, MaxDuration)
+	MinPlayers         int           // GAMESERVER_MIN_REQUIRED_PLAYERS, default 4; 0 disables the player watchdog
+	WarningCount       int           // GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT, default 3, >= 1
+	CheckInterval      time.Duration // GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION, default 5m
+	ReadyTimeout       time.Duration // GAMESERVER_READY_TIMEOUT, default 10m
+	PollInterval       time.Duration // GAMESERVER_POLL_INTERVAL: polling of a booting task (ECS, then pings); default 5s
+	MaxServers         int           // GAMESERVER_MAX_SERVERS, default 10, >= 1
+	TicketCloseDelay   time.Duration // DISCORD_TICKET_CLOSE_DELAY: ticket kept this long after the stop; default 2m, may be 0
+
+	HTTPAddr  string     // HTTP_ADDR: host:port for /healthz, /readyz, /metrics; empty: no HTTP server
+	LogFormat string     // LOG_FORMAT: "text" (default) or "json"
+	LogLevel  slog.Level // LOG_LEVEL: debug, info (default), warn or error
+}
+
+// HasStaticAWSCredentials reports whether the AWS credentials were given
+// through files (see AWSAccessKeyID) rather than left to the SDK's chain.
+func (c *Config) HasStaticAWSCredentials() bool { return !c.AWSAccessKeyID.IsZero() }
+
+// Catalog returns the games offered: the default Minecraft game built from
+// the configuration, with its "official" and "non_official" variants.
+// Every call returns fresh maps the caller may change.
+func (c *Config) Catalog() spawner.Catalog {
+	return spawner.Catalog{{
+		Name:           "minecraft",
+		Title:          "Minecraft",
+		TaskDefinition: c.TaskDefinition,
+		Container:      c.Container,
+		Port:           c.Port,
+		Version:        c.Version,
+		Env:            map[string]string{},
+		TokenEnv:       "OPREDEEM_TOKEN",
+		AdminCommand:   "/opredeem {token}",
+		Variants: []spawner.Variant{
+			{Name: "official", Env: map[string]string{"ALLOW_NON_OFFICIAL": "false", "ONLINE_MODE": "TRUE"}},
+			{Name: "non_official", Env: map[string]string{"ALLOW_NON_OFFICIAL": "true", "ONLINE_MODE": "FALSE"}},
+		},
+		DefaultVariant:     "official",
+		MinPlayers:         c.MinPlayers,
+		WarningCount:       c.WarningCount,
+		CheckInterval:      c.CheckInterval,
+		MaxDuration:        c.MaxDuration,
+		MaxDurationWarning: c.MaxDurationWarning,
+		ReadyTimeout:       c.ReadyTimeout,
+	}}
+}
+
+// Load reads and validates every variable through getenv (os.Getenv in
+// production, a map in tests) and readFile (os.ReadFile) for the X_FILE
+// forms of secrets. Values are trimmed of surrounding whitespace; unknown
+// variables are ignored.
+//
+// It reports every problem at once: the error is an Errors value, one
+// *FieldError per variable in a stable order, each naming the variable,
+// what is wrong and what is expected, never the value of a secret. On error
+// the Config is nil.
+func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
+	l := &loader{getenv: getenv, readFile: readFile}
+	c := &Config{}
+
+	// Discord, in the order of the interface's table.
+	c.DiscordToken = l.secret("DISCORD_TOKEN")
+	if c.DiscordToken.IsZero() {
+		l.missing("DISCORD_TOKEN", "the bot's token (Discord developer portal → your application → Bot → Reset Token), or its file's path in DISCORD_TOKEN_FILE")
+	}
+	c.GuildID = l.id("DISCORD_GUILD_ID", "the id of the Discord server the bot serves (developer mode on, right-click the server icon → Copy Server ID)")
+	c.UserRoleIDs = l.ids("DISCORD_USER_ROLE_ID", "the id of the role allowed to ask for servers (Server Settings → Roles → … → Copy Role ID); several may be separated by commas")
+	c.AdminRoleIDs = l.ids("DISCORD_ADMIN_ROLE_ID", "the id of the admin role (Server Settings → Roles → … → Copy Role ID); several may be separated by commas")
+	c.CategoryID = l.id("DISCORD_GAMESERVER_CATEGORY_ID", "the id of the category ticket channels go under (right-click the category → Copy Channel ID)")
+	c.LogChannelID = l.id("DISCORD_LOG_CHANNEL_ID", "")
+	c.DiscordAPIURL = l.discordURL("DISCORD_API_URL")
+
+	// AWS.
+	c.AWSRegion = l.region()
+	c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken = l.awsCredentials()
+	c.AWSEndpoint = l.endpoint("AWS_ENDPOINT_URL")
+	c.ECSEndpoint = l.endpoint("AWS_ENDPOINT_URL_ECS")
+	c.EC2Endpoint = l.endpoint("AWS_ENDPOINT_URL_EC2")
+	c.DynamoDBEndpoint = l.endpoint("AWS_ENDPOINT_URL_DYNAMODB")
+	c.Cluster = l.cluster("AWS_ECS_CLUSTER_NAME")
+	c.TaskDefinition = l.taskDefinition("ECS_TASK_DEFINITION")
+	c.Container = l.container("DOCKER_IMAGE_NAME")
+	c.Subnets = l.awsIDs("ECS_SUBNETS", "subnet", "subnet-0123456789abcdef0", 16,
+		"the subnets the tasks run in (VPC console → Subnets), separated by commas")
+	c.SecurityGroups = l.awsIDs("ECS_SECURITY_GROUPS", "sg", "sg-0123456789abcdef0", 5,
+		"the security groups of the tasks (VPC console → Security groups), separated by commas; one must let players in on the game port")
+	c.AssignPublicIP = l.boolean("ECS_ASSIGN_PUBLIC_IP", true)
+	c.CapacityProvider = l.capacityProvider("ECS_CAPACITY_PROVIDER")
+	c.Table = l.table("AWS_DYNAMODB_TABLE_NAME")
+	c.CreateTable = l.boolean("DYNAMODB_CREATE_TABLE", false)
+
+	// The game and its watchdogs.
+	c.Port = l.integer("GAMESERVER_PORT", 25565, 1, 65535)
+	c.Version = l.get("GAMESERVER_VERSION")
+	maxDur, maxOK := l.duration("GAMESERVER_MAX_DURATION", 90*time.Minute, legacyMS, positive)
+	c.MaxDuration = maxDur
+	c.MinPlayers = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS", 4, 0, math.MaxInt32)
+	c.WarningCount = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", 3, 1, math.MaxInt32)
+	c.CheckInterval, _ = l.duration("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", 5*time.Minute, legacyMS, positive)
+	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, positive)
+	c.MaxServers = l.integer("GAMESERVER_MAX_SERVERS", 10, 1, math.MaxInt32)
+
+	// Ours, not the original's.
+	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
+	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", 5*time.Second, withUnit, positive)
+	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, zeroOK)
+	c.HTTPAddr = l.httpAddr("HTTP_ADDR")
+	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
+	c.LogLevel = l.logLevel("LOG_LEVEL")
+
+	if len(l.errs) > 0 {
+		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken)
+		return nil, l.errs
+	}
+	return c, nil
+}
+
+// loader reads variables and collects every problem.
+type loader struct {
+	getenv   func(string) string
+	readFile func(string) ([]byte, error)
+	errs     Errors
+}
+
+func (l *loader) get(name string) string { return strings.TrimSpace(l.getenv(name)) }
+
+// fail records a problem with name, keeping only the first one per variable.
+func (l *loader) fail(name, format string, args ...any) {
+	for _, e := range l.errs {
+		if e.Var == name {
+			return
+		}
+	}
+	l.errs = append(l.errs, &FieldError{Var: name, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (l *loader) missing(name, what string) {
+	l.fail(name, "required, not set: %s", what)
+}
+
+// redact removes from every problem any secret's value that found its way
+// into another variable (a token pasted in the wrong place).
+func (l *loader) redact(secrets ...Secret) {
+	for _, s := range secrets {
+		if len(s.Value()) < 8 {
+			continue
+		}
+		quoted := strconv.Quote(s.Value())
+		quoted = quoted[1 : len(quoted)-1] // as quote shows it inside a value
+		for _, e := range l.errs {
+			e.Problem = strings.ReplaceAll(e.Problem, s.Value(), redacted)
+			e.Problem = strings.ReplaceAll(e.Problem, quoted, redacted)
+		}
+	}
+}
+
+// quote shows a refused value. Load's last step removes any secret from it.
+func quote(v string) string { return strconv.Quote(v) }
+
+// secret reads name or name_FILE. An empty result means not given.
+func (l *loader) secret(name string) Secret {
+	fileVar := name + "_FILE"
+	plain, path := l.get(name), l.get(fileVar)
+	switch {
+	case plain != "" && path != "":
+		l.fail(name, "both %s and %s are set; set only one", name, fileVar)
+		return Secret{}
+	case plain != "":
+		if strings.ContainsAny(plain, "\r\n") {
+			l.fail(name, "must be a single line")
+			return Secret{}
+		}
+		return NewSecret(plain)
+	case path != "":
+		b, err := l.readFile(path)
+		if err != nil {
+			var pe *fs.PathError
+			if errors.As(err, &pe) {
+				err = pe.Err
+			}
+			l.fail(fileVar, "cannot read %s: %v", quote(path), err)
+			return Secret{}
+		}
+		v := strings.TrimSuffix(string(b), "\n")
+		v = strings.TrimSuffix(v, "\r")
+		if v == "" {
+			l.fail(fileVar, "file %s is empty; it must hold the value of %s", quote(path), name)
+			return Secret{}
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			l.fail(fileVar, "file %s must hold the value of %s on a single line", quote(path), name)
+			return Secret{}
+		}
+		return NewSecret(v)
+	}
+	return Secret{}
+}
+
+// awsCredentials reads the static credentials when any of their file forms
+// is given, and leaves them to the SDK otherwise.
+func (l *loader) awsCredentials() (id, key, token Secret) {
+	if l.get("AWS_ACCESS_KEY_ID_FILE") == "" && l.get("AWS_SECRET_ACCESS_KEY_FILE") == "" && l.get("AWS_SESSION_TOKEN_FILE") == "" {
+		return Secret{}, Secret{}, Secret{}
+	}
+	id = l.secret("AWS_ACCESS_KEY_ID")
+	key = l.secret("AWS_SECRET_ACCESS_KEY")
+	token = l.secret("AWS_SESSION_TOKEN")
+	const why = "required when AWS credentials are given as files (AWS_*_FILE): set %s or %s_FILE"
+	if id.IsZero() {
+		l.fail("AWS_ACCESS_KEY_ID", why, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+	}
+	if key.IsZero() {
+		l.fail("AWS_SECRET_ACCESS_KEY", why, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+	}
+	return id, key, token
+}
+
+var snowflakeRE = regexp.MustCompile(`^[0-9]{17,20}$`)
+
+const idExpected = "a Discord id (17 to 20 digits; with developer mode on, right-click → Copy ID)"
+
+func isSnowflake(v string) bool {
+	if !snowflakeRE.MatchString(v) {
+		return false
+	}
+	_, err := strconv.ParseUint(v, 10, 64)
+	return err == nil
+}
+
+// id reads one Discord id; what is empty for an optional one.
+func (l *loader) id(name, what string) string {
+	v := l.get(name)
+	switch {
+	case v == "" && what != "":
+		l.missing(name, what)
+	case v == "":
+	case !isSnowflake(v):
+		l.fail(name, "must be %s, got %s", idExpected, quote(v))
+		return ""
+	}
+	return v
+}
+
+// list splits a comma list, dropping blanks and repeats.
+func list(v string) []string {
+	var items []string
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item != "" && !slices.Contains(items, item) {
+			items = append(items, item)
+		}
+	}
+	return items
+}
+
+func quoteAll(vs []string) string {
+	qs := make([]string, len(vs))
+	for i, v := range vs {
+		qs[i] = quote(v)
+	}
+	return strings.Join(qs, ", ")
+}
+
+// ids reads a required comma list of Discord ids.
+func (l *loader) ids(name, what string) []string {
+	items := list(l.get(name))
+	if len(items) == 0 {
+		l.missing(name, what)
+		return nil
+	}
+	var bad []string
+	for _, item := range items {
+		if !isSnowflake(item) {
+			bad = append(bad, item)
+		}
+	}
+	if len(bad) > 0 {
+		l.fail(name, "each item must be %s, got %s", idExpected, quoteAll(bad))
+		return nil
+	}
+	return items
+}
+
+// checkURL says what is wrong with an endpoint URL, or "" when it is fine.
+// It never repeats a URL carrying credentials.
+func checkURL(v, example string) string {
+	expected := "must be an http or https URL like " + example
+	u, err := url.Parse(v)
+	switch {
+	case err != nil:
+		if strings.Contains(v, "@") {
+			return expected
+		}
+		return expected + ", got " + quote(v)
+	case u.User != nil:
+		return expected + " without user or password in it"
+	case u.Scheme != "http" && u.Scheme != "https", u.Host == "", u.Opaque != "":
+		return expected + ", got " + quote(v)
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return "must have no query (?) or fragment (#), got " + quote(v)
+	}
+	return ""
+}
+
+func (l *loader) discordURL(name string) *url.URL {
+	v := l.get(name)
+	if v == "" {
+		v = DefaultDiscordAPIURL
+	}
+	if problem := checkURL(v, DefaultDiscordAPIURL); problem != "" {
+		l.fail(name, "%s", problem)
+		return nil
+	}
+	u, _ := url.Parse(v)
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u
+}
+
+func (l *loader) endpoint(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	if problem := checkURL(v, "http://127.0.0.1:4566"); problem != "" {
+		l.fail(name, "%s", problem)
+		return ""
+	}
+	return v
+}
+
+var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
+
+func (l *loader) region() string {
+	name, v := "AWS_REGION", l.get("AWS_REGION")
+	if v == "" {
+		if d := l.get("AWS_DEFAULT_REGION"); d != "" {
+			name, v = "AWS_DEFAULT_REGION", d
+		}
+	}
+	switch {
+	case v == "":
+		l.missing(name, "the AWS region of the cluster and the table, like eu-west-3 (AWS_DEFAULT_REGION is read too)")
+	case !regionRE.MatchString(v):
+		l.fail(name, "must be an AWS region like eu-west-3, got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+// ecsNameRE is ECS's rule for cluster, family and container names.
+var ecsNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+var clusterARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
+
+func (l *loader) cluster(name string) string {
+	v := l.get(name)
+	switch {
+	case v == "":
+		l.missing(name, "the name of the ECS cluster the servers run in (ECS console → Clusters)")
+	case !ecsNameRE.MatchString(v) && !clusterARNRE.MatchString(v):
+		l.fail(name, "must be an ECS cluster name (letters, digits, - and _) or ARN, got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+var taskDefARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/([A-Za-z0-9_-]{1,255})(:[0-9]+)?$`)
+
+func (l *loader) taskDefinition(name string) string {
+	v := l.get(name)
+	const expected = "must be a task definition family name (letters, digits, - and _) without revision or ARN: the latest ACTIVE revision of the family is used"
+	switch {
+	case v == "":
+		l.missing(name, "the family name of the game's task definition (ECS console → Task definitions); its latest ACTIVE revision is used")
+	case ecsNameRE.MatchString(v):
+		return v
+	case taskDefARNRE.MatchString(v):
+		l.fail(name, "%s; use %s instead of %s", expected, quote(taskDefARNRE.FindStringSubmatch(v)[1]), quote(v))
+	case strings.Count(v, ":") == 1 && ecsNameRE.MatchString(v[:strings.IndexByte(v, ':')]):
+		l.fail(name, "%s; use %s instead of %s", expected, quote(v[:strings.IndexByte(v, ':')]), quote(v))
+	default:
+		l.fail(name, "%s, got %s", expected, quote(v))
+	}
+	return ""
+}
+
+func (l *loader) container(name string) string {
+	v := l.get(name)
+	switch {
+	case v == "":
+		l.missing(name, "the name of the game's container inside the task definition (not the image)")
+	case !ecsNameRE.MatchString(v):
+		l.fail(name, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+// awsIDs reads a required comma list of ids like prefix-0123abcd, at most max.
+func (l *loader) awsIDs(name, prefix, example string, max int, what string) []string {
+	items := list(l.get(name))
+	if len(items) == 0 {
+		l.missing(name, what)
+		return nil
+	}
+	re := regexp.MustCompile(`^` + prefix + `-[0-9a-f]+$`)
+	var bad []string
+	for _, item := range items {
+		if !re.MatchString(item) {
+			bad = append(bad, item)
+		}
+	}
+	switch {
+	case len(bad) > 0:
+		l.fail(name, "each item must be an id like %s, got %s", example, quoteAll(bad))
+		return nil
+	case len(items) > max:
+		l.fail(name, "at most %d ids are allowed by ECS, got %d", max, len(items))
+		return nil
+	}
+	return items
+}
+
+func (l *loader) boolean(name string, def bool) bool {
+	v := l.get(name)
+	switch strings.ToLower(v) {
+	case "":
+		return def
+	case "true", "1", "yes":
+		return true
+	case "false", "0", "no":
+		return false
+	}
+	l.fail(name, "must be true or false (1/0 and yes/no work too), got %s", quote(v))
+	return def
+}
+
+func (l *loader) capacityProvider(name string) string {
+	v := strings.ToUpper(l.get(name))
+	switch v {
+	case "":
+		return "FARGATE"
+	case "FARGATE", "FARGATE_SPOT":
+		return v
+	}
+	l.fail(name, "must be FARGATE or FARGATE_SPOT, got %s", quote(l.get(name)))
+	return ""
+}
+
+var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
+
+func (l *loader) table(name string) string {
+	v := l.get(name)
+	switch {
+	case v == "":
+		l.missing(name, "the name of the DynamoDB table of servers (partition key taskId, a string)")
+	case !tableRE.MatchString(v):
+		l.fail(name, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+func (l *loader) integer(name string, def, min, max int) int {
+	v := l.get(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	switch {
+	case err != nil || n < min || n > max:
+		if max == math.MaxInt32 {
+			l.fail(name, "must be a whole number of at least %d, got %s", min, quote(v))
+		} else {
+			l.fail(name, "must be a whole number from %d to %d, got %s", min, max, quote(v))
+		}
+		return def
+	}
+	return n
+}
+
+// Whether a bare integer is a number of milliseconds (the original bot's
+// variables) or refused for want of a unit (ours).
+const (
+	legacyMS = true
+	withUnit = false
+)
+
+// Whether 0 is a valid duration.
+const (
+	positive = false
+	zeroOK   = true
+)
+
+// duration reads a duration, def when unset. ok is false when the variable
+// was malformed.
+func (l *loader) duration(name string, def time.Duration, bareMS, allowZero bool) (d time.Duration, ok bool) {
+	v := l.get(name)
+	if v == "" {
+		return def, true
+	}
+	forms := "a duration with a unit like 10m, 1h30m or 250ms"
+	if bareMS {
+		forms = "a duration like 90m, 1h30m or 250ms, or a whole number of milliseconds like 5400000"
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil && bareMS {
+		if n, nerr := strconv.ParseInt(v, 10, 64); nerr == nil && n <= math.MaxInt64/int64(time.Millisecond) && n >= math.MinInt64/int64(time.Millisecond) {
+			d, err = time.Duration(n)*time.Millisecond, nil
+		}
+	}
+	switch {
+	case err != nil:
+		l.fail(name, "must be %s, got %s", forms, quote(v))
+		return def, false
+	case d < 0 || (d == 0 && !allowZero):
+		least := "more than 0"
+		if allowZero {
+			least = "0 or more"
+		}
+		l.fail(name, "must be %s, got %s", least, quote(v))
+		return def, false
+	}
+	return d, true
+}
+
+// maxDurationWarning reads GAMESERVER_MAX_DURATION_WARNING, which must fall
+// inside a valid maxDur.
+func (l *loader) maxDurationWarning(name string, maxDur time.Duration, maxOK bool) time.Duration {
+	if l.get(name) == "" {
+		if maxDur <= 20*time.Minute {
+			return maxDur / 2
+		}
+		return 10 * time.Minute
+	}
+	d, ok := l.duration(name, 0, withUnit, positive)
+	if ok && maxOK && d >= maxDur {
+		l.fail(name, "must be shorter than GAMESERVER_MAX_DURATION (%v), got %s", maxDur, quote(l.get(name)))
+	}
+	return d
+}
+
+func (l *loader) httpAddr(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	_, port, err := net.SplitHostPort(v)
+	if err == nil {
+		_, err = strconv.ParseUint(port, 10, 16)
+	}
+	if err != nil {
+		l.fail(name, "must be host:port like 127.0.0.1:9090 or :9090 (empty: no HTTP server), got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+func (l *loader) oneOf(name, def string, allowed ...string) string {
+	v := strings.ToLower(l.get(name))
+	if v == "" {
+		return def
+	}
+	if slices.Contains(allowed, v) {
+		return v
+	}
+	l.fail(name, "must be one of %s, got %s", strings.Join(allowed, ", "), quote(l.get(name)))
+	return def
+}
+
+func (l *loader) logLevel(name string) slog.Level {
+	levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
+	return levels[l.oneOf(name, "info", "debug", "info", "warn", "error")]
+}
