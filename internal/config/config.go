@@ -267,6 +267,16 @@ func (l *loader) secret(name string) Secret {
 // awsCredentials reads the static credentials when any of their file forms
 // is given, and leaves them to the SDK otherwise.
 func (l *loader) awsCredentials() (id, key, token Secret) {
+	// The original bot's .env spelled the secret key AWS_SECRET_ACCESS_KEY_ID,
+	// which the SDK does not know: take it, with the plain key id, as
+	// static credentials so that file keeps working.
+	if legacy := l.get(legacySecretKey); legacy != "" && l.get("AWS_SECRET_ACCESS_KEY") == "" && l.get("AWS_SECRET_ACCESS_KEY_FILE") == "" {
+		id = l.secret("AWS_ACCESS_KEY_ID")
+		if id.IsZero() {
+			l.fail("AWS_ACCESS_KEY_ID", "required with %s (the original bot's name for AWS_SECRET_ACCESS_KEY)", legacySecretKey)
+		}
+		return id, NewSecret(legacy), l.secret("AWS_SESSION_TOKEN")
+	}
 	if l.get("AWS_ACCESS_KEY_ID_FILE") == "" && l.get("AWS_SECRET_ACCESS_KEY_FILE") == "" && l.get("AWS_SESSION_TOKEN_FILE") == "" {
 		return Secret{}, Secret{}, Secret{}
 	}
@@ -282,6 +292,9 @@ func (l *loader) awsCredentials() (id, key, token Secret) {
 	}
 	return id, key, token
 }
+
+// legacySecretKey is the original bot's name for AWS_SECRET_ACCESS_KEY.
+const legacySecretKey = "AWS_SECRET_ACCESS_KEY_ID"
 
 var snowflakeRE = regexp.MustCompile(`^[0-9]{17,20}$`)
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"maps"
 	"net/url"
 	"os"
@@ -683,5 +684,26 @@ func TestCatalog(t *testing.T) {
 	cat[0].Variants[0].Env["ONLINE_MODE"] = "changed"
 	if c.Catalog()[0].Variants[0].Env["ONLINE_MODE"] != "TRUE" {
 		t.Error("Catalog shares its maps between calls")
+	}
+}
+
+// TestLoadLegacySecretKeyName: the original bot's .env named the secret key
+// AWS_SECRET_ACCESS_KEY_ID; it becomes static credentials with
+// AWS_ACCESS_KEY_ID, and never shows in errors or output.
+func TestLoadLegacySecretKeyName(t *testing.T) {
+	c := mustLoad(t, with(requiredEnv(), map[string]string{
+		"AWS_ACCESS_KEY_ID":        "AKIAEXAMPLEKEYID0004",
+		"AWS_SECRET_ACCESS_KEY_ID": "LEGACY-SECRET-KEY-VALUE-0001",
+	}))
+	if c.AWSAccessKeyID.Value() != "AKIAEXAMPLEKEYID0004" || c.AWSSecretAccessKey.Value() != "LEGACY-SECRET-KEY-VALUE-0001" {
+		t.Fatalf("static credentials = %q / %q, want the key id and the legacy secret", c.AWSAccessKeyID.Value(), c.AWSSecretAccessKey.Value())
+	}
+	if s := fmt.Sprintf("%+v", c); strings.Contains(s, "LEGACY-SECRET") {
+		t.Fatalf("secret printed: %s", s)
+	}
+
+	_, err := load(t, with(requiredEnv(), map[string]string{"AWS_SECRET_ACCESS_KEY_ID": "LEGACY-SECRET-KEY-VALUE-0001"}))
+	if err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") || strings.Contains(err.Error(), "LEGACY-SECRET") {
+		t.Fatalf("without a key id: err = %v, want AWS_ACCESS_KEY_ID named and no secret", err)
 	}
 }

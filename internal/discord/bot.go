@@ -68,6 +68,8 @@ type Bot struct {
 
 // New returns a Bot for cfg. It dials nothing.
 func New(cfg Config, log *slog.Logger) (*Bot, error) {
+	// A token pasted with its "Bot " prefix would be sent as "Bot Bot …".
+	cfg.Token = strings.TrimPrefix(strings.TrimSpace(cfg.Token), "Bot ")
 	s, err := discordgo.New("Bot " + cfg.Token)
 	if err != nil {
 		return nil, fmt.Errorf("discord session: %w", err)
