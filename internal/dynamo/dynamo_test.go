@@ -97,6 +97,7 @@ func fullServer() spawner.Server {
 }
 
 func TestPutLoadRoundTripsEveryField(t *testing.T) {
+	t.Parallel()
 	table, db := newTable(t)
 	ready := fullServer()
 	pending := spawner.Server{
@@ -147,6 +148,7 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 }
 
 func TestPutReplacesWholeItem(t *testing.T) {
+	t.Parallel()
 	table, db := newTable(t)
 	srv := fullServer()
 	if err := table.Put(testCtx(t), srv); err != nil {
@@ -169,6 +171,7 @@ func TestPutReplacesWholeItem(t *testing.T) {
 }
 
 func TestPutRefusesUnloadableServer(t *testing.T) {
+	t.Parallel()
 	table, _ := newTable(t)
 	base := fullServer()
 	cases := map[string]func(*spawner.Server){
@@ -194,6 +197,7 @@ func TestPutRefusesUnloadableServer(t *testing.T) {
 // TestLoadAdoptsOriginalItem writes an item exactly as the original
 // JavaScript bot did and expects a server from it.
 func TestLoadAdoptsOriginalItem(t *testing.T) {
+	t.Parallel()
 	table, db := newTable(t)
 	putRaw(t, db, map[string]types.AttributeValue{
 		"taskId":          s(arn),
@@ -225,6 +229,7 @@ func TestLoadAdoptsOriginalItem(t *testing.T) {
 }
 
 func TestLoadReportsMalformedItemsAndKeepsGoodOnes(t *testing.T) {
+	t.Parallel()
 	table, db := newTable(t)
 	good := func(key string) map[string]types.AttributeValue {
 		return map[string]types.AttributeValue{
@@ -320,6 +325,7 @@ func (f scanStub) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.O
 }
 
 func TestLoadReportsItemsWithoutUsableKey(t *testing.T) {
+	t.Parallel()
 	rest := map[string]types.AttributeValue{"creationDate": n("1700000000000"), "channelId": s("1"), "userId": s("2")}
 	with := func(k string, v types.AttributeValue) map[string]types.AttributeValue {
 		item := map[string]types.AttributeValue{k: v}
@@ -345,6 +351,7 @@ func TestLoadReportsItemsWithoutUsableKey(t *testing.T) {
 }
 
 func TestDeleteIsIdempotent(t *testing.T) {
+	t.Parallel()
 	table, _ := newTable(t)
 	srv := fullServer()
 	if err := table.Put(testCtx(t), srv); err != nil {
@@ -364,6 +371,7 @@ func TestDeleteIsIdempotent(t *testing.T) {
 }
 
 func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
+	t.Parallel()
 	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
 	table := dynamo.New(db, tableName)
 
@@ -397,6 +405,7 @@ func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
 }
 
 func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name  string
 		attrs []types.AttributeDefinition
@@ -460,6 +469,7 @@ func (c *countingAPI) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...
 }
 
 func TestLoadReadsEveryPage(t *testing.T) {
+	t.Parallel()
 	_, db := newTable(t)
 	api := &countingAPI{DynamoAPI: db}
 	table := dynamo.New(api, tableName)
@@ -485,6 +495,7 @@ func TestLoadReadsEveryPage(t *testing.T) {
 }
 
 func TestOutageFailsFastAndRecovers(t *testing.T) {
+	t.Parallel()
 	inst := dynalite.Start(t)
 	proxy := inst.Proxy(t)
 	table := dynamo.New(dynalite.NewClient(t, proxy.Endpoint()), tableName)

@@ -1,0 +1,159 @@
+// Package mcping asks a Minecraft server how many players it has, with the
+// Server List Ping the game's multiplayer screen uses (handshake, status
+// request, ping), spoken through github.com/Tnze/go-mc's network layer.
+package mcping
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/Tnze/go-mc/data/packetid"
+	mcnet "github.com/Tnze/go-mc/net"
+	pk "github.com/Tnze/go-mc/net/packet"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// DefaultTimeout bounds one Ping when Pinger.Timeout is zero.
+const DefaultTimeout = 5 * time.Second
+
+// protocolVersion is sent in the handshake: go-mc v1.20.2's own (Minecraft
+// 1.20.2). A vanilla server answers a status request whatever the number.
+const protocolVersion = 764
+
+// intentStatus is the handshake's next state for a Server List Ping.
+const intentStatus = 1
+
+// Pinger does Server List Pings. The zero value is ready to use; it is safe
+// for concurrent use.
+type Pinger struct {
+	// Timeout bounds one Ping, from dialling to the pong; DefaultTimeout when zero.
+	Timeout time.Duration
+}
+
+// Ping does a Server List Ping to addr ("host:port") and returns the
+// players online and the maximum, the version name, and the latency (the
+// round trip of the final ping/pong exchange).
+//
+// It fails when nothing answers or the connection drops, when the server
+// does not answer within the timeout or before ctx ends, and when the
+// status is not valid JSON or the pong does not echo the ping. The error
+// says which step failed.
+func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
+	timeout := p.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return spawner.Ping{}, fmt.Errorf("ping %s: %w", addr, err)
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return spawner.Ping{}, fmt.Errorf("ping %s: port: %w", addr, err)
+	}
+
+	var dialer net.Dialer
+	conn, err := (*mcnet.Dialer)(&dialer).DialMCContext(ctx, addr)
+	if err != nil {
+		return spawner.Ping{}, fmt.Errorf("ping %s: dial: %w", addr, ctxErr(ctx, err))
+	}
+	defer conn.Close()
+	// The deadline covers a server that accepts and then says nothing; the
+	// AfterFunc covers ctx being cancelled without a deadline passing.
+	deadline, _ := ctx.Deadline()
+	if err := conn.Socket.SetDeadline(deadline); err != nil {
+		return spawner.Ping{}, fmt.Errorf("ping %s: set deadline: %w", addr, err)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.Socket.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+
+	status, latency, err := exchange(conn, host, uint16(port))
+	if err != nil {
+		return spawner.Ping{}, fmt.Errorf("ping %s: %w", addr, ctxErr(ctx, err))
+	}
+	var answer struct {
+		Version struct {
+			Name string `json:"name"`
+		} `json:"version"`
+		Players struct {
+			Max    int `json:"max"`
+			Online int `json:"online"`
+		} `json:"players"`
+	}
+	if err := json.Unmarshal(status, &answer); err != nil {
+		return spawner.Ping{}, fmt.Errorf("ping %s: status is not valid JSON: %w", addr, err)
+	}
+	return spawner.Ping{
+		Online:  answer.Players.Online,
+		Max:     answer.Players.Max,
+		Version: answer.Version.Name,
+		Latency: latency,
+	}, nil
+}
+
+// exchange speaks the status protocol on conn: handshake, status request,
+// status response, ping, pong.
+func exchange(conn *mcnet.Conn, host string, port uint16) (status []byte, latency time.Duration, err error) {
+	err = conn.WritePacket(pk.Marshal(
+		0x00, // handshake
+		pk.VarInt(protocolVersion),
+		pk.String(host),
+		pk.UnsignedShort(port),
+		pk.VarInt(intentStatus),
+	))
+	if err != nil {
+		return nil, 0, fmt.Errorf("send handshake: %w", err)
+	}
+	if err := conn.WritePacket(pk.Marshal(packetid.ServerboundStatusRequest)); err != nil {
+		return nil, 0, fmt.Errorf("send status request: %w", err)
+	}
+	var p pk.Packet
+	if err := conn.ReadPacket(&p); err != nil {
+		return nil, 0, fmt.Errorf("read status: %w", err)
+	}
+	if p.ID != int32(packetid.ClientboundStatusResponse) {
+		return nil, 0, fmt.Errorf("read status: packet 0x%02x, want 0x%02x", p.ID, int32(packetid.ClientboundStatusResponse))
+	}
+	var s pk.String
+	if err := p.Scan(&s); err != nil {
+		return nil, 0, fmt.Errorf("read status: %w", err)
+	}
+
+	start := time.Now()
+	payload := pk.Long(start.UnixNano())
+	if err := conn.WritePacket(pk.Marshal(packetid.ServerboundStatusPingRequest, payload)); err != nil {
+		return nil, 0, fmt.Errorf("send ping: %w", err)
+	}
+	if err := conn.ReadPacket(&p); err != nil {
+		return nil, 0, fmt.Errorf("read pong: %w", err)
+	}
+	latency = time.Since(start)
+	var echo pk.Long
+	if p.ID != int32(packetid.ClientboundStatusPongResponse) || p.Scan(&echo) != nil || echo != payload {
+		return nil, 0, errors.New("read pong: the server did not echo the ping")
+	}
+	return []byte(s), latency, nil
+}
+
+// ctxErr prefers the context's reason over the socket's "i/o timeout",
+// so a caller can tell a timeout (context.DeadlineExceeded) from a refusal.
+func ctxErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// The socket's deadline is the context's; its timer may fire first.
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return err
+}
