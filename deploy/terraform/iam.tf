@@ -1,0 +1,170 @@
+# Three identities:
+#
+# - the execution role, used by ECS itself to pull the image and ship logs;
+# - the task role, given to the game server's container, allowed nothing;
+# - the bot: an IAM user with an access key. The bot usually runs on a VPS
+#   outside AWS, where no role can be assumed without a first credential, so a
+#   long-lived key scoped by the policy below is the simplest sound choice. Its
+#   permissions live in a managed policy, so a bot running on EC2 can attach
+#   the same policy to its instance role instead (output bot_policy_arn) and
+#   skip the key.
+
+data "aws_iam_policy_document" "ecs_tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-task-execution"
+  description        = "ECS pulls the game server image and writes its logs"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+resource "aws_iam_role" "task" {
+  name               = "${var.name}-task"
+  description        = "The game server container: no AWS permission at all"
+  assume_role_policy = data.aws_iam_policy_document.ecs_tasks_assume.json
+}
+
+locals {
+  ecs_arn_prefix      = "arn:${local.partition}:ecs:${var.region}:${local.account_id}"
+  task_definition_arn = "${local.ecs_arn_prefix}:task-definition/${aws_ecs_task_definition.game.family}:*"
+  cluster_task_arn    = "${local.ecs_arn_prefix}:task/${aws_ecs_cluster.main.name}/*"
+}
+
+# What the bot calls, and only on what it owns.
+data "aws_iam_policy_document" "bot" {
+  statement {
+    sid       = "RunGameServers"
+    actions   = ["ecs:RunTask"]
+    resources = [local.task_definition_arn]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+
+  # RunTask with tags (spawner:owner, ...) needs TagResource, but only as part
+  # of the creation: the bot cannot retag anything afterwards.
+  statement {
+    sid       = "TagGameServersOnCreation"
+    actions   = ["ecs:TagResource"]
+    resources = [local.cluster_task_arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "ecs:CreateAction"
+      values   = ["RunTask"]
+    }
+  }
+
+  statement {
+    sid = "FollowAndStopGameServers"
+    actions = [
+      "ecs:DescribeTasks",
+      "ecs:StopTask",
+      "ecs:ListTagsForResource",
+    ]
+    resources = [local.cluster_task_arn]
+  }
+
+  statement {
+    sid       = "ListGameServers"
+    actions   = ["ecs:ListTasks"]
+    resources = ["*"]
+
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [aws_ecs_cluster.main.arn]
+    }
+  }
+
+  statement {
+    sid       = "CheckCluster"
+    actions   = ["ecs:DescribeClusters"]
+    resources = [aws_ecs_cluster.main.arn]
+  }
+
+  # DescribeTaskDefinition supports no resource-level permission.
+  statement {
+    sid       = "ReadTaskDefinition"
+    actions   = ["ecs:DescribeTaskDefinition"]
+    resources = ["*"]
+  }
+
+  statement {
+    sid     = "PassGameServerRoles"
+    actions = ["iam:PassRole"]
+    resources = [
+      aws_iam_role.execution.arn,
+      aws_iam_role.task.arn,
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+
+  # The public IP of a task is read from its network interface;
+  # DescribeNetworkInterfaces supports no resource-level permission.
+  statement {
+    sid       = "ReadGameServerAddresses"
+    actions   = ["ec2:DescribeNetworkInterfaces"]
+    resources = ["*"]
+  }
+
+  # No CreateTable: Terraform owns the table (DYNAMODB_CREATE_TABLE stays false).
+  statement {
+    sid = "KeepServerRecords"
+    actions = [
+      "dynamodb:DescribeTable",
+      "dynamodb:Scan",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:DeleteItem",
+    ]
+    resources = [aws_dynamodb_table.servers.arn]
+  }
+}
+
+resource "aws_iam_policy" "bot" {
+  name        = "${var.name}-bot"
+  description = "What the ${var.name} Discord bot may do: run, follow and stop its game servers, keep their records"
+  policy      = data.aws_iam_policy_document.bot.json
+}
+
+resource "aws_iam_user" "bot" {
+  name = "${var.name}-bot"
+}
+
+resource "aws_iam_user_policy_attachment" "bot" {
+  user       = aws_iam_user.bot.name
+  policy_arn = aws_iam_policy.bot.arn
+}
+
+# The secret is kept in the Terraform state: treat the state file as a secret.
+resource "aws_iam_access_key" "bot" {
+  user = aws_iam_user.bot.name
+}

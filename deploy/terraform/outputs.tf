@@ -1,0 +1,37 @@
+output "env_file" {
+  description = "The AWS half of the bot's .env: `terraform output -raw env_file >> .env`."
+  value       = <<-EOT
+    AWS_REGION=${var.region}
+    AWS_ECS_CLUSTER_NAME=${aws_ecs_cluster.main.name}
+    ECS_TASK_DEFINITION=${aws_ecs_task_definition.game.family}
+    DOCKER_IMAGE_NAME=${var.container_name}
+    ECS_SUBNETS=${join(",", aws_subnet.public[*].id)}
+    ECS_SECURITY_GROUPS=${aws_security_group.game.id}
+    ECS_ASSIGN_PUBLIC_IP=true
+    AWS_DYNAMODB_TABLE_NAME=${aws_dynamodb_table.servers.name}
+    GAMESERVER_PORT=${var.game_port}
+    GAMESERVER_VERSION=${var.minecraft_version}
+  EOT
+}
+
+output "aws_access_key_id" {
+  description = "Access key id of the bot's IAM user (secrets/aws_access_key_id)."
+  value       = aws_iam_access_key.bot.id
+  sensitive   = true
+}
+
+output "aws_secret_access_key" {
+  description = "Secret access key of the bot's IAM user (secrets/aws_secret_access_key)."
+  value       = aws_iam_access_key.bot.secret
+  sensitive   = true
+}
+
+output "bot_policy_arn" {
+  description = "The bot's permissions, to attach to an instance role instead of using the access key."
+  value       = aws_iam_policy.bot.arn
+}
+
+output "log_group" {
+  description = "CloudWatch Logs group of the game servers: `aws logs tail <group> --follow`."
+  value       = aws_cloudwatch_log_group.game.name
+}

@@ -1,0 +1,93 @@
+variable "region" {
+  description = "AWS region for everything: the cluster, the game servers, the table."
+  type        = string
+  default     = "eu-west-3"
+}
+
+variable "name" {
+  description = "Prefix of every resource name (cluster, task family, table, roles, user)."
+  type        = string
+  default     = "spawner"
+
+  validation {
+    condition     = can(regex("^[a-zA-Z][a-zA-Z0-9-]{0,31}$", var.name))
+    error_message = "The name must start with a letter and hold at most 32 letters, digits or dashes."
+  }
+}
+
+variable "table_name" {
+  description = "DynamoDB table name; empty means \"<name>-servers\". Set it to the old bot's table name, then `terraform import aws_dynamodb_table.servers <table>`, to adopt that table."
+  type        = string
+  default     = ""
+}
+
+variable "server_image" {
+  description = "Container image of the game server."
+  type        = string
+  default     = "itzg/minecraft-server"
+}
+
+variable "container_name" {
+  description = "Name of the game container in the task definition (DOCKER_IMAGE_NAME in .env)."
+  type        = string
+  default     = "minecraft"
+}
+
+variable "minecraft_version" {
+  description = "Minecraft version the server runs (VERSION of itzg/minecraft-server) and the bot shows (GAMESERVER_VERSION)."
+  type        = string
+  default     = "1.21.4"
+}
+
+variable "server_type" {
+  description = "Server software (TYPE of itzg/minecraft-server): PAPER, VANILLA, FABRIC, ..."
+  type        = string
+  default     = "PAPER"
+}
+
+variable "online_mode" {
+  description = "Default ONLINE_MODE of the server (TRUE: Mojang accounts only). The bot overrides it per variant."
+  type        = string
+  default     = "TRUE"
+
+  validation {
+    condition     = contains(["TRUE", "FALSE"], var.online_mode)
+    error_message = "online_mode is TRUE or FALSE."
+  }
+}
+
+variable "cpu" {
+  description = "CPU units of one game server task (1024 = 1 vCPU)."
+  type        = number
+  default     = 1024
+}
+
+variable "memory" {
+  description = "Memory of one game server task in MiB; must be a valid Fargate pair with cpu (1024 CPU: 2048 to 8192)."
+  type        = number
+  default     = 2048
+}
+
+variable "game_port" {
+  description = "TCP port the game listens on and the bot pings (GAMESERVER_PORT)."
+  type        = number
+  default     = 25565
+}
+
+variable "game_port_allowed_cidrs" {
+  description = "IPv4 CIDRs allowed to reach the game port. The host running the bot must be among them: it pings the servers."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "log_retention_days" {
+  description = "Days the game servers' logs are kept in CloudWatch Logs."
+  type        = number
+  default     = 7
+}
+
+variable "vpc_cidr" {
+  description = "CIDR of the VPC the game servers run in; two /24 public subnets are cut from it."
+  type        = string
+  default     = "10.42.0.0/16"
+}
