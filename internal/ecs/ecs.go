@@ -1,0 +1,387 @@
+// Package ecs runs the game servers' tasks on AWS ECS Fargate and finds
+// where players connect to them (the public IP of the task's network
+// interface, through EC2). It is the lifecycle's Tasks.
+package ecs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// ECSAPI is the part of the ECS client the adapter uses, with the SDK's own
+// signatures so *ecs.Client satisfies it.
+type ECSAPI interface {
+	RunTask(ctx context.Context, params *awsecs.RunTaskInput, optFns ...func(*awsecs.Options)) (*awsecs.RunTaskOutput, error)
+	DescribeTasks(ctx context.Context, params *awsecs.DescribeTasksInput, optFns ...func(*awsecs.Options)) (*awsecs.DescribeTasksOutput, error)
+	StopTask(ctx context.Context, params *awsecs.StopTaskInput, optFns ...func(*awsecs.Options)) (*awsecs.StopTaskOutput, error)
+	ListTasks(ctx context.Context, params *awsecs.ListTasksInput, optFns ...func(*awsecs.Options)) (*awsecs.ListTasksOutput, error)
+	DescribeClusters(ctx context.Context, params *awsecs.DescribeClustersInput, optFns ...func(*awsecs.Options)) (*awsecs.DescribeClustersOutput, error)
+	DescribeTaskDefinition(ctx context.Context, params *awsecs.DescribeTaskDefinitionInput, optFns ...func(*awsecs.Options)) (*awsecs.DescribeTaskDefinitionOutput, error)
+}
+
+// EC2API is the part of the EC2 client the adapter uses.
+type EC2API interface {
+	DescribeNetworkInterfaces(ctx context.Context, params *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
+}
+
+var (
+	_ ECSAPI = (*awsecs.Client)(nil)
+	_ EC2API = (*ec2.Client)(nil)
+)
+
+// ECS's limits.
+const (
+	describeBatch   = 100 // tasks per DescribeTasks call
+	maxStopReason   = 255 // characters of a StopTask reason
+	listPageSize    = 100 // tasks per ListTasks page
+	describeWorkers = 4   // DescribeTasks calls in flight at once
+)
+
+// Config is where and how tasks run: the cluster and the awsvpc networking
+// shared by every game.
+type Config struct {
+	Cluster          string
+	Subnets          []string
+	SecurityGroups   []string
+	AssignPublicIP   bool
+	CapacityProvider string // "FARGATE" (default when empty) or "FARGATE_SPOT"
+}
+
+// Tasks runs, describes, lists and stops the bot's tasks in one cluster.
+// It is safe for concurrent use.
+type Tasks struct {
+	ecs ECSAPI
+	ec2 EC2API
+	cfg Config
+}
+
+// New returns the adapter for cfg, calling ECS through ecsAPI and EC2
+// through ec2API.
+func New(ecsAPI ECSAPI, ec2API EC2API, cfg Config) *Tasks {
+	if cfg.CapacityProvider == "" {
+		cfg.CapacityProvider = "FARGATE"
+	}
+	return &Tasks{ecs: ecsAPI, ec2: ec2API, cfg: cfg}
+}
+
+// RunTask runs one task of spec's task definition family (its latest ACTIVE
+// revision) through the configured capacity provider, with startedBy
+// spawner.StartedBy, spec's tags and spec's environment given to
+// spec.Container. spec.CreationID is the client token: a call retried with
+// the same one (by the SDK or by the caller) returns the task already
+// started instead of starting a second.
+//
+// When ECS answers with failures instead of a task (no capacity, a bad
+// subnet), the error is a *spawner.RunFailure. Any other error may hide a
+// task that did start: the caller should look for it by its tags.
+func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
+	assign := ecstypes.AssignPublicIpDisabled
+	if t.cfg.AssignPublicIP {
+		assign = ecstypes.AssignPublicIpEnabled
+	}
+	in := &awsecs.RunTaskInput{
+		Cluster:        aws.String(t.cfg.Cluster),
+		TaskDefinition: aws.String(spec.TaskDefinition),
+		Count:          aws.Int32(1),
+		CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{
+			{CapacityProvider: aws.String(t.cfg.CapacityProvider), Weight: 1},
+		},
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{
+			AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+				Subnets:        t.cfg.Subnets,
+				SecurityGroups: t.cfg.SecurityGroups,
+				AssignPublicIp: assign,
+			},
+		},
+		StartedBy:            aws.String(spawner.StartedBy),
+		Tags:                 tagList(spec.Tags),
+		PropagateTags:        ecstypes.PropagateTagsNone,
+		EnableECSManagedTags: true,
+	}
+	if spec.CreationID != "" {
+		in.ClientToken = aws.String(spec.CreationID)
+	}
+	if spec.Container != "" {
+		in.Overrides = &ecstypes.TaskOverride{
+			ContainerOverrides: []ecstypes.ContainerOverride{{
+				Name:        aws.String(spec.Container),
+				Environment: environment(spec.Env),
+			}},
+		}
+	}
+	out, err := t.ecs.RunTask(ctx, in)
+	if err != nil {
+		return spawner.Task{}, fmt.Errorf("run task: %w", err)
+	}
+	if len(out.Tasks) == 0 {
+		if len(out.Failures) > 0 {
+			f := out.Failures[0]
+			return spawner.Task{}, &spawner.RunFailure{Reason: aws.ToString(f.Reason), Detail: aws.ToString(f.Detail)}
+		}
+		return spawner.Task{}, errors.New("run task: ECS answered with neither a task nor a failure")
+	}
+	return taskOf(out.Tasks[0]), nil
+}
+
+// DescribeTasks returns what ECS says of the tasks arns, with their tags,
+// in no particular order. Tasks ECS does not know (MISSING: never existed,
+// or stopped long ago) are absent from the result, not an error. It makes
+// one call per 100 tasks, a few at a time, and fails if any call fails.
+func (t *Tasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error) {
+	batches := slices.Collect(slices.Chunk(arns, describeBatch))
+	results := make([][]spawner.Task, len(batches))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(describeWorkers)
+	for i, batch := range batches {
+		g.Go(func() error {
+			out, err := t.ecs.DescribeTasks(ctx, &awsecs.DescribeTasksInput{
+				Cluster: aws.String(t.cfg.Cluster),
+				Tasks:   batch,
+				Include: []ecstypes.TaskField{ecstypes.TaskFieldTags},
+			})
+			if err != nil {
+				return fmt.Errorf("describe tasks: %w", err)
+			}
+			for _, f := range out.Failures {
+				if aws.ToString(f.Reason) != "MISSING" {
+					return fmt.Errorf("describe tasks: %s: %s", aws.ToString(f.Arn), aws.ToString(f.Reason))
+				}
+			}
+			tasks := make([]spawner.Task, 0, len(out.Tasks))
+			for _, task := range out.Tasks {
+				tasks = append(tasks, taskOf(task))
+			}
+			results[i] = tasks
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return slices.Concat(results...), nil
+}
+
+// StopTask asks ECS to stop the task arn, saying reason (cut to ECS's 255
+// characters). Stopping a task that is already stopped or that ECS does not
+// know succeeds: the caller wanted it gone and it is.
+func (t *Tasks) StopTask(ctx context.Context, arn, reason string) error {
+	_, err := t.ecs.StopTask(ctx, &awsecs.StopTaskInput{
+		Cluster: aws.String(t.cfg.Cluster),
+		Task:    aws.String(arn),
+		Reason:  aws.String(truncate(reason, maxStopReason)),
+	})
+	if err != nil {
+		if taskNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("stop task: %w", err)
+	}
+	return nil
+}
+
+// taskNotFound tells ECS's answer to stopping a task it does not know:
+// InvalidParameterException "The referenced task was not found."
+func taskNotFound(err error) bool {
+	var ipe *ecstypes.InvalidParameterException
+	return errors.As(err, &ipe) && strings.Contains(strings.ToLower(ipe.ErrorMessage()), "not found")
+}
+
+// ListOwnedTasks returns every task of the cluster started by
+// spawner.StartedBy whose desired status is RUNNING (all pages of
+// ListTasks), described with their tags. A task stopped between the listing
+// and the description is returned as described (Stopped reports true).
+func (t *Tasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
+	var arns []string
+	pages := awsecs.NewListTasksPaginator(t.ecs, &awsecs.ListTasksInput{
+		Cluster:       aws.String(t.cfg.Cluster),
+		StartedBy:     aws.String(spawner.StartedBy),
+		DesiredStatus: ecstypes.DesiredStatusRunning,
+		MaxResults:    aws.Int32(listPageSize),
+	})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("list tasks: %w", err)
+		}
+		arns = append(arns, page.TaskArns...)
+	}
+	if len(arns) == 0 {
+		return nil, nil
+	}
+	return t.DescribeTasks(ctx, arns)
+}
+
+// Address is the IP players connect to: with a public IP assigned, the
+// public IP of the task's network interface (asked of EC2); otherwise the
+// task's private IP. It fails while the task has no network interface yet,
+// or when the interface has no public IP.
+func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) {
+	if task.ENI == "" {
+		return "", fmt.Errorf("task address: task %s has no network interface yet", spawner.TaskID(task.ARN))
+	}
+	if !t.cfg.AssignPublicIP {
+		if task.PrivateIP == "" {
+			return "", fmt.Errorf("task address: task %s has no private IP yet", spawner.TaskID(task.ARN))
+		}
+		return task.PrivateIP, nil
+	}
+	out, err := t.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
+		NetworkInterfaceIds: []string{task.ENI},
+	})
+	if err != nil {
+		return "", fmt.Errorf("describe network interface %s: %w", task.ENI, err)
+	}
+	for _, ni := range out.NetworkInterfaces {
+		if aws.ToString(ni.NetworkInterfaceId) != task.ENI {
+			continue
+		}
+		if ni.Association != nil && aws.ToString(ni.Association.PublicIp) != "" {
+			return aws.ToString(ni.Association.PublicIp), nil
+		}
+		return "", fmt.Errorf("task address: network interface %s has no public IP", task.ENI)
+	}
+	return "", fmt.Errorf("task address: network interface %s: %w", task.ENI, spawner.ErrNotFound)
+}
+
+// Check verifies, changing nothing, that tasks can run: the cluster exists
+// and is ACTIVE with the configured capacity provider, and the family
+// taskDefinition has an ACTIVE revision with a container named container.
+// It returns one error per problem found, nil when all is well.
+func (t *Tasks) Check(ctx context.Context, taskDefinition, container string) []error {
+	var problems []error
+	clusters, err := t.ecs.DescribeClusters(ctx, &awsecs.DescribeClustersInput{Clusters: []string{t.cfg.Cluster}})
+	switch {
+	case err != nil:
+		problems = append(problems, fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err))
+	case len(clusters.Clusters) == 0:
+		problems = append(problems, fmt.Errorf("cluster %q: not found", t.cfg.Cluster))
+	default:
+		c := clusters.Clusters[0]
+		if status := aws.ToString(c.Status); status != "ACTIVE" {
+			problems = append(problems, fmt.Errorf("cluster %q is %s, not ACTIVE", t.cfg.Cluster, status))
+		} else if !slices.Contains(c.CapacityProviders, t.cfg.CapacityProvider) {
+			problems = append(problems, fmt.Errorf("cluster %q has no capacity provider %s (it has: %s)",
+				t.cfg.Cluster, t.cfg.CapacityProvider, strings.Join(c.CapacityProviders, ", ")))
+		}
+	}
+
+	def, err := t.ecs.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(taskDefinition)})
+	var ce *ecstypes.ClientException
+	switch {
+	case errors.As(err, &ce):
+		// ECS's answer for a family with no ACTIVE revision.
+		problems = append(problems, fmt.Errorf("task definition %q: no ACTIVE revision: %s", taskDefinition, ce.ErrorMessage()))
+	case err != nil:
+		problems = append(problems, fmt.Errorf("describe task definition %q: %w", taskDefinition, err))
+	case def.TaskDefinition == nil:
+		problems = append(problems, fmt.Errorf("task definition %q: not found", taskDefinition))
+	default:
+		td := def.TaskDefinition
+		if td.Status != ecstypes.TaskDefinitionStatusActive {
+			problems = append(problems, fmt.Errorf("task definition %q is %s, not ACTIVE", taskDefinition, td.Status))
+		}
+		var names []string
+		for _, c := range td.ContainerDefinitions {
+			names = append(names, aws.ToString(c.Name))
+		}
+		if !slices.Contains(names, container) {
+			problems = append(problems, fmt.Errorf("task definition %q has no container named %q (it has: %s)",
+				taskDefinition, container, strings.Join(names, ", ")))
+		}
+	}
+	return problems
+}
+
+// taskOf maps ECS's description of a task to the domain's.
+func taskOf(in ecstypes.Task) spawner.Task {
+	t := spawner.Task{
+		ARN:           aws.ToString(in.TaskArn),
+		LastStatus:    aws.ToString(in.LastStatus),
+		DesiredStatus: aws.ToString(in.DesiredStatus),
+		StartedBy:     aws.ToString(in.StartedBy),
+		StoppedReason: aws.ToString(in.StoppedReason),
+		StopCode:      string(in.StopCode),
+		CreatedAt:     aws.ToTime(in.CreatedAt),
+	}
+	for _, c := range in.Containers {
+		if c.ExitCode != nil {
+			code := *c.ExitCode
+			t.ExitCode = &code
+			break
+		}
+	}
+	for _, a := range in.Attachments {
+		if aws.ToString(a.Type) != "ElasticNetworkInterface" {
+			continue
+		}
+		for _, d := range a.Details {
+			switch aws.ToString(d.Name) {
+			case "networkInterfaceId":
+				t.ENI = aws.ToString(d.Value)
+			case "privateIPv4Address":
+				t.PrivateIP = aws.ToString(d.Value)
+			}
+		}
+		break
+	}
+	if len(in.Tags) > 0 {
+		t.Tags = make(map[string]string, len(in.Tags))
+		for _, tag := range in.Tags {
+			t.Tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+		}
+	}
+	return t
+}
+
+// environment is env as ECS key-value pairs, sorted by name so the same
+// spec always makes the same request.
+func environment(env map[string]string) []ecstypes.KeyValuePair {
+	if len(env) == 0 {
+		return nil
+	}
+	pairs := make([]ecstypes.KeyValuePair, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		pairs = append(pairs, ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(env[k])})
+	}
+	return pairs
+}
+
+// tagList is tags as ECS tags, sorted by key.
+func tagList(tags map[string]string) []ecstypes.Tag {
+	if len(tags) == 0 {
+		return nil
+	}
+	out := make([]ecstypes.Tag, 0, len(tags))
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
+		out = append(out, ecstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	}
+	return out
+}
+
+// truncate cuts s to at most n characters, never inside a UTF-8 sequence.
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	i := 0
+	for j := range s {
+		if i == n {
+			return s[:j]
+		}
+		i++
+	}
+	return s
+}
