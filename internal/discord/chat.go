@@ -13,7 +13,7 @@ import (
 
 const (
 	ticketAllow = discordgo.PermissionViewChannel | discordgo.PermissionSendMessages |
-		discordgo.PermissionReadMessageHistory | discordgo.PermissionEmbedLinks | discordgo.PermissionAttachFiles
+		discordgo.PermissionReadMessageHistory | discordgo.PermissionEmbedLinks
 	botAllow = ticketAllow | discordgo.PermissionManageChannels
 )
 
