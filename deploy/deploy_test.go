@@ -1162,8 +1162,7 @@ var botPermissions = map[string]int64{
 
 // TestInviteURLGrantsWhatTheBotNeeds: an operator pastes the documented
 // invite URL; a wrong permissions integer shows up only when a ticket channel
-// cannot be created. The docs live in deploy/DEPLOY.md until they are spliced
-// into README.md; whichever holds the URL is checked.
+// cannot be created. The URL is the one README.md documents.
 func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 	var want int64
 	for _, bit := range botPermissions {
@@ -1171,7 +1170,7 @@ func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 	}
 	invite := regexp.MustCompile(`https://discord\.com/oauth2/authorize\?[^\s)` + "`" + `]+`)
 	found := 0
-	for _, name := range []string{"README.md", filepath.Join("deploy", "DEPLOY.md")} {
+	for _, name := range []string{"README.md"} {
 		b, err := os.ReadFile(filepath.Join(repoRoot(t), name))
 		if err != nil {
 			continue
@@ -1207,6 +1206,6 @@ func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 		}
 	}
 	if found == 0 {
-		t.Fatal("no Discord invite URL in README.md or deploy/DEPLOY.md")
+		t.Fatal("no Discord invite URL in README.md")
 	}
 }
