@@ -1,0 +1,364 @@
+package lifecycle
+
+// BenchmarkSweep: the periodic sweep with the real adapters (ecs → fakeaws,
+// dynamo → dynalite, mcping → a fleet of slow ping responders). Run it with
+//
+//	go test -run '^$' -bench BenchmarkSweep -benchtime 3x -count 6 ./internal/lifecycle
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mineral-contest/spawner/internal/dynamo"
+	"github.com/mineral-contest/spawner/internal/ecs"
+	"github.com/mineral-contest/spawner/internal/mcping"
+	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
+	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
+	"github.com/mineral-contest/spawner/internal/testworld/mcserver"
+)
+
+const (
+	benchFamily    = "minecraft-server"
+	benchContainer = "minecraft"
+	benchTable     = "spawner-servers"
+	benchPlayers   = 5                     // online on every server: above the minimum, so nobody is warned
+	benchPingDelay = 50 * time.Millisecond // each responder's delay before the status and before the pong
+	benchCheck     = 5 * time.Minute       // the player-count check interval, the default
+)
+
+// BenchmarkSweep measures one full sweep, Pass(ctx, now, true), with every
+// player-count check due, over 100 and 1,000 ready servers: ECS read
+// through ListTasks and DescribeTasks on the fake ECS, and every server
+// pinged through a real Server List Ping to its own loopback IP, each
+// responder waiting 50 ms before each of its two answers. One op is one
+// sweep.
+//
+// It checks after each sweep that every server was pinged exactly once,
+// that no ECS call named more than 100 tasks and every task was described
+// once, and that nothing was stopped, warned or said. It reports B/server,
+// the heap the mirror keeps per tracked server (HeapAlloc after GC, after
+// Recover minus before, the fake ECS's record of Recover's calls left out),
+// and RSS-MB, the resident size of the whole test process (daemon side and
+// fakes: ECS, 1,000 responders) with the servers tracked.
+func BenchmarkSweep(b *testing.B) {
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("servers=%d", n), func(b *testing.B) { benchSweep(b, n) })
+	}
+}
+
+func benchSweep(b *testing.B, n int) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := newBenchSweepWorld(b, ctx, n)
+	b.Cleanup(func() { cancel(); w.m.Wait() }) // before the fakes close
+
+	// Warm the clients' connection pools and the SDK's caches, so the heap
+	// measured around Recover is what the mirror keeps.
+	if _, _, err := w.table.Load(ctx); err != nil {
+		b.Fatalf("load table: %v", err)
+	}
+	if _, err := w.tasks.ListOwnedTasks(ctx); err != nil {
+		b.Fatalf("list owned tasks: %v", err)
+	}
+	calls := benchCallMarks(w.aws)
+	before := benchHeap()
+	if err := w.m.Recover(ctx); err != nil {
+		b.Fatalf("recover: %v", err)
+	}
+	after := benchHeap()
+	recorded := benchCallBytes(w.aws, calls)
+	if got := len(w.m.Servers(spawner.Actor{Admin: true})); got != n {
+		b.Fatalf("recovered %d servers, want %d", got, n)
+	}
+	rss := benchRSS(b)
+
+	now := w.clock.Now()
+	sweeps := 0
+	for b.Loop() {
+		now = now.Add(benchCheck) // every player-count check is due
+		calls = benchCallMarks(w.aws)
+		w.m.Pass(ctx, now, true)
+
+		b.StopTimer()
+		sweeps++
+		w.checkSweep(b, sweeps, calls)
+		b.StartTimer()
+	}
+
+	b.ReportMetric(float64(int64(after)-int64(before)-int64(recorded))/float64(n), "B/server")
+	b.ReportMetric(float64(rss)/(1<<20), "RSS-MB")
+}
+
+// benchSweepWorld is a Manager on the real adapters, with n ready servers
+// recorded in the table and running in the fake ECS, not yet recovered.
+type benchSweepWorld struct {
+	n       int
+	aws     *fakeaws.Server
+	fleet   *mcserver.Fleet
+	tasks   *ecs.Tasks
+	table   *dynamo.Table
+	chat    *benchChat
+	clock   *benchClock
+	m       *Manager
+	servers []spawner.Server
+}
+
+func newBenchSweepWorld(b *testing.B, ctx context.Context, n int) *benchSweepWorld {
+	b.Helper()
+	w := &benchSweepWorld{n: n, clock: &benchClock{now: time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)}, chat: &benchChat{}}
+	w.fleet = mcserver.NewFleet(b, benchReservePort(b))
+	var hookErr atomic.Value
+	w.aws = fakeaws.New(b, fakeaws.Options{
+		TaskDefinitionFamilies: map[string][]string{benchFamily: {benchContainer}},
+		OnRunning: func(t fakeaws.Task) {
+			s := w.fleet.Start(t.PublicIP)
+			if s == nil {
+				hookErr.Store(fmt.Errorf("no responder on %s", t.PublicIP))
+				return
+			}
+			s.SetPlayers(benchPlayers, 20)
+			s.SetDelay(benchPingDelay)
+		},
+	})
+	cfg := w.aws.AWSConfig()
+	w.tasks = ecs.New(awsecs.NewFromConfig(cfg), ec2.NewFromConfig(cfg), ecs.Config{
+		Cluster:        fakeaws.DefaultClusterName,
+		Subnets:        []string{"subnet-0a1b2c3d"},
+		SecurityGroups: []string{"sg-0123abcd"},
+		AssignPublicIP: true,
+	})
+	w.table = dynamo.New(dynalite.NewClient(b, dynalite.Start(b).Endpoint()), benchTable)
+	if err := w.table.EnsureTable(ctx); err != nil {
+		b.Fatalf("create table: %v", err)
+	}
+
+	game := benchGame(w.fleet.Port())
+	created := w.clock.Now()
+	for i := range n {
+		owner := fmt.Sprintf("13%016d", i+1)
+		creation := fmt.Sprintf("%032x", i+1)
+		channel := fmt.Sprintf("15%016d", i+1)
+		t := w.aws.StartExternalTask(fakeaws.ExternalTask{
+			Family:    benchFamily,
+			StartedBy: spawner.StartedBy,
+			CreatedAt: created,
+			Tags: map[string]string{
+				spawner.TagCreation: creation, spawner.TagOwner: owner, spawner.TagChannel: channel,
+				spawner.TagGame: game.Name, spawner.TagVariant: "official",
+			},
+		})
+		w.servers = append(w.servers, spawner.Server{
+			TaskARN: t.ARN, CreationID: creation, Address: t.PublicIP, Port: game.Port,
+			Token: fmt.Sprintf("tok%021d", i+1), CreatedAt: created, ChannelID: channel,
+			StatusMessageID: fmt.Sprintf("16%016d", i+1), Variant: "official", Owner: owner,
+			Game: game.Name, Locale: "fr", State: spawner.StateReady,
+		})
+	}
+	if err, _ := hookErr.Load().(error); err != nil {
+		b.Fatalf("start responders: %v", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(16)
+	for _, s := range w.servers {
+		g.Go(func() error { return w.table.Put(gctx, s) })
+	}
+	if err := g.Wait(); err != nil {
+		b.Fatalf("record servers: %v", err)
+	}
+
+	w.m = New(ctx, Config{
+		Catalog:          spawner.Catalog{game},
+		MaxServers:       n,
+		PollInterval:     5 * time.Second,
+		TicketCloseDelay: 2 * time.Minute,
+		Locale:           "fr",
+	}, w.tasks, w.table, mcping.Pinger{Timeout: 5 * time.Second}, w.chat, w.clock, slog.New(slog.DiscardHandler), nil)
+	return w
+}
+
+// checkSweep fails b unless the sweep number sweeps pinged every server once
+// more, read ECS at most 100 tasks a call and described every task once,
+// and left every server running, tracked and unwarned.
+func (w *benchSweepWorld) checkSweep(b *testing.B, sweeps int, marks map[string]int) {
+	b.Helper()
+	for _, s := range w.servers {
+		r := w.fleet.Get(s.Address)
+		if r == nil {
+			b.Fatalf("no responder on %s", s.Address)
+		}
+		if got := r.Pings(); got != sweeps {
+			b.Fatalf("server %s answered %d pings after %d sweeps, want one per sweep", s.Address, got, sweeps)
+		}
+	}
+	described := make(map[string]int)
+	for _, c := range w.aws.Calls("DescribeTasks")[marks["DescribeTasks"]:] {
+		var in fakeaws.DescribeTasksInput
+		if err := c.Decode(&in); err != nil || c.Status != 200 {
+			b.Fatalf("DescribeTasks answered %d %s (decode: %v)", c.Status, c.Error, err)
+		}
+		if len(in.Tasks) > 100 {
+			b.Fatalf("DescribeTasks named %d tasks, ECS takes at most 100", len(in.Tasks))
+		}
+		for _, arn := range in.Tasks {
+			described[arn]++
+		}
+	}
+	for _, s := range w.servers {
+		if described[s.TaskARN] != 1 {
+			b.Fatalf("task %s described %d times in one sweep, want once", s.TaskARN, described[s.TaskARN])
+		}
+	}
+	for _, c := range w.aws.Calls("ListTasks")[marks["ListTasks"]:] {
+		var in fakeaws.ListTasksInput
+		if err := c.Decode(&in); err != nil || c.Status != 200 {
+			b.Fatalf("ListTasks answered %d %s (decode: %v)", c.Status, c.Error, err)
+		}
+		if in.MaxResults == nil || *in.MaxResults > 100 {
+			b.Fatalf("ListTasks asked for %v tasks a page, ECS gives at most 100", in.MaxResults)
+		}
+	}
+	if stops := len(w.aws.Calls("StopTask")); stops != 0 {
+		b.Fatalf("%d tasks stopped by the sweep; every server was healthy", stops)
+	}
+	if got := len(w.m.Servers(spawner.Actor{Admin: true})); got != w.n {
+		b.Fatalf("%d servers tracked after sweep %d, want %d", got, sweeps, w.n)
+	}
+	if sends, logs := w.chat.sends.Load(), w.chat.logs.Load(); sends != 0 || logs != 0 {
+		b.Fatalf("the sweep said %d messages in tickets and %d in the log channel; every server had enough players", sends, logs)
+	}
+}
+
+// benchGame is the default Minecraft game, pinged on port, with a lifetime
+// no benchmark reaches.
+func benchGame(port int) spawner.Game {
+	return spawner.Game{
+		Name: "minecraft", Title: "Minecraft", TaskDefinition: benchFamily, Container: benchContainer,
+		Port: port, Version: "1.20.2", TokenEnv: "OPREDEEM_TOKEN", AdminCommand: "/opredeem {token}",
+		Variants:       []spawner.Variant{{Name: "official"}, {Name: "non_official"}},
+		DefaultVariant: "official",
+		MinPlayers:     4, WarningCount: 3, CheckInterval: benchCheck,
+		MaxDuration: 100 * 365 * 24 * time.Hour, MaxDurationWarning: 10 * time.Minute,
+		ReadyTimeout: 10 * time.Minute,
+	}
+}
+
+// benchReservePort returns a port kept bound on 127.0.0.1 until b ends, so
+// the fleet's servers can all listen on it at their own 127.2.x.y addresses.
+func benchReservePort(b *testing.B) int {
+	b.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatalf("reserve a port: %v", err)
+	}
+	b.Cleanup(func() { ln.Close() })
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// benchCallMarks is how many calls of each ECS operation the fake has recorded.
+func benchCallMarks(s *fakeaws.Server) map[string]int {
+	marks := make(map[string]int)
+	for _, op := range []string{"ListTasks", "DescribeTasks"} {
+		marks[op] = len(s.Calls(op))
+	}
+	return marks
+}
+
+// benchCallBytes is the size of the request bodies the fake recorded since
+// marks: memory of the fake's, not of the daemon's.
+func benchCallBytes(s *fakeaws.Server, marks map[string]int) uint64 {
+	var n uint64
+	for op, from := range marks {
+		for _, c := range s.Calls(op)[from:] {
+			n += uint64(len(c.Body))
+		}
+	}
+	return n
+}
+
+// benchHeap is the live heap after a full collection.
+func benchHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// benchRSS is the process's resident set size in bytes (VmRSS).
+func benchRSS(b *testing.B) uint64 {
+	b.Helper()
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		b.Fatalf("read RSS: %v", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+			if err != nil {
+				b.Fatalf("read RSS: %q: %v", rest, err)
+			}
+			return kb << 10
+		}
+	}
+	b.Fatalf("read RSS: no VmRSS line in /proc/self/status")
+	return 0
+}
+
+// benchClock stands still: the benchmark passes now to Pass itself.
+type benchClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *benchClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// After never fires: Run, its only user, is not called here.
+func (c *benchClock) After(time.Duration) <-chan time.Time { return nil }
+
+// benchChat is a Discord that hears everything and says nothing, counting
+// what it is asked to say.
+type benchChat struct {
+	sends, logs atomic.Int64
+}
+
+func (c *benchChat) CreateTicket(context.Context, spawner.Ticket) (string, error) {
+	return "", fmt.Errorf("create ticket: not in this benchmark")
+}
+
+func (c *benchChat) Send(context.Context, string, spawner.Message) (string, error) {
+	c.sends.Add(1)
+	return strconv.FormatInt(c.sends.Load(), 10), nil
+}
+
+func (c *benchChat) Edit(context.Context, string, string, spawner.Message) error { return nil }
+
+func (c *benchChat) DeleteChannel(context.Context, string) error { return nil }
+
+func (c *benchChat) CategoryChannels(context.Context) ([]spawner.Channel, error) { return nil, nil }
+
+func (c *benchChat) Log(context.Context, spawner.Message) error {
+	c.logs.Add(1)
+	return nil
+}
