@@ -137,7 +137,7 @@ func (m *Manager) replyTo(e *entry, content string) {
 // forget drops an entry that left nothing behind.
 func (m *Manager) forget(id string) {
 	m.mu.Lock()
-	delete(m.entries, id)
+	m.removeLocked(id)
 	m.mu.Unlock()
 }
 
@@ -197,7 +197,7 @@ func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
 // address, then pings. It is the end of a creation, and what a restart runs
 // for a server it finds not ready yet.
 func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
-	_, srv, ok := m.get(id)
+	e, srv, ok := m.get(id)
 	if !ok {
 		return
 	}
@@ -251,6 +251,7 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-m.clock.After(m.cfg.PollInterval):
+		case <-e.nudge:
 		}
 	}
 }

@@ -67,7 +67,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	}
 
 	m.mu.Lock()
-	delete(m.entries, id)
+	m.removeLocked(id)
 	m.mu.Unlock()
 	m.metrics.Stopped(end.cause)
 	if end.err != nil {

@@ -126,6 +126,20 @@ type entry struct {
 	stopRetryTold bool
 
 	reply func(spawner.Message) // the member's ephemeral answer, during creation
+	gone  chan struct{}         // closed when the entry leaves the mirror
+	nudge chan struct{}         // wakes the creation worker before its next poll
+}
+
+func newEntry(id string, srv spawner.Server, game spawner.Game) *entry {
+	return &entry{id: id, srv: srv, game: game, gone: make(chan struct{}), nudge: make(chan struct{}, 1)}
+}
+
+// remove drops entry id from the mirror; the caller holds m.mu.
+func (m *Manager) removeLocked(id string) {
+	if e, ok := m.entries[id]; ok {
+		delete(m.entries, id)
+		close(e.gone)
+	}
 }
 
 type closing struct {
@@ -183,21 +197,17 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		return &spawner.Refusal{Code: spawner.RefusedUnknownVariant, Name: req.Variant}
 	}
 	now := m.clock.Now()
-	e := &entry{
-		id:   newID(16),
-		game: game,
-		srv: spawner.Server{
-			Game:      game.Name,
-			Variant:   variant.Name,
-			Owner:     req.Owner,
-			Port:      game.Port,
-			Locale:    req.Locale,
-			State:     spawner.StateRequested,
-			CreatedAt: now,
-		},
-		booting: true,
-		reply:   req.Reply,
-	}
+	e := newEntry(newID(16), spawner.Server{
+		Game:      game.Name,
+		Variant:   variant.Name,
+		Owner:     req.Owner,
+		Port:      game.Port,
+		Locale:    req.Locale,
+		State:     spawner.StateRequested,
+		CreatedAt: now,
+	}, game)
+	e.booting = true
+	e.reply = req.Reply
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)
 	}
@@ -254,12 +264,21 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 	srv := e.srv
 	if e.booting {
 		// The creation worker owns the server until it is ready; it ends it
-		// at its next step, which is never longer than one poll away.
+		// at its next step, never longer than one poll away.
 		actor := by
 		e.stopAsked = &actor
 		m.mu.Unlock()
+		select {
+		case e.nudge <- struct{}{}:
+		default:
+		}
 		m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
-		return srv, nil
+		select {
+		case <-e.gone:
+			return srv, nil
+		case <-ctx.Done():
+			return srv, ctx.Err()
+		}
 	}
 	m.mu.Unlock()
 	err := m.finish(ctx, e.id, ending{cause: spawner.CauseCommand, by: by.UserID})

@@ -28,11 +28,6 @@ func (m *Manager) Recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list owned tasks: %w", err)
 	}
-	for _, p := range problems {
-		m.log.Warn("skipped malformed table item", "problem", p.Error())
-		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadRecord(p.Error())})
-	}
-
 	byARN := make(map[string]spawner.Task, len(owned))
 	byCreation := make(map[string]spawner.Task, len(owned))
 	for _, t := range owned {
@@ -68,6 +63,12 @@ func (m *Manager) Recover(ctx context.Context) error {
 		}
 	}
 
+	// Everything is read: from here on Recover acts, and tells.
+	for _, p := range problems {
+		m.log.Warn("skipped malformed table item", "problem", p.Error())
+		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadRecord(p.Error())})
+	}
+
 	type gone struct {
 		id  string
 		end ending
@@ -92,7 +93,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 		if id == "" {
 			id = r.TaskARN
 		}
-		e := &entry{id: id, srv: r, game: game}
+		e := newEntry(id, r, game)
 		m.entries[id] = e
 		channels[r.ChannelID] = true
 
