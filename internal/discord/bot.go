@@ -75,6 +75,9 @@ func New(cfg Config, log *slog.Logger) (*Bot, error) {
 		return nil, fmt.Errorf("discord session: %w", err)
 	}
 	s.Identify.Intents = discordgo.IntentsGuilds
+	// No state cache: the bot reads nothing from it, and discordgo overwrites
+	// READY's guilds in place when GUILD_CREATE arrives, a data race.
+	s.StateEnabled = false
 	s.ShouldReconnectOnError = true
 	s.ShouldRetryOnRateLimit = true
 	s.MaxRestRetries = 3
