@@ -318,16 +318,32 @@ func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *
 	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogReady(srv)})
 	log.Info("server ready", "address", srv.HostPort(), "players", ping.Online, "latency", ping.Latency)
 	// Hand over to the watchdogs last, so a stop never races the messages above.
-	m.update(id, func(e *entry) { e.booting = false })
+	var stopBy *spawner.Actor
+	m.update(id, func(e *entry) {
+		e.booting = false
+		stopBy = e.stopAsked
+	})
+	if stopBy != nil { // asked while the last ping was under way
+		_ = m.finish(ctx, id, ending{cause: spawner.CauseCommand, by: stopBy.UserID})
+		return
+	}
 	m.poke()
 }
 
 // save writes the mirror's copy of a server to the table; on failure the
 // entry is marked dirty and the next sweep writes it again.
 func (m *Manager) save(ctx context.Context, id string) {
-	_, srv, ok := m.get(id)
+	e, _, ok := m.get(id)
 	if !ok {
 		return
+	}
+	e.io.Lock()
+	defer e.io.Unlock()
+	m.mu.Lock()
+	srv, ending := e.srv, e.stopping || e.stop != nil || m.entries[id] != e
+	m.mu.Unlock()
+	if ending {
+		return // finish removes the records
 	}
 	err := m.store.Put(ctx, srv)
 	m.update(id, func(e *entry) { e.dirty = err != nil })

@@ -51,7 +51,10 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		m.editStatus(ctx, srv, "")
 	}
 
-	if err := m.release(ctx, srv, end); err != nil {
+	e.io.Lock()
+	err := m.release(ctx, srv, end)
+	e.io.Unlock()
+	if err != nil {
 		m.mu.Lock()
 		e.stopping = false
 		tell := !e.stopRetryTold
@@ -81,7 +84,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	if srv.ChannelID != "" {
 		m.editStatus(ctx, srv, "")
 		if _, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{
-			Content:  lang.Ended(end.cause, end.by, end.detail, m.cfg.TicketCloseDelay),
+			Content:  lang.Ended(srv.Owner, end.cause, end.by, end.detail, m.cfg.TicketCloseDelay),
 			Mentions: []string{srv.Owner},
 		}); err != nil {
 			log.Warn("tell ticket channel", "err", err)

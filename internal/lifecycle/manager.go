@@ -103,6 +103,7 @@ type Manager struct {
 	recovered atomic.Bool
 
 	mu      sync.Mutex
+	closing bool              // Run is returning: no new workers
 	entries map[string]*entry // by CreationID (or TaskARN for the original bot's records)
 	closes  []closing         // ticket channels to delete later
 	wake    chan struct{}
@@ -128,6 +129,7 @@ type entry struct {
 	reply func(spawner.Message) // the member's ephemeral answer, during creation
 	gone  chan struct{}         // closed when the entry leaves the mirror
 	nudge chan struct{}         // wakes the creation worker before its next poll
+	io    sync.Mutex            // serialises the writes of the server's records
 }
 
 func newEntry(id string, srv spawner.Server, game spawner.Game) *entry {
@@ -214,6 +216,10 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	e.srv.CreationID = e.id
 
 	m.mu.Lock()
+	if m.closing {
+		m.mu.Unlock()
+		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
+	}
 	if !req.Admin {
 		for _, o := range m.entries {
 			if o.srv.Owner == req.Owner {
@@ -311,9 +317,17 @@ func (m *Manager) StopsAt(s spawner.Server) time.Time {
 	return s.CreatedAt.Add(g.MaxDuration)
 }
 
-// Wait blocks until every creation worker has returned; call it after the
-// daemon's context ended.
+// Wait blocks until every creation worker under way has returned.
 func (m *Manager) Wait() { m.workers.Wait() }
+
+// shutdown refuses new creations, then waits for the workers: a Create
+// racing the end of the context can no longer add one behind Wait's back.
+func (m *Manager) shutdown() {
+	m.mu.Lock()
+	m.closing = true
+	m.mu.Unlock()
+	m.workers.Wait()
+}
 
 func (m *Manager) poke() {
 	select {

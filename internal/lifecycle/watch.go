@@ -30,7 +30,7 @@ func (m *Manager) Run(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			m.Wait()
+			m.shutdown()
 			return nil
 		case <-m.clock.After(wait):
 		case <-m.wake:
@@ -68,7 +68,7 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 		if e.booting || e.stopping {
 			continue
 		}
-		if e.stop != nil || e.dirty {
+		if e.stop != nil {
 			continue // retried at the next sweep, not in a tight loop
 		}
 		end := e.srv.CreatedAt.Add(e.game.MaxDuration)
@@ -181,7 +181,7 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 		_ = m.finish(ctx, c.id, *c.end)
 		return
 	}
-	if c.warnEnd {
+	if c.warnEnd && m.live(c.id) {
 		m.metrics.Warned("runtime")
 		end := c.srv.CreatedAt.Add(c.game.MaxDuration)
 		if _, err := m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{
@@ -202,8 +202,12 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 	m.metrics.Pinged(ping.Latency, err)
 	enough := err == nil && ping.Online >= c.game.MinPlayers
 	var k int
-	var reset bool
-	m.update(c.id, func(e *entry) {
+	var reset, ended bool
+	_, found := m.update(c.id, func(e *entry) {
+		if e.stopping || e.stop != nil {
+			ended = true
+			return
+		}
 		if enough {
 			reset = e.warnings > 0
 			e.warnings = 0
@@ -212,6 +216,9 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 		e.warnings++
 		k = e.warnings
 	})
+	if !found || ended {
+		return // stopped while it was pinged
+	}
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	switch {
 	case enough && reset:
@@ -232,6 +239,14 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 			log.Warn("send player warning", "err", err)
 		}
 	}
+}
+
+// live reports whether server id is tracked and not being stopped.
+func (m *Manager) live(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e, ok := m.entries[id]
+	return ok && !e.stopping && e.stop == nil
 }
 
 func pingTimeout(g spawner.Game) time.Duration {
