@@ -343,7 +343,8 @@ func (l Lang) FailInternal() string {
 }
 
 // Ended is the last message in the ticket channel: why the server stopped.
-func (l Lang) Ended(cause spawner.StopCause, by string, detail string, closeIn time.Duration) string {
+// It mentions owner (so they are pinged) unless they stopped it themselves.
+func (l Lang) Ended(owner string, cause spawner.StopCause, by string, detail string, closeIn time.Duration) string {
 	var why string
 	switch cause {
 	case spawner.CauseCommand:
@@ -362,6 +363,9 @@ func (l Lang) Ended(cause spawner.StopCause, by string, detail string, closeIn t
 	}
 	if closeIn > 0 {
 		why += " " + fmt.Sprintf(l.pick("This channel closes in %s.", "Ce salon se ferme dans %s."), Duration(closeIn))
+	}
+	if owner != "" && !(cause == spawner.CauseCommand && by == owner) {
+		why = Mention(owner) + " " + why
 	}
 	return "⏹️ " + why
 }
