@@ -9,8 +9,10 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"runtime"
 	"strconv"
@@ -20,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"golang.org/x/sync/errgroup"
@@ -76,7 +79,7 @@ func benchSweep(b *testing.B, n int) {
 	if _, err := w.tasks.ListOwnedTasks(ctx); err != nil {
 		b.Fatalf("list owned tasks: %v", err)
 	}
-	calls := benchCallMarks(w.aws)
+	calls := w.benchCallMarks()
 	before := benchHeap()
 	if err := w.m.Recover(ctx); err != nil {
 		b.Fatalf("recover: %v", err)
@@ -92,7 +95,7 @@ func benchSweep(b *testing.B, n int) {
 	sweeps := 0
 	for b.Loop() {
 		now = now.Add(benchCheck) // every player-count check is due
-		calls = benchCallMarks(w.aws)
+		calls = w.benchCallMarks()
 		w.m.Pass(ctx, now, true)
 
 		b.StopTimer()
@@ -117,6 +120,60 @@ type benchSweepWorld struct {
 	clock   *benchClock
 	m       *Manager
 	servers []spawner.Server
+	http    *benchHTTP
+}
+
+// benchHTTP is the SDK's HTTP client, counting the attempts that were
+// retries and noting them with the transport errors, so a check can tell a
+// request the SDK sent twice from a sweep that asked twice.
+type benchHTTP struct {
+	next interface {
+		Do(*http.Request) (*http.Response, error)
+	}
+	mu      sync.Mutex
+	retries int
+	events  []string
+}
+
+func (c *benchHTTP) Do(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.Do(r)
+	attempt := r.Header.Get("Amz-Sdk-Request") // "attempt=1; max=3"
+	retry := !strings.HasPrefix(attempt, "attempt=1;")
+	if resp != nil {
+		resp.Body = &benchBody{ReadCloser: resp.Body, c: c, what: attempt}
+	}
+	if err != nil || retry {
+		c.mu.Lock()
+		if retry {
+			c.retries++
+		}
+		c.events = append(c.events, fmt.Sprintf("%s %s: %v", strings.TrimPrefix(r.Header.Get("X-Amz-Target"), "AmazonEC2ContainerServiceV20141113."), attempt, err))
+		c.mu.Unlock()
+	}
+	return resp, err
+}
+
+type benchBody struct {
+	io.ReadCloser
+	c    *benchHTTP
+	what string
+}
+
+func (b *benchBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF {
+		b.c.mu.Lock()
+		b.c.events = append(b.c.events, fmt.Sprintf("read body %s: %v", b.what, err))
+		b.c.mu.Unlock()
+	}
+	return n, err
+}
+
+// marks returns the retries so far and what happened, one line each.
+func (c *benchHTTP) marks() (int, string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.retries, strings.Join(c.events, "\n")
 }
 
 func newBenchSweepWorld(b *testing.B, ctx context.Context, n int) *benchSweepWorld {
@@ -137,6 +194,8 @@ func newBenchSweepWorld(b *testing.B, ctx context.Context, n int) *benchSweepWor
 		},
 	})
 	cfg := w.aws.AWSConfig()
+	cfg.HTTPClient = &benchHTTP{next: awshttp.NewBuildableClient()}
+	w.http = cfg.HTTPClient.(*benchHTTP)
 	w.tasks = ecs.New(awsecs.NewFromConfig(cfg), ec2.NewFromConfig(cfg), ecs.Config{
 		Cluster:        fakeaws.DefaultClusterName,
 		Subnets:        []string{"subnet-0a1b2c3d"},
@@ -207,6 +266,7 @@ func (w *benchSweepWorld) checkSweep(b *testing.B, sweeps int, marks map[string]
 		}
 	}
 	described := make(map[string]int)
+	var seen []string // each call, for the failure message
 	for _, c := range w.aws.Calls("DescribeTasks")[marks["DescribeTasks"]:] {
 		var in fakeaws.DescribeTasksInput
 		if err := c.Decode(&in); err != nil || c.Status != 200 {
@@ -218,11 +278,18 @@ func (w *benchSweepWorld) checkSweep(b *testing.B, sweeps int, marks map[string]
 		for _, arn := range in.Tasks {
 			described[arn]++
 		}
+		seen = append(seen, fmt.Sprintf("DescribeTasks of %d tasks from %s", len(in.Tasks), spawner.TaskID(in.Tasks[0])))
 	}
+	retries, events := w.http.marks()
 	for _, s := range w.servers {
-		if described[s.TaskARN] != 1 {
-			b.Fatalf("task %s described %d times in one sweep, want once", s.TaskARN, described[s.TaskARN])
+		// A request the SDK retried after its answer was lost is seen twice by the fake.
+		if n := described[s.TaskARN]; n == 0 || (n > 1 && retries == marks["retries"]) {
+			b.Fatalf("task %s described %d times in sweep %d, want once; the sweep's calls:\n%s\nretries and transport errors so far:\n%s",
+				s.TaskARN, n, sweeps, strings.Join(seen, "\n"), events)
 		}
+	}
+	if retries != marks["retries"] {
+		b.Logf("sweep %d: the SDK retried; retries and transport errors so far:\n%s", sweeps, events)
 	}
 	for _, c := range w.aws.Calls("ListTasks")[marks["ListTasks"]:] {
 		var in fakeaws.ListTasksInput
@@ -270,12 +337,14 @@ func benchReservePort(b *testing.B) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// benchCallMarks is how many calls of each ECS operation the fake has recorded.
-func benchCallMarks(s *fakeaws.Server) map[string]int {
+// benchCallMarks is how many calls of each ECS operation the fake has
+// recorded, and under "retries" how many attempts the SDK retried.
+func (w *benchSweepWorld) benchCallMarks() map[string]int {
 	marks := make(map[string]int)
 	for _, op := range []string{"ListTasks", "DescribeTasks"} {
-		marks[op] = len(s.Calls(op))
+		marks[op] = len(w.aws.Calls(op))
 	}
+	marks["retries"], _ = w.http.marks()
 	return marks
 }
 
@@ -283,8 +352,8 @@ func benchCallMarks(s *fakeaws.Server) map[string]int {
 // marks: memory of the fake's, not of the daemon's.
 func benchCallBytes(s *fakeaws.Server, marks map[string]int) uint64 {
 	var n uint64
-	for op, from := range marks {
-		for _, c := range s.Calls(op)[from:] {
+	for _, op := range []string{"ListTasks", "DescribeTasks"} {
+		for _, c := range s.Calls(op)[marks[op]:] {
 			n += uint64(len(c.Body))
 		}
 	}
