@@ -3,8 +3,10 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 )
 
@@ -46,7 +48,8 @@ func between(s, a, b string) string {
 
 func TestCreateReadyStop(t *testing.T) {
 	t.Parallel()
-	w := newWorld(t, worldOptions{})
+	// Each ECS step lasts several polls, so the status message shows every one.
+	w := newWorld(t, worldOptions{aws: fakeaws.Options{ProvisioningDelay: 150 * time.Millisecond, PendingDelay: 150 * time.Millisecond}})
 	d := w.start(t)
 	u := member(1)
 

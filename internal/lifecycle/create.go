@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/text"
 )
 
 // TopicMarker starts the marker put in every ticket channel's topic, so the
@@ -39,7 +40,7 @@ func (m *Manager) create(id string) {
 		log.Error("create ticket channel", "err", err)
 		m.forget(id)
 		m.replyTo(e, lang.CreationFailed(lang.FailChannel()))
-		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+err.Error())})
+		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+errorSummary(err))})
 		m.metrics.Stopped(spawner.CauseFailed)
 		return
 	}
@@ -50,7 +51,7 @@ func (m *Manager) create(id string) {
 	msgID, err := m.chat.Send(ctx, channelID, spawner.Message{Content: lang.Status(e.game, srv, "")})
 	if err != nil {
 		log.Error("send status message", "err", err)
-		m.failCreation(ctx, id, lang.FailInternal(), err)
+		m.failCreation(ctx, id, text.Lang.FailInternal, err)
 		return
 	}
 	srv, _ = m.update(id, func(e *entry) { e.srv.StatusMessageID = msgID })
@@ -63,7 +64,7 @@ func (m *Manager) create(id string) {
 			return
 		}
 		log.Error("record creation", "err", err)
-		m.failCreation(ctx, id, lang.FailRecord(), err)
+		m.failCreation(ctx, id, text.Lang.FailRecord, err)
 		return
 	}
 	if m.stopAskedDuringCreation(ctx, id) {
@@ -90,15 +91,15 @@ func (m *Manager) create(id string) {
 		}
 		log.Error("run task", "err", err)
 		var rf *spawner.RunFailure
-		why := lang.FailRun("")
+		reason := ""
 		if errors.As(err, &rf) {
-			why = lang.FailRun(rf.Reason)
+			reason = rf.Reason
 		} else {
 			// The call may have started a task before failing: stop any
 			// task carrying this creation's tag so nothing is left running.
 			m.stopTagged(ctx, id, log)
 		}
-		m.failCreation(ctx, id, why, err)
+		m.failCreation(ctx, id, func(l text.Lang) string { return l.FailRun(reason) }, err)
 		return
 	}
 	log = log.With("task", task.ARN)
@@ -111,7 +112,7 @@ func (m *Manager) create(id string) {
 			return
 		}
 		log.Error("record task", "err", err)
-		m.failCreation(ctx, id, lang.FailRecord(), err)
+		m.failCreation(ctx, id, text.Lang.FailRecord, err)
 		return
 	}
 	if err := m.store.Delete(ctx, spawner.PendingKeyPrefix+id); err != nil {
@@ -142,7 +143,7 @@ func (m *Manager) forget(id string) {
 }
 
 // failCreation ends a creation that failed with why told to the member.
-func (m *Manager) failCreation(ctx context.Context, id, why string, err error) {
+func (m *Manager) failCreation(ctx context.Context, id string, why func(text.Lang) string, err error) {
 	_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: why, err: err})
 }
 
@@ -180,6 +181,11 @@ func (m *Manager) stopTagged(ctx context.Context, id string, log *slog.Logger) {
 	}
 }
 
+// taskEnded describes a task that stopped on its own, in any language.
+func taskEnded(t spawner.Task) func(text.Lang) string {
+	return func(l text.Lang) string { return l.FailTaskEnded(t) }
+}
+
 // stateOf maps an ECS status to the step shown to the member.
 func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
 	switch t.LastStatus {
@@ -202,7 +208,6 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 		return
 	}
 	game := m.gameOf(srv)
-	lang := m.lang(srv)
 	for {
 		if m.stopAskedDuringCreation(ctx, id) {
 			return
@@ -220,7 +225,7 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 			if len(tasks) > 0 {
 				t = tasks[0]
 			}
-			_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: lang.FailTaskEnded(t), task: &t})
+			_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: taskEnded(t), task: &t})
 			return
 		default:
 			srv = m.advance(ctx, id, tasks[0], log)
@@ -241,10 +246,10 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 
 		switch {
 		case srv.RunningAt.IsZero() && now.Sub(srv.CreatedAt) >= game.ReadyTimeout:
-			_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: lang.FailNotRunning(game.ReadyTimeout)})
+			_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: func(l text.Lang) string { return l.FailNotRunning(game.ReadyTimeout) }})
 			return
 		case !srv.RunningAt.IsZero() && now.Sub(srv.RunningAt) >= game.ReadyTimeout:
-			_ = m.finish(ctx, id, ending{cause: spawner.CauseNotReady, detail: lang.FailNotReady(game.ReadyTimeout)})
+			_ = m.finish(ctx, id, ending{cause: spawner.CauseNotReady, detail: func(l text.Lang) string { return l.FailNotReady(game.ReadyTimeout) }})
 			return
 		}
 		select {

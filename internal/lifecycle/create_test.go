@@ -434,7 +434,7 @@ func TestCreateFailures(t *testing.T) {
 				}
 			}
 			// The admins are told.
-			if got := w.chat.logsWith(text.Mention(alice), "ended ("+string(cause)+")", tc.why); len(got) != 1 {
+			if got := w.chat.logsWith(text.Mention(alice), logPhrase(cause), tc.why); len(got) != 1 {
 				t.Errorf("log channel lines telling the failure = %q, want 1\n%s", got, w)
 			}
 			if got := w.metrics.stoppedOf(cause); got != 1 {
@@ -464,4 +464,15 @@ func TestCreateFailures(t *testing.T) {
 			}
 		})
 	}
+}
+
+// logPhrase is how the (English) log channel line names a server's end.
+func logPhrase(cause spawner.StopCause) string {
+	switch cause {
+	case spawner.CauseTaskEnded, spawner.CauseRecordGone:
+		return " gone: "
+	case spawner.CauseRestart:
+		return "interrupted by a restart"
+	}
+	return "failed: "
 }

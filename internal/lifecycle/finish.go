@@ -5,13 +5,14 @@ import (
 	"errors"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/text"
 )
 
 // ending is why and how a server ends.
 type ending struct {
 	cause  spawner.StopCause
 	by     string        // the member who stopped it, for CauseCommand
-	detail string        // told to the owner and the log channel
+	detail func(text.Lang) string // told to the owner and the log channel, each in their language
 	task   *spawner.Task // what ECS last said, when it ended on its own
 	err    error         // the error behind a failure, for the logs only
 }
@@ -73,18 +74,24 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	m.removeLocked(id)
 	m.mu.Unlock()
 	m.metrics.Stopped(end.cause)
+	lang := m.lang(srv)
+	detail, logDetail := "", ""
+	if end.detail != nil {
+		detail, logDetail = end.detail(lang), end.detail(m.logLang())
+	}
 	if end.err != nil {
-		log.Info("server ended", "detail", end.detail, "err", end.err)
+		log.Info("server ended", "detail", end.detail(text.En), "err", end.err)
+	} else if end.detail != nil {
+		log.Info("server ended", "detail", end.detail(text.En))
 	} else {
-		log.Info("server ended", "detail", end.detail)
+		log.Info("server ended")
 	}
 
-	lang := m.lang(srv)
 	srv.State = spawner.StateStopped
 	if srv.ChannelID != "" {
 		m.editStatus(ctx, srv, "")
 		if _, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{
-			Content:  lang.Ended(srv.Owner, end.cause, end.by, end.detail, m.cfg.TicketCloseDelay),
+			Content:  lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay),
 			Mentions: []string{srv.Owner},
 		}); err != nil {
 			log.Warn("tell ticket channel", "err", err)
@@ -92,9 +99,9 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		m.closeLater(srv.ChannelID)
 	}
 	if reply != nil && end.cause != spawner.CauseCommand {
-		reply(spawner.Message{Content: lang.CreationFailed(end.detail)})
+		reply(spawner.Message{Content: lang.CreationFailed(detail)})
 	}
-	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, end.detail)}); err != nil {
+	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail)}); err != nil {
 		log.Warn("tell log channel", "err", err)
 	}
 	m.poke()

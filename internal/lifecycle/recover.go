@@ -97,7 +97,6 @@ func (m *Manager) Recover(ctx context.Context) error {
 		m.entries[id] = e
 		channels[r.ChannelID] = true
 
-		lang := m.lang(r)
 		switch {
 		case r.TaskARN == "":
 			t, started := byCreation[r.CreationID]
@@ -119,7 +118,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 			if !alive || t.Stopped() {
 				tc := t
 				e.booting = true
-				ended = append(ended, gone{id, ending{cause: spawner.CauseRecordGone, detail: lang.FailTaskEnded(tc), task: &tc}})
+				ended = append(ended, gone{id, ending{cause: spawner.CauseRecordGone, detail: taskEnded(tc), task: &tc}})
 				continue
 			}
 			if r.State == "" || r.State == spawner.StateReady {

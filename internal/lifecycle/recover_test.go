@@ -44,7 +44,7 @@ func (w *world) expectGone(srv spawner.Server, cause spawner.StopCause, why stri
 	if !slices.Equal(last.mentions, []string{srv.Owner}) {
 		w.tb.Errorf("message pings %v, want the owner", last.mentions)
 	}
-	if got := w.chat.logsWith(text.Mention(srv.Owner), "ended ("+string(cause)+")"); len(got) != 1 {
+	if got := w.chat.logsWith(text.Mention(srv.Owner), logPhrase(cause)); len(got) != 1 {
 		w.tb.Errorf("log channel lines telling the end = %q, want 1\n%s", got, w)
 	}
 	for _, k := range []string{srv.Key(), spawner.PendingKeyPrefix + srv.CreationID} {

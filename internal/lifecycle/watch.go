@@ -131,10 +131,8 @@ func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) {
 		if ecsState != nil && e.srv.TaskARN != "" {
 			t, found := ecsState[e.srv.TaskARN]
 			if !found || t.Stopped() {
-				lang := m.lang(e.srv)
-				detail := lang.FailTaskEnded(t)
 				tc := t
-				c.end = &ending{cause: spawner.CauseTaskEnded, detail: detail, task: &tc}
+				c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(tc), task: &tc}
 				checks = append(checks, c)
 				continue
 			}

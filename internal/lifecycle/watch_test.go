@@ -319,7 +319,7 @@ func TestTaskEndedNoticedBySweep(t *testing.T) {
 	if !slices.Equal(last.mentions, []string{alice}) {
 		t.Errorf("message pings %v, want alice", last.mentions)
 	}
-	if got := w.chat.logsWith(text.Mention(alice), "ended (task_ended)", why, srv.TaskID()); len(got) != 1 {
+	if got := w.chat.logsWith(text.Mention(alice), logPhrase(spawner.CauseTaskEnded), why, srv.TaskID()); len(got) != 1 {
 		t.Errorf("log channel lines = %q, want 1\n%s", got, w)
 	}
 	w.expectNothingLeft()

@@ -252,6 +252,8 @@ func (l Lang) Ready(g spawner.Game, s spawner.Server, stopAt time.Time) string {
 // Duration renders a duration for people: "5 min", "1h30", "45 s".
 func Duration(d time.Duration) string {
 	switch {
+	case d < time.Second:
+		return d.String()
 	case d < time.Minute:
 		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
 	case d < time.Hour:
@@ -398,8 +400,12 @@ func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail s
 		return fmt.Sprintf(l.pick("⏹️ Server of %s stopped: too few players · task `%s`", "⏹️ Serveur de %s arrêté : trop peu de joueurs · tâche `%s`"), who, task)
 	case spawner.CauseOrphan:
 		return fmt.Sprintf(l.pick("🧹 Stopped task `%s`: started by the bot but not in the table", "🧹 Tâche `%s` arrêtée : lancée par le bot mais absente de la table"), task)
+	case spawner.CauseTaskEnded, spawner.CauseRecordGone:
+		return fmt.Sprintf(l.pick("❌ Server of %s gone: %s · task `%s`", "❌ Serveur de %s disparu : %s · tâche `%s`"), who, detail, task)
+	case spawner.CauseRestart:
+		return fmt.Sprintf(l.pick("🧹 Creation for %s interrupted by a restart before its task started; cleaned up", "🧹 Création pour %s interrompue par un redémarrage avant le lancement de sa tâche ; nettoyée"), who)
 	}
-	return fmt.Sprintf(l.pick("❌ Server of %s ended (%s): %s · task `%s`", "❌ Serveur de %s terminé (%s) : %s · tâche `%s`"), who, cause, detail, task)
+	return fmt.Sprintf(l.pick("❌ Creation for %s failed: %s · task `%s`", "❌ Échec de la création pour %s : %s · tâche `%s`"), who, detail, task)
 }
 
 // LogStopRetry: stopping failed and will be retried.
