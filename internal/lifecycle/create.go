@@ -212,7 +212,6 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 		if m.stopAskedDuringCreation(ctx, id) {
 			return
 		}
-		now := m.clock.Now()
 		_, srv, _ = m.get(id)
 		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
 		switch {
@@ -232,7 +231,12 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 		}
 
 		if srv.Address != "" {
-			ping, err := m.pinger.Ping(ctx, srv.HostPort())
+			// A game that accepts the connection and says nothing must not
+			// hold the creation past its ready deadline.
+			left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
+			pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
+			ping, err := m.pinger.Ping(pctx, srv.HostPort())
+			cancel()
 			if ctx.Err() != nil {
 				return
 			}
@@ -244,6 +248,7 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 			log.Debug("not answering yet", "err", err)
 		}
 
+		now := m.clock.Now() // after the ping, which may have used its whole timeout
 		switch {
 		case srv.RunningAt.IsZero() && now.Sub(srv.CreatedAt) >= game.ReadyTimeout:
 			_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: func(l text.Lang) string { return l.FailNotRunning(game.ReadyTimeout) }})
