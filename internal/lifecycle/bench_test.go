@@ -57,7 +57,7 @@ const (
 // once, and that nothing was stopped, warned or said. It reports B/server,
 // the heap the mirror keeps per tracked server (HeapAlloc after GC, after
 // Recover minus before, the fake ECS's record of Recover's calls left out),
-// and RSS-MB, the resident size of the whole test process (daemon side and
+// and RSS-MiB, the resident size of the whole test process (daemon side and
 // fakes: ECS, 1,000 responders) with the servers tracked.
 func BenchmarkSweep(b *testing.B) {
 	for _, n := range []int{100, 1000} {
@@ -105,7 +105,7 @@ func benchSweep(b *testing.B, n int) {
 	}
 
 	b.ReportMetric(float64(int64(after)-int64(before)-int64(recorded))/float64(n), "B/server")
-	b.ReportMetric(float64(rss)/(1<<20), "RSS-MB")
+	b.ReportMetric(float64(rss)/(1<<20), "RSS-MiB")
 }
 
 // benchSweepWorld is a Manager on the real adapters, with n ready servers
