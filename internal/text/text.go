@@ -194,13 +194,14 @@ func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
 			current = i
 		}
 	}
-	if s.State == spawner.StateStopping || s.State == spawner.StateStopped {
-		current = len(steps)
+	ended := s.State == spawner.StateStopping || s.State == spawner.StateStopped
+	if ended {
+		current = reached(s)
 	}
 	for i, st := range steps {
 		mark := "▫️"
 		switch {
-		case i < current || (i == current && st == spawner.StateReady):
+		case i < current || (i == current && (st == spawner.StateReady || ended)):
 			mark = "✅"
 		case i == current:
 			mark = "⏳"
@@ -221,6 +222,27 @@ func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
 		b.WriteString(note + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
+}
+
+// reached is the index in steps of the last step an ended server got to,
+// from what it recorded on the way, so its status never claims a step that
+// did not happen (a creation that failed while pending is not shown ready).
+func reached(s spawner.Server) int {
+	step := spawner.StateRequested
+	switch {
+	case !s.ReadyAt.IsZero():
+		step = spawner.StateReady
+	case s.Address != "":
+		step = spawner.StateBooting
+	case s.TaskARN != "":
+		step = spawner.StateProvisioning
+	}
+	for i, st := range steps {
+		if st == step {
+			return i
+		}
+	}
+	return 0
 }
 
 // Ready is the message that tells the owner their server is up.
