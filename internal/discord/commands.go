@@ -160,10 +160,8 @@ func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.La
 	acked := make(chan struct{})
 	err := b.fleet.Create(spawner.CreateRequest{
 		Owner: actor.UserID, Admin: actor.Admin, Locale: string(i.Locale), Game: game, Variant: variant,
-		Reply: func(m spawner.Message) {
-			<-acked
-			b.editResponse(i, m.Content)
-		},
+		Reply:    func(m spawner.Message) { b.editResponse(i, m.Content) },
+		Answered: acked,
 	})
 	var refusal *spawner.Refusal
 	if errors.As(err, &refusal) {

@@ -26,6 +26,14 @@ func (m *Manager) create(id string) {
 	}
 	lang := m.lang(srv)
 	log := m.log.With("creation", id, "user", srv.Owner)
+	if e.answered != nil {
+		select {
+		case <-e.answered:
+		case <-ctx.Done():
+			m.forget(id)
+			return
+		}
+	}
 
 	channelID, err := m.chat.CreateTicket(ctx, spawner.Ticket{
 		Name:  ticketName(e.game, srv),

@@ -126,10 +126,11 @@ type entry struct {
 	warnedRuntime bool
 	stopRetryTold bool
 
-	reply func(spawner.Message) // the member's ephemeral answer, during creation
-	gone  chan struct{}         // closed when the entry leaves the mirror
-	nudge chan struct{}         // wakes the creation worker before its next poll
-	io    sync.Mutex            // serialises the writes of the server's records
+	reply    func(spawner.Message) // the member's ephemeral answer, during creation
+	gone     chan struct{}         // closed when the entry leaves the mirror
+	nudge    chan struct{}         // wakes the creation worker before its next poll
+	answered <-chan struct{}       // closed once the member was answered (may be nil)
+	io       sync.Mutex            // serialises the writes of the server's records
 }
 
 func newEntry(id string, srv spawner.Server, game spawner.Game) *entry {
@@ -210,6 +211,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	}, game)
 	e.booting = true
 	e.reply = req.Reply
+	e.answered = req.Answered
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)
 	}

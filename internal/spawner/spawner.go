@@ -346,4 +346,8 @@ type CreateRequest struct {
 	// Reply, when set, is called with what the member should read in their
 	// ephemeral answer: once the ticket channel exists, or why it failed.
 	Reply func(Message)
+	// Answered, when set, is closed once the member's interaction has been
+	// answered; the creation's first call waits for it, so the answer never
+	// queues behind the creation's work.
+	Answered <-chan struct{}
 }
