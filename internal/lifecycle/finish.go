@@ -11,10 +11,10 @@ import (
 // ending is why and how a server ends.
 type ending struct {
 	cause  spawner.StopCause
-	by     string        // the member who stopped it, for CauseCommand
+	by     string                 // the member who stopped it, for CauseCommand
 	detail func(text.Lang) string // told to the owner and the log channel, each in their language
-	task   *spawner.Task // what ECS last said, when it ended on its own
-	err    error         // the error behind a failure, for the logs only
+	task   *spawner.Task          // what ECS last said, when it ended on its own
+	err    error                  // the error behind a failure, for the logs only
 }
 
 // errStopping is returned by finish when another finish of the same server is under way.
