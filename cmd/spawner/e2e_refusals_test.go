@@ -123,6 +123,7 @@ func TestRefusalCreateNotAllowed(t *testing.T) {
 	// The member refused above creates for real: only that one exists.
 	createReady(t, w, d, member(1), nil)
 	refusalNothingStarted(t, w, before, 1)
+	w.waitFor(t, "the log channel to say the server is ready", func() bool { return w.said(logChannel, "est prêt") }, d)
 	if got := w.messagesIn(logChannel); len(got) != 2 { // requested, ready
 		t.Errorf("log channel = %q, want only the one creation", got)
 	}
@@ -166,8 +167,11 @@ func TestRefusalCreateBusy(t *testing.T) {
 	// Admins are exempt: one admin creates two, the second while the first still boots.
 	a := admin(1)
 	w.aws.HoldNext(1, "PENDING")
-	held := w.discord.Command(a, "en-US", create, nil)
-	held.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "Follow it in <#") })
+	w.discord.Command(a, "en-US", create, nil).WaitResponse(t, waitLong)
+	w.waitFor(t, "the admin's first task, held in PENDING", func() bool {
+		ts := w.aws.Tasks()
+		return len(ts) == 3 && ts[2].LastStatus == "PENDING"
+	}, d)
 	createReady(t, w, d, a, map[string]any{"variant": "non_official"})
 	refusalNothingStarted(t, w, before, 2)
 	list := w.discord.Command(a, "en-US", []string{"server", "list"}, nil).WaitResponse(t, waitLong).Text()
