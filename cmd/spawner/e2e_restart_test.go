@@ -429,11 +429,14 @@ func TestRestartReconcilesTableWithECS(t *testing.T) {
 	wdWait(t, w, d, crashCh, "Server gone: the server stopped on its own (Essential container in task exited, exit code 1)")
 	wdWait(t, w, d, missingCh, "Serveur disparu : le serveur s'est arrêté tout seul (sans raison donnée)")
 	wdWait(t, w, d, pendingCh, "The creation was interrupted by a bot restart before the server started. Nothing is running; you can try again.")
-	for _, c := range []struct{ who, task string }{
-		{uCrash.ID, crashed.ID}, {uMissing.ID, spawner.TaskID(missingARN)}, {uPending.ID, "—"},
+	// The log channel speaks the guild's French.
+	for _, c := range []struct{ who, says string }{
+		{uCrash.ID, "disparu : le serveur s'est arrêté tout seul (Essential container in task exited, code de sortie 1) · tâche `" + crashed.ID + "`"},
+		{uMissing.ID, "disparu : le serveur s'est arrêté tout seul (sans raison donnée) · tâche `" + spawner.TaskID(missingARN) + "`"},
+		{uPending.ID, "interrompue par un redémarrage avant le lancement de sa tâche"},
 	} {
-		if !w.said(logChannel, "<@"+c.who+">", "`"+c.task+"`") {
-			t.Errorf("log channel not told of the server of %s (task %s): %q", c.who, c.task, w.messagesIn(logChannel))
+		if !w.said(logChannel, "<@"+c.who+">", c.says) {
+			t.Errorf("log channel not told of the server of %s (%q): %q", c.who, c.says, w.messagesIn(logChannel))
 		}
 	}
 	for _, ch := range []string{crashCh, missingCh, pendingCh, strayCh} {
@@ -548,7 +551,7 @@ func TestRestartAfterSIGKILLBeforeRunTask(t *testing.T) {
 	if recs := w.table(t); len(recs) != 0 {
 		t.Errorf("records after the start = %+v", recs)
 	}
-	if !w.said(logChannel, "<@"+u.ID+">", "interrupted") {
+	if !w.said(logChannel, "<@"+u.ID+">", "interrompue par un redémarrage") {
 		t.Errorf("log channel not told: %q", w.messagesIn(logChannel))
 	}
 	if n := len(w.aws.Tasks()); n != 0 || rsRunTasks(w) != 0 {
