@@ -134,13 +134,14 @@ type Variant struct {
 	Env  map[string]string
 }
 
-// Variant returns the variant named name, or the default one when name is empty.
+// Variant returns the variant named name (in any case), or the default one
+// when name is empty.
 func (g Game) Variant(name string) (Variant, bool) {
 	if name == "" {
 		name = g.DefaultVariant
 	}
 	for _, v := range g.Variants {
-		if v.Name == name {
+		if strings.EqualFold(v.Name, name) {
 			return v, true
 		}
 	}
@@ -166,7 +167,8 @@ func (g Game) Environment(v Variant, token string) map[string]string {
 // Catalog is the set of games offered, the first being the default.
 type Catalog []Game
 
-// Lookup returns the game named name, or the default game when name is empty.
+// Lookup returns the game named name (in any case), or the default game when
+// name is empty.
 func (c Catalog) Lookup(name string) (Game, bool) {
 	if len(c) == 0 {
 		return Game{}, false
@@ -175,7 +177,7 @@ func (c Catalog) Lookup(name string) (Game, bool) {
 		return c[0], true
 	}
 	for _, g := range c {
-		if g.Name == name {
+		if strings.EqualFold(g.Name, name) {
 			return g, true
 		}
 	}
