@@ -52,6 +52,8 @@ const (
 	attrState           = "state"           // S, spawner.State
 	attrRunningDate     = "runningDate"     // N, Unix ms
 	attrReadyDate       = "readyDate"       // N, Unix ms
+	attrWarnings        = "warnings"        // N, player-count warnings since the last good check
+	attrRuntimeWarned   = "runtimeWarned"   // BOOL, the maximum-duration warning was posted
 )
 
 // Table is the server table. Its methods are safe for concurrent use.
@@ -317,6 +319,12 @@ func encode(s spawner.Server) map[string]types.AttributeValue {
 	if !s.ReadyAt.IsZero() {
 		item[attrReadyDate] = millis(s.ReadyAt)
 	}
+	if s.Warnings > 0 {
+		item[attrWarnings] = &types.AttributeValueMemberN{Value: strconv.Itoa(s.Warnings)}
+	}
+	if s.RuntimeWarned {
+		item[attrRuntimeWarned] = &types.AttributeValueMemberBOOL{Value: true}
+	}
 	return item
 }
 
@@ -370,6 +378,13 @@ func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
 	s.Port = d.port()
 	s.RunningAt = d.millis(attrRunningDate, false)
 	s.ReadyAt = d.millis(attrReadyDate, false)
+	if n, ok := d.number(attrWarnings, false); ok {
+		if n < 0 || n > 1000 {
+			d.fail(fmt.Errorf("%s is not a small whole number", attrWarnings))
+		}
+		s.Warnings = int(n)
+	}
+	s.RuntimeWarned = d.boolean(attrRuntimeWarned)
 
 	if s.Owner == "" && d.err == nil {
 		d.fail(fmt.Errorf("%s is empty", attrUserID))
@@ -407,6 +422,20 @@ func (d *decoder) str(name string, required bool) string {
 	if !ok {
 		d.fail(fmt.Errorf("%s is %s, want a string (S)", name, typeName(av)))
 		return ""
+	}
+	return v.Value
+}
+
+// boolean reads an optional BOOL attribute.
+func (d *decoder) boolean(name string) bool {
+	av, ok := d.item[name]
+	if !ok {
+		return false
+	}
+	v, ok := av.(*types.AttributeValueMemberBOOL)
+	if !ok {
+		d.fail(fmt.Errorf("%s is %s, want a boolean (BOOL)", name, typeName(av)))
+		return false
 	}
 	return v.Value
 }

@@ -93,6 +93,8 @@ func fullServer() spawner.Server {
 		CreatedAt:       created,
 		RunningAt:       created.Add(90 * time.Second),
 		ReadyAt:         created.Add(150*time.Second + 7*time.Millisecond),
+		Warnings:        2,
+		RuntimeWarned:   true,
 	}
 }
 

@@ -121,9 +121,7 @@ type entry struct {
 	stop          *ending        // a finish that is wanted, retried until it succeeds
 	stopAsked     *spawner.Actor // /server stop while booting: the worker ends it
 	dirty         bool           // the record in the table is behind the mirror
-	warnings      int
 	nextCheck     time.Time
-	warnedRuntime bool
 	stopRetryTold bool
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation

@@ -72,7 +72,7 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 			continue // retried at the next sweep, not in a tight loop
 		}
 		end := e.srv.CreatedAt.Add(e.game.MaxDuration)
-		if !e.warnedRuntime {
+		if !e.srv.RuntimeWarned {
 			earlier(end.Add(-e.game.MaxDurationWarning))
 		}
 		earlier(end)
@@ -141,8 +141,8 @@ func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) {
 		switch {
 		case !now.Before(end):
 			c.end = &ending{cause: spawner.CauseRuntime}
-		case !e.warnedRuntime && !now.Before(end.Add(-e.game.MaxDurationWarning)):
-			e.warnedRuntime = true
+		case !e.srv.RuntimeWarned && !now.Before(end.Add(-e.game.MaxDurationWarning)):
+			e.srv.RuntimeWarned = true
 			c.warnEnd = true
 		}
 		if c.end == nil && e.game.MinPlayers > 0 && !now.Before(e.nextCheck) {
@@ -180,6 +180,7 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 		return
 	}
 	if c.warnEnd && m.live(c.id) {
+		m.save(ctx, c.id) // a restart must not warn again
 		m.metrics.Warned("runtime")
 		end := c.srv.CreatedAt.Add(c.game.MaxDuration)
 		if _, err := m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{
@@ -207,15 +208,18 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 			return
 		}
 		if enough {
-			reset = e.warnings > 0
-			e.warnings = 0
+			reset = e.srv.Warnings > 0
+			e.srv.Warnings = 0
 			return
 		}
-		e.warnings++
-		k = e.warnings
+		e.srv.Warnings++
+		k = e.srv.Warnings
 	})
 	if !found || ended {
 		return // stopped while it was pinged
+	}
+	if !enough || reset {
+		m.save(ctx, c.id) // a restart carries the count on
 	}
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	switch {

@@ -521,3 +521,39 @@ func TestRunSchedulesWatchdogForUnsavedServer(t *testing.T) {
 		t.Fatalf("Run did not return")
 	}
 }
+
+// TestRecoverKeepsWarnings: the warnings posted before a restart are in the
+// record, so the next low check after it is warning 3/3, not 1/3 again, and
+// a runtime warning already posted is not posted twice.
+func TestRecoverKeepsWarnings(t *testing.T) {
+	w := newWorld(t)
+	g := w.game()
+	if g.MaxDurationWarning <= g.CheckInterval+time.Minute || g.WarningCount != 3 {
+		t.Fatalf("test assumes a warning lead longer than one check and 3 warnings: %+v", g)
+	}
+	// Inside the runtime warning window, stopping after the next check.
+	srv := w.seed(seed{owner: alice, createdAt: t0.Add(g.CheckInterval + time.Minute - g.MaxDuration), state: spawner.StateReady, task: "RUNNING", owned: true})
+	srv.Warnings = 2
+	srv.RuntimeWarned = true
+	w.store.put(srv)
+	w.recover()
+	w.pinger.answer(1)
+
+	w.pass(true)
+	w.advanceAndPass(g.CheckInterval, true)
+
+	var got []string
+	for _, m := range w.chat.messages(srv.ChannelID) {
+		got = append(got, m.content)
+	}
+	all := strings.Join(got, "\n")
+	if !strings.Contains(all, "warning **3/3**") || strings.Contains(all, "warning **1/3**") {
+		t.Errorf("after a restart with 2 warnings recorded, want warning 3/3; ticket:\n%s", all)
+	}
+	if strings.Contains(all, "maximum duration") {
+		t.Errorf("the runtime warning was posted again after the restart; ticket:\n%s", all)
+	}
+	if rec, ok := w.store.get(srv.Key()); !ok || rec.Warnings != 3 || !rec.RuntimeWarned {
+		t.Errorf("record after the warning = %+v, want 3 warnings and the runtime warning kept", rec)
+	}
+}

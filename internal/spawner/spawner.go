@@ -65,6 +65,12 @@ type Server struct {
 	CreatedAt       time.Time // creationDate; the watchdogs count from it
 	RunningAt       time.Time
 	ReadyAt         time.Time
+	// Warnings is how many player-count warnings were posted since the last
+	// check that found enough players; RuntimeWarned whether the owner was
+	// warned of the maximum duration. Both are saved, so a restart neither
+	// forgets a warning nor repeats one.
+	Warnings      int
+	RuntimeWarned bool
 }
 
 // PendingKeyPrefix starts the table key of a creation whose task is not known yet.
