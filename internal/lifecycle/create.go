@@ -132,9 +132,10 @@ func (m *Manager) create(id string) {
 	m.boot(ctx, id, log)
 }
 
+// ticketName is the ticket channel's name: the game and the start of the
+// creation id, e.g. "minecraft-3f9a1c".
 func ticketName(g spawner.Game, s spawner.Server) string {
-	name := strings.ToLower(g.Name) + "-" + s.CreationID[:6]
-	return name
+	return strings.ToLower(g.Name) + "-" + s.CreationID[:6]
 }
 
 func (m *Manager) replyTo(e *entry, content string) {
