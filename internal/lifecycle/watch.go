@@ -218,13 +218,11 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 	if !found || ended {
 		return // stopped while it was pinged
 	}
-	if !enough || reset {
-		m.save(ctx, c.id) // a restart carries the count on
-	}
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	switch {
 	case enough && reset:
 		log.Info("players back; warnings reset", "players", ping.Online)
+		m.save(ctx, c.id) // a restart carries the count on
 		_, _ = m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{Content: lang.PlayersBack(ping.Online)})
 	case enough:
 	case k > c.game.WarningCount:
@@ -233,6 +231,7 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 	default:
 		log.Info("too few players; warning", "warning", k, "of", c.game.WarningCount, "players", ping.Online, "err", err)
 		m.metrics.Warned("players")
+		m.save(ctx, c.id) // a restart carries the count on
 		next := now.Add(c.game.CheckInterval)
 		if _, err := m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{
 			Content:  lang.PlayerWarning(c.srv.Owner, k, c.game.WarningCount, ping.Online, c.game.MinPlayers, err == nil, next),
