@@ -26,7 +26,13 @@ const (
 	TagChannel  = "spawner:channel"
 	TagGame     = "spawner:game"
 	TagVariant  = "spawner:variant"
+	// TagDeployment names the deployment (one bot, one table) that started
+	// the task or container; a bot acts only on its own, or on untagged ones.
+	TagDeployment = "spawner:deployment"
 )
+
+// GameKeyPrefix starts the table key of a stored game template: "game/<name>".
+const GameKeyPrefix = "game/"
 
 // State is where a server is in its life. The order of the constants is the
 // order a server goes through them.
@@ -71,6 +77,17 @@ type Server struct {
 	// forgets a warning nor repeats one.
 	Warnings      int
 	RuntimeWarned bool
+	// StopsAt is when the runtime watchdog stops the server; zero means
+	// CreatedAt plus the game's MaxDuration. /server extend moves it.
+	StopsAt    time.Time
+	Extensions int // /server extend calls so far
+	// RCONPassword is the password generated for the game's RCON; never
+	// shown, logged or sent in an event.
+	RCONPassword string
+	// GameTemplate is the template of the game the server was created
+	// from, so a restart keeps its rules even if the template changed.
+	GameTemplate []byte
+	Players      int // players the last probe saw
 }
 
 // PendingKeyPrefix starts the table key of a creation whose task is not known yet.
@@ -131,6 +148,55 @@ type Game struct {
 	MaxDuration        time.Duration // lifetime before the stop
 	MaxDurationWarning time.Duration // how long before MaxDuration the owner is warned
 	ReadyTimeout       time.Duration // RUNNING to first ping answer, or the server failed
+	ExtendDuration     time.Duration // what one /server extend adds
+
+	// Protocol says how readiness and players are checked; empty means
+	// ProtocolMinecraft.
+	Protocol Protocol
+	// QueryPort is the A2S query port (ProtocolA2S); 0 means Port+1.
+	QueryPort int
+	// Ports are every port the game listens on, the game port first; empty
+	// means Port over TCP. The Docker runtime publishes each of them.
+	Ports []PortSpec
+	// RCON, when set, is how the bot runs commands in game (/server op).
+	RCON *RCON
+	// Image is the container image under the Docker runtime.
+	Image string
+	// CPU (in vCPU units of 1024) and Memory (MiB) limit the container, or
+	// override the task definition's under ECS; 0 keeps the default.
+	CPU    int
+	Memory int
+	// CapacityProvider overrides ECS_CAPACITY_PROVIDER for this game.
+	CapacityProvider string
+	// Template is the game's template as it was uploaded, empty for the
+	// game built from the variables.
+	Template []byte
+}
+
+// Protocol is how a game server is asked whether it is up and who plays.
+type Protocol string
+
+const (
+	ProtocolMinecraft Protocol = "minecraft" // Server List Ping
+	ProtocolA2S       Protocol = "a2s"       // Steam A2S_INFO over UDP
+	ProtocolTCP       Protocol = "tcp"       // up when the port accepts; players unknown
+)
+
+// CountsPlayers reports whether the protocol tells how many play, so the
+// player watchdog applies.
+func (p Protocol) CountsPlayers() bool { return p != ProtocolTCP }
+
+// PortSpec is one port a game listens on.
+type PortSpec struct {
+	Port  int
+	Proto string // "tcp" or "udp"
+}
+
+// RCON is a game's Minecraft RCON endpoint: the port, and the container
+// variable that receives the password generated for each server.
+type RCON struct {
+	Port        int
+	PasswordEnv string
 }
 
 // Variant is a flavour of a game with its own container environment

@@ -1,0 +1,15 @@
+package spawner
+
+// Problem is something `spawner check` found wrong, with the variable an
+// admin should fix. Every adapter's Check returns its findings as Problems,
+// so check never guesses a variable from an error's message.
+type Problem struct {
+	Var string // e.g. "AWS_ECS_CLUSTER_NAME"; may name several: "AWS_REGION and the AWS credentials"
+	Err error
+}
+
+// Error returns "VAR: err".
+func (p *Problem) Error() string { return p.Var + ": " + p.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (p *Problem) Unwrap() error { return p.Err }
