@@ -425,3 +425,31 @@ type CreateRequest struct {
 	// queues behind the creation's work.
 	Answered <-chan struct{}
 }
+
+// ErrCategoryFull is returned by the chat adapter when Discord refuses a
+// ticket channel because the category holds its maximum of channels (50).
+var ErrCategoryFull = errors.New("the ticket category is full")
+
+// ErrGuildFull is returned by the chat adapter when Discord refuses a
+// channel because the guild holds its maximum of channels (500).
+var ErrGuildFull = errors.New("the guild has reached its channel limit")
+
+// ErrNoPublicIP is returned by the task runtime's Address when a RUNNING
+// task has no public address (subnets that do not assign one, or
+// ECS_ASSIGN_PUBLIC_IP=false).
+var ErrNoPublicIP = errors.New("running, but it has no public address")
+
+// PermissionError is Discord refusing an action because the bot lacks a
+// permission (code 50013). Need names the permissions the action requires,
+// so an admin knows what to grant.
+type PermissionError struct {
+	Action string // e.g. "send a message in #minecraft-3f9a1c"
+	Need   string // e.g. "View Channel, Send Messages"
+	Err    error
+}
+
+func (e *PermissionError) Error() string {
+	return "missing permission to " + e.Action + " (needs " + e.Need + "): " + e.Err.Error()
+}
+
+func (e *PermissionError) Unwrap() error { return e.Err }
