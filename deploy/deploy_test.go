@@ -1057,7 +1057,7 @@ func TestTerraformEnvFileNamesEveryAWSVariable(t *testing.T) {
 	for _, want := range []string{
 		"AWS_REGION", "AWS_ECS_CLUSTER_NAME", "ECS_TASK_DEFINITION", "DOCKER_IMAGE_NAME",
 		"ECS_SUBNETS", "ECS_SECURITY_GROUPS", "AWS_DYNAMODB_TABLE_NAME",
-		"GAMESERVER_PORT", "GAMESERVER_VERSION",
+		"GAMESERVER_PORT", "GAMESERVER_VERSION", "AWS_SQS_EVENTS_QUEUE_URL",
 	} {
 		if !names[want] {
 			t.Errorf("env_file output lacks %s", want)
@@ -1090,7 +1090,7 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		t.Fatal(`deploy/terraform: no data "aws_iam_policy_document" "bot"`)
 	}
 	granted := map[string]bool{}
-	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
+	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs|sqs):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
 		granted[a[1]] = true
 	}
 	for _, want := range []string{
@@ -1098,6 +1098,7 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		"ecs:DescribeClusters", "ecs:DescribeTaskDefinition", "iam:PassRole",
 		"ec2:DescribeNetworkInterfaces",
 		"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
+		"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
 	} {
 		if !granted[want] {
 			t.Errorf("bot policy does not grant %s, which the daemon calls", want)
@@ -1207,5 +1208,89 @@ func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 	}
 	if found == 0 {
 		t.Fatal("no Discord invite URL in README.md")
+	}
+}
+
+// block returns the body of the Terraform block whose header is head (e.g.
+// `resource "aws_sqs_queue" "events"`), up to its closing brace at column 0.
+func block(tb testing.TB, tf, head string) string {
+	tb.Helper()
+	m := regexp.MustCompile(`(?s)` + regexp.QuoteMeta(head) + ` \{(.*?)\n\}`).FindStringSubmatch(tf)
+	if m == nil {
+		tb.Fatalf("deploy/terraform: no %s", head)
+	}
+	return m[1]
+}
+
+// TestTerraformEventsReachOnlyTheBot: the EventBridge rule takes this
+// cluster's task state changes only, the queue accepts them from that rule
+// only, keeps them briefly and sets aside what cannot be delivered, and the
+// bot may only read and delete them.
+func TestTerraformEventsReachOnlyTheBot(t *testing.T) {
+	tf := readTerraform(t)
+	rule := block(t, tf, `resource "aws_cloudwatch_event_rule" "task_state"`)
+	for _, want := range []string{`source        = ["aws.ecs"]`, `"detail-type" = ["ECS Task State Change"]`, `clusterArn = [aws_ecs_cluster.main.arn]`} {
+		if !strings.Contains(rule, want) {
+			t.Errorf("event rule does not filter on %s", want)
+		}
+	}
+	queue := block(t, tf, `resource "aws_sqs_queue" "events"`)
+	m := regexp.MustCompile(`message_retention_seconds\s*=\s*(\d+)`).FindStringSubmatch(queue)
+	if m == nil {
+		t.Fatal("events queue sets no message_retention_seconds")
+	}
+	if secs, _ := strconv.Atoi(m[1]); secs > 86400 {
+		t.Errorf("events queue keeps messages %s s: a stale event is of no use, keep it short", m[1])
+	}
+	if !strings.Contains(queue, "deadLetterTargetArn = aws_sqs_queue.events_dead_letters[0].arn") {
+		t.Errorf("events queue has no dead-letter queue")
+	}
+	if !regexp.MustCompile(`receive_wait_time_seconds\s*=\s*20`).MatchString(queue) {
+		t.Errorf("events queue does not default to long polling")
+	}
+	policy := block(t, tf, `data "aws_iam_policy_document" "events_queue"`)
+	for _, want := range []string{`"sqs:SendMessage"`, `"events.amazonaws.com"`, `"aws:SourceArn"`, `aws_cloudwatch_event_rule.task_state[0].arn`} {
+		if !strings.Contains(policy, want) {
+			t.Errorf("events queue policy lacks %s", want)
+		}
+	}
+	bot := block(t, tf, `data "aws_iam_policy_document" "bot"`)
+	sqsStmt := regexp.MustCompile(`(?s)sid = "ReadTaskEvents"(.*?)resources = \[(.*?)\]\n`).FindStringSubmatch(bot)
+	if sqsStmt == nil {
+		t.Fatal("bot policy has no ReadTaskEvents statement")
+	}
+	if strings.TrimSpace(sqsStmt[2]) != "aws_sqs_queue.events[0].arn" {
+		t.Errorf("bot reads events from %s, want the events queue only", sqsStmt[2])
+	}
+	if strings.Contains(bot, `"sqs:SendMessage"`) || strings.Contains(bot, `"sqs:PurgeQueue"`) {
+		t.Errorf("bot policy lets the bot send to or purge the queue")
+	}
+}
+
+// TestTerraformGamesOpenTheirPortsAndRCONToTheBotOnly: every game of
+// var.games gets its task definition with its TCP and UDP ports, open to
+// the players, and its RCON port open to the bot's address only.
+func TestTerraformGamesOpenTheirPortsAndRCONToTheBotOnly(t *testing.T) {
+	tf := readTerraform(t)
+	td := block(t, tf, `resource "aws_ecs_task_definition" "games"`)
+	for _, want := range []string{"for_each = var.games", `family                   = "${var.name}-${each.key}"`, `name      = "game"`, "protocol = p.protocol"} {
+		if !strings.Contains(td, want) {
+			t.Errorf("games task definition lacks %s", want)
+		}
+	}
+	players := block(t, tf, `resource "aws_vpc_security_group_ingress_rule" "games"`)
+	if !strings.Contains(players, "var.game_port_allowed_cidrs") || !strings.Contains(players, "ip_protocol       = each.value.port.protocol") {
+		t.Errorf("games' ports are not opened per protocol to game_port_allowed_cidrs:\n%s", players)
+	}
+	rcon := block(t, tf, `resource "aws_vpc_security_group_ingress_rule" "rcon"`)
+	if !strings.Contains(rcon, "var.bot_cidrs") || strings.Contains(rcon, "game_port_allowed_cidrs") || strings.Contains(rcon, "0.0.0.0/0") {
+		t.Errorf("RCON is open to more than the bot's address:\n%s", rcon)
+	}
+	if strings.Contains(players, "rcon") {
+		t.Errorf("the players' rule opens RCON")
+	}
+	run := regexp.MustCompile(`(?s)sid\s*=\s*"RunGameServers".*?resources\s*=\s*([^\n]*)`).FindStringSubmatch(block(t, tf, `data "aws_iam_policy_document" "bot"`))
+	if run == nil || !strings.Contains(run[1], "local.game_task_definition_arns") {
+		t.Errorf("the bot may not run the games' task definitions: %v", run)
 	}
 }

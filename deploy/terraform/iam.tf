@@ -46,7 +46,10 @@ resource "aws_iam_role" "task" {
 locals {
   ecs_arn_prefix      = "arn:${local.partition}:ecs:${var.region}:${local.account_id}"
   task_definition_arn = "${local.ecs_arn_prefix}:task-definition/${aws_ecs_task_definition.game.family}:*"
-  cluster_task_arn    = "${local.ecs_arn_prefix}:task/${aws_ecs_cluster.main.name}/*"
+  game_task_definition_arns = [
+    for td in aws_ecs_task_definition.games : "${local.ecs_arn_prefix}:task-definition/${td.family}:*"
+  ]
+  cluster_task_arn = "${local.ecs_arn_prefix}:task/${aws_ecs_cluster.main.name}/*"
 }
 
 # What the bot calls, and only on what it owns.
@@ -54,7 +57,7 @@ data "aws_iam_policy_document" "bot" {
   statement {
     sid       = "RunGameServers"
     actions   = ["ecs:RunTask"]
-    resources = [local.task_definition_arn]
+    resources = concat([local.task_definition_arn], local.game_task_definition_arns)
 
     condition {
       test     = "ArnEquals"
@@ -133,6 +136,22 @@ data "aws_iam_policy_document" "bot" {
     sid       = "ReadGameServerAddresses"
     actions   = ["ec2:DescribeNetworkInterfaces"]
     resources = ["*"]
+  }
+
+  # Task state events from the queue events.tf creates: read and delete,
+  # nothing else. DeleteMessageBatch is authorised by sqs:DeleteMessage.
+  dynamic "statement" {
+    for_each = var.events ? [1] : []
+
+    content {
+      sid = "ReadTaskEvents"
+      actions = [
+        "sqs:ReceiveMessage",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+      ]
+      resources = [aws_sqs_queue.events[0].arn]
+    }
   }
 
   # No CreateTable: Terraform owns the table (DYNAMODB_CREATE_TABLE stays false).

@@ -11,6 +11,7 @@ output "env_file" {
     AWS_DYNAMODB_TABLE_NAME=${aws_dynamodb_table.servers.name}
     GAMESERVER_PORT=${var.game_port}
     GAMESERVER_VERSION=${var.minecraft_version}
+    AWS_SQS_EVENTS_QUEUE_URL=${var.events ? aws_sqs_queue.events[0].url : ""}
   EOT
 }
 
@@ -34,4 +35,14 @@ output "bot_policy_arn" {
 output "log_group" {
   description = "CloudWatch Logs group of the game servers: `aws logs tail <group> --follow`."
   value       = aws_cloudwatch_log_group.game.name
+}
+
+output "game_task_definitions" {
+  description = "Task definition family and container of each game in var.games, for the taskDefinition and container keys of its template (deploy/games/)."
+  value = {
+    for name, td in aws_ecs_task_definition.games : name => {
+      taskDefinition = td.family
+      container      = "game"
+    }
+  }
 }

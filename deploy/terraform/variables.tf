@@ -91,3 +91,38 @@ variable "vpc_cidr" {
   type        = string
   default     = "10.42.0.0/16"
 }
+
+variable "events" {
+  description = "Create the EventBridge rule and SQS queue that tell the bot of task changes within seconds (AWS_SQS_EVENTS_QUEUE_URL). false: the bot polls only."
+  type        = bool
+  default     = true
+}
+
+variable "games" {
+  description = <<-EOT
+    Games besides the default Minecraft one, by template name: a task definition
+    "<name>-<game>" with a container "game" each, and their ports opened to
+    game_port_allowed_cidrs (RCON only to bot_cidrs). Upload the matching
+    template from deploy/games/ with /game add.
+  EOT
+  type = map(object({
+    image       = string
+    cpu         = optional(number, 1024)
+    memory      = optional(number, 2048)
+    ports       = list(object({ port = number, protocol = string }))
+    rcon_port   = optional(number)
+    environment = optional(map(string), {})
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for g in values(var.games) : alltrue([for p in g.ports : contains(["tcp", "udp"], p.protocol)])])
+    error_message = "A game port's protocol is tcp or udp."
+  }
+}
+
+variable "bot_cidrs" {
+  description = "IPv4 CIDRs of the host running the bot (e.g. [\"203.0.113.7/32\"]): the only addresses allowed to reach the games' RCON port."
+  type        = list(string)
+  default     = []
+}
