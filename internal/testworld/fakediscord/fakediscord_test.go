@@ -407,7 +407,7 @@ func TestInteractionResponses(t *testing.T) {
 		t.Errorf("second callback: %d/%d, want 400/40060", status, code)
 	}
 
-	// Deferred, then the original edited, then a followup.
+	// Deferred, then the original edited.
 	ix = srv.Command(user, "en-US", []string{"server", "list"}, nil)
 	if r := ix.WaitResponse(t, wait); r.Type != fakediscord.ResponseDeferredChannelMessage || !r.Ephemeral() {
 		t.Errorf("deferred response = %+v", r)
@@ -419,12 +419,6 @@ func TestInteractionResponses(t *testing.T) {
 	}
 	if m := ix.WaitEdit(t, wait, func(m fakediscord.Message) bool { return m.Content == "no server" }); !m.Ephemeral() {
 		t.Errorf("edited original = %+v, want it still ephemeral", m)
-	}
-	if _, err := b.s.FollowupMessageCreate(got.Interaction, true, &discordgo.WebhookParams{Content: "more", Flags: discordgo.MessageFlagsEphemeral}); err != nil {
-		t.Fatalf("followup: %v", err)
-	}
-	if f := ix.WaitFollowup(t, wait, nil); f.Content != "more" || !f.Ephemeral() {
-		t.Errorf("followup = %+v", f)
 	}
 	if ix.Reply() != "no server" {
 		t.Errorf("reply = %q", ix.Reply())
@@ -529,8 +523,10 @@ func TestDroppedConnectionResumes(t *testing.T) {
 	if srv.Connected() {
 		t.Fatal("connected right after the drop")
 	}
-	// Sent while the bot is away: kept and replayed on RESUME.
-	srv.Dispatch("CHANNEL_CREATE", map[string]any{"id": "1400000000000000001", "type": 0, "guild_id": fakediscord.DefaultGuildID, "name": "missed"})
+	// Caused while the bot is away: kept and replayed on RESUME.
+	if _, err := b.s.GuildChannelCreate(fakediscord.DefaultGuildID, "missed", discordgo.ChannelTypeGuildText); err != nil {
+		t.Fatalf("create a channel while disconnected: %v", err)
+	}
 	srv.WaitFor(t, "the bot to resume", wait, func() bool { return srv.Resumes() == 1 && srv.Connected() })
 	waitEvent(t, srv, b, func(*discordgo.Resumed) bool { return true })
 	waitEvent(t, srv, b, func(c *discordgo.ChannelCreate) bool { return c.Name == "missed" })
@@ -600,9 +596,6 @@ func TestUnexpectedCallsAreRecorded(t *testing.T) {
 	if u := srv.Unexpected(); len(u) != 1 || u[0] != want {
 		t.Errorf("unexpected = %v, want [%s]", u, want)
 	}
-	if n := srv.RouteCounts()[""]; n != 1 {
-		t.Errorf("unmatched count %d", n)
-	}
 }
 
 func TestWaitsSayWhatTheyWaitedFor(t *testing.T) {
@@ -620,7 +613,7 @@ func TestWaitsSayWhatTheyWaitedFor(t *testing.T) {
 			t.Errorf("failure message lacks %q:\n%s", want, msg)
 		}
 	}
-	msg = ftb.failure(func() { srv.Dispatch("TYPING_START", map[string]any{}) })
+	msg = ftb.failure(func() { srv.AddGuild("1200000000000000003") })
 	if !strings.Contains(msg, "no gateway session") {
 		t.Errorf("dispatch without a bot: %q", msg)
 	}

@@ -609,34 +609,6 @@ func (ix *Interaction) WaitEdit(tb testing.TB, timeout time.Duration, cond func(
 	return found
 }
 
-// Followups returns the followup messages the bot sent for the interaction,
-// in their current state.
-func (ix *Interaction) Followups() []Message {
-	ix.srv.mu.Lock()
-	defer ix.srv.mu.Unlock()
-	var out []Message
-	for _, m := range ix.state().followups {
-		out = append(out, m.snapshot())
-	}
-	return out
-}
-
-// WaitFollowup waits for a followup satisfying cond (any when nil).
-func (ix *Interaction) WaitFollowup(tb testing.TB, timeout time.Duration, cond func(Message) bool) Message {
-	tb.Helper()
-	var found Message
-	ix.srv.WaitFor(tb, "a followup to interaction "+ix.ID, timeout, func() bool {
-		for _, m := range ix.Followups() {
-			if cond == nil || cond(m) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
 // Reply is what the user sees as the bot's answer now: the original response
 // after its edits (a direct or deferred answer), else the autocomplete
 // choices' names, one per line.
