@@ -1,6 +1,7 @@
 package fakediscord_test
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -620,5 +621,73 @@ func TestWaitsSayWhatTheyWaitedFor(t *testing.T) {
 	msg = ftb.failure(func() { srv.Command(fakediscord.User{ID: "1"}, "", []string{"ping"}, nil) })
 	if !strings.Contains(msg, "dispatch /ping") {
 		t.Errorf("command without a bot: %q", msg)
+	}
+}
+
+// An attachment option arrives as Discord sends it: its id as the value, its
+// description in data.resolved.attachments, and its content at the URL given
+// there, without the bot token.
+func TestAttachmentOption(t *testing.T) {
+	t.Parallel()
+	srv := fakediscord.New(t, fakediscord.Options{})
+	b := openBot(t, srv)
+	cmd := &discordgo.ApplicationCommand{
+		Name: "game", Description: "Game templates",
+		Options: []*discordgo.ApplicationCommandOption{{
+			Type: discordgo.ApplicationCommandOptionSubCommand, Name: "add", Description: "Add a game",
+			Options: []*discordgo.ApplicationCommandOption{{
+				Type: discordgo.ApplicationCommandOptionAttachment, Name: "file", Description: "JSON template", Required: true,
+			}},
+		}},
+	}
+	if _, err := b.s.ApplicationCommandBulkOverwrite(fakediscord.DefaultApplicationID, fakediscord.DefaultGuildID, []*discordgo.ApplicationCommand{cmd}); err != nil {
+		t.Fatal(err)
+	}
+	seen := make(chan *discordgo.InteractionCreate, 1)
+	b.s.AddHandler(func(_ *discordgo.Session, i *discordgo.InteractionCreate) { seen <- i })
+
+	content := []byte(`{"name": "valheim", "title": "Valheim"}`)
+	srv.CommandWithAttachment(fakediscord.User{ID: "1300000000000000001"}, "en-US", []string{"game", "add"}, "file",
+		fakediscord.Attachment{Filename: "valheim.json", ContentType: "application/json", Content: content}, nil)
+	var i *discordgo.InteractionCreate
+	select {
+	case i = <-seen:
+	case <-time.After(wait):
+		t.Fatalf("no interaction after %v\n%s", wait, srv.Dump())
+	}
+	data := i.ApplicationCommandData()
+	opt := data.Options[0].Options[0]
+	if opt.Type != discordgo.ApplicationCommandOptionAttachment || opt.Name != "file" {
+		t.Fatalf("option %+v, want the attachment option", opt)
+	}
+	id, _ := opt.Value.(string)
+	if data.Resolved == nil || data.Resolved.Attachments[id] == nil {
+		t.Fatalf("attachment %q not in data.resolved: %+v", id, data.Resolved)
+	}
+	a := data.Resolved.Attachments[id]
+	if a.Filename != "valheim.json" || a.ContentType != "application/json" || a.Size != len(content) {
+		t.Errorf("attachment %+v, want valheim.json, application/json, %d bytes", a, len(content))
+	}
+	if !strings.HasPrefix(a.URL, srv.URL()+"/attachments/") {
+		t.Errorf("attachment URL %q is not on the fake", a.URL)
+	}
+
+	resp, err := http.Get(a.URL)
+	if err != nil {
+		t.Fatalf("fetch the attachment: %v", err)
+	}
+	got, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(got) != string(content) || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("fetched %d %q (%s), want the attached content", resp.StatusCode, got, resp.Header.Get("Content-Type"))
+	}
+	forged := strings.Replace(a.URL, "hm=", "hm=x", 1)
+	resp, err = http.Get(forged)
+	if err != nil {
+		t.Fatalf("fetch a forged URL: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("a URL with another signature: %s, want 404", resp.Status)
 	}
 }

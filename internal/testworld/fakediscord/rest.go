@@ -83,6 +83,8 @@ func (s *Server) routes() http.Handler {
 	// discordgo dials the gateway URL with a slash appended.
 	mux.HandleFunc("GET /gateway", s.serveGateway)
 	mux.HandleFunc("GET /gateway/{$}", s.serveGateway)
+	// Attachments are served like Discord's CDN: no token, a signed URL.
+	mux.HandleFunc("GET /attachments/{channel}/{id}/{filename}", s.serveAttachment)
 	mux.Handle("/", s.wrap("", s.notFound))
 	return mux
 }
