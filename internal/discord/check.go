@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/bwmarrin/discordgo"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
+
+// checkRetryBudget bounds the retries of Check's calls.
+const checkRetryBudget = 2 * time.Second
 
 // problem is a finding of Check, naming the variable to fix.
 func problem(v, format string, args ...any) error {
@@ -39,6 +43,9 @@ var requiredPermissions = []struct {
 // DISCORD_ADMIN_ROLE_ID set to the guild's id is the @everyone role: every
 // member holds it, and it is no problem.
 func (b *Bot) Check(ctx context.Context) []error {
+	// Someone is waiting on the report: a short outage is ridden out, a
+	// Discord out of reach is told within seconds.
+	ctx = withRetryBudget(ctx, checkRetryBudget)
 	opt := discordgo.WithContext(ctx)
 	me, err := b.s.User("@me", opt)
 	if err != nil {

@@ -268,8 +268,14 @@ func (b *Bot) name(userID string) string {
 	return userID
 }
 
+// answerWithin is how long an interaction may be answered after it
+// arrived: Discord refuses a later answer, so retrying past it is useless.
+const answerWithin = 3 * time.Second
+
 func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse) {
-	if err := b.s.InteractionRespond(i, r, discordgo.WithContext(b.ctx)); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, answerWithin)
+	defer cancel()
+	if err := b.s.InteractionRespond(i, r, discordgo.WithContext(withRetryBudget(ctx, answerWithin))); err != nil {
 		b.failed("interaction response")
 		b.log.Error("answer interaction", "interaction", i.ID, "err", err)
 	}

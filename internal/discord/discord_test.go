@@ -409,3 +409,18 @@ func TestInvalidSessionStillServes(t *testing.T) {
 		t.Error("the bot says it is not connected")
 	}
 }
+
+// A 500 on the answer to a command: the answer is sent again, in time.
+func TestAnswerRetriedAfter500(t *testing.T) {
+	t.Parallel()
+	srv := fakediscord.New(t, fakediscord.Options{})
+	openBot(t, newBot(t, srv, nil), &fleet{catalog: spawner.Catalog{minecraft}})
+	srv.FailNext("POST", "/interactions/*/*/callback", 1, http.StatusInternalServerError)
+	ix := srv.Command(member(1, fakediscord.DefaultUserRoleID), "en-US", []string{"server", "list"}, nil)
+	if r := ix.WaitResponse(t, wait); r.Late || !r.Ephemeral() {
+		t.Errorf("answer after a 500: %+v", r)
+	}
+	if got := statuses(srv, "POST /interactions/{id}/{token}/callback"); !slices.Equal(got, []int{500, 204}) {
+		t.Errorf("callbacks answered %v, want 500 then 204", got)
+	}
+}

@@ -68,10 +68,25 @@ func newRetrying(next http.RoundTripper, r Retry) *retrying {
 	return &retrying{next: next, retry: r.withDefaults(), sleep: sleepCtx}
 }
 
+// budgetKey carries a retry budget that replaces Retry.Budget for the
+// calls made with the context.
+type budgetKey struct{}
+
+// withRetryBudget returns ctx with the time spent retrying 5xx and network
+// errors bounded by d instead of Retry.Budget: for calls a person waits on,
+// such as `spawner check` or an interaction's 3-second answer.
+func withRetryBudget(ctx context.Context, d time.Duration) context.Context {
+	return context.WithValue(ctx, budgetKey{}, d)
+}
+
 func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	start := time.Now()
 	backoff := t.retry.First
+	budget := t.retry.Budget
+	if d, ok := ctx.Value(budgetKey{}).(time.Duration); ok {
+		budget = d
+	}
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 && req.Body != nil && req.Body != http.NoBody {
 			body, err := req.GetBody()
@@ -94,7 +109,7 @@ func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 			wait = backoff
 			backoff = min(2*backoff, t.retry.Max)
-			if time.Since(start)+wait > t.retry.Budget {
+			if time.Since(start)+wait > budget {
 				return resp, err
 			}
 		case resp.StatusCode == http.StatusTooManyRequests:
