@@ -169,8 +169,12 @@ func closeBody(resp *http.Response) {
 // body readable.
 func retryAfter(resp *http.Response) (time.Duration, bool) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	resp.Body.Close()
-	resp.Body = io.NopCloser(bytes.NewReader(body))
+	// Closing the response still closes the connection's body and ends
+	// the attempt's context.
+	resp.Body = struct {
+		io.Reader
+		io.Closer
+	}{bytes.NewReader(body), resp.Body}
 	if err == nil {
 		var rl struct {
 			RetryAfter *float64 `json:"retry_after"`
