@@ -43,6 +43,9 @@ type Config struct {
 	APIURL *url.URL
 	// Now is the clock for autocomplete labels; time.Now when nil.
 	Now func() time.Time
+	// Retry is how transient REST failures (5xx, network errors, 429) are
+	// retried; the zero value takes the Default... constants.
+	Retry Retry
 }
 
 // Bot is a connected Discord bot. Its Chat methods may be used before Open
@@ -79,9 +82,12 @@ func New(cfg Config, log *slog.Logger) (*Bot, error) {
 	// READY's guilds in place when GUILD_CREATE arrives, a data race.
 	s.StateEnabled = false
 	s.ShouldReconnectOnError = true
-	s.ShouldRetryOnRateLimit = true
-	s.MaxRestRetries = 3
-	s.Client = &http.Client{Timeout: 20 * time.Second, Transport: Rewrite(cfg.APIURL, http.DefaultTransport)}
+	// The adapter's transport retries 5xx, network errors and 429 with waits
+	// that end with the caller's context; discordgo's own retries would sleep
+	// through a shutdown, and multiply the attempts.
+	s.ShouldRetryOnRateLimit = false
+	s.MaxRestRetries = 0
+	s.Client = &http.Client{Transport: newRetrying(Rewrite(cfg.APIURL, http.DefaultTransport), cfg.Retry)}
 	s.LogLevel = -1 // discordgo's own logger is silent; we log what matters
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -36,7 +37,7 @@ func (b *Bot) CreateTicket(ctx context.Context, t spawner.Ticket) (string, error
 	}, discordgo.WithContext(ctx))
 	if err != nil {
 		b.failed("create channel")
-		return "", fmt.Errorf("create ticket channel: %w", err)
+		return "", fmt.Errorf("create ticket channel: %w", ticketError(err))
 	}
 	return ch.ID, nil
 }
@@ -44,26 +45,26 @@ func (b *Bot) CreateTicket(ctx context.Context, t spawner.Ticket) (string, error
 // Send posts m in a channel; only the users in m.Mentions are pinged.
 func (b *Bot) Send(ctx context.Context, channelID string, m spawner.Message) (string, error) {
 	msg, err := b.s.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{
-		Content:         m.Content,
+		Content:         cut(m.Content, maxContent),
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: m.Mentions},
 	}, discordgo.WithContext(ctx))
 	if err != nil {
 		b.failed("send message")
-		return "", fmt.Errorf("send message: %w", err)
+		return "", fmt.Errorf("send message: %w", permissionError(err, "send a message in channel "+channelID, needSend))
 	}
 	return msg.ID, nil
 }
 
 // Edit replaces the content of a message the bot sent.
 func (b *Bot) Edit(ctx context.Context, channelID, messageID string, m spawner.Message) error {
-	content := m.Content
+	content := cut(m.Content, maxContent)
 	_, err := b.s.ChannelMessageEditComplex(&discordgo.MessageEdit{
 		ID: messageID, Channel: channelID, Content: &content,
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: m.Mentions},
 	}, discordgo.WithContext(ctx))
 	if err != nil {
 		b.failed("edit message")
-		return fmt.Errorf("edit message: %w", err)
+		return fmt.Errorf("edit message: %w", permissionError(err, "edit a message in channel "+channelID, needEdit))
 	}
 	return nil
 }
@@ -73,7 +74,7 @@ func (b *Bot) DeleteChannel(ctx context.Context, channelID string) error {
 	_, err := b.s.ChannelDelete(channelID, discordgo.WithContext(ctx))
 	if err != nil && !isNotFound(err) {
 		b.failed("delete channel")
-		return fmt.Errorf("delete channel: %w", err)
+		return fmt.Errorf("delete channel: %w", permissionError(err, "delete channel "+channelID, needDelete))
 	}
 	return nil
 }
@@ -83,7 +84,7 @@ func (b *Bot) CategoryChannels(ctx context.Context) ([]spawner.Channel, error) {
 	chans, err := b.s.GuildChannels(b.cfg.GuildID, discordgo.WithContext(ctx))
 	if err != nil {
 		b.failed("list channels")
-		return nil, fmt.Errorf("list channels: %w", err)
+		return nil, fmt.Errorf("list channels: %w", permissionError(err, "list the guild's channels", needList))
 	}
 	var out []spawner.Channel
 	for _, c := range chans {
@@ -102,6 +103,68 @@ func (b *Bot) Log(ctx context.Context, m spawner.Message) error {
 	}
 	_, err := b.Send(ctx, b.cfg.LogChannelID, spawner.Message{Content: m.Content})
 	return err
+}
+
+// The permissions each action needs, named as Discord's settings name them,
+// for the admin who must grant them.
+const (
+	needSend   = "View Channel, Send Messages and Embed Links"
+	needEdit   = "View Channel and Send Messages"
+	needDelete = "View Channel and Manage Channels"
+	needList   = "View Channel"
+	// A bot may only grant in overwrites what it holds itself.
+	needTicket = "Manage Channels and Manage Roles, and View Channel, Send Messages, Read Message History and Embed Links, which the ticket's overwrites grant"
+)
+
+// Discord's error codes the adapter tells apart.
+const (
+	codeMissingPermissions = 50013
+	codeInvalidFormBody    = 50035
+	codeMaxGuildChannels   = 30013
+)
+
+// permissionError returns err as a *spawner.PermissionError when Discord
+// refused the action for a missing permission (403, code 50013), so the
+// lifecycle can say which permission to grant; other errors unchanged.
+func permissionError(err error, action, need string) error {
+	var re *discordgo.RESTError
+	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusForbidden &&
+		re.Message != nil && re.Message.Code == codeMissingPermissions {
+		return &spawner.PermissionError{Action: action, Need: need, Err: err}
+	}
+	return err
+}
+
+// ticketError maps Discord's refusals of a ticket channel: a full category
+// (400, 50035, parent_id CHANNEL_PARENT_MAX_CHANNELS) or guild (30013) to
+// the domain's errors, a missing permission to a *spawner.PermissionError.
+func ticketError(err error) error {
+	var re *discordgo.RESTError
+	if !errors.As(err, &re) || re.Message == nil {
+		return err
+	}
+	switch re.Message.Code {
+	case codeMaxGuildChannels:
+		return fmt.Errorf("%w: %w", spawner.ErrGuildFull, err)
+	case codeInvalidFormBody:
+		var body struct {
+			Errors struct {
+				ParentID struct {
+					Errors []struct {
+						Code string `json:"code"`
+					} `json:"_errors"`
+				} `json:"parent_id"`
+			} `json:"errors"`
+		}
+		if json.Unmarshal(re.ResponseBody, &body) == nil {
+			for _, e := range body.Errors.ParentID.Errors {
+				if e.Code == "CHANNEL_PARENT_MAX_CHANNELS" {
+					return fmt.Errorf("%w: %w", spawner.ErrCategoryFull, err)
+				}
+			}
+		}
+	}
+	return permissionError(err, "create a ticket channel in the category", needTicket)
 }
 
 func isNotFound(err error) bool {

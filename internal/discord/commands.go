@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/bwmarrin/discordgo"
 
@@ -62,9 +63,6 @@ func Commands() []*discordgo.ApplicationCommand {
 	}}
 }
 
-// maxChoices is Discord's limit of autocomplete choices.
-const maxChoices = 25
-
 // onInteraction answers every interaction at once: refusals and lists
 // directly, slow work after a deferred answer, in a goroutine, so the
 // gateway's event loop is never held.
@@ -93,7 +91,7 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		}
 		b.respond(i, &discordgo.InteractionResponse{
 			Type: discordgo.InteractionApplicationCommandAutocompleteResult,
-			Data: &discordgo.InteractionResponseData{Choices: choices},
+			Data: &discordgo.InteractionResponseData{Choices: fitChoices(choices)},
 		})
 		return
 	}
@@ -118,7 +116,10 @@ func (b *Bot) who(i *discordgo.Interaction) (spawner.Actor, *spawner.Refusal) {
 		return spawner.Actor{}, &spawner.Refusal{Code: spawner.RefusedGuild}
 	}
 	a := spawner.Actor{UserID: i.Member.User.ID}
-	user := false
+	// Every member holds the @everyone role, whose id is the guild's, though
+	// Discord never lists it among a member's roles.
+	user := slices.Contains(b.cfg.UserRoleIDs, b.cfg.GuildID)
+	a.Admin = slices.Contains(b.cfg.AdminRoleIDs, b.cfg.GuildID)
 	for _, r := range i.Member.Roles {
 		if slices.Contains(b.cfg.AdminRoleIDs, r) {
 			a.Admin = true
@@ -166,7 +167,9 @@ func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.La
 	var refusal *spawner.Refusal
 	if errors.As(err, &refusal) {
 		close(acked)
-		b.ephemeral(i, lang.Refusal(refusal))
+		echo := *refusal // the unknown name is what the member typed: any length
+		echo.Name = cut(echo.Name, maxEcho)
+		b.ephemeral(i, lang.Refusal(&echo))
 		return
 	}
 	b.defer_(i)
@@ -197,9 +200,12 @@ func (b *Bot) stop(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang
 func (b *Bot) list(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang) {
 	servers := b.fleet.Servers(actor)
 	content := lang.List(servers, b.fleet.StopsAt, actor.Admin)
-	if len(content) > 1900 { // Discord's limit is 2000
-		cut := strings.LastIndexByte(content[:1900], '\n')
-		content = content[:cut] + "\n…"
+	if utf8.RuneCountInString(content) > maxContent {
+		// Whole lines, so no server is shown half.
+		content = cut(content, maxContent-1)
+		if nl := strings.LastIndexByte(content, '\n'); nl > 0 {
+			content = content[:nl+1] + ellipsis
+		}
 	}
 	b.ephemeral(i, content)
 }
@@ -210,7 +216,7 @@ func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.A
 	matches := func(label string) bool { return typed == "" || strings.Contains(strings.ToLower(label), typed) }
 	choices := []*discordgo.ApplicationCommandOptionChoice{}
 	add := func(label, value string) {
-		if len(choices) < maxChoices && matches(label+" "+value) {
+		if matches(label + " " + value) {
 			choices = append(choices, &discordgo.ApplicationCommandOptionChoice{Name: label, Value: value})
 		}
 	}
@@ -262,8 +268,14 @@ func (b *Bot) name(userID string) string {
 	return userID
 }
 
+// answerWithin is how long an interaction may be answered after it
+// arrived: Discord refuses a later answer, so retrying past it is useless.
+const answerWithin = 3 * time.Second
+
 func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse) {
-	if err := b.s.InteractionRespond(i, r, discordgo.WithContext(b.ctx)); err != nil {
+	ctx, cancel := context.WithTimeout(b.ctx, answerWithin)
+	defer cancel()
+	if err := b.s.InteractionRespond(i, r, discordgo.WithContext(withRetryBudget(ctx, answerWithin))); err != nil {
 		b.failed("interaction response")
 		b.log.Error("answer interaction", "interaction", i.ID, "err", err)
 	}
@@ -273,7 +285,7 @@ func (b *Bot) ephemeral(i *discordgo.Interaction, content string) {
 	b.respond(i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{
-			Content: content, Flags: discordgo.MessageFlagsEphemeral,
+			Content: cut(content, maxContent), Flags: discordgo.MessageFlagsEphemeral,
 			AllowedMentions: &discordgo.MessageAllowedMentions{},
 		},
 	})
@@ -288,6 +300,7 @@ func (b *Bot) defer_(i *discordgo.Interaction) {
 }
 
 func (b *Bot) editResponse(i *discordgo.Interaction, content string) {
+	content = cut(content, maxContent)
 	if _, err := b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{
 		Content: &content, AllowedMentions: &discordgo.MessageAllowedMentions{},
 	}, discordgo.WithContext(b.ctx)); err != nil {

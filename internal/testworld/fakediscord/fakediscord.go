@@ -5,8 +5,10 @@
 //
 // It keeps the state a user would see (channels, messages, commands, the
 // guilds the bot is in), records every request and gateway op, and lets a
-// test play the users' side: dispatch slash commands and autocompletes, drop
-// the connection, make the next requests fail. Everything it returns is a
+// test play the users' side: dispatch slash commands and autocompletes (with
+// attached files, served at the URL the interaction gives), drop the
+// connection or the session, make the next requests fail (FailNext) or be
+// rate limited (RateLimitNext). Everything it returns is a
 // copy, safe to keep and to read from any goroutine.
 //
 // It answers the API paths under any version prefix (/api/v9/... as
@@ -24,8 +26,8 @@
 // the bot holds itself; View Channel (computed from the bot's role and the
 // channel's overwrites, as Discord does) to read or post in a channel — a
 // private channel needs an overwrite for the bot; Send Messages to post;
-// message, embed and command limits; one callback per interaction, within
-// the deadline.
+// message, embed, autocomplete and command limits; 50 channels per category
+// and 500 per guild; one callback per interaction, within the deadline.
 package fakediscord
 
 import (
@@ -203,6 +205,7 @@ type Server struct {
 	requests     []Request
 	unexpected   []string
 	faults       []*fault
+	attachments  map[string]*attachmentState // by id
 
 	gwMu       sync.Mutex // guards the gateway state below
 	sessions   map[string]*gwSession
@@ -231,6 +234,7 @@ func New(tb testing.TB, opts Options) *Server {
 		members:      map[string]User{},
 		interactions: map[string]*interactionState{},
 		byToken:      map[string]*interactionState{},
+		attachments:  map[string]*attachmentState{},
 		sessions:     map[string]*gwSession{},
 		conns:        map[*gwConn]bool{},
 	}

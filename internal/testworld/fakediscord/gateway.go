@@ -16,7 +16,6 @@ const (
 	opHeartbeat      = 1
 	opIdentify       = 2
 	opResume         = 6
-	opReconnect      = 7
 	opInvalidSession = 9
 	opHello          = 10
 	opHeartbeatAck   = 11
@@ -291,19 +290,6 @@ func (s *Server) emitGuildEvent(event string, data any) {
 	s.emitLocked(s.current, event, data, nil)
 }
 
-// Dispatch sends a gateway event to the bot, e.g. Dispatch("GUILD_DELETE",
-// map[string]any{"id": "..."}). It waits up to Options.ConnectWait for the bot
-// to have identified and fails the test when it never does. While the bot is
-// disconnected the event is kept and replayed when it resumes, as Discord does.
-func (s *Server) Dispatch(event string, data any) {
-	s.tb.Helper()
-	if err := s.waitSession(false, func(sess *gwSession) error {
-		return s.emitLocked(sess, event, data, nil)
-	}); err != nil {
-		s.tb.Fatalf("dispatch %s: %v\n%s", event, err, s.Dump())
-	}
-}
-
 // DropConnection cuts the bot's gateway connection without a close frame, as
 // a network failure would. The session is kept, so the bot can RESUME.
 func (s *Server) DropConnection() {
@@ -326,16 +312,6 @@ func (s *Server) DropSession() {
 	}
 	s.sessions = map[string]*gwSession{}
 	s.current = nil
-}
-
-// RequestReconnect sends op 7 (reconnect) on the bot's connection: Discord's
-// way of asking a client to reconnect and resume.
-func (s *Server) RequestReconnect() {
-	s.gwMu.Lock()
-	defer s.gwMu.Unlock()
-	if s.current != nil && s.current.conn != nil {
-		s.writeLocked(s.current.conn, gatewayFrame{Op: opReconnect})
-	}
 }
 
 // Connected reports whether the bot has a live gateway connection with a
@@ -389,7 +365,9 @@ func (s *Server) ReceivedOps(op int) int {
 }
 
 // AddGuild makes the bot join another guild now: GUILD_CREATE is
-// dispatched for it (waiting for a session like Dispatch).
+// dispatched for it. It waits up to Options.ConnectWait for the bot to have
+// identified; while the bot is disconnected the event is kept and replayed
+// when it resumes, as Discord does.
 func (s *Server) AddGuild(id string) {
 	s.tb.Helper()
 	s.mu.Lock()
@@ -398,7 +376,11 @@ func (s *Server) AddGuild(id string) {
 	}
 	payload := s.guildPayloadLocked(s.guilds[id])
 	s.mu.Unlock()
-	s.Dispatch("GUILD_CREATE", payload)
+	if err := s.waitSession(false, func(sess *gwSession) error {
+		return s.emitLocked(sess, "GUILD_CREATE", payload, nil)
+	}); err != nil {
+		s.tb.Fatalf("dispatch GUILD_CREATE: %v\n%s", err, s.Dump())
+	}
 }
 
 func (s *Server) readyPayload(sess *gwSession) map[string]any {

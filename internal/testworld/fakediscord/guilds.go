@@ -317,15 +317,6 @@ func (s *Server) getMember(w http.ResponseWriter, r *http.Request, _ []byte) {
 	writeJSON(w, http.StatusOK, s.memberJSONLocked(u))
 }
 
-// AddMember makes a user a member of the main guild, so GET
-// /guilds/{guild}/members/{user} finds it. Dispatching an interaction for a
-// user does the same.
-func (s *Server) AddMember(u User) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.members[u.ID] = u
-}
-
 func (s *Server) memberJSONLocked(u User) map[string]any {
 	return map[string]any{
 		"user": userJSON(u), "roles": append([]string{}, u.Roles...), "nick": nil, "avatar": nil,
@@ -387,6 +378,25 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request, body []by
 	if perms&PermManageChannels == 0 {
 		s.mu.Unlock()
 		writeError(w, http.StatusForbidden, CodeMissingPermissions, "Missing Permissions")
+		return
+	}
+	inGuild, inParent := 0, 0
+	for _, c := range s.channels {
+		if c.GuildID == g.id && !c.Deleted {
+			inGuild++
+			if req.ParentID != "" && c.ParentID == req.ParentID {
+				inParent++
+			}
+		}
+	}
+	switch {
+	case inGuild >= MaxGuildChannels:
+		s.mu.Unlock()
+		writeError(w, http.StatusBadRequest, CodeMaxGuildChannels, "Maximum number of guild channels reached (500)")
+		return
+	case inParent >= MaxCategoryChannels:
+		s.mu.Unlock()
+		formErrorCode(w, "parent_id", "CHANNEL_PARENT_MAX_CHANNELS", "Maximum number of channels in category reached (50)")
 		return
 	}
 	c := &channelState{Channel: Channel{
@@ -506,18 +516,6 @@ func (s *Server) ChannelsUnder(parentID string) []Channel {
 		}
 	}
 	return out
-}
-
-// BotPermissionsIn is what the bot may do in a channel, computed from its
-// role and the channel's overwrites as Discord does.
-func (s *Server) BotPermissionsIn(channelID string) int64 {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.channels[channelID]
-	if c == nil {
-		return 0
-	}
-	return s.channelPermsLocked(c)
 }
 
 // PermissionsOf is what a member with the given roles may do in a channel,

@@ -43,7 +43,7 @@ type InteractionSpec struct {
 	Locale  string         // the user's client locale; "en-US" when empty
 	Type    int            // InteractionCommand (the default) or InteractionAutocomplete
 	Path    []string       // command name then subcommand group/subcommand: {"server", "create"}
-	Options map[string]any // leaf options by name: string, int, int64, float64, bool
+	Options map[string]any // leaf options by name: string, int, int64, float64, bool, Attachment
 	Focused string         // for autocomplete: the option being typed
 	// GuildID is the guild the interaction comes from: the main guild when
 	// empty. With DM set it comes from a direct message: no guild_id, and
@@ -194,9 +194,14 @@ func (s *Server) interactionPayloadLocked(spec InteractionSpec) (map[string]any,
 		declared = cmd.Options
 	}
 
+	var resolved map[string]any
+	spec.Options, resolved = s.addAttachmentsLocked(spec.Options, channelID)
 	leaf, err := leafOptions(spec, declared, cmd != nil)
 	if err != nil {
 		return nil, nil, err
+	}
+	if len(resolved) > 0 {
+		data["resolved"] = map[string]any{"attachments": resolved}
 	}
 	options := leaf
 	// Wrap the leaf options in their subcommand, then group, innermost first.
@@ -304,6 +309,8 @@ func leafOptions(spec InteractionSpec, declared []CommandOption, registered bool
 
 func inferType(v any) int {
 	switch v.(type) {
+	case attachmentRef:
+		return OptionAttachment
 	case bool:
 		return OptionBoolean
 	case int, int32, int64:
@@ -316,6 +323,9 @@ func inferType(v any) int {
 }
 
 func convertValue(v any, typ int) any {
+	if a, ok := v.(attachmentRef); ok {
+		return a.id
+	}
 	switch typ {
 	case OptionString:
 		return fmt.Sprint(v)
@@ -599,34 +609,6 @@ func (ix *Interaction) WaitEdit(tb testing.TB, timeout time.Duration, cond func(
 	var found Message
 	ix.srv.WaitFor(tb, "an edit of the response to interaction "+ix.ID, timeout, func() bool {
 		for _, m := range ix.Edits() {
-			if cond == nil || cond(m) {
-				found = m
-				return true
-			}
-		}
-		return false
-	})
-	return found
-}
-
-// Followups returns the followup messages the bot sent for the interaction,
-// in their current state.
-func (ix *Interaction) Followups() []Message {
-	ix.srv.mu.Lock()
-	defer ix.srv.mu.Unlock()
-	var out []Message
-	for _, m := range ix.state().followups {
-		out = append(out, m.snapshot())
-	}
-	return out
-}
-
-// WaitFollowup waits for a followup satisfying cond (any when nil).
-func (ix *Interaction) WaitFollowup(tb testing.TB, timeout time.Duration, cond func(Message) bool) Message {
-	tb.Helper()
-	var found Message
-	ix.srv.WaitFor(tb, "a followup to interaction "+ix.ID, timeout, func() bool {
-		for _, m := range ix.Followups() {
 			if cond == nil || cond(m) {
 				found = m
 				return true

@@ -31,6 +31,13 @@ const (
 	CodeNonTextChannel      = 50008
 	CodeMissingPermissions  = 50013
 	CodeInvalidFormBody     = 50035
+	CodeMaxGuildChannels    = 30013
+)
+
+// Discord's channel limits, which the fake enforces.
+const (
+	MaxCategoryChannels = 50  // channels under one category
+	MaxGuildChannels    = 500 // channels in one guild, categories included
 )
 
 type handler func(w http.ResponseWriter, r *http.Request, body []byte)
@@ -76,6 +83,8 @@ func (s *Server) routes() http.Handler {
 	// discordgo dials the gateway URL with a slash appended.
 	mux.HandleFunc("GET /gateway", s.serveGateway)
 	mux.HandleFunc("GET /gateway/{$}", s.serveGateway)
+	// Attachments are served like Discord's CDN: no token, a signed URL.
+	mux.HandleFunc("GET /attachments/{channel}/{id}/{filename}", s.serveAttachment)
 	mux.Handle("/", s.wrap("", s.notFound))
 	return mux
 }
@@ -130,7 +139,7 @@ func (s *Server) wrap(route string, h handler) http.Handler {
 		}
 		if f := s.takeFault(r.Method, route, p); f != nil {
 			req.Injected = true
-			s.writeFault(rec, route, f.status)
+			s.writeFault(rec, route, f)
 			return
 		}
 		bucket := bucketOf(route)
@@ -186,23 +195,12 @@ func (s *Server) Count(route string) int {
 	return n
 }
 
-// RouteCounts is the number of requests per route; unmatched ones are
-// counted under "".
-func (s *Server) RouteCounts() map[string]int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := map[string]int{}
-	for _, r := range s.requests {
-		out[r.Route]++
-	}
-	return out
-}
-
 type fault struct {
-	method  string
-	pattern string
-	left    int
-	status  int
+	method     string
+	pattern    string
+	left       int
+	status     int
+	retryAfter time.Duration // for a 429; Options.RateLimitRetryAfter when zero
 }
 
 // FailNext makes the next n requests matching method and pathPattern fail
@@ -222,6 +220,15 @@ func (s *Server) FailNext(method, pathPattern string, n int, status int) {
 	s.faults = append(s.faults, &fault{method: method, pattern: pathPattern, left: n, status: status})
 }
 
+// RateLimitNext makes the next n requests matching method and pathPattern
+// (as FailNext) answer 429 with retry_after, as Discord does when a bucket is
+// exhausted: what a bot must wait out before trying again.
+func (s *Server) RateLimitNext(method, pathPattern string, n int, retryAfter time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{method: method, pattern: pathPattern, left: n, status: http.StatusTooManyRequests, retryAfter: retryAfter})
+}
+
 func (s *Server) takeFault(method, route, p string) *fault {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -239,14 +246,18 @@ func (s *Server) takeFault(method, route, p string) *fault {
 	return nil
 }
 
-func (s *Server) writeFault(w http.ResponseWriter, route string, status int) {
-	switch {
+func (s *Server) writeFault(w http.ResponseWriter, route string, f *fault) {
+	switch status := f.status; {
 	case status == http.StatusTooManyRequests:
-		after := s.opts.RateLimitRetryAfter.Seconds()
+		wait := f.retryAfter
+		if wait == 0 {
+			wait = s.opts.RateLimitRetryAfter
+		}
+		after := wait.Seconds()
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(after))))
 		w.Header().Set("X-RateLimit-Limit", "5")
 		w.Header().Set("X-RateLimit-Remaining", "0")
-		w.Header().Set("X-RateLimit-Reset", resetAt(time.Now().Add(s.opts.RateLimitRetryAfter)))
+		w.Header().Set("X-RateLimit-Reset", resetAt(time.Now().Add(wait)))
 		w.Header().Set("X-RateLimit-Reset-After", strconv.FormatFloat(after, 'f', 3, 64))
 		w.Header().Set("X-RateLimit-Bucket", bucketOf(route))
 		w.Header().Set("X-RateLimit-Scope", "user")
@@ -283,11 +294,17 @@ func writeError(w http.ResponseWriter, status, code int, msg string) {
 // formError answers 400 Invalid Form Body with the field that is wrong, the
 // way Discord nests it under "errors".
 func formError(w http.ResponseWriter, field, msg string) {
+	formErrorCode(w, field, "BASE_TYPE_INVALID", msg)
+}
+
+// formErrorCode is formError with the field error's code, e.g.
+// "CHANNEL_PARENT_MAX_CHANNELS" or "BASE_TYPE_MAX_LENGTH".
+func formErrorCode(w http.ResponseWriter, field, code, msg string) {
 	writeJSON(w, http.StatusBadRequest, map[string]any{
 		"message": "Invalid Form Body",
 		"code":    CodeInvalidFormBody,
 		"errors": map[string]any{field: map[string]any{
-			"_errors": []map[string]string{{"code": "BASE_TYPE_INVALID", "message": msg}},
+			"_errors": []map[string]string{{"code": code, "message": msg}},
 		}},
 	})
 }
