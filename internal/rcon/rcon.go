@@ -28,7 +28,8 @@ const (
 var ErrAuth = errors.New("rcon: wrong password")
 
 // Run connects to addr ("host:port", the game's RCON port), logs in with
-// password, runs command and returns the server's reply. It is bounded by
+// password, runs command and returns the server's reply (its first packet,
+// up to 4 KiB: enough for "op"; a longer reply is cut). It is bounded by
 // ctx's deadline, or DefaultTimeout when ctx has none. A refused password
 // is ErrAuth; the password never appears in an error. Run never panics on
 // what a server sends.
@@ -100,7 +101,10 @@ func ctxErr(ctx context.Context, err error) error {
 	if cerr := ctx.Err(); cerr != nil {
 		return fmt.Errorf("%w (%v)", cerr, err)
 	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
+	// The socket's deadline is the context's, and its timer may fire
+	// first; go-mc's reads keep only the text of the error.
+	d, ok := ctx.Deadline()
+	if errors.Is(err, os.ErrDeadlineExceeded) || ok && !time.Now().Before(d) {
 		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
 	}
 	return err

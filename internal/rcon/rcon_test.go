@@ -94,3 +94,29 @@ func TestRunSilentServerTimesOut(t *testing.T) {
 		t.Errorf("run against a silent server = %v, want context.DeadlineExceeded", err)
 	}
 }
+
+func TestRunHostileServer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			// A packet length of -1, then of 2 GiB.
+			_, _ = c.Write([]byte{0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F})
+			_ = c.Close()
+		}
+	}()
+	_, err = rcon.Run(testCtx(t), ln.Addr().String(), password, "op Steve")
+	if err == nil || errors.Is(err, rcon.ErrAuth) {
+		t.Errorf("run against a server sending a negative length = %v, want an error other than ErrAuth", err)
+	}
+}
