@@ -4,8 +4,8 @@
 package mcping
 
 import (
+	"bufio"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -44,7 +44,9 @@ type Pinger struct {
 // It fails when nothing answers or the connection drops, when the server
 // does not answer within the timeout or before ctx ends, and when the
 // status is not valid JSON or the pong does not echo the ping. The error
-// says which step failed.
+// says which step failed. Whatever the server sends, Ping returns: a
+// malformed or oversized answer (more than MaxReply bytes a packet) is an
+// error wrapping ErrBadAnswer, never a panic.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
 	timeout := p.Timeout
 	if timeout <= 0 {
@@ -81,29 +83,25 @@ func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
 	if err != nil {
 		return spawner.Ping{}, fmt.Errorf("ping %s: %w", addr, ctxErr(ctx, err))
 	}
-	var answer struct {
-		Version struct {
-			Name string `json:"name"`
-		} `json:"version"`
-		Players struct {
-			Max    int `json:"max"`
-			Online int `json:"online"`
-		} `json:"players"`
+	ping, err := ParseStatus(status)
+	if err != nil {
+		return spawner.Ping{}, fmt.Errorf("ping %s: %w", addr, err)
 	}
-	if err := json.Unmarshal(status, &answer); err != nil {
-		return spawner.Ping{}, fmt.Errorf("ping %s: status is not valid JSON: %w", addr, err)
-	}
-	return spawner.Ping{
-		Online:  answer.Players.Online,
-		Max:     answer.Players.Max,
-		Version: answer.Version.Name,
-		Latency: latency,
-	}, nil
+	ping.Latency = latency
+	return ping, nil
 }
 
 // exchange speaks the status protocol on conn: handshake, status request,
-// status response, ping, pong.
-func exchange(conn *mcnet.Conn, host string, port uint16) (status []byte, latency time.Duration, err error) {
+// status response, ping, pong. It reads at most MaxReply bytes a packet,
+// and whatever the server sends, it returns an error rather than panic.
+func exchange(conn *mcnet.Conn, host string, port uint16) (status string, latency time.Duration, err error) {
+	defer func() {
+		// The probe's boundary: a parse bug, ours or go-mc's, on a
+		// hostile answer is a failed ping, never a crashed daemon.
+		if r := recover(); r != nil {
+			status, latency, err = "", 0, fmt.Errorf("%w: %v", ErrBadAnswer, r)
+		}
+	}()
 	err = conn.WritePacket(pk.Marshal(
 		0x00, // handshake
 		pk.VarInt(protocolVersion),
@@ -112,37 +110,35 @@ func exchange(conn *mcnet.Conn, host string, port uint16) (status []byte, latenc
 		pk.VarInt(intentStatus),
 	))
 	if err != nil {
-		return nil, 0, fmt.Errorf("send handshake: %w", err)
+		return "", 0, fmt.Errorf("send handshake: %w", err)
 	}
 	if err := conn.WritePacket(pk.Marshal(packetid.ServerboundStatusRequest)); err != nil {
-		return nil, 0, fmt.Errorf("send status request: %w", err)
+		return "", 0, fmt.Errorf("send status request: %w", err)
 	}
-	var p pk.Packet
-	if err := conn.ReadPacket(&p); err != nil {
-		return nil, 0, fmt.Errorf("read status: %w", err)
+	r := bufio.NewReader(conn.Socket)
+	frame, err := readFrame(r)
+	if err != nil {
+		return "", 0, fmt.Errorf("read status: %w", err)
 	}
-	if p.ID != int32(packetid.ClientboundStatusResponse) {
-		return nil, 0, fmt.Errorf("read status: packet 0x%02x, want 0x%02x", p.ID, int32(packetid.ClientboundStatusResponse))
-	}
-	var s pk.String
-	if err := p.Scan(&s); err != nil {
-		return nil, 0, fmt.Errorf("read status: %w", err)
+	status, err = parseStatusResponse(frame)
+	if err != nil {
+		return "", 0, fmt.Errorf("read status: %w", err)
 	}
 
 	start := time.Now()
 	payload := pk.Long(start.UnixNano())
 	if err := conn.WritePacket(pk.Marshal(packetid.ServerboundStatusPingRequest, payload)); err != nil {
-		return nil, 0, fmt.Errorf("send ping: %w", err)
+		return "", 0, fmt.Errorf("send ping: %w", err)
 	}
-	if err := conn.ReadPacket(&p); err != nil {
-		return nil, 0, fmt.Errorf("read pong: %w", err)
+	frame, err = readFrame(r)
+	if err != nil {
+		return "", 0, fmt.Errorf("read pong: %w", err)
 	}
 	latency = time.Since(start)
-	var echo pk.Long
-	if p.ID != int32(packetid.ClientboundStatusPongResponse) || p.Scan(&echo) != nil || echo != payload {
-		return nil, 0, errors.New("read pong: the server did not echo the ping")
+	if echo, err := parsePong(frame); err != nil || echo != int64(payload) {
+		return "", 0, errors.New("read pong: the server did not echo the ping")
 	}
-	return []byte(s), latency, nil
+	return status, latency, nil
 }
 
 // ctxErr prefers the context's reason over the socket's "i/o timeout",

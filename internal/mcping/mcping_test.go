@@ -238,3 +238,40 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestPingSurvivesNegativeStringLength is issue 7's crash: a status whose
+// string length is negative made go-mc's reader panic (makeslice: len out
+// of range) and took the daemon down. It must be a failed ping instead.
+func TestPingSurvivesNegativeStringLength(t *testing.T) {
+	addr := rawServer(t, func(conn *mcnet.Conn) {
+		_ = conn.WritePacket(pk.Marshal(0x00, pk.VarInt(-1)))
+	})
+	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+	if !errors.Is(err, mcping.ErrBadAnswer) {
+		t.Errorf("ping of a server sending a string of length -1 = %v, want ErrBadAnswer", err)
+	}
+}
+
+func TestPingRefusesOversizedAnswer(t *testing.T) {
+	huge := `{"description":"` + strings.Repeat("x", mcping.MaxReply) + `","players":{"online":1,"max":2}}`
+	addr := rawServer(t, func(conn *mcnet.Conn) {
+		_ = conn.WritePacket(pk.Marshal(0x00, pk.String(huge)))
+	})
+	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+	if !errors.Is(err, mcping.ErrBadAnswer) || !strings.Contains(err.Error(), "at most") {
+		t.Errorf("ping of a server sending a %d-byte status = %v, want ErrBadAnswer naming the bound", len(huge), err)
+	}
+}
+
+func TestPingRefusesStringLongerThanPacket(t *testing.T) {
+	addr := rawServer(t, func(conn *mcnet.Conn) {
+		_ = conn.WritePacket(pk.Marshal(0x00, pk.VarInt(1<<30), pk.Byte('{')))
+	})
+	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+	if !errors.Is(err, mcping.ErrBadAnswer) {
+		t.Errorf("ping of a server claiming a 1 GiB status = %v, want ErrBadAnswer", err)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("ping waited for its timeout: %v", err)
+	}
+}

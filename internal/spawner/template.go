@@ -1,0 +1,647 @@
+package spawner
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxTemplateSize is the largest game template accepted, in bytes.
+const MaxTemplateSize = 64 << 10
+
+// DefaultGameName is the name of the game built from the variables; no
+// template may take it.
+const DefaultGameName = "minecraft"
+
+// TemplateError is one problem in a game template, with the key it is
+// about: "port", "variants[1].name", "rcon.passwordEnv", "env.1BAD"; empty
+// for the template as a whole (not JSON, too large).
+type TemplateError struct {
+	Key     string
+	Problem string
+}
+
+// Error returns "key: problem", or the problem alone for the whole template.
+func (e *TemplateError) Error() string {
+	if e.Key == "" {
+		return e.Problem
+	}
+	return e.Key + ": " + e.Problem
+}
+
+// TemplateErrors is every problem ParseTemplate found in a template, in a
+// stable order: the keys in the order of the template format, then unknown
+// keys. It is never empty when returned as an error.
+type TemplateErrors []*TemplateError
+
+// Error returns one problem a line.
+func (e TemplateErrors) Error() string {
+	lines := make([]string, len(e))
+	for i, p := range e {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The template format's keys, in the order problems are reported.
+var templateKeys = []string{
+	"name", "title", "version", "image", "taskDefinition", "container",
+	"port", "protocol", "queryPort", "ports", "cpu", "memory", "capacityProvider",
+	"env", "variants", "defaultVariant", "tokenEnv", "adminCommand", "rcon",
+	"minPlayers", "warnings", "checkInterval", "maxDuration", "maxDurationWarning",
+	"readyTimeout", "extendDuration",
+}
+
+var (
+	gameNameRE    = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+	variantNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
+	envNameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
+	// ECS task definition families and container names: up to 255
+	// letters, digits, hyphens and underscores.
+	ecsNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+)
+
+// maxTitle bounds a game's title, in characters: it is shown in Discord
+// choices (100 at most) next to other words.
+const maxTitle = 80
+
+// ParseTemplate reads a game template (the JSON format of interface.md,
+// "Game template") and returns the game it describes. Rules the template
+// leaves out (minPlayers, warnings, checkInterval, maxDuration,
+// maxDurationWarning, readyTimeout, extendDuration) take defaults' values,
+// the variables'; nothing else is taken from defaults. The returned Game
+// keeps data in Template.
+//
+// taskDefinition and container are required unless image is set: the
+// Docker runtime runs image and needs neither.
+//
+// On any problem it returns TemplateErrors listing every one, each naming
+// its key. It never panics, whatever data holds.
+func ParseTemplate(data []byte, defaults Game) (Game, error) {
+	p := &templateParser{}
+	g := p.parse(data, defaults)
+	if len(p.errs) > 0 {
+		return Game{}, p.errs
+	}
+	g.Template = bytes.Clone(data)
+	return g, nil
+}
+
+type templateParser struct {
+	errs TemplateErrors
+}
+
+func (p *templateParser) fail(key, format string, args ...any) {
+	p.errs = append(p.errs, &TemplateError{Key: key, Problem: fmt.Sprintf(format, args...)})
+}
+
+func (p *templateParser) parse(data []byte, defaults Game) Game {
+	if len(data) > MaxTemplateSize {
+		p.fail("", "the template is %d bytes, more than the %d allowed", len(data), MaxTemplateSize)
+		return Game{}
+	}
+	if !json.Valid(data) {
+		var v any
+		err := json.Unmarshal(data, &v)
+		p.fail("", "not valid JSON: %s", strings.TrimPrefix(fmt.Sprint(err), "json: "))
+		return Game{}
+	}
+	top, ok := p.object("", data)
+	if !ok {
+		return Game{}
+	}
+	for _, key := range duplicateKeys(data) {
+		p.fail(key, "given twice")
+	}
+	p.unknown("", top, templateKeys)
+
+	g := Game{
+		MinPlayers:         defaults.MinPlayers,
+		WarningCount:       defaults.WarningCount,
+		CheckInterval:      defaults.CheckInterval,
+		MaxDuration:        defaults.MaxDuration,
+		MaxDurationWarning: defaults.MaxDurationWarning,
+		ReadyTimeout:       defaults.ReadyTimeout,
+		ExtendDuration:     defaults.ExtendDuration,
+	}
+	if raw, ok := p.required(top, "name"); ok {
+		if s, ok := p.string("name", raw); ok {
+			switch {
+			case !gameNameRE.MatchString(s):
+				p.fail("name", "%s must be 1 to 32 lowercase letters, digits or hyphens", quote(s))
+			case s == DefaultGameName:
+				p.fail("name", "%q is the game built from the variables and cannot be added", DefaultGameName)
+			default:
+				g.Name = s
+			}
+		}
+	}
+	if raw, ok := p.required(top, "title"); ok {
+		if s, ok := p.string("title", raw); ok {
+			g.Title = p.text("title", s, maxTitle)
+		}
+	}
+	if raw, ok := top["version"]; ok {
+		if s, ok := p.string("version", raw); ok {
+			g.Version = p.text("version", s, maxTitle)
+		}
+	}
+	if raw, ok := top["image"]; ok {
+		if s, ok := p.string("image", raw); ok {
+			if s == "" || len(s) > 255 || strings.ContainsFunc(s, unicode.IsSpace) {
+				p.fail("image", "%s is not a container image reference", quote(s))
+			} else {
+				g.Image = s
+			}
+		}
+	}
+	for _, key := range []string{"taskDefinition", "container"} {
+		raw, ok := top[key]
+		if !ok {
+			if g.Image == "" {
+				if _, given := top["image"]; !given {
+					p.fail(key, "required (unless image is set, for the Docker runtime)")
+				}
+			}
+			continue
+		}
+		s, ok := p.string(key, raw)
+		if !ok {
+			continue
+		}
+		if !ecsNameRE.MatchString(s) {
+			p.fail(key, "%s must be up to 255 letters, digits, hyphens or underscores", quote(s))
+			continue
+		}
+		if key == "taskDefinition" {
+			g.TaskDefinition = s
+		} else {
+			g.Container = s
+		}
+	}
+	if raw, ok := p.required(top, "port"); ok {
+		g.Port = p.port("port", raw)
+	}
+	if raw, ok := p.required(top, "protocol"); ok {
+		if s, ok := p.string("protocol", raw); ok {
+			switch pr := Protocol(s); pr {
+			case ProtocolMinecraft, ProtocolA2S, ProtocolTCP:
+				g.Protocol = pr
+			default:
+				p.fail("protocol", "%s is not one of minecraft, a2s, tcp", quote(s))
+			}
+		}
+	}
+	if raw, ok := top["queryPort"]; ok {
+		g.QueryPort = p.port("queryPort", raw)
+	} else if g.Protocol == ProtocolA2S && g.Port == 65535 {
+		p.fail("queryPort", "required when port is 65535 (it defaults to port+1)")
+	}
+	if raw, ok := top["ports"]; ok {
+		g.Ports = p.ports(raw, g)
+	}
+	if raw, ok := top["cpu"]; ok {
+		g.CPU = p.count("cpu", raw, 0)
+	}
+	if raw, ok := top["memory"]; ok {
+		g.Memory = p.count("memory", raw, 0)
+	}
+	if raw, ok := top["capacityProvider"]; ok {
+		if s, ok := p.string("capacityProvider", raw); ok {
+			if s != "FARGATE" && s != "FARGATE_SPOT" {
+				p.fail("capacityProvider", "%s is not FARGATE or FARGATE_SPOT", quote(s))
+			} else {
+				g.CapacityProvider = s
+			}
+		}
+	}
+	if raw, ok := top["env"]; ok {
+		g.Env = p.env("env", raw)
+	}
+	if raw, ok := top["variants"]; ok {
+		g.Variants = p.variants(raw)
+	}
+	if raw, ok := top["defaultVariant"]; ok {
+		if s, ok := p.string("defaultVariant", raw); ok {
+			if _, found := g.Variant(s); !found || s == "" {
+				p.fail("defaultVariant", "%s names no variant in variants", quote(s))
+			} else {
+				g.DefaultVariant = s
+			}
+		}
+	} else if len(g.Variants) > 0 {
+		g.DefaultVariant = g.Variants[0].Name
+	}
+	if raw, ok := top["tokenEnv"]; ok {
+		g.TokenEnv = p.envName("tokenEnv", raw)
+	}
+	if raw, ok := top["adminCommand"]; ok {
+		if s, ok := p.string("adminCommand", raw); ok {
+			g.AdminCommand = p.text("adminCommand", s, 200)
+		}
+	}
+	if raw, ok := top["rcon"]; ok {
+		g.RCON = p.rcon(raw)
+	}
+	if raw, ok := top["minPlayers"]; ok {
+		g.MinPlayers = p.count("minPlayers", raw, 0)
+	}
+	if raw, ok := top["warnings"]; ok {
+		g.WarningCount = p.count("warnings", raw, 1)
+	}
+	durations := []struct {
+		key string
+		to  *time.Duration
+	}{
+		{"checkInterval", &g.CheckInterval},
+		{"maxDuration", &g.MaxDuration},
+		{"maxDurationWarning", &g.MaxDurationWarning},
+		{"readyTimeout", &g.ReadyTimeout},
+		{"extendDuration", &g.ExtendDuration},
+	}
+	for _, d := range durations {
+		if raw, ok := top[d.key]; ok {
+			if v, ok := p.duration(d.key, raw); ok {
+				*d.to = v
+			}
+		}
+	}
+	_, warnGiven := top["maxDurationWarning"]
+	_, maxGiven := top["maxDuration"]
+	if (warnGiven || maxGiven) && g.MaxDuration > 0 && g.MaxDurationWarning >= g.MaxDuration {
+		p.fail("maxDurationWarning", "%v must be shorter than maxDuration (%v)", g.MaxDurationWarning, g.MaxDuration)
+	}
+	p.sort()
+	return g
+}
+
+// sort orders the problems by key in the template format's order, so the
+// answer reads top to bottom; unknown keys come last. Problems about one
+// key keep the order they were found in.
+func (p *templateParser) sort() {
+	rank := func(key string) int {
+		if key == "" {
+			return -1
+		}
+		root := key
+		if i := strings.IndexAny(root, ".["); i >= 0 {
+			root = root[:i]
+		}
+		if i := slices.Index(templateKeys, root); i >= 0 {
+			return i
+		}
+		return len(templateKeys)
+	}
+	sort.SliceStable(p.errs, func(i, j int) bool { return rank(p.errs[i].Key) < rank(p.errs[j].Key) })
+}
+
+// object reads raw as a JSON object.
+func (p *templateParser) object(key string, raw json.RawMessage) (map[string]json.RawMessage, bool) {
+	var m map[string]json.RawMessage
+	if firstByte(raw) != '{' || json.Unmarshal(raw, &m) != nil {
+		if key == "" {
+			p.fail("", "the template must be a JSON object")
+		} else {
+			p.fail(key, "must be an object")
+		}
+		return nil, false
+	}
+	return m, true
+}
+
+// unknown reports every key of m not in known, in order.
+func (p *templateParser) unknown(prefix string, m map[string]json.RawMessage, known []string) {
+	var keys []string
+	for k := range m {
+		if !slices.Contains(known, k) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		p.fail(join(prefix, k), "unknown key")
+	}
+}
+
+func join(prefix, key string) string {
+	if prefix == "" {
+		return key
+	}
+	return prefix + "." + key
+}
+
+func (p *templateParser) required(m map[string]json.RawMessage, key string) (json.RawMessage, bool) {
+	raw, ok := m[key]
+	if !ok {
+		p.fail(key, "required")
+	}
+	return raw, ok
+}
+
+func (p *templateParser) string(key string, raw json.RawMessage) (string, bool) {
+	var s string
+	if firstByte(raw) != '"' || json.Unmarshal(raw, &s) != nil {
+		p.fail(key, "must be a string")
+		return "", false
+	}
+	return s, true
+}
+
+// text checks a string shown to people: one line, not blank, at most max
+// characters.
+func (p *templateParser) text(key, s string, max int) string {
+	switch {
+	case strings.TrimSpace(s) == "":
+		p.fail(key, "must not be blank")
+	case utf8.RuneCountInString(s) > max:
+		p.fail(key, "must be at most %d characters", max)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		p.fail(key, "must be one line without control characters")
+	default:
+		return s
+	}
+	return ""
+}
+
+// integer reads raw as a whole JSON number.
+func (p *templateParser) integer(key string, raw json.RawMessage) (int, bool) {
+	if c := firstByte(raw); c != '-' && (c < '0' || c > '9') {
+		p.fail(key, "must be a number")
+		return 0, false
+	}
+	n, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
+	if err != nil {
+		p.fail(key, "%s is not a whole number in range", string(bytes.TrimSpace(raw)))
+		return 0, false
+	}
+	return n, true
+}
+
+func (p *templateParser) port(key string, raw json.RawMessage) int {
+	n, ok := p.integer(key, raw)
+	if !ok {
+		return 0
+	}
+	if n < 1 || n > 65535 {
+		p.fail(key, "%d is not a port (1 to 65535)", n)
+		return 0
+	}
+	return n
+}
+
+// count reads a whole number of at least min.
+func (p *templateParser) count(key string, raw json.RawMessage, min int) int {
+	n, ok := p.integer(key, raw)
+	if !ok {
+		return 0
+	}
+	if n < min {
+		p.fail(key, "%d must be at least %d", n, min)
+		return 0
+	}
+	return n
+}
+
+func (p *templateParser) duration(key string, raw json.RawMessage) (time.Duration, bool) {
+	s, ok := p.string(key, raw)
+	if !ok {
+		return 0, false
+	}
+	d, err := time.ParseDuration(s)
+	switch {
+	case err != nil:
+		p.fail(key, "%s is not a duration (like 90s, 10m or 2h30m)", quote(s))
+	case d <= 0:
+		p.fail(key, "%s must be more than 0", quote(s))
+	default:
+		return d, true
+	}
+	return 0, false
+}
+
+func (p *templateParser) envName(key string, raw json.RawMessage) string {
+	s, ok := p.string(key, raw)
+	if !ok {
+		return ""
+	}
+	if !envNameRE.MatchString(s) {
+		p.fail(key, "%s is not an environment variable name (letters, digits and _, not starting with a digit)", quote(s))
+		return ""
+	}
+	return s
+}
+
+func (p *templateParser) env(key string, raw json.RawMessage) map[string]string {
+	m, ok := p.object(key, raw)
+	if !ok {
+		return nil
+	}
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	env := make(map[string]string, len(m))
+	for _, k := range names {
+		ok := true
+		if !envNameRE.MatchString(k) {
+			p.fail(key+"."+k, "not an environment variable name (letters, digits and _, not starting with a digit)")
+			ok = false
+		}
+		v, isString := p.string(key+"."+k, m[k])
+		if ok && isString {
+			env[k] = v
+		}
+	}
+	return env
+}
+
+// array reads raw as a JSON array.
+func (p *templateParser) array(key string, raw json.RawMessage) ([]json.RawMessage, bool) {
+	var items []json.RawMessage
+	if firstByte(raw) != '[' || json.Unmarshal(raw, &items) != nil {
+		p.fail(key, "must be a list")
+		return nil, false
+	}
+	return items, true
+}
+
+func (p *templateParser) variants(raw json.RawMessage) []Variant {
+	items, ok := p.array("variants", raw)
+	if !ok {
+		return nil
+	}
+	var variants []Variant
+	for i, item := range items {
+		key := fmt.Sprintf("variants[%d]", i)
+		m, ok := p.object(key, item)
+		if !ok {
+			continue
+		}
+		p.unknown(key, m, []string{"name", "env"})
+		var v Variant
+		if raw, ok := m["name"]; !ok {
+			p.fail(key+".name", "required")
+		} else if s, ok := p.string(key+".name", raw); ok {
+			if !variantNameRE.MatchString(s) {
+				p.fail(key+".name", "%s must be 1 to 32 letters, digits, hyphens or underscores", quote(s))
+			} else if _, dup := (Game{Variants: variants}).Variant(s); dup {
+				p.fail(key+".name", "%s is already the name of another variant", quote(s))
+			} else {
+				v.Name = s
+			}
+		}
+		if raw, ok := m["env"]; ok {
+			v.Env = p.env(key+".env", raw)
+		}
+		if v.Name != "" {
+			variants = append(variants, v)
+		}
+	}
+	return variants
+}
+
+func (p *templateParser) rcon(raw json.RawMessage) *RCON {
+	m, ok := p.object("rcon", raw)
+	if !ok {
+		return nil
+	}
+	p.unknown("rcon", m, []string{"port", "passwordEnv"})
+	var r RCON
+	if raw, ok := m["port"]; ok {
+		r.Port = p.port("rcon.port", raw)
+	} else {
+		p.fail("rcon.port", "required")
+	}
+	if raw, ok := m["passwordEnv"]; ok {
+		r.PasswordEnv = p.envName("rcon.passwordEnv", raw)
+	} else {
+		p.fail("rcon.passwordEnv", "required")
+	}
+	return &r
+}
+
+func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
+	items, ok := p.array("ports", raw)
+	if !ok {
+		return nil
+	}
+	var ports []PortSpec
+	for i, item := range items {
+		key := fmt.Sprintf("ports[%d]", i)
+		m, ok := p.object(key, item)
+		if !ok {
+			continue
+		}
+		p.unknown(key, m, []string{"port", "proto"})
+		spec := PortSpec{Proto: "tcp"}
+		if raw, ok := m["port"]; ok {
+			spec.Port = p.port(key+".port", raw)
+		} else {
+			p.fail(key+".port", "required")
+		}
+		if raw, ok := m["proto"]; ok {
+			if s, ok := p.string(key+".proto", raw); ok {
+				if s != "tcp" && s != "udp" {
+					p.fail(key+".proto", "%s is not tcp or udp", quote(s))
+					spec.Port = 0
+				} else {
+					spec.Proto = s
+				}
+			}
+		}
+		if spec.Port == 0 {
+			continue
+		}
+		if slices.Contains(ports, spec) {
+			p.fail(key, "%d/%s is listed twice", spec.Port, spec.Proto)
+			continue
+		}
+		ports = append(ports, spec)
+	}
+	// The game port comes first, as Game.Ports promises.
+	sort.SliceStable(ports, func(i, j int) bool { return ports[i].Port == g.Port && ports[j].Port != g.Port })
+	if g.Port != 0 && len(ports) > 0 && !slices.ContainsFunc(ports, func(s PortSpec) bool { return s.Port == g.Port }) {
+		p.fail("ports", "must list the game port %d", g.Port)
+	}
+	if g.Protocol == ProtocolA2S && g.Port != 0 && len(ports) > 0 {
+		q := g.QueryPort
+		if q == 0 {
+			q = g.Port + 1
+		}
+		if !slices.Contains(ports, PortSpec{Port: q, Proto: "udp"}) {
+			p.fail("ports", "must list the query port %d over udp", q)
+		}
+	}
+	return ports
+}
+
+func firstByte(raw json.RawMessage) byte {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0
+	}
+	return raw[0]
+}
+
+// quote quotes s for a problem, cut to a length that fits a message.
+func quote(s string) string {
+	const max = 40
+	if utf8.RuneCountInString(s) > max {
+		s = string([]rune(s)[:max]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// duplicateKeys returns the key of every member given twice in an object
+// of data (which must be valid JSON): encoding/json keeps the last silently.
+func duplicateKeys(data []byte) []string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var dups []string
+	var walk func(path string) error
+	walk = func(path string) error {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case json.Delim('{'):
+			seen := map[string]bool{}
+			for dec.More() {
+				tok, err := dec.Token()
+				if err != nil {
+					return err
+				}
+				k, _ := tok.(string)
+				if seen[k] {
+					dups = append(dups, join(path, k))
+				}
+				seen[k] = true
+				if err := walk(join(path, k)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		case json.Delim('['):
+			for i := 0; dec.More(); i++ {
+				if err := walk(fmt.Sprintf("%s[%d]", path, i)); err != nil {
+					return err
+				}
+			}
+			_, err = dec.Token()
+			return err
+		}
+		return nil
+	}
+	_ = walk("") // data is valid JSON; an error only ends the walk early
+	return dups
+}

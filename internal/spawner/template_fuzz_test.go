@@ -1,0 +1,52 @@
+package spawner_test
+
+import (
+	"errors"
+	"reflect"
+	"regexp"
+	"testing"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// FuzzParseTemplate feeds arbitrary bytes to the template parser, as an
+// admin's upload could be: it must never panic, every failure is a
+// non-empty TemplateErrors, and a game it accepts is sane and parses again
+// to the same game. The seed corpus in testdata/fuzz/FuzzParseTemplate
+// runs with every go test.
+func FuzzParseTemplate(f *testing.F) {
+	f.Add([]byte(valid))
+	nameRE := regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		g, err := spawner.ParseTemplate(data, variables)
+		if err != nil {
+			var errs spawner.TemplateErrors
+			if !errors.As(err, &errs) || len(errs) == 0 {
+				t.Fatalf("error %v (%T) is not a non-empty TemplateErrors", err, err)
+			}
+			return
+		}
+		if !nameRE.MatchString(g.Name) || g.Name == spawner.DefaultGameName || g.Title == "" {
+			t.Errorf("accepted name %q title %q", g.Name, g.Title)
+		}
+		if g.Port < 1 || g.Port > 65535 || g.QueryPort < 0 || g.QueryPort > 65535 {
+			t.Errorf("accepted port %d query port %d", g.Port, g.QueryPort)
+		}
+		if g.Image == "" && (g.TaskDefinition == "" || g.Container == "") {
+			t.Errorf("accepted a game with neither image nor task definition and container: %+v", g)
+		}
+		if g.WarningCount < 1 || g.MinPlayers < 0 || g.CheckInterval <= 0 || g.MaxDuration <= 0 {
+			t.Errorf("accepted rules %+v", g)
+		}
+		if _, ok := g.Variant(""); len(g.Variants) > 0 && !ok {
+			t.Errorf("default variant %q is not one of %+v", g.DefaultVariant, g.Variants)
+		}
+		again, err := spawner.ParseTemplate(g.Template, variables)
+		if err != nil {
+			t.Fatalf("the accepted template does not parse again: %v", err)
+		}
+		if !reflect.DeepEqual(again, g) {
+			t.Errorf("parsed again:\n%+v\nfirst:\n%+v", again, g)
+		}
+	})
+}

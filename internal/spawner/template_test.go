@@ -1,0 +1,229 @@
+package spawner_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// variables is the game built from the variables, whose rules a template
+// inherits when it leaves them out.
+var variables = spawner.Game{
+	Name: "minecraft", Title: "Minecraft", TaskDefinition: "spawner", Container: "minecraft",
+	Port: 25565, TokenEnv: "OPREDEEM_TOKEN",
+	MinPlayers: 2, WarningCount: 3, CheckInterval: 5 * time.Minute, MaxDuration: 4 * time.Hour,
+	MaxDurationWarning: 10 * time.Minute, ReadyTimeout: 10 * time.Minute, ExtendDuration: 30 * time.Minute,
+}
+
+const valid = `{
+  "name": "factorio",
+  "title": "Factorio",
+  "taskDefinition": "spawner-factorio",
+  "container": "game",
+  "port": 34197,
+  "protocol": "tcp"
+}`
+
+func TestParseTemplateValid(t *testing.T) {
+	data := []byte(`{
+	  "name": "valheim", "title": "Valheim", "version": "0.218",
+	  "taskDefinition": "spawner-valheim", "container": "game", "image": "lloesche/valheim-server",
+	  "port": 2456, "protocol": "a2s", "queryPort": 2457,
+	  "ports": [{"port": 2457, "proto": "udp"}, {"port": 2456, "proto": "udp"}],
+	  "cpu": 2048, "memory": 4096, "capacityProvider": "FARGATE_SPOT",
+	  "env": {"SERVER_NAME": "x"},
+	  "variants": [{"name": "normal"}, {"name": "hard", "env": {"SERVER_ARGS": "-preset hard"}}],
+	  "defaultVariant": "hard",
+	  "tokenEnv": "SERVER_PASS", "adminCommand": "password {token}",
+	  "rcon": {"port": 25575, "passwordEnv": "RCON_PASSWORD"},
+	  "minPlayers": 0, "warnings": 1, "checkInterval": "1m", "maxDuration": "3h",
+	  "maxDurationWarning": "5m", "readyTimeout": "20m", "extendDuration": "45m"
+	}`)
+	g, err := spawner.ParseTemplate(data, variables)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	want := spawner.Game{
+		Name: "valheim", Title: "Valheim", Version: "0.218",
+		TaskDefinition: "spawner-valheim", Container: "game", Image: "lloesche/valheim-server",
+		Port: 2456, Protocol: spawner.ProtocolA2S, QueryPort: 2457,
+		Ports: []spawner.PortSpec{{Port: 2456, Proto: "udp"}, {Port: 2457, Proto: "udp"}},
+		CPU:   2048, Memory: 4096, CapacityProvider: "FARGATE_SPOT",
+		Env:            map[string]string{"SERVER_NAME": "x"},
+		Variants:       []spawner.Variant{{Name: "normal"}, {Name: "hard", Env: map[string]string{"SERVER_ARGS": "-preset hard"}}},
+		DefaultVariant: "hard", TokenEnv: "SERVER_PASS", AdminCommand: "password {token}",
+		RCON:       &spawner.RCON{Port: 25575, PasswordEnv: "RCON_PASSWORD"},
+		MinPlayers: 0, WarningCount: 1, CheckInterval: time.Minute, MaxDuration: 3 * time.Hour,
+		MaxDurationWarning: 5 * time.Minute, ReadyTimeout: 20 * time.Minute, ExtendDuration: 45 * time.Minute,
+		Template: data,
+	}
+	if !reflect.DeepEqual(g, want) {
+		t.Errorf("parse =\n%+v\nwant\n%+v", g, want)
+	}
+}
+
+func TestParseTemplateTakesTheVariablesRules(t *testing.T) {
+	g, err := spawner.ParseTemplate([]byte(valid), variables)
+	if err != nil {
+		t.Fatalf("parse: %v", err)
+	}
+	if g.MinPlayers != 2 || g.WarningCount != 3 || g.CheckInterval != 5*time.Minute || g.MaxDuration != 4*time.Hour ||
+		g.MaxDurationWarning != 10*time.Minute || g.ReadyTimeout != 10*time.Minute || g.ExtendDuration != 30*time.Minute {
+		t.Errorf("rules = %+v, want the variables' rules", g)
+	}
+	// Nothing else is the default game's.
+	if g.TokenEnv != "" || g.Variants != nil || g.Env != nil || g.Version != "" {
+		t.Errorf("a template without tokenEnv, variants, env, version got %+v", g)
+	}
+	if string(g.Template) != valid {
+		t.Errorf("Template = %q, want the bytes parsed", g.Template)
+	}
+}
+
+func TestParseTemplateImageWithoutTaskDefinition(t *testing.T) {
+	g, err := spawner.ParseTemplate([]byte(`{"name":"x","title":"X","image":"nginx:1","port":80,"protocol":"tcp"}`), variables)
+	if err != nil {
+		t.Fatalf("parse of an image-only template: %v", err)
+	}
+	if g.Image != "nginx:1" || g.TaskDefinition != "" {
+		t.Errorf("game = %+v", g)
+	}
+}
+
+func TestParseTemplateFirstVariantIsTheDefault(t *testing.T) {
+	g, err := spawner.ParseTemplate([]byte(`{"name":"x","title":"X","image":"i","port":80,"protocol":"tcp","variants":[{"name":"b"},{"name":"a"}]}`), variables)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.DefaultVariant != "b" {
+		t.Errorf("default variant = %q, want the first, b", g.DefaultVariant)
+	}
+}
+
+// TestParseTemplateProblems gives one template per kind of problem and
+// checks the answer names exactly the keys at fault.
+func TestParseTemplateProblems(t *testing.T) {
+	with := func(extra string) string { return strings.TrimSuffix(valid, "\n}") + ",\n" + extra + "\n}" }
+	cases := []struct {
+		name string
+		data string
+		want map[string]string // key → a word of the problem
+	}{
+		{"not JSON", `{"name": "x",`, map[string]string{"": "JSON"}},
+		{"trailing garbage", valid + "}", map[string]string{"": "JSON"}},
+		{"not an object", `["name"]`, map[string]string{"": "object"}},
+		{"empty", ``, map[string]string{"": "JSON"}},
+		{"too large", `{"name":"` + strings.Repeat("x", spawner.MaxTemplateSize) + `"}`, map[string]string{"": "bytes"}},
+		{"unknown key", with(`"players": 3`), map[string]string{"players": "unknown"}},
+		{"unknown keys nested", with(`"variants":[{"name":"a","envs":{}}],"rcon":{"port":1,"passwordEnv":"P","password":"x"},"ports":[{"port":34197,"protocol":"udp"}]`),
+			map[string]string{"variants[0].envs": "unknown", "rcon.password": "unknown", "ports[0].protocol": "unknown"}},
+		{"duplicate key", with(`"port": 1`), map[string]string{"port": "twice"}},
+		{"missing required", `{}`, map[string]string{"name": "required", "title": "required", "taskDefinition": "required", "container": "required", "port": "required", "protocol": "required"}},
+		{"bad name", strings.Replace(valid, `"factorio"`, `"Factorio Server"`, 1), map[string]string{"name": "lowercase"}},
+		{"name too long", strings.Replace(valid, `"factorio"`, `"`+strings.Repeat("a", 33)+`"`, 1), map[string]string{"name": "32"}},
+		{"reserved name", strings.Replace(valid, `"factorio"`, `"minecraft"`, 1), map[string]string{"name": "variables"}},
+		{"blank title", strings.Replace(valid, `"Factorio"`, `"  "`, 1), map[string]string{"title": "blank"}},
+		{"title on two lines", strings.Replace(valid, `"Factorio"`, `"Fac\ntorio"`, 1), map[string]string{"title": "line"}},
+		{"wrong types", `{"name":1,"title":true,"taskDefinition":[],"container":{},"port":"25565","protocol":null}`,
+			map[string]string{"name": "string", "title": "string", "taskDefinition": "string", "container": "string", "port": "number", "protocol": "string"}},
+		{"bad task definition", strings.Replace(valid, `"spawner-factorio"`, `"arn:aws:ecs:x"`, 1), map[string]string{"taskDefinition": "letters"}},
+		{"bad durations", with(`"checkInterval":"5","maxDuration":"-1h","readyTimeout":"0s","extendDuration":300,"minPlayers":-1,"warnings":0`),
+			map[string]string{"checkInterval": "duration", "maxDuration": "more than 0", "readyTimeout": "more than 0", "extendDuration": "string", "minPlayers": "at least 0", "warnings": "at least 1"}},
+		{"warning after the end", with(`"maxDuration":"1h","maxDurationWarning":"2h"`), map[string]string{"maxDurationWarning": "shorter"}},
+		{"ports out of range", strings.Replace(with(`"queryPort":0,"rcon":{"port":70000,"passwordEnv":"P"},"ports":[{"port":-1},{"port":34197,"proto":"sctp"}]`), `34197,`, `65536,`, 1),
+			map[string]string{"port": "1 to 65535", "queryPort": "1 to 65535", "rcon.port": "1 to 65535", "ports[0].port": "1 to 65535", "ports[1].proto": "tcp or udp"}},
+		{"fractional port", strings.Replace(valid, `34197`, `34197.5`, 1), map[string]string{"port": "whole"}},
+		{"unknown protocol", strings.Replace(valid, `"tcp"`, `"http"`, 1), map[string]string{"protocol": "minecraft, a2s, tcp"}},
+		{"default variant missing", with(`"variants":[{"name":"a"}],"defaultVariant":"b"`), map[string]string{"defaultVariant": "no variant"}},
+		{"default variant without variants", with(`"defaultVariant":"a"`), map[string]string{"defaultVariant": "no variant"}},
+		{"duplicate variants", with(`"variants":[{"name":"a"},{"name":"A"},{"env":{}}]`), map[string]string{"variants[1].name": "another", "variants[2].name": "required"}},
+		{"bad variant name", with(`"variants":[{"name":"a b"}]`), map[string]string{"variants[0].name": "letters"}},
+		{"bad env names", with(`"env":{"1BAD":"x","GOOD":"y","BAD-NAME":"z","NUM":3},"variants":[{"name":"a","env":{"a b":"x"}}],"tokenEnv":"TOKEN=","rcon":{"port":25575,"passwordEnv":""}`),
+			map[string]string{"env.1BAD": "environment", "env.BAD-NAME": "environment", "env.NUM": "string", "variants[0].env.a b": "environment", "tokenEnv": "environment", "rcon.passwordEnv": "environment"}},
+		{"rcon missing keys", with(`"rcon":{}`), map[string]string{"rcon.port": "required", "rcon.passwordEnv": "required"}},
+		{"negative sizes", with(`"cpu":-1,"memory":-512`), map[string]string{"cpu": "at least 0", "memory": "at least 0"}},
+		{"bad capacity provider", with(`"capacityProvider":"EC2"`), map[string]string{"capacityProvider": "FARGATE"}},
+		{"ports without the game port", with(`"ports":[{"port":1234}]`), map[string]string{"ports": "game port"}},
+		{"a2s ports without the query port", strings.Replace(with(`"ports":[{"port":34197,"proto":"udp"}]`), `"tcp"`, `"a2s"`, 1), map[string]string{"ports": "query port 34198"}},
+		{"port listed twice", with(`"ports":[{"port":34197},{"port":34197,"proto":"tcp"}]`), map[string]string{"ports[1]": "twice"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := spawner.ParseTemplate([]byte(c.data), variables)
+			var errs spawner.TemplateErrors
+			if !errors.As(err, &errs) {
+				t.Fatalf("parse = %v, want TemplateErrors", err)
+			}
+			got := map[string]string{}
+			for _, e := range errs {
+				if _, dup := got[e.Key]; dup {
+					t.Errorf("key %q reported twice: %v", e.Key, err)
+				}
+				got[e.Key] = e.Problem
+			}
+			for key, word := range c.want {
+				problem, ok := got[key]
+				if !ok {
+					t.Errorf("no problem named %q; got:\n%v", key, err)
+				} else if !strings.Contains(problem, word) {
+					t.Errorf("problem for %q = %q, want it to say %q", key, problem, word)
+				}
+			}
+			for key := range got {
+				if _, ok := c.want[key]; !ok {
+					t.Errorf("unexpected problem %q: %s", key, got[key])
+				}
+			}
+			if len(err.Error()) > 4000 {
+				t.Errorf("the answer is %d characters, too long for one Discord message", len(err.Error()))
+			}
+		})
+	}
+}
+
+func TestTemplateErrorsReadOneALine(t *testing.T) {
+	_, err := spawner.ParseTemplate([]byte(`{"name":"X","title":"t","image":"i","port":0,"protocol":"tcp","zzz":1}`), variables)
+	want := "name: \"X\" must be 1 to 32 lowercase letters, digits or hyphens\nport: 0 is not a port (1 to 65535)\nzzz: unknown key"
+	if err == nil || err.Error() != want {
+		t.Errorf("error =\n%v\nwant\n%s", err, want)
+	}
+}
+
+// TestShippedGames parses every template in deploy/games.
+func TestShippedGames(t *testing.T) {
+	files, err := filepath.Glob("../../deploy/games/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := spawner.ParseTemplate(data, variables)
+		if err != nil {
+			t.Errorf("%s:\n%v", f, err)
+			continue
+		}
+		if want := strings.TrimSuffix(filepath.Base(f), ".json"); g.Name != want {
+			t.Errorf("%s names its game %q, want %q as the file", f, g.Name, want)
+		}
+		if g.TaskDefinition != "spawner-"+g.Name || g.Container != "game" {
+			t.Errorf("%s: task definition %q container %q, want spawner-%s and game as Terraform names them", f, g.TaskDefinition, g.Container, g.Name)
+		}
+		names = append(names, g.Name)
+	}
+	for _, want := range []string{"minecraft-paper", "mineralcontest", "valheim"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("deploy/games has no %s.json (found %v)", want, names)
+		}
+	}
+}
