@@ -7,7 +7,7 @@ import "time"
 const (
 	// StopSpotInterruption: Fargate Spot is reclaiming the capacity; the task
 	// is stopped within two minutes of the first event that says so.
-	StopSpotInterruption = "SpotInterruption"
+	StopSpotInterruption  = "SpotInterruption"
 	StopTaskFailedToStart = "TaskFailedToStart"
 	StopEssentialExited   = "EssentialContainerExited"
 	StopUserInitiated     = "UserInitiated"
