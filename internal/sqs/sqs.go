@@ -72,7 +72,8 @@ type Consumer struct {
 	cluster string
 	log     *slog.Logger
 
-	// WaitTime is the long poll's wait (WaitTimeSeconds, at most 20 s).
+	// WaitTime is the long poll's wait (WaitTimeSeconds); SQS allows at
+	// most 20 s, and more is taken as 20 s.
 	WaitTime time.Duration
 	// MinBackoff and MaxBackoff bound the wait between two receives while
 	// the queue cannot be reached; it doubles from one to the other.
@@ -163,7 +164,7 @@ func (c *Consumer) Run(ctx context.Context, handle func(spawner.TaskChange)) err
 		out, err := c.api.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(c.queue),
 			MaxNumberOfMessages: batchSize,
-			WaitTimeSeconds:     int32(c.WaitTime / time.Second),
+			WaitTimeSeconds:     int32(min(c.WaitTime, DefaultWaitTime) / time.Second),
 		})
 		if ctx.Err() != nil {
 			return nil

@@ -458,4 +458,3 @@ func TestVersionsKeptAreBounded(t *testing.T) {
 		t.Errorf("stats %+v, want 4 applied and 1 duplicate", s)
 	}
 }
-
