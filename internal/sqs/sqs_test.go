@@ -458,3 +458,32 @@ func TestVersionsKeptAreBounded(t *testing.T) {
 		t.Errorf("stats %+v, want 4 applied and 1 duplicate", s)
 	}
 }
+
+func TestStoppedTasksAreForgottenFirst(t *testing.T) {
+	w := newWorld(t, goaws.Start(t))
+	w.c.MaxTasks = 2
+	w.c.Forget = time.Hour
+	now := time.Date(2026, 11, 26, 13, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	w.c.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	w.run(t)
+	w.q.Send(t, envelope(change{task: 2, version: 3, last: "RUNNING"}))
+	w.next(t, "task 2 RUNNING")
+	w.q.Send(t, envelope(change{task: 1, version: 5, last: "STOPPED", desired: "STOPPED"}))
+	w.next(t, "task 1 STOPPED")
+	mu.Lock()
+	now = now.Add(time.Hour)
+	mu.Unlock()
+	w.q.Send(t, envelope(change{task: 3, version: 1, last: "PENDING"}))
+	w.next(t, "task 3 PENDING")
+	// Task 1 stopped an hour ago: forgotten, though task 2 changed before it.
+	w.q.Send(t, envelope(change{task: 2, version: 3, last: "RUNNING"}))
+	w.q.Send(t, envelope(change{task: 1, version: 5, last: "STOPPED", desired: "STOPPED"}))
+	if ch := w.next(t, "task 1's STOPPED again"); ch.TaskARN != taskARN(1) {
+		t.Fatalf("handed on %+v, want task 1's STOPPED again (forgotten)", ch)
+	}
+	w.noMore(t)
+	if s := w.c.Stats(); s.Duplicate != 1 || s.Applied != 4 {
+		t.Errorf("stats %+v, want task 2's repeat a duplicate and 4 applied", s)
+	}
+}
