@@ -416,6 +416,7 @@ func (s *Server) beginStopLocked(t *task, code, reason string) {
 // scheduleLocked arms the timer of t's next step, unless it is held, stopped
 // or waiting for nothing.
 func (s *Server) scheduleLocked(t *task) {
+	s.publishLocked(t) // events.go
 	t.stopTimer()
 	if s.closed || t.held || t.LastStatus == "STOPPED" || t.LastStatus == s.holdIn || t.LastStatus == t.holdAt {
 		return
