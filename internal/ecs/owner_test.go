@@ -1,15 +1,18 @@
 package ecs_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -229,5 +232,47 @@ func TestCheckGame(t *testing.T) {
 				t.Errorf("CheckGame = %v marked unreachable, but ECS answered", err)
 			}
 		})
+	}
+}
+
+// describeStub answers DescribeTasks with fixed tasks and failures, in the
+// order given, whatever was asked.
+type describeStub struct {
+	ecs.ECSAPI
+	out *awsecs.DescribeTasksOutput
+}
+
+func (d describeStub) DescribeTasks(context.Context, *awsecs.DescribeTasksInput, ...func(*awsecs.Options)) (*awsecs.DescribeTasksOutput, error) {
+	return d.out, nil
+}
+
+func TestDescribeTasksReportsFailuresOtherThanMissing(t *testing.T) {
+	task := func(arn, creation string) ecstypes.Task {
+		return ecstypes.Task{TaskArn: aws.String(arn), StartedBy: aws.String(spawner.StartedBy),
+			Tags: []ecstypes.Tag{{Key: aws.String(spawner.TagCreation), Value: aws.String(creation)}}}
+	}
+	out := &awsecs.DescribeTasksOutput{
+		// Not in the order asked.
+		Tasks:    []ecstypes.Task{task("arn:b", "cb"), task("arn:a", "ca")},
+		Failures: []ecstypes.Failure{{Arn: aws.String("arn:gone"), Reason: aws.String("MISSING")}},
+	}
+	tasks := ecs.New(describeStub{out: out}, nil, testConfig())
+	got, err := tasks.DescribeTasks(ctxFor(t), []string{"arn:a", "arn:gone", "arn:b"})
+	if err != nil {
+		t.Fatalf("DescribeTasks with a MISSING task: %v", err)
+	}
+	for _, task := range got {
+		if task.Tags[spawner.TagCreation] != "c"+strings.TrimPrefix(task.ARN, "arn:") {
+			t.Errorf("task %s carries %v: paired with another task's description", task.ARN, task.Tags)
+		}
+	}
+	if g := arnsOf(got); !slices.Equal(g, []string{"arn:a", "arn:b"}) {
+		t.Errorf("described %v, want arn:a and arn:b, the missing one absent", g)
+	}
+
+	out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String("arn:c"), Reason: aws.String("ACCESS_DENIED")})
+	if _, err := tasks.DescribeTasks(ctxFor(t), []string{"arn:a", "arn:c"}); err == nil ||
+		!strings.Contains(err.Error(), "arn:c") || !strings.Contains(err.Error(), "ACCESS_DENIED") {
+		t.Errorf("DescribeTasks with an ACCESS_DENIED failure = %v, want an error naming the task and the reason", err)
 	}
 }
