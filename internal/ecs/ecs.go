@@ -315,15 +315,15 @@ func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) 
 // taskDefinition has an ACTIVE revision with a container named container.
 // It returns one *spawner.Problem per problem found, naming the variable to
 // fix (AWS_ECS_CLUSTER_NAME, ECS_CAPACITY_PROVIDER, ECS_TASK_DEFINITION,
-// DOCKER_IMAGE_NAME), nil when all is well. When ECS gives no answer at all
-// it returns that one problem alone, with an empty Var and an error that
-// wraps spawner.ErrUnreachable: how ECS is reached is what to fix.
+// DOCKER_IMAGE_NAME), nil when all is well. A call ECS gave no answer to
+// at all is a problem with an empty Var and an error that wraps
+// spawner.ErrUnreachable: how ECS is reached is what to fix.
 func (t *Tasks) Check(ctx context.Context, taskDefinition, container string) []error {
 	var problems []error
 	clusters, err := t.ecs.DescribeClusters(ctx, &awsecs.DescribeClustersInput{Clusters: []string{t.cfg.Cluster}})
 	switch {
 	case unanswered(err):
-		return []error{&spawner.Problem{Err: spawner.Unreachable(fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err))}}
+		problems = append(problems, &spawner.Problem{Err: spawner.Unreachable(fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err))})
 	case err != nil:
 		problems = append(problems, &spawner.Problem{Var: "AWS_ECS_CLUSTER_NAME", Err: fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err)})
 	case len(clusters.Clusters) == 0:

@@ -191,12 +191,14 @@ func TestCheckWithoutAnswerIsUnreachable(t *testing.T) {
 	ctx := ctxFor(t)
 
 	problems := tasks.Check(ctx, family, container)
-	if len(problems) != 1 {
-		t.Fatalf("Check = %v, want one problem: ECS did not answer", problems)
+	if len(problems) != 2 {
+		t.Fatalf("Check = %v, want two problems: ECS answered neither the cluster nor the task definition", problems)
 	}
 	var p *spawner.Problem
-	if !errors.As(problems[0], &p) || p.Var != "" || !errors.Is(problems[0], spawner.ErrUnreachable) {
-		t.Errorf("problem = %#v, want a *spawner.Problem with no variable wrapping spawner.ErrUnreachable", problems[0])
+	for _, prob := range problems {
+		if !errors.As(prob, &p) || p.Var != "" || !errors.Is(prob, spawner.ErrUnreachable) {
+			t.Errorf("problem = %#v, want a *spawner.Problem with no variable wrapping spawner.ErrUnreachable", prob)
+		}
 	}
 
 	err := tasks.CheckGame(ctx, family, container)
