@@ -20,6 +20,7 @@ require (
 	github.com/prometheus/client_model v0.6.3
 	github.com/prometheus/common v0.72.0
 	github.com/sirupsen/logrus v1.9.0
+	go.etcd.io/bbolt v1.4.3
 	golang.org/x/sync v0.24.0
 )
 

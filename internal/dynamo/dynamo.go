@@ -4,11 +4,18 @@
 // The table is the original JavaScript bot's: partition key taskId (S), and
 // its attributes taskId, publicIpAddress, token, creationDate (N, Unix ms),
 // channelId, typeServer and userId are read and written exactly as it did,
-// so a table it wrote is adopted. Our own attributes are optional on read.
+// so a table it wrote is adopted. Our own attributes are optional on read:
+// absent means zero.
+//
+// Game templates live in the same table, under the key
+// spawner.GameKeyPrefix+name ("game/<name>"), with the template's JSON in
+// the attribute template (S) and the time it was stored in updatedAt (N,
+// Unix ms). Load never returns them as servers; LoadGames returns only them.
 package dynamo
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -19,6 +26,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -54,12 +62,21 @@ const (
 	attrReadyDate       = "readyDate"       // N, Unix ms
 	attrWarnings        = "warnings"        // N, player-count warnings since the last good check
 	attrRuntimeWarned   = "runtimeWarned"   // BOOL, the maximum-duration warning was posted
+	attrStopAt          = "stopAt"          // N, Unix ms: when the runtime watchdog stops the server
+	attrExtensions      = "extensions"      // N, /server extend calls so far
+	attrRCONPassword    = "rconPassword"    // S, secret
+	attrGameTemplate    = "gameTemplate"    // S, JSON text of the game's template at creation
+
+	// A game template's item: taskId is spawner.GameKeyPrefix+name.
+	attrTemplate  = "template"  // S, the template's JSON
+	attrUpdatedAt = "updatedAt" // N, Unix ms
 )
 
 // Table is the server table. Its methods are safe for concurrent use.
 type Table struct {
 	api  DynamoAPI
 	name string
+	now  func() time.Time // stamps updatedAt
 }
 
 // Pauses between two DescribeTable calls while waiting for a new table to
@@ -72,7 +89,7 @@ const (
 
 // New returns the table named table reached through api. It calls nothing.
 func New(api DynamoAPI, table string) *Table {
-	return &Table{api: api, name: table}
+	return &Table{api: api, name: table, now: time.Now}
 }
 
 // Name is the table's name.
@@ -95,16 +112,106 @@ func (e *ItemError) Error() string {
 
 func (e *ItemError) Unwrap() error { return e.Err }
 
-// Load reads the whole table (a consistent Scan, every page). Items that
-// cannot be turned into a Server (missing or wrong-typed taskId, userId or
-// channelId, creationDate not a number, an unknown state, ...) are skipped
-// and returned as problems, one *ItemError each naming the item's key and
-// what is wrong; err is for the scan itself, and then servers is nil.
+// Load reads the whole table (a consistent Scan, every page) and returns
+// its servers. Items that cannot be turned into a Server (missing or
+// wrong-typed taskId, userId or channelId, creationDate not a number, an
+// unknown state, ...) are skipped and returned as problems, one *ItemError
+// each naming the item's key and what is wrong; err is for the scan itself,
+// and then servers is nil. Game templates (keys starting with
+// spawner.GameKeyPrefix) are not servers: Load skips them silently.
 //
 // A server read from an item of the original bot has Port 0 (the caller
 // fills in its game's port) and an empty State (the caller treats it as
 // ready).
 func (t *Table) Load(ctx context.Context) (servers []spawner.Server, problems []error, err error) {
+	err = t.scan(ctx, func(item map[string]types.AttributeValue) {
+		if isGame(item) {
+			return
+		}
+		s, err := decode(item)
+		if err != nil {
+			problems = append(problems, err)
+			return
+		}
+		servers = append(servers, s)
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return servers, problems, nil
+}
+
+// LoadGames reads the whole table (a consistent Scan, every page) and
+// returns the stored game templates by name, each the JSON document as it
+// was put. A game item without a usable template (missing, not a string,
+// not JSON) is skipped and returned as a problem, an *ItemError naming its
+// key; err is for the scan itself, and then games is nil. Servers are
+// skipped. The templates' content is the caller's to validate.
+func (t *Table) LoadGames(ctx context.Context) (games map[string][]byte, problems []error, err error) {
+	games = make(map[string][]byte)
+	err = t.scan(ctx, func(item map[string]types.AttributeValue) {
+		if !isGame(item) {
+			return
+		}
+		name, doc, err := decodeGame(item)
+		if err != nil {
+			problems = append(problems, err)
+			return
+		}
+		games[name] = doc
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return games, problems, nil
+}
+
+// PutGame stores the template doc under the name name, replacing the one
+// stored under that name, if any. Idempotent. doc must be JSON; an empty
+// name or a doc that is not JSON is refused without calling DynamoDB.
+func (t *Table) PutGame(ctx context.Context, name string, doc []byte) error {
+	if err := checkGame(name, doc); err != nil {
+		return err
+	}
+	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(t.name),
+		Item: map[string]types.AttributeValue{
+			attrTaskID:    &types.AttributeValueMemberS{Value: spawner.GameKeyPrefix + name},
+			attrTemplate:  &types.AttributeValueMemberS{Value: string(doc)},
+			attrUpdatedAt: millis(t.now()),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("put game %s: %w", name, err)
+	}
+	return nil
+}
+
+// DeleteGame removes the template stored under name. A name with no
+// template is not an error.
+func (t *Table) DeleteGame(ctx context.Context, name string) error {
+	if name == "" {
+		return errors.New("delete game: empty name")
+	}
+	if err := t.Delete(ctx, spawner.GameKeyPrefix+name); err != nil {
+		return fmt.Errorf("delete game %s: %w", name, err)
+	}
+	return nil
+}
+
+// checkGame refuses what LoadGames could not read back.
+func checkGame(name string, doc []byte) error {
+	switch {
+	case name == "":
+		return errors.New("put game: empty name")
+	case !json.Valid(doc):
+		return fmt.Errorf("put game %s: the template is not JSON", name)
+	}
+	return nil
+}
+
+// scan calls each for every item of the table, page after page.
+func (t *Table) scan(ctx context.Context, each func(map[string]types.AttributeValue)) error {
 	pages := dynamodb.NewScanPaginator(t.api, &dynamodb.ScanInput{
 		TableName:      aws.String(t.name),
 		ConsistentRead: aws.Bool(true),
@@ -112,18 +219,39 @@ func (t *Table) Load(ctx context.Context) (servers []spawner.Server, problems []
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("scan table %s: %w", t.name, err)
+			return fmt.Errorf("scan table %s: %w", t.name, err)
 		}
 		for _, item := range page.Items {
-			s, err := decode(item)
-			if err != nil {
-				problems = append(problems, err)
-				continue
-			}
-			servers = append(servers, s)
+			each(item)
 		}
 	}
-	return servers, problems, nil
+	return nil
+}
+
+// isGame reports whether item is a game template's.
+func isGame(item map[string]types.AttributeValue) bool {
+	key, ok := item[attrTaskID].(*types.AttributeValueMemberS)
+	return ok && strings.HasPrefix(key.Value, spawner.GameKeyPrefix)
+}
+
+// decodeGame reads a game template's item.
+func decodeGame(item map[string]types.AttributeValue) (string, []byte, error) {
+	d := decoder{item: item}
+	key := d.str(attrTaskID, true)
+	name := strings.TrimPrefix(key, spawner.GameKeyPrefix)
+	doc := d.str(attrTemplate, true)
+	d.millis(attrUpdatedAt, false)
+	switch {
+	case d.err != nil:
+	case name == "":
+		d.fail(errors.New("the game has no name"))
+	case !json.Valid([]byte(doc)):
+		d.fail(fmt.Errorf("%s is not JSON", attrTemplate))
+	}
+	if d.err != nil {
+		return "", nil, &ItemError{Key: key, Err: d.err}
+	}
+	return name, []byte(doc), nil
 }
 
 // Put writes the whole record of s under s.Key(), replacing what was there.
@@ -144,6 +272,8 @@ func (t *Table) Put(ctx context.Context, s spawner.Server) error {
 		return fmt.Errorf("put server %s: no channel", s.Key())
 	case s.CreatedAt.UnixMilli() <= 0:
 		return fmt.Errorf("put server %s: no creation time", s.Key())
+	case strings.HasPrefix(s.Key(), spawner.GameKeyPrefix):
+		return fmt.Errorf("put server %s: the key is a game template's", s.Key())
 	}
 	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.name),
@@ -170,20 +300,35 @@ func (t *Table) Delete(ctx context.Context, key string) error {
 
 // Check reports whether the table exists, is ACTIVE, and has the key schema
 // of the server table (partition key taskId, a string, and no sort key).
-// It returns nil when all holds; an error naming the table otherwise, which
-// wraps spawner.ErrNotFound when the table does not exist. It changes nothing.
+// It returns nil when all holds; otherwise a *spawner.Problem naming
+// AWS_DYNAMODB_TABLE_NAME, whose error wraps spawner.ErrNotFound when the
+// table does not exist. When DynamoDB gives no answer at all, the Problem
+// has an empty Var and its error wraps spawner.ErrUnreachable: how DynamoDB
+// is reached is what to fix. It changes nothing.
 func (t *Table) Check(ctx context.Context) error {
 	desc, err := t.describe(ctx)
-	if err != nil {
-		return err
+	if err == nil {
+		err = t.checkSchema(desc)
 	}
-	if err := t.checkSchema(desc); err != nil {
-		return err
+	if err == nil && desc.TableStatus != types.TableStatusActive {
+		err = fmt.Errorf("table %s is %s, not ACTIVE", t.name, desc.TableStatus)
 	}
-	if desc.TableStatus != types.TableStatusActive {
-		return fmt.Errorf("table %s is %s, not ACTIVE", t.name, desc.TableStatus)
+	switch {
+	case err == nil:
+		return nil
+	case unanswered(err):
+		return &spawner.Problem{Err: spawner.Unreachable(err)}
 	}
-	return nil
+	return &spawner.Problem{Var: "AWS_DYNAMODB_TABLE_NAME", Err: err}
+}
+
+// unanswered reports whether an AWS call failed without an answer from AWS
+// (connection refused, timeout, no credentials to sign with): the SDK's
+// operation error with no API error inside.
+func unanswered(err error) bool {
+	var op *smithy.OperationError
+	var api smithy.APIError
+	return errors.As(err, &op) && !errors.As(err, &api)
 }
 
 // EnsureTable creates the table (on-demand billing, partition key taskId
@@ -325,6 +470,14 @@ func encode(s spawner.Server) map[string]types.AttributeValue {
 	if s.RuntimeWarned {
 		item[attrRuntimeWarned] = &types.AttributeValueMemberBOOL{Value: true}
 	}
+	if !s.StopsAt.IsZero() {
+		item[attrStopAt] = millis(s.StopsAt)
+	}
+	if s.Extensions > 0 {
+		item[attrExtensions] = &types.AttributeValueMemberN{Value: strconv.Itoa(s.Extensions)}
+	}
+	str(attrRCONPassword, s.RCONPassword)
+	str(attrGameTemplate, string(s.GameTemplate))
 	return item
 }
 
@@ -385,6 +538,17 @@ func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
 		s.Warnings = int(n)
 	}
 	s.RuntimeWarned = d.boolean(attrRuntimeWarned)
+	s.StopsAt = d.millis(attrStopAt, false)
+	if n, ok := d.number(attrExtensions, false); ok {
+		if n < 0 || n > 1000 {
+			d.fail(fmt.Errorf("%s is not a small whole number", attrExtensions))
+		}
+		s.Extensions = int(n)
+	}
+	s.RCONPassword = d.str(attrRCONPassword, false)
+	if tpl := d.str(attrGameTemplate, false); tpl != "" {
+		s.GameTemplate = []byte(tpl)
+	}
 
 	if s.Owner == "" && d.err == nil {
 		d.fail(fmt.Errorf("%s is empty", attrUserID))

@@ -95,6 +95,10 @@ func fullServer() spawner.Server {
 		ReadyAt:         created.Add(150*time.Second + 7*time.Millisecond),
 		Warnings:        2,
 		RuntimeWarned:   true,
+		StopsAt:         created.Add(3*time.Hour + 5*time.Millisecond),
+		Extensions:      2,
+		RCONPassword:    "rcon-pa55",
+		GameTemplate:    []byte(`{"name":"valheim","title":"Valheim","port":2456}`),
 	}
 }
 
@@ -139,10 +143,18 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 		"typeServer":      s("non_official"),
 		"userId":          s("111111111111111111"),
 	}
+	// The attributes added with templates, extensions and RCON.
+	wantRaw["stopAt"] = n("1714606215128")
+	wantRaw["extensions"] = n("2")
+	wantRaw["rconPassword"] = s("rcon-pa55")
+	wantRaw["gameTemplate"] = s(`{"name":"valheim","title":"Valheim","port":2456}`)
 	for name, want := range wantRaw {
 		if got := item[name]; !reflect.DeepEqual(got, want) {
 			t.Errorf("stored %s = %#v, want %#v", name, got, want)
 		}
+	}
+	if _, ok := item["players"]; ok {
+		t.Errorf("the player count was stored: %v", item["players"])
 	}
 	if item := getRaw(t, db, "creation/c-43"); item == nil {
 		t.Errorf("pending server not stored under creation/c-43")
@@ -261,6 +273,12 @@ func TestLoadReportsMalformedItemsAndKeepsGoodOnes(t *testing.T) {
 		{"port-range", "port", func(it map[string]types.AttributeValue) { it["port"] = n("70000") }},
 		{"state-unknown", "state", func(it map[string]types.AttributeValue) { it["state"] = s("exploded") }},
 		{"token-number", "token", func(it map[string]types.AttributeValue) { it["token"] = n("424242") }},
+		{"stop-string", "stopAt", func(it map[string]types.AttributeValue) { it["stopAt"] = s("later") }},
+		{"extensions-negative", "extensions", func(it map[string]types.AttributeValue) { it["extensions"] = n("-1") }},
+		{"rcon-number", "rconPassword", func(it map[string]types.AttributeValue) { it["rconPassword"] = n("1234") }},
+		{"template-bool", "gameTemplate", func(it map[string]types.AttributeValue) {
+			it["gameTemplate"] = &types.AttributeValueMemberBOOL{Value: true}
+		}},
 		{"creation-mismatch", "creationId", func(it map[string]types.AttributeValue) {
 			it["taskId"] = s("creation/c-1")
 			it["creationId"] = s("c-2")
@@ -454,6 +472,10 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "key schema") {
 					t.Errorf("%s = %v, want a key schema error naming %s", op, err, name)
 				}
+				var p *spawner.Problem
+				if op == "Check" && (!errors.As(err, &p) || p.Var != "AWS_DYNAMODB_TABLE_NAME" || errors.Is(err, spawner.ErrUnreachable)) {
+					t.Errorf("Check = %#v, want a *spawner.Problem naming AWS_DYNAMODB_TABLE_NAME", err)
+				}
 			}
 		})
 	}
@@ -511,10 +533,12 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 
 	proxy.Down()
 	ops := map[string]func(context.Context) error{
-		"Put":    func(ctx context.Context) error { return table.Put(ctx, before) },
-		"Delete": func(ctx context.Context) error { return table.Delete(ctx, before.Key()) },
-		"Load":   func(ctx context.Context) error { _, _, err := table.Load(ctx); return err },
-		"Check":  table.Check,
+		"Put":       func(ctx context.Context) error { return table.Put(ctx, before) },
+		"Delete":    func(ctx context.Context) error { return table.Delete(ctx, before.Key()) },
+		"Load":      func(ctx context.Context) error { _, _, err := table.Load(ctx); return err },
+		"Check":     table.Check,
+		"LoadGames": func(ctx context.Context) error { _, _, err := table.LoadGames(ctx); return err },
+		"PutGame":   func(ctx context.Context) error { return table.PutGame(ctx, "valheim", []byte(`{}`)) },
 	}
 	for name, op := range ops {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -525,6 +549,12 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 			t.Errorf("%s while DynamoDB is down succeeded", name)
 		} else if errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s while down hung %v until its deadline: %v", name, time.Since(start), err)
+		}
+		if name == "Check" {
+			var p *spawner.Problem
+			if !errors.As(err, &p) || p.Var != "" || !errors.Is(err, spawner.ErrUnreachable) {
+				t.Errorf("Check while down = %#v, want a *spawner.Problem with no variable wrapping spawner.ErrUnreachable", err)
+			}
 		}
 	}
 

@@ -1,6 +1,14 @@
 // Package ecs runs the game servers' tasks on AWS ECS Fargate and finds
 // where players connect to them (the public IP of the task's network
 // interface, through EC2). It is the lifecycle's Tasks.
+//
+// Ownership: every task it runs has startedBy spawner.StartedBy and the tag
+// spawner.TagDeployment set to Config.Deployment. Several deployments (bots
+// with their own guild and table) may share one cluster: each lists, and so
+// reconciles and stops, only the tasks tagged with its own deployment, or
+// with no deployment tag at all (tasks of the original bot, or started
+// before the tag existed). A task tagged with another deployment is never
+// returned by ListOwnedTasks.
 package ecs
 
 import (
@@ -16,6 +24,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -53,6 +62,10 @@ const (
 // Config is where and how tasks run: the cluster and the awsvpc networking
 // shared by every game.
 type Config struct {
+	// Deployment names this bot among those sharing the cluster; it is the
+	// value of the spawner.TagDeployment tag of every task it runs. Empty
+	// tags nothing and owns only untagged tasks.
+	Deployment       string
 	Cluster          string
 	Subnets          []string
 	SecurityGroups   []string
@@ -107,7 +120,7 @@ func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Tas
 			},
 		},
 		StartedBy:            aws.String(spawner.StartedBy),
-		Tags:                 tagList(spec.Tags),
+		Tags:                 tagList(t.tags(spec.Tags)),
 		PropagateTags:        ecstypes.PropagateTagsNone,
 		EnableECSManagedTags: true,
 	}
@@ -137,9 +150,12 @@ func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Tas
 }
 
 // DescribeTasks returns what ECS says of the tasks arns, with their tags,
-// in no particular order. Tasks ECS does not know (MISSING: never existed,
-// or stopped long ago) are absent from the result, not an error. It makes
-// one call per 100 tasks, a few at a time, and fails if any call fails.
+// in no particular order: callers match them to what they asked by ARN.
+// Tasks ECS does not know (failure reason MISSING: never existed, or
+// stopped long ago) are absent from the result, not an error; that absence
+// is how a caller learns a task is gone. Any other failure ECS reports is an
+// error naming the task and the reason. It makes one call per 100 tasks, a
+// few at a time, and fails if any call fails.
 func (t *Tasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error) {
 	batches := slices.Collect(slices.Chunk(arns, describeBatch))
 	results := make([][]spawner.Task, len(batches))
@@ -199,10 +215,11 @@ func taskNotFound(err error) bool {
 	return errors.As(err, &ipe) && strings.Contains(strings.ToLower(ipe.ErrorMessage()), "not found")
 }
 
-// ListOwnedTasks returns every task of the cluster started by
-// spawner.StartedBy whose desired status is RUNNING (all pages of
-// ListTasks), described with their tags. A task stopped between the listing
-// and the description is returned as described (Stopped reports true).
+// ListOwnedTasks returns every task of the cluster this deployment owns
+// (see Owns) whose desired status is RUNNING (all pages of ListTasks),
+// described with their tags. A task stopped between the listing and the
+// description is returned as described (Stopped reports true). Tasks of
+// other deployments are left out, so a caller never stops them as orphans.
 func (t *Tasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
 	var arns []string
 	pages := awsecs.NewListTasksPaginator(t.ecs, &awsecs.ListTasksInput{
@@ -221,13 +238,50 @@ func (t *Tasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
 	if len(arns) == 0 {
 		return nil, nil
 	}
-	return t.DescribeTasks(ctx, arns)
+	described, err := t.DescribeTasks(ctx, arns)
+	if err != nil {
+		return nil, err
+	}
+	owned := described[:0]
+	for _, task := range described {
+		if t.Owns(task) {
+			owned = append(owned, task)
+		}
+	}
+	return owned, nil
+}
+
+// Owns reports whether task belongs to this deployment: started by
+// spawner.StartedBy, and tagged with Config.Deployment or with no
+// spawner.TagDeployment tag at all. task must have been described with its
+// tags (DescribeTasks, ListOwnedTasks and RunTask do).
+func (t *Tasks) Owns(task spawner.Task) bool {
+	if task.StartedBy != spawner.StartedBy {
+		return false
+	}
+	d, tagged := task.Tags[spawner.TagDeployment]
+	return !tagged || d == t.cfg.Deployment
+}
+
+// tags is spec's tags with the deployment's own, which a spec cannot
+// override.
+func (t *Tasks) tags(spec map[string]string) map[string]string {
+	if t.cfg.Deployment == "" {
+		return spec
+	}
+	tags := maps.Clone(spec)
+	if tags == nil {
+		tags = make(map[string]string, 1)
+	}
+	tags[spawner.TagDeployment] = t.cfg.Deployment
+	return tags
 }
 
 // Address is the IP players connect to: with a public IP assigned, the
 // public IP of the task's network interface (asked of EC2); otherwise the
-// task's private IP. It fails while the task has no network interface yet,
-// or when the interface has no public IP.
+// task's private IP. It fails while the task has no network interface yet;
+// when the interface exists but EC2 gives it no public IP (subnets that do
+// not assign one), the error wraps spawner.ErrNoPublicIP.
 func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) {
 	if task.ENI == "" {
 		return "", fmt.Errorf("task address: task %s has no network interface yet", spawner.TaskID(task.ARN))
@@ -251,7 +305,7 @@ func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) 
 		if ni.Association != nil && aws.ToString(ni.Association.PublicIp) != "" {
 			return aws.ToString(ni.Association.PublicIp), nil
 		}
-		return "", fmt.Errorf("task address: network interface %s has no public IP", task.ENI)
+		return "", fmt.Errorf("task address: network interface %s: %w", task.ENI, spawner.ErrNoPublicIP)
 	}
 	return "", fmt.Errorf("task address: network interface %s: %w", task.ENI, spawner.ErrNotFound)
 }
@@ -259,50 +313,87 @@ func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) 
 // Check verifies, changing nothing, that tasks can run: the cluster exists
 // and is ACTIVE with the configured capacity provider, and the family
 // taskDefinition has an ACTIVE revision with a container named container.
-// It returns one error per problem found, nil when all is well.
+// It returns one *spawner.Problem per problem found, naming the variable to
+// fix (AWS_ECS_CLUSTER_NAME, ECS_CAPACITY_PROVIDER, ECS_TASK_DEFINITION,
+// DOCKER_IMAGE_NAME), nil when all is well. A call ECS gave no answer to
+// at all is a problem with an empty Var and an error that wraps
+// spawner.ErrUnreachable: how ECS is reached is what to fix.
 func (t *Tasks) Check(ctx context.Context, taskDefinition, container string) []error {
 	var problems []error
 	clusters, err := t.ecs.DescribeClusters(ctx, &awsecs.DescribeClustersInput{Clusters: []string{t.cfg.Cluster}})
 	switch {
+	case unanswered(err):
+		problems = append(problems, &spawner.Problem{Err: spawner.Unreachable(fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err))})
 	case err != nil:
-		problems = append(problems, fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err))
+		problems = append(problems, &spawner.Problem{Var: "AWS_ECS_CLUSTER_NAME", Err: fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err)})
 	case len(clusters.Clusters) == 0:
-		problems = append(problems, fmt.Errorf("cluster %q: not found", t.cfg.Cluster))
+		problems = append(problems, &spawner.Problem{Var: "AWS_ECS_CLUSTER_NAME", Err: fmt.Errorf("cluster %q: not found", t.cfg.Cluster)})
 	default:
 		c := clusters.Clusters[0]
 		if status := aws.ToString(c.Status); status != "ACTIVE" {
-			problems = append(problems, fmt.Errorf("cluster %q is %s, not ACTIVE", t.cfg.Cluster, status))
+			problems = append(problems, &spawner.Problem{Var: "AWS_ECS_CLUSTER_NAME", Err: fmt.Errorf("cluster %q is %s, not ACTIVE", t.cfg.Cluster, status)})
 		} else if !slices.Contains(c.CapacityProviders, t.cfg.CapacityProvider) {
-			problems = append(problems, fmt.Errorf("cluster %q has no capacity provider %s (it has: %s)",
-				t.cfg.Cluster, t.cfg.CapacityProvider, strings.Join(c.CapacityProviders, ", ")))
+			problems = append(problems, &spawner.Problem{Var: "ECS_CAPACITY_PROVIDER", Err: fmt.Errorf("cluster %q has no capacity provider %s (it has: %s)",
+				t.cfg.Cluster, t.cfg.CapacityProvider, strings.Join(c.CapacityProviders, ", "))})
 		}
 	}
+	if p := t.checkGame(ctx, taskDefinition, container, "ECS_TASK_DEFINITION", "DOCKER_IMAGE_NAME"); p != nil {
+		problems = append(problems, p)
+	}
+	return problems
+}
 
+// CheckGame verifies, changing nothing, that a game template's task
+// definition family has an ACTIVE revision in ECS and a container named
+// container. It returns nil when both hold; otherwise a *spawner.Problem
+// whose Var is the template key to fix, "taskDefinition" or "container";
+// when ECS gives no answer, a Problem with an empty Var whose error wraps
+// spawner.ErrUnreachable.
+func (t *Tasks) CheckGame(ctx context.Context, taskDefinition, container string) error {
+	if p := t.checkGame(ctx, taskDefinition, container, "taskDefinition", "container"); p != nil {
+		return p
+	}
+	return nil
+}
+
+// checkGame is Check's and CheckGame's look at a task definition, naming
+// defVar or containerVar in the problem it finds.
+func (t *Tasks) checkGame(ctx context.Context, taskDefinition, container, defVar, containerVar string) *spawner.Problem {
 	def, err := t.ecs.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(taskDefinition)})
 	var ce *ecstypes.ClientException
 	switch {
 	case errors.As(err, &ce):
 		// ECS's answer for a family with no ACTIVE revision.
-		problems = append(problems, fmt.Errorf("task definition %q: no ACTIVE revision: %s", taskDefinition, ce.ErrorMessage()))
+		return &spawner.Problem{Var: defVar, Err: fmt.Errorf("task definition %q: no ACTIVE revision: %s", taskDefinition, ce.ErrorMessage())}
+	case unanswered(err):
+		return &spawner.Problem{Err: spawner.Unreachable(fmt.Errorf("describe task definition %q: %w", taskDefinition, err))}
 	case err != nil:
-		problems = append(problems, fmt.Errorf("describe task definition %q: %w", taskDefinition, err))
+		return &spawner.Problem{Var: defVar, Err: fmt.Errorf("describe task definition %q: %w", taskDefinition, err)}
 	case def.TaskDefinition == nil:
-		problems = append(problems, fmt.Errorf("task definition %q: not found", taskDefinition))
-	default:
-		td := def.TaskDefinition
-		if td.Status != ecstypes.TaskDefinitionStatusActive {
-			problems = append(problems, fmt.Errorf("task definition %q is %s, not ACTIVE", taskDefinition, td.Status))
-		}
-		var names []string
-		for _, c := range td.ContainerDefinitions {
-			names = append(names, aws.ToString(c.Name))
-		}
-		if !slices.Contains(names, container) {
-			problems = append(problems, fmt.Errorf("task definition %q has no container named %q (it has: %s)",
-				taskDefinition, container, strings.Join(names, ", ")))
-		}
+		return &spawner.Problem{Var: defVar, Err: fmt.Errorf("task definition %q: not found", taskDefinition)}
 	}
-	return problems
+	td := def.TaskDefinition
+	if td.Status != ecstypes.TaskDefinitionStatusActive {
+		return &spawner.Problem{Var: defVar, Err: fmt.Errorf("task definition %q is %s, not ACTIVE", taskDefinition, td.Status)}
+	}
+	var names []string
+	for _, c := range td.ContainerDefinitions {
+		names = append(names, aws.ToString(c.Name))
+	}
+	if !slices.Contains(names, container) {
+		return &spawner.Problem{Var: containerVar, Err: fmt.Errorf("task definition %q has no container named %q (it has: %s)",
+			taskDefinition, container, strings.Join(names, ", "))}
+	}
+	return nil
+}
+
+// unanswered reports whether an AWS call failed without an answer from AWS
+// (connection refused, timeout, no credentials to sign with): the SDK's
+// operation error with no API error inside.
+func unanswered(err error) bool {
+	var op *smithy.OperationError
+	var api smithy.APIError
+	return errors.As(err, &op) && !errors.As(err, &api)
 }
 
 // taskOf maps ECS's description of a task to the domain's.

@@ -497,8 +497,12 @@ func TestAddress(t *testing.T) {
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
-		if addr, err := tasks.Address(ctx, described[0]); err == nil || !strings.Contains(err.Error(), "no public IP") {
-			t.Errorf("Address = %q, %v; want no public IP", addr, err)
+		addr, err := tasks.Address(ctx, described[0])
+		if !errors.Is(err, spawner.ErrNoPublicIP) || addr != "" {
+			t.Errorf("Address = %q, %v; want an error wrapping spawner.ErrNoPublicIP", addr, err)
+		}
+		if n := len(srv.Calls("DescribeNetworkInterfaces")); n != 1 {
+			t.Errorf("%d DescribeNetworkInterfaces calls, want 1 (EC2 was asked and gave no association)", n)
 		}
 	})
 	t.Run("interface gone", func(t *testing.T) {
@@ -581,20 +585,21 @@ func TestCheck(t *testing.T) {
 		family    string
 		container string
 		want      []string // one substring per expected problem
+		vars      []string // the variable each problem names
 	}{
 		{name: "all well", family: family, container: container},
 		{name: "missing cluster", cfg: func(c *ecs.Config) { c.Cluster = "nope" }, family: family, container: container,
-			want: []string{`cluster "nope": not found`}},
+			want: []string{`cluster "nope": not found`}, vars: []string{"AWS_ECS_CLUSTER_NAME"}},
 		{name: "inactive cluster", opts: func(o *fakeaws.Options) { o.ClusterStatus = "INACTIVE" }, family: family, container: container,
-			want: []string{"is INACTIVE, not ACTIVE"}},
+			want: []string{"is INACTIVE, not ACTIVE"}, vars: []string{"AWS_ECS_CLUSTER_NAME"}},
 		{name: "no spot capacity", opts: func(o *fakeaws.Options) { o.CapacityProviders = []string{"FARGATE"} }, family: family, container: container,
-			want: []string{"no capacity provider FARGATE_SPOT"}},
+			want: []string{"no capacity provider FARGATE_SPOT"}, vars: []string{"ECS_CAPACITY_PROVIDER"}},
 		{name: "missing task definition", family: "vanilla", container: container,
-			want: []string{`task definition "vanilla": no ACTIVE revision`}},
+			want: []string{`task definition "vanilla": no ACTIVE revision`}, vars: []string{"ECS_TASK_DEFINITION"}},
 		{name: "missing container", family: family, container: "mc",
-			want: []string{`has no container named "mc" (it has: minecraft-server, sidecar)`}},
+			want: []string{`has no container named "mc" (it has: minecraft-server, sidecar)`}, vars: []string{"DOCKER_IMAGE_NAME"}},
 		{name: "everything wrong", cfg: func(c *ecs.Config) { c.Cluster = "nope" }, family: "vanilla", container: container,
-			want: []string{"not found", "no ACTIVE revision"}},
+			want: []string{"not found", "no ACTIVE revision"}, vars: []string{"AWS_ECS_CLUSTER_NAME", "ECS_TASK_DEFINITION"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			opts := fakeOptions()
@@ -613,6 +618,13 @@ func TestCheck(t *testing.T) {
 			for i, p := range problems {
 				if !strings.Contains(p.Error(), tc.want[i]) {
 					t.Errorf("problem %d = %q, want it to say %q", i, p, tc.want[i])
+				}
+				var prob *spawner.Problem
+				if !errors.As(p, &prob) || prob.Var != tc.vars[i] {
+					t.Errorf("problem %d = %#v, want a *spawner.Problem naming %s", i, p, tc.vars[i])
+				}
+				if errors.Is(p, spawner.ErrUnreachable) {
+					t.Errorf("problem %d = %q is marked unreachable, but ECS answered", i, p)
 				}
 			}
 		})

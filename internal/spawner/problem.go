@@ -8,8 +8,14 @@ type Problem struct {
 	Err error
 }
 
-// Error returns "VAR: err".
-func (p *Problem) Error() string { return p.Var + ": " + p.Err.Error() }
+// Error returns "VAR: err", or err's message alone when Var is empty (a
+// system that did not answer: see ErrUnreachable).
+func (p *Problem) Error() string {
+	if p.Var == "" {
+		return p.Err.Error()
+	}
+	return p.Var + ": " + p.Err.Error()
+}
 
 // Unwrap returns the underlying error.
 func (p *Problem) Unwrap() error { return p.Err }

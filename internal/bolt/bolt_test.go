@@ -1,0 +1,422 @@
+package bolt_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/mineral-contest/spawner/internal/bolt"
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+func testCtx(tb testing.TB) context.Context {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	tb.Cleanup(cancel)
+	return ctx
+}
+
+// openStore opens a store in dir, closed when tb ends.
+func openStore(tb testing.TB, dir string) *bolt.Store {
+	tb.Helper()
+	st, err := bolt.Open(dir)
+	if err != nil {
+		tb.Fatalf("open %s: %v", dir, err)
+	}
+	tb.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// rawPut writes v under key in bucket, bypassing the store, as another
+// writer (or a damaged file) might have. The store must be closed.
+func rawPut(tb testing.TB, dir, bucket, key string, v []byte) {
+	tb.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		tb.Fatalf("raw open: %v", err)
+	}
+	defer db.Close()
+	err = db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		return b.Put([]byte(key), v)
+	})
+	if err != nil {
+		tb.Fatalf("raw put %s/%s: %v", bucket, key, err)
+	}
+}
+
+// rawGet reads the value under key in bucket. The store must be closed.
+func rawGet(tb testing.TB, dir, bucket, key string) []byte {
+	tb.Helper()
+	db, err := bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, &bbolt.Options{Timeout: time.Second, ReadOnly: true})
+	if err != nil {
+		tb.Fatalf("raw open: %v", err)
+	}
+	defer db.Close()
+	var v []byte
+	_ = db.View(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket([]byte(bucket)); b != nil {
+			v = slices.Clone(b.Get([]byte(key)))
+		}
+		return nil
+	})
+	return v
+}
+
+func TestOpenCreatesTheFolder(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "nested")
+	st := openStore(t, dir)
+	if st.Path() != filepath.Join(dir, "spawner.db") {
+		t.Errorf("Path = %s", st.Path())
+	}
+	if _, err := os.Stat(st.Path()); err != nil {
+		t.Errorf("the store's file: %v", err)
+	}
+	if err := st.Check(testCtx(t)); err != nil {
+		t.Errorf("Check of a fresh store: %v", err)
+	}
+}
+
+func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	srv := fullServer()
+	srv.Players = 7
+	if err := st.Put(testCtx(t), srv); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if err := st.PutGame(testCtx(t), "valheim", []byte(`{"name":"valheim"}`)); err != nil {
+		t.Fatalf("put game: %v", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+
+	var got map[string]any
+	if err := json.Unmarshal(rawGet(t, dir, "servers", srv.Key()), &got); err != nil {
+		t.Fatalf("stored record is not JSON: %v", err)
+	}
+	want := map[string]any{
+		// The original bot's attributes, with its names.
+		"taskId": arn, "publicIpAddress": "203.0.113.7", "token": "s3cr3t-admin-token",
+		"creationDate": 1714595415123.0, "channelId": "222222222222222222",
+		"typeServer": "non_official", "userId": "111111111111111111",
+		// Ours, with the table's names.
+		"creationId": "c-42", "game": "minecraft", "statusMessageId": "333333333333333333",
+		"port": 25566.0, "locale": "fr", "state": "ready",
+		"runningDate": 1714595505123.0, "readyDate": 1714595565130.0,
+		"warnings": 2.0, "runtimeWarned": true,
+		"stopAt": 1714606215128.0, "extensions": 2.0, "rconPassword": "rcon-pa55",
+		"gameTemplate": `{"name":"valheim","title":"Valheim","port":2456}`,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("stored record\n%v\nwant\n%v", got, want)
+	}
+
+	var game map[string]any
+	if err := json.Unmarshal(rawGet(t, dir, "games", "valheim"), &game); err != nil {
+		t.Fatalf("stored game is not JSON: %v", err)
+	}
+	if game["taskId"] != "game/valheim" || game["template"] != `{"name":"valheim"}` {
+		t.Errorf("stored game = %v", game)
+	}
+	if _, ok := game["updatedAt"].(float64); !ok {
+		t.Errorf("stored game has no updatedAt number: %v", game)
+	}
+}
+
+func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
+	dir := t.TempDir()
+	st := openStore(t, dir)
+	good := fullServer()
+	if err := st.Put(testCtx(t), good); err != nil {
+		t.Fatalf("put: %v", err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	base := func(key string) map[string]any {
+		return map[string]any{"taskId": key, "creationDate": 1700000000000, "channelId": "9", "userId": "8", "token": "never-in-errors"}
+	}
+	bad := []struct {
+		key, says string
+		change    func(map[string]any)
+	}{
+		{"no-user", "userId", func(m map[string]any) { delete(m, "userId") }},
+		{"user-number", "userId", func(m map[string]any) { m["userId"] = 8 }},
+		{"no-channel", "channelId", func(m map[string]any) { delete(m, "channelId") }},
+		{"no-date", "creationDate", func(m map[string]any) { delete(m, "creationDate") }},
+		{"date-string", "creationDate", func(m map[string]any) { m["creationDate"] = "2024-05-01" }},
+		{"date-fraction", "creationDate", func(m map[string]any) { m["creationDate"] = 1700000000000.5 }},
+		{"port-range", "port", func(m map[string]any) { m["port"] = 70000 }},
+		{"state-unknown", "state", func(m map[string]any) { m["state"] = "exploded" }},
+		{"token-number", "token", func(m map[string]any) { m["token"] = 424242 }},
+		{"stop-string", "stopAt", func(m map[string]any) { m["stopAt"] = "later" }},
+		{"extensions-negative", "extensions", func(m map[string]any) { m["extensions"] = -1 }},
+		{"key-mismatch", "taskId", func(m map[string]any) { m["taskId"] = "other" }},
+		{"creation/c-1", "creationId", func(m map[string]any) { m["creationId"] = "c-2" }},
+	}
+	for _, b := range bad {
+		m := base(b.key)
+		b.change(m)
+		v, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawPut(t, dir, "servers", b.key, v)
+	}
+	rawPut(t, dir, "servers", "not-json", []byte("{\"taskId\": \"not-json\", \x00"))
+	rawPut(t, dir, "games", "broken", []byte(`{"taskId":"game/broken","template":"{"}`))
+	rawPut(t, dir, "games", "empty", []byte(`{"taskId":"game/empty"}`))
+	rawPut(t, dir, "games", "fine", []byte(`{"taskId":"game/fine","template":"{}","updatedAt":1}`))
+
+	st = openStore(t, dir)
+	servers, problems, err := st.Load(testCtx(t))
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if len(servers) != 1 || !reflect.DeepEqual(servers[0], good) {
+		t.Errorf("loaded %+v, want only the good server", servers)
+	}
+	byKey := map[string]string{}
+	for _, p := range problems {
+		var ie *bolt.ItemError
+		if !errors.As(p, &ie) {
+			t.Errorf("problem %v is not an *ItemError", p)
+			continue
+		}
+		byKey[ie.Key] = p.Error()
+		if strings.Contains(p.Error(), "never-in-errors") || strings.Contains(p.Error(), "424242") {
+			t.Errorf("problem %q shows the token", p)
+		}
+	}
+	if len(problems) != len(bad)+1 {
+		t.Errorf("%d problems, want %d: %v", len(problems), len(bad)+1, problems)
+	}
+	for _, b := range bad {
+		if msg := byKey[b.key]; !strings.Contains(msg, b.key) || !strings.Contains(msg, b.says) {
+			t.Errorf("problem for %s = %q, want it to name the key and %s", b.key, msg, b.says)
+		}
+	}
+	if _, ok := byKey["not-json"]; !ok {
+		t.Errorf("no problem for the record that is not JSON")
+	}
+
+	games, problems, err := st.LoadGames(testCtx(t))
+	if err != nil {
+		t.Fatalf("load games: %v", err)
+	}
+	if !reflect.DeepEqual(games, map[string][]byte{"fine": []byte("{}")}) {
+		t.Errorf("games = %q, want only fine", games)
+	}
+	if len(problems) != 2 || !strings.Contains(fmt.Sprint(problems), "game/broken") || !strings.Contains(fmt.Sprint(problems), "game/empty") {
+		t.Errorf("game problems = %v, want game/broken and game/empty", problems)
+	}
+}
+
+func TestSecondOpenOnTheSameFolderIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	first := openStore(t, dir)
+
+	second, err := bolt.Open(dir)
+	if err == nil {
+		_ = second.Close()
+		t.Fatalf("a second Open on %s succeeded while the first holds it", dir)
+	}
+	want := fmt.Sprintf("SPAWNER_DATA_DIR %s is in use by another spawner (file lock on spawner.db)", dir)
+	if !errors.Is(err, bolt.ErrInUse) || err.Error() != want {
+		t.Errorf("second Open = %q, want %q wrapping ErrInUse", err, want)
+	}
+
+	if err := first.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	third := openStore(t, dir)
+	if err := third.Check(testCtx(t)); err != nil {
+		t.Errorf("after the first closed, Check: %v", err)
+	}
+}
+
+func TestOpenOnAFileThatIsNotAStore(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, bolt.FileName), []byte("not a bolt file, not at all, nope"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := bolt.Open(dir); err == nil {
+		_ = st.Close()
+		t.Fatalf("Open of a garbage file succeeded")
+	} else if !strings.Contains(err.Error(), filepath.Join(dir, bolt.FileName)) {
+		t.Errorf("Open = %v, want it to name the file", err)
+	}
+}
+
+// crashEnv, when set in a test binary's environment, makes
+// TestCrashLosesNothingAcknowledged the writer child, writing into the
+// folder it names.
+const crashEnv = "SPAWNER_BOLT_CRASH_DIR"
+
+// crashWriter is the child: it writes servers (and a game now and then)
+// in a burst, printing "ack <key>" once each Put has returned, until it is
+// killed or has written crashBurst records.
+func crashWriter(dir, prefix string) {
+	st, err := bolt.Open(dir)
+	if err != nil {
+		fmt.Println("open:", err)
+		os.Exit(2)
+	}
+	out := bufio.NewWriter(os.Stdout)
+	for i := range crashBurst {
+		srv := fullServer()
+		srv.TaskARN = fmt.Sprintf("%s-%s-%05d", arn, prefix, i)
+		srv.Token = strings.Repeat("t", i%4000) // records of varying size, so pages split
+		if err := st.Put(context.Background(), srv); err != nil {
+			fmt.Println("put:", err)
+			os.Exit(3)
+		}
+		fmt.Fprintf(out, "ack %s\n", srv.Key())
+		if i%10 == 0 {
+			name := fmt.Sprintf("%s-%d", prefix, i)
+			if err := st.PutGame(context.Background(), name, []byte(`{"name":"x"}`)); err != nil {
+				fmt.Println("put game:", err)
+				os.Exit(4)
+			}
+			fmt.Fprintf(out, "ack game/%s\n", name)
+		}
+		if err := out.Flush(); err != nil {
+			os.Exit(5)
+		}
+	}
+	os.Exit(0)
+}
+
+// crashBurst bounds the child's burst, so a parent that failed to kill it
+// does not leave it writing forever.
+const crashBurst = 20000
+
+// killAfter is how many acknowledged writes the parent waits for before
+// the SIGKILL: enough that the kill lands in the middle of the burst.
+const killAfter = 150
+
+func TestCrashLosesNothingAcknowledged(t *testing.T) {
+	if dir := os.Getenv(crashEnv); dir != "" {
+		crashWriter(dir, os.Getenv(crashEnv+"_PREFIX"))
+		return
+	}
+	dir := t.TempDir()
+	acked := map[string]bool{}
+	for round := range 3 {
+		keys := crashRound(t, dir, fmt.Sprint("r", round))
+		for _, k := range keys {
+			acked[k] = true
+		}
+		t.Logf("round %d: %d writes acknowledged before the SIGKILL landed", round, len(keys))
+		if len(keys) < killAfter {
+			t.Fatalf("round %d: only %d writes acknowledged before the kill", round, len(keys))
+		}
+
+		st, err := bolt.Open(dir)
+		if err != nil {
+			t.Fatalf("round %d: the file does not open after a SIGKILL: %v", round, err)
+		}
+		servers, problems, err := st.Load(testCtx(t))
+		if err != nil || len(problems) != 0 {
+			t.Fatalf("round %d: load after the kill: %v, problems %v", round, err, problems)
+		}
+		games, problems, err := st.LoadGames(testCtx(t))
+		if err != nil || len(problems) != 0 {
+			t.Fatalf("round %d: load games after the kill: %v, problems %v", round, err, problems)
+		}
+		if err := st.Check(testCtx(t)); err != nil {
+			t.Errorf("round %d: check after the kill: %v", round, err)
+		}
+		if err := st.Close(); err != nil {
+			t.Fatalf("close: %v", err)
+		}
+		stored := map[string]bool{}
+		for _, s := range servers {
+			stored[s.Key()] = true
+		}
+		for name := range games {
+			stored[spawner.GameKeyPrefix+name] = true
+		}
+		lost := 0
+		for k := range acked {
+			if !stored[k] {
+				lost++
+				if lost <= 5 {
+					t.Errorf("round %d: %s was acknowledged and is gone", round, k)
+				}
+			}
+		}
+		if lost > 0 {
+			t.Fatalf("round %d: %d of %d acknowledged writes lost", round, lost, len(acked))
+		}
+	}
+}
+
+// crashRound runs the writer child on dir, SIGKILLs it once it has
+// acknowledged killAfter writes, and returns every key it acknowledged.
+func crashRound(tb testing.TB, dir, prefix string) []string {
+	tb.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashLosesNothingAcknowledged$", "-test.count=1")
+	cmd.Env = append(os.Environ(), crashEnv+"="+dir, crashEnv+"_PREFIX="+prefix)
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		tb.Fatalf("stdout pipe: %v", err)
+	}
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		tb.Fatalf("start the writer: %v", err)
+	}
+	killed := false
+	tb.Cleanup(func() {
+		if !killed {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+
+	var keys, other []string
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		key, ok := strings.CutPrefix(line, "ack ")
+		if !ok {
+			other = append(other, line)
+			continue
+		}
+		keys = append(keys, key)
+		if len(keys) == killAfter && !killed {
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				tb.Fatalf("kill the writer: %v", err)
+			}
+			killed = true
+		}
+		// Lines already in the pipe when the kill landed were printed
+		// after their Put returned: they are acknowledged too.
+	}
+	err = cmd.Wait()
+	killed = true
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		tb.Fatalf("writer ended with %v, not by the SIGKILL (after %d acks; other output %q; stderr %s)", err, len(keys), other, stderr.String())
+	}
+	return keys
+}
