@@ -58,8 +58,8 @@ type Engine struct {
 	host string // "unix://<dir>/docker.sock"
 	lock *os.File
 
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when dockerd has exited
+	cmd     *exec.Cmd
+	exited  chan struct{} // closed when dockerd has exited
 	waitErr error
 
 	imageOnce sync.Once

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/docker/docker/api/types/image"
 	"github.com/Tnze/go-mc/bot"
+	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/client"
 )
 
