@@ -8,6 +8,7 @@ import (
 	"io"
 
 	cerrdefs "github.com/containerd/errdefs"
+	"github.com/distribution/reference"
 	"github.com/docker/docker/api/types/image"
 	"github.com/docker/docker/pkg/jsonmessage"
 
@@ -21,15 +22,18 @@ const pullStep = 5
 // ensureImage pulls ref unless the host has it, telling the progress to
 // Config.OnPull. A pull that fails is a *spawner.RunFailure saying why.
 func (r *Runtime) ensureImage(ctx context.Context, creation, ref string) error {
+	failed := func(err error) error {
+		return &spawner.RunFailure{Reason: fmt.Sprintf("cannot pull image %q", ref), Detail: err.Error()}
+	}
+	if _, err := reference.ParseNormalizedNamed(ref); err != nil {
+		return failed(err)
+	}
 	_, err := r.cli.ImageInspect(ctx, ref)
 	if err == nil {
 		return nil
 	}
 	if !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("run container: inspect image %q: %w", ref, err)
-	}
-	failed := func(err error) error {
-		return &spawner.RunFailure{Reason: fmt.Sprintf("cannot pull image %q", ref), Detail: err.Error()}
 	}
 	r.tellPull(creation, "pulling image "+ref)
 	rc, err := r.cli.ImagePull(ctx, ref, image.PullOptions{})
