@@ -120,7 +120,8 @@ type Runtime struct {
 	reserved map[int]string // host port → creation id, while a RunTask is under way
 	badPorts map[int]bool   // host ports the engine could not bind (used by something else)
 	exited   map[string]bool
-	ncpu     int // host cores, once known
+	creating map[string]chan struct{} // creation id → closed when its RunTask returns
+	ncpu     int                      // host cores, once known
 }
 
 // New returns the adapter for cfg, on the engine named by DOCKER_HOST (the
@@ -159,7 +160,7 @@ func New(cfg Config, opts ...client.Opt) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]bool{}, exited: map[string]bool{}}, nil
+	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]bool{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
 }
 
 // Close releases the client's connections.
@@ -201,6 +202,11 @@ func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 	if spec.Image == "" {
 		return spawner.Task{}, &spawner.RunFailure{Reason: "no image", Detail: "the game has no image to run under Docker"}
 	}
+	unlock, err := r.lockCreation(ctx, spec.CreationID)
+	if err != nil {
+		return spawner.Task{}, fmt.Errorf("run container: %w", err)
+	}
+	defer unlock()
 	name := ContainerName(spec.CreationID)
 	if t, ok, err := r.existing(ctx, name, spec.CreationID); err != nil || ok {
 		return t, err
@@ -224,6 +230,33 @@ func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 			continue
 		}
 		return t, err
+	}
+}
+
+// lockCreation waits until no other RunTask of this process works on
+// creation, so a retry racing the first call finds its container instead of
+// racing it for the name; unlock lets the next one in.
+func (r *Runtime) lockCreation(ctx context.Context, creation string) (unlock func(), err error) {
+	for {
+		r.mu.Lock()
+		busy, ok := r.creating[creation]
+		if !ok {
+			done := make(chan struct{})
+			r.creating[creation] = done
+			r.mu.Unlock()
+			return func() {
+				r.mu.Lock()
+				delete(r.creating, creation)
+				r.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		r.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 }
 

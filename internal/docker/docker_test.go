@@ -591,3 +591,40 @@ func TestMaxServers(t *testing.T) {
 		t.Errorf("max servers larger than the host: %d, want at least 1", huge)
 	}
 }
+
+// Servers created at the same time get distinct ports, and the same
+// creation asked twice at once gets one container.
+func TestConcurrentRunTasks(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, 4)
+	r := w.runtime()
+	specs := []spawner.TaskSpec{w.spec(), w.spec(), w.spec()}
+	specs = append(specs, specs[0]) // a retry racing the first call
+	tasks := make([]spawner.Task, len(specs))
+	errs := make([]error, len(specs))
+	var wg sync.WaitGroup
+	for i, s := range specs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			tasks[i], errs[i] = r.RunTask(context.Background(), s)
+		}()
+	}
+	wg.Wait()
+	ports := map[int]string{}
+	for i, task := range tasks {
+		if errs[i] != nil {
+			t.Fatalf("run task %d: %v", i, errs[i])
+		}
+		if other, ok := ports[task.Ports[gamePort]]; ok && other != task.ARN {
+			t.Errorf("host port %d handed to %s and %s", task.Ports[gamePort], other[:12], task.ARN[:12])
+		}
+		ports[task.Ports[gamePort]] = task.ARN
+	}
+	if tasks[0].ARN != tasks[3].ARN {
+		t.Errorf("the same creation run twice at once gave %s and %s", tasks[0].ARN[:12], tasks[3].ARN[:12])
+	}
+	if n := len(w.containers(w.cfg.Deployment)); n != 3 {
+		t.Errorf("%d containers, want 3", n)
+	}
+}
