@@ -264,6 +264,7 @@ type TaskSpec struct {
 	Container      string
 	Env            map[string]string
 	Tags           map[string]string
+	ContainerSpec  // image, ports and limits, for the Docker runtime
 }
 
 // Task is what ECS says of a task.
@@ -279,6 +280,10 @@ type Task struct {
 	PrivateIP     string
 	Tags          map[string]string
 	CreatedAt     time.Time
+	// Ports maps each game port (in the container) to the host port
+	// players connect to, under the Docker runtime; nil under ECS, where
+	// the game port is reached on the task's own address.
+	Ports map[int]int
 }
 
 // Stopped reports whether the task has stopped or is on its way to.

@@ -64,6 +64,10 @@ func Listen(tb testing.TB, addr string) *Server {
 	return s
 }
 
+// Start starts a server on addr as Listen does, for a program rather than
+// a test (the responder run inside test containers): the caller closes it.
+func Start(addr string) (*Server, error) { return listen(addr) }
+
 func listen(addr string) (*Server, error) {
 	ln, err := mcnet.ListenMC(addr)
 	if err != nil {

@@ -1,0 +1,581 @@
+// Package docker runs the game servers as containers in one host's Docker
+// engine, through the Docker Engine API. It is the lifecycle's Tasks when
+// SPAWNER_RUNTIME=docker, with the same semantics as package ecs:
+//
+//   - a task's "ARN" is the container's full id (64 hex digits); its TaskID
+//     is the same id, since it has no slash;
+//   - every container carries labels naming the bot, its deployment and the
+//     creation (see the Label constants); the adapter touches only
+//     containers labelled with its own deployment;
+//   - each game port is published on a free host port of the configured
+//     range, recorded in a label so it is known again after a restart, and
+//     never handed out twice.
+//
+// It speaks to any engine from API 1.41 (Debian 12's Docker 20.10) up,
+// negotiating the version.
+package docker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// Labels on every container the bot runs. The creation, owner, channel,
+// game and variant labels carry the task tags of the same name
+// (spawner.TagCreation "spawner:creation" becomes "spawner.creation").
+const (
+	LabelStartedBy  = "spawner.startedBy"  // always spawner.StartedBy
+	LabelDeployment = "spawner.deployment" // Config.Deployment
+	LabelCreation   = "spawner.creation"
+	LabelOwner      = "spawner.owner"
+	LabelGame       = "spawner.game"
+	LabelVariant    = "spawner.variant"
+	// LabelPorts lists the host ports handed to the container,
+	// "25565:25570/tcp,25565:25570/udp" (container:host/proto), so the
+	// allocator knows them whatever the container's state.
+	LabelPorts = "spawner.ports"
+)
+
+// Defaults of Config.
+const (
+	DefaultPortLo    = 25565
+	DefaultPortHi    = 25664
+	DefaultMemoryMiB = 2048             // what a small Minecraft server needs
+	DefaultCPU       = 1024             // one vCPU
+	DefaultStopGrace = 30 * time.Second // time a game has to save after SIGTERM
+	// DefaultExitedRetention is how long a container that stopped on its
+	// own is kept (so its exit code can be read) before it is removed.
+	DefaultExitedRetention = 10 * time.Minute
+	// MemoryReserveMiB is the host memory MaxServers leaves to the system
+	// and the bot.
+	MemoryReserveMiB = 1024
+)
+
+// Engine API concurrency.
+const inspectWorkers = 4
+
+// Config is how servers run on the engine.
+type Config struct {
+	// Deployment names this bot among those sharing the engine; it is put
+	// on every container and only containers carrying it are touched.
+	// Required.
+	Deployment string
+	// PublicHost is the host name or IP players connect to
+	// (DOCKER_PUBLIC_HOST); Address returns it.
+	PublicHost string
+	// HostIP is the host address ports are published on; empty means all
+	// (0.0.0.0). Tests use 127.0.0.1.
+	HostIP string
+	// PortLo and PortHi bound the host ports handed out (DOCKER_PORT_RANGE),
+	// inclusive; both 0 means DefaultPortLo-DefaultPortHi.
+	PortLo, PortHi int
+	// DefaultMemoryMiB and DefaultCPU (vCPU units of 1024) limit a container
+	// whose spec does not say; 0 means DefaultMemoryMiB and DefaultCPU. A
+	// CPU limit is never above the host's cores.
+	DefaultMemoryMiB int
+	DefaultCPU       int
+	// StopGrace is how long a game has to exit after SIGTERM before it is
+	// killed; 0 means DefaultStopGrace.
+	StopGrace time.Duration
+	// ExitedRetention is how long a container that stopped on its own is
+	// kept before ListOwnedTasks removes it; 0 means DefaultExitedRetention.
+	ExitedRetention time.Duration
+	// OnPull, when set, is told the progress of an image pull RunTask makes
+	// for the creation creationID ("Downloading 42% of 180 MB"). It is
+	// called from RunTask's goroutine and must not block for long.
+	OnPull func(creationID, progress string)
+	// Log receives the events stream's reconnections; nil discards.
+	Log *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Runtime runs, describes, lists and stops the bot's containers on one
+// engine. It is safe for concurrent use.
+type Runtime struct {
+	cli *client.Client
+	cfg Config
+
+	allocMu sync.Mutex // held by allocate from listing to reserving
+
+	mu       sync.Mutex
+	reserved map[int]string // host port → creation id, while a RunTask is under way
+	badPorts map[int]bool   // host ports the engine could not bind (used by something else)
+	exited   map[string]bool
+	creating map[string]chan struct{} // creation id → closed when its RunTask returns
+	ncpu     int                      // host cores, once known
+}
+
+// New returns the adapter for cfg, on the engine named by DOCKER_HOST (the
+// local socket when empty) with the API version negotiated; opts are added
+// after those (a test's client.WithHost). It dials nothing: the first call
+// does.
+func New(cfg Config, opts ...client.Opt) (*Runtime, error) {
+	if cfg.Deployment == "" {
+		return nil, errors.New("docker: no deployment name")
+	}
+	if cfg.PortLo == 0 && cfg.PortHi == 0 {
+		cfg.PortLo, cfg.PortHi = DefaultPortLo, DefaultPortHi
+	}
+	if cfg.PortLo < 1 || cfg.PortHi > 65535 || cfg.PortLo > cfg.PortHi {
+		return nil, fmt.Errorf("docker: bad port range %d-%d", cfg.PortLo, cfg.PortHi)
+	}
+	if cfg.DefaultMemoryMiB <= 0 {
+		cfg.DefaultMemoryMiB = DefaultMemoryMiB
+	}
+	if cfg.DefaultCPU <= 0 {
+		cfg.DefaultCPU = DefaultCPU
+	}
+	if cfg.StopGrace <= 0 {
+		cfg.StopGrace = DefaultStopGrace
+	}
+	if cfg.ExitedRetention <= 0 {
+		cfg.ExitedRetention = DefaultExitedRetention
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	cli, err := client.NewClientWithOpts(append([]client.Opt{client.FromEnv, client.WithAPIVersionNegotiation()}, opts...)...)
+	if err != nil {
+		return nil, fmt.Errorf("docker client: %w", err)
+	}
+	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]bool{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
+}
+
+// Close releases the client's connections.
+func (r *Runtime) Close() error { return r.cli.Close() }
+
+// Host is the engine's address, as DOCKER_HOST names it.
+func (r *Runtime) Host() string { return r.cli.DaemonHost() }
+
+// ContainerName is the name of the container of creation id:
+// "spawner-" and the id's first 12 characters.
+func ContainerName(creationID string) string {
+	id := nameUnsafe.ReplaceAllString(creationID, "-")
+	if len(id) > 12 {
+		id = id[:12]
+	}
+	return "spawner-" + id
+}
+
+var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
+
+// RunTask creates and starts the container of spec: spec.Image (pulled
+// first when the host does not have it, with the progress told to
+// Config.OnPull), spec.Env, the memory and CPU limits of spec or the
+// defaults, restart policy "no", the labels of the bot and of spec.Tags, and
+// each of spec.Ports published on a free host port of the range (the
+// task's Ports say which).
+//
+// It is idempotent on spec.CreationID: a retried call returns the
+// container already created for it, starting it if it was not yet.
+//
+// When the container cannot be run (the image cannot be pulled, no host
+// port is free, the engine refuses it) the error is a *spawner.RunFailure
+// and nothing is left behind. Any other error may hide a container that
+// was created: the caller should look for it by its creation label.
+func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
+	if spec.CreationID == "" {
+		return spawner.Task{}, errors.New("run container: no creation id")
+	}
+	if spec.Image == "" {
+		return spawner.Task{}, &spawner.RunFailure{Reason: "no image", Detail: "the game has no image to run under Docker"}
+	}
+	unlock, err := r.lockCreation(ctx, spec.CreationID)
+	if err != nil {
+		return spawner.Task{}, fmt.Errorf("run container: %w", err)
+	}
+	defer unlock()
+	name := ContainerName(spec.CreationID)
+	if t, ok, err := r.existing(ctx, name, spec.CreationID); err != nil || ok {
+		return t, err
+	}
+	if err := r.ensureImage(ctx, spec.CreationID, spec.Image); err != nil {
+		return spawner.Task{}, err
+	}
+	cpu, err := r.nanoCPUs(ctx, spec.CPU)
+	if err != nil {
+		return spawner.Task{}, err
+	}
+	const attempts = 3 // a port the engine cannot bind is skipped and another tried
+	for attempt := 1; ; attempt++ {
+		bindings, err := r.allocate(ctx, spec.CreationID, spec.Ports)
+		if err != nil {
+			return spawner.Task{}, err
+		}
+		t, retry, err := r.create(ctx, name, spec, bindings, cpu)
+		r.release(spec.CreationID)
+		if retry && attempt < attempts {
+			continue
+		}
+		return t, err
+	}
+}
+
+// lockCreation waits until no other RunTask of this process works on
+// creation, so a retry racing the first call finds its container instead of
+// racing it for the name; unlock lets the next one in.
+func (r *Runtime) lockCreation(ctx context.Context, creation string) (unlock func(), err error) {
+	for {
+		r.mu.Lock()
+		busy, ok := r.creating[creation]
+		if !ok {
+			done := make(chan struct{})
+			r.creating[creation] = done
+			r.mu.Unlock()
+			return func() {
+				r.mu.Lock()
+				delete(r.creating, creation)
+				r.mu.Unlock()
+				close(done)
+			}, nil
+		}
+		r.mu.Unlock()
+		select {
+		case <-busy:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// existing returns the container named name when it exists and belongs to
+// creation, started; ok is false when there is none.
+func (r *Runtime) existing(ctx context.Context, name, creation string) (spawner.Task, bool, error) {
+	c, err := r.cli.ContainerInspect(ctx, name)
+	if cerrdefs.IsNotFound(err) {
+		return spawner.Task{}, false, nil
+	}
+	if err != nil {
+		return spawner.Task{}, false, fmt.Errorf("run container: inspect %s: %w", name, err)
+	}
+	if !r.ours(c.Config) || c.Config.Labels[LabelCreation] != creation {
+		return spawner.Task{}, false, fmt.Errorf("run container: name %s is taken by another container", name)
+	}
+	if c.State != nil && c.State.Status == "created" {
+		if err := r.cli.ContainerStart(ctx, c.ID, container.StartOptions{}); err != nil {
+			return spawner.Task{}, false, fmt.Errorf("run container: start %s: %w", name, err)
+		}
+		if c, err = r.cli.ContainerInspect(ctx, c.ID); err != nil {
+			return spawner.Task{}, false, fmt.Errorf("run container: inspect %s: %w", name, err)
+		}
+	}
+	return taskOf(c), true, nil
+}
+
+// create creates and starts the container with bindings. retry is true
+// when the engine could not bind a host port; the container is then
+// removed and the port marked bad.
+func (r *Runtime) create(ctx context.Context, name string, spec spawner.TaskSpec, bindings []binding, nanoCPUs int64) (t spawner.Task, retry bool, err error) {
+	memory := spec.Memory
+	if memory <= 0 {
+		memory = r.cfg.DefaultMemoryMiB
+	}
+	grace := int(r.cfg.StopGrace / time.Second)
+	labels := r.labels(spec.Tags, spec.CreationID, bindings)
+	exposed, portMap := nat.PortSet{}, nat.PortMap{}
+	for _, b := range bindings {
+		p := nat.Port(strconv.Itoa(b.container) + "/" + b.proto)
+		exposed[p] = struct{}{}
+		portMap[p] = append(portMap[p], nat.PortBinding{HostIP: r.cfg.HostIP, HostPort: strconv.Itoa(b.host)})
+	}
+	cfg := &container.Config{
+		Image:        spec.Image,
+		Env:          environment(spec.Env),
+		Labels:       labels,
+		ExposedPorts: exposed,
+		StopSignal:   "SIGTERM",
+		StopTimeout:  &grace,
+	}
+	host := &container.HostConfig{
+		PortBindings:  portMap,
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Resources: container.Resources{
+			Memory:   int64(memory) << 20,
+			NanoCPUs: nanoCPUs,
+		},
+	}
+	created, err := r.cli.ContainerCreate(ctx, cfg, host, nil, nil, name)
+	if cerrdefs.IsConflict(err) {
+		// A concurrent call for the same creation won the name.
+		t, ok, err := r.existing(ctx, name, spec.CreationID)
+		if err == nil && !ok {
+			err = fmt.Errorf("run container: name %s conflicts but no container has it", name)
+		}
+		return t, false, err
+	}
+	if err != nil {
+		if cerrdefs.IsInvalidArgument(err) {
+			return spawner.Task{}, false, &spawner.RunFailure{Reason: "the engine refused the container", Detail: err.Error()}
+		}
+		return spawner.Task{}, false, fmt.Errorf("run container: create: %w", err)
+	}
+	if err := r.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
+		// Nothing may be left behind; the start's own context may be done.
+		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if rmErr := r.cli.ContainerRemove(rmCtx, created.ID, container.RemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
+			return spawner.Task{}, false, fmt.Errorf("run container: start: %w (and remove: %v)", err, rmErr)
+		}
+		if portInUse(err) {
+			r.markBad(bindings, err)
+			return spawner.Task{}, true, &spawner.RunFailure{Reason: "a host port of DOCKER_PORT_RANGE is used by another program", Detail: err.Error()}
+		}
+		return spawner.Task{}, false, &spawner.RunFailure{Reason: "the container did not start", Detail: err.Error()}
+	}
+	c, err := r.cli.ContainerInspect(ctx, created.ID)
+	if err != nil {
+		return spawner.Task{}, false, fmt.Errorf("run container: inspect: %w", err)
+	}
+	return taskOf(c), false, nil
+}
+
+// portInUse tells the engine's answer to a start whose host port is bound
+// by something it does not manage.
+func portInUse(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "address already in use") || strings.Contains(s, "port is already allocated")
+}
+
+// labels are the container's labels: the bot's, then spec's tags renamed.
+func (r *Runtime) labels(tags map[string]string, creation string, bindings []binding) map[string]string {
+	l := make(map[string]string, len(tags)+4)
+	for k, v := range tags {
+		if lk, ok := labelOfTag(k); ok {
+			l[lk] = v
+		}
+	}
+	l[LabelStartedBy] = spawner.StartedBy
+	l[LabelDeployment] = r.cfg.Deployment
+	l[LabelCreation] = creation
+	ports := make([]string, 0, len(bindings))
+	for _, b := range bindings {
+		ports = append(ports, fmt.Sprintf("%d:%d/%s", b.container, b.host, b.proto))
+	}
+	l[LabelPorts] = strings.Join(ports, ",")
+	return l
+}
+
+// labelOfTag is the label carrying task tag key: "spawner:x" → "spawner.x".
+func labelOfTag(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, "spawner:")
+	if !ok || rest == "" || rest == "deployment" {
+		return "", false
+	}
+	return "spawner." + rest, true
+}
+
+// tagOfLabel is the task tag a label carries back: "spawner.x" → "spawner:x".
+func tagOfLabel(key string) (string, bool) {
+	rest, ok := strings.CutPrefix(key, "spawner.")
+	if !ok || rest == "" || key == LabelStartedBy || key == LabelPorts {
+		return "", false
+	}
+	return "spawner:" + rest, true
+}
+
+// ours reports whether a container's labels say it is this deployment's.
+func (r *Runtime) ours(c *container.Config) bool {
+	return c != nil && c.Labels[LabelStartedBy] == spawner.StartedBy && c.Labels[LabelDeployment] == r.cfg.Deployment
+}
+
+// nanoCPUs is the CPU limit of a container asking for cpu units of 1024,
+// never above the host's cores (the engine refuses more).
+func (r *Runtime) nanoCPUs(ctx context.Context, cpu int) (int64, error) {
+	if cpu <= 0 {
+		cpu = r.cfg.DefaultCPU
+	}
+	r.mu.Lock()
+	ncpu := r.ncpu
+	r.mu.Unlock()
+	if ncpu == 0 {
+		info, err := r.cli.Info(ctx)
+		if err != nil {
+			return 0, fmt.Errorf("run container: engine info: %w", err)
+		}
+		ncpu = max(info.NCPU, 1)
+		r.mu.Lock()
+		r.ncpu = ncpu
+		r.mu.Unlock()
+	}
+	return min(int64(cpu)*1e9/1024, int64(ncpu)*1e9), nil
+}
+
+// DescribeTasks returns the containers ids that exist and are this
+// deployment's, in no particular order; the others (removed, unknown, or
+// another deployment's) are absent, not an error.
+func (r *Runtime) DescribeTasks(ctx context.Context, ids []string) ([]spawner.Task, error) {
+	cs, err := r.inspectOwned(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("describe containers: %w", err)
+	}
+	tasks := make([]spawner.Task, 0, len(cs))
+	for _, c := range cs {
+		tasks = append(tasks, taskOf(c))
+	}
+	return tasks, nil
+}
+
+// inspectOwned inspects the containers ids, a few at a time, keeping those
+// that exist and are this deployment's.
+func (r *Runtime) inspectOwned(ctx context.Context, ids []string) ([]container.InspectResponse, error) {
+	out := make([]*container.InspectResponse, len(ids))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(inspectWorkers)
+	for i, id := range ids {
+		g.Go(func() error {
+			c, err := r.cli.ContainerInspect(gctx, id)
+			if cerrdefs.IsNotFound(err) {
+				return nil
+			}
+			if err != nil {
+				return fmt.Errorf("inspect %s: %w", shortID(id), err)
+			}
+			if r.ours(c.Config) {
+				out[i] = &c
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	cs := make([]container.InspectResponse, 0, len(ids))
+	for _, c := range out {
+		if c != nil {
+			cs = append(cs, *c)
+		}
+	}
+	return cs, nil
+}
+
+// StopTask stops the container id gracefully (SIGTERM, then SIGKILL after
+// Config.StopGrace, so the game saves) and removes it. A container that
+// does not exist succeeds: the caller wanted it gone and it is. A container
+// of another deployment is refused. The engine keeps no stop reason; reason
+// is only part of an error.
+func (r *Runtime) StopTask(ctx context.Context, id, reason string) error {
+	c, err := r.cli.ContainerInspect(ctx, id)
+	if cerrdefs.IsNotFound(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("stop container (%s): %w", reason, err)
+	}
+	if !r.ours(c.Config) {
+		return fmt.Errorf("stop container (%s): %s is not this deployment's", reason, shortID(id))
+	}
+	grace := int(r.cfg.StopGrace / time.Second)
+	if err := r.cli.ContainerStop(ctx, id, container.StopOptions{Signal: "SIGTERM", Timeout: &grace}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("stop container (%s): %w", reason, err)
+	}
+	if err := r.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		return fmt.Errorf("remove container (%s): %w", reason, err)
+	}
+	r.mu.Lock()
+	delete(r.exited, c.ID)
+	r.mu.Unlock()
+	return nil
+}
+
+// ListOwnedTasks returns every container of this deployment, running or
+// not (a container that stopped on its own is returned as stopped, with its
+// exit code). A container that stopped on its own more than
+// Config.ExitedRetention ago, and that an earlier call already returned, is
+// removed instead: the lifecycle has had its chance to read it.
+func (r *Runtime) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
+	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: r.ownFilter()})
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	ids := make([]string, 0, len(list))
+	for _, c := range list {
+		ids = append(ids, c.ID)
+	}
+	cs, err := r.inspectOwned(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("list containers: %w", err)
+	}
+	now := r.cfg.Now()
+	r.mu.Lock()
+	seen := maps.Clone(r.exited)
+	for _, c := range cs {
+		if stopped(c) {
+			r.exited[c.ID] = true
+		}
+	}
+	r.mu.Unlock()
+	tasks := make([]spawner.Task, 0, len(cs))
+	for _, c := range cs {
+		if stopped(c) && seen[c.ID] {
+			finished, err := time.Parse(time.RFC3339Nano, c.State.FinishedAt)
+			if err == nil && now.Sub(finished) > r.cfg.ExitedRetention {
+				if err := r.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+					return nil, fmt.Errorf("remove exited container %s: %w", shortID(c.ID), err)
+				}
+				r.mu.Lock()
+				delete(r.exited, c.ID)
+				r.mu.Unlock()
+				continue
+			}
+		}
+		tasks = append(tasks, taskOf(c))
+	}
+	return tasks, nil
+}
+
+// ownFilter selects this deployment's containers.
+func (r *Runtime) ownFilter() filters.Args {
+	return filters.NewArgs(
+		filters.Arg("label", LabelStartedBy+"="+spawner.StartedBy),
+		filters.Arg("label", LabelDeployment+"="+r.cfg.Deployment),
+	)
+}
+
+// Address is the host players connect to, Config.PublicHost; the task's
+// Ports give the host port of each game port.
+func (r *Runtime) Address(_ context.Context, t spawner.Task) (string, error) {
+	if r.cfg.PublicHost == "" {
+		return "", fmt.Errorf("container address: %w (DOCKER_PUBLIC_HOST is empty)", spawner.ErrNoPublicIP)
+	}
+	return r.cfg.PublicHost, nil
+}
+
+// shortID is the 12-character form of a container id, for messages.
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[:12]
+	}
+	return id
+}
+
+// environment is env as "K=V" sorted by name, so the same spec always
+// makes the same container.
+func environment(env map[string]string) []string {
+	out := make([]string, 0, len(env))
+	for _, k := range slices.Sorted(maps.Keys(env)) {
+		out = append(out, k+"="+env[k])
+	}
+	return out
+}

@@ -1,0 +1,220 @@
+package docker
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/filters"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// taskOf maps the engine's description of a container to the domain's
+// task. It is the one place that turns the engine's states into the
+// statuses the lifecycle reads:
+//
+//	created                     PENDING  (desired RUNNING)
+//	running, paused, restarting RUNNING  (desired RUNNING)
+//	removing, exited, dead      STOPPED  (desired STOPPED), with the exit
+//	                            code and a reason
+func taskOf(c container.InspectResponse) spawner.Task {
+	t := spawner.Task{ARN: c.ID, LastStatus: "PENDING", DesiredStatus: "RUNNING"}
+	if c.Config != nil {
+		t.StartedBy = c.Config.Labels[LabelStartedBy]
+		for k, v := range c.Config.Labels {
+			if tag, ok := tagOfLabel(k); ok {
+				if t.Tags == nil {
+					t.Tags = map[string]string{}
+				}
+				t.Tags[tag] = v
+			}
+		}
+		t.Ports = hostPorts(c.Config.Labels[LabelPorts])
+	}
+	if created, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
+		t.CreatedAt = created
+	}
+	if s := c.State; s != nil {
+		switch s.Status {
+		case "running", "paused", "restarting":
+			t.LastStatus = "RUNNING"
+		case "removing", "exited", "dead":
+			t.LastStatus, t.DesiredStatus = "STOPPED", "STOPPED"
+			code := int32(s.ExitCode)
+			t.ExitCode = &code
+			switch {
+			case s.OOMKilled:
+				t.StoppedReason = "OOMKilled: out of memory"
+				if c.HostConfig != nil && c.HostConfig.Memory > 0 {
+					t.StoppedReason += fmt.Sprintf(" (limit %d MiB)", c.HostConfig.Memory>>20)
+				}
+			case s.Error != "":
+				t.StoppedReason = s.Error
+			default:
+				t.StoppedReason = "exited with code " + strconv.Itoa(s.ExitCode)
+			}
+		}
+	}
+	return t
+}
+
+// stopped reports whether the container is no longer running.
+func stopped(c container.InspectResponse) bool {
+	return taskOf(c).Stopped()
+}
+
+// binding is one game port published on one host port.
+type binding struct {
+	container int
+	host      int
+	proto     string
+}
+
+// parseBindings reads LabelPorts: "25565:25570/tcp,25565:25570/udp".
+func parseBindings(label string) []binding {
+	var out []binding
+	for _, f := range strings.Split(label, ",") {
+		ports, proto, ok := strings.Cut(f, "/")
+		if !ok {
+			continue
+		}
+		cs, hs, ok := strings.Cut(ports, ":")
+		if !ok {
+			continue
+		}
+		c, err1 := strconv.Atoi(cs)
+		h, err2 := strconv.Atoi(hs)
+		if err1 != nil || err2 != nil {
+			continue
+		}
+		out = append(out, binding{container: c, host: h, proto: proto})
+	}
+	return out
+}
+
+// hostPorts is the game port → host port map of LabelPorts.
+func hostPorts(label string) map[int]int {
+	bs := parseBindings(label)
+	if len(bs) == 0 {
+		return nil
+	}
+	m := make(map[int]int, len(bs))
+	for _, b := range bs {
+		m[b.container] = b.host
+	}
+	return m
+}
+
+// allocate reserves a free host port of the range for each distinct game
+// port of ports (the same host port for its TCP and UDP), for creation,
+// until release. A port is free when no container of any deployment
+// publishes or was handed it (read from the engine at every call, so a
+// restart forgets nothing), no RunTask under way holds it, and the engine
+// never failed to bind it. No port is free: a *spawner.RunFailure.
+func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner.PortSpec) ([]binding, error) {
+	if len(ports) == 0 {
+		return nil, nil
+	}
+	// One allocation at a time, from the listing to the reservation, so two
+	// never read the engine before either has reserved.
+	r.allocMu.Lock()
+	defer r.allocMu.Unlock()
+	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs()})
+	if err != nil {
+		return nil, fmt.Errorf("run container: list containers: %w", err)
+	}
+	used := map[int]bool{}
+	for _, c := range list {
+		for _, p := range c.Ports {
+			used[int(p.PublicPort)] = true
+		}
+		if c.Labels[LabelStartedBy] == spawner.StartedBy && c.State != "exited" && c.State != "dead" {
+			for _, b := range parseBindings(c.Labels[LabelPorts]) {
+				used[b.host] = true
+			}
+		}
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	next := r.cfg.PortLo
+	hostOf := map[int]int{}
+	var out []binding
+	for _, p := range ports {
+		proto := strings.ToLower(p.Proto)
+		if proto == "" {
+			proto = "tcp"
+		}
+		h, ok := hostOf[p.Port]
+		if !ok {
+			for ; next <= r.cfg.PortHi; next++ {
+				if !used[next] && !r.badPorts[next] && r.reserved[next] == "" {
+					break
+				}
+			}
+			if next > r.cfg.PortHi {
+				for _, b := range out {
+					delete(r.reserved, b.host)
+				}
+				return nil, &spawner.RunFailure{
+					Reason: fmt.Sprintf("no free port in DOCKER_PORT_RANGE %d-%d", r.cfg.PortLo, r.cfg.PortHi),
+					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server or another program", distinctPorts(ports)),
+				}
+			}
+			h = next
+			hostOf[p.Port] = h
+			r.reserved[h] = creation
+			next++
+		}
+		out = append(out, binding{container: p.Port, host: h, proto: proto})
+	}
+	return out, nil
+}
+
+// distinctPorts is how many host ports ports need.
+func distinctPorts(ports []spawner.PortSpec) int {
+	seen := map[int]bool{}
+	for _, p := range ports {
+		seen[p.Port] = true
+	}
+	return len(seen)
+}
+
+// release forgets the ports reserved for creation: its container, if
+// created, now names them in its label.
+func (r *Runtime) release(creation string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for p, c := range r.reserved {
+		if c == creation {
+			delete(r.reserved, p)
+		}
+	}
+}
+
+// markBad remembers host ports the engine failed to bind, so they are not
+// handed out again by this process.
+// The engine's error names the port ("Bind for 0.0.0.0:25565 failed",
+// "listen tcp4 0.0.0.0:25565: bind"); when it names none, all are marked.
+func (r *Runtime) markBad(bindings []binding, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	msg := err.Error()
+	named := false
+	for _, b := range bindings {
+		p := ":" + strconv.Itoa(b.host)
+		if strings.Contains(msg, p+" ") || strings.Contains(msg, p+":") {
+			r.badPorts[b.host] = true
+			named = true
+		}
+	}
+	if !named {
+		for _, b := range bindings {
+			r.badPorts[b.host] = true
+		}
+	}
+}

@@ -1,0 +1,15 @@
+package spawner
+
+// ContainerSpec is what a container runtime (Docker) needs to run a game
+// beyond ECS's task definition: the image, the ports to publish and the
+// limits. It is embedded in TaskSpec; ECS ignores it.
+type ContainerSpec struct {
+	Image string
+	// Ports are every port the game listens on, each published on a host
+	// port of the runtime's choosing (see Task.Ports).
+	Ports []PortSpec
+	// CPU in vCPU units of 1024 and Memory in MiB; 0 means the runtime's
+	// default.
+	CPU    int
+	Memory int
+}

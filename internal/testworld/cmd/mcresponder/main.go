@@ -1,0 +1,42 @@
+// Command mcresponder is the game server of the test containers: it answers
+// Minecraft Server List Pings on MC_ADDR (":25565" by default), reporting
+// MC_PLAYERS players online, until SIGTERM or SIGINT, on which it says so
+// on stdout and exits with code 0, as a game that saves its world does.
+// An unhandled SIGTERM would leave PID 1 running until the engine's SIGKILL
+// (exit code 137), so a stopped container's exit code tells a graceful stop.
+//
+// It is built static (CGO_ENABLED=0) into the images of package dockerd.
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+
+	"github.com/mineral-contest/spawner/internal/testworld/mcserver"
+)
+
+func main() {
+	addr := os.Getenv("MC_ADDR")
+	if addr == "" {
+		addr = ":25565"
+	}
+	srv, err := mcserver.Start(addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "mcresponder:", err)
+		os.Exit(1)
+	}
+	if n, err := strconv.Atoi(os.Getenv("MC_PLAYERS")); err == nil {
+		srv.SetPlayers(n, mcserver.DefaultMaxPlayers)
+	}
+	fmt.Println("mcresponder: listening on", srv.Addr())
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
+	s := <-sig
+	fmt.Println("mcresponder: got", s, "- saving the world and exiting")
+	srv.Close()
+	os.Exit(0)
+}
