@@ -8,15 +8,14 @@ import (
 	"strings"
 
 	"github.com/bwmarrin/discordgo"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// Problem is something `spawner check` found wrong, naming the variable to fix.
-type Problem struct {
-	Var     string
-	Problem string
+// problem is something `spawner check` found wrong, naming the variable to fix.
+func problem(name, msg string) error {
+	return &spawner.Problem{Var: name, Err: errors.New(msg)}
 }
-
-func (p Problem) Error() string { return p.Var + ": " + p.Problem }
 
 // requiredPermissions are what the bot needs in the guild: see its channels,
 // create and delete ticket channels, put permission overwrites on them, and
@@ -42,18 +41,18 @@ func (b *Bot) Check(ctx context.Context) []error {
 	me, err := b.s.User("@me", opt)
 	if err != nil {
 		if status(err) == http.StatusUnauthorized {
-			return []error{Problem{"DISCORD_TOKEN", "Discord rejected the token (401): copy it again from the Developer Portal, Bot page"}}
+			return []error{problem("DISCORD_TOKEN", "Discord rejected the token (401): copy it again from the Developer Portal, Bot page")}
 		}
-		return []error{Problem{"DISCORD_API_URL", "cannot reach Discord: " + redact(err, b.cfg.Token).Error()}}
+		return []error{problem("DISCORD_API_URL", "cannot reach Discord: "+redact(err, b.cfg.Token).Error())}
 	}
 	guild, err := b.s.Guild(b.cfg.GuildID, opt)
 	if err != nil {
-		return []error{Problem{"DISCORD_GUILD_ID", fmt.Sprintf("the bot cannot see guild %s (%s): check the id, and invite the bot there", b.cfg.GuildID, short(err))}}
+		return []error{problem("DISCORD_GUILD_ID", fmt.Sprintf("the bot cannot see guild %s (%s): check the id, and invite the bot there", b.cfg.GuildID, short(err)))}
 	}
 	var problems []error
 	roles, err := b.s.GuildRoles(b.cfg.GuildID, opt)
 	if err != nil {
-		return append(problems, Problem{"DISCORD_GUILD_ID", "cannot list the guild's roles: " + short(err)})
+		return append(problems, problem("DISCORD_GUILD_ID", "cannot list the guild's roles: "+short(err)))
 	}
 	byID := make(map[string]*discordgo.Role, len(roles))
 	for _, r := range roles {
@@ -65,7 +64,7 @@ func (b *Bot) Check(ctx context.Context) []error {
 	}{{"DISCORD_USER_ROLE_ID", b.cfg.UserRoleIDs}, {"DISCORD_ADMIN_ROLE_ID", b.cfg.AdminRoleIDs}} {
 		for _, id := range v.ids {
 			if byID[id] == nil {
-				problems = append(problems, Problem{v.name, fmt.Sprintf("no role %s in guild %q", id, guild.Name)})
+				problems = append(problems, problem(v.name, fmt.Sprintf("no role %s in guild %q", id, guild.Name)))
 			}
 		}
 	}
@@ -75,7 +74,7 @@ func (b *Bot) Check(ctx context.Context) []error {
 	}
 	member, err := b.s.GuildMember(b.cfg.GuildID, me.ID, opt)
 	if err != nil {
-		return append(problems, Problem{"DISCORD_GUILD_ID", "cannot read the bot's own roles: " + short(err)})
+		return append(problems, problem("DISCORD_GUILD_ID", "cannot read the bot's own roles: "+short(err)))
 	}
 	perms := int64(0)
 	if r := byID[b.cfg.GuildID]; r != nil { // @everyone
@@ -94,7 +93,7 @@ func (b *Bot) Check(ctx context.Context) []error {
 			}
 		}
 		if len(missing) > 0 {
-			problems = append(problems, Problem{"bot permissions", "the bot's roles lack " + strings.Join(missing, ", ") + ": give them to its role in Server Settings → Roles, or re-invite it with the URL from the README"})
+			problems = append(problems, problem("bot permissions", "the bot's roles lack "+strings.Join(missing, ", ")+": give them to its role in Server Settings → Roles, or re-invite it with the URL from the README"))
 		}
 	}
 	return problems
@@ -104,11 +103,11 @@ func (b *Bot) checkChannel(ctx context.Context, name, id string, want discordgo.
 	ch, err := b.s.Channel(id, discordgo.WithContext(ctx))
 	switch {
 	case err != nil:
-		return []error{Problem{name, fmt.Sprintf("no channel %s visible to the bot (%s)", id, short(err))}}
+		return []error{problem(name, fmt.Sprintf("no channel %s visible to the bot (%s)", id, short(err)))}
 	case ch.GuildID != b.cfg.GuildID:
-		return []error{Problem{name, fmt.Sprintf("channel %s is in another guild", id)}}
+		return []error{problem(name, fmt.Sprintf("channel %s is in another guild", id))}
 	case ch.Type != want:
-		return []error{Problem{name, fmt.Sprintf("channel %s (%q) is not %s", id, ch.Name, what)}}
+		return []error{problem(name, fmt.Sprintf("channel %s (%q) is not %s", id, ch.Name, what))}
 	}
 	return nil
 }

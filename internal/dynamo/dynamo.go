@@ -170,9 +170,18 @@ func (t *Table) Delete(ctx context.Context, key string) error {
 
 // Check reports whether the table exists, is ACTIVE, and has the key schema
 // of the server table (partition key taskId, a string, and no sort key).
-// It returns nil when all holds; an error naming the table otherwise, which
-// wraps spawner.ErrNotFound when the table does not exist. It changes nothing.
+// It returns nil when all holds; otherwise a *spawner.Problem naming
+// AWS_DYNAMODB_TABLE_NAME whose Err names the table, wraps
+// spawner.ErrNotFound when the table does not exist, and keeps the SDK's
+// error when AWS did not answer. It changes nothing.
 func (t *Table) Check(ctx context.Context) error {
+	if err := t.check(ctx); err != nil {
+		return &spawner.Problem{Var: "AWS_DYNAMODB_TABLE_NAME", Err: err}
+	}
+	return nil
+}
+
+func (t *Table) check(ctx context.Context) error {
 	desc, err := t.describe(ctx)
 	if err != nil {
 		return err

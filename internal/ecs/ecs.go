@@ -259,22 +259,24 @@ func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) 
 // Check verifies, changing nothing, that tasks can run: the cluster exists
 // and is ACTIVE with the configured capacity provider, and the family
 // taskDefinition has an ACTIVE revision with a container named container.
-// It returns one error per problem found, nil when all is well.
+// It returns one *spawner.Problem per problem found, naming the variable to
+// fix, nil when all is well; a call AWS did not answer keeps the SDK's
+// error in the Problem's Err.
 func (t *Tasks) Check(ctx context.Context, taskDefinition, container string) []error {
 	var problems []error
 	clusters, err := t.ecs.DescribeClusters(ctx, &awsecs.DescribeClustersInput{Clusters: []string{t.cfg.Cluster}})
 	switch {
 	case err != nil:
-		problems = append(problems, fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err))
+		problems = append(problems, problem("AWS_ECS_CLUSTER_NAME", fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err)))
 	case len(clusters.Clusters) == 0:
-		problems = append(problems, fmt.Errorf("cluster %q: not found", t.cfg.Cluster))
+		problems = append(problems, problem("AWS_ECS_CLUSTER_NAME", fmt.Errorf("cluster %q: not found", t.cfg.Cluster)))
 	default:
 		c := clusters.Clusters[0]
 		if status := aws.ToString(c.Status); status != "ACTIVE" {
-			problems = append(problems, fmt.Errorf("cluster %q is %s, not ACTIVE", t.cfg.Cluster, status))
+			problems = append(problems, problem("AWS_ECS_CLUSTER_NAME", fmt.Errorf("cluster %q is %s, not ACTIVE", t.cfg.Cluster, status)))
 		} else if !slices.Contains(c.CapacityProviders, t.cfg.CapacityProvider) {
-			problems = append(problems, fmt.Errorf("cluster %q has no capacity provider %s (it has: %s)",
-				t.cfg.Cluster, t.cfg.CapacityProvider, strings.Join(c.CapacityProviders, ", ")))
+			problems = append(problems, problem("ECS_CAPACITY_PROVIDER", fmt.Errorf("cluster %q has no capacity provider %s (it has: %s)",
+				t.cfg.Cluster, t.cfg.CapacityProvider, strings.Join(c.CapacityProviders, ", "))))
 		}
 	}
 
@@ -283,27 +285,30 @@ func (t *Tasks) Check(ctx context.Context, taskDefinition, container string) []e
 	switch {
 	case errors.As(err, &ce):
 		// ECS's answer for a family with no ACTIVE revision.
-		problems = append(problems, fmt.Errorf("task definition %q: no ACTIVE revision: %s", taskDefinition, ce.ErrorMessage()))
+		problems = append(problems, problem("ECS_TASK_DEFINITION", fmt.Errorf("task definition %q: no ACTIVE revision: %s", taskDefinition, ce.ErrorMessage())))
 	case err != nil:
-		problems = append(problems, fmt.Errorf("describe task definition %q: %w", taskDefinition, err))
+		problems = append(problems, problem("ECS_TASK_DEFINITION", fmt.Errorf("describe task definition %q: %w", taskDefinition, err)))
 	case def.TaskDefinition == nil:
-		problems = append(problems, fmt.Errorf("task definition %q: not found", taskDefinition))
+		problems = append(problems, problem("ECS_TASK_DEFINITION", fmt.Errorf("task definition %q: not found", taskDefinition)))
 	default:
 		td := def.TaskDefinition
 		if td.Status != ecstypes.TaskDefinitionStatusActive {
-			problems = append(problems, fmt.Errorf("task definition %q is %s, not ACTIVE", taskDefinition, td.Status))
+			problems = append(problems, problem("ECS_TASK_DEFINITION", fmt.Errorf("task definition %q is %s, not ACTIVE", taskDefinition, td.Status)))
 		}
 		var names []string
 		for _, c := range td.ContainerDefinitions {
 			names = append(names, aws.ToString(c.Name))
 		}
 		if !slices.Contains(names, container) {
-			problems = append(problems, fmt.Errorf("task definition %q has no container named %q (it has: %s)",
-				taskDefinition, container, strings.Join(names, ", ")))
+			problems = append(problems, problem("DOCKER_IMAGE_NAME", fmt.Errorf("task definition %q has no container named %q (it has: %s)",
+				taskDefinition, container, strings.Join(names, ", "))))
 		}
 	}
 	return problems
 }
+
+// problem names the variable to fix for err.
+func problem(name string, err error) error { return &spawner.Problem{Var: name, Err: err} }
 
 // taskOf maps ECS's description of a task to the domain's.
 func taskOf(in ecstypes.Task) spawner.Task {
