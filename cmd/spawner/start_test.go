@@ -119,7 +119,9 @@ func startRun(tb testing.TB, w *world, overrides map[string]string) (*syncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"run"}, func(k string) string { return env[k] }, &bytes.Buffer{}, stderr) }()
+	go func() {
+		done <- run(ctx, []string{"run"}, func(k string) string { return env[k] }, &bytes.Buffer{}, stderr)
+	}()
 	tb.Cleanup(cancel)
 	return stderr, cancel, done
 }
