@@ -264,7 +264,7 @@ func (m *Main) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		return discordStartError(cfg, err)
+		return fmt.Errorf("discord: %w: check DISCORD_TOKEN, and that the bot was invited with the applications.commands scope (README, step 2)", err)
 	}
 	m.managing = true
 	go func() { m.done <- mgr.Run(ctx) }()
