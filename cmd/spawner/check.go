@@ -72,9 +72,10 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 		r.ok = append(r.ok, "dynamodb (the table will be created at start: DYNAMODB_CREATE_TABLE=true)")
 	case errors.Is(tableErr, spawner.ErrNotFound):
 		r.section("dynamodb", []error{fmt.Errorf("%w (create it, or set DYNAMODB_CREATE_TABLE=true)", tableErr)}, "", "")
+	case tableErr == nil:
+		r.ok = append(r.ok, "dynamodb")
 	default:
-		r.section("dynamodb", slices.DeleteFunc([]error{tableErr}, func(e error) bool { return e == nil }),
-			"AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
+		r.section("dynamodb", []error{tableErr}, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
 	}
 	return r.report(out)
 }
