@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -18,108 +18,108 @@ import (
 
 // check reports every problem it finds with the configuration, Discord and
 // AWS in one report, and returns an error when there is any. It changes
-// nothing: only reads.
+// nothing: only reads. "ok" is said only of what was checked and found
+// right.
 func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer) error {
-	var problems []string
-	if loadErr != nil {
+	r := checkResult{cfg: cfg}
+	if loadErr != nil || cfg == nil {
+		// Load returns no configuration with its problems: nothing else
+		// can be checked, and nothing is ok.
 		var errs config.Errors
 		if errors.As(loadErr, &errs) {
 			for _, e := range errs {
-				problems = append(problems, e.Error())
+				r.problems = append(r.problems, e.Error())
 			}
-		} else {
-			problems = append(problems, loadErr.Error())
+		} else if loadErr != nil {
+			r.problems = append(r.problems, loadErr.Error())
 		}
+		return r.report(out)
 	}
-	if cfg == nil {
-		return report(out, problems, []string{"configuration"})
-	}
-	ok := []string{}
-	if loadErr == nil {
-		ok = append(ok, "configuration")
+	r.ok = append(r.ok, "configuration")
+	if slices.Contains(cfg.UserRoleIDs, cfg.GuildID) {
+		r.ok = append(r.ok, "DISCORD_USER_ROLE_ID is the guild's id, the @everyone role: every member may ask for servers")
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	a, err := newAdapters(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	if err != nil {
-		problems = append(problems, err.Error())
-		return report(out, problems, ok)
+		r.problems = append(r.problems, err.Error())
+		return r.report(out)
 	}
-	// The three systems are asked at once, so systems that do not answer
-	// cost the SDK's retries once, not three times over.
+	// The systems are asked at once, so systems that do not answer cost the
+	// SDK's retries once, not three times over.
 	var (
 		discordErrs, ecsErrs []error
 		tableErr             error
 		wg                   sync.WaitGroup
 	)
 	wg.Go(func() { discordErrs = a.bot.Check(ctx) })
-	wg.Go(func() { ecsErrs = a.tasks.Check(ctx, cfg.TaskDefinition, cfg.Container) })
-	wg.Go(func() { tableErr = a.table.Check(ctx) })
+	if a.tasks != nil {
+		wg.Go(func() { ecsErrs = a.tasks.Check(ctx, cfg.TaskDefinition, cfg.Container) })
+	}
+	if a.table != nil {
+		wg.Go(func() { tableErr = a.table.Check(ctx) })
+	}
 	wg.Wait()
 
-	section := func(name string, errs []error) {
-		if len(errs) == 0 {
-			ok = append(ok, name)
-		}
-		for _, e := range errs {
-			problems = append(problems, e.Error())
-		}
+	r.section("discord", discordErrs, "", "")
+	if a.tasks != nil {
+		r.section("ecs", ecsErrs, "AWS_ENDPOINT_URL_ECS", cfg.ECSEndpoint)
 	}
-	section("discord", discordErrs)
-	for i, err := range ecsErrs {
-		ecsErrs[i] = ecsProblem(cfg, err)
-	}
-	section("ecs", ecsErrs)
 	switch {
-	case tableErr == nil:
-		ok = append(ok, "dynamodb")
+	case a.table == nil:
 	case errors.Is(tableErr, spawner.ErrNotFound) && cfg.CreateTable:
-		ok = append(ok, "dynamodb (the table will be created at start: DYNAMODB_CREATE_TABLE=true)")
+		r.ok = append(r.ok, "dynamodb (the table will be created at start: DYNAMODB_CREATE_TABLE=true)")
 	case errors.Is(tableErr, spawner.ErrNotFound):
-		problems = append(problems, fmt.Sprintf("AWS_DYNAMODB_TABLE_NAME: %v (create it, or set DYNAMODB_CREATE_TABLE=true)", tableErr))
-	case unanswered(tableErr):
-		problems = append(problems, fmt.Sprintf("%s: %v", awsAccessVars(cfg, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint), tableErr))
+		r.section("dynamodb", []error{fmt.Errorf("%w (create it, or set DYNAMODB_CREATE_TABLE=true)", tableErr)}, "", "")
+	case tableErr == nil:
+		r.ok = append(r.ok, "dynamodb")
 	default:
-		problems = append(problems, fmt.Sprintf("AWS_DYNAMODB_TABLE_NAME: %v", tableErr))
+		r.section("dynamodb", []error{tableErr}, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
 	}
-	return report(out, problems, ok)
+	return r.report(out)
 }
 
-func report(out io.Writer, problems, ok []string) error {
-	for _, o := range ok {
+// checkResult is what check found: what is ok, and every problem.
+type checkResult struct {
+	cfg      *config.Config
+	ok       []string
+	problems []string
+}
+
+// section records one system's findings: ok when there are none, else one
+// problem per finding, led by the variable to fix. A finding AWS did not
+// answer (a typed signal of the SDK, not a message) names what decides how
+// the service is reached instead: endpointVar when endpoint is set, else
+// the shared endpoint, else the region and the credentials.
+func (r *checkResult) section(name string, errs []error, endpointVar, endpoint string) {
+	if len(errs) == 0 {
+		r.ok = append(r.ok, name)
+	}
+	for _, err := range errs {
+		var p *spawner.Problem
+		switch {
+		case errors.As(err, &p) && endpointVar != "" && unanswered(p.Err):
+			r.problems = append(r.problems, awsAccessVars(r.cfg, endpointVar, endpoint)+": "+p.Err.Error())
+		default:
+			r.problems = append(r.problems, err.Error()) // "VAR: what is wrong"
+		}
+	}
+}
+
+func (r *checkResult) report(out io.Writer) error {
+	for _, o := range r.ok {
 		fmt.Fprintf(out, "ok       %s\n", o)
 	}
-	for _, p := range problems {
+	for _, p := range r.problems {
 		fmt.Fprintf(out, "PROBLEM  %s\n", p)
 	}
-	if len(problems) > 0 {
-		fmt.Fprintf(out, "%d problem(s) found\n", len(problems))
-		return fmt.Errorf("check: %d problem(s)", len(problems))
+	if len(r.problems) > 0 {
+		fmt.Fprintf(out, "%d problem(s) found\n", len(r.problems))
+		return fmt.Errorf("check: %d problem(s)", len(r.problems))
 	}
 	fmt.Fprintln(out, "all good")
 	return nil
-}
-
-// ecsProblem names the variable to fix for a problem ecs.Check found: the
-// endpoint, region or credentials when ECS did not answer, else the variable
-// the thing ECS lacks comes from. It reads the messages of ecs.Check, which
-// returns plain errors; check_test.go pins each case.
-func ecsProblem(cfg *config.Config, err error) error {
-	msg := err.Error()
-	var name string
-	switch {
-	case unanswered(err):
-		name = awsAccessVars(cfg, "AWS_ENDPOINT_URL_ECS", cfg.ECSEndpoint)
-	case strings.Contains(msg, "no container named"):
-		name = "DOCKER_IMAGE_NAME"
-	case strings.Contains(msg, "capacity provider"):
-		name = "ECS_CAPACITY_PROVIDER"
-	case strings.Contains(msg, "task definition"):
-		name = "ECS_TASK_DEFINITION"
-	default:
-		name = "AWS_ECS_CLUSTER_NAME"
-	}
-	return fmt.Errorf("%s: %w", name, err)
 }
 
 // unanswered reports whether an AWS call failed without an answer from
@@ -130,6 +130,9 @@ func unanswered(err error) bool {
 	return errors.As(err, &op) && !errors.As(err, &api)
 }
 
+// awsChainVars is what decides how AWS is reached when no endpoint is set.
+const awsChainVars = "AWS_REGION and the AWS credentials"
+
 // awsAccessVars names what decides how a service is reached: its endpoint
 // override when one is set, else the region and the credentials.
 func awsAccessVars(cfg *config.Config, endpointVar, endpoint string) string {
@@ -139,5 +142,5 @@ func awsAccessVars(cfg *config.Config, endpointVar, endpoint string) string {
 	case cfg.AWSEndpoint != "":
 		return "AWS_ENDPOINT_URL"
 	}
-	return "AWS_REGION and the AWS credentials"
+	return awsChainVars
 }

@@ -5,10 +5,12 @@ package main
 // names the variable to fix, without a secret and without changing anything.
 
 import (
+	"bytes"
 	"context"
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -116,6 +118,8 @@ func checkExpect(tb testing.TB, w *world, r checkReport, want []checkWant, secre
 		tb.Errorf("check returned %v, want nil; report:\n%s", r.err, r.out)
 	case len(want) == 0 && !strings.Contains(r.out, "all good"):
 		tb.Errorf("the report does not say all good:\n%s", r.out)
+	case len(want) == 0 && !strings.Contains(r.out, "ok       configuration\n"):
+		tb.Errorf("the report does not say the configuration is ok:\n%s", r.out)
 	case len(want) > 0 && r.err == nil:
 		tb.Errorf("check returned nil with problems; report:\n%s", r.out)
 	case len(want) > 0 && strings.Contains(r.out, "all good"):
@@ -185,6 +189,7 @@ func TestCheck(t *testing.T) {
 		name string
 		env  map[string]string
 		want []checkWant
+		says string // part of an ok line
 	}{
 		// The world's table does not exist: with DYNAMODB_CREATE_TABLE=true
 		// that is fine, the daemon creates it at start.
@@ -227,6 +232,12 @@ func TestCheck(t *testing.T) {
 		{
 			name: "no log channel is fine",
 			env:  map[string]string{"DISCORD_LOG_CHANNEL_ID": ""},
+		},
+		{
+			// The guild's id is the @everyone role: every member may ask.
+			name: "@everyone as the user role",
+			env:  map[string]string{"DISCORD_USER_ROLE_ID": guildID},
+			says: "the @everyone role: every member may ask for servers",
 		},
 		{
 			name: "token rejected",
@@ -315,6 +326,9 @@ func TestCheck(t *testing.T) {
 				t.Parallel()
 				r := checkRunEnv(t, w, c.env)
 				checkExpect(t, w, r, c.want, wrongToken)
+				if c.says != "" && !regexp.MustCompile(`(?m)^ok +.*`+regexp.QuoteMeta(c.says)).MatchString(r.out) {
+					t.Errorf("the report does not say %q as ok", c.says)
+				}
 				if t.Failed() {
 					t.Logf("report:\n%s", r.out)
 				}
@@ -361,4 +375,24 @@ func TestCheckWorldLacks(t *testing.T) {
 	w.discord.SetBotPermissions(fakediscord.DefaultBotPermissions)
 	checkExpect(t, w, checkRunEnv(t, w, nil), nil)
 	checkNothingChanged(t, w)
+}
+
+// TestCheckOkOnlyForWhatIsOk: a configuration with problems is not "ok";
+// nothing is, since nothing else could be checked.
+func TestCheckOkOnlyForWhatIsOk(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	env := map[string]string{"DISCORD_GUILD_ID": "my-guild", "GAMESERVER_PORT": "70000"}
+	err := run(context.Background(), []string{"check"}, func(k string) string { return env[k] }, &out, &out)
+	if err == nil {
+		t.Fatalf("check = nil with a broken configuration; report:\n%s", out.String())
+	}
+	if strings.Contains(out.String(), "ok ") || strings.Contains(out.String(), "all good") {
+		t.Errorf("the report says something is ok above its problems:\n%s", out.String())
+	}
+	for _, v := range []string{"DISCORD_TOKEN", "DISCORD_GUILD_ID", "GAMESERVER_PORT", "DOCKER_PUBLIC_HOST"} {
+		if !strings.Contains(out.String(), "PROBLEM  "+v+": ") {
+			t.Errorf("the report does not tell %s:\n%s", v, out.String())
+		}
+	}
 }

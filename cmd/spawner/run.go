@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,7 +43,9 @@ const usage = `usage: spawner [run|check|health]
 
 // run is the whole program but for the process: main calls it with the
 // real environment, tests with theirs. It returns when ctx ends (the daemon)
-// or the subcommand is done.
+// or the subcommand is done. An error that ends the daemon or `health` is
+// printed once on stderr, in plain text whatever LOG_FORMAT, with what to
+// check; check prints its own report.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	cmd := "run"
 	if len(args) > 0 {
@@ -58,7 +61,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return usageError{fmt.Errorf("unknown command %q", cmd)}
 	}
 	if cmd == "health" {
-		return health(ctx, getenv("HTTP_ADDR"))
+		err := health(ctx, getenv("HTTP_ADDR"))
+		if err != nil {
+			fmt.Fprintf(stderr, "spawner: %v\n", err)
+		}
+		return err
 	}
 	cfg, err := config.Load(getenv, os.ReadFile)
 	if cmd == "check" {
@@ -68,13 +75,29 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprintf(stderr, "spawner: configuration:\n%v\n", err)
 		return usageError{errors.New("invalid configuration")}
 	}
-	log := newLogger(cfg, stderr)
-	d, err := newDaemon(ctx, cfg, log)
-	if err != nil {
-		log.Error("start", "err", err)
+	if err := daemon(ctx, cfg, newLogger(cfg, stderr)); err != nil {
+		fmt.Fprintf(stderr, "spawner: %v\n", err)
 		return err
 	}
-	return d.run(ctx)
+	return nil
+}
+
+// daemon runs the bot until ctx ends, then stops it within seconds, leaving
+// every game server running and recorded.
+func daemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	m := NewMain(cfg, log)
+	if err := m.Run(ctx); err != nil {
+		m.Close()
+		return err
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-m.done:
+	}
+	log.Info("shutting down: game servers keep running and recorded")
+	m.Close()
+	return err
 }
 
 func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
@@ -88,15 +111,35 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 // adapters are the outside systems, built from the configuration; nothing is dialled yet.
 type adapters struct {
 	met    *metrics.Metrics
-	tasks  *ecs.Tasks
-	table  *dynamo.Table
+	tasks  *ecs.Tasks    // nil unless the runtime is ECS
+	table  *dynamo.Table // nil with the embedded store
 	bot    *discord.Bot
 	pinger mcping.Pinger
 }
 
 func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) (*adapters, error) {
+	bot, err := discord.New(discord.Config{
+		Token:        cfg.DiscordToken.Value(),
+		GuildID:      cfg.GuildID,
+		UserRoleIDs:  cfg.UserRoleIDs,
+		AdminRoleIDs: cfg.AdminRoleIDs,
+		CategoryID:   cfg.CategoryID,
+		LogChannelID: cfg.LogChannelID,
+		APIURL:       cfg.DiscordAPIURL,
+	}, log)
+	if err != nil {
+		return nil, err
+	}
+	if met != nil {
+		bot.Errors = met.DiscordError
+	}
+	a := &adapters{met: met, bot: bot, pinger: mcping.Pinger{Timeout: 5 * time.Second}}
+	if cfg.Runtime != config.RuntimeECS && cfg.EmbeddedStore() {
+		return a, nil
+	}
+
 	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.AWSRegion)}
-	if cfg.AWSAccessKeyID.Value() != "" {
+	if cfg.HasStaticAWSCredentials() {
 		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
 			cfg.AWSAccessKeyID.Value(), cfg.AWSSecretAccessKey.Value(), cfg.AWSSessionToken.Value())))
 	}
@@ -116,94 +159,94 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		}
 		return nil
 	}
-	ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = endpoint(cfg.ECSEndpoint) })
-	ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = endpoint(cfg.EC2Endpoint) })
-	dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
-
-	bot, err := discord.New(discord.Config{
-		Token:        cfg.DiscordToken.Value(),
-		GuildID:      cfg.GuildID,
-		UserRoleIDs:  cfg.UserRoleIDs,
-		AdminRoleIDs: cfg.AdminRoleIDs,
-		CategoryID:   cfg.CategoryID,
-		LogChannelID: cfg.LogChannelID,
-		APIURL:       cfg.DiscordAPIURL,
-	}, log)
-	if err != nil {
-		return nil, err
-	}
-	if met != nil {
-		bot.Errors = met.DiscordError
-	}
-	return &adapters{
-		met: met,
-		tasks: ecs.New(ecsClient, ec2Client, ecs.Config{
+	if cfg.Runtime == config.RuntimeECS {
+		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = endpoint(cfg.ECSEndpoint) })
+		ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = endpoint(cfg.EC2Endpoint) })
+		a.tasks = ecs.New(ecsClient, ec2Client, ecs.Config{
 			Cluster:          cfg.Cluster,
 			Subnets:          cfg.Subnets,
 			SecurityGroups:   cfg.SecurityGroups,
 			AssignPublicIP:   cfg.AssignPublicIP,
 			CapacityProvider: cfg.CapacityProvider,
-		}),
-		table:  dynamo.New(dynamoClient, cfg.Table),
-		bot:    bot,
-		pinger: mcping.Pinger{Timeout: 5 * time.Second},
-	}, nil
+		})
+	}
+	if !cfg.EmbeddedStore() {
+		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
+		a.table = dynamo.New(dynamoClient, cfg.Table)
+	}
+	return a, nil
 }
 
-// daemon is the running bot.
-type daemon struct {
-	cfg  *config.Config
-	log  *slog.Logger
+// Main is the daemon, in the manner of wtf's cmd/wtfd Main: Run starts each
+// part in turn and returns once the bot serves, or at the first error;
+// Close stops, in reverse order, every part Run started, whether Run
+// succeeded or not. Build one with NewMain; Run and Close are each called
+// once, Close after Run.
+type Main struct {
+	cfg *config.Config
+	log *slog.Logger
+
 	a    *adapters
-	mgr  atomic.Pointer[lifecycle.Manager] // set once the table is read; HTTP handlers read it
+	mgr  atomic.Pointer[lifecycle.Manager] // set once built; HTTP handlers read it
 	http *http.Server
 	ln   net.Listener
+
+	cancel   context.CancelFunc // ends the lifetime of the manager's workers and the bot
+	served   sync.WaitGroup     // the HTTP server's goroutine
+	botOpen  bool               // Bot.Open was called: Close must close it
+	managing bool               // the manager's loop was started: Close waits for done
+	done     chan error         // the manager's loop's result
 }
 
-func newDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) (*daemon, error) {
-	d := &daemon{cfg: cfg, log: log}
+// NewMain returns a daemon for cfg that logs to log; nothing is started.
+func NewMain(cfg *config.Config, log *slog.Logger) *Main {
+	return &Main{cfg: cfg, log: log, done: make(chan error, 1)}
+}
+
+// Run starts the daemon: the HTTP server, the table (created when asked),
+// the lifecycle (recovering every server), the gateway, then the
+// watchdogs. Transient failures (network, throttling, 5xx) are retried with
+// capped backoff; a permanent one (a refused token, an unknown guild,
+// access denied) is returned, told with what to check. It returns nil when
+// ctx ends before the bot serves. Call Close in every case.
+func (m *Main) Run(ctx context.Context) error {
+	cfg, log := m.cfg, m.log
+	if cfg.Runtime != config.RuntimeECS {
+		return fmt.Errorf("SPAWNER_RUNTIME=%s: this build runs game servers on ECS only: set SPAWNER_RUNTIME=ecs and the ECS variables", cfg.Runtime)
+	}
+	if cfg.EmbeddedStore() {
+		return errors.New("AWS_DYNAMODB_TABLE_NAME is empty: this build keeps servers in DynamoDB only: set AWS_DYNAMODB_TABLE_NAME")
+	}
+	ctx, m.cancel = context.WithCancel(ctx)
 	met := metrics.New(func() []spawner.Server {
-		if mgr := d.mgr.Load(); mgr != nil {
+		if mgr := m.mgr.Load(); mgr != nil {
 			return mgr.Servers(spawner.Actor{Admin: true})
 		}
 		return nil
 	})
 	a, err := newAdapters(ctx, cfg, log, met)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	d.a = a
-	if cfg.HTTPAddr != "" {
-		// Listen before anything else, so a bad address stops the start
-		// and /healthz answers while the bot connects.
-		ln, err := net.Listen("tcp", cfg.HTTPAddr)
-		if err != nil {
-			return nil, fmt.Errorf("HTTP_ADDR: %w", err)
-		}
-		d.ln = ln
-		d.http = &http.Server{Handler: d.routes(met), ReadHeaderTimeout: 5 * time.Second}
-		go func() {
-			if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				log.Error("http server", "err", err)
-			}
-		}()
-		log.Info("http listening", "addr", ln.Addr().String())
+	m.a = a
+	if err := m.serveHTTP(met); err != nil {
+		return err
 	}
-	return d, nil
-}
-
-// run starts the bot and blocks until ctx ends, then shuts down within
-// seconds, leaving every game server running and recorded.
-func (d *daemon) run(ctx context.Context) error {
-	cfg, log, a := d.cfg, d.log, d.a
 	if cfg.CreateTable {
-		if err := a.table.EnsureTable(ctx); err != nil {
-			return fmt.Errorf("create table: %w", err)
+		err := retry(ctx, log, "create table", func(ctx context.Context) error {
+			return tableStartError(cfg, a.table.EnsureTable(ctx))
+		})
+		if err != nil || ctx.Err() != nil {
+			return err
 		}
 	}
-	locale, err := a.bot.GuildLocale(ctx)
-	if err != nil {
-		return fmt.Errorf("discord guild %s: %w", cfg.GuildID, err)
+	var locale string
+	err = retry(ctx, log, "read the Discord guild", func(ctx context.Context) (err error) {
+		locale, err = a.bot.GuildLocale(ctx)
+		return discordStartError(cfg, err)
+	})
+	if err != nil || ctx.Err() != nil {
+		return err
 	}
 	mgr := lifecycle.New(ctx, lifecycle.Config{
 		Catalog:          cfg.Catalog(),
@@ -212,44 +255,88 @@ func (d *daemon) run(ctx context.Context) error {
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
 	}, a.tasks, a.table, a.pinger, a.bot, lifecycle.RealClock{}, log, a.met)
-
-	d.mgr.Store(mgr)
-	if err := retry(ctx, log, "recover servers from the table and ECS", mgr.Recover); err != nil {
+	m.mgr.Store(mgr)
+	if err := retry(ctx, log, "recover servers from the table and ECS", mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
-	if ctx.Err() != nil {
+	m.botOpen = true
+	if err := a.bot.Open(ctx, mgr); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("discord: %w: check DISCORD_TOKEN, and that the bot was invited with the applications.commands scope (README, step 2)", err)
+	}
+	m.managing = true
+	go func() { m.done <- mgr.Run(ctx) }()
+	log.Info("spawner started", "guild", cfg.GuildID, "cluster", cfg.Cluster, "table", cfg.Table)
+	return nil
+}
+
+// serveHTTP listens on HTTP_ADDR first, so a bad address stops the start
+// and /healthz answers while the bot connects.
+func (m *Main) serveHTTP(met *metrics.Metrics) error {
+	if m.cfg.HTTPAddr == "" {
 		return nil
 	}
-	if err := a.bot.Open(ctx, mgr); err != nil {
-		return err
+	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
-	log.Info("spawner started", "guild", cfg.GuildID, "cluster", cfg.Cluster, "table", cfg.Table)
-	err = mgr.Run(ctx)
-	log.Info("shutting down: game servers keep running and recorded")
-	_ = a.bot.Close()
-	if d.http != nil {
+	m.ln = ln
+	m.http = &http.Server{Handler: m.routes(met), ReadHeaderTimeout: 5 * time.Second}
+	m.served.Go(func() {
+		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("http server", "err", err)
+		}
+	})
+	m.log.Info("http listening", "addr", ln.Addr().String())
+	return nil
+}
+
+// Close stops what Run started, in reverse order: the watchdogs and every
+// creation worker (waited for), the gateway and its handlers, the HTTP
+// server. Game servers keep running and recorded.
+func (m *Main) Close() {
+	if m.cancel != nil {
+		m.cancel()
+	}
+	if m.managing {
+		<-m.done // Run's shutdown waits for the workers
+	} else if mgr := m.mgr.Load(); mgr != nil {
+		mgr.Wait() // workers Recover started
+	}
+	if m.botOpen {
+		_ = m.a.bot.Close()
+	}
+	if m.http != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_ = d.http.Shutdown(sctx)
+		if err := m.http.Shutdown(sctx); err != nil {
+			_ = m.http.Close()
+		}
 		cancel()
+		m.served.Wait()
 	}
-	return err
 }
 
 // routes serves /healthz (the process is up), /readyz (the gateway is
 // connected and the table answers) and /metrics.
-func (d *daemon) routes(met *metrics.Metrics) http.Handler {
+func (m *Main) routes(met *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		var problems []string
-		if d.mgr.Load() == nil || !d.a.bot.Connected() {
+		if m.mgr.Load() == nil || !m.a.bot.Connected() {
 			problems = append(problems, "discord gateway not connected")
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := d.a.table.Check(ctx); err != nil {
+		if err := m.a.table.Check(ctx); err != nil {
+			var p *spawner.Problem
+			if errors.As(err, &p) {
+				err = p.Err
+			}
 			problems = append(problems, "table: "+err.Error())
 		}
 		if len(problems) > 0 {
@@ -262,16 +349,9 @@ func (d *daemon) routes(met *metrics.Metrics) http.Handler {
 	return mux
 }
 
-// Addr is the HTTP listener's address, when HTTP_ADDR is set.
-func (d *daemon) Addr() string {
-	if d.ln == nil {
-		return ""
-	}
-	return d.ln.Addr().String()
-}
-
-// retry calls f until it succeeds or ctx ends, backing off from 1 s to 30 s,
-// logging the first failure and then every tenth.
+// retry calls f until it succeeds, fails permanently (see permanent) or
+// ctx ends, backing off from 1 s to 30 s, logging the first failure and
+// then every tenth. It returns the permanent error, else nil.
 func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Context) error) error {
 	backoff := time.Second
 	for attempt := 1; ; attempt++ {
@@ -285,6 +365,10 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 		if ctx.Err() != nil {
 			return nil
 		}
+		var p permanentError
+		if errors.As(err, &p) {
+			return err
+		}
 		if attempt == 1 || attempt%10 == 0 {
 			log.Error(what+"; retrying", "attempt", attempt, "err", err)
 		}
@@ -295,30 +379,4 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
-}
-
-// health asks a running daemon's /healthz.
-func health(ctx context.Context, addr string) error {
-	if addr == "" {
-		return usageError{errors.New("health: HTTP_ADDR is not set")}
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return usageError{fmt.Errorf("health: HTTP_ADDR: %w", err)}
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-	}
-	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("health: %w", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("health: %s", resp.Status)
-	}
-	return nil
 }

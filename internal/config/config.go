@@ -6,6 +6,7 @@
 package config
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -61,8 +62,10 @@ type Config struct {
 	AssignPublicIP   bool     // ECS_ASSIGN_PUBLIC_IP, default true
 	CapacityProvider string   // ECS_CAPACITY_PROVIDER: "FARGATE" (default) or "FARGATE_SPOT"
 
-	Table       string // AWS_DYNAMODB_TABLE_NAME
-	CreateTable bool   // DYNAMODB_CREATE_TABLE, default false
+	// Table is AWS_DYNAMODB_TABLE_NAME; empty: the embedded store in
+	// DataDir holds the servers instead of DynamoDB.
+	Table       string
+	CreateTable bool // DYNAMODB_CREATE_TABLE, default false; needs Table
 
 	Port               int           // GAMESERVER_PORT, default 25565
 	Version            string        // GAMESERVER_VERSION, free text, may be empty
@@ -79,7 +82,70 @@ type Config struct {
 	HTTPAddr  string     // HTTP_ADDR: host:port for /healthz, /readyz, /metrics; empty: no HTTP server
 	LogFormat string     // LOG_FORMAT: "text" (default) or "json"
 	LogLevel  slog.Level // LOG_LEVEL: debug, info (default), warn or error
+
+	// Added 2026-11-26: templates, extensions, events and web pages.
+
+	SQSQueueURL     string        // AWS_SQS_EVENTS_QUEUE_URL: the queue of ECS task events to long-poll; empty: polling only (ECS runtime only)
+	SQSEndpoint     string        // AWS_ENDPOINT_URL_SQS, as given
+	PublicURL       string        // PUBLIC_URL: absolute http(s) URL, no query or fragment, no trailing slash; empty: no web links posted
+	WebSecret       Secret        // WEB_SECRET or WEB_SECRET_FILE: signs web links; at least 16 bytes; never empty after Load (see WebSecretRandom)
+	WebSecretRandom bool          // WebSecret was not given: Load drew 32 random bytes, so links stop working at a restart
+	ExtendDuration  time.Duration // GAMESERVER_EXTEND_DURATION: what one /server extend adds; default 30m
+	MaxExtensions   int           // GAMESERVER_MAX_EXTENSIONS: extensions a member may add to one server (admins: no limit); default 2, may be 0
+	CreateCooldown  time.Duration // GAMESERVER_CREATE_COOLDOWN: a member's wait between two creations (admins exempt); default 2m, 0 turns it off
+	// Deployment is SPAWNER_DEPLOYMENT: the value of the spawner:deployment
+	// tag (ECS) or label (Docker) on what this bot starts; the bot acts only
+	// on its own and untagged tasks. Default: Table when set, else GuildID.
+	Deployment string
+
+	// Added 2026-11-26: one machine, no AWS.
+
+	Runtime          string    // SPAWNER_RUNTIME: RuntimeECS or RuntimeDocker; default ECS when AWS_ECS_CLUSTER_NAME is set, else Docker
+	DataDir          string    // SPAWNER_DATA_DIR: folder of the embedded store, used when Table is empty; default ./data
+	DockerHost       string    // DOCKER_HOST, as given; the Docker client reads it itself; empty: the local socket
+	DockerPublicHost string    // DOCKER_PUBLIC_HOST: host name or IP players connect to; required with RuntimeDocker
+	DockerPorts      PortRange // DOCKER_PORT_RANGE: host ports handed to servers; default 25565-25664
+	GameImage        string    // GAMESERVER_IMAGE: image of the default game under Docker; default itzg/minecraft-server
 }
+
+// Runtimes: where game servers run (SPAWNER_RUNTIME).
+const (
+	RuntimeECS    = "ecs"    // AWS ECS Fargate
+	RuntimeDocker = "docker" // containers in the host's Docker engine
+)
+
+// Defaults of the variables added on 2026-11-26.
+const (
+	DefaultDataDir        = "./data"
+	DefaultGameImage      = "itzg/minecraft-server"
+	DefaultExtendDuration = 30 * time.Minute
+	DefaultMaxExtensions  = 2
+	DefaultCreateCooldown = 2 * time.Minute
+)
+
+// DefaultDockerPorts is DOCKER_PORT_RANGE's default, 25565-25664.
+var DefaultDockerPorts = PortRange{First: 25565, Last: 25664}
+
+// MaxCategoryChannels is how many channels Discord lets a category hold;
+// GAMESERVER_MAX_SERVERS may not exceed it, since every server has a
+// ticket channel in the one category.
+const MaxCategoryChannels = 50
+
+// PortRange is an inclusive range of ports, First <= Last, both in 1..65535.
+type PortRange struct{ First, Last int }
+
+// Len is how many ports the range holds.
+func (r PortRange) Len() int { return r.Last - r.First + 1 }
+
+// Contains reports whether port is in the range.
+func (r PortRange) Contains(port int) bool { return port >= r.First && port <= r.Last }
+
+// String returns "first-last", as DOCKER_PORT_RANGE is written.
+func (r PortRange) String() string { return fmt.Sprintf("%d-%d", r.First, r.Last) }
+
+// EmbeddedStore reports whether servers are kept in the embedded store in
+// DataDir rather than in a DynamoDB table.
+func (c *Config) EmbeddedStore() bool { return c.Table == "" }
 
 // HasStaticAWSCredentials reports whether the AWS credentials were given
 // through files (see AWSAccessKeyID) rather than left to the SDK's chain.
@@ -88,8 +154,11 @@ func (c *Config) HasStaticAWSCredentials() bool { return !c.AWSAccessKeyID.IsZer
 // Catalog returns the games offered: the default Minecraft game built from
 // the configuration, with its "official" and "non_official" variants.
 // Every call returns fresh maps the caller may change.
+//
+// Under the Docker runtime the game runs GAMESERVER_IMAGE and is probed
+// with Server List Ping.
 func (c *Config) Catalog() spawner.Catalog {
-	return spawner.Catalog{{
+	g := spawner.Game{
 		Name:           "minecraft",
 		Title:          "Minecraft",
 		TaskDefinition: c.TaskDefinition,
@@ -110,7 +179,13 @@ func (c *Config) Catalog() spawner.Catalog {
 		MaxDuration:        c.MaxDuration,
 		MaxDurationWarning: c.MaxDurationWarning,
 		ReadyTimeout:       c.ReadyTimeout,
-	}}
+		ExtendDuration:     c.ExtendDuration,
+	}
+	if c.Runtime == RuntimeDocker {
+		g.Image = c.GameImage
+		g.Protocol = spawner.ProtocolMinecraft
+	}
+	return spawner.Catalog{g}
 }
 
 // Load reads and validates every variable through getenv (os.Getenv in
@@ -126,36 +201,41 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	l := &loader{getenv: getenv, readFile: readFile}
 	c := &Config{}
 
+	// Where servers run decides what else is required.
+	c.Runtime = l.runtime("SPAWNER_RUNTIME")
+	ecs := c.Runtime == RuntimeECS
+	usesAWS := ecs || l.get("AWS_DYNAMODB_TABLE_NAME") != "" || l.get("AWS_SQS_EVENTS_QUEUE_URL") != ""
+
 	// Discord, in the order of the interface's table.
 	c.DiscordToken = l.secret("DISCORD_TOKEN")
-	if c.DiscordToken.IsZero() {
+	if c.DiscordToken.IsZero() && !l.given("DISCORD_TOKEN") {
 		l.missing("DISCORD_TOKEN", "the bot's token (Discord developer portal → your application → Bot → Reset Token), or its file's path in DISCORD_TOKEN_FILE")
 	}
 	c.GuildID = l.id("DISCORD_GUILD_ID", "the id of the Discord server the bot serves (developer mode on, right-click the server icon → Copy Server ID)")
-	c.UserRoleIDs = l.ids("DISCORD_USER_ROLE_ID", "the id of the role allowed to ask for servers (Server Settings → Roles → … → Copy Role ID); several may be separated by commas")
+	c.UserRoleIDs = l.ids("DISCORD_USER_ROLE_ID", "the id of the role allowed to ask for servers (Server Settings → Roles → … → Copy Role ID), or the guild's id for every member; several may be separated by commas")
 	c.AdminRoleIDs = l.ids("DISCORD_ADMIN_ROLE_ID", "the id of the admin role (Server Settings → Roles → … → Copy Role ID); several may be separated by commas")
 	c.CategoryID = l.id("DISCORD_GAMESERVER_CATEGORY_ID", "the id of the category ticket channels go under (right-click the category → Copy Channel ID)")
 	c.LogChannelID = l.id("DISCORD_LOG_CHANNEL_ID", "")
 	c.DiscordAPIURL = l.discordURL("DISCORD_API_URL")
 
 	// AWS.
-	c.AWSRegion = l.region()
+	c.AWSRegion = l.region(usesAWS)
 	c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken = l.awsCredentials()
 	c.AWSEndpoint = l.endpoint("AWS_ENDPOINT_URL")
 	c.ECSEndpoint = l.endpoint("AWS_ENDPOINT_URL_ECS")
 	c.EC2Endpoint = l.endpoint("AWS_ENDPOINT_URL_EC2")
 	c.DynamoDBEndpoint = l.endpoint("AWS_ENDPOINT_URL_DYNAMODB")
-	c.Cluster = l.cluster("AWS_ECS_CLUSTER_NAME")
-	c.TaskDefinition = l.taskDefinition("ECS_TASK_DEFINITION")
-	c.Container = l.container("DOCKER_IMAGE_NAME")
-	c.Subnets = l.awsIDs("ECS_SUBNETS", "subnet", "subnet-0123456789abcdef0", 16,
+	c.Cluster = l.cluster("AWS_ECS_CLUSTER_NAME", ecs)
+	c.TaskDefinition = l.taskDefinition("ECS_TASK_DEFINITION", ecs)
+	c.Container = l.container("DOCKER_IMAGE_NAME", ecs)
+	c.Subnets = l.awsIDs("ECS_SUBNETS", "subnet", "subnet-0123456789abcdef0", 16, ecs,
 		"the subnets the tasks run in (VPC console → Subnets), separated by commas")
-	c.SecurityGroups = l.awsIDs("ECS_SECURITY_GROUPS", "sg", "sg-0123456789abcdef0", 5,
+	c.SecurityGroups = l.awsIDs("ECS_SECURITY_GROUPS", "sg", "sg-0123456789abcdef0", 5, ecs,
 		"the security groups of the tasks (VPC console → Security groups), separated by commas; one must let players in on the game port")
 	c.AssignPublicIP = l.boolean("ECS_ASSIGN_PUBLIC_IP", true)
 	c.CapacityProvider = l.capacityProvider("ECS_CAPACITY_PROVIDER")
-	c.Table = l.table("AWS_DYNAMODB_TABLE_NAME")
 	c.CreateTable = l.boolean("DYNAMODB_CREATE_TABLE", false)
+	c.Table = l.table("AWS_DYNAMODB_TABLE_NAME", c.CreateTable)
 
 	// The game and its watchdogs.
 	c.Port = l.integer("GAMESERVER_PORT", 25565, 1, 65535)
@@ -166,7 +246,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.WarningCount = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", 3, 1, math.MaxInt32)
 	c.CheckInterval, _ = l.duration("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", 5*time.Minute, legacyMS, positive)
 	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, positive)
-	c.MaxServers = l.integer("GAMESERVER_MAX_SERVERS", 10, 1, math.MaxInt32)
+	c.MaxServers = l.maxServers("GAMESERVER_MAX_SERVERS")
 
 	// Ours, not the original's.
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
@@ -176,11 +256,40 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
 
+	// Added 2026-11-26: templates, extensions, events and web pages.
+	c.SQSQueueURL = l.queueURL("AWS_SQS_EVENTS_QUEUE_URL", ecs)
+	c.SQSEndpoint = l.endpoint("AWS_ENDPOINT_URL_SQS")
+	c.PublicURL = l.publicURL("PUBLIC_URL")
+	c.WebSecret, c.WebSecretRandom = l.webSecret("WEB_SECRET")
+	c.ExtendDuration, _ = l.duration("GAMESERVER_EXTEND_DURATION", DefaultExtendDuration, withUnit, positive)
+	c.MaxExtensions = l.integer("GAMESERVER_MAX_EXTENSIONS", DefaultMaxExtensions, 0, math.MaxInt32)
+	c.CreateCooldown, _ = l.duration("GAMESERVER_CREATE_COOLDOWN", DefaultCreateCooldown, withUnit, zeroOK)
+	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
+
+	// Added 2026-11-26: one machine, no AWS.
+	c.DataDir = l.dataDir("SPAWNER_DATA_DIR")
+	c.DockerHost = l.get("DOCKER_HOST")
+	c.DockerPublicHost = l.publicHost("DOCKER_PUBLIC_HOST", c.Runtime == RuntimeDocker)
+	c.DockerPorts = l.portRange("DOCKER_PORT_RANGE")
+	c.GameImage = l.image("GAMESERVER_IMAGE")
+
 	if len(l.errs) > 0 {
-		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken)
+		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
+		// Secrets the SDK reads itself, or that failed to load, are
+		// redacted from their raw values too: a secret pasted into another
+		// variable must never be echoed.
+		for _, name := range secretVars {
+			l.redact(NewSecret(l.get(name)))
+		}
 		return nil, l.errs
 	}
 	return c, nil
+}
+
+// secretVars are every variable whose value is a secret.
+var secretVars = []string{
+	"DISCORD_TOKEN", "WEB_SECRET",
+	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", legacySecretKey, "AWS_SESSION_TOKEN",
 }
 
 // loader reads variables and collects every problem.
@@ -224,6 +333,12 @@ func (l *loader) redact(secrets ...Secret) {
 
 // quote shows a refused value. Load's last step removes any secret from it.
 func quote(v string) string { return strconv.Quote(v) }
+
+// given reports whether a secret was given as name or name_FILE, even if
+// it could not be read: a problem is then already told about name_FILE.
+func (l *loader) given(name string) bool {
+	return l.get(name) != "" || l.get(name+"_FILE") != ""
+}
 
 // secret reads name or name_FILE. An empty result means not given.
 func (l *loader) secret(name string) Secret {
@@ -284,10 +399,10 @@ func (l *loader) awsCredentials() (id, key, token Secret) {
 	key = l.secret("AWS_SECRET_ACCESS_KEY")
 	token = l.secret("AWS_SESSION_TOKEN")
 	const why = "required when AWS credentials are given as files (AWS_*_FILE): set %s or %s_FILE"
-	if id.IsZero() {
+	if id.IsZero() && !l.given("AWS_ACCESS_KEY_ID") {
 		l.fail("AWS_ACCESS_KEY_ID", why, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
 	}
-	if key.IsZero() {
+	if key.IsZero() && !l.given("AWS_SECRET_ACCESS_KEY") {
 		l.fail("AWS_SECRET_ACCESS_KEY", why, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
 	}
 	return id, key, token
@@ -412,7 +527,7 @@ func (l *loader) endpoint(name string) string {
 
 var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
 
-func (l *loader) region() string {
+func (l *loader) region(required bool) string {
 	name, v := "AWS_REGION", l.get("AWS_REGION")
 	if v == "" {
 		if d := l.get("AWS_DEFAULT_REGION"); d != "" {
@@ -420,8 +535,9 @@ func (l *loader) region() string {
 		}
 	}
 	switch {
-	case v == "":
+	case v == "" && required:
 		l.missing(name, "the AWS region of the cluster and the table, like eu-west-3 (AWS_DEFAULT_REGION is read too)")
+	case v == "":
 	case !regionRE.MatchString(v):
 		l.fail(name, "must be an AWS region like eu-west-3, got %s", quote(v))
 		return ""
@@ -434,9 +550,10 @@ var ecsNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
 var clusterARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
 
-func (l *loader) cluster(name string) string {
+func (l *loader) cluster(name string, required bool) string {
 	v := l.get(name)
 	switch {
+	case v == "" && !required:
 	case v == "":
 		l.missing(name, "the name of the ECS cluster the servers run in (ECS console → Clusters)")
 	case !ecsNameRE.MatchString(v) && !clusterARNRE.MatchString(v):
@@ -448,10 +565,11 @@ func (l *loader) cluster(name string) string {
 
 var taskDefARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/([A-Za-z0-9_-]{1,255})(:[0-9]+)?$`)
 
-func (l *loader) taskDefinition(name string) string {
+func (l *loader) taskDefinition(name string, required bool) string {
 	v := l.get(name)
 	const expected = "must be a task definition family name (letters, digits, - and _) without revision or ARN: the latest ACTIVE revision of the family is used"
 	switch {
+	case v == "" && !required:
 	case v == "":
 		l.missing(name, "the family name of the game's task definition (ECS console → Task definitions); its latest ACTIVE revision is used")
 	case ecsNameRE.MatchString(v):
@@ -466,9 +584,10 @@ func (l *loader) taskDefinition(name string) string {
 	return ""
 }
 
-func (l *loader) container(name string) string {
+func (l *loader) container(name string, required bool) string {
 	v := l.get(name)
 	switch {
+	case v == "" && !required:
 	case v == "":
 		l.missing(name, "the name of the game's container inside the task definition (not the image)")
 	case !ecsNameRE.MatchString(v):
@@ -479,10 +598,12 @@ func (l *loader) container(name string) string {
 }
 
 // awsIDs reads a required comma list of ids like prefix-0123abcd, at most max.
-func (l *loader) awsIDs(name, prefix, example string, max int, what string) []string {
+func (l *loader) awsIDs(name, prefix, example string, max int, required bool, what string) []string {
 	items := list(l.get(name))
 	if len(items) == 0 {
-		l.missing(name, what)
+		if required {
+			l.missing(name, what)
+		}
 		return nil
 	}
 	re := regexp.MustCompile(`^` + prefix + `-[0-9a-f]+$`)
@@ -531,11 +652,14 @@ func (l *loader) capacityProvider(name string) string {
 
 var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 
-func (l *loader) table(name string) string {
+// table reads the DynamoDB table's name; empty means the embedded store,
+// unless the table is to be created.
+func (l *loader) table(name string, create bool) string {
 	v := l.get(name)
 	switch {
+	case v == "" && create:
+		l.fail(name, "required with DYNAMODB_CREATE_TABLE=true: the name of the DynamoDB table to create (or unset DYNAMODB_CREATE_TABLE to keep servers in the embedded store in SPAWNER_DATA_DIR)")
 	case v == "":
-		l.missing(name, "the name of the DynamoDB table of servers (partition key taskId, a string)")
 	case !tableRE.MatchString(v):
 		l.fail(name, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s", quote(v))
 		return ""
@@ -653,4 +777,158 @@ func (l *loader) oneOf(name, def string, allowed ...string) string {
 func (l *loader) logLevel(name string) slog.Level {
 	levels := map[string]slog.Level{"debug": slog.LevelDebug, "info": slog.LevelInfo, "warn": slog.LevelWarn, "error": slog.LevelError}
 	return levels[l.oneOf(name, "info", "debug", "info", "warn", "error")]
+}
+
+func (l *loader) runtime(name string) string {
+	v := strings.ToLower(l.get(name))
+	switch v {
+	case "":
+		if l.get("AWS_ECS_CLUSTER_NAME") != "" {
+			return RuntimeECS
+		}
+		return RuntimeDocker
+	case RuntimeECS, RuntimeDocker:
+		return v
+	}
+	l.fail(name, "must be ecs (AWS ECS Fargate) or docker (the host's Docker engine), got %s", quote(l.get(name)))
+	return ""
+}
+
+// maxServers reads GAMESERVER_MAX_SERVERS, which the category must be able
+// to hold.
+func (l *loader) maxServers(name string) int {
+	v := l.get(name)
+	if n, err := strconv.Atoi(v); err == nil && n > MaxCategoryChannels {
+		l.fail(name, "must be at most %d, got %s: every server has a ticket channel in DISCORD_GAMESERVER_CATEGORY_ID, a Discord category holds at most %d channels, and the tickets of ended servers keep their slot for DISCORD_TICKET_CLOSE_DELAY",
+			MaxCategoryChannels, quote(v), MaxCategoryChannels)
+		return 10
+	}
+	return l.integer(name, 10, 1, math.MaxInt32)
+}
+
+func (l *loader) queueURL(name string, ecs bool) string {
+	v := l.get(name)
+	switch {
+	case v == "":
+		return ""
+	case !ecs:
+		l.fail(name, "is for ECS task events and needs SPAWNER_RUNTIME=ecs; the docker runtime follows the engine's own events: unset it")
+		return ""
+	}
+	if problem := checkURL(v, "https://sqs.eu-west-3.amazonaws.com/123456789012/spawner-events"); problem != "" {
+		l.fail(name, "%s", problem)
+		return ""
+	}
+	return v
+}
+
+func (l *loader) publicURL(name string) string {
+	v := l.get(name)
+	if v == "" {
+		return ""
+	}
+	if problem := checkURL(v, "https://spawner.example.org"); problem != "" {
+		l.fail(name, "%s", problem)
+		return ""
+	}
+	return strings.TrimRight(v, "/")
+}
+
+// minWebSecret is the shortest WEB_SECRET accepted, in bytes.
+const minWebSecret = 16
+
+// webSecret reads WEB_SECRET or WEB_SECRET_FILE, or draws 32 random bytes.
+func (l *loader) webSecret(name string) (s Secret, random bool) {
+	s = l.secret(name)
+	switch {
+	case !s.IsZero() && len(s.Value()) < minWebSecret:
+		l.fail(name, "must be at least %d characters long (for example: openssl rand -hex 32)", minWebSecret)
+		return Secret{}, false
+	case !s.IsZero() || l.given(name):
+		return s, false
+	}
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails
+	return NewSecret(string(b)), true
+}
+
+// deploymentRE is what both an AWS tag value and a Docker label accept.
+var deploymentRE = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@-]{1,128}$`)
+
+func (l *loader) deployment(name, table, guild string) string {
+	v := l.get(name)
+	switch {
+	case v == "" && table != "":
+		return table
+	case v == "":
+		return guild
+	case !deploymentRE.MatchString(v):
+		l.fail(name, "must be 1 to 128 letters, digits and _ . : / = + @ - (it becomes a task tag and a container label), got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+func (l *loader) dataDir(name string) string {
+	v := l.get(name)
+	switch {
+	case v == "":
+		return DefaultDataDir
+	case strings.ContainsRune(v, 0):
+		l.fail(name, "must be a folder path")
+		return ""
+	}
+	return v
+}
+
+var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
+
+func (l *loader) publicHost(name string, required bool) string {
+	v := l.get(name)
+	switch {
+	case v == "" && required:
+		l.missing(name, "the host name or IP address players connect to (this machine's public address), like play.example.org or 203.0.113.7")
+	case v == "":
+	case net.ParseIP(v) == nil && (len(v) > 253 || !hostnameRE.MatchString(v)):
+		l.fail(name, "must be a host name or IP address without scheme or port, like play.example.org or 203.0.113.7, got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+func (l *loader) portRange(name string) PortRange {
+	v := l.get(name)
+	if v == "" {
+		return DefaultDockerPorts
+	}
+	first, last, found := strings.Cut(v, "-")
+	if !found {
+		last = first
+	}
+	lo, err1 := strconv.Atoi(strings.TrimSpace(first))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(last))
+	switch {
+	case err1 != nil || err2 != nil || lo < 1 || hi > 65535:
+		l.fail(name, "must be a range of ports from 1 to 65535 like 25565-25664, got %s", quote(v))
+	case lo > hi:
+		l.fail(name, "must go from the lower port to the higher, like 25565-25664, got %s", quote(v))
+	default:
+		return PortRange{First: lo, Last: hi}
+	}
+	return DefaultDockerPorts
+}
+
+// imageRE is a loose Docker image reference: registry, path, tag, digest.
+var imageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
+
+func (l *loader) image(name string) string {
+	v := l.get(name)
+	switch {
+	case v == "":
+		return DefaultGameImage
+	case len(v) > 255 || !imageRE.MatchString(v):
+		l.fail(name, "must be a Docker image reference like itzg/minecraft-server or itzg/minecraft-server:java21, got %s", quote(v))
+		return ""
+	}
+	return v
 }

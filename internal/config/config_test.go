@@ -18,9 +18,21 @@ import (
 	"github.com/joho/godotenv"
 )
 
-// requiredVars are the variables without a default, in the order Load
-// reports them (the order of interface.md's table).
+// requiredVars are the variables without a default when nothing says ECS:
+// the Docker runtime and the embedded store, in the order Load reports them.
 var requiredVars = []string{
+	"DISCORD_TOKEN",
+	"DISCORD_GUILD_ID",
+	"DISCORD_USER_ROLE_ID",
+	"DISCORD_ADMIN_ROLE_ID",
+	"DISCORD_GAMESERVER_CATEGORY_ID",
+	"DOCKER_PUBLIC_HOST",
+}
+
+// requiredECSVars are the variables without a default under
+// SPAWNER_RUNTIME=ecs, in the order Load reports them (the order of
+// interface.md's table); the table is optional since the embedded store.
+var requiredECSVars = []string{
 	"DISCORD_TOKEN",
 	"DISCORD_GUILD_ID",
 	"DISCORD_USER_ROLE_ID",
@@ -32,7 +44,6 @@ var requiredVars = []string{
 	"DOCKER_IMAGE_NAME",
 	"ECS_SUBNETS",
 	"ECS_SECURITY_GROUPS",
-	"AWS_DYNAMODB_TABLE_NAME",
 }
 
 // testToken is recognisable, so a test can tell it never leaked.
@@ -73,6 +84,14 @@ func mustLoad(tb testing.TB, env map[string]string) *Config {
 	c, err := load(tb, env)
 	if err != nil {
 		tb.Fatalf("Load: unexpected error:\n%v", err)
+	}
+	// A random web secret differs at every Load: check it, then blank it so
+	// configurations compare.
+	if c.WebSecretRandom {
+		if n := len(c.WebSecret.Value()); n != 32 {
+			tb.Fatalf("random WebSecret has %d bytes, want 32", n)
+		}
+		c.WebSecret = Secret{}
 	}
 	return c
 }
@@ -124,6 +143,15 @@ func defaults() *Config {
 		TicketCloseDelay:   2 * time.Minute,
 		LogFormat:          "text",
 		LogLevel:           slog.LevelInfo,
+		WebSecretRandom:    true,
+		ExtendDuration:     30 * time.Minute,
+		MaxExtensions:      2,
+		CreateCooldown:     2 * time.Minute,
+		Deployment:         "mineralcontest_tasks",
+		Runtime:            RuntimeECS,
+		DataDir:            "./data",
+		DockerPorts:        PortRange{First: 25565, Last: 25664},
+		GameImage:          "itzg/minecraft-server",
 	}
 }
 
@@ -370,6 +398,9 @@ func TestLoadRequiredMissing(t *testing.T) {
 	}{
 		{"empty environment", map[string]string{}, requiredVars},
 		{"blank values count as unset", blank(requiredEnv()), requiredVars},
+		{"ecs asked for", map[string]string{"SPAWNER_RUNTIME": "ecs"}, requiredECSVars},
+		{"ecs by its cluster", with(blank(requiredEnv()), map[string]string{"AWS_ECS_CLUSTER_NAME": "gameservers"}),
+			slices.DeleteFunc(slices.Clone(requiredECSVars), func(v string) bool { return v == "AWS_ECS_CLUSTER_NAME" })},
 		{"missing and malformed reported together", map[string]string{
 			"DISCORD_GUILD_ID":     "my server",
 			"GAMESERVER_PORT":      "http",
@@ -377,7 +408,7 @@ func TestLoadRequiredMissing(t *testing.T) {
 		}, []string{
 			"DISCORD_TOKEN", "DISCORD_GUILD_ID", "DISCORD_USER_ROLE_ID", "DISCORD_ADMIN_ROLE_ID",
 			"DISCORD_GAMESERVER_CATEGORY_ID", "AWS_REGION", "ECS_TASK_DEFINITION", "DOCKER_IMAGE_NAME",
-			"ECS_SUBNETS", "ECS_SECURITY_GROUPS", "AWS_DYNAMODB_TABLE_NAME", "GAMESERVER_PORT",
+			"ECS_SUBNETS", "ECS_SECURITY_GROUPS", "GAMESERVER_PORT",
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
