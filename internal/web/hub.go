@@ -1,0 +1,310 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// Fleet gives the current state of every live server, one event of type
+// spawner.EventSnapshot each, with Time the time of the server's latest
+// change. The hub calls it without holding any lock, once per new client.
+type Fleet interface {
+	Snapshot() []spawner.Event
+}
+
+// HubOptions tunes a Hub. Zero values take the defaults named on each field.
+type HubOptions struct {
+	Fleet        Fleet         // required
+	Buffer       int           // events queued per client before it is dropped; 64
+	MaxClients   int           // connections in total; 1000
+	MaxPerToken  int           // connections per token; 8
+	PingInterval time.Duration // time between pings; 30s
+	WriteTimeout time.Duration // bound on one write or ping; 10s
+	Logger       *slog.Logger  // slog.Default() when nil
+
+	// OnClients is called with the number of connected clients each time it
+	// changes (a gauge). OnDropped is called once per client dropped because
+	// it could not keep up (a counter). Both must not block.
+	OnClients func(n int)
+	OnDropped func()
+}
+
+// ErrTooMany is returned when a connection would pass a cap: the handler
+// answers 429 before any upgrade.
+var ErrTooMany = errors.New("too many connections")
+
+// ErrHubClosed is returned once the hub is closed.
+var ErrHubClosed = errors.New("event hub closed")
+
+// Hub fans the events of the lifecycle out to WebSocket clients, each seeing
+// only its scope. Publish never blocks; a client that falls behind is
+// dropped without slowing the others.
+type Hub struct {
+	opt    HubOptions
+	ctx    context.Context // ended by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	clients  map[*client]struct{}
+	perToken map[string]int
+	total    int // reserved slots, connected or upgrading
+}
+
+type client struct {
+	scope  Scope
+	server string      // when set, only this server
+	send   chan []byte // encoded events; bounded
+	slow   chan struct{}
+	once   sync.Once
+}
+
+// NewHub returns a running hub. Close it to end every connection.
+func NewHub(opt HubOptions) *Hub {
+	if opt.Buffer <= 0 {
+		opt.Buffer = 64
+	}
+	if opt.MaxClients <= 0 {
+		opt.MaxClients = 1000
+	}
+	if opt.MaxPerToken <= 0 {
+		opt.MaxPerToken = 8
+	}
+	if opt.PingInterval <= 0 {
+		opt.PingInterval = 30 * time.Second
+	}
+	if opt.WriteTimeout <= 0 {
+		opt.WriteTimeout = 10 * time.Second
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.OnClients == nil {
+		opt.OnClients = func(int) {}
+	}
+	if opt.OnDropped == nil {
+		opt.OnDropped = func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		opt:      opt,
+		ctx:      ctx,
+		cancel:   cancel,
+		clients:  make(map[*client]struct{}),
+		perToken: make(map[string]int),
+	}
+}
+
+func (c *client) wants(e *spawner.Event) bool {
+	if c.server != "" && e.Server != c.server {
+		return false
+	}
+	return c.scope.Covers(e.Server, e.Owner)
+}
+
+// Publish sends e to every client whose scope covers it. It never blocks
+// on a client: one whose buffer is full is dropped. It may be called from
+// any goroutine, also while holding the caller's own locks, and after Close
+// (it then does nothing).
+func (h *Hub) Publish(e spawner.Event) {
+	msg, err := json.Marshal(e)
+	if err != nil {
+		h.opt.Logger.Error("encode event", "server", e.Server, "err", err)
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for c := range h.clients {
+		if !c.wants(&e) {
+			continue
+		}
+		select {
+		case c.send <- msg:
+		default:
+			h.dropLocked(c)
+		}
+	}
+}
+
+// dropLocked removes a client that cannot keep up; its connection's
+// goroutine sees c.slow and closes it with StatusPolicyViolation.
+func (h *Hub) dropLocked(c *client) {
+	if _, ok := h.clients[c]; !ok {
+		return
+	}
+	delete(h.clients, c)
+	c.once.Do(func() { close(c.slow) })
+	h.opt.OnDropped()
+}
+
+// Clients returns the number of connected clients.
+func (h *Hub) Clients() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.clients)
+}
+
+// reserve takes a connection slot for token, or returns ErrTooMany or
+// ErrHubClosed. The returned release gives it back.
+func (h *Hub) reserve(token string) (release func(), err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrHubClosed
+	}
+	if h.total >= h.opt.MaxClients || h.perToken[token] >= h.opt.MaxPerToken {
+		return nil, ErrTooMany
+	}
+	h.total++
+	h.perToken[token]++
+	h.wg.Add(1)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			h.mu.Lock()
+			h.total--
+			if h.perToken[token]--; h.perToken[token] <= 0 {
+				delete(h.perToken, token)
+			}
+			h.mu.Unlock()
+			h.wg.Done()
+		})
+	}, nil
+}
+
+func (h *Hub) add(c *client) {
+	h.mu.Lock()
+	h.clients[c] = struct{}{}
+	n := len(h.clients)
+	h.mu.Unlock()
+	h.opt.OnClients(n)
+}
+
+func (h *Hub) remove(c *client) {
+	h.mu.Lock()
+	delete(h.clients, c)
+	n := len(h.clients)
+	h.mu.Unlock()
+	h.opt.OnClients(n)
+}
+
+// serve runs one accepted connection until the client leaves, is dropped,
+// stops answering pings, or the hub closes. It runs on the HTTP handler's
+// goroutine, which owns it; the reader goroutine of CloseRead ends with the
+// connection.
+func (h *Hub) serve(conn *websocket.Conn, scope Scope, server string) {
+	c := &client{
+		scope:  scope,
+		server: server,
+		send:   make(chan []byte, h.opt.Buffer),
+		slow:   make(chan struct{}),
+	}
+	// Register first, then read the snapshot: a change made meanwhile is
+	// queued and sent after it, and one older than the snapshot is skipped.
+	h.add(c)
+	defer h.remove(c)
+	ctx := conn.CloseRead(h.ctx)
+
+	seen := make(map[string]time.Time)
+	snapshot := h.opt.Fleet.Snapshot()
+	// Only the changes queued before the snapshot was read can be older.
+	check := len(c.send)
+	for _, e := range snapshot {
+		if !c.wants(&e) {
+			continue
+		}
+		e.Type = spawner.EventSnapshot
+		seen[e.Server] = e.Time
+		msg, err := json.Marshal(e)
+		if err != nil {
+			continue
+		}
+		if err := h.write(ctx, conn, msg); err != nil {
+			h.end(conn, err)
+			return
+		}
+	}
+
+	ping := time.NewTicker(h.opt.PingInterval)
+	defer ping.Stop()
+	for {
+		select {
+		case msg := <-c.send:
+			if check > 0 {
+				check--
+				if stale(msg, seen) {
+					continue
+				}
+			}
+			if err := h.write(ctx, conn, msg); err != nil {
+				h.end(conn, err)
+				return
+			}
+		case <-c.slow:
+			h.opt.Logger.Info("event client dropped: too slow")
+			conn.Close(websocket.StatusPolicyViolation, "too slow to keep up with events")
+			return
+		case <-ping.C:
+			pctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
+			err := conn.Ping(pctx)
+			cancel()
+			if err != nil {
+				h.end(conn, err)
+				return
+			}
+		case <-ctx.Done():
+			h.end(conn, ctx.Err())
+			return
+		}
+	}
+}
+
+func (h *Hub) write(ctx context.Context, conn *websocket.Conn, msg []byte) error {
+	wctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
+	defer cancel()
+	return conn.Write(wctx, websocket.MessageText, msg)
+}
+
+// end closes conn after its loop stopped: going away when the hub closes,
+// at once otherwise (the peer left or is dead).
+func (h *Hub) end(conn *websocket.Conn, _ error) {
+	if h.ctx.Err() != nil {
+		conn.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	conn.CloseNow()
+}
+
+// stale reports whether a queued event is older than the snapshot already
+// sent for its server.
+func stale(msg []byte, seen map[string]time.Time) bool {
+	var e struct {
+		Server string    `json:"server"`
+		Time   time.Time `json:"time"`
+	}
+	if json.Unmarshal(msg, &e) != nil {
+		return false
+	}
+	t, ok := seen[e.Server]
+	return ok && e.Time.Before(t)
+}
+
+// Close ends every connection and waits for their goroutines. Later
+// connections are refused with 503. It is idempotent.
+func (h *Hub) Close() error {
+	h.mu.Lock()
+	h.closed = true
+	h.mu.Unlock()
+	h.cancel()
+	h.wg.Wait()
+	return nil
+}
