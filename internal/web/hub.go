@@ -212,7 +212,9 @@ func (h *Hub) serve(conn *websocket.Conn, scope Scope, server string) {
 	// queued and sent after it, and one older than the snapshot is skipped.
 	h.add(c)
 	defer h.remove(c)
-	ctx := conn.CloseRead(h.ctx)
+	// ctx ends when the peer closes or the connection breaks; the hub's
+	// closing is watched apart, so that clients are told it is going away.
+	ctx := conn.CloseRead(context.Background())
 
 	seen := make(map[string]time.Time)
 	snapshot := h.opt.Fleet.Snapshot()
@@ -237,6 +239,13 @@ func (h *Hub) serve(conn *websocket.Conn, scope Scope, server string) {
 	ping := time.NewTicker(h.opt.PingInterval)
 	defer ping.Stop()
 	for {
+		select {
+		case <-c.slow: // before anything queued: the client is gone
+			h.opt.Logger.Info("event client dropped: too slow")
+			conn.Close(websocket.StatusPolicyViolation, "too slow to keep up with events")
+			return
+		default:
+		}
 		select {
 		case msg := <-c.send:
 			if check > 0 {
@@ -263,6 +272,9 @@ func (h *Hub) serve(conn *websocket.Conn, scope Scope, server string) {
 			}
 		case <-ctx.Done():
 			h.end(conn, ctx.Err())
+			return
+		case <-h.ctx.Done():
+			h.end(conn, h.ctx.Err())
 			return
 		}
 	}
