@@ -62,8 +62,8 @@ type Hub struct {
 
 type client struct {
 	scope  Scope
-	server string      // when set, only this server
-	send   chan []byte // encoded events; bounded
+	server string        // when set, only this server
+	send   chan *message // bounded
 	slow   chan struct{}
 	once   sync.Once
 }
@@ -116,11 +116,12 @@ func (c *client) wants(e *spawner.Event) bool {
 // any goroutine, also while holding the caller's own locks, and after Close
 // (it then does nothing).
 func (h *Hub) Publish(e spawner.Event) {
-	msg, err := json.Marshal(e)
+	data, err := json.Marshal(e)
 	if err != nil {
 		h.opt.Logger.Error("encode event", "server", e.Server, "err", err)
 		return
 	}
+	msg := &message{data: data, server: e.Server, time: e.Time}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for c := range h.clients {
@@ -197,70 +198,96 @@ func (h *Hub) remove(c *client) {
 	h.opt.OnClients(n)
 }
 
-// serve runs one accepted connection until the client leaves, is dropped,
-// stops answering pings, or the hub closes. It runs on the HTTP handler's
-// goroutine, which owns it; the reader goroutine of CloseRead ends with the
-// connection.
-func (h *Hub) serve(conn *websocket.Conn, scope Scope, server string) {
+// message is one encoded event, shared by every client it goes to.
+type message struct {
+	data   []byte
+	server string
+	time   time.Time
+}
+
+// session is an accepted client between its registration and its loop.
+type session struct {
+	conn     *websocket.Conn
+	c        *client
+	snapshot [][]byte
+	seen     map[string]time.Time // the snapshot's time of each server
+	check    int                  // queued changes that may predate the snapshot
+}
+
+// open registers a client for conn and reads the snapshot of its scope. It
+// registers first, then reads: a change made meanwhile is queued and sent
+// after the snapshot, and one older than the snapshot is skipped.
+func (h *Hub) open(conn *websocket.Conn, scope Scope, server string) *session {
 	c := &client{
 		scope:  scope,
 		server: server,
-		send:   make(chan []byte, h.opt.Buffer),
+		send:   make(chan *message, h.opt.Buffer),
 		slow:   make(chan struct{}),
 	}
-	// Register first, then read the snapshot: a change made meanwhile is
-	// queued and sent after it, and one older than the snapshot is skipped.
 	h.add(c)
-	defer h.remove(c)
-	// ctx ends when the peer closes or the connection breaks; the hub's
-	// closing is watched apart, so that clients are told it is going away.
-	ctx := conn.CloseRead(context.Background())
-
-	seen := make(map[string]time.Time)
-	snapshot := h.opt.Fleet.Snapshot()
-	// Only the changes queued before the snapshot was read can be older.
-	check := len(c.send)
-	for _, e := range snapshot {
+	s := &session{conn: conn, c: c, seen: make(map[string]time.Time)}
+	for _, e := range h.opt.Fleet.Snapshot() {
 		if !c.wants(&e) {
 			continue
 		}
 		e.Type = spawner.EventSnapshot
-		seen[e.Server] = e.Time
 		msg, err := json.Marshal(e)
 		if err != nil {
+			h.opt.Logger.Error("encode snapshot", "server", e.Server, "err", err)
 			continue
 		}
+		s.seen[e.Server] = e.Time
+		s.snapshot = append(s.snapshot, msg)
+	}
+	s.check = len(c.send)
+	return s
+}
+
+// serve runs one accepted connection until the client leaves, is dropped,
+// stops answering pings, or the hub closes. It runs on a goroutine that
+// reserve counted in the hub's WaitGroup; the reader goroutine of CloseRead
+// ends with the connection, before serve returns. Nothing in it encodes or
+// decodes, so that its stack, one per client, stays small.
+func (h *Hub) serve(s *session) {
+	conn, c := s.conn, s.c
+	defer h.remove(c)
+	// ctx ends when the peer closes or the connection breaks; the hub's
+	// closing is watched apart, so that clients are told it is going away.
+	ctx := conn.CloseRead(context.Background())
+	for _, msg := range s.snapshot {
 		if err := h.write(ctx, conn, msg); err != nil {
 			h.end(conn, err)
 			return
 		}
 	}
-
+	s.snapshot = nil
 	ping := time.NewTicker(h.opt.PingInterval)
 	defer ping.Stop()
 	for {
 		select {
 		case <-c.slow: // before anything queued: the client is gone
-			h.opt.Logger.Info("event client dropped: too slow")
-			conn.Close(websocket.StatusPolicyViolation, "too slow to keep up with events")
+			h.drop(conn)
 			return
 		default:
 		}
 		select {
 		case msg := <-c.send:
-			if check > 0 {
-				check--
-				if stale(msg, seen) {
+			if s.check > 0 {
+				s.check--
+				t, ok := s.seen[msg.server]
+				if s.check == 0 {
+					s.seen = nil // past the changes that could predate the snapshot
+				}
+				if ok && msg.time.Before(t) {
 					continue
 				}
 			}
-			if err := h.write(ctx, conn, msg); err != nil {
+			if err := h.write(ctx, conn, msg.data); err != nil {
 				h.end(conn, err)
 				return
 			}
 		case <-c.slow:
-			h.opt.Logger.Info("event client dropped: too slow")
-			conn.Close(websocket.StatusPolicyViolation, "too slow to keep up with events")
+			h.drop(conn)
 			return
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
@@ -280,6 +307,11 @@ func (h *Hub) serve(conn *websocket.Conn, scope Scope, server string) {
 	}
 }
 
+func (h *Hub) drop(conn *websocket.Conn) {
+	h.opt.Logger.Info("event client dropped: too slow")
+	conn.Close(websocket.StatusPolicyViolation, "too slow to keep up with events")
+}
+
 func (h *Hub) write(ctx context.Context, conn *websocket.Conn, msg []byte) error {
 	wctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
 	defer cancel()
@@ -294,20 +326,6 @@ func (h *Hub) end(conn *websocket.Conn, _ error) {
 		return
 	}
 	conn.CloseNow()
-}
-
-// stale reports whether a queued event is older than the snapshot already
-// sent for its server.
-func stale(msg []byte, seen map[string]time.Time) bool {
-	var e struct {
-		Server string    `json:"server"`
-		Time   time.Time `json:"time"`
-	}
-	if json.Unmarshal(msg, &e) != nil {
-		return false
-	}
-	t, ok := seen[e.Server]
-	return ok && e.Time.Before(t)
 }
 
 // Close ends every connection and waits for their goroutines. Later
