@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"runtime"
 	"runtime/debug"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -171,13 +170,6 @@ func BenchmarkFeed1000Clients(b *testing.B) {
 	}
 	after := rssMiB(b, "VmRSS")
 	runtime.ReadMemStats(&m1)
-	if f, err := os.Create("/tmp/web-heap.out"); err == nil {
-		pprof.Lookup("heap").WriteTo(f, 0)
-		g, _ := os.Create("/tmp/web-gor.txt")
-		pprof.Lookup("goroutine").WriteTo(g, 1)
-		g.Close()
-		f.Close()
-	}
 	b.ReportMetric(float64(m1.StackInuse-m0.StackInuse)/(1<<20), "MiB-stack")
 	b.ReportMetric(float64(m1.HeapInuse-m0.HeapInuse)/(1<<20), "MiB-heap")
 	peak := rssMiB(b, "VmHWM")

@@ -240,6 +240,9 @@ func (h *Hub) open(conn *websocket.Conn, scope Scope, server string) *session {
 		s.snapshot = append(s.snapshot, msg)
 	}
 	s.check = len(c.send)
+	if s.check == 0 {
+		s.seen = nil
+	}
 	return s
 }
 
