@@ -102,7 +102,7 @@ func screenshot(tb testing.TB, ctx context.Context, name string) {
 		tb.Fatal(err)
 	}
 	tb.Logf("screenshot: %s", filepath.Join(dir, name))
-	if os.Getenv("SPAWNER_DOCS_SCREENSHOTS") == "1" {
+	if os.Getenv("SPAWNER_DOCS_SCREENSHOTS") == "1" && (name == "server-page.png" || name == "dashboard.png") {
 		if err := os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644); err != nil {
 			tb.Fatal(err)
 		}
@@ -139,7 +139,7 @@ func TestBrowserServerPageFollowsSteps(t *testing.T) {
 	first := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla 1.21", spawner.StateRequested, now)
 	first.StopsAt = time.Time{} // not known before the server is ready
 	w := newWorld(t, HubOptions{}, first)
-	ctx := newBrowser(t, 760, 980, false)
+	ctx := newBrowser(t, 760, 700, false)
 	url := w.srv.URL + "/servers/" + first.Server + "?token=" + w.signer.Sign(ServerScope(first.Server), time.Hour)
 	run(t, ctx, "open the server page and see it live",
 		chromedp.Navigate(url),
@@ -193,12 +193,12 @@ func TestBrowserServerPageFollowsSteps(t *testing.T) {
 	screenshot(t, ctx, "server-page.png")
 }
 
-func TestBrowserServerPageInFrench(t *testing.T) {
+func TestBrowserServerPageInFrenchOnAPhone(t *testing.T) {
 	now := time.Now()
 	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateReady, now)
 	srv.Address, srv.Players = "203.0.113.7:25565", players(1)
 	w := newWorld(t, HubOptions{}, srv)
-	ctx := newBrowser(t, 760, 980, true)
+	ctx := newBrowser(t, 375, 740, true) // a phone
 	run(t, ctx, "open the server page in French",
 		chromedp.Navigate(w.srv.URL+"/servers/"+srv.Server+"?token="+w.signer.Sign(ServerScope(srv.Server), time.Hour)),
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
@@ -209,6 +209,10 @@ func TestBrowserServerPageInFrench(t *testing.T) {
 	if conn != "En direct" || label != "Prêt" || copyText != "Copier" {
 		t.Fatalf("French page reads %q, %q, %q", conn, label, copyText)
 	}
+	if width := value(t, ctx, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); width > 375 {
+		t.Fatalf("the page is %d px wide on a 375 px phone", width)
+	}
+	screenshot(t, ctx, "server-page-phone-fr.png")
 }
 
 func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
@@ -217,8 +221,10 @@ func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
 	mc.Address, mc.Players = "203.0.113.7:25565", players(3)
 	vh := liveServer("9b20d4e6a1c37f58", "111111111111111111", "Valheim", "", spawner.StateBooting, now)
 	vh.Address, vh.StopsAt = "203.0.113.22:2456", time.Time{}
-	other := liveServer("c81f6e0d94b2a735", "222222222222222222", "Terraria", "", spawner.StateReady, now)
-	w := newWorld(t, HubOptions{}, mc, vh, other)
+	tr := liveServer("5e7a2b90c4d1f368", "111111111111111111", "Terraria", "journey", spawner.StatePending, now)
+	tr.StopsAt = time.Time{}
+	other := liveServer("c81f6e0d94b2a735", "222222222222222222", "Factorio", "", spawner.StateReady, now)
+	w := newWorld(t, HubOptions{}, mc, vh, tr, other)
 	ctx := newBrowser(t, 1180, 760, false)
 	url := w.srv.URL + "/?token=" + w.signer.Sign(MemberScope("111111111111111111"), time.Hour)
 	run(t, ctx, "open the dashboard",
@@ -235,7 +241,9 @@ func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
 	cards := value(t, ctx, "list the cards", chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll("article.card")).map(a => a.dataset.server)`))
 	slices.Sort(cards)
-	if want := []string{mc.Server, vh.Server}; !slices.Equal(cards, want) {
+	want := []string{mc.Server, vh.Server, tr.Server}
+	slices.Sort(want)
+	if !slices.Equal(cards, want) {
 		t.Fatalf("dashboard shows %v; want %v", cards, want)
 	}
 	screenshot(t, ctx, "dashboard.png")

@@ -214,7 +214,8 @@
     ]);
     const parts = [
       el("header", { class: "card-head" }, [
-        el("h2", { text: name(s) }),
+        // On a server's own page the page's heading already names it.
+        page === "server" ? el("p", { class: "card-kind", text: t("server") }) : el("h2", { text: name(s) }),
         el("span", { class: "badge " + (s.state || "requested"), "data-state": s.state || "", text: S.state[s.state] || s.state || "" }),
       ]),
       el("p", { class: "id muted", text: s.id }),
