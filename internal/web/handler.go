@@ -24,6 +24,11 @@ type HandlerOptions struct {
 	Signer *Signer      // checks the token of every request; required
 	Hub    *Hub         // the feed; its Fleet also tells servers' owners; required
 	Logger *slog.Logger // slog.Default() when nil
+	// OriginPatterns are other hosts whose pages may open the feed (as
+	// coder/websocket's AcceptOptions); empty: only pages whose Origin
+	// matches the request's Host, which is right behind a proxy that keeps
+	// the Host header (Caddy, nginx with proxy_set_header Host).
+	OriginPatterns []string
 }
 
 // Handler serves the pages and the feed:
@@ -111,9 +116,9 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	// Same origin only (the default): a page elsewhere cannot read the feed
-	// with a token it got hold of through a user's browser.
-	conn, err := websocket.Accept(smallBuffers{w}, r, nil)
+	// Same origin only unless told otherwise: a page elsewhere cannot read
+	// the feed with a token it got hold of through a user's browser.
+	conn, err := websocket.Accept(smallBuffers{w}, r, &websocket.AcceptOptions{OriginPatterns: h.opt.OriginPatterns})
 	if err != nil {
 		release()
 		return // Accept already answered

@@ -463,3 +463,24 @@ func TestEventJSONCarriesNoSecret(t *testing.T) {
 		}
 	}
 }
+
+func TestFeedRefusesOtherOrigins(t *testing.T) {
+	w := newWorld(t, HubOptions{})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, resp, err := websocket.Dial(ctx, w.url("/events?token="+w.signer.Sign(FleetScope(), time.Hour)), &websocket.DialOptions{
+		HTTPHeader: http.Header{"Origin": {"https://elsewhere.example"}},
+	})
+	if err == nil {
+		c.CloseNow()
+		t.Fatal("a page of another origin opened the feed")
+	}
+	if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("response %v, err %v; want 403", resp, err)
+	}
+	waitFor(t, "the refused connection's slot to be given back", func() bool {
+		w.hub.mu.Lock()
+		defer w.hub.mu.Unlock()
+		return w.hub.total == 0
+	})
+}
