@@ -32,7 +32,8 @@ type HubOptions struct {
 
 	// OnClients is called with the number of connected clients each time it
 	// changes (a gauge). OnDropped is called once per client dropped because
-	// it could not keep up (a counter). Both must not block.
+	// it could not keep up (a counter). Both are called under the hub's lock:
+	// they must be quick and must not call the hub (a Prometheus Set or Inc).
 	OnClients func(n int)
 	OnDropped func()
 }
@@ -184,18 +185,16 @@ func (h *Hub) reserve(token string) (release func(), err error) {
 
 func (h *Hub) add(c *client) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	h.clients[c] = struct{}{}
-	n := len(h.clients)
-	h.mu.Unlock()
-	h.opt.OnClients(n)
+	h.opt.OnClients(len(h.clients)) // under the lock, so the gauge's values stay in order
 }
 
 func (h *Hub) remove(c *client) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	delete(h.clients, c)
-	n := len(h.clients)
-	h.mu.Unlock()
-	h.opt.OnClients(n)
+	h.opt.OnClients(len(h.clients)) // under the lock, so the gauge's values stay in order
 }
 
 // message is one encoded event, shared by every client it goes to.
