@@ -26,6 +26,7 @@
       warnings: "Warnings",
       warnPlayers: "Too few players ({0} of {1}): it stops if nobody joins.",
       warnRuntime: "Time is almost up ({0} of {1}).",
+      warnSpot: "AWS is reclaiming this server (Fargate Spot): it stops within two minutes.",
       extended: "Stop time moved to {0}.",
       ended: "Stopped",
       why: "Why: {0}",
@@ -61,6 +62,7 @@
       warnings: "Avertissements",
       warnPlayers: "Trop peu de joueurs ({0} sur {1}) : il s’arrête si personne ne vient.",
       warnRuntime: "Le temps est presque écoulé ({0} sur {1}).",
+      warnSpot: "AWS reprend ce serveur (Fargate Spot) : il s’arrête d’ici deux minutes.",
       extended: "Arrêt repoussé à {0}.",
       ended: "Arrêté",
       why: "Raison : {0}",
@@ -184,6 +186,7 @@
   function warningText(w) {
     if (w.kind === "players") return t("warnPlayers", w.k, w.n);
     if (w.kind === "runtime") return t("warnRuntime", w.k, w.n);
+    if (w.kind === "spot") return t("warnSpot");
     if (w.kind === "extended") return t("extended", when(w.at));
     return w.kind;
   }
