@@ -1,0 +1,303 @@
+package web
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// The browser tests drive Debian's Chromium. They fail, never skip, when it
+// is missing: `apt-get install -y chromium`.
+//
+// Screenshots go to $SPAWNER_ARTIFACTS (a temporary folder when unset);
+// with SPAWNER_DOCS_SCREENSHOTS=1 they also replace docs/server-page.png and
+// docs/dashboard.png for the README.
+
+func newBrowser(tb testing.TB, width, height int, french bool) context.Context {
+	tb.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		tb.Fatalf("chromium is needed for the browser tests (apt-get install -y chromium): %v", err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("hide-scrollbars", true),
+		chromedp.UserDataDir(tb.TempDir()),
+		chromedp.WindowSize(width, height),
+	}
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	tb.Cleanup(func() { cancel(); cancelAlloc() })
+	start := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(int64(width), int64(height))}
+	if french {
+		start = append(start, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+				Source: `Object.defineProperty(navigator, "language", {get: () => "fr-FR"})`})
+			return err
+		}))
+	}
+	// The first run starts the browser, whose life is the context's: no
+	// timeout on it.
+	if err := chromedp.Do(ctx, start...); err != nil {
+		tb.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// run does actions in the browser, bounded; what says what it waited for.
+func run(tb testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, actions...); err != nil {
+		tb.Fatalf("browser: %s: %v", what, err)
+	}
+}
+
+// value runs one action that returns a value, bounded.
+func value[T any](tb testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		tb.Fatalf("browser: %s: %v", what, err)
+	}
+	return v
+}
+
+func screenshot(tb testing.TB, ctx context.Context, name string) {
+	tb.Helper()
+	png := value(tb, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
+	dir := os.Getenv("SPAWNER_ARTIFACTS")
+	if dir == "" {
+		dir = tb.TempDir()
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Logf("screenshot: %s", filepath.Join(dir, name))
+	if os.Getenv("SPAWNER_DOCS_SCREENSHOTS") == "1" && (name == "server-page.png" || name == "dashboard.png") {
+		if err := os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+	}
+}
+
+func players(n int) *int { return &n }
+
+// liveServer is a realistic server for the pages, in real time: the
+// countdown is computed by the browser from its own clock.
+func liveServer(id, owner, title, variant string, state spawner.State, now time.Time) spawner.Event {
+	e := spawner.Event{Type: spawner.EventSnapshot, Server: id, Owner: owner, State: state, Time: now,
+		Game: title, Title: title, Variant: variant, Min: 2, StopsAt: now.Add(1*time.Hour + 23*time.Minute + 45*time.Second),
+		Steps: map[spawner.State]time.Time{}}
+	at := slices.Index(steps, state)
+	for i, s := range steps[:at+1] {
+		e.Steps[s] = now.Add(time.Duration(i-at) * 17 * time.Second)
+	}
+	return e
+}
+
+var steps = []spawner.State{spawner.StateRequested, spawner.StateProvisioning, spawner.StatePending,
+	spawner.StateRunning, spawner.StateBooting, spawner.StateReady, spawner.StateStopping, spawner.StateStopped}
+
+// stepClasses returns the class of each step of the server page's timeline.
+func stepClasses(tb testing.TB, ctx context.Context) []string {
+	tb.Helper()
+	return value(tb, ctx, "read the steps", chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll("ol.steps li")).map(li => li.dataset.state + " " + li.className)`))
+}
+
+func TestBrowserServerPageFollowsSteps(t *testing.T) {
+	now := time.Now()
+	first := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla 1.21", spawner.StateRequested, now)
+	first.StopsAt = time.Time{} // not known before the server is ready
+	w := newWorld(t, HubOptions{}, first)
+	ctx := newBrowser(t, 760, 700, false)
+	url := w.srv.URL + "/servers/" + first.Server + "?token=" + w.signer.Sign(ServerScope(first.Server), time.Hour)
+	run(t, ctx, "open the server page and see it live",
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(`#conn[data-state="live"]`),
+		chromedp.WaitVisible(`li[data-state="requested"].current`),
+		chromedp.Evaluate[chromedp.Void](`window.loadedOnce = "yes"`))
+	for i, s := range steps[1:6] {
+		e := spawner.Event{Type: spawner.EventState, Server: first.Server, Owner: first.Owner, State: s,
+			Time: now.Add(time.Duration(i+1) * 9 * time.Second), Title: "Minecraft", Variant: "vanilla 1.21", Min: 2}
+		if s == spawner.StateRunning {
+			e.Address = "203.0.113.7:25565"
+		}
+		if s == spawner.StateReady {
+			e.StopsAt = now.Add(1*time.Hour + 23*time.Minute + 45*time.Second)
+			e.Players = players(0)
+		}
+		w.hub.Publish(e)
+		run(t, ctx, "see step "+string(s), chromedp.WaitVisible(`li[data-state="`+string(s)+`"].current`))
+		got := stepClasses(t, ctx)
+		var want []string
+		for j, st := range steps {
+			switch {
+			case j < i+1:
+				want = append(want, string(st)+" done")
+			case j == i+1:
+				want = append(want, string(st)+" current")
+			default:
+				want = append(want, string(st)+" todo")
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("after %s the steps read %v; want %v", s, got, want)
+		}
+	}
+	w.hub.Publish(spawner.Event{Type: spawner.EventPlayers, Server: first.Server, Owner: first.Owner,
+		State: spawner.StateReady, Time: now.Add(time.Minute), Players: players(3), Min: 2})
+	run(t, ctx, "see ready and 3 players",
+		chromedp.WaitVisible(`.badge[data-state="ready"]`),
+		chromedp.Poll[chromedp.Void](`document.querySelector(".count").textContent === "3"`))
+	badge := value(t, ctx, "read the badge", chromedp.Text(`.badge`))
+	addr := value(t, ctx, "read the address", chromedp.Text(`.addr`))
+	count := value(t, ctx, "read the players", chromedp.Text(`.count`))
+	countdown := value(t, ctx, "read the countdown", chromedp.Text(`.countdown`))
+	loaded := value(t, ctx, "check for a reload", chromedp.Evaluate[string](`window.loadedOnce || "reloaded"`))
+	if badge != "Ready" || addr != "203.0.113.7:25565" || count != "3" || loaded != "yes" {
+		t.Fatalf("page shows badge %q, address %q, players %q, load %q", badge, addr, count, loaded)
+	}
+	if len(countdown) < 6 || countdown[0] != '1' {
+		t.Fatalf("countdown %q; want about 1:23:4x", countdown)
+	}
+	screenshot(t, ctx, "server-page.png")
+}
+
+func TestBrowserServerPageInFrenchOnAPhone(t *testing.T) {
+	now := time.Now()
+	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateReady, now)
+	srv.Address, srv.Players = "203.0.113.7:25565", players(1)
+	w := newWorld(t, HubOptions{}, srv)
+	ctx := newBrowser(t, 375, 740, true) // a phone
+	run(t, ctx, "open the server page in French",
+		chromedp.Navigate(w.srv.URL+"/servers/"+srv.Server+"?token="+w.signer.Sign(ServerScope(srv.Server), time.Hour)),
+		chromedp.WaitVisible(`#conn[data-state="live"]`),
+		chromedp.WaitVisible(`.badge[data-state="ready"]`))
+	conn := value(t, ctx, "read the status", chromedp.Text(`#conn`))
+	label := value(t, ctx, "read a step", chromedp.Text(`li[data-state="ready"] .label`))
+	copyText := value(t, ctx, "read the copy button", chromedp.Text(`button.copy`))
+	if conn != "En direct" || label != "Prêt" || copyText != "Copier" {
+		t.Fatalf("French page reads %q, %q, %q", conn, label, copyText)
+	}
+	if width := value(t, ctx, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); width > 375 {
+		t.Fatalf("the page is %d px wide on a 375 px phone", width)
+	}
+	screenshot(t, ctx, "server-page-phone-fr.png")
+}
+
+func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
+	now := time.Now()
+	mc := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla 1.21", spawner.StateReady, now)
+	mc.Address, mc.Players = "203.0.113.7:25565", players(3)
+	vh := liveServer("9b20d4e6a1c37f58", "111111111111111111", "Valheim", "", spawner.StateBooting, now)
+	vh.Address, vh.StopsAt = "203.0.113.22:2456", time.Time{}
+	tr := liveServer("5e7a2b90c4d1f368", "111111111111111111", "Terraria", "journey", spawner.StatePending, now)
+	tr.StopsAt = time.Time{}
+	other := liveServer("c81f6e0d94b2a735", "222222222222222222", "Factorio", "", spawner.StateReady, now)
+	w := newWorld(t, HubOptions{}, mc, vh, tr, other)
+	ctx := newBrowser(t, 1180, 760, false)
+	url := w.srv.URL + "/?token=" + w.signer.Sign(MemberScope("111111111111111111"), time.Hour)
+	run(t, ctx, "open the dashboard",
+		chromedp.Navigate(url),
+		chromedp.WaitVisible(`#conn[data-state="live"]`),
+		chromedp.WaitVisible(`article[data-server="`+vh.Server+`"]`),
+		chromedp.WaitVisible(`article[data-server="`+mc.Server+`"]`))
+	// A change of another member's server, then one of ours: only ours shows.
+	w.hub.Publish(spawner.Event{Type: spawner.EventState, Server: other.Server, Owner: other.Owner,
+		State: spawner.StateStopping, Time: now.Add(time.Second)})
+	w.hub.Publish(spawner.Event{Type: spawner.EventWarning, Server: mc.Server, Owner: mc.Owner,
+		State: spawner.StateReady, Time: now.Add(2 * time.Second), Warning: "runtime", K: 1, N: 2})
+	run(t, ctx, "see the warning", chromedp.WaitVisible(`article[data-server="`+mc.Server+`"] .warnings`))
+	cards := value(t, ctx, "list the cards", chromedp.Evaluate[[]string](
+		`Array.from(document.querySelectorAll("article.card")).map(a => a.dataset.server)`))
+	slices.Sort(cards)
+	want := []string{mc.Server, vh.Server, tr.Server}
+	slices.Sort(want)
+	if !slices.Equal(cards, want) {
+		t.Fatalf("dashboard shows %v; want %v", cards, want)
+	}
+	screenshot(t, ctx, "dashboard.png")
+}
+
+func TestBrowserPageReconnectsAfterRestart(t *testing.T) {
+	now := time.Now()
+	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateBooting, now)
+	fleet := &fakeFleet{}
+	fleet.Set(srv)
+	signer := NewSigner([]byte("WEB_SECRET survives restarts"), nil)
+	quiet := slog.New(slog.DiscardHandler)
+	start := func(l net.Listener) (*httptest.Server, *Hub) {
+		hub := NewHub(HubOptions{Fleet: fleet, Logger: quiet})
+		s := httptest.NewUnstartedServer(Handler(HandlerOptions{Signer: signer, Hub: hub, Logger: quiet}))
+		if l != nil {
+			s.Listener.Close()
+			s.Listener = l
+		}
+		s.Start()
+		return s, hub
+	}
+	s1, hub1 := start(nil)
+	addr := s1.Listener.Addr().String()
+	ctx := newBrowser(t, 760, 980, false)
+	run(t, ctx, "open the server page",
+		chromedp.Navigate(s1.URL+"/servers/"+srv.Server+"?token="+signer.Sign(ServerScope(srv.Server), time.Hour)),
+		chromedp.WaitVisible(`#conn[data-state="live"]`),
+		chromedp.WaitVisible(`.badge[data-state="booting"]`),
+		chromedp.Evaluate[chromedp.Void](`window.loadedOnce = "yes"`))
+	// The bot stops: the page says it is reconnecting.
+	hub1.Close()
+	s1.Close()
+	run(t, ctx, "see reconnecting", chromedp.WaitVisible(`#conn[data-state="reconnecting"]`))
+	text := value(t, ctx, "read the status", chromedp.Text(`#conn`))
+	if text != "Reconnecting…" {
+		t.Fatalf("connection status reads %q", text)
+	}
+	// The bot is back on the same address, and the server became ready meanwhile.
+	ready := srv
+	ready.State, ready.Time, ready.Address = spawner.StateReady, now.Add(time.Minute), "203.0.113.7:25565"
+	ready.Steps = liveServer(srv.Server, srv.Owner, "Minecraft", "vanilla", spawner.StateReady, now).Steps
+	fleet.Set(ready)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Fatalf("listen again on %s: %v", addr, err)
+	}
+	s2, hub2 := start(l)
+	t.Cleanup(func() { hub2.Close(); s2.Close() })
+	run(t, ctx, "see the page live again with the new state",
+		chromedp.WaitVisible(`#conn[data-state="live"]`),
+		chromedp.WaitVisible(`.badge[data-state="ready"]`))
+	loaded := value(t, ctx, "check for a reload", chromedp.Evaluate[string](`window.loadedOnce || "reloaded"`))
+	if loaded != "yes" {
+		t.Fatal("the page reloaded instead of reconnecting")
+	}
+}
