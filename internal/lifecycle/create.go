@@ -197,12 +197,12 @@ func taskEnded(t spawner.Task) func(text.Lang) string {
 
 // stateOf maps an ECS status to the step shown to the member.
 func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
-	switch t.LastStatus {
-	case "PROVISIONING":
+	switch t.Status {
+	case spawner.TaskProvisioning:
 		return spawner.StateProvisioning
-	case "PENDING", "ACTIVATING":
+	case spawner.TaskPending:
 		return spawner.StatePending
-	case "RUNNING":
+	case spawner.TaskRunning:
 		return spawner.StateRunning
 	}
 	return fallback
@@ -281,7 +281,7 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, log *s
 	_, before, _ := m.get(id)
 	state := stateOf(t, before.State)
 	address := before.Address
-	if t.LastStatus == "RUNNING" && address == "" {
+	if t.Status == spawner.TaskRunning && address == "" {
 		a, err := m.tasks.Address(ctx, t)
 		if err != nil {
 			log.Warn("task address", "err", err)

@@ -117,13 +117,13 @@ func TestCreateBootsToReady(t *testing.T) {
 			}
 
 			// PROVISIONING → PENDING → RUNNING, one poll each.
-			w.ecs.setAll("PENDING")
+			w.ecs.setAll(spawner.TaskPending)
 			w.clock.Advance(w.cfg.PollInterval)
 			w.blockUntil(1)
 			if got := currentStep(w.chat.messages(ch)[0].content); got != "pending" {
 				t.Errorf("status step = %q, want pending\n%s", got, w)
 			}
-			w.ecs.setAll("RUNNING")
+			w.ecs.setAll(spawner.TaskRunning)
 			w.clock.Advance(w.cfg.PollInterval)
 			w.blockUntil(1)
 			addr := w.ecs.ipOf(arn) + ":25565"
@@ -381,7 +381,7 @@ func TestCreateFailures(t *testing.T) {
 		name: "no ping answer",
 		opts: []option{withGame(func(g *spawner.Game) { g.ReadyTimeout = time.Minute })},
 		setup: func(w *world) {
-			w.ecs.startStatus = "RUNNING"
+			w.ecs.startStatus = spawner.TaskRunning
 		},
 		drive:     func(w *world) { w.pollUntilWorkersDone(20) },
 		why:       "the game did not answer within 1 min of starting",

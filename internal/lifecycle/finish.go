@@ -110,7 +110,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 
 // release stops the task and deletes the records, idempotently.
 func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) error {
-	if srv.TaskARN != "" && (end.task == nil || end.task.LastStatus != "STOPPED") {
+	if srv.TaskARN != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
 		if err := m.tasks.StopTask(ctx, srv.TaskARN, "spawner: "+string(end.cause)); err != nil {
 			return err
 		}

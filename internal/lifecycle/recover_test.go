@@ -61,7 +61,7 @@ func (w *world) expectGone(srv spawner.Server, cause spawner.StopCause, why stri
 func TestRecover(t *testing.T) {
 	t.Run("original bot's record carried on", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-30 * time.Minute), task: "RUNNING", original: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-30 * time.Minute), task: spawner.TaskRunning, original: true})
 		w.recover()
 		got, ok := w.serverOf(alice)
 		if !ok {
@@ -93,7 +93,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("pending creation with its task adopted", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateRequested, task: "PENDING", owned: true, pending: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateRequested, task: spawner.TaskPending, owned: true, pending: true})
 		if k := w.store.keys(); !slices.Equal(k, []string{spawner.PendingKeyPrefix + srv.CreationID}) {
 			t.Fatalf("seeded keys %v", k)
 		}
@@ -110,7 +110,7 @@ func TestRecover(t *testing.T) {
 		if req, _ := w.request(alice, ""); refusalCode(w.m.Create(req)) != spawner.RefusedBusy {
 			t.Errorf("alice may create a second server while hers boots")
 		}
-		w.ecs.setAll("RUNNING")
+		w.ecs.setAll(spawner.TaskRunning)
 		w.pinger.answer(4)
 		w.clock.Advance(w.cfg.PollInterval)
 		w.waitWorkers()
@@ -143,7 +143,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("record whose task stopped", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Hour), state: spawner.StateReady, task: "STOPPED", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Hour), state: spawner.StateReady, task: spawner.TaskStopped, owned: true})
 		w.recover()
 		w.expectGone(srv, spawner.CauseRecordGone, "Server gone: the server stopped on its own (Task stopped by user)")
 	})
@@ -161,12 +161,12 @@ func TestRecover(t *testing.T) {
 		ch := "1300000000000555555"
 		w.chat.addChannel(ch, "Minecraft · official · "+TopicMarker+"0123", carol)
 		w.ecs.add(spawner.Task{
-			ARN: arn, LastStatus: "RUNNING", DesiredStatus: "RUNNING", StartedBy: spawner.StartedBy,
+			ARN: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
 			CreatedAt: t0, // younger than the grace: at start it does not apply
 			Tags:      map[string]string{spawner.TagCreation: "0123", spawner.TagOwner: carol, spawner.TagChannel: ch},
 		})
 		foreign := "arn:aws:ecs:eu-west-3:111122223333:task/games/n0tours"
-		w.ecs.add(spawner.Task{ARN: foreign, LastStatus: "RUNNING", DesiredStatus: "RUNNING", StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
+		w.ecs.add(spawner.Task{ARN: foreign, Status: spawner.TaskRunning, StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
 		w.recover()
 		if got := w.ecs.stopped(); !slices.Equal(got, []string{arn}) {
 			t.Errorf("stopped %v, want only the orphan", taskIDs(got))
@@ -185,7 +185,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("ticket channels no record names deleted", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		stray := "1300000000000666666"
 		w.chat.addChannel(stray, "Minecraft · official · "+TopicMarker+"deadbeef", bob)
 		human := "1300000000000777777"
@@ -201,7 +201,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("malformed items told", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		w.store.problems = []error{
 			errors.New(`item taskId="arn:x": creationDate is not a number`),
 			errors.New(`item 3: no taskId`),
@@ -219,7 +219,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("pending and task records of one creation", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		p := srv
 		p.TaskARN, p.State, p.Address = "", spawner.StateRequested, ""
 		w.store.put(p)
@@ -247,12 +247,12 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			ready := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+			ready := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 			gone := w.seed(seed{owner: bob, createdAt: t0.Add(-time.Minute), state: spawner.StateRequested, pending: true})
-			w.seed(seed{owner: carol, createdAt: t0.Add(-time.Hour), task: "RUNNING", original: true})
+			w.seed(seed{owner: carol, createdAt: t0.Add(-time.Hour), task: spawner.TaskRunning, original: true})
 			w.store.problems = []error{errors.New("item 3: no taskId")}
 			orphan := "arn:aws:ecs:eu-west-3:111122223333:task/games/0rphan"
-			w.ecs.add(spawner.Task{ARN: orphan, LastStatus: "RUNNING", DesiredStatus: "RUNNING", StartedBy: spawner.StartedBy, CreatedAt: t0})
+			w.ecs.add(spawner.Task{ARN: orphan, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy, CreatedAt: t0})
 			w.chat.addChannel("1300000000000666666", "Minecraft · official · "+TopicMarker+"deadbeef", bob)
 			keys := w.store.keys()
 			tc.fail(w)
@@ -340,7 +340,7 @@ func TestShutdownWhileBooting(t *testing.T) {
 	w.restart()
 	w.recover()
 	w.blockUntil(stale + 1)
-	w.ecs.setAll("RUNNING")
+	w.ecs.setAll(spawner.TaskRunning)
 	w.pinger.answer(4)
 	w.clock.Advance(w.cfg.PollInterval)
 	w.waitWorkers()

@@ -14,8 +14,8 @@ import (
 // ticket channel deleted after the delay.
 func (w *world) expectStoppedBy(srv spawner.Server, by string) {
 	w.tb.Helper()
-	if t, _ := w.ecs.get(srv.TaskARN); t.LastStatus != "STOPPED" {
-		w.tb.Errorf("task %s is %s, want STOPPED", srv.TaskID(), t.LastStatus)
+	if t, _ := w.ecs.get(srv.TaskARN); t.Status != spawner.TaskStopped {
+		w.tb.Errorf("task %s is %s, want stopped", srv.TaskID(), t.Status)
 	}
 	w.expectNothingLeft()
 	last := w.lastMessage(srv.ChannelID)
@@ -185,8 +185,8 @@ func TestStopDuringCreation(t *testing.T) {
 			t.Fatalf("Stop during creation = %+v, %v", got.srv, got.err)
 		}
 		// Stop answers once the task is stopped and the record removed.
-		if tk, _ := w.ecs.get(srv.TaskARN); tk.LastStatus != "STOPPED" || len(w.store.keys()) != 0 {
-			t.Errorf("Stop returned with the task %s and the table %v", tk.LastStatus, w.store.keys())
+		if tk, _ := w.ecs.get(srv.TaskARN); tk.Status != spawner.TaskStopped || len(w.store.keys()) != 0 {
+			t.Errorf("Stop returned with the task %s and the table %v", tk.Status, w.store.keys())
 		}
 		if !w.clock.Now().Equal(t0) {
 			t.Errorf("the clock moved")
@@ -229,7 +229,7 @@ func TestStopDuringCreation(t *testing.T) {
 func TestStopAskedWhileBecomingReady(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
-	w.ecs.startStatus = "RUNNING"
+	w.ecs.startStatus = spawner.TaskRunning
 	w.pinger.answer(4)
 	var res <-chan stopResult
 	var registered bool

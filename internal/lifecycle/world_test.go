@@ -242,7 +242,7 @@ func (w *world) pollUntilWorkersDone(maxPolls int) {
 func (w *world) readyServer(owner string) (spawner.Server, *replies) {
 	w.tb.Helper()
 	w.ecs.mu.Lock()
-	w.ecs.startStatus = "RUNNING"
+	w.ecs.startStatus = spawner.TaskRunning
 	w.ecs.mu.Unlock()
 	w.pinger.answer(w.game().MinPlayers)
 	r := w.create(owner, "")

@@ -266,11 +266,13 @@ type TaskSpec struct {
 	Tags           map[string]string
 }
 
-// Task is what ECS says of a task.
+// Task is what the task runtime (ECS) says of a task.
 type Task struct {
-	ARN           string
-	LastStatus    string // PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, DEPROVISIONING, STOPPED
-	DesiredStatus string
+	ARN    string
+	Status TaskStatus // where the task is in its life
+	// StopWanted is true once the task was asked to stop (ECS's desired
+	// status STOPPED), even while it still runs.
+	StopWanted    bool
 	StartedBy     string
 	StoppedReason string
 	StopCode      string
@@ -281,13 +283,38 @@ type Task struct {
 	CreatedAt     time.Time
 }
 
+// TaskStatus is where a task is in its life, in the runtime's own order.
+// The zero value is a status the runtime did not say (or one it has no
+// word for); the lifecycle treats it as "not known yet".
+type TaskStatus int
+
+const (
+	TaskProvisioning TaskStatus = iota + 1 // capacity and network being set up
+	TaskPending                            // image being pulled, container starting
+	TaskRunning                            // the container runs
+	TaskStopping                           // on its way down
+	TaskStopped                            // gone
+)
+
+func (s TaskStatus) String() string {
+	switch s {
+	case TaskProvisioning:
+		return "provisioning"
+	case TaskPending:
+		return "pending"
+	case TaskRunning:
+		return "running"
+	case TaskStopping:
+		return "stopping"
+	case TaskStopped:
+		return "stopped"
+	}
+	return "unknown"
+}
+
 // Stopped reports whether the task has stopped or is on its way to.
 func (t Task) Stopped() bool {
-	switch t.LastStatus {
-	case "STOPPED", "STOPPING", "DEPROVISIONING", "DEACTIVATING":
-		return true
-	}
-	return t.DesiredStatus == "STOPPED"
+	return t.Status == TaskStopping || t.Status == TaskStopped || t.StopWanted
 }
 
 // Ping is a Server List Ping answer.
