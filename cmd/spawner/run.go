@@ -205,13 +205,21 @@ func (d *daemon) run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("discord guild %s: %w", cfg.GuildID, err)
 	}
-	mgr := lifecycle.New(ctx, lifecycle.Config{
+	mgr := lifecycle.New(lifecycle.Options{
 		Catalog:          cfg.Catalog(),
 		MaxServers:       cfg.MaxServers,
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
-	}, a.tasks, a.table, a.pinger, a.bot, lifecycle.RealClock{}, log, a.met)
+		Tasks:            a.tasks,
+		Store:            a.table,
+		Pinger:           a.pinger,
+		Chat:             a.bot,
+		Clock:            lifecycle.RealClock{},
+		Log:              log,
+		Metrics:          a.met,
+	})
+	defer mgr.Close()
 
 	d.mgr.Store(mgr)
 	if err := retry(ctx, log, "recover servers from the table and ECS", mgr.Recover); err != nil {
@@ -226,6 +234,7 @@ func (d *daemon) run(ctx context.Context) error {
 	log.Info("spawner started", "guild", cfg.GuildID, "cluster", cfg.Cluster, "table", cfg.Table)
 	err = mgr.Run(ctx)
 	log.Info("shutting down: game servers keep running and recorded")
+	_ = mgr.Close()
 	_ = a.bot.Close()
 	if d.http != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)

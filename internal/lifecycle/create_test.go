@@ -274,7 +274,7 @@ func TestCreateRefusals(t *testing.T) {
 		}
 	})
 	t.Run("global cap", func(t *testing.T) {
-		w := newWorld(t, withConfig(func(c *Config) { c.MaxServers = 2 }))
+		w := newWorld(t, withConfig(func(c *Options) { c.MaxServers = 2 }))
 		w.recover()
 		a, _ := w.readyServer(alice)
 		w.readyServer(bob)
@@ -334,11 +334,6 @@ func TestCreateFailures(t *testing.T) {
 		why:       lang.FailChannel(),
 		noChannel: true,
 		noRun:     true,
-	}, {
-		name:  "status message",
-		setup: func(w *world) { w.chat.failNext("Send", 1, errBoom) },
-		why:   lang.FailInternal(),
-		noRun: true,
 	}, {
 		name:  "pending record",
 		setup: func(w *world) { w.store.failNext("Put", 1, errBoom) },

@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -13,24 +12,10 @@ import (
 )
 
 // restart replaces the world's Manager by a new one on the same fakes, as
-// the daemon does when it starts again; the old one's context must have ended.
+// the daemon does when it starts again; the old one must have been shut down (w.cancel).
 func (w *world) restart() {
 	w.tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w.ctx, w.cancel = ctx, cancel
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := New(ctx, w.cfg, w.ecs, w.store, w.pinger, w.chat, w.clock, log, w.metrics)
-	w.m = m
-	w.tb.Cleanup(func() {
-		cancel()
-		done := make(chan struct{})
-		go func() { m.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(waitTimeout):
-			w.tb.Errorf("creation workers of the restarted Manager still running\n%s", w)
-		}
-	})
+	w.start(context.WithCancel(context.Background()))
 }
 
 // expectGone checks srv was cleaned up at start with the owner told why.
@@ -187,15 +172,28 @@ func TestRecover(t *testing.T) {
 		w := newWorld(t)
 		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		stray := "1300000000000666666"
-		w.chat.addChannel(stray, "Minecraft · official · "+TopicMarker+"deadbeef", bob)
-		human := "1300000000000777777"
-		w.chat.addChannel(human, "Ask the admins for help here", "")
+		w.chat.addChannel(stray, "Minecraft · official · "+TopicMarker+"deadbeefdeadbeefdeadbeefdeadbeef", bob)
+		humans := map[string]string{
+			"1300000000000777771": "Ask the admins for help here",
+			"1300000000000777772": "Questions about spawner: ask here",
+			"1300000000000777773": "Notes · spawner:deadbeef",                                // too short
+			"1300000000000777774": "Notes · spawner:deadbeefdeadbeefdeadbeefdeadbeef · kept", // not at the end
+			"1300000000000777775": "Notes · spawner:DEADBEEFDEADBEEFDEADBEEFDEADBEEF",        // not as the bot writes it
+		}
+		for id, topic := range humans {
+			w.chat.addChannel(id, topic, "")
+		}
 		w.recover()
 		if got := w.chat.deletedChannels(); !slices.Equal(got, []string{stray}) {
 			t.Errorf("deleted channels %v, want only the stray ticket %s", got, stray)
 		}
-		if w.chat.isDeleted(srv.ChannelID) || w.chat.isDeleted(human) {
-			t.Errorf("a channel in use or without the marker was deleted")
+		if w.chat.isDeleted(srv.ChannelID) {
+			t.Errorf("the channel of a recorded server was deleted")
+		}
+		for id, topic := range humans {
+			if w.chat.isDeleted(id) {
+				t.Errorf("a channel people made was deleted (topic %q)", topic)
+			}
 		}
 	})
 

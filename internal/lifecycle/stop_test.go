@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -154,7 +155,7 @@ func (w *world) stopAsked(id string) bool {
 	w.m.mu.Lock()
 	defer w.m.mu.Unlock()
 	e, ok := w.m.entries[id]
-	return ok && e.stopAsked != nil
+	return ok && e.stopBy != nil
 }
 
 func TestStopDuringCreation(t *testing.T) {
@@ -193,8 +194,16 @@ func TestStopDuringCreation(t *testing.T) {
 		}
 		w.waitWorkers()
 		w.expectStoppedBy(srv, alice)
-		for _, m := range r.all() {
-			w.mustContain("reply", m, text.ChannelLink(srv.ChannelID))
+		// The member's answer no longer points to the deleted channel.
+		replies := r.all()
+		if len(replies) < 2 {
+			t.Fatalf("replies = %q, want the channel link then the stop", replies)
+		}
+		w.mustContain("first reply", replies[0], text.ChannelLink(srv.ChannelID))
+		last := replies[len(replies)-1]
+		w.mustContain("last reply", last, "creation of your server was stopped")
+		if strings.Contains(last, text.ChannelLink(srv.ChannelID)) {
+			t.Errorf("the last reply still points to the deleted channel: %q", last)
 		}
 		if n := len(w.ecs.all()); n != 1 {
 			t.Errorf("%d tasks started, want 1", n)
@@ -257,7 +266,7 @@ func TestStopAskedWhileBecomingReady(t *testing.T) {
 		if got.err != nil {
 			t.Errorf("Stop = %v", got.err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(waitTimeout):
 		srv, _ := w.serverOf(alice)
 		t.Fatalf("bug: a stop asked while the server became ready is lost: Stop has not returned, server %s is %s, tasks running %v\n%s",
 			srv.TaskID(), srv.State, taskIDs(w.ecs.running()), w)

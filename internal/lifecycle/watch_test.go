@@ -471,10 +471,8 @@ func TestSaveRacingStop(t *testing.T) {
 		// Let the stop get as far as it can while this Put is under way.
 		deadline := time.Now().Add(waitTimeout)
 		for time.Now().Before(deadline) && !seen {
-			w.m.mu.Lock()
-			e, ok := w.m.entries[srv.CreationID]
-			seen = !ok || e.stopping
-			w.m.mu.Unlock()
+			p, ok := w.phaseOf(srv.CreationID)
+			seen = !ok || p == phaseEnding
 			time.Sleep(time.Millisecond)
 		}
 	})

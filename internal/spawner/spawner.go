@@ -369,8 +369,9 @@ func (f *RunFailure) Error() string {
 // language (see package text).
 type Refusal struct {
 	Code  RefusalCode
-	Limit int    // the cap, for RefusedCap
-	Name  string // the unknown game or variant, for RefusedUnknown*
+	Limit int       // the cap, for RefusedCap
+	Name  string    // the unknown game or variant, for RefusedUnknown*
+	Until time.Time // when the member may try again, for RefusedCooldown
 }
 
 // RefusalCode says why a request was refused.
@@ -387,6 +388,8 @@ const (
 	RefusedNotOwner                              // stop: the server is someone else's
 	RefusedStopping                              // stop: already being stopped
 	RefusedShuttingDown                          // the bot is shutting down; try again in a moment
+	RefusedCategoryFull                          // the ticket category (or the guild) has no room for a channel
+	RefusedCooldown                              // the member created a server too recently; see Until
 )
 
 func (r *Refusal) Error() string {
@@ -411,6 +414,10 @@ func (r *Refusal) Error() string {
 		return "refused: already stopping"
 	case RefusedShuttingDown:
 		return "refused: shutting down"
+	case RefusedCategoryFull:
+		return "refused: ticket category full"
+	case RefusedCooldown:
+		return "refused: cooldown until " + r.Until.UTC().Format(time.RFC3339)
 	}
 	return "refused"
 }
