@@ -382,21 +382,37 @@ func TestSweep(t *testing.T) {
 	}
 }
 
-// TestSweepLeavesBootingTasks checks a task still booting is neither
-// described by the sweep nor taken for an orphan, however long it boots.
+// TestSweepLeavesBootingTasks checks a server still being created is left
+// to its worker, however long it boots: the sweep neither takes its task for
+// an orphan nor stops it, and the watchdogs neither ping it (it has no
+// address yet) nor warn its owner, even past a check interval.
 func TestSweepLeavesBootingTasks(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	w.create(alice, "")
 	w.blockUntil(1)
-	for range 3 {
+	for range 6 { // past the 5-minute check interval, short of the ready timeout
 		w.clock.Advance(time.Minute)
 		w.blockUntil(1)
+	}
+	srv, ok := w.serverOf(alice)
+	if !ok {
+		t.Fatalf("alice's server is gone\n%s", w)
 	}
 	w.pass(true)
 	if n := len(w.ecs.stopped()); n != 0 {
 		t.Errorf("the sweep stopped a booting task\n%s", w)
 	}
+	if p := w.pinger.pings(); len(p) != 0 {
+		t.Errorf("the watchdog pinged a server with no address: %q\n%s", p, w)
+	}
+	if msgs := w.chat.messages(srv.ChannelID); len(msgs) != 1 {
+		t.Errorf("ticket channel has %d messages, want only the status (no warning)\n%s", len(msgs), w)
+	}
+	if got := w.chat.logsWith("orphan"); len(got) != 0 {
+		t.Errorf("log channel says orphan: %q", got)
+	}
+	w.expectPhase(srv.CreationID, phaseCreating)
 	if srv, ok := w.serverOf(alice); !ok || srv.State != spawner.StateProvisioning {
 		t.Errorf("server = %+v, %v; want still provisioning", srv, ok)
 	}
