@@ -155,6 +155,9 @@ type fakeTasks struct {
 
 	// startStatus is the status of a task RunTask starts (provisioning by default).
 	startStatus spawner.TaskStatus
+	// describeFirst are tasks DescribeTasks puts first in every answer,
+	// whatever it was asked, as an answer about other tasks would.
+	describeFirst []spawner.Task
 	// runStartsAnyway makes a RunTask that fails with a fault start its task all the same.
 	runStartsAnyway bool
 }
@@ -232,6 +235,9 @@ func (f *fakeTasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner
 		return nil, err
 	}
 	var out []spawner.Task
+	for _, t := range f.describeFirst {
+		out = append(out, cloneTask(t))
+	}
 	for _, a := range arns {
 		if t, ok := f.tasks[a]; ok {
 			out = append(out, cloneTask(*t))
