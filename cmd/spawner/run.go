@@ -211,13 +211,16 @@ func (d *daemon) run(ctx context.Context) error {
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
-		Tasks:            a.tasks,
-		Store:            a.table,
-		Pinger:           a.pinger,
-		Chat:             a.bot,
-		Clock:            lifecycle.RealClock{},
-		Log:              log,
-		Metrics:          a.met,
+		// Off until the configuration carries a cooldown variable; give it
+		// lifecycle.DefaultCreateCooldown by default when it does.
+		CreateCooldown: -1,
+		Tasks:          a.tasks,
+		Store:          a.table,
+		Pinger:         a.pinger,
+		Chat:           a.bot,
+		Clock:          lifecycle.RealClock{},
+		Log:            log,
+		Metrics:        a.met,
 	})
 	defer mgr.Close()
 
