@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -347,5 +349,50 @@ func TestShutdownWhileBooting(t *testing.T) {
 	}
 	if n := len(w.ecs.runSpecs()); n != 1 {
 		t.Errorf("RunTask called %d times in all, want 1", n)
+	}
+}
+
+// TestCloseWaitsForRecoveredWorkers: a server Recover found booting is
+// followed by a worker of the Manager's, which Close ends and waits for.
+func TestCloseWaitsForRecoveredWorkers(t *testing.T) {
+	w := newWorld(t)
+	srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateBooting, task: spawner.TaskRunning, owned: true})
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var hookDone atomic.Bool
+	w.ecs.onCall("DescribeTasks", func() {
+		once.Do(func() {
+			close(entered)
+			<-gate
+			hookDone.Store(true)
+		})
+	})
+	w.recover()
+	select {
+	case <-entered:
+	case <-time.After(waitTimeout):
+		t.Fatalf("the recovered server's worker never described its task\n%s", w)
+	}
+	w.expectPhase(srv.CreationID, phaseCreating)
+	closed := make(chan bool)
+	go func() {
+		_ = w.m.Close()
+		closed <- hookDone.Load()
+	}()
+	w.waitFor("Close to end the workers' context", func() bool { return w.m.ctx.Err() != nil })
+	close(gate)
+	select {
+	case workerDone := <-closed:
+		if !workerDone {
+			t.Errorf("Close returned before the recovered worker did")
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("Close did not return\n%s", w)
+	}
+	if err := w.m.Create(spawner.CreateRequest{Owner: bob}); refusalCode(err) != spawner.RefusedShuttingDown {
+		t.Errorf("Create after Close = %v, want RefusedShuttingDown", err)
+	}
+	if k := w.store.keys(); len(k) != 1 || k[0] != srv.TaskARN {
+		t.Errorf("table = %v, want the booting server kept for the next start", k)
 	}
 }

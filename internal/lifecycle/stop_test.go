@@ -305,6 +305,7 @@ func TestStopRetried(t *testing.T) {
 				if got.State != spawner.StateStopping {
 					t.Errorf("%s: state = %s, want stopping", when, got.State)
 				}
+				w.expectPhase(srv.CreationID, phaseEndWanted) // retried by the sweep only
 				if l := w.chat.logsWith("Could not stop task `" + srv.TaskID() + "`"); len(l) != 1 {
 					t.Errorf("%s: log channel told the failed stop %d times, want once\n%s", when, len(l), w)
 				}

@@ -273,6 +273,7 @@ func (w *world) readyServer(owner string) (spawner.Server, *replies) {
 	if !ok || srv.State != spawner.StateReady {
 		w.tb.Fatalf("server of %s not ready: %+v\n%s", owner, srv, w)
 	}
+	w.expectPhase(srv.CreationID, phaseWatched)
 	return srv, r
 }
 
