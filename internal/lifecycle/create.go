@@ -108,7 +108,7 @@ func (m *Manager) postStatus(ctx context.Context, id string, log *slog.Logger) s
 	msgID, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{Content: m.lang(srv).Status(e.game, srv, "")})
 	if err != nil {
 		if ctx.Err() == nil {
-			log.Warn("send status message; it is posted at the next step", "err", err)
+			log.Warn("send status message; it is posted at the next step", errAttrs(err)...)
 		}
 		return srv
 	}
@@ -484,7 +484,7 @@ func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note strin
 		return
 	}
 	if err := m.chat.Edit(ctx, srv.ChannelID, srv.StatusMessageID, msg); err != nil && ctx.Err() == nil {
-		m.log.Warn("edit status message", "channel", srv.ChannelID, "err", err)
+		m.log.Warn("edit status message", append([]any{"channel", srv.ChannelID}, errAttrs(err)...)...)
 	}
 }
 

@@ -173,13 +173,17 @@ func TestBootMatchesTaskByARN(t *testing.T) {
 	}
 }
 
-// TestStatusMessageFailureCarriesOn: the status message failing does not
-// abandon the creation; it is posted at the next step and kept up to date.
+// TestStatusMessageFailureCarriesOn: the status message failing (here for
+// a missing permission, named in the log) does not abandon the creation; it
+// is posted at the next step and kept up to date.
 func TestStatusMessageFailureCarriesOn(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
-	w.chat.failNext("Send", 1, errBoom)
+	w.chat.failNext("Send", 1, &spawner.PermissionError{Action: "send a message", Need: "Send Messages", Err: errBoom})
 	srv, r := w.readyServer(alice)
+	if !strings.Contains(w.logs.String(), `need="Send Messages"`) {
+		t.Errorf("the log does not name the missing permission\n%s", w.logs)
+	}
 	msgs := w.chat.messages(srv.ChannelID)
 	if len(msgs) != 2 {
 		t.Fatalf("ticket channel has %d messages, want the status and the ready message\n%s", len(msgs), w)

@@ -130,7 +130,7 @@ func (m *Manager) mirrorLocked(s planned) (string, bool) {
 		e.nextCheck = m.clock.Now().Add(game.CheckInterval)
 	case verdictResume, verdictAdopt:
 		e = newEntry(id, r, game, phaseCreating)
-		e.unsaved = s.verdict == verdictAdopt
+		savedLocked(e, s.verdict != verdictAdopt) // an adopted task's record is written by its worker
 	case verdictInterrupted:
 		e = newEntry(id, r, game, phaseEndWanted)
 		endWantedLocked(e, ending{cause: spawner.CauseRestart})

@@ -67,6 +67,16 @@ func (m *Manager) keepSaying(channelID string, msg spawner.Message, what string,
 	})
 }
 
+// errAttrs are the log attributes of a Discord error: the error, and the
+// permission to grant when it is a missing one.
+func errAttrs(err error) []any {
+	var perm *spawner.PermissionError
+	if errors.As(err, &perm) {
+		return []any{"err", err, "need", perm.Need}
+	}
+	return []any{"err", err}
+}
+
 // backoff is a capped exponential backoff: base, 2×base, ... up to max.
 type backoff struct {
 	base, max time.Duration
