@@ -108,7 +108,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 			reply(spawner.Message{Content: lang.CreationFailed(detail)})
 		}
 	}
-	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail)}); err != nil {
+	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail)}); err != nil && ctx.Err() == nil {
 		log.Warn("tell log channel", "err", err)
 	}
 }

@@ -89,7 +89,7 @@ func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []er
 	m.mu.Unlock()
 	for _, s := range p.servers {
 		if s.verdict == verdictSuperseded {
-			if err := m.store.Delete(ctx, s.srv.Key()); err != nil {
+			if err := m.store.Delete(ctx, s.srv.Key()); err != nil && ctx.Err() == nil {
 				m.log.Warn("delete superseded pending record", "key", s.srv.Key(), "err", err)
 			}
 		}
@@ -101,7 +101,7 @@ func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []er
 	m.stopOrphans(ctx, p.orphans)
 	for _, ch := range p.stale {
 		m.log.Info("deleting a ticket channel no server uses", "channel", ch)
-		if err := m.chat.DeleteChannel(ctx, ch); err != nil {
+		if err := m.chat.DeleteChannel(ctx, ch); err != nil && ctx.Err() == nil {
 			m.log.Warn("delete ticket channel", "channel", ch, "err", err)
 		}
 	}
