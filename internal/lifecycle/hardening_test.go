@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -329,4 +330,33 @@ func TestSweepBacksOff(t *testing.T) {
 	}
 	w.cancel()
 	<-done
+}
+
+// TestShutdownLeavesNoGoroutine: Run, a booting creation and a message
+// being retried all end with the context and Close; nothing is left.
+func TestShutdownLeavesNoGoroutine(t *testing.T) {
+	before := runtime.NumGoroutine()
+	w := newWorld(t)
+	w.recover()
+	readyAlice, _ := w.readyServer(alice)
+	w.pinger.answer(0)
+	w.chat.failNext("Send", 1000, errBoom)
+	w.ecs.startStatus = spawner.TaskProvisioning
+	w.create(bob, "")
+	done := make(chan error, 1)
+	go func() { done <- w.m.Run(w.ctx) }()
+	w.advanceAndPass(w.game().CheckInterval, false) // alice's check: too few, a warning that is retried
+	w.waitFor("the warning's retry to wait", func() bool {
+		return strings.Contains(w.logs.String(), "send player warning; will retry") && w.clock.Waiters() >= 3
+	})
+	w.cancel()
+	select {
+	case <-done:
+	case <-time.After(waitTimeout):
+		t.Fatalf("Run did not return\n%s", w)
+	}
+	w.waitFor("every goroutine of the Manager to end", func() bool { return runtime.NumGoroutine() <= before })
+	if _, ok := w.serverOf(alice); !ok || readyAlice.TaskARN == "" {
+		t.Errorf("alice's server was dropped at shutdown")
+	}
 }
