@@ -93,7 +93,8 @@ func daemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	var err error
 	select {
 	case <-ctx.Done():
-	case err = <-m.done:
+	case <-m.done:
+		err = m.runErr
 	}
 	log.Info("shutting down: game servers keep running and recorded")
 	m.Close()
@@ -195,12 +196,13 @@ type Main struct {
 	served   sync.WaitGroup     // the HTTP server's goroutine
 	botOpen  bool               // Bot.Open was called: Close must close it
 	managing bool               // the manager's loop was started: Close waits for done
-	done     chan error         // the manager's loop's result
+	done     chan struct{}      // closed when the manager's loop returned
+	runErr   error              // what it returned, once done is closed
 }
 
 // NewMain returns a daemon for cfg that logs to log; nothing is started.
 func NewMain(cfg *config.Config, log *slog.Logger) *Main {
-	return &Main{cfg: cfg, log: log, done: make(chan error, 1)}
+	return &Main{cfg: cfg, log: log, done: make(chan struct{})}
 }
 
 // Run starts the daemon: the HTTP server, the table (created when asked),
@@ -248,13 +250,21 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
-	mgr := lifecycle.New(ctx, lifecycle.Config{
+	mgr := lifecycle.New(lifecycle.Options{
 		Catalog:          cfg.Catalog(),
 		MaxServers:       cfg.MaxServers,
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
-	}, a.tasks, a.table, a.pinger, a.bot, lifecycle.RealClock{}, log, a.met)
+		CreateCooldown:   cooldown(cfg.CreateCooldown),
+		Tasks:            a.tasks,
+		Store:            a.table,
+		Pinger:           a.pinger,
+		Chat:             a.bot,
+		Clock:            lifecycle.RealClock{},
+		Log:              log,
+		Metrics:          a.met,
+	})
 	m.mgr.Store(mgr)
 	if err := retry(ctx, log, "recover servers from the table and ECS", mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
@@ -267,7 +277,10 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("discord: %w: check DISCORD_TOKEN, and that the bot was invited with the applications.commands scope (README, step 2)", err)
 	}
 	m.managing = true
-	go func() { m.done <- mgr.Run(ctx) }()
+	go func() {
+		m.runErr = mgr.Run(ctx)
+		close(m.done)
+	}()
 	log.Info("spawner started", "guild", cfg.GuildID, "cluster", cfg.Cluster, "table", cfg.Table)
 	return nil
 }
@@ -301,9 +314,10 @@ func (m *Main) Close() {
 		m.cancel()
 	}
 	if m.managing {
-		<-m.done // Run's shutdown waits for the workers
-	} else if mgr := m.mgr.Load(); mgr != nil {
-		mgr.Wait() // workers Recover started
+		<-m.done
+	}
+	if mgr := m.mgr.Load(); mgr != nil {
+		mgr.Close() // every worker, Recover's included, waited for
 	}
 	if m.botOpen {
 		_ = m.a.bot.Close()
@@ -379,4 +393,13 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 		}
 		backoff = min(backoff*2, 30*time.Second)
 	}
+}
+
+// cooldown maps GAMESERVER_CREATE_COOLDOWN (0 turns it off) to the
+// lifecycle's option (0 takes the default, negative turns it off).
+func cooldown(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }

@@ -157,8 +157,8 @@ func TestRunTask(t *testing.T) {
 	ctx := context.Background()
 
 	task := w.run(r, spec)
-	if task.LastStatus != "RUNNING" || task.Stopped() {
-		t.Errorf("task is %s/%s, want RUNNING", task.LastStatus, task.DesiredStatus)
+	if task.Status != spawner.TaskRunning || task.Stopped() {
+		t.Errorf("task is %s (stop wanted %v), want running", task.Status, task.StopWanted)
 	}
 	if hp := task.Ports[gamePort]; hp < w.cfg.PortLo || hp > w.cfg.PortHi {
 		t.Errorf("host port %d is outside the range %d-%d", hp, w.cfg.PortLo, w.cfg.PortHi)

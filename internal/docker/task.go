@@ -17,12 +17,12 @@ import (
 // task. It is the one place that turns the engine's states into the
 // statuses the lifecycle reads:
 //
-//	created                     PENDING  (desired RUNNING)
-//	running, paused, restarting RUNNING  (desired RUNNING)
-//	removing, exited, dead      STOPPED  (desired STOPPED), with the exit
+//	created                     pending
+//	running, paused, restarting running
+//	removing, exited, dead      stopped (stop wanted), with the exit
 //	                            code and a reason
 func taskOf(c container.InspectResponse) spawner.Task {
-	t := spawner.Task{ARN: c.ID, LastStatus: "PENDING", DesiredStatus: "RUNNING"}
+	t := spawner.Task{ARN: c.ID, Status: spawner.TaskPending}
 	if c.Config != nil {
 		t.StartedBy = c.Config.Labels[LabelStartedBy]
 		for k, v := range c.Config.Labels {
@@ -41,9 +41,9 @@ func taskOf(c container.InspectResponse) spawner.Task {
 	if s := c.State; s != nil {
 		switch s.Status {
 		case "running", "paused", "restarting":
-			t.LastStatus = "RUNNING"
+			t.Status = spawner.TaskRunning
 		case "removing", "exited", "dead":
-			t.LastStatus, t.DesiredStatus = "STOPPED", "STOPPED"
+			t.Status, t.StopWanted = spawner.TaskStopped, true
 			code := int32(s.ExitCode)
 			t.ExitCode = &code
 			switch {

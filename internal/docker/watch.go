@@ -104,7 +104,7 @@ func (r *Runtime) taskOfEvent(ctx context.Context, m events.Message) (spawner.Ta
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		r.cfg.Log.Warn("docker events: inspect container", "container", shortID(m.Actor.ID), "err", err)
 	}
-	t := spawner.Task{ARN: m.Actor.ID, StartedBy: spawner.StartedBy, LastStatus: "STOPPED", DesiredStatus: "STOPPED"}
+	t := spawner.Task{ARN: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
 	for k, v := range attrs {
 		if tag, ok := tagOfLabel(k); ok {
 			if t.Tags == nil {

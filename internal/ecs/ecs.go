@@ -396,12 +396,30 @@ func unanswered(err error) bool {
 	return errors.As(err, &op) && !errors.As(err, &api)
 }
 
+// statusOf maps ECS's lastStatus to the domain's TaskStatus; a status ECS
+// may add later maps to the zero value, "not known yet".
+func statusOf(last string) spawner.TaskStatus {
+	switch last {
+	case "PROVISIONING":
+		return spawner.TaskProvisioning
+	case "PENDING", "ACTIVATING":
+		return spawner.TaskPending
+	case "RUNNING":
+		return spawner.TaskRunning
+	case "DEACTIVATING", "STOPPING", "DEPROVISIONING":
+		return spawner.TaskStopping
+	case "STOPPED":
+		return spawner.TaskStopped
+	}
+	return 0
+}
+
 // taskOf maps ECS's description of a task to the domain's.
 func taskOf(in ecstypes.Task) spawner.Task {
 	t := spawner.Task{
 		ARN:           aws.ToString(in.TaskArn),
-		LastStatus:    aws.ToString(in.LastStatus),
-		DesiredStatus: aws.ToString(in.DesiredStatus),
+		Status:        statusOf(aws.ToString(in.LastStatus)),
+		StopWanted:    aws.ToString(in.DesiredStatus) == "STOPPED",
 		StartedBy:     aws.ToString(in.StartedBy),
 		StoppedReason: aws.ToString(in.StoppedReason),
 		StopCode:      string(in.StopCode),

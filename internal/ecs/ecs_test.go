@@ -108,7 +108,7 @@ func TestRunTaskSendsEverythingTheTaskNeeds(t *testing.T) {
 				t.Fatalf("fake has %d tasks, want 1", len(all))
 			}
 			ft := all[0]
-			if got.ARN != ft.ARN || got.LastStatus != "PROVISIONING" || got.DesiredStatus != "RUNNING" || got.StartedBy != spawner.StartedBy {
+			if got.ARN != ft.ARN || got.Status != spawner.TaskProvisioning || got.StopWanted || got.StartedBy != spawner.StartedBy {
 				t.Errorf("RunTask returned %+v, want the fake's task %s PROVISIONING/RUNNING started by %q", got, ft.ARN, spawner.StartedBy)
 			}
 			if got.Tags[spawner.TagCreation] != "c0ffee" || got.Tags["aws:ecs:clusterName"] != fakeaws.DefaultClusterName {
@@ -267,8 +267,8 @@ func TestDescribeTasksBatchesOf100(t *testing.T) {
 	seen := make(map[string]bool)
 	for _, task := range got {
 		seen[task.ARN] = true
-		if task.Tags[spawner.TagCreation] == "" || task.LastStatus != "RUNNING" {
-			t.Errorf("task %s: status %q tags %v, want RUNNING with its tags", task.ARN, task.LastStatus, task.Tags)
+		if task.Tags[spawner.TagCreation] == "" || task.Status != spawner.TaskRunning {
+			t.Errorf("task %s: status %s tags %v, want running with its tags", task.ARN, task.Status, task.Tags)
 		}
 	}
 	if seen[gone] {
@@ -402,7 +402,7 @@ func TestListOwnedTasksReadsEveryPage(t *testing.T) {
 	}
 	for _, task := range got {
 		if !want[task.ARN] {
-			t.Errorf("listed %s (started by %q, desired %s), not an owned live task", task.ARN, task.StartedBy, task.DesiredStatus)
+			t.Errorf("listed %s (started by %q, status %s, stop wanted %v), not an owned live task", task.ARN, task.StartedBy, task.Status, task.StopWanted)
 		}
 	}
 	calls := srv.Calls("ListTasks")

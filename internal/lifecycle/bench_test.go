@@ -241,13 +241,20 @@ func newBenchSweepWorld(b *testing.B, ctx context.Context, n int) *benchSweepWor
 		b.Fatalf("record servers: %v", err)
 	}
 
-	w.m = New(ctx, Config{
+	w.m = New(Options{
 		Catalog:          spawner.Catalog{game},
 		MaxServers:       n,
 		PollInterval:     5 * time.Second,
 		TicketCloseDelay: 2 * time.Minute,
 		Locale:           "fr",
-	}, w.tasks, w.table, mcping.Pinger{Timeout: 5 * time.Second}, w.chat, w.clock, slog.New(slog.DiscardHandler), nil)
+		Tasks:            w.tasks,
+		Store:            w.table,
+		Pinger:           mcping.Pinger{Timeout: 5 * time.Second},
+		Chat:             w.chat,
+		Clock:            w.clock,
+		Log:              slog.New(slog.DiscardHandler),
+	})
+	b.Cleanup(func() { _ = w.m.Close() })
 	return w
 }
 

@@ -10,21 +10,20 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// TopicMarker starts the marker put in every ticket channel's topic, so the
-// channels the bot made can be told from the others under the category.
+// TopicMarker starts the marker that ends every ticket channel's topic
+// (" · spawner:<creation id>"), so the channels the bot made can be told
+// from the others under the category; see ticketCreation.
 const TopicMarker = "spawner:"
 
 // create runs the creation of entry id from the ticket channel to the task,
 // then hands over to boot. Each failing step undoes what the earlier ones
 // did (finish), tells the member and frees their slot.
 func (m *Manager) create(id string) {
-	defer m.workers.Done()
 	ctx := m.ctx
 	e, srv, ok := m.get(id)
 	if !ok {
 		return
 	}
-	lang := m.lang(srv)
 	log := m.log.With("creation", id, "user", srv.Owner)
 	if e.answered != nil {
 		select {
@@ -34,35 +33,12 @@ func (m *Manager) create(id string) {
 			return
 		}
 	}
-
-	channelID, err := m.chat.CreateTicket(ctx, spawner.Ticket{
-		Name:  ticketName(e.game, srv),
-		Topic: e.game.Title + " · " + lang.Variant(srv.Variant) + " · " + TopicMarker + id,
-		Owner: srv.Owner,
-	})
-	if err != nil {
-		if ctx.Err() != nil {
-			m.forget(id) // a channel made just now is removed by the next start's sweep
-			return
-		}
-		log.Error("create ticket channel", "err", err)
-		m.forget(id)
-		m.replyTo(e, lang.CreationFailed(lang.FailChannel()))
-		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+errorSummary(err))})
-		m.metrics.Stopped(spawner.CauseFailed)
+	channelID, ok := m.openTicket(ctx, e, srv, log)
+	if !ok {
 		return
 	}
-	srv, _ = m.update(id, func(e *entry) { e.srv.ChannelID = channelID })
 	log = log.With("channel", channelID)
-	m.replyTo(e, lang.CreationStarted(channelID))
-
-	msgID, err := m.chat.Send(ctx, channelID, spawner.Message{Content: lang.Status(e.game, srv, "")})
-	if err != nil {
-		log.Error("send status message", "err", err)
-		m.failCreation(ctx, id, text.Lang.FailInternal, err)
-		return
-	}
-	srv, _ = m.update(id, func(e *entry) { e.srv.StatusMessageID = msgID })
+	srv = m.postStatus(ctx, id, log)
 	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogCreated(srv)})
 
 	// The pending record: a restart finds it and never starts a second task
@@ -78,7 +54,72 @@ func (m *Manager) create(id string) {
 	if m.stopAskedDuringCreation(ctx, id) {
 		return
 	}
+	if log, ok = m.startTask(ctx, e, srv, log); ok {
+		m.boot(ctx, id, log)
+	}
+}
 
+// openTicket creates the ticket channel of a creation and points the member
+// to it. When the category is full, a lingering ticket of an ended server
+// gives its slot up and the creation tries once more; still full, the
+// member is told so and nothing is left. It reports whether the creation
+// goes on.
+func (m *Manager) openTicket(ctx context.Context, e *entry, srv spawner.Server, log *slog.Logger) (string, bool) {
+	lang := m.lang(srv)
+	ticket := spawner.Ticket{
+		Name:  ticketName(e.game, srv),
+		Topic: e.game.Title + " · " + lang.Variant(srv.Variant) + " · " + TopicMarker + e.id,
+		Owner: srv.Owner,
+	}
+	channelID, err := m.chat.CreateTicket(ctx, ticket)
+	if isFull(err) && m.closeOneEarly(ctx) {
+		channelID, err = m.chat.CreateTicket(ctx, ticket)
+	}
+	switch {
+	case err == nil:
+		m.update(e.id, func(e *entry) { e.srv.ChannelID = channelID })
+		m.replyTo(e, lang.CreationStarted(channelID))
+		return channelID, true
+	case ctx.Err() != nil:
+		m.forget(e.id) // a channel made just now is removed by the next start's sweep
+		return "", false
+	case isFull(err):
+		log.Warn("ticket category full; creation refused", "err", err)
+		m.forget(e.id)
+		m.replyTo(e, lang.Refusal(&spawner.Refusal{Code: spawner.RefusedCategoryFull}))
+		return "", false
+	}
+	log.Error("create ticket channel", "err", err)
+	m.forget(e.id)
+	m.replyTo(e, lang.CreationFailed(lang.FailChannel()))
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+errorSummary(err))})
+	m.metrics.Stopped(spawner.CauseFailed)
+	return "", false
+}
+
+func isFull(err error) bool {
+	return errors.Is(err, spawner.ErrCategoryFull) || errors.Is(err, spawner.ErrGuildFull)
+}
+
+// postStatus posts the creation's status message. A failure does not stop
+// the creation: editStatus posts it at the next step it can.
+func (m *Manager) postStatus(ctx context.Context, id string, log *slog.Logger) spawner.Server {
+	e, srv, _ := m.get(id)
+	msgID, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{Content: m.lang(srv).Status(e.game, srv, "")})
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("send status message; it is posted at the next step", errAttrs(err)...)
+		}
+		return srv
+	}
+	srv, _ = m.update(id, func(e *entry) { e.srv.StatusMessageID = msgID })
+	return srv
+}
+
+// startTask runs the creation's task and records it. It reports whether
+// the creation goes on, with the log now naming the task.
+func (m *Manager) startTask(ctx context.Context, e *entry, srv spawner.Server, log *slog.Logger) (*slog.Logger, bool) {
+	id := e.id
 	variant, _ := e.game.Variant(srv.Variant)
 	task, err := m.tasks.RunTask(ctx, spawner.TaskSpec{
 		CreationID:     id,
@@ -88,27 +129,16 @@ func (m *Manager) create(id string) {
 		Tags: map[string]string{
 			spawner.TagCreation: id,
 			spawner.TagOwner:    srv.Owner,
-			spawner.TagChannel:  channelID,
+			spawner.TagChannel:  srv.ChannelID,
 			spawner.TagGame:     srv.Game,
 			spawner.TagVariant:  srv.Variant,
 		},
 	})
 	if err != nil {
-		if ctx.Err() != nil {
-			return // the pending record stays; the next start settles it
+		if ctx.Err() == nil { // else the pending record stays; the next start settles it
+			m.runFailed(ctx, id, err, log)
 		}
-		log.Error("run task", "err", err)
-		var rf *spawner.RunFailure
-		reason := ""
-		if errors.As(err, &rf) {
-			reason = rf.Reason
-		} else {
-			// The call may have started a task before failing: stop any
-			// task carrying this creation's tag so nothing is left running.
-			m.stopTagged(ctx, id, log)
-		}
-		m.failCreation(ctx, id, func(l text.Lang) string { return l.FailRun(reason) }, err)
-		return
+		return log, false
 	}
 	log = log.With("task", task.ARN)
 	srv, _ = m.update(id, func(e *entry) {
@@ -116,12 +146,11 @@ func (m *Manager) create(id string) {
 		e.srv.State = stateOf(task, spawner.StateProvisioning)
 	})
 	if err := m.store.Put(ctx, srv); err != nil {
-		if ctx.Err() != nil {
-			return
+		if ctx.Err() == nil {
+			log.Error("record task", "err", err)
+			m.failCreation(ctx, id, text.Lang.FailRecord, err)
 		}
-		log.Error("record task", "err", err)
-		m.failCreation(ctx, id, text.Lang.FailRecord, err)
-		return
+		return log, false
 	}
 	if err := m.store.Delete(ctx, spawner.PendingKeyPrefix+id); err != nil {
 		// Harmless: the next start sees both records and keeps the task's.
@@ -129,7 +158,22 @@ func (m *Manager) create(id string) {
 	}
 	log.Info("task started")
 	m.editStatus(ctx, srv, "")
-	m.boot(ctx, id, log)
+	return log, true
+}
+
+// runFailed ends a creation whose RunTask failed.
+func (m *Manager) runFailed(ctx context.Context, id string, err error, log *slog.Logger) {
+	log.Error("run task", "err", err)
+	var rf *spawner.RunFailure
+	reason := ""
+	if errors.As(err, &rf) {
+		reason = rf.Reason
+	} else {
+		// The call may have started a task before failing: stop any
+		// task carrying this creation's tag so nothing is left running.
+		m.stopTagged(ctx, id, log)
+	}
+	m.failCreation(ctx, id, func(l text.Lang) string { return l.FailRun(reason) }, err)
 }
 
 // ticketName is the ticket channel's name: the game and the start of the
@@ -156,12 +200,14 @@ func (m *Manager) failCreation(ctx context.Context, id string, why func(text.Lan
 	_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: why, err: err})
 }
 
+// stopAskedDuringCreation ends the creation when a member asked for its
+// stop; it reports whether the worker must return.
 func (m *Manager) stopAskedDuringCreation(ctx context.Context, id string) bool {
 	m.mu.Lock()
 	e, ok := m.entries[id]
 	var by *spawner.Actor
 	if ok {
-		by = e.stopAsked
+		by = stopAskedLocked(e)
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -197,12 +243,12 @@ func taskEnded(t spawner.Task) func(text.Lang) string {
 
 // stateOf maps an ECS status to the step shown to the member.
 func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
-	switch t.LastStatus {
-	case "PROVISIONING":
+	switch t.Status {
+	case spawner.TaskProvisioning:
 		return spawner.StateProvisioning
-	case "PENDING", "ACTIVATING":
+	case spawner.TaskPending:
 		return spawner.StatePending
-	case "RUNNING":
+	case spawner.TaskRunning:
 		return spawner.StateRunning
 	}
 	return fallback
@@ -217,53 +263,12 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 		return
 	}
 	game := m.gameOf(srv)
+	b := &booting{log: log}
 	for {
 		if m.stopAskedDuringCreation(ctx, id) {
 			return
 		}
-		_, srv, _ = m.get(id)
-		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			log.Warn("describe booting task", "err", err)
-		case len(tasks) == 0 || tasks[0].Stopped():
-			var t spawner.Task
-			if len(tasks) > 0 {
-				t = tasks[0]
-			}
-			_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: taskEnded(t), task: &t})
-			return
-		default:
-			srv = m.advance(ctx, id, tasks[0], log)
-		}
-
-		if srv.Address != "" {
-			// A game that accepts the connection and says nothing must not
-			// hold the creation past its ready deadline.
-			left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
-			pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
-			ping, err := m.pinger.Ping(pctx, srv.HostPort())
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			m.metrics.Pinged(ping.Latency, err)
-			if err == nil {
-				m.ready(ctx, id, ping, log)
-				return
-			}
-			log.Debug("not answering yet", "err", err)
-		}
-
-		now := m.clock.Now() // after the ping, which may have used its whole timeout
-		switch {
-		case srv.RunningAt.IsZero() && now.Sub(srv.CreatedAt) >= game.ReadyTimeout:
-			_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: func(l text.Lang) string { return l.FailNotRunning(game.ReadyTimeout) }})
-			return
-		case !srv.RunningAt.IsZero() && now.Sub(srv.RunningAt) >= game.ReadyTimeout:
-			_ = m.finish(ctx, id, ending{cause: spawner.CauseNotReady, detail: func(l text.Lang) string { return l.FailNotReady(game.ReadyTimeout) }})
+		if done := m.bootStep(ctx, id, game, b); done || ctx.Err() != nil {
 			return
 		}
 		select {
@@ -275,18 +280,106 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 	}
 }
 
+// booting is what one boot worker remembers between its polls.
+type booting struct {
+	log         *slog.Logger
+	warnedDescr bool // a failing DescribeTasks was logged
+	warnedAddr  bool // a failing address lookup was logged
+}
+
+// bootStep is one poll of a booting server: ECS, then a ping once the
+// address is known, then the deadlines. It reports whether the worker is done.
+func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b *booting) bool {
+	_, srv, _ := m.get(id)
+	tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
+	t, found := taskByARN(tasks, srv.TaskARN)
+	switch {
+	case ctx.Err() != nil:
+		return true
+	case err != nil:
+		if !b.warnedDescr {
+			b.log.Warn("describe booting task; will retry", "err", err)
+			b.warnedDescr = true
+		}
+	case !found || t.Stopped():
+		_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: taskEnded(t), task: &t})
+		return true
+	default:
+		b.warnedDescr = false
+		var done bool
+		if srv, done = m.advance(ctx, id, t, b); done {
+			return true
+		}
+	}
+	if srv.Address != "" && m.pingReady(ctx, id, srv, game, b.log) {
+		return true
+	}
+	now := m.clock.Now() // after the ping, which may have used its whole timeout
+	switch {
+	case srv.RunningAt.IsZero() && now.Sub(srv.CreatedAt) >= game.ReadyTimeout:
+		_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: func(l text.Lang) string { return l.FailNotRunning(game.ReadyTimeout) }})
+		return true
+	case !srv.RunningAt.IsZero() && now.Sub(srv.RunningAt) >= game.ReadyTimeout:
+		_ = m.finish(ctx, id, ending{cause: spawner.CauseNotReady, detail: func(l text.Lang) string { return l.FailNotReady(game.ReadyTimeout) }})
+		return true
+	}
+	return false
+}
+
+// taskByARN finds the task arn in a DescribeTasks answer, which may hold
+// others or none: never take the first one on trust.
+func taskByARN(tasks []spawner.Task, arn string) (spawner.Task, bool) {
+	for _, t := range tasks {
+		if t.ARN == arn {
+			return t, true
+		}
+	}
+	return spawner.Task{}, false
+}
+
+// pingReady pings a booting server; when it answers, the server is ready
+// and handed to the watchdogs. It reports whether it was.
+func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, game spawner.Game, log *slog.Logger) bool {
+	// A game that accepts the connection and says nothing must not hold
+	// the creation past its ready deadline.
+	left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
+	pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
+	ping, err := m.pinger.Ping(pctx, srv.HostPort())
+	cancel()
+	if ctx.Err() != nil {
+		return true
+	}
+	m.metrics.Pinged(ping.Latency, err)
+	if err != nil {
+		log.Debug("not answering yet", "err", err)
+		return false
+	}
+	m.ready(ctx, id, ping, log)
+	return true
+}
+
 // advance records what ECS says of a booting task: the step, and once
-// RUNNING the address, saved so a restart knows it.
-func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, log *slog.Logger) spawner.Server {
+// RUNNING the address, saved so a restart knows it. A RUNNING task that
+// AWS gave no public address fails the creation, with that reason; it
+// reports whether it did.
+func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *booting) (spawner.Server, bool) {
 	_, before, _ := m.get(id)
 	state := stateOf(t, before.State)
 	address := before.Address
-	if t.LastStatus == "RUNNING" && address == "" {
+	if t.Status == spawner.TaskRunning && address == "" {
 		a, err := m.tasks.Address(ctx, t)
-		if err != nil {
-			log.Warn("task address", "err", err)
+		switch {
+		case errors.Is(err, spawner.ErrNoPublicIP):
+			b.log.Warn("task running without a public address", "err", err)
+			m.noPublicIP(ctx, id)
+			return before, true
+		case err != nil:
+			if !b.warnedAddr {
+				b.log.Warn("task address; will retry", "err", err)
+				b.warnedAddr = true
+			}
 			state = spawner.StatePending // RUNNING without an address yet: say so next poll
-		} else {
+		default:
 			address = a
 		}
 	}
@@ -294,7 +387,7 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, log *s
 		state = spawner.StateBooting
 	}
 	if state == before.State && address == before.Address {
-		return before
+		return before, false
 	}
 	now := m.clock.Now()
 	srv, _ := m.update(id, func(e *entry) {
@@ -305,43 +398,49 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, log *s
 		}
 	})
 	if address != "" && before.Address == "" {
-		log.Info("task running", "address", srv.HostPort())
+		b.log.Info("task running", "address", srv.HostPort())
 	}
 	m.save(ctx, id)
 	m.editStatus(ctx, srv, "")
-	return srv
+	return srv, false
+}
+
+// noPublicIP ends a creation whose task runs with no public address,
+// showing that it got as far as running.
+func (m *Manager) noPublicIP(ctx context.Context, id string) {
+	now := m.clock.Now()
+	m.update(id, func(e *entry) {
+		e.srv.State = spawner.StateRunning
+		e.srv.RunningAt = now
+	})
+	_ = m.finish(ctx, id, ending{cause: spawner.CauseFailed, detail: text.Lang.FailNoPublicIP, err: spawner.ErrNoPublicIP})
 }
 
 // ready marks a server ready, tells its owner and hands it to the watchdogs.
 func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *slog.Logger) {
 	now := m.clock.Now()
+	var gone <-chan struct{}
 	srv, ok := m.update(id, func(e *entry) {
 		e.srv.State = spawner.StateReady
 		e.srv.ReadyAt = now
 		e.nextCheck = now.Add(e.game.CheckInterval)
-		e.reply = nil
+		gone = e.gone
 	})
 	if !ok {
 		return
 	}
 	m.save(ctx, id)
 	game := m.gameOf(srv)
-	lang := m.lang(srv)
 	m.editStatus(ctx, srv, "")
-	if _, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{
-		Content:  lang.Ready(game, srv, m.StopsAt(srv)),
+	m.mustSay(ctx, srv.ChannelID, spawner.Message{
+		Content:  m.lang(srv).Ready(game, srv, m.StopsAt(srv)),
 		Mentions: []string{srv.Owner},
-	}); err != nil {
-		log.Error("send ready message", "err", err)
-	}
+	}, "ready message", gone)
 	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogReady(srv)})
 	log.Info("server ready", "address", srv.HostPort(), "players", ping.Online, "latency", ping.Latency)
 	// Hand over to the watchdogs last, so a stop never races the messages above.
 	var stopBy *spawner.Actor
-	m.update(id, func(e *entry) {
-		e.booting = false
-		stopBy = e.stopAsked
-	})
+	m.update(id, func(e *entry) { stopBy = handOverLocked(e) })
 	if stopBy != nil { // asked while the last ping was under way
 		_ = m.finish(ctx, id, ending{cause: spawner.CauseCommand, by: stopBy.UserID})
 		return
@@ -350,7 +449,7 @@ func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *
 }
 
 // save writes the mirror's copy of a server to the table; on failure the
-// entry is marked dirty and the next sweep writes it again.
+// entry is marked unsaved and the next sweep writes it again.
 func (m *Manager) save(ctx context.Context, id string) {
 	e, _, ok := m.get(id)
 	if !ok {
@@ -359,24 +458,41 @@ func (m *Manager) save(ctx context.Context, id string) {
 	e.io.Lock()
 	defer e.io.Unlock()
 	m.mu.Lock()
-	srv, ending := e.srv, e.stopping || e.stop != nil || m.entries[id] != e
+	srv, ending := e.srv, e.ended() || m.entries[id] != e
 	m.mu.Unlock()
 	if ending {
 		return // finish removes the records
 	}
 	err := m.store.Put(ctx, srv)
-	m.update(id, func(e *entry) { e.dirty = err != nil })
+	m.update(id, func(e *entry) { savedLocked(e, err == nil) })
 	if err != nil && ctx.Err() == nil {
 		m.log.Warn("save record; will retry", "task", srv.TaskARN, "err", err)
 	}
 }
 
+// editStatus shows srv's step in its status message, posting the message
+// when the creation could not.
 func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note string) {
-	if srv.ChannelID == "" || srv.StatusMessageID == "" {
+	if srv.ChannelID == "" {
 		return
 	}
-	game := m.gameOf(srv)
-	if err := m.chat.Edit(ctx, srv.ChannelID, srv.StatusMessageID, spawner.Message{Content: m.lang(srv).Status(game, srv, note)}); err != nil && ctx.Err() == nil {
-		m.log.Warn("edit status message", "channel", srv.ChannelID, "err", err)
+	msg := spawner.Message{Content: m.lang(srv).Status(m.gameOf(srv), srv, note)}
+	if srv.StatusMessageID == "" {
+		if msgID, err := m.chat.Send(ctx, srv.ChannelID, msg); err == nil {
+			m.update(entryID(srv), func(e *entry) { e.srv.StatusMessageID = msgID })
+		}
+		return
 	}
+	if err := m.chat.Edit(ctx, srv.ChannelID, srv.StatusMessageID, msg); err != nil && ctx.Err() == nil {
+		m.log.Warn("edit status message", append([]any{"channel", srv.ChannelID}, errAttrs(err)...)...)
+	}
+}
+
+// entryID is the mirror's key of a server: its creation id, or its task
+// ARN for a record of the original bot.
+func entryID(s spawner.Server) string {
+	if s.CreationID != "" {
+		return s.CreationID
+	}
+	return s.TaskARN
 }

@@ -117,13 +117,13 @@ func TestCreateBootsToReady(t *testing.T) {
 			}
 
 			// PROVISIONING → PENDING → RUNNING, one poll each.
-			w.ecs.setAll("PENDING")
+			w.ecs.setAll(spawner.TaskPending)
 			w.clock.Advance(w.cfg.PollInterval)
 			w.blockUntil(1)
 			if got := currentStep(w.chat.messages(ch)[0].content); got != "pending" {
 				t.Errorf("status step = %q, want pending\n%s", got, w)
 			}
-			w.ecs.setAll("RUNNING")
+			w.ecs.setAll(spawner.TaskRunning)
 			w.clock.Advance(w.cfg.PollInterval)
 			w.blockUntil(1)
 			addr := w.ecs.ipOf(arn) + ":25565"
@@ -274,7 +274,7 @@ func TestCreateRefusals(t *testing.T) {
 		}
 	})
 	t.Run("global cap", func(t *testing.T) {
-		w := newWorld(t, withConfig(func(c *Config) { c.MaxServers = 2 }))
+		w := newWorld(t, withConfig(func(c *Options) { c.MaxServers = 2 }))
 		w.recover()
 		a, _ := w.readyServer(alice)
 		w.readyServer(bob)
@@ -335,11 +335,6 @@ func TestCreateFailures(t *testing.T) {
 		noChannel: true,
 		noRun:     true,
 	}, {
-		name:  "status message",
-		setup: func(w *world) { w.chat.failNext("Send", 1, errBoom) },
-		why:   lang.FailInternal(),
-		noRun: true,
-	}, {
 		name:  "pending record",
 		setup: func(w *world) { w.store.failNext("Put", 1, errBoom) },
 		why:   lang.FailRecord(),
@@ -381,7 +376,7 @@ func TestCreateFailures(t *testing.T) {
 		name: "no ping answer",
 		opts: []option{withGame(func(g *spawner.Game) { g.ReadyTimeout = time.Minute })},
 		setup: func(w *world) {
-			w.ecs.startStatus = "RUNNING"
+			w.ecs.startStatus = spawner.TaskRunning
 		},
 		drive:     func(w *world) { w.pollUntilWorkersDone(20) },
 		why:       "the game did not answer within 1 min of starting",

@@ -153,8 +153,11 @@ type fakeTasks struct {
 	lists int
 	ips   map[string]string // task ARN → public IP
 
-	// startStatus is the LastStatus of a task RunTask starts ("PROVISIONING" by default).
-	startStatus string
+	// startStatus is the status of a task RunTask starts (provisioning by default).
+	startStatus spawner.TaskStatus
+	// describeFirst are tasks DescribeTasks puts first in every answer,
+	// whatever it was asked, as an answer about other tasks would.
+	describeFirst []spawner.Task
 	// runStartsAnyway makes a RunTask that fails with a fault start its task all the same.
 	runStartsAnyway bool
 }
@@ -188,18 +191,17 @@ func (f *fakeTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner
 	}
 	f.n++
 	status := f.startStatus
-	if status == "" {
-		status = "PROVISIONING"
+	if status == 0 {
+		status = spawner.TaskProvisioning
 	}
 	t := &spawner.Task{
-		ARN:           fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+f.n),
-		LastStatus:    status,
-		DesiredStatus: "RUNNING",
-		StartedBy:     spawner.StartedBy,
-		ENI:           fmt.Sprintf("eni-%08x", f.n),
-		PrivateIP:     fmt.Sprintf("10.0.0.%d", f.n),
-		Tags:          maps.Clone(spec.Tags),
-		CreatedAt:     f.clock.Now(),
+		ARN:       fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+f.n),
+		Status:    status,
+		StartedBy: spawner.StartedBy,
+		ENI:       fmt.Sprintf("eni-%08x", f.n),
+		PrivateIP: fmt.Sprintf("10.0.0.%d", f.n),
+		Tags:      maps.Clone(spec.Tags),
+		CreatedAt: f.clock.Now(),
 	}
 	f.addLocked(*t)
 	f.j.add("ecs.started %s", spawner.TaskID(t.ARN))
@@ -233,6 +235,9 @@ func (f *fakeTasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner
 		return nil, err
 	}
 	var out []spawner.Task
+	for _, t := range f.describeFirst {
+		out = append(out, cloneTask(t))
+	}
 	for _, a := range arns {
 		if t, ok := f.tasks[a]; ok {
 			out = append(out, cloneTask(*t))
@@ -254,9 +259,9 @@ func (f *fakeTasks) StopTask(ctx context.Context, arn, reason string) error {
 		return err
 	}
 	f.stops = append(f.stops, arn)
-	if t, ok := f.tasks[arn]; ok && t.LastStatus != "STOPPED" {
-		t.LastStatus = "STOPPED"
-		t.DesiredStatus = "STOPPED"
+	if t, ok := f.tasks[arn]; ok && t.Status != spawner.TaskStopped {
+		t.Status = spawner.TaskStopped
+		t.StopWanted = true
 		t.StopCode = "UserInitiated"
 		t.StoppedReason = reason
 	}
@@ -280,7 +285,7 @@ func (f *fakeTasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) 
 	var out []spawner.Task
 	for _, a := range f.order {
 		t := f.tasks[a]
-		if t.StartedBy == spawner.StartedBy && t.DesiredStatus != "STOPPED" {
+		if t.StartedBy == spawner.StartedBy && !t.StopWanted {
 			out = append(out, cloneTask(*t))
 		}
 	}
@@ -323,13 +328,13 @@ func (f *fakeTasks) set(arn string, change func(t *spawner.Task)) {
 	change(t)
 }
 
-// setAll sets the LastStatus of every task that is not stopped.
-func (f *fakeTasks) setAll(status string) {
+// setAll sets the status of every task that is not stopped.
+func (f *fakeTasks) setAll(status spawner.TaskStatus) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, t := range f.tasks {
-		if t.LastStatus != "STOPPED" {
-			t.LastStatus = status
+		if t.Status != spawner.TaskStopped {
+			t.Status = status
 		}
 	}
 }
@@ -337,8 +342,8 @@ func (f *fakeTasks) setAll(status string) {
 // endOnOwn stops a task as if its container exited.
 func (f *fakeTasks) endOnOwn(arn, reason string, exit int32) {
 	f.set(arn, func(t *spawner.Task) {
-		t.LastStatus = "STOPPED"
-		t.DesiredStatus = "STOPPED"
+		t.Status = spawner.TaskStopped
+		t.StopWanted = true
 		t.StopCode = "EssentialContainerExited"
 		t.StoppedReason = reason
 		t.ExitCode = &exit
@@ -367,7 +372,7 @@ func (f *fakeTasks) running() []string {
 	defer f.mu.Unlock()
 	var out []string
 	for _, a := range f.order {
-		if f.tasks[a].LastStatus != "STOPPED" {
+		if f.tasks[a].Status != spawner.TaskStopped {
 			out = append(out, a)
 		}
 	}
@@ -411,7 +416,7 @@ func (f *fakeTasks) String() string {
 	var b strings.Builder
 	for _, a := range f.order {
 		t := f.tasks[a]
-		fmt.Fprintf(&b, "  %s %s desired=%s startedBy=%q reason=%q tags=%v\n", spawner.TaskID(a), t.LastStatus, t.DesiredStatus, t.StartedBy, t.StoppedReason, t.Tags)
+		fmt.Fprintf(&b, "  %s %s stopWanted=%v startedBy=%q reason=%q tags=%v\n", spawner.TaskID(a), t.Status, t.StopWanted, t.StartedBy, t.StoppedReason, t.Tags)
 	}
 	return b.String()
 }

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
@@ -32,19 +33,14 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		m.mu.Unlock()
 		return nil
 	}
-	if e.stopping {
+	end, ok = beginEndLocked(e, end)
+	if !ok {
 		m.mu.Unlock()
 		return errStopping
 	}
-	if e.stop != nil {
-		end = *e.stop // a retry keeps the first reason
-	}
-	e.stopping = true
-	e.stop = &end
 	prevState := e.srv.State
 	e.srv.State = spawner.StateStopping
-	srv := e.srv
-	reply := e.reply
+	srv, reply := e.srv, e.reply
 	m.mu.Unlock()
 
 	log := m.log.With("creation", srv.CreationID, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
@@ -57,9 +53,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	e.io.Unlock()
 	if err != nil {
 		m.mu.Lock()
-		e.stopping = false
-		tell := !e.stopRetryTold
-		e.stopRetryTold = true
+		tell := endFailedLocked(e)
 		m.mu.Unlock()
 		if ctx.Err() == nil {
 			log.Error("stop server; will retry", "err", err)
@@ -74,43 +68,54 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	m.removeLocked(id)
 	m.mu.Unlock()
 	m.metrics.Stopped(end.cause)
-	lang := m.lang(srv)
-	detail, logDetail := "", ""
-	if end.detail != nil {
-		detail, logDetail = end.detail(lang), end.detail(m.logLang())
-	}
-	if end.err != nil {
-		log.Info("server ended", "detail", end.detail(text.En), "err", end.err)
-	} else if end.detail != nil {
-		log.Info("server ended", "detail", end.detail(text.En))
-	} else {
-		log.Info("server ended")
-	}
-
-	srv.State = spawner.StateStopped
-	if srv.ChannelID != "" {
-		m.editStatus(ctx, srv, "")
-		if _, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{
-			Content:  lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay),
-			Mentions: []string{srv.Owner},
-		}); err != nil {
-			log.Warn("tell ticket channel", "err", err)
-		}
-		m.closeLater(srv.ChannelID)
-	}
-	if reply != nil && end.cause != spawner.CauseCommand {
-		reply(spawner.Message{Content: lang.CreationFailed(detail)})
-	}
-	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail)}); err != nil {
-		log.Warn("tell log channel", "err", err)
-	}
+	m.announceEnd(ctx, srv, end, reply, log)
 	m.poke()
 	return nil
 }
 
+// announceEnd tells the owner (in the ticket channel, until it is closed,
+// and in their ephemeral answer during a creation) and the log channel why
+// server srv ended.
+func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end ending, reply func(spawner.Message), log *slog.Logger) {
+	lang := m.lang(srv)
+	detail, logDetail := "", ""
+	if end.detail != nil {
+		detail, logDetail = end.detail(lang), end.detail(m.logLang())
+		log = log.With("detail", end.detail(text.En))
+	}
+	if end.err != nil {
+		log = log.With("err", end.err)
+	}
+	log.Info("server ended")
+
+	srv.State = spawner.StateStopped
+	if srv.ChannelID != "" {
+		m.editStatus(ctx, srv, "")
+		msg := spawner.Message{
+			Content:  lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay),
+			Mentions: []string{srv.Owner},
+		}
+		sent := m.trySay(ctx, srv.ChannelID, msg, "end message", new(bool))
+		closed := m.closeLater(srv.ChannelID)
+		if !sent {
+			m.keepSaying(srv.ChannelID, msg, "end message", closed)
+		}
+	}
+	if reply != nil {
+		if end.cause == spawner.CauseCommand {
+			reply(spawner.Message{Content: lang.CreationStopped()})
+		} else {
+			reply(spawner.Message{Content: lang.CreationFailed(detail)})
+		}
+	}
+	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail)}); err != nil && ctx.Err() == nil {
+		log.Warn("tell log channel", "err", err)
+	}
+}
+
 // release stops the task and deletes the records, idempotently.
 func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) error {
-	if srv.TaskARN != "" && (end.task == nil || end.task.LastStatus != "STOPPED") {
+	if srv.TaskARN != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
 		if err := m.tasks.StopTask(ctx, srv.TaskARN, "spawner: "+string(end.cause)); err != nil {
 			return err
 		}
@@ -130,18 +135,22 @@ func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) e
 
 // closeLater deletes a ticket channel after the close delay, so its owner
 // can read why the server ended. A restart in between leaves it to the
-// start's sweep of the category.
-func (m *Manager) closeLater(channelID string) {
+// start's sweep of the category. The channel returned is closed once the
+// ticket channel is deleted.
+func (m *Manager) closeLater(channelID string) <-chan struct{} {
+	done := make(chan struct{})
 	if m.cfg.TicketCloseDelay <= 0 {
 		if err := m.chat.DeleteChannel(m.ctx, channelID); err != nil && m.ctx.Err() == nil {
 			m.log.Warn("delete ticket channel", "channel", channelID, "err", err)
 		}
-		return
+		close(done)
+		return done
 	}
 	m.mu.Lock()
-	m.closes = append(m.closes, closing{channelID: channelID, at: m.clock.Now().Add(m.cfg.TicketCloseDelay)})
+	m.closes = append(m.closes, closing{channelID: channelID, at: m.clock.Now().Add(m.cfg.TicketCloseDelay), done: done})
 	m.mu.Unlock()
 	m.poke()
+	return done
 }
 
 func errorSummary(err error) string {

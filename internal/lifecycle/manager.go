@@ -68,8 +68,34 @@ type Metrics interface {
 	Pinged(d time.Duration, err error)
 }
 
-// Config holds the rules' settings.
-type Config struct {
+// Default settings, used when the matching Options field is zero.
+const (
+	// DefaultPollInterval is how often a booting server's task is described and pinged.
+	DefaultPollInterval = 5 * time.Second
+	// DefaultSweepInterval is the time between two ECS sweeps when no game
+	// sets a CheckInterval.
+	DefaultSweepInterval = 5 * time.Minute
+	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
+	DefaultPingConcurrency = 64
+	// DefaultOrphanGrace is how old an owned task with no record must be
+	// before a sweep stops it, so a creation between its RunTask and its
+	// record is never mistaken for an orphan.
+	DefaultOrphanGrace = 2 * time.Minute
+	// DefaultOrphanStopConcurrency bounds the StopTask calls for orphans in flight at once.
+	DefaultOrphanStopConcurrency = 8
+	// DefaultPingTimeout caps one watchdog ping (it is also at most half
+	// the game's CheckInterval). The pinger's own timeout should not be shorter.
+	DefaultPingTimeout = 10 * time.Second
+	// DefaultCreateCooldown is the time a member waits between two accepted creations.
+	DefaultCreateCooldown = 2 * time.Minute
+	// DefaultMaxBackoff caps the wait between two tries of a failing
+	// background step (a sweep, a message a member must read).
+	DefaultMaxBackoff = 5 * time.Minute
+)
+
+// Options are the Manager's settings and the adapters it talks to. Zero
+// durations and bounds take the Default... values above.
+type Options struct {
 	Catalog    spawner.Catalog
 	MaxServers int
 	// PollInterval is how often a booting server's task is described and pinged.
@@ -79,18 +105,66 @@ type Config struct {
 	// Locale is the guild's language, for the log channel and for records
 	// that carry none (those written by the original bot).
 	Locale string
-	// PingConcurrency bounds the pings and stops of one sweep (default 64).
+	// PingConcurrency bounds the pings and stops of one pass.
 	PingConcurrency int
 	// OrphanGrace is how old an owned task with no record must be before a
-	// sweep stops it (default 2 min); at start it is not applied.
+	// sweep stops it; at start it is not applied.
 	OrphanGrace time.Duration
+	// OrphanStopConcurrency bounds the orphan StopTask calls in flight.
+	OrphanStopConcurrency int
+	// PingTimeout caps one watchdog ping.
+	PingTimeout time.Duration
+	// CreateCooldown is the time a member (not an admin) must wait after
+	// an accepted creation before the next; negative disables it.
+	CreateCooldown time.Duration
+	// MaxBackoff caps the wait between two tries of a failing background step.
+	MaxBackoff time.Duration
+
+	Tasks   Tasks
+	Store   Store
+	Pinger  Pinger
+	Chat    Chat
+	Clock   Clock        // RealClock when nil
+	Log     *slog.Logger // slog.Default() when nil
+	Metrics Metrics      // none when nil
+}
+
+// withDefaults returns o with every zero setting given its default.
+func (o Options) withDefaults() Options {
+	setDuration := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	setDuration(&o.PollInterval, DefaultPollInterval)
+	setDuration(&o.OrphanGrace, DefaultOrphanGrace)
+	setDuration(&o.PingTimeout, DefaultPingTimeout)
+	setDuration(&o.CreateCooldown, DefaultCreateCooldown)
+	setDuration(&o.MaxBackoff, DefaultMaxBackoff)
+	if o.PingConcurrency <= 0 {
+		o.PingConcurrency = DefaultPingConcurrency
+	}
+	if o.OrphanStopConcurrency <= 0 {
+		o.OrphanStopConcurrency = DefaultOrphanStopConcurrency
+	}
+	if o.Clock == nil {
+		o.Clock = RealClock{}
+	}
+	if o.Log == nil {
+		o.Log = slog.Default()
+	}
+	if o.Metrics == nil {
+		o.Metrics = nopMetrics{}
+	}
+	return o
 }
 
 // Manager runs the fleet. Create, Stop and Servers are safe for concurrent
 // use; Recover must complete before Create accepts requests; Run drives the
-// watchdogs until its context ends.
+// watchdogs until its context ends; Close ends every worker the Manager
+// started and waits for them.
 type Manager struct {
-	cfg     Config
+	cfg     Options
 	tasks   Tasks
 	store   Store
 	pinger  Pinger
@@ -99,30 +173,34 @@ type Manager struct {
 	log     *slog.Logger
 	metrics Metrics
 
-	ctx       context.Context // the daemon's; workers stop with it
+	// ctx is the Manager's own: Close cancels it, and every worker the
+	// Manager started stops with it.
+	ctx       context.Context
+	cancel    context.CancelFunc
 	recovered atomic.Bool
 
-	mu      sync.Mutex
-	closing bool              // Run is returning: no new workers
-	entries map[string]*entry // by CreationID (or TaskARN for the original bot's records)
-	closes  []closing         // ticket channels to delete later
-	wake    chan struct{}
-	workers sync.WaitGroup
+	mu         sync.Mutex
+	closing    bool                 // Close was called: no new workers
+	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
+	closes     []closing            // ticket channels to delete later
+	lastCreate map[string]time.Time // member → their last accepted creation, for the cooldown
+	wake       chan struct{}
+	workers    sync.WaitGroup
 }
 
-// entry is a server in the mirror and what the watchdogs know of it.
+// entry is a server in the mirror and what the watchdogs know of it. Its
+// phase, end, stopBy, endTold and unsaved change only through phase.go.
 type entry struct {
 	id   string
 	srv  spawner.Server
 	game spawner.Game
 
-	booting       bool           // a worker owns it until it is ready
-	stopping      bool           // a finish is under way
-	stop          *ending        // a finish that is wanted, retried until it succeeds
-	stopAsked     *spawner.Actor // /server stop while booting: the worker ends it
-	dirty         bool           // the record in the table is behind the mirror
-	nextCheck     time.Time
-	stopRetryTold bool
+	phase     phase
+	end       *ending        // the end decided (phaseEnding, phaseEndWanted)
+	stopBy    *spawner.Actor // /server stop asked in phaseCreating: the worker ends it
+	endTold   bool           // the log channel was told the end is being retried
+	unsaved   bool           // the record in the table is behind the mirror
+	nextCheck time.Time
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
@@ -131,8 +209,8 @@ type entry struct {
 	io       sync.Mutex            // serialises the writes of the server's records
 }
 
-func newEntry(id string, srv spawner.Server, game spawner.Game) *entry {
-	return &entry{id: id, srv: srv, game: game, gone: make(chan struct{}), nudge: make(chan struct{}, 1)}
+func newEntry(id string, srv spawner.Server, game spawner.Game, p phase) *entry {
+	return &entry{id: id, srv: srv, game: game, phase: p, gone: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 // remove drops entry id from the mirror; the caller holds m.mu.
@@ -146,30 +224,49 @@ func (m *Manager) removeLocked(id string) {
 type closing struct {
 	channelID string
 	at        time.Time
+	done      chan struct{} // closed once the channel is deleted
 }
 
-// New returns a Manager. ctx is the daemon's lifetime: creation workers run
-// under it and abandon their work (safely: the table tells a restart where
-// they were) when it ends.
-func New(ctx context.Context, cfg Config, tasks Tasks, store Store, pinger Pinger, chat Chat, clock Clock, log *slog.Logger, metrics Metrics) *Manager {
-	if cfg.PingConcurrency <= 0 {
-		cfg.PingConcurrency = 64
-	}
-	if cfg.OrphanGrace <= 0 {
-		cfg.OrphanGrace = 2 * time.Minute
-	}
-	if cfg.PollInterval <= 0 {
-		cfg.PollInterval = 5 * time.Second
-	}
-	if metrics == nil {
-		metrics = nopMetrics{}
-	}
+// New returns a Manager with o's settings. It starts nothing: Recover,
+// then Run, and Close at the end.
+func New(o Options) *Manager {
+	o = o.withDefaults()
+	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: cfg, tasks: tasks, store: store, pinger: pinger, chat: chat, clock: clock, log: log, metrics: metrics,
-		ctx:     ctx,
-		entries: make(map[string]*entry),
-		wake:    make(chan struct{}, 1),
+		cfg: o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics,
+		ctx: ctx, cancel: cancel,
+		entries:    make(map[string]*entry),
+		lastCreate: make(map[string]time.Time),
+		wake:       make(chan struct{}, 1),
 	}
+}
+
+// Close refuses new creations, ends every worker the Manager started
+// (creations abandon their work safely: the table tells a restart where
+// they were) and waits for them. Servers keep running and recorded. Close
+// is idempotent.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	m.closing = true
+	m.mu.Unlock()
+	m.cancel()
+	m.workers.Wait()
+	return nil
+}
+
+// goWorker runs f in a goroutine Close waits for, unless Close was called.
+func (m *Manager) goWorker(f func()) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return false
+	}
+	m.workers.Add(1)
+	go func() {
+		defer m.workers.Done()
+		f()
+	}()
+	return true
 }
 
 type nopMetrics struct{}
@@ -206,8 +303,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		Locale:    req.Locale,
 		State:     spawner.StateRequested,
 		CreatedAt: now,
-	}, game)
-	e.booting = true
+	}, game, phaseCreating)
 	e.reply = req.Reply
 	e.answered = req.Answered
 	if game.TokenEnv != "" {
@@ -216,29 +312,46 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	e.srv.CreationID = e.id
 
 	m.mu.Lock()
-	if m.closing {
+	if err := m.admitLocked(req, now); err != nil {
 		m.mu.Unlock()
-		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
-	}
-	if !req.Admin {
-		for _, o := range m.entries {
-			if o.srv.Owner == req.Owner {
-				m.mu.Unlock()
-				return &spawner.Refusal{Code: spawner.RefusedBusy}
-			}
-		}
-	}
-	if len(m.entries) >= m.cfg.MaxServers {
-		m.mu.Unlock()
-		return &spawner.Refusal{Code: spawner.RefusedCap, Limit: m.cfg.MaxServers}
+		return err
 	}
 	m.entries[e.id] = e
+	if !req.Admin {
+		m.lastCreate[req.Owner] = now
+	}
 	m.workers.Add(1)
 	m.mu.Unlock()
 
 	m.log.Info("creation accepted", "creation", e.id, "user", req.Owner, "game", game.Name, "variant", variant.Name)
 	m.metrics.Created(game.Name)
-	go m.create(e.id)
+	go func() {
+		defer m.workers.Done()
+		m.create(e.id)
+	}()
+	return nil
+}
+
+// admitLocked applies the fleet's limits to req; the caller holds m.mu.
+func (m *Manager) admitLocked(req spawner.CreateRequest, now time.Time) error {
+	if m.closing {
+		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
+	}
+	if !req.Admin {
+		for _, o := range m.entries {
+			if o.srv.Owner == req.Owner {
+				return &spawner.Refusal{Code: spawner.RefusedBusy}
+			}
+		}
+		if last, ok := m.lastCreate[req.Owner]; ok && m.cfg.CreateCooldown > 0 {
+			if until := last.Add(m.cfg.CreateCooldown); now.Before(until) {
+				return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
+			}
+		}
+	}
+	if len(m.entries) >= m.cfg.MaxServers {
+		return &spawner.Refusal{Code: spawner.RefusedCap, Limit: m.cfg.MaxServers}
+	}
 	return nil
 }
 
@@ -263,32 +376,29 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 		m.mu.Unlock()
 		return spawner.Server{}, &spawner.Refusal{Code: spawner.RefusedNotOwner}
 	}
-	if e.stopping || e.stop != nil || e.stopAsked != nil {
-		m.mu.Unlock()
+	srv := e.srv
+	creating, ok := askStopLocked(e, by)
+	m.mu.Unlock()
+	if !ok {
 		return spawner.Server{}, &spawner.Refusal{Code: spawner.RefusedStopping}
 	}
-	srv := e.srv
-	if e.booting {
-		// The creation worker owns the server until it is ready; it ends it
-		// at its next step, never longer than one poll away.
-		actor := by
-		e.stopAsked = &actor
-		m.mu.Unlock()
-		select {
-		case e.nudge <- struct{}{}:
-		default:
-		}
-		m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
-		select {
-		case <-e.gone:
-			return srv, nil
-		case <-ctx.Done():
-			return srv, ctx.Err()
-		}
+	if !creating {
+		err := m.finish(ctx, e.id, ending{cause: spawner.CauseCommand, by: by.UserID})
+		return srv, err
 	}
-	m.mu.Unlock()
-	err := m.finish(ctx, e.id, ending{cause: spawner.CauseCommand, by: by.UserID})
-	return srv, err
+	// The creation worker owns the server until it is ready; it ends it at
+	// its next step, never longer than one poll away.
+	select {
+	case e.nudge <- struct{}{}:
+	default:
+	}
+	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
+	select {
+	case <-e.gone:
+		return srv, nil
+	case <-ctx.Done():
+		return srv, ctx.Err()
+	}
 }
 
 // Servers returns the servers by visible to who: every server for an admin,
@@ -311,23 +421,21 @@ func (m *Manager) Servers(who spawner.Actor) []spawner.Server {
 	return out
 }
 
-// StopsAt is when the runtime watchdog stops s.
+// StopsAt is when the runtime watchdog stops s: s.StopsAt when set (moved
+// by /server extend), else its creation time plus its game's MaxDuration.
 func (m *Manager) StopsAt(s spawner.Server) time.Time {
-	g, _ := m.cfg.Catalog.Lookup(s.Game)
+	return stopsAt(s, m.gameOf(s))
+}
+
+func stopsAt(s spawner.Server, g spawner.Game) time.Time {
+	if !s.StopsAt.IsZero() {
+		return s.StopsAt
+	}
 	return s.CreatedAt.Add(g.MaxDuration)
 }
 
-// Wait blocks until every creation worker under way has returned.
+// Wait blocks until every worker the Manager started has returned.
 func (m *Manager) Wait() { m.workers.Wait() }
-
-// shutdown refuses new creations, then waits for the workers: a Create
-// racing the end of the context can no longer add one behind Wait's back.
-func (m *Manager) shutdown() {
-	m.mu.Lock()
-	m.closing = true
-	m.mu.Unlock()
-	m.workers.Wait()
-}
 
 func (m *Manager) poke() {
 	select {

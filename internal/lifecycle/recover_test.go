@@ -3,8 +3,9 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -13,24 +14,10 @@ import (
 )
 
 // restart replaces the world's Manager by a new one on the same fakes, as
-// the daemon does when it starts again; the old one's context must have ended.
+// the daemon does when it starts again; the old one must have been shut down (w.cancel).
 func (w *world) restart() {
 	w.tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w.ctx, w.cancel = ctx, cancel
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	m := New(ctx, w.cfg, w.ecs, w.store, w.pinger, w.chat, w.clock, log, w.metrics)
-	w.m = m
-	w.tb.Cleanup(func() {
-		cancel()
-		done := make(chan struct{})
-		go func() { m.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(waitTimeout):
-			w.tb.Errorf("creation workers of the restarted Manager still running\n%s", w)
-		}
-	})
+	w.start(context.WithCancel(context.Background()))
 }
 
 // expectGone checks srv was cleaned up at start with the owner told why.
@@ -61,7 +48,7 @@ func (w *world) expectGone(srv spawner.Server, cause spawner.StopCause, why stri
 func TestRecover(t *testing.T) {
 	t.Run("original bot's record carried on", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-30 * time.Minute), task: "RUNNING", original: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-30 * time.Minute), task: spawner.TaskRunning, original: true})
 		w.recover()
 		got, ok := w.serverOf(alice)
 		if !ok {
@@ -93,7 +80,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("pending creation with its task adopted", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateRequested, task: "PENDING", owned: true, pending: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateRequested, task: spawner.TaskPending, owned: true, pending: true})
 		if k := w.store.keys(); !slices.Equal(k, []string{spawner.PendingKeyPrefix + srv.CreationID}) {
 			t.Fatalf("seeded keys %v", k)
 		}
@@ -110,7 +97,7 @@ func TestRecover(t *testing.T) {
 		if req, _ := w.request(alice, ""); refusalCode(w.m.Create(req)) != spawner.RefusedBusy {
 			t.Errorf("alice may create a second server while hers boots")
 		}
-		w.ecs.setAll("RUNNING")
+		w.ecs.setAll(spawner.TaskRunning)
 		w.pinger.answer(4)
 		w.clock.Advance(w.cfg.PollInterval)
 		w.waitWorkers()
@@ -143,7 +130,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("record whose task stopped", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Hour), state: spawner.StateReady, task: "STOPPED", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Hour), state: spawner.StateReady, task: spawner.TaskStopped, owned: true})
 		w.recover()
 		w.expectGone(srv, spawner.CauseRecordGone, "Server gone: the server stopped on its own (Task stopped by user)")
 	})
@@ -161,12 +148,12 @@ func TestRecover(t *testing.T) {
 		ch := "1300000000000555555"
 		w.chat.addChannel(ch, "Minecraft · official · "+TopicMarker+"0123", carol)
 		w.ecs.add(spawner.Task{
-			ARN: arn, LastStatus: "RUNNING", DesiredStatus: "RUNNING", StartedBy: spawner.StartedBy,
+			ARN: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
 			CreatedAt: t0, // younger than the grace: at start it does not apply
 			Tags:      map[string]string{spawner.TagCreation: "0123", spawner.TagOwner: carol, spawner.TagChannel: ch},
 		})
 		foreign := "arn:aws:ecs:eu-west-3:111122223333:task/games/n0tours"
-		w.ecs.add(spawner.Task{ARN: foreign, LastStatus: "RUNNING", DesiredStatus: "RUNNING", StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
+		w.ecs.add(spawner.Task{ARN: foreign, Status: spawner.TaskRunning, StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
 		w.recover()
 		if got := w.ecs.stopped(); !slices.Equal(got, []string{arn}) {
 			t.Errorf("stopped %v, want only the orphan", taskIDs(got))
@@ -185,23 +172,36 @@ func TestRecover(t *testing.T) {
 
 	t.Run("ticket channels no record names deleted", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		stray := "1300000000000666666"
-		w.chat.addChannel(stray, "Minecraft · official · "+TopicMarker+"deadbeef", bob)
-		human := "1300000000000777777"
-		w.chat.addChannel(human, "Ask the admins for help here", "")
+		w.chat.addChannel(stray, "Minecraft · official · "+TopicMarker+"deadbeefdeadbeefdeadbeefdeadbeef", bob)
+		humans := map[string]string{
+			"1300000000000777771": "Ask the admins for help here",
+			"1300000000000777772": "Questions about spawner: ask here",
+			"1300000000000777773": "Notes · spawner:deadbeef",                                // too short
+			"1300000000000777774": "Notes · spawner:deadbeefdeadbeefdeadbeefdeadbeef · kept", // not at the end
+			"1300000000000777775": "Notes · spawner:DEADBEEFDEADBEEFDEADBEEFDEADBEEF",        // not as the bot writes it
+		}
+		for id, topic := range humans {
+			w.chat.addChannel(id, topic, "")
+		}
 		w.recover()
 		if got := w.chat.deletedChannels(); !slices.Equal(got, []string{stray}) {
 			t.Errorf("deleted channels %v, want only the stray ticket %s", got, stray)
 		}
-		if w.chat.isDeleted(srv.ChannelID) || w.chat.isDeleted(human) {
-			t.Errorf("a channel in use or without the marker was deleted")
+		if w.chat.isDeleted(srv.ChannelID) {
+			t.Errorf("the channel of a recorded server was deleted")
+		}
+		for id, topic := range humans {
+			if w.chat.isDeleted(id) {
+				t.Errorf("a channel people made was deleted (topic %q)", topic)
+			}
 		}
 	})
 
 	t.Run("malformed items told", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		w.store.problems = []error{
 			errors.New(`item taskId="arn:x": creationDate is not a number`),
 			errors.New(`item 3: no taskId`),
@@ -219,7 +219,7 @@ func TestRecover(t *testing.T) {
 
 	t.Run("pending and task records of one creation", func(t *testing.T) {
 		w := newWorld(t)
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		p := srv
 		p.TaskARN, p.State, p.Address = "", spawner.StateRequested, ""
 		w.store.put(p)
@@ -247,12 +247,12 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w := newWorld(t)
-			ready := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+			ready := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 			gone := w.seed(seed{owner: bob, createdAt: t0.Add(-time.Minute), state: spawner.StateRequested, pending: true})
-			w.seed(seed{owner: carol, createdAt: t0.Add(-time.Hour), task: "RUNNING", original: true})
+			w.seed(seed{owner: carol, createdAt: t0.Add(-time.Hour), task: spawner.TaskRunning, original: true})
 			w.store.problems = []error{errors.New("item 3: no taskId")}
 			orphan := "arn:aws:ecs:eu-west-3:111122223333:task/games/0rphan"
-			w.ecs.add(spawner.Task{ARN: orphan, LastStatus: "RUNNING", DesiredStatus: "RUNNING", StartedBy: spawner.StartedBy, CreatedAt: t0})
+			w.ecs.add(spawner.Task{ARN: orphan, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy, CreatedAt: t0})
 			w.chat.addChannel("1300000000000666666", "Minecraft · official · "+TopicMarker+"deadbeef", bob)
 			keys := w.store.keys()
 			tc.fail(w)
@@ -340,7 +340,7 @@ func TestShutdownWhileBooting(t *testing.T) {
 	w.restart()
 	w.recover()
 	w.blockUntil(stale + 1)
-	w.ecs.setAll("RUNNING")
+	w.ecs.setAll(spawner.TaskRunning)
 	w.pinger.answer(4)
 	w.clock.Advance(w.cfg.PollInterval)
 	w.waitWorkers()
@@ -349,5 +349,50 @@ func TestShutdownWhileBooting(t *testing.T) {
 	}
 	if n := len(w.ecs.runSpecs()); n != 1 {
 		t.Errorf("RunTask called %d times in all, want 1", n)
+	}
+}
+
+// TestCloseWaitsForRecoveredWorkers: a server Recover found booting is
+// followed by a worker of the Manager's, which Close ends and waits for.
+func TestCloseWaitsForRecoveredWorkers(t *testing.T) {
+	w := newWorld(t)
+	srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateBooting, task: spawner.TaskRunning, owned: true})
+	entered, gate := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	var hookDone atomic.Bool
+	w.ecs.onCall("DescribeTasks", func() {
+		once.Do(func() {
+			close(entered)
+			<-gate
+			hookDone.Store(true)
+		})
+	})
+	w.recover()
+	select {
+	case <-entered:
+	case <-time.After(waitTimeout):
+		t.Fatalf("the recovered server's worker never described its task\n%s", w)
+	}
+	w.expectPhase(srv.CreationID, phaseCreating)
+	closed := make(chan bool)
+	go func() {
+		_ = w.m.Close()
+		closed <- hookDone.Load()
+	}()
+	w.waitFor("Close to end the workers' context", func() bool { return w.m.ctx.Err() != nil })
+	close(gate)
+	select {
+	case workerDone := <-closed:
+		if !workerDone {
+			t.Errorf("Close returned before the recovered worker did")
+		}
+	case <-time.After(waitTimeout):
+		t.Fatalf("Close did not return\n%s", w)
+	}
+	if err := w.m.Create(spawner.CreateRequest{Owner: bob}); refusalCode(err) != spawner.RefusedShuttingDown {
+		t.Errorf("Create after Close = %v, want RefusedShuttingDown", err)
+	}
+	if k := w.store.keys(); len(k) != 1 || k[0] != srv.TaskARN {
+		t.Errorf("table = %v, want the booting server kept for the next start", k)
 	}
 }

@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,8 +15,8 @@ import (
 // ticket channel deleted after the delay.
 func (w *world) expectStoppedBy(srv spawner.Server, by string) {
 	w.tb.Helper()
-	if t, _ := w.ecs.get(srv.TaskARN); t.LastStatus != "STOPPED" {
-		w.tb.Errorf("task %s is %s, want STOPPED", srv.TaskID(), t.LastStatus)
+	if t, _ := w.ecs.get(srv.TaskARN); t.Status != spawner.TaskStopped {
+		w.tb.Errorf("task %s is %s, want stopped", srv.TaskID(), t.Status)
 	}
 	w.expectNothingLeft()
 	last := w.lastMessage(srv.ChannelID)
@@ -154,7 +155,7 @@ func (w *world) stopAsked(id string) bool {
 	w.m.mu.Lock()
 	defer w.m.mu.Unlock()
 	e, ok := w.m.entries[id]
-	return ok && e.stopAsked != nil
+	return ok && e.stopBy != nil
 }
 
 func TestStopDuringCreation(t *testing.T) {
@@ -185,16 +186,24 @@ func TestStopDuringCreation(t *testing.T) {
 			t.Fatalf("Stop during creation = %+v, %v", got.srv, got.err)
 		}
 		// Stop answers once the task is stopped and the record removed.
-		if tk, _ := w.ecs.get(srv.TaskARN); tk.LastStatus != "STOPPED" || len(w.store.keys()) != 0 {
-			t.Errorf("Stop returned with the task %s and the table %v", tk.LastStatus, w.store.keys())
+		if tk, _ := w.ecs.get(srv.TaskARN); tk.Status != spawner.TaskStopped || len(w.store.keys()) != 0 {
+			t.Errorf("Stop returned with the task %s and the table %v", tk.Status, w.store.keys())
 		}
 		if !w.clock.Now().Equal(t0) {
 			t.Errorf("the clock moved")
 		}
 		w.waitWorkers()
 		w.expectStoppedBy(srv, alice)
-		for _, m := range r.all() {
-			w.mustContain("reply", m, text.ChannelLink(srv.ChannelID))
+		// The member's answer no longer points to the deleted channel.
+		replies := r.all()
+		if len(replies) < 2 {
+			t.Fatalf("replies = %q, want the channel link then the stop", replies)
+		}
+		w.mustContain("first reply", replies[0], text.ChannelLink(srv.ChannelID))
+		last := replies[len(replies)-1]
+		w.mustContain("last reply", last, "creation of your server was stopped")
+		if strings.Contains(last, text.ChannelLink(srv.ChannelID)) {
+			t.Errorf("the last reply still points to the deleted channel: %q", last)
 		}
 		if n := len(w.ecs.all()); n != 1 {
 			t.Errorf("%d tasks started, want 1", n)
@@ -229,7 +238,7 @@ func TestStopDuringCreation(t *testing.T) {
 func TestStopAskedWhileBecomingReady(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
-	w.ecs.startStatus = "RUNNING"
+	w.ecs.startStatus = spawner.TaskRunning
 	w.pinger.answer(4)
 	var res <-chan stopResult
 	var registered bool
@@ -257,7 +266,7 @@ func TestStopAskedWhileBecomingReady(t *testing.T) {
 		if got.err != nil {
 			t.Errorf("Stop = %v", got.err)
 		}
-	case <-time.After(2 * time.Second):
+	case <-time.After(waitTimeout):
 		srv, _ := w.serverOf(alice)
 		t.Fatalf("bug: a stop asked while the server became ready is lost: Stop has not returned, server %s is %s, tasks running %v\n%s",
 			srv.TaskID(), srv.State, taskIDs(w.ecs.running()), w)
@@ -296,6 +305,7 @@ func TestStopRetried(t *testing.T) {
 				if got.State != spawner.StateStopping {
 					t.Errorf("%s: state = %s, want stopping", when, got.State)
 				}
+				w.expectPhase(srv.CreationID, phaseEndWanted) // retried by the sweep only
 				if l := w.chat.logsWith("Could not stop task `" + srv.TaskID() + "`"); len(l) != 1 {
 					t.Errorf("%s: log channel told the failed stop %d times, want once\n%s", when, len(l), w)
 				}

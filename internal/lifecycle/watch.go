@@ -2,7 +2,9 @@ package lifecycle
 
 import (
 	"context"
-	"sync"
+	"fmt"
+	"log/slog"
+	"slices"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -12,30 +14,69 @@ import (
 
 // Run drives the watchdogs until ctx ends: at once, then whenever a
 // player-count check, a runtime warning or stop, a ticket channel to close
-// or the periodic ECS sweep is due. It returns nil when ctx ends, after the
-// creation workers have returned; servers keep running and recorded.
+// or the periodic ECS sweep is due. A sweep that cannot read ECS is tried
+// again with capped backoff, logged once and again at most every
+// MaxBackoff, and its recovery is logged. Run returns nil when ctx ends;
+// the workers it leaves are ended by Close. Servers keep running and
+// recorded.
 func (m *Manager) Run(ctx context.Context) error {
 	interval := m.sweepInterval()
 	nextSweep := m.clock.Now()
+	health := loopHealth{what: "sweep", log: m.log, clock: m.clock, every: m.cfg.MaxBackoff,
+		b: backoff{base: m.cfg.PollInterval, max: min(interval, m.cfg.MaxBackoff)}}
 	for {
 		now := m.clock.Now()
 		sweep := !now.Before(nextSweep)
-		m.Pass(ctx, now, sweep)
+		err := m.pass(ctx, now, sweep)
 		if sweep {
 			nextSweep = now.Add(interval)
+			if err != nil && ctx.Err() == nil {
+				nextSweep = now.Add(health.failed(err))
+			} else if err == nil {
+				health.ok()
+			}
 		}
-		wait := m.nextEvent(nextSweep).Sub(m.clock.Now())
-		if wait < 0 {
-			wait = 0
-		}
+		wait := max(m.nextEvent(nextSweep).Sub(m.clock.Now()), 0)
 		select {
 		case <-ctx.Done():
-			m.shutdown()
 			return nil
 		case <-m.clock.After(wait):
 		case <-m.wake:
 		}
 	}
+}
+
+// loopHealth is how a background loop backs off and logs its failures: the
+// first one at once, then at most one line per every, and one line when
+// it works again.
+type loopHealth struct {
+	what     string
+	log      *slog.Logger
+	clock    Clock
+	every    time.Duration
+	b        backoff
+	failures int
+	loggedAt time.Time
+}
+
+// failed records a failure and returns how long to wait before trying again.
+func (h *loopHealth) failed(err error) time.Duration {
+	h.failures++
+	now := h.clock.Now()
+	if h.failures == 1 || now.Sub(h.loggedAt) >= h.every {
+		h.log.Warn(h.what+" failed; retrying with backoff", "err", err, "failures", h.failures)
+		h.loggedAt = now
+	}
+	return h.b.next()
+}
+
+// ok records a success, saying so when it ends a run of failures.
+func (h *loopHealth) ok() {
+	if h.failures > 0 {
+		h.log.Info(h.what+" recovered", "failures", h.failures)
+	}
+	h.failures = 0
+	h.b.reset()
 }
 
 func (m *Manager) sweepInterval() time.Duration {
@@ -46,7 +87,7 @@ func (m *Manager) sweepInterval() time.Duration {
 		}
 	}
 	if d <= 0 {
-		d = 5 * time.Minute
+		d = DefaultSweepInterval
 	}
 	return d
 }
@@ -65,13 +106,10 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 		earlier(c.at)
 	}
 	for _, e := range m.entries {
-		if e.booting || e.stopping {
-			continue
+		if e.phase != phaseWatched {
+			continue // a worker owns it, or its end is retried at the next sweep
 		}
-		if e.stop != nil {
-			continue // retried at the next sweep, not in a tight loop
-		}
-		end := e.srv.CreatedAt.Add(e.game.MaxDuration)
+		end := stopsAt(e.srv, e.game)
 		if !e.srv.RuntimeWarned {
 			earlier(end.Add(-e.game.MaxDurationWarning))
 		}
@@ -100,56 +138,20 @@ type check struct {
 // and stops the owned tasks nobody tracks; then runs the runtime watchdog
 // and the player-count checks that are due. Pings and stops fan out with a
 // bound. Run calls it; tests call it directly with a fake clock.
-func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) {
+func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) { _ = m.pass(ctx, now, sweep) }
+
+// pass is Pass, returning the error that kept the sweep from reading ECS.
+func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 	m.closeDue(ctx, now)
-
 	var ecsState map[string]spawner.Task
+	var err error
 	if sweep {
-		ecsState = m.sweepECS(ctx, now)
+		ecsState, err = m.sweepECS(ctx, now)
 	}
-
-	var checks []check
 	m.mu.Lock()
+	var checks []check
 	for id, e := range m.entries {
-		if e.stopping {
-			continue
-		}
-		c := check{id: id, srv: e.srv, game: e.game}
-		switch {
-		case e.stop != nil:
-			if sweep {
-				c.retryStop = true
-				checks = append(checks, c)
-			}
-			continue
-		case e.booting:
-			continue
-		}
-		if e.dirty && sweep {
-			c.save = true
-		}
-		if ecsState != nil && e.srv.TaskARN != "" {
-			t, found := ecsState[e.srv.TaskARN]
-			if !found || t.Stopped() {
-				tc := t
-				c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(tc), task: &tc}
-				checks = append(checks, c)
-				continue
-			}
-		}
-		end := e.srv.CreatedAt.Add(e.game.MaxDuration)
-		switch {
-		case !now.Before(end):
-			c.end = &ending{cause: spawner.CauseRuntime}
-		case !e.srv.RuntimeWarned && !now.Before(end.Add(-e.game.MaxDurationWarning)):
-			e.srv.RuntimeWarned = true
-			c.warnEnd = true
-		}
-		if c.end == nil && e.game.MinPlayers > 0 && !now.Before(e.nextCheck) {
-			c.ping = true
-			e.nextCheck = now.Add(e.game.CheckInterval)
-		}
-		if c.end != nil || c.warnEnd || c.ping || c.save {
+		if c, ok := m.checkLocked(id, e, now, sweep, ecsState); ok {
 			checks = append(checks, c)
 		}
 	}
@@ -164,10 +166,43 @@ func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) {
 		})
 	}
 	_ = g.Wait()
+	return err
+}
+
+// checkLocked decides what is due for one server at now; the caller holds m.mu.
+func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ecsState map[string]spawner.Task) (check, bool) {
+	c := check{id: id, srv: e.srv, game: e.game}
+	switch e.phase {
+	case phaseEndWanted:
+		c.retryStop = sweep
+		return c, sweep
+	case phaseWatched:
+	default:
+		return c, false // a worker owns it
+	}
+	c.save = e.unsaved && sweep
+	if ecsState != nil && e.srv.TaskARN != "" {
+		if t, found := ecsState[e.srv.TaskARN]; !found || t.Stopped() {
+			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
+			return c, true
+		}
+	}
+	end := stopsAt(e.srv, e.game)
+	switch {
+	case !now.Before(end):
+		c.end = &ending{cause: spawner.CauseRuntime}
+	case !e.srv.RuntimeWarned && !now.Before(end.Add(-e.game.MaxDurationWarning)):
+		e.srv.RuntimeWarned = true
+		c.warnEnd = true
+	}
+	if c.end == nil && e.game.MinPlayers > 0 && !now.Before(e.nextCheck) {
+		c.ping = true
+		e.nextCheck = now.Add(e.game.CheckInterval)
+	}
+	return c, c.end != nil || c.warnEnd || c.ping || c.save
 }
 
 func (m *Manager) act(ctx context.Context, now time.Time, c check) {
-	lang := m.lang(c.srv)
 	if c.save {
 		m.save(ctx, c.id)
 	}
@@ -179,20 +214,30 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 		_ = m.finish(ctx, c.id, *c.end)
 		return
 	}
-	if c.warnEnd && m.live(c.id) {
-		m.save(ctx, c.id) // a restart must not warn again
-		m.metrics.Warned("runtime")
-		end := c.srv.CreatedAt.Add(c.game.MaxDuration)
-		if _, err := m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{
-			Content: lang.RuntimeWarning(c.srv.Owner, end), Mentions: []string{c.srv.Owner},
-		}); err != nil && ctx.Err() == nil {
-			m.log.Warn("send runtime warning", "task", c.srv.TaskARN, "err", err)
-		}
+	if c.warnEnd {
+		m.warnRuntime(ctx, c)
 	}
-	if !c.ping {
+	if c.ping {
+		m.checkPlayers(ctx, now, c)
+	}
+}
+
+// warnRuntime tells the owner their server stops soon.
+func (m *Manager) warnRuntime(ctx context.Context, c check) {
+	gone, live := m.live(c.id)
+	if !live {
 		return
 	}
-	pctx, cancel := context.WithTimeout(ctx, pingTimeout(c.game))
+	m.save(ctx, c.id) // a restart must not warn again
+	m.metrics.Warned("runtime")
+	m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
+		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stopsAt(c.srv, c.game)), Mentions: []string{c.srv.Owner},
+	}, "runtime warning", gone)
+}
+
+// checkPlayers is the player-count watchdog's check of one server.
+func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
+	pctx, cancel := context.WithTimeout(ctx, m.pingTimeout(c.game))
 	ping, err := m.pinger.Ping(pctx, c.srv.HostPort())
 	cancel()
 	if ctx.Err() != nil {
@@ -202,22 +247,24 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 	enough := err == nil && ping.Online >= c.game.MinPlayers
 	var k int
 	var reset, ended bool
+	var gone <-chan struct{}
 	_, found := m.update(c.id, func(e *entry) {
-		if e.stopping || e.stop != nil {
+		gone = e.gone
+		switch {
+		case e.ended():
 			ended = true
-			return
-		}
-		if enough {
+		case enough:
 			reset = e.srv.Warnings > 0
 			e.srv.Warnings = 0
-			return
+		default:
+			e.srv.Warnings++
+			k = e.srv.Warnings
 		}
-		e.srv.Warnings++
-		k = e.srv.Warnings
 	})
 	if !found || ended {
 		return // stopped while it was pinged
 	}
+	lang := m.lang(c.srv)
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	switch {
 	case enough && reset:
@@ -233,27 +280,30 @@ func (m *Manager) act(ctx context.Context, now time.Time, c check) {
 		m.metrics.Warned("players")
 		m.save(ctx, c.id) // a restart carries the count on
 		next := now.Add(c.game.CheckInterval)
-		if _, err := m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{
+		m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
 			Content:  lang.PlayerWarning(c.srv.Owner, k, c.game.WarningCount, ping.Online, c.game.MinPlayers, err == nil, next),
 			Mentions: []string{c.srv.Owner},
-		}); err != nil && ctx.Err() == nil {
-			log.Warn("send player warning", "err", err)
-		}
+		}, "player warning", gone)
 	}
 }
 
-// live reports whether server id is tracked and not being stopped.
-func (m *Manager) live(id string) bool {
+// live reports whether server id is watched and not ending, with the
+// channel closed when it leaves the mirror.
+func (m *Manager) live(id string) (<-chan struct{}, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	e, ok := m.entries[id]
-	return ok && !e.stopping && e.stop == nil
+	if !ok || e.ended() {
+		return nil, false
+	}
+	return e.gone, true
 }
 
-func pingTimeout(g spawner.Game) time.Duration {
+// pingTimeout bounds one watchdog ping: half the check interval, at most PingTimeout.
+func (m *Manager) pingTimeout(g spawner.Game) time.Duration {
 	d := g.CheckInterval / 2
-	if d > 10*time.Second || d <= 0 {
-		d = 10 * time.Second
+	if d > m.cfg.PingTimeout || d <= 0 {
+		d = m.cfg.PingTimeout
 	}
 	return d
 }
@@ -261,30 +311,23 @@ func pingTimeout(g spawner.Game) time.Duration {
 // sweepECS reads the ECS state of every tracked task (the owned ones through
 // ListTasks, the others by DescribeTasks, 100 at a time in the adapter) and
 // stops owned tasks that nothing tracks and that are older than the grace
-// window. It returns the state by ARN, or nil when ECS could not be read
-// (nothing is then concluded about any server).
-func (m *Manager) sweepECS(ctx context.Context, now time.Time) map[string]spawner.Task {
+// window. It returns the state by ARN, or the error that kept it from
+// reading ECS (nothing is then concluded about any server).
+func (m *Manager) sweepECS(ctx context.Context, now time.Time) (map[string]spawner.Task, error) {
 	owned, err := m.tasks.ListOwnedTasks(ctx)
 	if err != nil {
-		if ctx.Err() == nil {
-			m.log.Warn("sweep: list owned tasks", "err", err)
-		}
-		return nil
+		return nil, fmt.Errorf("list owned tasks: %w", err)
 	}
 	state := make(map[string]spawner.Task, len(owned))
 	for _, t := range owned {
 		state[t.ARN] = t
 	}
 	var rest []string
-	known := make(map[string]bool)
+	var tracked tracking
 	m.mu.Lock()
 	for _, e := range m.entries {
-		known[e.id] = true
-		if e.srv.TaskARN == "" {
-			continue
-		}
-		known[e.srv.TaskARN] = true
-		if _, ok := state[e.srv.TaskARN]; !ok && !e.booting {
+		tracked.add(e.srv)
+		if _, ok := state[e.srv.TaskARN]; e.srv.TaskARN != "" && !ok && e.phase != phaseCreating {
 			rest = append(rest, e.srv.TaskARN)
 		}
 	}
@@ -292,74 +335,99 @@ func (m *Manager) sweepECS(ctx context.Context, now time.Time) map[string]spawne
 	if len(rest) > 0 {
 		described, err := m.tasks.DescribeTasks(ctx, rest)
 		if err != nil {
-			if ctx.Err() == nil {
-				m.log.Warn("sweep: describe tasks", "err", err)
-			}
-			return nil
+			return nil, fmt.Errorf("describe tasks: %w", err)
 		}
 		for _, t := range described {
-			state[t.ARN] = t
+			if slices.Contains(rest, t.ARN) {
+				state[t.ARN] = t
+			}
 		}
 	}
-	var orphans []spawner.Task
-	for _, t := range owned {
-		if known[t.ARN] || known[t.Tags[spawner.TagCreation]] || t.Stopped() {
-			continue
-		}
-		if now.Sub(t.CreatedAt) < m.cfg.OrphanGrace {
-			continue
-		}
-		orphans = append(orphans, t)
-	}
-	m.stopOrphans(ctx, orphans)
-	return state
+	m.stopOrphans(ctx, orphans(owned, tracked, now, m.cfg.OrphanGrace))
+	return state, nil
 }
 
 // stopOrphans stops owned tasks that have no record and says so in the log channel.
 func (m *Manager) stopOrphans(ctx context.Context, orphans []spawner.Task) {
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(m.cfg.OrphanStopConcurrency)
 	for _, t := range orphans {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := m.tasks.StopTask(ctx, t.ARN, "spawner: "+string(spawner.CauseOrphan)); err != nil {
-				m.log.Error("stop orphaned task", "task", t.ARN, "err", err)
-				return
-			}
-			m.log.Warn("stopped orphaned task", "task", t.ARN, "user", t.Tags[spawner.TagOwner])
-			m.metrics.Stopped(spawner.CauseOrphan)
-			_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}, spawner.CauseOrphan, "", "")})
-			if ch := t.Tags[spawner.TagChannel]; ch != "" {
-				m.closeLater(ch)
-			}
-		}()
+		g.Go(func() error {
+			m.stopOrphan(gctx, t)
+			return nil
+		})
 	}
-	wg.Wait()
+	_ = g.Wait()
+}
+
+func (m *Manager) stopOrphan(ctx context.Context, t spawner.Task) {
+	if err := m.tasks.StopTask(ctx, t.ARN, "spawner: "+string(spawner.CauseOrphan)); err != nil {
+		if ctx.Err() == nil {
+			m.log.Error("stop orphaned task", "task", t.ARN, "err", err)
+		}
+		return
+	}
+	m.log.Warn("stopped orphaned task", "task", t.ARN, "user", t.Tags[spawner.TagOwner])
+	m.metrics.Stopped(spawner.CauseOrphan)
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}, spawner.CauseOrphan, "", "")})
+	if ch := t.Tags[spawner.TagChannel]; ch != "" {
+		m.closeLater(ch)
+	}
 }
 
 // closeDue deletes the ticket channels whose close delay is over.
 func (m *Manager) closeDue(ctx context.Context, now time.Time) {
 	m.mu.Lock()
-	var due []string
+	var due []closing
 	kept := m.closes[:0]
 	for _, c := range m.closes {
 		if !now.Before(c.at) {
-			due = append(due, c.channelID)
+			due = append(due, c)
 		} else {
 			kept = append(kept, c)
 		}
 	}
 	m.closes = kept
 	m.mu.Unlock()
-	for _, ch := range due {
-		if err := m.chat.DeleteChannel(ctx, ch); err != nil && ctx.Err() == nil {
-			m.log.Warn("delete ticket channel; retrying later", "channel", ch, "err", err)
+	for _, c := range due {
+		if err := m.chat.DeleteChannel(ctx, c.channelID); err != nil && ctx.Err() == nil {
+			m.log.Warn("delete ticket channel; retrying later", "channel", c.channelID, "err", err)
+			c.at = now.Add(m.sweepInterval())
 			m.mu.Lock()
-			m.closes = append(m.closes, closing{channelID: ch, at: now.Add(m.sweepInterval())})
+			m.closes = append(m.closes, c)
 			m.mu.Unlock()
+			continue
+		}
+		close(c.done)
+	}
+}
+
+// closeOneEarly deletes the ticket channel of an ended server that is the
+// closest to its close delay, to free its slot in a full category. It
+// reports whether one was deleted.
+func (m *Manager) closeOneEarly(ctx context.Context) bool {
+	m.mu.Lock()
+	if len(m.closes) == 0 {
+		m.mu.Unlock()
+		return false
+	}
+	first := 0
+	for i, c := range m.closes {
+		if c.at.Before(m.closes[first].at) {
+			first = i
 		}
 	}
+	c := m.closes[first]
+	m.closes = slices.Delete(m.closes, first, first+1)
+	m.mu.Unlock()
+	if err := m.chat.DeleteChannel(ctx, c.channelID); err != nil {
+		m.log.Warn("delete a lingering ticket channel early", "channel", c.channelID, "err", err)
+		m.mu.Lock()
+		m.closes = append(m.closes, c)
+		m.mu.Unlock()
+		return false
+	}
+	m.log.Info("ticket category full: closed a lingering ticket channel early", "channel", c.channelID)
+	close(c.done)
+	return true
 }

@@ -16,11 +16,11 @@ import (
 type seed struct {
 	owner     string
 	createdAt time.Time
-	state     spawner.State // record state ("" as the original bot wrote it)
-	task      string        // LastStatus of its task; "" for no task at all
-	owned     bool          // task started by this bot (startedBy spawner)
-	pending   bool          // only the pending record: RunTask had not answered
-	original  bool          // written by the original bot: no creation id, no port
+	state     spawner.State      // record state ("" as the original bot wrote it)
+	task      spawner.TaskStatus // status of its task; 0 for no task at all
+	owned     bool               // task started by this bot (startedBy spawner)
+	pending   bool               // only the pending record: RunTask had not answered
+	original  bool               // written by the original bot: no creation id, no port
 }
 
 func (w *world) seed(s seed) spawner.Server {
@@ -49,20 +49,20 @@ func (w *world) seed(s seed) spawner.Server {
 		State:           s.state,
 		CreatedAt:       s.createdAt,
 	}
-	if s.task != "" {
+	if s.task != 0 {
 		t := spawner.Task{
-			ARN: arn, LastStatus: s.task, DesiredStatus: "RUNNING", CreatedAt: s.createdAt,
+			ARN: arn, Status: s.task, CreatedAt: s.createdAt,
 			Tags: map[string]string{spawner.TagCreation: id, spawner.TagOwner: s.owner, spawner.TagChannel: ch},
 		}
-		if t.LastStatus == "STOPPED" {
-			t.DesiredStatus = "STOPPED"
+		if t.Status == spawner.TaskStopped {
+			t.StopWanted = true
 			t.StoppedReason = "Task stopped by user"
 		}
 		if s.owned {
 			t.StartedBy = spawner.StartedBy
 		}
 		w.ecs.add(t)
-		if s.task == "RUNNING" && s.state != spawner.StatePending && s.state != spawner.StateProvisioning {
+		if s.task == spawner.TaskRunning && s.state != spawner.StatePending && s.state != spawner.StateProvisioning {
 			srv.Address = w.ecs.ipOf(arn)
 			srv.RunningAt = s.createdAt.Add(time.Minute)
 		}
@@ -245,13 +245,13 @@ func TestRuntimeWatchdog(t *testing.T) {
 	})
 	t.Run("recovered with an old creation date", func(t *testing.T) {
 		w := newWorld(t, withGame(func(g *spawner.Game) { g.MinPlayers = 0 }))
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-60 * time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-60 * time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		w.recover()
 		w.expectRuntimeWatchdog(srv) // warned at t0+20m and stopped at t0+30m, not 90 minutes after the restart
 	})
 	t.Run("recovered from the original bot", func(t *testing.T) {
 		w := newWorld(t, withGame(func(g *spawner.Game) { g.MinPlayers = 0 }))
-		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-45 * time.Minute), task: "RUNNING", original: true})
+		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-45 * time.Minute), task: spawner.TaskRunning, original: true})
 		w.recover()
 		w.expectRuntimeWatchdog(srv)
 	})
@@ -264,7 +264,7 @@ func TestRunSchedulesWatchdog(t *testing.T) {
 		g.MinPlayers = 0
 		g.CheckInterval = time.Hour // the sweep interval
 	}))
-	srv := w.seed(seed{owner: alice, createdAt: t0.Add(-75 * time.Minute), state: spawner.StateReady, task: "RUNNING", owned: true})
+	srv := w.seed(seed{owner: alice, createdAt: t0.Add(-75 * time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 	w.recover()
 	done := make(chan error, 1)
 	go func() { done <- w.m.Run(w.ctx) }()
@@ -336,14 +336,14 @@ func TestSweep(t *testing.T) {
 	w := newWorld(t, withGame(func(g *spawner.Game) { g.MinPlayers = 0 }))
 	// The original bot's server: its task is not ours by startedBy, so
 	// ListOwnedTasks does not return it.
-	old := w.seed(seed{owner: bob, createdAt: t0.Add(-10 * time.Minute), task: "RUNNING", original: true})
+	old := w.seed(seed{owner: bob, createdAt: t0.Add(-10 * time.Minute), task: spawner.TaskRunning, original: true})
 	w.recover()
 	srv, _ := w.readyServer(alice)
 
 	orphan := func(name string, age time.Duration) string {
 		arn := "arn:aws:ecs:eu-west-3:111122223333:task/games/" + name
 		w.ecs.add(spawner.Task{
-			ARN: arn, LastStatus: "RUNNING", DesiredStatus: "RUNNING", StartedBy: spawner.StartedBy,
+			ARN: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
 			CreatedAt: w.clock.Now().Add(-age),
 			Tags:      map[string]string{spawner.TagCreation: "gone" + name, spawner.TagOwner: carol, spawner.TagChannel: "1300000000000777777"},
 		})
@@ -382,21 +382,37 @@ func TestSweep(t *testing.T) {
 	}
 }
 
-// TestSweepLeavesBootingTasks checks a task still booting is neither
-// described by the sweep nor taken for an orphan, however long it boots.
+// TestSweepLeavesBootingTasks checks a server still being created is left
+// to its worker, however long it boots: the sweep neither takes its task for
+// an orphan nor stops it, and the watchdogs neither ping it (it has no
+// address yet) nor warn its owner, even past a check interval.
 func TestSweepLeavesBootingTasks(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	w.create(alice, "")
 	w.blockUntil(1)
-	for range 3 {
+	for range 6 { // past the 5-minute check interval, short of the ready timeout
 		w.clock.Advance(time.Minute)
 		w.blockUntil(1)
+	}
+	srv, ok := w.serverOf(alice)
+	if !ok {
+		t.Fatalf("alice's server is gone\n%s", w)
 	}
 	w.pass(true)
 	if n := len(w.ecs.stopped()); n != 0 {
 		t.Errorf("the sweep stopped a booting task\n%s", w)
 	}
+	if p := w.pinger.pings(); len(p) != 0 {
+		t.Errorf("the watchdog pinged a server with no address: %q\n%s", p, w)
+	}
+	if msgs := w.chat.messages(srv.ChannelID); len(msgs) != 1 {
+		t.Errorf("ticket channel has %d messages, want only the status (no warning)\n%s", len(msgs), w)
+	}
+	if got := w.chat.logsWith("orphan"); len(got) != 0 {
+		t.Errorf("log channel says orphan: %q", got)
+	}
+	w.expectPhase(srv.CreationID, phaseCreating)
 	if srv, ok := w.serverOf(alice); !ok || srv.State != spawner.StateProvisioning {
 		t.Errorf("server = %+v, %v; want still provisioning", srv, ok)
 	}
@@ -471,10 +487,8 @@ func TestSaveRacingStop(t *testing.T) {
 		// Let the stop get as far as it can while this Put is under way.
 		deadline := time.Now().Add(waitTimeout)
 		for time.Now().Before(deadline) && !seen {
-			w.m.mu.Lock()
-			e, ok := w.m.entries[srv.CreationID]
-			seen = !ok || e.stopping
-			w.m.mu.Unlock()
+			p, ok := w.phaseOf(srv.CreationID)
+			seen = !ok || p == phaseEnding
 			time.Sleep(time.Millisecond)
 		}
 	})
@@ -532,7 +546,7 @@ func TestRecoverKeepsWarnings(t *testing.T) {
 		t.Fatalf("test assumes a warning lead longer than one check and 3 warnings: %+v", g)
 	}
 	// Inside the runtime warning window, stopping after the next check.
-	srv := w.seed(seed{owner: alice, createdAt: t0.Add(g.CheckInterval + time.Minute - g.MaxDuration), state: spawner.StateReady, task: "RUNNING", owned: true})
+	srv := w.seed(seed{owner: alice, createdAt: t0.Add(g.CheckInterval + time.Minute - g.MaxDuration), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 	srv.Warnings = 2
 	srv.RuntimeWarned = true
 	w.store.put(srv)

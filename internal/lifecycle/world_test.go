@@ -57,7 +57,7 @@ type world struct {
 	tb     testing.TB
 	ctx    context.Context
 	cancel context.CancelFunc
-	cfg    Config
+	cfg    Options
 
 	clock   *fakeClock
 	j       *journal
@@ -72,48 +72,70 @@ type world struct {
 	seeded int // servers put in the table by seed
 }
 
-type option func(*Config)
+type option func(*Options)
 
 // withGame changes the (only) game of the catalog.
 func withGame(change func(g *spawner.Game)) option {
-	return func(c *Config) { change(&c.Catalog[0]) }
+	return func(c *Options) { change(&c.Catalog[0]) }
 }
 
-func withConfig(change func(c *Config)) option { return option(change) }
+func withConfig(change func(c *Options)) option { return option(change) }
 
 func newWorld(tb testing.TB, opts ...option) *world {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	w := &world{tb: tb, ctx: ctx, cancel: cancel, clock: newFakeClock(t0), j: &journal{}, logs: &syncBuffer{}}
-	w.cfg = Config{
+	w := &world{tb: tb, clock: newFakeClock(t0), j: &journal{}, logs: &syncBuffer{}}
+	w.ecs = newFakeTasks(w.j, w.clock)
+	w.store = newFakeStore(w.j)
+	w.pinger = newFakePinger(w.j)
+	w.chat = newFakeChat(w.j)
+	w.metrics = newFakeMetrics()
+	w.cfg = Options{
 		Catalog:          spawner.Catalog{testGame()},
 		MaxServers:       10,
 		PollInterval:     5 * time.Second,
 		TicketCloseDelay: time.Minute,
 		Locale:           "en-US",
 		OrphanGrace:      2 * time.Minute,
+		CreateCooldown:   -1, // TestCreateCooldown turns it on
+		Tasks:            w.ecs,
+		Store:            w.store,
+		Pinger:           w.pinger,
+		Chat:             w.chat,
+		Clock:            w.clock,
+		Log:              slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Metrics:          w.metrics,
 	}
 	for _, o := range opts {
 		o(&w.cfg)
 	}
-	w.ecs = newFakeTasks(w.j, w.clock)
-	w.store = newFakeStore(w.j)
-	w.pinger = newFakePinger(w.j)
-	w.chat = newFakeChat(w.j)
-	w.metrics = newFakeMetrics()
-	log := slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	w.m = New(ctx, w.cfg, w.ecs, w.store, w.pinger, w.chat, w.clock, log, w.metrics)
-	tb.Cleanup(func() {
-		cancel()
-		done := make(chan struct{})
-		go func() { w.m.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(waitTimeout):
-			tb.Errorf("creation workers still running %v after the context ended\n%s", waitTimeout, w)
-		}
-	})
+	w.start(ctx, cancel)
 	return w
+}
+
+// start makes the world's Manager, as the daemon does at start; w.cancel
+// is then its shutdown: the context ends and the Manager closes.
+func (w *world) start(ctx context.Context, cancel context.CancelFunc) {
+	m := New(w.cfg)
+	w.m = m
+	w.ctx = ctx
+	w.cancel = func() {
+		cancel()
+		w.closeManager(m)
+	}
+	w.tb.Cleanup(w.cancel)
+}
+
+// closeManager closes m, failing the test when its workers do not return.
+func (w *world) closeManager(m *Manager) {
+	w.tb.Helper()
+	done := make(chan struct{})
+	go func() { _ = m.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(waitTimeout):
+		w.tb.Errorf("workers still running %v after Close\n%s", waitTimeout, w)
+	}
 }
 
 func (w *world) game() spawner.Game { return w.cfg.Catalog[0] }
@@ -242,7 +264,7 @@ func (w *world) pollUntilWorkersDone(maxPolls int) {
 func (w *world) readyServer(owner string) (spawner.Server, *replies) {
 	w.tb.Helper()
 	w.ecs.mu.Lock()
-	w.ecs.startStatus = "RUNNING"
+	w.ecs.startStatus = spawner.TaskRunning
 	w.ecs.mu.Unlock()
 	w.pinger.answer(w.game().MinPlayers)
 	r := w.create(owner, "")
@@ -251,6 +273,7 @@ func (w *world) readyServer(owner string) (spawner.Server, *replies) {
 	if !ok || srv.State != spawner.StateReady {
 		w.tb.Fatalf("server of %s not ready: %+v\n%s", owner, srv, w)
 	}
+	w.expectPhase(srv.CreationID, phaseWatched)
 	return srv, r
 }
 
@@ -347,4 +370,27 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// phaseOf returns the phase of server id (its creation id, or task ARN for
+// an original record) and whether it is in the mirror at all.
+func (w *world) phaseOf(id string) (phase, bool) {
+	w.m.mu.Lock()
+	defer w.m.mu.Unlock()
+	e, ok := w.m.entries[id]
+	if !ok {
+		return 0, false
+	}
+	return e.phase, true
+}
+
+// expectPhase fails the test unless server id is in the mirror in phase want.
+func (w *world) expectPhase(id string, want phase) {
+	w.tb.Helper()
+	got, ok := w.phaseOf(id)
+	if !ok {
+		w.tb.Errorf("server %s is not in the mirror, want it %s\n%s", id, want, w)
+	} else if got != want {
+		w.tb.Errorf("server %s is %s, want %s\n%s", id, got, want, w)
+	}
 }

@@ -267,11 +267,13 @@ type TaskSpec struct {
 	ContainerSpec  // image, ports and limits, for the Docker runtime
 }
 
-// Task is what ECS says of a task.
+// Task is what the task runtime (ECS) says of a task.
 type Task struct {
-	ARN           string
-	LastStatus    string // PROVISIONING, PENDING, ACTIVATING, RUNNING, DEACTIVATING, STOPPING, DEPROVISIONING, STOPPED
-	DesiredStatus string
+	ARN    string
+	Status TaskStatus // where the task is in its life
+	// StopWanted is true once the task was asked to stop (ECS's desired
+	// status STOPPED), even while it still runs.
+	StopWanted    bool
 	StartedBy     string
 	StoppedReason string
 	StopCode      string
@@ -286,13 +288,38 @@ type Task struct {
 	Ports map[int]int
 }
 
+// TaskStatus is where a task is in its life, in the runtime's own order.
+// The zero value is a status the runtime did not say (or one it has no
+// word for); the lifecycle treats it as "not known yet".
+type TaskStatus int
+
+const (
+	TaskProvisioning TaskStatus = iota + 1 // capacity and network being set up
+	TaskPending                            // image being pulled, container starting
+	TaskRunning                            // the container runs
+	TaskStopping                           // on its way down
+	TaskStopped                            // gone
+)
+
+func (s TaskStatus) String() string {
+	switch s {
+	case TaskProvisioning:
+		return "provisioning"
+	case TaskPending:
+		return "pending"
+	case TaskRunning:
+		return "running"
+	case TaskStopping:
+		return "stopping"
+	case TaskStopped:
+		return "stopped"
+	}
+	return "unknown"
+}
+
 // Stopped reports whether the task has stopped or is on its way to.
 func (t Task) Stopped() bool {
-	switch t.LastStatus {
-	case "STOPPED", "STOPPING", "DEPROVISIONING", "DEACTIVATING":
-		return true
-	}
-	return t.DesiredStatus == "STOPPED"
+	return t.Status == TaskStopping || t.Status == TaskStopped || t.StopWanted
 }
 
 // Ping is a Server List Ping answer.
@@ -347,8 +374,9 @@ func (f *RunFailure) Error() string {
 // language (see package text).
 type Refusal struct {
 	Code  RefusalCode
-	Limit int    // the cap, for RefusedCap
-	Name  string // the unknown game or variant, for RefusedUnknown*
+	Limit int       // the cap, for RefusedCap
+	Name  string    // the unknown game or variant, for RefusedUnknown*
+	Until time.Time // when the member may try again, for RefusedCooldown
 }
 
 // RefusalCode says why a request was refused.
@@ -365,6 +393,8 @@ const (
 	RefusedNotOwner                              // stop: the server is someone else's
 	RefusedStopping                              // stop: already being stopped
 	RefusedShuttingDown                          // the bot is shutting down; try again in a moment
+	RefusedCategoryFull                          // the ticket category (or the guild) has no room for a channel
+	RefusedCooldown                              // the member created a server too recently; see Until
 )
 
 func (r *Refusal) Error() string {
@@ -389,6 +419,10 @@ func (r *Refusal) Error() string {
 		return "refused: already stopping"
 	case RefusedShuttingDown:
 		return "refused: shutting down"
+	case RefusedCategoryFull:
+		return "refused: ticket category full"
+	case RefusedCooldown:
+		return "refused: cooldown until " + r.Until.UTC().Format(time.RFC3339)
 	}
 	return "refused"
 }

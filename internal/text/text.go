@@ -82,6 +82,12 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 		return l.pick("That server is already being stopped.", "Ce serveur est déjà en train de s'arrêter.")
 	case spawner.RefusedShuttingDown:
 		return l.pick("The bot is restarting. Try again in a minute.", "Le bot redémarre. Réessaie dans une minute.")
+	case spawner.RefusedCategoryFull:
+		return l.pick("The ticket category is full: no channel can be made for a new server. Nothing was started; try again when a server has ended.",
+			"La catégorie des tickets est pleine : aucun salon ne peut être créé pour un nouveau serveur. Rien n'a été lancé ; réessaie quand un serveur sera terminé.")
+	case spawner.RefusedCooldown:
+		return fmt.Sprintf(l.pick("You created a server a moment ago. You can create another %s.",
+			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, "R"))
 	}
 	return l.pick("Refused.", "Refusé.")
 }
@@ -97,9 +103,22 @@ func (l Lang) CreationFailed(why string) string {
 		"Ton serveur n'a pas pu être créé : %s. Rien n'est resté lancé ; tu peux réessayer."), why)
 }
 
-// Stopped is the answer to /server stop once the server is stopped.
+// Stopped is the answer to /server stop once the server is stopped. A
+// server stopped before it had an address is named by its game and
+// variant, never by the step it was at.
 func (l Lang) Stopped(s spawner.Server) string {
-	return fmt.Sprintf(l.pick("Server %s stopped.", "Serveur %s arrêté."), l.ServerLabel(s))
+	label := l.ServerLabel(s)
+	if s.HostPort() == "" {
+		label = fmt.Sprintf("%s (%s)", s.Game, l.Variant(s.Variant))
+	}
+	return fmt.Sprintf(l.pick("Server %s stopped.", "Serveur %s arrêté."), label)
+}
+
+// CreationStopped replaces the member's ephemeral answer when their server
+// was stopped while it was being created (its ticket channel is going).
+func (l Lang) CreationStopped() string {
+	return l.pick("The creation of your server was stopped. Nothing is left running; you can create another.",
+		"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu peux en créer un autre.")
 }
 
 // StopFailed is the answer to /server stop when AWS would not stop it yet.
@@ -234,6 +253,8 @@ func reached(s spawner.Server) int {
 		step = spawner.StateReady
 	case s.Address != "":
 		step = spawner.StateBooting
+	case !s.RunningAt.IsZero():
+		step = spawner.StateRunning
 	case s.TaskARN != "":
 		step = spawner.StateProvisioning
 	}
@@ -359,6 +380,12 @@ func (l Lang) FailTaskEnded(t spawner.Task) string {
 		return fmt.Sprintf(l.pick("the server stopped on its own (%s, exit code %d)", "le serveur s'est arrêté tout seul (%s, code de sortie %d)"), reason, *t.ExitCode)
 	}
 	return fmt.Sprintf(l.pick("the server stopped on its own (%s)", "le serveur s'est arrêté tout seul (%s)"), reason)
+}
+
+// FailNoPublicIP: the task runs, but AWS gave it no public address.
+func (l Lang) FailNoPublicIP() string {
+	return l.pick("running, but AWS gave it no public address: check the subnets' public IP setting or ECS_ASSIGN_PUBLIC_IP",
+		"lancé, mais AWS ne lui a donné aucune adresse publique : vérifie le réglage d'IP publique des sous-réseaux ou ECS_ASSIGN_PUBLIC_IP")
 }
 
 // FailInternal: anything else (Discord or AWS unreachable).

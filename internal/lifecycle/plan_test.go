@@ -1,0 +1,154 @@
+package lifecycle
+
+import (
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// TestPlanRecovery classifies what a start reads, with no fakes: each case
+// is the table, ECS and the category as read, and what recovery must do.
+func TestPlanRecovery(t *testing.T) {
+	arn := func(n int) string { return fmt.Sprintf("arn:aws:ecs:eu-west-3:1:task/games/%032x", n) }
+	cid := func(n int) string { return fmt.Sprintf("%032x", 0xc0ffee00+n) }
+	task := func(n int, s spawner.TaskStatus, creation string) spawner.Task {
+		return spawner.Task{ARN: arn(n), Status: s, StartedBy: spawner.StartedBy, Tags: map[string]string{spawner.TagCreation: creation}}
+	}
+	rec := func(n int, state spawner.State) spawner.Server {
+		return spawner.Server{TaskARN: arn(n), CreationID: cid(n), State: state, ChannelID: fmt.Sprint("ch", n)}
+	}
+	pending := func(n int) spawner.Server {
+		return spawner.Server{CreationID: cid(n), State: spawner.StateRequested, ChannelID: fmt.Sprint("ch", n)}
+	}
+	original := spawner.Server{TaskARN: arn(9), ChannelID: "ch9"} // the original bot's: no creation id, no state
+
+	type want struct {
+		verdicts map[string]verdict // by the record's Key
+		orphans  []string           // ARNs
+		stale    []string           // channel ids
+	}
+	for _, tc := range []struct {
+		name string
+		in   observed
+		want want
+	}{{
+		name: "ready record with a running task is watched",
+		in:   observed{records: []spawner.Server{rec(1, spawner.StateReady)}, owned: []spawner.Task{task(1, spawner.TaskRunning, cid(1))}},
+		want: want{verdicts: map[string]verdict{arn(1): verdictWatch}},
+	}, {
+		name: "original bot's record is watched (its task is not ours, so described)",
+		in:   observed{records: []spawner.Server{original}, recorded: map[string]spawner.Task{arn(9): {ARN: arn(9), Status: spawner.TaskRunning}}},
+		want: want{verdicts: map[string]verdict{arn(9): verdictWatch}},
+	}, {
+		name: "booting record is resumed",
+		in:   observed{records: []spawner.Server{rec(1, spawner.StateBooting)}, owned: []spawner.Task{task(1, spawner.TaskRunning, cid(1))}},
+		want: want{verdicts: map[string]verdict{arn(1): verdictResume}},
+	}, {
+		name: "pending record whose task started is adopted",
+		in:   observed{records: []spawner.Server{pending(1)}, owned: []spawner.Task{task(5, spawner.TaskPending, cid(1))}},
+		want: want{verdicts: map[string]verdict{arn(5): verdictAdopt}}, // keyed by its task once adopted
+	}, {
+		name: "pending record with no task was interrupted",
+		in:   observed{records: []spawner.Server{pending(1)}},
+		want: want{verdicts: map[string]verdict{spawner.PendingKeyPrefix + cid(1): verdictInterrupted}},
+	}, {
+		name: "pending record beside its task's record is superseded",
+		in: observed{records: []spawner.Server{pending(1), rec(1, spawner.StateProvisioning)},
+			owned: []spawner.Task{task(1, spawner.TaskProvisioning, cid(1))}},
+		want: want{verdicts: map[string]verdict{spawner.PendingKeyPrefix + cid(1): verdictSuperseded, arn(1): verdictResume}},
+	}, {
+		name: "record whose task is unknown to ECS is gone",
+		in:   observed{records: []spawner.Server{rec(1, spawner.StateReady)}},
+		want: want{verdicts: map[string]verdict{arn(1): verdictGone}},
+	}, {
+		name: "record whose task stopped is gone",
+		in: observed{records: []spawner.Server{rec(1, spawner.StateReady)},
+			recorded: map[string]spawner.Task{arn(1): {ARN: arn(1), Status: spawner.TaskStopped, StopWanted: true}}},
+		want: want{verdicts: map[string]verdict{arn(1): verdictGone}},
+	}, {
+		name: "record whose task is asked to stop is gone",
+		in: observed{records: []spawner.Server{rec(1, spawner.StateReady)},
+			owned: []spawner.Task{{ARN: arn(1), Status: spawner.TaskRunning, StopWanted: true}}},
+		want: want{verdicts: map[string]verdict{arn(1): verdictGone}},
+	}, {
+		name: "owned task named by no record is an orphan; one named by creation tag is not",
+		in: observed{records: []spawner.Server{pending(2)},
+			owned: []spawner.Task{task(1, spawner.TaskRunning, cid(1)), task(2, spawner.TaskPending, cid(2)), task(3, spawner.TaskStopping, cid(3))}},
+		want: want{verdicts: map[string]verdict{arn(2): verdictAdopt}, orphans: []string{arn(1)}},
+	}, {
+		name: "only our unnamed ticket channels are stale",
+		in: observed{records: []spawner.Server{rec(1, spawner.StateReady)}, owned: []spawner.Task{task(1, spawner.TaskRunning, cid(1))},
+			channels: []spawner.Channel{
+				{ID: "ch1", Topic: "Minecraft · official · spawner:" + cid(1)},
+				{ID: "ch2", Topic: "Minecraft · official · spawner:" + cid(2)},
+				{ID: "ch3", Topic: "all about spawner: ask here"},
+				{ID: "ch4", Topic: "x · spawner:" + cid(4) + " (kept)"},
+			}},
+		want: want{verdicts: map[string]verdict{arn(1): verdictWatch}, stale: []string{"ch2"}},
+	}} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := planRecovery(tc.in)
+			got := make(map[string]verdict)
+			for _, s := range p.servers {
+				got[s.srv.Key()] = s.verdict
+			}
+			if fmt.Sprint(got) != fmt.Sprint(tc.want.verdicts) {
+				t.Errorf("verdicts = %v, want %v", got, tc.want.verdicts)
+			}
+			var orphans []string
+			for _, o := range p.orphans {
+				orphans = append(orphans, o.ARN)
+			}
+			if !slices.Equal(orphans, tc.want.orphans) {
+				t.Errorf("orphans = %v, want %v", orphans, tc.want.orphans)
+			}
+			if !slices.Equal(p.stale, tc.want.stale) {
+				t.Errorf("stale channels = %v, want %v", p.stale, tc.want.stale)
+			}
+		})
+	}
+}
+
+// TestOrphansGrace: the sweep's orphans are the plan's, minus the tasks
+// younger than the grace window (a creation between RunTask and its record).
+func TestOrphansGrace(t *testing.T) {
+	now := time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)
+	owned := []spawner.Task{
+		{ARN: "old", Status: spawner.TaskRunning, CreatedAt: now.Add(-3 * time.Minute)},
+		{ARN: "young", Status: spawner.TaskProvisioning, CreatedAt: now.Add(-time.Minute)},
+		{ARN: "tracked", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour)},
+		{ARN: "tagged", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour), Tags: map[string]string{spawner.TagCreation: "c1"}},
+	}
+	var tracked tracking
+	tracked.add(spawner.Server{TaskARN: "tracked"})
+	tracked.add(spawner.Server{CreationID: "c1"})
+	var got []string
+	for _, o := range orphans(owned, tracked, now, 2*time.Minute) {
+		got = append(got, o.ARN)
+	}
+	if !slices.Equal(got, []string{"old"}) {
+		t.Errorf("orphans = %v, want [old]", got)
+	}
+}
+
+func TestTicketCreation(t *testing.T) {
+	id := "0123456789abcdef0123456789abcdef"
+	for topic, want := range map[string]bool{
+		"Minecraft · official · spawner:" + id:            true,
+		"spawner:" + id:                                   false, // no separator: not as the bot writes it
+		"Minecraft · official · spawner:" + id + " ":      false,
+		"Minecraft · official · spawner:" + id[:31]:       false,
+		"Minecraft · official · spawner:" + id + "0":      false,
+		"Minecraft · official · spawner:" + id[:31] + "g": false,
+		"Our spawner: questions welcome":                  false,
+		"":                                                false,
+	} {
+		got, ok := ticketCreation(topic)
+		if ok != want || (ok && got != id) {
+			t.Errorf("ticketCreation(%q) = %q, %v; want ours=%v", topic, got, ok, want)
+		}
+	}
+}

@@ -1,0 +1,46 @@
+package text
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// TestStoppedNamesNoStep: the answer to /server stop for a server stopped
+// during its creation names its game and variant, never the step it was at.
+func TestStoppedNamesNoStep(t *testing.T) {
+	for _, l := range []Lang{En, Fr} {
+		s := spawner.Server{Game: "minecraft", Variant: "official", State: spawner.StateRequested}
+		got := l.Stopped(s)
+		if strings.Contains(got, l.State(spawner.StateRequested)) || !strings.Contains(got, "minecraft") {
+			t.Errorf("Stopped of a requested server = %q, want it named by its game, not its step", got)
+		}
+		s.Address, s.Port = "203.0.113.7", 25565
+		if got := l.Stopped(s); !strings.Contains(got, "203.0.113.7:25565") {
+			t.Errorf("Stopped of a server with an address = %q, want its address", got)
+		}
+	}
+}
+
+func TestNewRefusals(t *testing.T) {
+	until := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
+	for _, l := range []Lang{En, Fr} {
+		got := l.Refusal(&spawner.Refusal{Code: spawner.RefusedCooldown, Until: until})
+		if want := fmt.Sprintf("<t:%d:R>", until.Unix()); !strings.Contains(got, want) {
+			t.Errorf("cooldown refusal = %q, want the retry time %s", got, want)
+		}
+		full := l.Refusal(&spawner.Refusal{Code: spawner.RefusedCategoryFull})
+		if full == l.Refusal(&spawner.Refusal{}) {
+			t.Errorf("category-full refusal has no text of its own")
+		}
+	}
+	if got := En.Refusal(&spawner.Refusal{Code: spawner.RefusedCategoryFull}); !strings.Contains(got, "ticket category is full") {
+		t.Errorf("category-full refusal = %q", got)
+	}
+	if got := En.FailNoPublicIP(); !strings.Contains(got, "ECS_ASSIGN_PUBLIC_IP") {
+		t.Errorf("no-public-IP failure = %q, want what to check", got)
+	}
+}
