@@ -5,6 +5,7 @@ package main
 // connection lost and resumed.
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -201,7 +202,8 @@ func TestFailureTicketChannel(t *testing.T) {
 	w := newWorld(t, worldOptions{})
 	d := w.start(t)
 	u := member(1)
-	w.discord.FailNext("POST", "/guilds/{guild}/channels", 1, 500)
+	// A 403 is not retried (a 5xx is: TestTransientDiscordErrorsRiddenOut).
+	w.discord.FailNext("POST", "/guilds/{guild}/channels", 1, http.StatusForbidden)
 	ix := failureCreate(t, w, u, "en-US")
 	failureOutcome(t, w, d, ix, u, failureWant{
 		answer: "Your server could not be created: the ticket channel could not be created. Nothing is left running; you can try again.",
@@ -286,5 +288,24 @@ func TestFailureGatewayResume(t *testing.T) {
 	}
 	if n := w.discord.InvalidSessions(); n != 0 {
 		t.Errorf("invalid sessions = %d", n)
+	}
+}
+
+// TestTransientDiscordErrorsRiddenOut: Discord answering 500 twice in a row
+// to the ticket channel and to the status message costs the member nothing:
+// the creation goes on to the ready message.
+func TestTransientDiscordErrorsRiddenOut(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	d := w.start(t)
+	u := member(1)
+	w.discord.FailNext(http.MethodPost, "/guilds/{guild}/channels", 2, http.StatusInternalServerError)
+	w.discord.FailNext(http.MethodPost, "/channels/*/messages", 2, http.StatusBadGateway)
+	createReady(t, w, d, u, nil)
+	if n := w.discord.Count("POST /guilds/{guild}/channels"); n != 3 {
+		t.Errorf("channel creations = %d, want two refused and one made", n)
+	}
+	if strings.Contains(d.logs.String(), "server ended") {
+		t.Errorf("the creation was abandoned over a transient error:\n%s", d.logs.String())
 	}
 }

@@ -281,8 +281,8 @@ func TestHTTPMetricsAndJSONLogs(t *testing.T) {
 	w.aws.FailNext("ListTasks", 3, fakeaws.ServerError)
 	httpWaitMetric(t, w, d, addr, "spawner_aws_errors_total", map[string]string{"service": "ECS", "operation": "ListTasks"}, 1)
 
-	// A Discord call that fails: the answer to /server list.
-	w.discord.FailNext("POST", "/interactions/*/*/callback", 1, http.StatusInternalServerError)
+	// A Discord call that fails for good (a 5xx would be retried): the answer to /server list.
+	w.discord.FailNext("POST", "/interactions/*/*/callback", 1, http.StatusBadRequest)
 	w.discord.Command(u, "en-US", []string{"server", "list"}, nil)
 	httpWaitMetric(t, w, d, addr, "spawner_discord_errors_total", map[string]string{"operation": "interaction response"}, 1)
 
@@ -347,7 +347,7 @@ func TestLogLevelWarn(t *testing.T) {
 	createReady(t, w, d, u, nil)
 
 	// A failure is still told.
-	w.discord.FailNext("POST", "/interactions/*/*/callback", 1, http.StatusInternalServerError)
+	w.discord.FailNext("POST", "/interactions/*/*/callback", 1, http.StatusBadRequest)
 	w.discord.Command(u, "en-US", []string{"server", "list"}, nil)
 	w.waitFor(t, "the failed answer to be logged at level ERROR", func() bool {
 		return strings.Contains(d.logs.String(), "level=ERROR")

@@ -124,6 +124,7 @@ func newWorld(tb testing.TB, o worldOptions) *world {
 		"GAMESERVER_POLL_INTERVAL":                         "20ms",
 		"GAMESERVER_MAX_SERVERS":                           "10",
 		"DISCORD_TICKET_CLOSE_DELAY":                       "200ms",
+		"GAMESERVER_CREATE_COOLDOWN":                       "0", // e2e_refusals_test.go turns it on
 		"LOG_LEVEL":                                        "debug",
 	}
 	for k, v := range o.env {

@@ -181,7 +181,9 @@ func (b *Bot) Connected() bool { return b.connected.Load() }
 // GuildLocale returns the guild's preferred locale ("fr", "en-US"), for
 // messages to no one in particular. It is a REST call.
 func (b *Bot) GuildLocale(ctx context.Context) (string, error) {
-	g, err := b.s.Guild(b.cfg.GuildID, discordgo.WithContext(ctx))
+	// The start retries this call with its own backoff and says why it
+	// waits: a long retry here would keep it silent.
+	g, err := b.s.Guild(b.cfg.GuildID, discordgo.WithContext(withRetryBudget(ctx, checkRetryBudget)))
 	if err != nil {
 		return "", fmt.Errorf("get guild: %w", err)
 	}
