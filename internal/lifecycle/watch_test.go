@@ -571,3 +571,49 @@ func TestRecoverKeepsWarnings(t *testing.T) {
 		t.Errorf("record after the warning = %+v, want 3 warnings and the runtime warning kept", rec)
 	}
 }
+
+// TestTaskChangedEndsAtOnce: a change saying a watched server's task
+// stopped on its own ends the server without waiting for a sweep, exactly
+// as the sweep would; the same change again, or one of a task of no
+// server, does nothing.
+func TestTaskChangedEndsAtOnce(t *testing.T) {
+	w := newWorld(t)
+	w.recover()
+	srv, _ := w.readyServer(alice)
+	reason := "Essential container in task exited"
+	w.ecs.endOnOwn(srv.TaskARN, reason, 1)
+	task, _ := w.ecs.get(srv.TaskARN)
+	lists := w.ecs.listCount()
+
+	w.m.TaskChanged(spawner.Task{ARN: "arn:aws:ecs:eu-west-3:1:task/c/unknown", Status: spawner.TaskStopped})
+	w.m.TaskChanged(task)
+	w.m.TaskChanged(task) // delivered twice
+	w.waitWorkers()
+	if _, ok := w.serverOf(alice); ok {
+		t.Fatalf("the server outlived a change saying its task stopped\n%s", w)
+	}
+	why := "the server stopped on its own (" + reason + ", exit code 1)"
+	w.mustContain("ticket channel's last message", w.lastMessage(srv.ChannelID).content, "Server gone: "+why)
+	if got := w.chat.logsWith(logPhrase(spawner.CauseTaskEnded), srv.TaskID()); len(got) != 1 {
+		t.Errorf("log channel lines = %q, want 1 for a change delivered twice\n%s", got, w)
+	}
+	if n := w.ecs.listCount() - lists; n != 0 {
+		t.Errorf("the end waited for a sweep (%d ListTasks)", n)
+	}
+	w.expectNothingLeft()
+}
+
+// TestTaskChangedRunningLeavesAWatchedServer: a change that says nothing
+// new of a ready server's task (RUNNING) changes nothing.
+func TestTaskChangedRunningLeavesAWatchedServer(t *testing.T) {
+	w := newWorld(t)
+	w.recover()
+	srv, _ := w.readyServer(alice)
+	task, _ := w.ecs.get(srv.TaskARN)
+	w.m.TaskChanged(task)
+	w.waitWorkers()
+	if _, ok := w.serverOf(alice); !ok {
+		t.Fatalf("a RUNNING change ended a ready server\n%s", w)
+	}
+	w.expectPhase(srv.CreationID, phaseWatched)
+}
