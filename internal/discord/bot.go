@@ -28,6 +28,7 @@ type Fleet interface {
 	Servers(who spawner.Actor) []spawner.Server
 	StopsAt(s spawner.Server) time.Time
 	Catalog() spawner.Catalog
+	ServerControl // /server extend and /server op (extend.go)
 }
 
 // Config is the adapter's part of the configuration.

@@ -29,7 +29,7 @@ func Commands() []*discordgo.ApplicationCommand {
 		DescriptionLocalizations: fr("Serveurs de jeu temporaires"),
 		DMPermission:             &no,
 		Contexts:                 &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild},
-		Options: []*discordgo.ApplicationCommandOption{
+		Options: append([]*discordgo.ApplicationCommandOption{
 			{
 				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "create", NameLocalizations: *fr("créer"),
 				Description: "Start a game server for you", DescriptionLocalizations: *fr("Lancer un serveur de jeu pour toi"),
@@ -59,7 +59,7 @@ func Commands() []*discordgo.ApplicationCommand {
 				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "list", NameLocalizations: *fr("liste"),
 				Description: "Servers running now", DescriptionLocalizations: *fr("Serveurs lancés en ce moment"),
 			},
-		},
+		}, controlOptions()...),
 	}}
 }
 
@@ -107,6 +107,10 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		b.stop(i, actor, lang, sub)
 	case "list":
 		b.list(i, actor, lang)
+	case "extend":
+		b.extend(i, actor, lang, sub)
+	case "op":
+		b.op(i, actor, lang, sub)
 	}
 }
 
@@ -233,9 +237,12 @@ func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.A
 				add(lang.Variant(v.Name), v.Name)
 			}
 		}
-	case sub.Name == "stop" && name == "server":
+	case controls(sub.Name) && name == "server":
 		now := b.cfg.Now()
 		for _, s := range b.fleet.Servers(actor) {
+			if !offers(sub.Name, s, catalog) {
+				continue
+			}
 			value := s.TaskID()
 			if s.TaskARN == "" {
 				value = s.CreationID

@@ -125,7 +125,7 @@ func (m *Manager) startTask(ctx context.Context, e *entry, srv spawner.Server, l
 		CreationID:     id,
 		TaskDefinition: e.game.TaskDefinition,
 		Container:      e.game.Container,
-		Env:            e.game.Environment(variant, srv.Token),
+		Env:            taskEnv(e.game, variant, srv),
 		Tags: map[string]string{
 			spawner.TagCreation: id,
 			spawner.TagOwner:    srv.Owner,

@@ -119,6 +119,11 @@ type Options struct {
 	CreateCooldown time.Duration
 	// MaxBackoff caps the wait between two tries of a failing background step.
 	MaxBackoff time.Duration
+	// MaxExtensions is how many times a member may extend one server
+	// (admins: no limit); negative: members may not.
+	MaxExtensions int
+	// RCON runs /server op's command in games that have RCON; nil: none can.
+	RCON RCON
 
 	Tasks   Tasks
 	Store   Store
@@ -141,6 +146,9 @@ func (o Options) withDefaults() Options {
 	setDuration(&o.PingTimeout, DefaultPingTimeout)
 	setDuration(&o.CreateCooldown, DefaultCreateCooldown)
 	setDuration(&o.MaxBackoff, DefaultMaxBackoff)
+	if o.MaxExtensions == 0 {
+		o.MaxExtensions = DefaultMaxExtensions
+	}
 	if o.PingConcurrency <= 0 {
 		o.PingConcurrency = DefaultPingConcurrency
 	}
@@ -172,6 +180,7 @@ type Manager struct {
 	clock   Clock
 	log     *slog.Logger
 	metrics Metrics
+	rcon    RCON
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -233,7 +242,7 @@ func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics,
+		cfg: o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
 		entries:    make(map[string]*entry),
 		lastCreate: make(map[string]time.Time),
@@ -309,6 +318,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)
 	}
+	e.srv.RCONPassword = rconPassword(game)
 	e.srv.CreationID = e.id
 
 	m.mu.Lock()

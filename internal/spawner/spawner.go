@@ -424,7 +424,7 @@ func (r *Refusal) Error() string {
 	case RefusedCooldown:
 		return "refused: cooldown until " + r.Until.UTC().Format(time.RFC3339)
 	}
-	return "refused"
+	return r.controlError()
 }
 
 // Actor is who asked for something: a member, or the bot itself.

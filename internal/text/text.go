@@ -89,7 +89,7 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 		return fmt.Sprintf(l.pick("You created a server a moment ago. You can create another %s.",
 			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, "R"))
 	}
-	return l.pick("Refused.", "Refusé.")
+	return l.controlRefusal(r)
 }
 
 // CreationStarted is the member's ephemeral answer once the ticket channel exists.

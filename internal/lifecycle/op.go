@@ -1,0 +1,122 @@
+package lifecycle
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// RCON runs one command in a game server through Minecraft RCON. A
+// password the game refuses is an error wrapping spawner.ErrRCONAuth;
+// no error may carry the password.
+type RCON interface {
+	Run(ctx context.Context, addr, password, command string) (reply string, err error)
+}
+
+// RCONFunc makes a function such as rcon.Run an RCON.
+type RCONFunc func(ctx context.Context, addr, password, command string) (string, error)
+
+// Run calls f.
+func (f RCONFunc) Run(ctx context.Context, addr, password, command string) (string, error) {
+	return f(ctx, addr, password, command)
+}
+
+// DefaultRCONTimeout bounds one /server op: the address lookup and the
+// RCON exchange.
+const DefaultRCONTimeout = 10 * time.Second
+
+// rconPassword is a fresh password for the RCON of a server of game g, or
+// "" when g has none: 24 random bytes, hex.
+func rconPassword(g spawner.Game) string {
+	if g.RCON == nil {
+		return ""
+	}
+	return newID(24)
+}
+
+// taskEnv is the container environment of server s of game g in variant
+// v: the game's, the variant's, the admin token and the RCON password.
+func taskEnv(g spawner.Game, v spawner.Variant, s spawner.Server) map[string]string {
+	env := g.Environment(v, s.Token)
+	if g.RCON != nil && g.RCON.PasswordEnv != "" && s.RCONPassword != "" {
+		env[g.RCON.PasswordEnv] = s.RCONPassword
+	}
+	return env
+}
+
+// Op makes player an operator in the game of the server whose task id is
+// id, by running "op <player>" through its RCON, on behalf of by: its
+// owner or an admin. It returns what the game replied.
+//
+// It is refused (a *spawner.Refusal, and no RCON call is made) for no
+// such server, not the owner, a game without RCON, a server not ready or
+// ending, and a player name Minecraft would not accept (spaces, line
+// breaks, ';', '/', any character but ASCII letters, digits and _), so a
+// name can never carry a second command. An RCON failure is returned as
+// an error; a refused password wraps spawner.ErrRCONAuth. The password is
+// never logged nor returned.
+func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (string, error) {
+	m.mu.Lock()
+	var game spawner.Game
+	var owner string
+	e := m.findLocked(id)
+	if e != nil {
+		game, owner = e.game, e.srv.Owner
+	}
+	m.mu.Unlock()
+	switch {
+	case e == nil:
+		return "", &spawner.Refusal{Code: spawner.RefusedNoServer}
+	case owner != by.UserID && !by.Admin:
+		return "", &spawner.Refusal{Code: spawner.RefusedNotOwner}
+	case game.RCON == nil || m.rcon == nil:
+		return "", &spawner.Refusal{Code: spawner.RefusedNoRCON}
+	}
+	if err := spawner.ValidPlayerName(player); err != nil {
+		return "", &spawner.Refusal{Code: spawner.RefusedPlayerName, Name: player}
+	}
+	m.mu.Lock()
+	e, err := m.controlLocked(by, id)
+	var srv spawner.Server
+	if e != nil {
+		srv = e.srv
+	}
+	m.mu.Unlock()
+	if err != nil {
+		return "", err
+	}
+	if srv.RCONPassword == "" { // created before its game had RCON
+		return "", &spawner.Refusal{Code: spawner.RefusedNoRCON}
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, DefaultRCONTimeout)
+	defer cancel()
+	addr := m.rconAddr(ctx, srv, game)
+	log := m.log.With("task", srv.TaskARN, "user", srv.Owner, "by", by.UserID, "rcon", addr)
+	reply, err := m.rcon.Run(ctx, addr, srv.RCONPassword, "op "+player)
+	if err != nil {
+		log.Warn("op through RCON failed", "player", player, "err", err)
+		return "", fmt.Errorf("op %s: %w", player, err)
+	}
+	log.Info("op through RCON", "player", player)
+	return reply, nil
+}
+
+// rconAddr is where the RCON of srv listens: its address and the game's
+// RCON port, or the host port the runtime mapped it to (Docker).
+func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) string {
+	port := game.RCON.Port
+	if srv.TaskARN != "" {
+		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
+		if t, found := taskByARN(tasks, srv.TaskARN); err == nil && found && t.Ports[port] != 0 {
+			port = t.Ports[port]
+		} else if err != nil && ctx.Err() == nil {
+			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskARN, "err", err)
+		}
+	}
+	return net.JoinHostPort(srv.Address, strconv.Itoa(port))
+}
