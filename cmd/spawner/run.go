@@ -198,6 +198,10 @@ type Main struct {
 	managing bool               // the manager's loop was started: Close waits for done
 	done     chan struct{}      // closed when the manager's loop returned
 	runErr   error              // what it returned, once done is closed
+
+	// extraGames are offered after the configuration's; the end-to-end
+	// tests use them for a game the variables cannot describe (RCON).
+	extraGames spawner.Catalog
 }
 
 // NewMain returns a daemon for cfg that logs to log; nothing is started.
@@ -251,12 +255,14 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	mgr := lifecycle.New(lifecycle.Options{
-		Catalog:          cfg.Catalog(),
+		Catalog:          append(cfg.Catalog(), m.extraGames...),
 		MaxServers:       cfg.MaxServers,
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
 		CreateCooldown:   cooldown(cfg.CreateCooldown),
+		MaxExtensions:    extensions(cfg.MaxExtensions),
+		RCON:             rconRunner,
 		Tasks:            a.tasks,
 		Store:            a.table,
 		Pinger:           a.pinger,

@@ -1,0 +1,242 @@
+package main
+
+// End-to-end tests of /server extend and /server op (interface.md, "Added
+// 2026-11-26"): through the real daemon, the fake Discord and ECS, and an
+// RCON responder that checks the password the bot generated.
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/config"
+	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
+	"github.com/mineral-contest/spawner/internal/testworld/rconserver"
+)
+
+// startWithGames runs the daemon as start does, offering games after the
+// configuration's own, and waits until it serves commands.
+func (w *world) startWithGames(tb testing.TB, games spawner.Catalog) *daemonHandle {
+	tb.Helper()
+	cfg, err := config.Load(w.getenv, os.ReadFile)
+	if err != nil {
+		tb.Fatalf("configuration: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &daemonHandle{w: w, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
+	go func() {
+		// daemon, with the extra games.
+		m := NewMain(cfg, newLogger(cfg, d.logs))
+		m.extraGames = games
+		if err := m.Run(ctx); err != nil {
+			m.Close()
+			d.done <- err
+			return
+		}
+		select {
+		case <-ctx.Done():
+		case <-m.done:
+		}
+		m.Close()
+		d.done <- m.runErr
+	}()
+	tb.Cleanup(func() {
+		d.stop(tb)
+		if tb.Failed() {
+			tb.Logf("daemon logs:\n%s", d.logs.String())
+		}
+	})
+	w.waitFor(tb, "the daemon to register its commands and connect", func() bool {
+		return len(w.discord.CommandsIn(guildID)) > 0 && w.discord.Connected() && strings.Contains(d.logs.String(), "spawner started")
+	}, d)
+	return d
+}
+
+// rconGame is the world's Minecraft game as a template with RCON would
+// describe it: the password in RCON_PASSWORD, the console on rconPort.
+func rconGame(tb testing.TB, w *world, rconPort int) spawner.Game {
+	tb.Helper()
+	cfg, err := config.Load(w.getenv, os.ReadFile)
+	if err != nil {
+		tb.Fatalf("configuration: %v", err)
+	}
+	g := cfg.Catalog()[0]
+	if g.RCON != nil {
+		tb.Fatalf("the game built from the variables claims RCON: %+v", g.RCON)
+	}
+	g.Name, g.Title = "paper", "Minecraft Paper"
+	g.TokenEnv, g.AdminCommand = "", ""
+	g.RCON = &spawner.RCON{Port: rconPort, PasswordEnv: "RCON_PASSWORD"}
+	return g
+}
+
+// command runs a /server subcommand for u and returns the text of its
+// private answer, once deferred and edited.
+func command(tb testing.TB, w *world, u fakediscord.User, sub string, opts map[string]any) string {
+	tb.Helper()
+	ix := w.discord.Command(u, "en-US", []string{"server", sub}, opts)
+	r := ix.WaitResponse(tb, waitLong)
+	if !r.Ephemeral() || r.Late {
+		tb.Fatalf("/server %s answer %+v: want a private one within the deadline", sub, r)
+	}
+	return ix.WaitEdit(tb, waitLong, func(m fakediscord.Message) bool { return m.Text() != "" }).Text()
+}
+
+func mustSay(tb testing.TB, what, got string, parts ...string) {
+	tb.Helper()
+	for _, p := range parts {
+		if !strings.Contains(got, p) {
+			tb.Errorf("%s = %q, want it to contain %q", what, got, p)
+		}
+	}
+}
+
+func TestExtendUpToTheLimitE2E(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{env: map[string]string{"GAMESERVER_MAX_EXTENSIONS": "2", "GAMESERVER_EXTEND_DURATION": "30m"}})
+	d := w.start(t)
+	u := member(1)
+	channelID, arn := createReady(t, w, d, u, nil)
+	id := spawner.TaskID(arn)
+	end := w.table(t)[0].CreatedAt.Add(time.Hour)
+
+	// The autocomplete offers the member's own server, and nobody else's.
+	ac := w.discord.Autocomplete(u, "en-US", []string{"server", "extend"}, nil, "server").WaitResponse(t, waitLong)
+	if len(ac.Choices) != 1 || ac.Choices[0].Value != id {
+		t.Errorf("extend autocomplete for the owner = %+v, want their server %s", ac.Choices, id)
+	}
+	ac = w.discord.Autocomplete(member(2), "en-US", []string{"server", "extend"}, nil, "server").WaitResponse(t, waitLong)
+	if len(ac.Choices) != 0 {
+		t.Errorf("extend autocomplete for another member = %+v, want none", ac.Choices)
+	}
+	mustSay(t, "another member's extension", command(t, w, member(2), "extend", map[string]any{"server": id}), "That server isn't yours.")
+
+	for i, left := range []string{"Extensions left: 1.", "That was its last extension."} {
+		end = end.Add(30 * time.Minute)
+		stamp := fmt.Sprintf("<t:%d:", end.Unix())
+		mustSay(t, fmt.Sprintf("extension %d", i+1), command(t, w, u, "extend", map[string]any{"server": id}), "extended", stamp, left)
+		wdWait(t, w, d, channelID, "<@"+u.ID+"> extended the server", stamp)
+		w.waitFor(t, "the log channel told of the extension", func() bool { return w.said(logChannel, "⏰", "<@"+u.ID+">", stamp, id) }, d)
+		rec := w.table(t)[0]
+		if !rec.StopsAt.Equal(end) || rec.Extensions != i+1 {
+			t.Errorf("record after extension %d: stops %v, count %d; want %v, %d", i+1, rec.StopsAt, rec.Extensions, end, i+1)
+		}
+	}
+	status := w.discord.Messages(channelID)[0].Text()
+	mustSay(t, "status message", status, fmt.Sprintf("Stops <t:%d:t>", end.Unix()))
+
+	refused := command(t, w, u, "extend", map[string]any{"server": id})
+	mustSay(t, "third extension", refused, "already extended this server 2 times")
+	if rec := w.table(t)[0]; !rec.StopsAt.Equal(end) || rec.Extensions != 2 {
+		t.Errorf("a refused extension changed the record: stops %v, count %d", rec.StopsAt, rec.Extensions)
+	}
+
+	end = end.Add(30 * time.Minute)
+	mustSay(t, "admin's extension", command(t, w, admin(1), "extend", map[string]any{"server": id}),
+		fmt.Sprintf("<t:%d:", end.Unix()), "Admins may extend it again without limit.")
+	if rec := w.table(t)[0]; !rec.StopsAt.Equal(end) {
+		t.Errorf("record after the admin's extension stops %v, want %v", rec.StopsAt, end)
+	}
+	list := w.discord.Command(u, "en-US", []string{"server", "list"}, nil).WaitResponse(t, waitLong)
+	mustSay(t, "list", list.Text(), fmt.Sprintf("<t:%d:R>", end.Unix()))
+}
+
+// The extension survives a restart: the new daemon shows the same stop time
+// and stops the server then, not at the old end.
+func TestExtensionKeptAcrossRestartE2E(t *testing.T) {
+	t.Parallel()
+	const maxDuration, extend = 8 * time.Second, 4 * time.Second
+	w := newWorld(t, worldOptions{env: map[string]string{
+		"GAMESERVER_MAX_DURATION":         maxDuration.String(),
+		"GAMESERVER_MAX_DURATION_WARNING": "1s",
+		"GAMESERVER_EXTEND_DURATION":      extend.String(),
+	}})
+	d1 := w.start(t)
+	u := member(1)
+	channelID, arn := createReady(t, w, d1, u, nil)
+	created := w.table(t)[0].CreatedAt
+	oldEnd, newEnd := created.Add(maxDuration), created.Add(maxDuration+extend)
+	mustSay(t, "extension", command(t, w, u, "extend", map[string]any{"server": spawner.TaskID(arn)}), fmt.Sprintf("<t:%d:", newEnd.Unix()))
+	if err := d1.stop(t); err != nil {
+		t.Fatalf("first daemon: %v", err)
+	}
+
+	d2 := w.start(t)
+	if rec := w.table(t)[0]; !rec.StopsAt.Equal(newEnd) || rec.Extensions != 1 {
+		t.Errorf("record after the restart: stops %v, count %d; want %v, 1", rec.StopsAt, rec.Extensions, newEnd)
+	}
+	list := w.discord.Command(u, "en-US", []string{"server", "list"}, nil).WaitResponse(t, waitLong)
+	mustSay(t, "list after the restart", list.Text(), fmt.Sprintf("<t:%d:R>", newEnd.Unix()))
+
+	w.waitFor(t, "the old end to pass", func() bool { return time.Now().After(oldEnd.Add(500 * time.Millisecond)) }, d2)
+	if got := wdTask(t, w, arn); got.DesiredStatus != "RUNNING" || wdFind(w, channelID, "Server stopped") != nil {
+		t.Fatalf("the server stopped at its old end: task %s", got.DesiredStatus)
+	}
+	stop := wdWait(t, w, d2, channelID, "Server stopped: it reached its maximum duration.")
+	if stop.CreatedAt.Before(newEnd) {
+		t.Errorf("stopped at %s, before the extended end %s", stop.CreatedAt, newEnd)
+	}
+}
+
+func TestOpThroughRCONE2E(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	rconPort := reservePort(t)
+	d := w.startWithGames(t, spawner.Catalog{rconGame(t, w, rconPort)})
+	u := member(1)
+
+	// The default game has no RCON: no op there, and no password made.
+	_, defaultARN := createReady(t, w, d, admin(2), nil)
+	mustSay(t, "op on the default game", command(t, w, admin(2), "op", map[string]any{"server": spawner.TaskID(defaultARN), "player": "Steve"}), "has no RCON")
+
+	channelID, arn := createReady(t, w, d, u, map[string]any{"game": "paper"})
+	id := spawner.TaskID(arn)
+	task := wdTask(t, w, arn)
+	password := task.Environment(container)["RCON_PASSWORD"]
+	if len(password) != 48 {
+		t.Fatalf("RCON_PASSWORD = %q, want a 24-byte hex password", password)
+	}
+	if _, ok := wdTask(t, w, defaultARN).Environment(container)["RCON_PASSWORD"]; ok {
+		t.Errorf("a server of the default game got an RCON password")
+	}
+	rs := rconserver.Listen(t, net.JoinHostPort(task.PublicIP, strconv.Itoa(rconPort)), password)
+
+	// The op autocomplete offers the server with RCON only.
+	ac := w.discord.Autocomplete(admin(2), "en-US", []string{"server", "op"}, map[string]any{"player": "Steve"}, "server").WaitResponse(t, waitLong)
+	if len(ac.Choices) != 1 || ac.Choices[0].Value != id {
+		t.Errorf("op autocomplete = %+v, want only the server with RCON (%s)", ac.Choices, id)
+	}
+
+	// A name that would smuggle a second command: refused, nothing sent.
+	bad := command(t, w, u, "op", map[string]any{"server": id, "player": "Steve;op Alex"})
+	mustSay(t, "op of a bad name", bad, "is not a Minecraft player name", "not allowed")
+	// Someone else: refused.
+	mustSay(t, "another member's op", command(t, w, member(2), "op", map[string]any{"server": id, "player": "Steve"}), "That server isn't yours.")
+	if rs.Logins()+rs.FailedLogins() != 0 || len(rs.Commands()) != 0 {
+		t.Fatalf("RCON used for refused requests: %d logins, %d refused, commands %q", rs.Logins(), rs.FailedLogins(), rs.Commands())
+	}
+
+	done := command(t, w, u, "op", map[string]any{"server": id, "player": "Steve"})
+	mustSay(t, "op", done, "Made Steve a server operator")
+	if got := rs.Commands(); !slices.Equal(got, []string{"op Steve"}) || rs.Logins() != 1 || rs.FailedLogins() != 0 {
+		t.Errorf("RCON ran %q with %d logins (%d refused), want [op Steve] after one good login", got, rs.Logins(), rs.FailedLogins())
+	}
+
+	// The password is never shown: not in Discord, not in the logs.
+	if strings.Contains(w.discord.Dump(), password) {
+		t.Errorf("the RCON password shows in Discord")
+	}
+	if ch, _ := w.discord.Channel(channelID); strings.Contains(ch.Topic, password) {
+		t.Errorf("the RCON password is in the ticket topic")
+	}
+	if strings.Contains(d.logs.String(), password) {
+		t.Errorf("the RCON password shows in the daemon's logs")
+	}
+}
