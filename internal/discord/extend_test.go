@@ -45,7 +45,9 @@ func TestExtendAndOpCommands(t *testing.T) {
 	if r := ix.WaitResponse(t, wait); !r.Ephemeral() || r.Late {
 		t.Errorf("extend answer %+v, want an ephemeral one in time", r)
 	}
-	ix.WaitEdit(t, wait, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "déjà prolongé ce serveur 2 fois") })
+	ix.WaitEdit(t, wait, func(m fakediscord.Message) bool {
+		return strings.Contains(m.Text(), "déjà prolongé ce serveur 2 fois")
+	})
 
 	ix = srv.Command(u, "en-US", []string{"server", "op"}, map[string]any{"server": "abc", "player": "Steve;stop"})
 	if r := ix.WaitResponse(t, wait); !r.Ephemeral() || r.Late {
