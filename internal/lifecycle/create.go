@@ -133,6 +133,8 @@ func (m *Manager) startTask(ctx context.Context, e *entry, srv spawner.Server, l
 			spawner.TagGame:     srv.Game,
 			spawner.TagVariant:  srv.Variant,
 		},
+		CapacityProvider: e.game.CapacityProvider,
+		ContainerSpec:    containerSpec(e.game),
 	})
 	if err != nil {
 		if ctx.Err() == nil { // else the pending record stays; the next start settles it
@@ -344,7 +346,7 @@ func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, 
 	// the creation past its ready deadline.
 	left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
 	pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
-	ping, err := m.pinger.Ping(pctx, srv.HostPort())
+	ping, err := m.pinger.Ping(pctx, protocol(game), probeAddr(srv, game))
 	cancel()
 	if ctx.Err() != nil {
 		return true
@@ -423,6 +425,7 @@ func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *
 	srv, ok := m.update(id, func(e *entry) {
 		e.srv.State = spawner.StateReady
 		e.srv.ReadyAt = now
+		e.srv.Players = playersSeen(e.game, ping)
 		e.nextCheck = now.Add(e.game.CheckInterval)
 		gone = e.gone
 	})

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -37,9 +38,10 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Pinger asks a game server how many players it has.
+// Pinger asks a game server whether it is up and how many players it has,
+// speaking proto on addr (for ProtocolA2S, the query port).
 type Pinger interface {
-	Ping(ctx context.Context, addr string) (spawner.Ping, error)
+	Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error)
 }
 
 // Chat is what the lifecycle says and does on Discord.
@@ -96,6 +98,8 @@ const (
 // Options are the Manager's settings and the adapters it talks to. Zero
 // durations and bounds take the Default... values above.
 type Options struct {
+	// Catalog is the games offered at start, the default game first; the
+	// stored templates (Games) are added to it by Recover.
 	Catalog    spawner.Catalog
 	MaxServers int
 	// PollInterval is how often a booting server's task is described and pinged.
@@ -120,9 +124,14 @@ type Options struct {
 	// MaxBackoff caps the wait between two tries of a failing background step.
 	MaxBackoff time.Duration
 
-	Tasks   Tasks
-	Store   Store
-	Pinger  Pinger
+	Tasks Tasks
+	Store Store
+	// Games keeps the game templates; nil: /game add is refused and only
+	// Catalog is offered.
+	Games Games
+	// GameChecker, when set, is the runtime's check of a template at /game add.
+	GameChecker GameChecker
+	Pinger      Pinger
 	Chat    Chat
 	Clock   Clock        // RealClock when nil
 	Log     *slog.Logger // slog.Default() when nil
@@ -172,6 +181,12 @@ type Manager struct {
 	clock   Clock
 	log     *slog.Logger
 	metrics Metrics
+	games   Games
+	checker GameChecker
+
+	catMu   sync.RWMutex
+	catalog spawner.Catalog // copied on write: a snapshot never changes
+	gamesMu sync.Mutex      // serialises the changes of stored templates
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -233,7 +248,7 @@ func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics,
+		cfg: o, games: o.Games, checker: o.GameChecker, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics,
 		ctx: ctx, cancel: cancel,
 		entries:    make(map[string]*entry),
 		lastCreate: make(map[string]time.Time),
@@ -276,9 +291,6 @@ func (nopMetrics) Stopped(spawner.StopCause)   {}
 func (nopMetrics) Warned(string)               {}
 func (nopMetrics) Pinged(time.Duration, error) {}
 
-// Catalog returns the games offered.
-func (m *Manager) Catalog() spawner.Catalog { return m.cfg.Catalog }
-
 // Create checks req against the rules and, when accepted, starts the
 // creation in the background and returns nil at once. A refused request
 // returns a *spawner.Refusal and changes nothing. Create does no I/O.
@@ -286,7 +298,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	if !m.recovered.Load() || m.ctx.Err() != nil {
 		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
 	}
-	game, ok := m.cfg.Catalog.Lookup(req.Game)
+	game, ok := m.Catalog().Lookup(req.Game)
 	if !ok {
 		return &spawner.Refusal{Code: spawner.RefusedUnknownGame, Name: req.Game}
 	}
@@ -303,6 +315,8 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		Locale:    req.Locale,
 		State:     spawner.StateRequested,
 		CreatedAt: now,
+		// Its rules, kept across restarts whatever becomes of the template.
+		GameTemplate: game.Template,
 	}, game, phaseCreating)
 	e.reply = req.Reply
 	e.answered = req.Answered
@@ -474,14 +488,6 @@ func (m *Manager) lang(s spawner.Server) text.Lang {
 }
 
 func (m *Manager) logLang() text.Lang { return text.For(m.cfg.Locale) }
-
-func (m *Manager) gameOf(s spawner.Server) spawner.Game {
-	g, ok := m.cfg.Catalog.Lookup(s.Game)
-	if !ok {
-		g, _ = m.cfg.Catalog.Lookup("")
-	}
-	return g
-}
 
 func newID(n int) string {
 	b := make([]byte, n)
