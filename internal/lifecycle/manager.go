@@ -132,10 +132,10 @@ type Options struct {
 	// GameChecker, when set, is the runtime's check of a template at /game add.
 	GameChecker GameChecker
 	Pinger      Pinger
-	Chat    Chat
-	Clock   Clock        // RealClock when nil
-	Log     *slog.Logger // slog.Default() when nil
-	Metrics Metrics      // none when nil
+	Chat        Chat
+	Clock       Clock        // RealClock when nil
+	Log         *slog.Logger // slog.Default() when nil
+	Metrics     Metrics      // none when nil
 }
 
 // withDefaults returns o with every zero setting given its default.
