@@ -303,6 +303,9 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		return &spawner.Refusal{Code: spawner.RefusedUnknownGame, Name: req.Game}
 	}
 	variant, ok := game.Variant(req.Variant)
+	if len(game.Variants) == 0 && req.Variant == "" {
+		variant, ok = spawner.Variant{}, true // a game without variants
+	}
 	if !ok {
 		return &spawner.Refusal{Code: spawner.RefusedUnknownVariant, Name: req.Variant}
 	}

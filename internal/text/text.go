@@ -49,6 +49,8 @@ func Timestamp(t time.Time, style string) string {
 // Variant is how a variant is shown.
 func (l Lang) Variant(name string) string {
 	switch name {
+	case "": // a game without variants
+		return l.pick("standard", "standard")
 	case "official":
 		return l.pick("official", "officiel")
 	case "non_official":
