@@ -269,16 +269,30 @@ func protocol(g spawner.Game) spawner.Protocol {
 	return g.Protocol
 }
 
-// probeAddr is where s is probed: its address and its game's query port.
-func probeAddr(s spawner.Server, g spawner.Game) string {
+// probeAddr is where s is probed: its address and its game's query port,
+// or under Docker the host port mapped to it (hostPorts, from the task).
+func probeAddr(s spawner.Server, g spawner.Game, hostPorts map[int]int) string {
 	if s.Address == "" {
 		return ""
 	}
 	port := queryPort(g)
+	if p, ok := hostPorts[port]; ok {
+		port = p
+	}
 	if g.Protocol != spawner.ProtocolA2S && s.Port != 0 {
-		port = s.Port
+		port = s.Port // already the host's port under Docker
 	}
 	return net.JoinHostPort(s.Address, strconv.Itoa(port))
+}
+
+// hostPortsOf is the host port map last seen for server id's task.
+func (m *Manager) hostPortsOf(id string) map[int]int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if e, ok := m.entries[id]; ok {
+		return e.hostPorts
+	}
+	return nil
 }
 
 // countsPlayers reports whether the player watchdog applies to g.

@@ -313,3 +313,48 @@ func TestGameWithoutVariants(t *testing.T) {
 		t.Errorf("Create with a variant the game lacks = %v, want refused", err)
 	}
 }
+
+// Under the Docker runtime the game's ports are published on host ports
+// the task tells: players get the host's game port, and the A2S probe asks
+// the host port mapped to the query port, after a restart too.
+func TestA2SProbeUsesTheHostPortsOfTheTask(t *testing.T) {
+	games := newFakeGames()
+	w := newWorld(t, withGames(games))
+	mapped := func() {
+		w.ecs.mu.Lock()
+		defer w.ecs.mu.Unlock()
+		for _, t := range w.ecs.tasks {
+			t.Ports = map[int]int{2456: 30000, 2457: 30001}
+		}
+	}
+	w.ecs.onCall("DescribeTasks", mapped)
+	w.ecs.onCall("ListOwnedTasks", mapped)
+	w.recover()
+	if _, err := w.m.AddGame(w.ctx, admin, valheimTemplate(2, "1m")); err != nil {
+		t.Fatal(err)
+	}
+	srv := w.readyGameServer(alice, "valheim", 5)
+	if srv.Port != 30000 {
+		t.Errorf("server port = %d, want the host port 30000", srv.Port)
+	}
+	ready := w.chat.find(srv.ChannelID, "is ready")
+	if len(ready) != 1 || !strings.Contains(ready[0].content, ":30000`") {
+		t.Fatalf("ready message = %+v, want the host's game port\n%s", ready, w)
+	}
+	lastPing := func() string {
+		p := w.pinger.pings()
+		return p[len(p)-1]
+	}
+	if got := lastPing(); !strings.HasSuffix(got, ":30001") {
+		t.Errorf("probed %s, want the host port of the query port, 30001", got)
+	}
+	w.cancel()
+	w.restart()
+	w.recover()
+	w.clock.Advance(time.Minute)
+	before := len(w.pinger.pings())
+	w.pass(true)
+	if len(w.pinger.pings()) == before || !strings.HasSuffix(lastPing(), ":30001") {
+		t.Errorf("after a restart, probed %v, want the host port 30001", w.pinger.pings()[before:])
+	}
+}

@@ -216,6 +216,9 @@ type entry struct {
 	endTold   bool           // the log channel was told the end is being retried
 	unsaved   bool           // the record in the table is behind the mirror
 	nextCheck time.Time
+	// hostPorts maps the game's ports to the host's under the Docker
+	// runtime (Task.Ports), from the task's last description; nil on ECS.
+	hostPorts map[int]int
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror

@@ -131,6 +131,7 @@ type check struct {
 	warnEnd   bool
 	retryStop bool
 	save      bool
+	hostPorts map[int]int
 }
 
 // Pass does what is due at now: closes ticket channels, retries stops and
@@ -182,11 +183,16 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 	}
 	c.save = e.unsaved && sweep
 	if ecsState != nil && e.srv.TaskARN != "" {
-		if t, found := ecsState[e.srv.TaskARN]; !found || t.Stopped() {
+		t, found := ecsState[e.srv.TaskARN]
+		if !found || t.Stopped() {
 			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
 			return c, true
 		}
+		if t.Ports != nil {
+			e.hostPorts = t.Ports
+		}
 	}
+	c.hostPorts = e.hostPorts
 	end := stopsAt(e.srv, e.game)
 	switch {
 	case !now.Before(end):
@@ -238,7 +244,7 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 // checkPlayers is the player-count watchdog's check of one server.
 func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	pctx, cancel := context.WithTimeout(ctx, m.pingTimeout(c.game))
-	ping, err := m.pinger.Ping(pctx, protocol(c.game), probeAddr(c.srv, c.game))
+	ping, err := m.pinger.Ping(pctx, protocol(c.game), probeAddr(c.srv, c.game, c.hostPorts))
 	cancel()
 	if ctx.Err() != nil {
 		return
