@@ -83,14 +83,32 @@ func TestGamesTemplatesRefusedStoreNothing(t *testing.T) {
 	w.start(t)
 	boss := admin(1)
 
-	var registered bool
+	var game *fakediscord.Command
 	for _, c := range w.discord.CommandsIn(guildID) {
-		if c.Name == "game" && c.NameLocalizations["fr"] == "jeu" {
-			registered = true
+		if c.Name == "game" {
+			game = &c
 		}
 	}
-	if !registered {
-		t.Errorf("/game (/jeu) is not registered: %+v", w.discord.CommandsIn(guildID))
+	if n := w.discord.Count("PUT /applications/{app}/guilds/{guild}/commands"); n != 1 || game == nil {
+		t.Fatalf("/game is not registered in the one bulk overwrite (%d): %+v", n, w.discord.CommandsIn(guildID))
+	}
+	if game.NameLocalizations["fr"] != "jeu" || game.DMPermission == nil || *game.DMPermission {
+		t.Errorf("/game localized %v, dm_permission %v", game.NameLocalizations, game.DMPermission)
+	}
+	for _, o := range []struct {
+		path []string
+		fr   string
+	}{
+		{[]string{"add"}, "ajouter"}, {[]string{"list"}, "liste"}, {[]string{"show"}, "voir"}, {[]string{"remove"}, "retirer"},
+		{[]string{"add", "file"}, "fichier"}, {[]string{"show", "game"}, "jeu"}, {[]string{"remove", "game"}, "jeu"},
+	} {
+		opt, ok := game.Option(o.path...)
+		if !ok || opt.NameLocalizations["fr"] != o.fr || opt.DescriptionLocalizations["fr"] == "" {
+			t.Errorf("/game option %v = %+v, want French %q", o.path, opt, o.fr)
+		}
+	}
+	if opt, _ := game.Option("add", "file"); opt.Type != fakediscord.OptionAttachment || !opt.Required {
+		t.Errorf("/game add file: type %d required %v, want a required attachment", opt.Type, opt.Required)
 	}
 	good := string(gmValheim("Valheim", 1, 1, 2457))
 	if got := gmAdd(t, w, member(1), "en-US", []byte(good)); got != "Only admins can manage games." {
@@ -257,6 +275,10 @@ func TestGamesTemplateSurvivesSIGKILLAndServerKeepsItsRules(t *testing.T) {
 	d2 := w.start(t)
 	if got := gmChoices(t, w, u, []string{"server", "create"}, nil, "game"); !slices.Equal(got, []string{"minecraft", "valheim"}) {
 		t.Errorf("games offered after the SIGKILL = %v", got)
+	}
+	// The template in the table is not mistaken for a server.
+	if list := w.discord.Command(boss, "en-US", []string{"server", "list"}, nil).WaitResponse(t, waitLong).Text(); !strings.Contains(list, "**1 server(s):**") {
+		t.Errorf("/server list after the restart = %q, want the one server", list)
 	}
 	show := gmAnswer(t, w.discord.Command(boss, "en-US", []string{"game", "show"}, map[string]any{"game": "valheim"}))
 	if !strings.Contains(show, "Valheim strict") {
