@@ -458,8 +458,8 @@ func TestRefusalCommandsGuildOnly(t *testing.T) {
 		t.Errorf("global commands registered: %+v", got)
 	}
 	cmds := w.discord.CommandsIn(guildID)
-	if len(cmds) != 1 {
-		t.Fatalf("guild commands = %+v, want /server only", cmds)
+	if len(cmds) != 2 || cmds[1].Name != "game" {
+		t.Fatalf("guild commands = %+v, want /server and /game (e2e_games_test.go checks /game)", cmds)
 	}
 	c := cmds[0]
 	if c.Name != "server" || c.NameLocalizations["fr"] != "serveur" {

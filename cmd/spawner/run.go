@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/mineral-contest/spawner/internal/a2s"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
 	"github.com/mineral-contest/spawner/internal/dynamo"
@@ -29,6 +30,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/mcping"
 	"github.com/mineral-contest/spawner/internal/metrics"
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/tcpprobe"
 )
 
 // usageError is a mistake in how spawner was called or configured: exit 2.
@@ -115,7 +117,7 @@ type adapters struct {
 	tasks  *ecs.Tasks    // nil unless the runtime is ECS
 	table  *dynamo.Table // nil with the embedded store
 	bot    *discord.Bot
-	pinger mcping.Pinger
+	pinger probe
 }
 
 func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) (*adapters, error) {
@@ -134,7 +136,11 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	if met != nil {
 		bot.Errors = met.DiscordError
 	}
-	a := &adapters{met: met, bot: bot, pinger: mcping.Pinger{Timeout: 5 * time.Second}}
+	a := &adapters{met: met, bot: bot, pinger: probe{
+		minecraft: mcping.Pinger{Timeout: 5 * time.Second},
+		a2s:       a2s.Pinger{Timeout: 5 * time.Second},
+		tcp:       tcpprobe.Pinger{Timeout: 5 * time.Second},
+	}}
 	if cfg.Runtime != config.RuntimeECS && cfg.EmbeddedStore() {
 		return a, nil
 	}
@@ -265,6 +271,8 @@ func (m *Main) Run(ctx context.Context) error {
 		RCON:             rconRunner,
 		Tasks:            a.tasks,
 		Store:            a.table,
+		Games:            a.table,
+		GameChecker:      ecsGames{a.tasks},
 		Pinger:           a.pinger,
 		Chat:             a.bot,
 		Clock:            lifecycle.RealClock{},

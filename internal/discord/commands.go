@@ -18,8 +18,8 @@ func fr(s string) *map[discordgo.Locale]string {
 	return &map[discordgo.Locale]string{discordgo.French: s}
 }
 
-// Commands is the /server command with its subcommands, English names and
-// French localizations, registered in the guild only.
+// Commands is the /server and /game commands with their subcommands,
+// English names and French localizations, registered in the guild only.
 func Commands() []*discordgo.ApplicationCommand {
 	no := false
 	return []*discordgo.ApplicationCommand{{
@@ -60,7 +60,7 @@ func Commands() []*discordgo.ApplicationCommand {
 				Description: "Servers running now", DescriptionLocalizations: *fr("Serveurs lancés en ce moment"),
 			},
 		}, controlOptions()...),
-	}}
+	}, gameCommand()}
 }
 
 // onInteraction answers every interaction at once: refusals and lists
@@ -76,6 +76,10 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
 		data = i.ApplicationCommandData()
 	default:
+		return
+	}
+	if data.Name == "game" && len(data.Options) > 0 {
+		b.onGame(i, data)
 		return
 	}
 	if data.Name != "server" || len(data.Options) == 0 {

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -102,6 +103,10 @@ func New(ecsAPI ECSAPI, ec2API EC2API, cfg Config) *Tasks {
 // task that did start: the caller should look for it by its tags.
 func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
 	assign := ecstypes.AssignPublicIpDisabled
+	provider := t.cfg.CapacityProvider
+	if spec.CapacityProvider != "" {
+		provider = spec.CapacityProvider // the game's own
+	}
 	if t.cfg.AssignPublicIP {
 		assign = ecstypes.AssignPublicIpEnabled
 	}
@@ -110,7 +115,7 @@ func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Tas
 		TaskDefinition: aws.String(spec.TaskDefinition),
 		Count:          aws.Int32(1),
 		CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{
-			{CapacityProvider: aws.String(t.cfg.CapacityProvider), Weight: 1},
+			{CapacityProvider: aws.String(provider), Weight: 1},
 		},
 		NetworkConfiguration: &ecstypes.NetworkConfiguration{
 			AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
@@ -133,6 +138,14 @@ func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Tas
 				Name:        aws.String(spec.Container),
 				Environment: environment(spec.Env),
 			}},
+		}
+		// A game's cpu and memory override the task definition's, at the
+		// task level (Fargate sizes the task, not the container).
+		if spec.CPU > 0 {
+			in.Overrides.Cpu = aws.String(strconv.Itoa(spec.CPU))
+		}
+		if spec.Memory > 0 {
+			in.Overrides.Memory = aws.String(strconv.Itoa(spec.Memory))
 		}
 	}
 	out, err := t.ecs.RunTask(ctx, in)

@@ -133,6 +133,8 @@ func (m *Manager) startTask(ctx context.Context, e *entry, srv spawner.Server, l
 			spawner.TagGame:     srv.Game,
 			spawner.TagVariant:  srv.Variant,
 		},
+		CapacityProvider: e.game.CapacityProvider,
+		ContainerSpec:    containerSpec(e.game),
 	})
 	if err != nil {
 		if ctx.Err() == nil { // else the pending record stays; the next start settles it
@@ -344,7 +346,7 @@ func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, 
 	// the creation past its ready deadline.
 	left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
 	pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
-	ping, err := m.pinger.Ping(pctx, srv.HostPort())
+	ping, err := m.pinger.Ping(pctx, protocol(game), probeAddr(srv, game, m.hostPortsOf(id)))
 	cancel()
 	if ctx.Err() != nil {
 		return true
@@ -363,6 +365,9 @@ func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, 
 // AWS gave no public address fails the creation, with that reason; it
 // reports whether it did.
 func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *booting) (spawner.Server, bool) {
+	if t.Ports != nil {
+		m.update(id, func(e *entry) { e.hostPorts = t.Ports })
+	}
 	_, before, _ := m.get(id)
 	state := stateOf(t, before.State)
 	address := before.Address
@@ -395,6 +400,9 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 		if address != "" && e.srv.Address == "" {
 			e.srv.Address = address
 			e.srv.RunningAt = now
+			if p, ok := t.Ports[e.game.Port]; ok {
+				e.srv.Port = p // players connect to the host's port (Docker)
+			}
 		}
 	})
 	if address != "" && before.Address == "" {
@@ -423,6 +431,7 @@ func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *
 	srv, ok := m.update(id, func(e *entry) {
 		e.srv.State = spawner.StateReady
 		e.srv.ReadyAt = now
+		e.srv.Players = playersSeen(e.game, ping)
 		e.nextCheck = now.Add(e.game.CheckInterval)
 		gone = e.gone
 	})

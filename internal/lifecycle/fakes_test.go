@@ -556,6 +556,7 @@ type fakePinger struct {
 	players map[string]int // by "ip:port"; absent: no answer
 	every   *int           // when set, the answer of every address
 	calls   []string
+	protos  []spawner.Protocol
 }
 
 func newFakePinger(j *journal) *fakePinger {
@@ -564,7 +565,7 @@ func newFakePinger(j *journal) *fakePinger {
 
 var errNoAnswer = errors.New("dial tcp: connect: connection refused")
 
-func (p *fakePinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
+func (p *fakePinger) Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error) {
 	p.j.add("ping %s", addr)
 	err := p.enter("Ping")
 	if ctx.Err() != nil {
@@ -573,6 +574,7 @@ func (p *fakePinger) Ping(ctx context.Context, addr string) (spawner.Ping, error
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.calls = append(p.calls, addr)
+	p.protos = append(p.protos, proto)
 	if err != nil {
 		return spawner.Ping{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -37,9 +38,10 @@ type Store interface {
 	Delete(ctx context.Context, key string) error
 }
 
-// Pinger asks a game server how many players it has.
+// Pinger asks a game server whether it is up and how many players it has,
+// speaking proto on addr (for ProtocolA2S, the query port).
 type Pinger interface {
-	Ping(ctx context.Context, addr string) (spawner.Ping, error)
+	Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error)
 }
 
 // Chat is what the lifecycle says and does on Discord.
@@ -96,6 +98,8 @@ const (
 // Options are the Manager's settings and the adapters it talks to. Zero
 // durations and bounds take the Default... values above.
 type Options struct {
+	// Catalog is the games offered at start, the default game first; the
+	// stored templates (Games) are added to it by Recover.
 	Catalog    spawner.Catalog
 	MaxServers int
 	// PollInterval is how often a booting server's task is described and pinged.
@@ -125,13 +129,18 @@ type Options struct {
 	// RCON runs /server op's command in games that have RCON; nil: none can.
 	RCON RCON
 
-	Tasks   Tasks
-	Store   Store
-	Pinger  Pinger
-	Chat    Chat
-	Clock   Clock        // RealClock when nil
-	Log     *slog.Logger // slog.Default() when nil
-	Metrics Metrics      // none when nil
+	Tasks Tasks
+	Store Store
+	// Games keeps the game templates; nil: /game add is refused and only
+	// Catalog is offered.
+	Games Games
+	// GameChecker, when set, is the runtime's check of a template at /game add.
+	GameChecker GameChecker
+	Pinger      Pinger
+	Chat        Chat
+	Clock       Clock        // RealClock when nil
+	Log         *slog.Logger // slog.Default() when nil
+	Metrics     Metrics      // none when nil
 }
 
 // withDefaults returns o with every zero setting given its default.
@@ -181,6 +190,12 @@ type Manager struct {
 	log     *slog.Logger
 	metrics Metrics
 	rcon    RCON
+	games   Games
+	checker GameChecker
+
+	catMu   sync.RWMutex
+	catalog spawner.Catalog // copied on write: a snapshot never changes
+	gamesMu sync.Mutex      // serialises the changes of stored templates
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -210,6 +225,9 @@ type entry struct {
 	endTold   bool           // the log channel was told the end is being retried
 	unsaved   bool           // the record in the table is behind the mirror
 	nextCheck time.Time
+	// hostPorts maps the game's ports to the host's under the Docker
+	// runtime (Task.Ports), from the task's last description; nil on ECS.
+	hostPorts map[int]int
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
@@ -242,7 +260,7 @@ func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		cfg: o, games: o.Games, checker: o.GameChecker, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
 		entries:    make(map[string]*entry),
 		lastCreate: make(map[string]time.Time),
@@ -285,9 +303,6 @@ func (nopMetrics) Stopped(spawner.StopCause)   {}
 func (nopMetrics) Warned(string)               {}
 func (nopMetrics) Pinged(time.Duration, error) {}
 
-// Catalog returns the games offered.
-func (m *Manager) Catalog() spawner.Catalog { return m.cfg.Catalog }
-
 // Create checks req against the rules and, when accepted, starts the
 // creation in the background and returns nil at once. A refused request
 // returns a *spawner.Refusal and changes nothing. Create does no I/O.
@@ -295,11 +310,14 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	if !m.recovered.Load() || m.ctx.Err() != nil {
 		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
 	}
-	game, ok := m.cfg.Catalog.Lookup(req.Game)
+	game, ok := m.Catalog().Lookup(req.Game)
 	if !ok {
 		return &spawner.Refusal{Code: spawner.RefusedUnknownGame, Name: req.Game}
 	}
 	variant, ok := game.Variant(req.Variant)
+	if len(game.Variants) == 0 && req.Variant == "" {
+		variant, ok = spawner.Variant{}, true // a game without variants
+	}
 	if !ok {
 		return &spawner.Refusal{Code: spawner.RefusedUnknownVariant, Name: req.Variant}
 	}
@@ -312,6 +330,8 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		Locale:    req.Locale,
 		State:     spawner.StateRequested,
 		CreatedAt: now,
+		// Its rules, kept across restarts whatever becomes of the template.
+		GameTemplate: game.Template,
 	}, game, phaseCreating)
 	e.reply = req.Reply
 	e.answered = req.Answered
@@ -484,14 +504,6 @@ func (m *Manager) lang(s spawner.Server) text.Lang {
 }
 
 func (m *Manager) logLang() text.Lang { return text.For(m.cfg.Locale) }
-
-func (m *Manager) gameOf(s spawner.Server) spawner.Game {
-	g, ok := m.cfg.Catalog.Lookup(s.Game)
-	if !ok {
-		g, _ = m.cfg.Catalog.Lookup("")
-	}
-	return g
-}
 
 func newID(n int) string {
 	b := make([]byte, n)

@@ -20,6 +20,9 @@ import (
 // cannot be read: the caller retries. The workers it starts (servers still
 // booting) are the Manager's: Close waits for them.
 func (m *Manager) Recover(ctx context.Context) error {
+	if err := m.loadGames(ctx); err != nil {
+		return err
+	}
 	in, problems, err := m.readWorld(ctx)
 	if err != nil {
 		return err

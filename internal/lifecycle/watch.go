@@ -81,7 +81,7 @@ func (h *loopHealth) ok() {
 
 func (m *Manager) sweepInterval() time.Duration {
 	var d time.Duration
-	for _, g := range m.cfg.Catalog {
+	for _, g := range m.Catalog() {
 		if d == 0 || g.CheckInterval < d {
 			d = g.CheckInterval
 		}
@@ -114,7 +114,7 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 			earlier(end.Add(-e.game.MaxDurationWarning))
 		}
 		earlier(end)
-		if e.game.MinPlayers > 0 {
+		if countsPlayers(e.game) {
 			earlier(e.nextCheck)
 		}
 	}
@@ -131,6 +131,7 @@ type check struct {
 	warnEnd   bool
 	retryStop bool
 	save      bool
+	hostPorts map[int]int
 }
 
 // Pass does what is due at now: closes ticket channels, retries stops and
@@ -182,11 +183,16 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 	}
 	c.save = e.unsaved && sweep
 	if ecsState != nil && e.srv.TaskARN != "" {
-		if t, found := ecsState[e.srv.TaskARN]; !found || t.Stopped() {
+		t, found := ecsState[e.srv.TaskARN]
+		if !found || t.Stopped() {
 			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
 			return c, true
 		}
+		if t.Ports != nil {
+			e.hostPorts = t.Ports
+		}
 	}
+	c.hostPorts = e.hostPorts
 	end := stopsAt(e.srv, e.game)
 	switch {
 	case !now.Before(end):
@@ -195,7 +201,7 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 		e.srv.RuntimeWarned = true
 		c.warnEnd = true
 	}
-	if c.end == nil && e.game.MinPlayers > 0 && !now.Before(e.nextCheck) {
+	if c.end == nil && countsPlayers(e.game) && !now.Before(e.nextCheck) {
 		c.ping = true
 		e.nextCheck = now.Add(e.game.CheckInterval)
 	}
@@ -238,7 +244,7 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 // checkPlayers is the player-count watchdog's check of one server.
 func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	pctx, cancel := context.WithTimeout(ctx, m.pingTimeout(c.game))
-	ping, err := m.pinger.Ping(pctx, c.srv.HostPort())
+	ping, err := m.pinger.Ping(pctx, protocol(c.game), probeAddr(c.srv, c.game, c.hostPorts))
 	cancel()
 	if ctx.Err() != nil {
 		return
@@ -254,9 +260,13 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		case e.ended():
 			ended = true
 		case enough:
+			e.srv.Players = ping.Online
 			reset = e.srv.Warnings > 0
 			e.srv.Warnings = 0
 		default:
+			if err == nil {
+				e.srv.Players = ping.Online
+			}
 			e.srv.Warnings++
 			k = e.srv.Warnings
 		}

@@ -264,7 +264,10 @@ type TaskSpec struct {
 	Container      string
 	Env            map[string]string
 	Tags           map[string]string
-	ContainerSpec  // image, ports and limits, for the Docker runtime
+	// CapacityProvider, when set, replaces the ECS adapter's configured
+	// one for this task (the game's own).
+	CapacityProvider string
+	ContainerSpec    // image, ports and limits; ECS applies CPU and Memory as task overrides
 }
 
 // Task is what the task runtime (ECS) says of a task.

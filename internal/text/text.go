@@ -49,6 +49,8 @@ func Timestamp(t time.Time, style string) string {
 // Variant is how a variant is shown.
 func (l Lang) Variant(name string) string {
 	switch name {
+	case "": // a game without variants
+		return l.pick("standard", "standard")
 	case "official":
 		return l.pick("official", "officiel")
 	case "non_official":
@@ -139,6 +141,9 @@ func (l Lang) ServerLabel(s spawner.Server) string {
 // Choice is the autocomplete label of a server (at most 100 characters).
 func (l Lang) Choice(s spawner.Server, ownerName string, now time.Time) string {
 	label := fmt.Sprintf("%s · %s · %s · %s", l.ServerLabel(s), ownerName, l.State(s.State), age(l, now.Sub(s.CreatedAt)))
+	if p := l.Players(s.Players); p != "" && s.State == spawner.StateReady {
+		label = fmt.Sprintf("%s · %s · %s · %s · %s", l.ServerLabel(s), ownerName, l.State(s.State), p, age(l, now.Sub(s.CreatedAt)))
+	}
 	if len(label) > 100 {
 		label = label[:100]
 	}
@@ -168,6 +173,8 @@ func (l Lang) List(servers []spawner.Server, stopAt func(spawner.Server) time.Ti
 			l.ServerLabel(s), Mention(s.Owner), l.pick("stops", "arrêt"), Timestamp(stopAt(s), "R"), ChannelLink(s.ChannelID))
 		if s.State != spawner.StateReady {
 			fmt.Fprintf(&b, " · %s", l.State(s.State))
+		} else if p := l.Players(s.Players); p != "" {
+			fmt.Fprintf(&b, " · %s", p)
 		}
 		b.WriteByte('\n')
 	}
@@ -275,7 +282,12 @@ func (l Lang) Ready(g spawner.Game, s spawner.Server, stopAt time.Time) string {
 		fmt.Fprintf(&b, l.pick("**Version:** %s\n", "**Version :** %s\n"), g.Version)
 	}
 	fmt.Fprintf(&b, l.pick("**Variant:** %s\n", "**Variante :** %s\n"), l.Variant(s.Variant))
-	if g.MinPlayers > 0 {
+	if !protocolOf(g).CountsPlayers() {
+		b.WriteString(l.PlayersNotCounted() + "\n")
+	} else {
+		fmt.Fprintf(&b, l.pick("**Players online:** %d\n", "**Joueurs en ligne :** %d\n"), max(s.Players, 0))
+	}
+	if g.MinPlayers > 0 && protocolOf(g).CountsPlayers() {
 		fmt.Fprintf(&b, l.pick("**Minimum players:** %d (checked every %s; after %d warnings with fewer, the server stops)\n",
 			"**Joueurs minimum :** %d (vérifié toutes les %s ; après %d avertissements, le serveur s'arrête)\n"),
 			g.MinPlayers, Duration(g.CheckInterval), g.WarningCount)

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/mineral-contest/spawner/internal/a2s"
+	"github.com/mineral-contest/spawner/internal/ecs"
+	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/mcping"
+	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/tcpprobe"
+)
+
+// probe is the lifecycle's Pinger: each protocol's own client.
+type probe struct {
+	minecraft mcping.Pinger
+	a2s       a2s.Pinger
+	tcp       tcpprobe.Pinger
+}
+
+var _ lifecycle.Pinger = probe{}
+
+// Ping asks addr with proto's client; an unknown protocol is an error.
+func (p probe) Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error) {
+	switch proto {
+	case spawner.ProtocolMinecraft, "":
+		return p.minecraft.Ping(ctx, addr)
+	case spawner.ProtocolA2S:
+		return p.a2s.Ping(ctx, addr)
+	case spawner.ProtocolTCP:
+		return p.tcp.Ping(ctx, addr)
+	}
+	return spawner.Ping{}, fmt.Errorf("probe %s: unknown protocol %q", addr, proto)
+}
+
+// ecsGames is ECS's check of a template at /game add: its task definition
+// family is known and holds its container.
+type ecsGames struct{ tasks *ecs.Tasks }
+
+var _ lifecycle.GameChecker = ecsGames{}
+
+// CheckGame returns a *spawner.Problem naming the key to fix, or nil.
+func (c ecsGames) CheckGame(ctx context.Context, g spawner.Game) error {
+	if g.TaskDefinition == "" {
+		return &spawner.Problem{Var: "taskDefinition", Err: errors.New("required: game servers run on ECS")}
+	}
+	if g.Container == "" {
+		return nil // the parser names the missing container
+	}
+	return c.tasks.CheckGame(ctx, g.TaskDefinition, g.Container)
+}
