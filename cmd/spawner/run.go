@@ -284,7 +284,7 @@ func (m *Main) Run(ctx context.Context) error {
 	})
 	m.mgr.Store(mgr)
 	a.progress = mgr.Progress
-	if err := retry(ctx, log, "recover servers from the "+a.storeName()+" and "+cfg.Runtime, mgr.Recover); err != nil || ctx.Err() != nil {
+	if err := retry(ctx, log, "recover servers from the "+a.storeName()+" and "+runtimeName(cfg), mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
 	m.watchDocker(ctx, mgr)

@@ -12,6 +12,8 @@ import (
 	"log/slog"
 	"net"
 
+	"github.com/docker/docker/client"
+
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/docker"
@@ -47,6 +49,13 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 	if ip := net.ParseIP(cfg.DockerPublicHost); ip != nil && ip.IsLoopback() {
 		hostIP = ip.String()
 	}
+	// The client reads DOCKER_HOST itself; it is given again from the
+	// configuration, so a daemon run with another environment (the tests)
+	// reaches the engine it was configured with.
+	var opts []client.Opt
+	if cfg.DockerHost != "" {
+		opts = append(opts, client.WithHost(cfg.DockerHost))
+	}
 	rt, err := docker.New(docker.Config{
 		Deployment: cfg.Deployment,
 		PublicHost: cfg.DockerPublicHost,
@@ -59,7 +68,7 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 			}
 		},
 		Log: log,
-	})
+	}, opts...)
 	if err != nil {
 		return fmt.Errorf("DOCKER_HOST: %w", err)
 	}
@@ -174,4 +183,12 @@ func dockerImages(cfg *config.Config, games map[string][]byte) map[string]string
 		}
 	}
 	return images
+}
+
+// runtimeName names where servers run, for the logs.
+func runtimeName(cfg *config.Config) string {
+	if cfg.Runtime == config.RuntimeDocker {
+		return "Docker"
+	}
+	return "ECS"
 }
