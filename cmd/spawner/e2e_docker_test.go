@@ -26,6 +26,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dockerd"
+	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 )
@@ -423,4 +424,74 @@ func TestDockerCheck(t *testing.T) {
 	if err := run(context.Background(), []string{"check"}, w.getenv, &bad, &bad); err == nil || !strings.Contains(bad.String(), "PROBLEM  GAMESERVER_IMAGE: ") {
 		t.Errorf("check with an image nobody has: err %v\n%s", err, bad.String())
 	}
+}
+
+// Mixing costs nothing: the Docker runtime with a DynamoDB table keeps its
+// servers in the table, and ECS with the embedded store keeps them in the
+// file; both create through to ready.
+func TestDockerWithDynamoDB(t *testing.T) {
+	t.Parallel()
+	w := newDockerWorld(t, 2, nil)
+	w.dyn = dynalite.Start(t)
+	dir := t.TempDir()
+	keyID, secret := filepath.Join(dir, "key_id"), filepath.Join(dir, "secret")
+	for path, v := range map[string]string{keyID: fakeaws.AccessKeyID, secret: fakeaws.SecretAccessKey} {
+		if err := os.WriteFile(path, []byte(v), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for k, v := range map[string]string{
+		"AWS_REGION":                 "eu-west-3",
+		"AWS_ACCESS_KEY_ID_FILE":     keyID,
+		"AWS_SECRET_ACCESS_KEY_FILE": secret,
+		"AWS_ENDPOINT_URL_DYNAMODB":  w.dyn.Endpoint(),
+		"AWS_DYNAMODB_TABLE_NAME":    tableName,
+		"DYNAMODB_CREATE_TABLE":      "true",
+	} {
+		w.env[k] = v
+	}
+	d := w.start(t)
+	channelID, addr := dkReady(t, w, d, member(1))
+	recs := w.table(t)
+	if len(recs) != 1 || recs[0].ChannelID != channelID || recs[0].HostPort() != addr || recs[0].TaskARN != w.containerOf(t, channelID).ID {
+		t.Errorf("table = %+v, want the container's server at %s", recs, addr)
+	}
+	if _, err := os.Stat(w.dataDir); !os.IsNotExist(err) {
+		t.Errorf("the data folder was made with a table: %v", err)
+	}
+}
+
+func TestECSWithEmbeddedStore(t *testing.T) {
+	t.Parallel()
+	dataDir := filepath.Join(t.TempDir(), "data")
+	w := newWorld(t, worldOptions{env: map[string]string{
+		"AWS_DYNAMODB_TABLE_NAME": "",
+		"DYNAMODB_CREATE_TABLE":   "",
+		"SPAWNER_DATA_DIR":        dataDir,
+	}})
+	d := w.start(t)
+	channelID, _ := dkReadyECS(t, w, d)
+	if err := d.stop(t); err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	s, err := bolt.Open(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	recs, _, err := s.Load(context.Background())
+	if err != nil || len(recs) != 1 || recs[0].ChannelID != channelID || !strings.Contains(recs[0].TaskARN, ":task/") {
+		t.Errorf("embedded store = %+v (%v), want the ECS task's server", recs, err)
+	}
+}
+
+// dkReadyECS creates a server on the fake ECS and waits for it to be ready.
+func dkReadyECS(t *testing.T, w *world, d *daemonHandle) (string, string) {
+	t.Helper()
+	ix := w.discord.Command(member(1), "en-US", []string{"server", "create"}, nil)
+	ix.WaitResponse(t, waitLong)
+	edit := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
+	channelID := between(edit.Text(), "<#", ">")
+	ready := wdWait(t, w, d, channelID, "your server is ready")
+	return channelID, between(ready.Text(), "**Address:** `", "`")
 }
