@@ -205,14 +205,16 @@ func (w *dockerWorld) containerOf(tb testing.TB, channelID string) ctypes.Summar
 	return ctypes.Summary{}
 }
 
-// Create through to ready, then stop by command: the ready message shows
+// Create through to ready, then stop by command: /readyz answers with the
+// embedded store, the ready message shows
 // 127.0.0.1 and a port of the range, the game answers there, the container
 // carries its labels and limits, the stop removes it and the record, and a
 // second daemon on the same data folder refuses to start.
 func TestDockerCreateReadyStop(t *testing.T) {
 	t.Parallel()
-	w := newDockerWorld(t, 4, nil)
+	w := newDockerWorld(t, 4, map[string]string{"HTTP_ADDR": "127.0.0.1:0"})
 	d := w.start(t)
+	httpWaitReady(t, w.world, d, httpAddrOf(t, w.world, d), "the daemon on the embedded store")
 	u := member(1)
 	channelID, addr := dkReady(t, w, d, u)
 
