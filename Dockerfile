@@ -25,11 +25,15 @@ COPY . .
 RUN --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=${TARGETOS} GOARCH=${TARGETARCH} \
     go build -trimpath -ldflags="-s -w -buildid=" -o /out/spawner ./cmd/spawner
+# The embedded store's folder (SPAWNER_DATA_DIR=/data in docker-compose.yaml):
+# a named volume mounted there starts with this folder's owner, the nonroot user.
+RUN mkdir -p /out/data
 
 # distroless/static: CA certificates, /etc/passwd with the nonroot user (65532),
 # tzdata, and nothing else: no shell, no package manager.
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/spawner /spawner
+COPY --from=build --chown=65532:65532 --chmod=700 /out/data /data
 WORKDIR /app
 USER 65532:65532
 # /healthz, /readyz and /metrics listen here, so the healthcheck below works

@@ -11,6 +11,7 @@ import (
 	"debug/elf"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -934,14 +935,28 @@ func envMap(tb testing.TB, v any) map[string]string {
 	return out
 }
 
-// TestComposeRunsTheDaemonAsDocumented checks docker-compose.yaml for what the
-// deployment docs promise: it restarts, reads .env, takes the token and keys
-// from secret files, reports health, caps its logs, and is locked down.
+// TestComposeRunsTheDaemonAsDocumented checks both compose files, the
+// one-machine docker-compose.yaml and deploy/compose.aws.yaml, for what the
+// deployment docs promise: the bot restarts, reads .env, takes the token
+// (and keys) from secret files, reports health, caps its logs, and is
+// locked down. The AWS file lives in deploy/, so its paths go up one level.
 func TestComposeRunsTheDaemonAsDocumented(t *testing.T) {
-	doc, err := parseYAML(readRepoFile(t, "docker-compose.yaml"))
-	if err != nil {
-		t.Fatalf("docker-compose.yaml: %v", err)
+	for _, c := range []struct{ file, root string }{
+		{"docker-compose.yaml", "."},
+		{"deploy/compose.aws.yaml", ".."},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			doc, err := parseYAML(readRepoFile(t, c.file))
+			if err != nil {
+				t.Fatalf("%s: %v", c.file, err)
+			}
+			checkComposeBot(t, doc, c.root)
+		})
 	}
+}
+
+func checkComposeBot(t *testing.T, doc any, root string) {
+	t.Helper()
 	svc := func(keys ...string) any {
 		t.Helper()
 		return path(t, doc, append([]string{"services", "spawner"}, keys...)...)
@@ -953,10 +968,10 @@ func TestComposeRunsTheDaemonAsDocumented(t *testing.T) {
 		}
 	}
 
-	equal("build", svc("build"), ".")
+	equal("build", svc("build"), root)
 	equal("image", svc("image"), "spawner:local")
 	equal("restart", svc("restart"), "unless-stopped")
-	if got := strs(svc("env_file")); !slices.Contains(got, ".env") {
+	if got := strs(svc("env_file")); !slices.Contains(got, root+"/.env") && !(root == "." && slices.Contains(got, ".env")) {
 		t.Errorf("compose: env_file = %v, want .env", got)
 	}
 	equal("stop_grace_period", svc("stop_grace_period"), "15s")
@@ -1011,9 +1026,154 @@ func TestComposeRunsTheDaemonAsDocumented(t *testing.T) {
 			continue
 		}
 		file := fmt.Sprint(path(t, doc, "secrets", secret, "file"))
-		if !strings.HasPrefix(file, "./secrets/") {
-			t.Errorf("compose: secret %q comes from %q, want a file under ./secrets/ (ignored by git and docker)", secret, file)
+		if !strings.HasPrefix(file, root+"/secrets/") {
+			t.Errorf("compose: secret %q comes from %q, want a file under %s/secrets/ (ignored by git and docker)", secret, file, root)
 		}
+	}
+}
+
+// dockerAPISections maps each Docker client method the docker adapter may
+// call to the section of the socket proxy that serves it (tecnativa's
+// variables), and whether it writes (needs POST=1). "" is a section the
+// proxy always serves (PING, VERSION) or no call to the engine at all.
+var dockerAPISections = map[string]struct {
+	section string
+	writes  bool
+}{
+	"ContainerInspect": {"CONTAINERS", false}, "ContainerList": {"CONTAINERS", false},
+	"ContainerCreate": {"CONTAINERS", true}, "ContainerStart": {"CONTAINERS", true},
+	"ContainerStop": {"CONTAINERS", true}, "ContainerRemove": {"CONTAINERS", true},
+	"ContainerKill": {"CONTAINERS", true},
+	"ImageInspect":  {"IMAGES", false}, "ImagePull": {"IMAGES", true},
+	"DistributionInspect": {"DISTRIBUTION", false},
+	"Events":              {"EVENTS", false},
+	"Info":                {"INFO", false},
+	"Ping":                {"", false}, "ServerVersion": {"", false},
+	"Close": {"", false}, "DaemonHost": {"", false},
+}
+
+// adapterDockerCalls lists the client methods internal/docker calls
+// (r.cli.X), read from its source.
+func adapterDockerCalls(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join(repoRoot(tb), "internal", "docker", "*.go"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no internal/docker/*.go (err %v)", err)
+	}
+	call := regexp.MustCompile(`\.cli\.([A-Z][A-Za-z]*)\(`)
+	seen := map[string]bool{}
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, m := range call.FindAllStringSubmatch(string(b), -1) {
+			seen[m[1]] = true
+		}
+	}
+	calls := slices.Sorted(maps.Keys(seen))
+	if len(calls) < 5 {
+		tb.Fatalf("found only %v in internal/docker: has the client field been renamed?", calls)
+	}
+	return calls
+}
+
+// TestComposeOneMachineReachesDockerOnlyThroughTheProxy: the one-machine
+// compose file runs the bot with the Docker runtime and the embedded store
+// on a named volume; only the socket proxy mounts the engine's socket; the
+// proxy allows exactly the sections the adapter calls and sits on an
+// internal network with the bot alone; the AWS file gives no Docker access.
+func TestComposeOneMachineReachesDockerOnlyThroughTheProxy(t *testing.T) {
+	doc, err := parseYAML(readRepoFile(t, "docker-compose.yaml"))
+	if err != nil {
+		t.Fatalf("docker-compose.yaml: %v", err)
+	}
+	services, ok := path(t, doc, "services").(map[string]any)
+	if !ok {
+		t.Fatalf("compose: services is not a mapping")
+	}
+	const proxy = "docker-proxy"
+	if _, ok := services[proxy]; !ok {
+		t.Fatalf("compose: no %s service (have %v)", proxy, slices.Sorted(maps.Keys(services)))
+	}
+	mountsSocket := func(doc any, name string) bool {
+		svc, _ := doc.(map[string]any)["services"].(map[string]any)[name].(map[string]any)
+		for _, v := range strs(svc["volumes"]) {
+			if strings.Contains(v, "docker.sock") {
+				return true
+			}
+		}
+		return false
+	}
+	for name := range services {
+		if name != proxy && mountsSocket(doc, name) {
+			t.Errorf("compose: service %s mounts the Docker socket: only %s may", name, proxy)
+		}
+	}
+	if got := strs(path(t, doc, "services", proxy, "volumes")); !slices.Contains(got, "/var/run/docker.sock:/var/run/docker.sock:ro") {
+		t.Errorf("compose: %s volumes = %v, want the engine's socket", proxy, got)
+	}
+
+	env := envMap(t, path(t, doc, "services", "spawner", "environment"))
+	for k, want := range map[string]string{"SPAWNER_RUNTIME": "docker", "DOCKER_HOST": "tcp://" + proxy + ":2375", "SPAWNER_DATA_DIR": "/data"} {
+		if env[k] != want {
+			t.Errorf("compose: spawner environment.%s = %q, want %q", k, env[k], want)
+		}
+	}
+	if got := strs(path(t, doc, "services", "spawner", "volumes")); !slices.Equal(got, []string{"spawner-data:/data"}) {
+		t.Errorf("compose: spawner volumes = %v, want the named volume spawner-data on /data", got)
+	}
+	if vols, ok := path(t, doc, "volumes").(map[string]any); !ok || !slices.Contains(slices.Collect(maps.Keys(vols)), "spawner-data") {
+		t.Errorf("compose: the named volume spawner-data is not declared: %v", path(t, doc, "volumes"))
+	}
+
+	// The proxy serves exactly what the adapter calls.
+	want := map[string]string{}
+	for _, call := range adapterDockerCalls(t) {
+		s, ok := dockerAPISections[call]
+		if !ok {
+			t.Errorf("internal/docker calls %s, which this test does not map to a section of the socket proxy: add it here and allow it in docker-compose.yaml", call)
+			continue
+		}
+		if s.section != "" {
+			want[s.section] = "1"
+		}
+		if s.writes {
+			want["POST"] = "1"
+		}
+	}
+	got := envMap(t, path(t, doc, "services", proxy, "environment"))
+	if !maps.Equal(got, want) {
+		t.Errorf("compose: %s environment = %v, want exactly %v (what internal/docker calls)", proxy, got, want)
+	}
+
+	// An internal network holds the bot and the proxy, and only them.
+	if got := fmt.Sprint(path(t, doc, "networks", "docker-api", "internal")); got != "true" {
+		t.Errorf("compose: networks.docker-api.internal = %s, want true", got)
+	}
+	if got := strs(path(t, doc, "services", proxy, "networks")); !slices.Equal(got, []string{"docker-api"}) {
+		t.Errorf("compose: %s networks = %v, want only docker-api", proxy, got)
+	}
+	for name := range services {
+		nets := strs(services[name].(map[string]any)["networks"])
+		if in := slices.Contains(nets, "docker-api"); in != (name == proxy || name == "spawner") {
+			t.Errorf("compose: service %s on docker-api = %v", name, in)
+		}
+	}
+
+	// The AWS file gives the bot no way to the engine.
+	aws, err := parseYAML(readRepoFile(t, "deploy/compose.aws.yaml"))
+	if err != nil {
+		t.Fatalf("deploy/compose.aws.yaml: %v", err)
+	}
+	if mountsSocket(aws, "spawner") {
+		t.Errorf("deploy/compose.aws.yaml: the bot mounts the Docker socket")
+	}
+	if v, ok := envMap(t, path(t, aws, "services", "spawner", "environment"))["DOCKER_HOST"]; ok {
+		t.Errorf("deploy/compose.aws.yaml: DOCKER_HOST=%s is set", v)
 	}
 }
 

@@ -49,10 +49,19 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	// The systems are asked at once, so systems that do not answer cost the
 	// SDK's retries once, not three times over.
 	var (
-		discordErrs, ecsErrs []error
-		tableErr             error
-		wg                   sync.WaitGroup
+		discordErrs, ecsErrs, dockerErrs []error
+		tableErr, fileErr                error
+		fileOK                           string
+		games                            map[string][]byte
+		wg                               sync.WaitGroup
 	)
+	if cfg.EmbeddedStore() {
+		fileOK, fileErr, games = checkDataDir(ctx, cfg)
+	}
+	defer a.close()
+	if a.docker != nil {
+		wg.Go(func() { dockerErrs = a.docker.Check(ctx, dockerImages(cfg, games)) })
+	}
 	wg.Go(func() { discordErrs = a.bot.Check(ctx) })
 	if a.tasks != nil {
 		wg.Go(func() { ecsErrs = a.tasks.Check(ctx, cfg.TaskDefinition, cfg.Container) })
@@ -65,6 +74,15 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	r.section("discord", discordErrs, "", "")
 	if a.tasks != nil {
 		r.section("ecs", ecsErrs, "AWS_ENDPOINT_URL_ECS", cfg.ECSEndpoint)
+	}
+	if a.docker != nil {
+		r.section("docker engine "+a.docker.Host()+", images, DOCKER_PORT_RANGE "+cfg.DockerPorts.String(), dockerErrs, "", "")
+	}
+	switch {
+	case fileErr != nil:
+		r.problems = append(r.problems, fileErr.Error())
+	case fileOK != "":
+		r.ok = append(r.ok, fileOK)
 	}
 	switch {
 	case a.table == nil:

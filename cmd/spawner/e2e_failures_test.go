@@ -109,9 +109,9 @@ func TestFailureRunTaskRefused(t *testing.T) {
 	w.aws.RunFailures(1, "RESOURCE:MEMORY")
 	ix := failureCreate(t, w, u, "fr")
 	failureOutcome(t, w, d, ix, u, failureWant{
-		answer: "Ton serveur n'a pas pu être créé : AWS n'a pas pu le lancer (RESOURCE:MEMORY). Rien n'est resté lancé ; tu peux réessayer.",
-		log:    []string{"❌ Échec de la création pour <@" + u.ID + "> : AWS n'a pas pu le lancer (RESOURCE:MEMORY)"},
-		ticket: "Le serveur n'a pas pu être créé : AWS n'a pas pu le lancer (RESOURCE:MEMORY)",
+		answer: "Ton serveur n'a pas pu être créé : il n'a pas pu être lancé (RESOURCE:MEMORY). Rien n'est resté lancé ; tu peux réessayer.",
+		log:    []string{"❌ Échec de la création pour <@" + u.ID + "> : il n'a pas pu être lancé (RESOURCE:MEMORY)"},
+		ticket: "Le serveur n'a pas pu être créé : il n'a pas pu être lancé (RESOURCE:MEMORY)",
 	})
 }
 

@@ -1,5 +1,6 @@
 // Command spawner is the Discord bot daemon that starts temporary game
-// servers on AWS ECS Fargate for the members of one guild.
+// servers on AWS ECS Fargate, or in the host's Docker engine, for the
+// members of one guild.
 //
 //	spawner [run]   the daemon (default)
 //	spawner check   report every configuration problem, change nothing

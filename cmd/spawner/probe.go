@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mineral-contest/spawner/internal/docker"
 
 	"github.com/mineral-contest/spawner/internal/a2s"
 	"github.com/mineral-contest/spawner/internal/ecs"
@@ -50,4 +51,32 @@ func (c ecsGames) CheckGame(ctx context.Context, g spawner.Game) error {
 		return nil // the parser names the missing container
 	}
 	return c.tasks.CheckGame(ctx, g.TaskDefinition, g.Container)
+}
+
+// dockerGames is the Docker runtime's check of a template at /game add:
+// it names an image that is on the host or can be pulled.
+type dockerGames struct{ rt *docker.Runtime }
+
+var _ lifecycle.GameChecker = dockerGames{}
+
+// CheckGame returns a *spawner.Problem naming the key to fix, or nil.
+func (c dockerGames) CheckGame(ctx context.Context, g spawner.Game) error {
+	if g.Image == "" {
+		return &spawner.Problem{Var: "image", Err: errors.New("required: game servers run in this host's Docker")}
+	}
+	for _, err := range c.rt.Check(ctx, map[string]string{"image": g.Image}) {
+		var p *spawner.Problem
+		if errors.As(err, &p) && (p.Var == "image" || p.Var == "DOCKER_HOST") {
+			return err
+		}
+	}
+	return nil
+}
+
+// gameChecker is the check of templates for the runtime in use.
+func gameChecker(a *adapters) lifecycle.GameChecker {
+	if a.docker != nil {
+		return dockerGames{a.docker}
+	}
+	return ecsGames{a.tasks}
 }

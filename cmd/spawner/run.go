@@ -22,8 +22,10 @@ import (
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/mineral-contest/spawner/internal/a2s"
+	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
+	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
@@ -113,11 +115,17 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // adapters are the outside systems, built from the configuration; nothing is dialled yet.
 type adapters struct {
-	met    *metrics.Metrics
-	tasks  *ecs.Tasks    // nil unless the runtime is ECS
-	table  *dynamo.Table // nil with the embedded store
-	bot    *discord.Bot
-	pinger probe
+	met     *metrics.Metrics
+	runtime lifecycle.Tasks // where servers run: tasks or docker
+	tasks   *ecs.Tasks      // nil unless the runtime is ECS
+	docker  *docker.Runtime // nil unless the runtime is Docker
+	store   store           // where servers are kept: table or file (set by openStore)
+	table   *dynamo.Table   // nil with the embedded store
+	file    *bolt.Store     // the embedded store, once opened; nil with a table
+	bot     *discord.Bot
+	pinger  probe
+	// progress is told an image pull's progress (lifecycle.Manager.Progress).
+	progress func(creationID, note string)
 }
 
 func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) (*adapters, error) {
@@ -141,6 +149,11 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		a2s:       a2s.Pinger{Timeout: 5 * time.Second},
 		tcp:       tcpprobe.Pinger{Timeout: 5 * time.Second},
 	}}
+	if cfg.Runtime == config.RuntimeDocker {
+		if err := a.newDocker(cfg, log); err != nil {
+			return nil, err
+		}
+	}
 	if cfg.Runtime != config.RuntimeECS && cfg.EmbeddedStore() {
 		return a, nil
 	}
@@ -176,10 +189,12 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			AssignPublicIP:   cfg.AssignPublicIP,
 			CapacityProvider: cfg.CapacityProvider,
 		})
+		a.runtime = a.tasks
 	}
 	if !cfg.EmbeddedStore() {
 		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
 		a.table = dynamo.New(dynamoClient, cfg.Table)
+		a.store = a.table
 	}
 	return a, nil
 }
@@ -200,6 +215,7 @@ type Main struct {
 
 	cancel   context.CancelFunc // ends the lifetime of the manager's workers and the bot
 	served   sync.WaitGroup     // the HTTP server's goroutine
+	watching sync.WaitGroup     // the Docker events stream's goroutine
 	botOpen  bool               // Bot.Open was called: Close must close it
 	managing bool               // the manager's loop was started: Close waits for done
 	done     chan struct{}      // closed when the manager's loop returned
@@ -223,12 +239,6 @@ func NewMain(cfg *config.Config, log *slog.Logger) *Main {
 // ctx ends before the bot serves. Call Close in every case.
 func (m *Main) Run(ctx context.Context) error {
 	cfg, log := m.cfg, m.log
-	if cfg.Runtime != config.RuntimeECS {
-		return fmt.Errorf("SPAWNER_RUNTIME=%s: this build runs game servers on ECS only: set SPAWNER_RUNTIME=ecs and the ECS variables", cfg.Runtime)
-	}
-	if cfg.EmbeddedStore() {
-		return errors.New("AWS_DYNAMODB_TABLE_NAME is empty: this build keeps servers in DynamoDB only: set AWS_DYNAMODB_TABLE_NAME")
-	}
 	ctx, m.cancel = context.WithCancel(ctx)
 	met := metrics.New(func() []spawner.Server {
 		if mgr := m.mgr.Load(); mgr != nil {
@@ -241,6 +251,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.a = a
+	if err := a.openStore(cfg); err != nil {
+		return err
+	}
 	if err := m.serveHTTP(met); err != nil {
 		return err
 	}
@@ -260,19 +273,23 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
+	maxServers, err := m.maxServers(ctx)
+	if err != nil || ctx.Err() != nil {
+		return err
+	}
 	mgr := lifecycle.New(lifecycle.Options{
 		Catalog:          append(cfg.Catalog(), m.extraGames...),
-		MaxServers:       cfg.MaxServers,
+		MaxServers:       maxServers,
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
 		CreateCooldown:   cooldown(cfg.CreateCooldown),
 		MaxExtensions:    extensions(cfg.MaxExtensions),
 		RCON:             rconRunner,
-		Tasks:            a.tasks,
-		Store:            a.table,
-		Games:            a.table,
-		GameChecker:      ecsGames{a.tasks},
+		Tasks:            a.runtime,
+		Store:            a.store,
+		Games:            a.store,
+		GameChecker:      gameChecker(a),
 		Pinger:           a.pinger,
 		Chat:             a.bot,
 		Clock:            lifecycle.RealClock{},
@@ -280,9 +297,11 @@ func (m *Main) Run(ctx context.Context) error {
 		Metrics:          a.met,
 	})
 	m.mgr.Store(mgr)
-	if err := retry(ctx, log, "recover servers from the table and ECS", mgr.Recover); err != nil || ctx.Err() != nil {
+	a.progress = mgr.Progress
+	if err := retry(ctx, log, "recover servers from the "+a.storeName()+" and "+runtimeName(cfg), mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
+	m.watchDocker(ctx, mgr)
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {
 		if ctx.Err() != nil {
@@ -295,7 +314,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.runErr = mgr.Run(ctx)
 		close(m.done)
 	}()
-	log.Info("spawner started", "guild", cfg.GuildID, "cluster", cfg.Cluster, "table", cfg.Table)
+	log.Info("spawner started", "guild", cfg.GuildID, "runtime", cfg.Runtime, "cluster", cfg.Cluster, "table", cfg.Table, "data_dir", dataDir(cfg))
 	return nil
 }
 
@@ -333,6 +352,7 @@ func (m *Main) Close() {
 	if mgr := m.mgr.Load(); mgr != nil {
 		mgr.Close() // every worker, Recover's included, waited for
 	}
+	m.watching.Wait()
 	if m.botOpen {
 		_ = m.a.bot.Close()
 	}
@@ -343,6 +363,9 @@ func (m *Main) Close() {
 		}
 		cancel()
 		m.served.Wait()
+	}
+	if m.a != nil {
+		m.a.close() // last: nothing uses the store or the engine any more
 	}
 }
 
@@ -360,12 +383,12 @@ func (m *Main) routes(met *metrics.Metrics) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := m.a.table.Check(ctx); err != nil {
+		if err := m.a.store.Check(ctx); err != nil {
 			var p *spawner.Problem
 			if errors.As(err, &p) {
 				err = p.Err
 			}
-			problems = append(problems, "table: "+err.Error())
+			problems = append(problems, m.a.storeName()+": "+err.Error())
 		}
 		if len(problems) > 0 {
 			http.Error(w, strings.Join(problems, "\n"), http.StatusServiceUnavailable)

@@ -77,7 +77,10 @@ type Config struct {
 	ReadyTimeout       time.Duration // GAMESERVER_READY_TIMEOUT, default 10m
 	PollInterval       time.Duration // GAMESERVER_POLL_INTERVAL: polling of a booting task (ECS, then pings); default 5s
 	MaxServers         int           // GAMESERVER_MAX_SERVERS, default 10, >= 1
-	TicketCloseDelay   time.Duration // DISCORD_TICKET_CLOSE_DELAY: ticket kept this long after the stop; default 2m, may be 0
+	// MaxServersSet is true when GAMESERVER_MAX_SERVERS was given: under
+	// Docker, an unset cap is computed from the host's memory instead.
+	MaxServersSet    bool
+	TicketCloseDelay time.Duration // DISCORD_TICKET_CLOSE_DELAY: ticket kept this long after the stop; default 2m, may be 0
 
 	HTTPAddr  string     // HTTP_ADDR: host:port for /healthz, /readyz, /metrics; empty: no HTTP server
 	LogFormat string     // LOG_FORMAT: "text" (default) or "json"
@@ -247,6 +250,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.CheckInterval, _ = l.duration("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", 5*time.Minute, legacyMS, positive)
 	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, positive)
 	c.MaxServers = l.maxServers("GAMESERVER_MAX_SERVERS")
+	c.MaxServersSet = l.get("GAMESERVER_MAX_SERVERS") != ""
 
 	// Ours, not the original's.
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)

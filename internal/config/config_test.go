@@ -652,6 +652,7 @@ DOCKER_IMAGE_NAME="mineralcontest"
 	want := defaults()
 	want.LogChannelID = "1100000000000000011"
 	want.MaxServers = 5
+	want.MaxServersSet = true
 	want.Version = "1.19.4"
 	want.Cluster = "mineralcontest-cluster"
 	want.TaskDefinition = "mineralcontest-server"

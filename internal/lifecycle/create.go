@@ -136,6 +136,7 @@ func (m *Manager) startTask(ctx context.Context, e *entry, srv spawner.Server, l
 		CapacityProvider: e.game.CapacityProvider,
 		ContainerSpec:    containerSpec(e.game),
 	})
+	m.endProgress(id) // no pull note may land after the steps below
 	if err != nil {
 		if ctx.Err() == nil { // else the pending record stays; the next start settles it
 			m.runFailed(ctx, id, err, log)
@@ -399,10 +400,8 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 		e.srv.State = state
 		if address != "" && e.srv.Address == "" {
 			e.srv.Address = address
+			e.srv.Port = publicPort(t, e.srv.Port)
 			e.srv.RunningAt = now
-			if p, ok := t.Ports[e.game.Port]; ok {
-				e.srv.Port = p // players connect to the host's port (Docker)
-			}
 		}
 	})
 	if address != "" && before.Address == "" {

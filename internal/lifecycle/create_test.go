@@ -344,14 +344,14 @@ func TestCreateFailures(t *testing.T) {
 		setup: func(w *world) {
 			w.ecs.failNext("RunTask", 1, &spawner.RunFailure{Reason: "RESOURCE:FARGATE", Detail: "capacity is unavailable"})
 		},
-		why: "AWS could not start it (RESOURCE:FARGATE)",
+		why: "it could not be started (RESOURCE:FARGATE)",
 	}, {
 		name: "run task error after starting a task",
 		setup: func(w *world) {
 			w.ecs.runStartsAnyway = true
 			w.ecs.failNext("RunTask", 1, errBoom)
 		},
-		why:       "AWS could not start it",
+		why:       "it could not be started",
 		stopsTask: true,
 	}, {
 		name:      "task record",

@@ -210,6 +210,7 @@ type Manager struct {
 	lastCreate map[string]time.Time // member → their last accepted creation, for the cooldown
 	wake       chan struct{}
 	workers    sync.WaitGroup
+	notes      sync.Map // creation id → *progressNotes (progress.go)
 }
 
 // entry is a server in the mirror and what the watchdogs know of it. Its

@@ -361,12 +361,12 @@ func (l Lang) FailRecord() string {
 	return l.pick("the server could not be recorded", "le serveur n'a pas pu être enregistré")
 }
 
-// FailRun: AWS refused to run the task.
+// FailRun: the runtime (ECS or the Docker engine) refused to run the server.
 func (l Lang) FailRun(reason string) string {
 	if reason == "" {
-		return l.pick("AWS could not start it", "AWS n'a pas pu le lancer")
+		return l.pick("it could not be started", "il n'a pas pu être lancé")
 	}
-	return fmt.Sprintf(l.pick("AWS could not start it (%s)", "AWS n'a pas pu le lancer (%s)"), reason)
+	return fmt.Sprintf(l.pick("it could not be started (%s)", "il n'a pas pu être lancé (%s)"), reason)
 }
 
 // FailNotRunning: the task never reached RUNNING.
