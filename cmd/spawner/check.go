@@ -50,7 +50,7 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	// SDK's retries once, not three times over.
 	var (
 		discordErrs, ecsErrs []error
-		tableErr             error
+		tableErr, queueErr   error
 		wg                   sync.WaitGroup
 	)
 	wg.Go(func() { discordErrs = a.bot.Check(ctx) })
@@ -59,6 +59,9 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	}
 	if a.table != nil {
 		wg.Go(func() { tableErr = a.table.Check(ctx) })
+	}
+	if a.events != nil {
+		wg.Go(func() { queueErr = a.events.Check(ctx) })
 	}
 	wg.Wait()
 
@@ -77,7 +80,18 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	default:
 		r.section("dynamodb", []error{tableErr}, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
 	}
+	if a.events != nil {
+		r.section("sqs events queue", errsOf(queueErr), "", "")
+	}
 	return r.report(out)
+}
+
+// errsOf is err as a section's findings: none when nil.
+func errsOf(err error) []error {
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 // checkResult is what check found: what is ok, and every problem.

@@ -29,6 +29,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/mcping"
 	"github.com/mineral-contest/spawner/internal/metrics"
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/sqs"
 )
 
 // usageError is a mistake in how spawner was called or configured: exit 2.
@@ -116,6 +117,7 @@ type adapters struct {
 	table  *dynamo.Table // nil with the embedded store
 	bot    *discord.Bot
 	pinger mcping.Pinger
+	events *sqs.Consumer // nil without AWS_SQS_EVENTS_QUEUE_URL
 }
 
 func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) (*adapters, error) {
@@ -170,6 +172,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			AssignPublicIP:   cfg.AssignPublicIP,
 			CapacityProvider: cfg.CapacityProvider,
 		})
+		a.events = newEvents(awsCfg, cfg, endpoint, log, met)
 	}
 	if !cfg.EmbeddedStore() {
 		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
@@ -198,6 +201,7 @@ type Main struct {
 	managing bool               // the manager's loop was started: Close waits for done
 	done     chan struct{}      // closed when the manager's loop returned
 	runErr   error              // what it returned, once done is closed
+	events   eventsLoop         // the events queue's consumer, when one is set
 }
 
 // NewMain returns a daemon for cfg that logs to log; nothing is started.
@@ -269,6 +273,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := retry(ctx, log, "recover servers from the table and ECS", mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
+	if a.events != nil {
+		m.events.start(ctx, a.events, mgr, log)
+	}
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {
 		if ctx.Err() != nil {
@@ -316,6 +323,7 @@ func (m *Main) Close() {
 	if m.managing {
 		<-m.done
 	}
+	m.events.stop()
 	if mgr := m.mgr.Load(); mgr != nil {
 		mgr.Close() // every worker, Recover's included, waited for
 	}
