@@ -201,6 +201,7 @@ type entry struct {
 	endTold   bool           // the log channel was told the end is being retried
 	unsaved   bool           // the record in the table is behind the mirror
 	nextCheck time.Time
+	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
