@@ -70,8 +70,9 @@ type Metrics interface {
 
 // Default settings, used when the matching Options field is zero.
 const (
-	// DefaultPollInterval is how often a booting server's task is described and pinged.
-	DefaultPollInterval = 5 * time.Second
+	// DefaultPollInterval is how often the booting servers' tasks are
+	// described (all in one call) and each booting server pinged.
+	DefaultPollInterval = time.Second
 	// DefaultSweepInterval is the time between two ECS sweeps when no game
 	// sets a CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
@@ -186,6 +187,7 @@ type Manager struct {
 	lastCreate map[string]time.Time // member → their last accepted creation, for the cooldown
 	wake       chan struct{}
 	workers    sync.WaitGroup
+	round      *bootRound // the booting beat's last DescribeTasks (booting.go)
 }
 
 // entry is a server in the mirror and what the watchdogs know of it. Its
