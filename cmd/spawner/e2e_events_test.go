@@ -27,7 +27,7 @@ func newEventsWorld(t *testing.T, env map[string]string) (*world, *goaws.SQS) {
 		"AWS_ENDPOINT_URL_SQS":                             q.Endpoint(),
 		"GAMESERVER_MAX_DURATION":                          "3h",
 		"GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION": "1h",
-		"HTTP_ADDR":                                        "127.0.0.1:0",
+		"HTTP_ADDR": "127.0.0.1:0",
 	}
 	maps.Copy(e, env)
 	w := newWorld(t, worldOptions{env: e})
