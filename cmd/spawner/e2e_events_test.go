@@ -9,7 +9,9 @@ import (
 	"maps"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/goaws"
 )
 
@@ -228,4 +230,68 @@ func TestEventsSpotInterruption(t *testing.T) {
 		t.Errorf("owner warned %d times, want once", n)
 	}
 	wdAssertGone(t, w, d, arn, channelID)
+}
+
+// evBooting asks for a server for u while its game is not up yet (the
+// world's late flag), and waits until the bot has seen the task running:
+// its status message shows the address, and the bot pings it. It returns
+// the ticket channel and the game's IP.
+func evBooting(tb testing.TB, w *world, d *daemonHandle, u fakediscord.User) (channelID, ip string) {
+	tb.Helper()
+	ix := w.discord.Command(u, "en-US", []string{"server", "create"}, nil)
+	edit := ix.WaitEdit(tb, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
+	channelID = between(edit.Text(), "<#", ">")
+	w.waitFor(tb, "the status message to show the running task's address", func() bool {
+		for _, m := range w.messagesIn(channelID) {
+			if a := between(m, "running · `", "`"); a != "" && a != m {
+				ip = a[:strings.LastIndex(a, ":")]
+				return true
+			}
+		}
+		return false
+	}, d)
+	return channelID, ip
+}
+
+// evAnswer starts the game of a booting server (it answers pings from
+// then on) and returns when it did so, and the ready message that
+// followed. It fails when the ready message came before.
+func evAnswer(tb testing.TB, w *world, d *daemonHandle, channelID, ip string) (time.Time, fakediscord.Message) {
+	tb.Helper()
+	if n := len(wdFind(w, channelID, "your server is ready")); n != 0 {
+		tb.Fatalf("ready message posted before the game answered")
+	}
+	answered := time.Now()
+	s := w.mc.Start(ip)
+	if s == nil {
+		tb.Fatalf("the game on %s did not start", ip)
+	}
+	s.SetPlayers(int(w.players.Load()), 20)
+	return answered, wdWait(tb, w, d, channelID, "your server is ready")
+}
+
+// Without a queue, on the default 1 s beat: the ready message comes after
+// the game first answered, not before (how soon after is measured by
+// BenchmarkReadyAfterAnswer).
+func TestEventsReadyComesAfterTheGameAnswers(t *testing.T) {
+	t.Parallel() // no queue: goaws is not used
+	w := newWorld(t, worldOptions{env: map[string]string{"GAMESERVER_POLL_INTERVAL": ""}})
+	w.late.Store(true)
+	d := w.start(t)
+	u := member(1)
+	channelID, ip := evBooting(t, w, d, u)
+	describes := func() int { return len(w.aws.Calls("DescribeTasks")) }
+	before := describes()
+	// The bot goes on polling while the game is down, and says nothing.
+	w.waitFor(t, "the bot to go on polling the booting task", func() bool { return describes() > before }, d)
+	answered, ready := evAnswer(t, w, d, channelID, ip)
+	if !ready.CreatedAt.After(answered) {
+		t.Errorf("ready message at %v, not after the game answered at %v", ready.CreatedAt, answered)
+	}
+	if !ready.Mentioned(u.ID) || !strings.Contains(ready.Text(), ip) {
+		t.Errorf("ready message = %q, want the owner pinged and the address", ready.Text())
+	}
+	if n := len(wdFind(w, channelID, "your server is ready")); n != 1 {
+		t.Errorf("ready told %d times", n)
+	}
 }
