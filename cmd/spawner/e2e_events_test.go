@@ -295,3 +295,19 @@ func TestEventsReadyComesAfterTheGameAnswers(t *testing.T) {
 		t.Errorf("ready told %d times", n)
 	}
 }
+
+// `spawner check` asks the queue when one is set: ok when it answers, a
+// problem naming AWS_SQS_EVENTS_QUEUE_URL when it does not.
+func TestEventsCheckQueue(t *testing.T) {
+	w, q := newEventsWorld(t, nil)
+	r := checkRunEnv(t, w, nil)
+	if r.err != nil || !strings.Contains(r.out, "ok       sqs events queue") {
+		t.Errorf("check with the queue up = %v:\n%s", r.err, r.out)
+	}
+	q.Down()
+	r = checkRunEnv(t, w, nil)
+	p := r.problems()
+	if r.err == nil || len(p) != 1 || !strings.HasPrefix(p[0], "AWS_SQS_EVENTS_QUEUE_URL: ") {
+		t.Errorf("check with the queue down = %v, problems %q, want one naming AWS_SQS_EVENTS_QUEUE_URL:\n%s", r.err, p, r.out)
+	}
+}
