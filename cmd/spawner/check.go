@@ -50,7 +50,7 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	// SDK's retries once, not three times over.
 	var (
 		discordErrs, ecsErrs, dockerErrs []error
-		tableErr, fileErr                error
+		tableErr, fileErr, queueErr      error
 		fileOK                           string
 		games                            map[string][]byte
 		wg                               sync.WaitGroup
@@ -68,6 +68,9 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	}
 	if a.table != nil {
 		wg.Go(func() { tableErr = a.table.Check(ctx) })
+	}
+	if a.events != nil {
+		wg.Go(func() { queueErr = a.events.Check(ctx) })
 	}
 	wg.Wait()
 
@@ -95,7 +98,18 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	default:
 		r.section("dynamodb", []error{tableErr}, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
 	}
+	if a.events != nil {
+		r.section("sqs events queue", errsOf(queueErr), "", "")
+	}
 	return r.report(out)
+}
+
+// errsOf is err as a section's findings: none when nil.
+func errsOf(err error) []error {
+	if err == nil {
+		return nil
+	}
+	return []error{err}
 }
 
 // checkResult is what check found: what is ok, and every problem.

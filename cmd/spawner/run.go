@@ -32,6 +32,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/mcping"
 	"github.com/mineral-contest/spawner/internal/metrics"
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/sqs"
 	"github.com/mineral-contest/spawner/internal/tcpprobe"
 )
 
@@ -126,6 +127,7 @@ type adapters struct {
 	pinger  probe
 	// progress is told an image pull's progress (lifecycle.Manager.Progress).
 	progress func(creationID, note string)
+	events   *sqs.Consumer // nil without AWS_SQS_EVENTS_QUEUE_URL
 }
 
 func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) (*adapters, error) {
@@ -190,6 +192,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			CapacityProvider: cfg.CapacityProvider,
 		})
 		a.runtime = a.tasks
+		a.events = newEvents(awsCfg, cfg, endpoint, log, met)
 	}
 	if !cfg.EmbeddedStore() {
 		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
@@ -224,6 +227,7 @@ type Main struct {
 	// extraGames are offered after the configuration's; the end-to-end
 	// tests use them for a game the variables cannot describe (RCON).
 	extraGames spawner.Catalog
+	events     eventsLoop // the events queue's consumer, when one is set
 }
 
 // NewMain returns a daemon for cfg that logs to log; nothing is started.
@@ -302,6 +306,9 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.watchDocker(ctx, mgr)
+	if a.events != nil {
+		m.events.start(ctx, a.events, mgr, log)
+	}
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {
 		if ctx.Err() != nil {
@@ -349,6 +356,7 @@ func (m *Main) Close() {
 	if m.managing {
 		<-m.done
 	}
+	m.events.stop()
 	if mgr := m.mgr.Load(); mgr != nil {
 		mgr.Close() // every worker, Recover's included, waited for
 	}

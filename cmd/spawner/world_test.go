@@ -50,6 +50,7 @@ type world struct {
 	env     map[string]string
 	players atomic.Int32 // players online on servers as they start
 	silent  atomic.Bool  // servers start without answering pings
+	late    atomic.Bool  // servers do not start with their task: the test starts them (w.mc.Start)
 }
 
 type worldOptions struct {
@@ -70,6 +71,9 @@ func newWorld(tb testing.TB, o worldOptions) *world {
 		ip := t.PublicIP
 		if ip == "" {
 			ip = t.PrivateIP
+		}
+		if w.late.Load() {
+			return
 		}
 		if s := w.mc.Start(ip); s != nil {
 			s.SetPlayers(int(w.players.Load()), 20)

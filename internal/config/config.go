@@ -75,7 +75,7 @@ type Config struct {
 	WarningCount       int           // GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT, default 3, >= 1
 	CheckInterval      time.Duration // GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION, default 5m
 	ReadyTimeout       time.Duration // GAMESERVER_READY_TIMEOUT, default 10m
-	PollInterval       time.Duration // GAMESERVER_POLL_INTERVAL: polling of a booting task (ECS, then pings); default 5s
+	PollInterval       time.Duration // GAMESERVER_POLL_INTERVAL: polling of the booting tasks (one DescribeTasks for all, then a ping each); default 1s
 	MaxServers         int           // GAMESERVER_MAX_SERVERS, default 10, >= 1
 	// MaxServersSet is true when GAMESERVER_MAX_SERVERS was given: under
 	// Docker, an unset cap is computed from the host's memory instead.
@@ -254,7 +254,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 
 	// Ours, not the original's.
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
-	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", 5*time.Second, withUnit, positive)
+	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, positive)
 	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, zeroOK)
 	c.HTTPAddr = l.httpAddr("HTTP_ADDR")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")

@@ -138,7 +138,7 @@ func defaults() *Config {
 		WarningCount:       3,
 		CheckInterval:      5 * time.Minute,
 		ReadyTimeout:       10 * time.Minute,
-		PollInterval:       5 * time.Second,
+		PollInterval:       time.Second,
 		MaxServers:         10,
 		TicketCloseDelay:   2 * time.Minute,
 		LogFormat:          "text",

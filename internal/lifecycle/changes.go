@@ -12,6 +12,9 @@ import (
 //     task again and goes on (RUNNING: the address, then pings) or fails;
 //   - a watched server whose task stopped (or is stopping): it ends as the
 //     sweep would end it, its owner told the reason and the exit code;
+//   - a watched server whose task Fargate Spot reclaims (stop code
+//     SpotInterruption, not stopped yet): its owner is told at once, once;
+//     it ends as above when the task has stopped;
 //   - a task of no server, or of a server already ending: nothing; the
 //     sweep decides about orphans with its grace window.
 //
@@ -43,6 +46,9 @@ func (m *Manager) TaskChanged(t spawner.Task) {
 		default:
 		}
 	case phaseWatched:
+		if m.spotInterrupted(e, t) {
+			return
+		}
 		if !t.Stopped() {
 			return
 		}

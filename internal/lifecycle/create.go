@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
@@ -267,18 +268,23 @@ func (m *Manager) boot(ctx context.Context, id string, log *slog.Logger) {
 	}
 	game := m.gameOf(srv)
 	b := &booting{log: log}
+	var tick time.Time // zero: describe this task alone (first step, or woken)
 	for {
 		if m.stopAskedDuringCreation(ctx, id) {
 			return
 		}
-		if done := m.bootStep(ctx, id, game, b); done || ctx.Err() != nil {
+		if done := m.bootStep(ctx, id, game, b, tick); done || ctx.Err() != nil {
 			return
 		}
+		now := m.clock.Now()
+		next := m.nextTick(now)
 		select {
 		case <-ctx.Done():
 			return
-		case <-m.clock.After(m.cfg.PollInterval):
+		case <-m.clock.After(next.Sub(now)):
+			tick = next
 		case <-e.nudge:
+			tick = time.Time{}
 		}
 	}
 }
@@ -290,11 +296,12 @@ type booting struct {
 	warnedAddr  bool // a failing address lookup was logged
 }
 
-// bootStep is one poll of a booting server: ECS, then a ping once the
-// address is known, then the deadlines. It reports whether the worker is done.
-func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b *booting) bool {
+// bootStep is one poll of a booting server at tick (zero: off the beat):
+// ECS, then a ping once the address is known, then the deadlines. It
+// reports whether the worker is done.
+func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b *booting, tick time.Time) bool {
 	_, srv, _ := m.get(id)
-	tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
+	tasks, err := m.describeBooting(ctx, tick, srv.TaskARN)
 	t, found := taskByARN(tasks, srv.TaskARN)
 	switch {
 	case ctx.Err() != nil:

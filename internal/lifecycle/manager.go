@@ -72,8 +72,9 @@ type Metrics interface {
 
 // Default settings, used when the matching Options field is zero.
 const (
-	// DefaultPollInterval is how often a booting server's task is described and pinged.
-	DefaultPollInterval = 5 * time.Second
+	// DefaultPollInterval is how often the booting servers' tasks are
+	// described (all in one call) and each booting server pinged.
+	DefaultPollInterval = time.Second
 	// DefaultSweepInterval is the time between two ECS sweeps when no game
 	// sets a CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
@@ -210,7 +211,8 @@ type Manager struct {
 	lastCreate map[string]time.Time // member → their last accepted creation, for the cooldown
 	wake       chan struct{}
 	workers    sync.WaitGroup
-	notes      sync.Map // creation id → *progressNotes (progress.go)
+	notes      sync.Map   // creation id → *progressNotes (progress.go)
+	round      *bootRound // the booting beat's last DescribeTasks (booting.go)
 }
 
 // entry is a server in the mirror and what the watchdogs know of it. Its
@@ -229,6 +231,7 @@ type entry struct {
 	// hostPorts maps the game's ports to the host's under the Docker
 	// runtime (Task.Ports), from the task's last description; nil on ECS.
 	hostPorts map[int]int
+	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror

@@ -28,6 +28,7 @@ type Metrics struct {
 	pingErrors prometheus.Counter
 	awsErrors  *prometheus.CounterVec
 	discordErr *prometheus.CounterVec
+	events     *prometheus.CounterVec
 }
 
 // New returns Metrics whose servers gauge reads servers() at each scrape.
@@ -56,9 +57,10 @@ func New(servers func() []spawner.Server) *Metrics {
 		discordErr: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "spawner_discord_errors_total", Help: "Failed Discord calls (after retries), by operation.",
 		}, []string{"operation"}),
+		events: newEventsCounter(),
 	}
 	byState := prometheus.NewDesc("spawner_servers", "Servers tracked now, by state.", []string{"state"}, nil)
-	m.reg.MustRegister(m.created, m.stopped, m.warnings, m.ping, m.pingErrors, m.awsErrors, m.discordErr,
+	m.reg.MustRegister(m.created, m.stopped, m.warnings, m.ping, m.pingErrors, m.awsErrors, m.discordErr, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		stateCollector{desc: byState, servers: servers})
 	return m
