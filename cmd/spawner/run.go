@@ -127,6 +127,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		CategoryID:   cfg.CategoryID,
 		LogChannelID: cfg.LogChannelID,
 		APIURL:       cfg.DiscordAPIURL,
+		Dashboard:    dashboardLink(cfg),
 	}, log)
 	if err != nil {
 		return nil, err
@@ -192,6 +193,8 @@ type Main struct {
 	http *http.Server
 	ln   net.Listener
 
+	pages *pages // the live pages and their feed (web.go); nil without HTTP_ADDR
+
 	cancel   context.CancelFunc // ends the lifetime of the manager's workers and the bot
 	served   sync.WaitGroup     // the HTTP server's goroutine
 	botOpen  bool               // Bot.Open was called: Close must close it
@@ -231,6 +234,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.a = a
+	m.pages = newPages(m, met)
 	if err := m.serveHTTP(met); err != nil {
 		return err
 	}
@@ -264,6 +268,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Clock:            lifecycle.RealClock{},
 		Log:              log,
 		Metrics:          a.met,
+		Events:           m.pages.events(),
+		Links:            lifecycleLinks(cfg),
 	})
 	m.mgr.Store(mgr)
 	if err := retry(ctx, log, "recover servers from the table and ECS", mgr.Recover); err != nil || ctx.Err() != nil {
@@ -322,6 +328,7 @@ func (m *Main) Close() {
 	if m.botOpen {
 		_ = m.a.bot.Close()
 	}
+	m.pages.Close() // the feed's connections are hijacked: Shutdown would not end them
 	if m.http != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := m.http.Shutdown(sctx); err != nil {
@@ -333,7 +340,7 @@ func (m *Main) Close() {
 }
 
 // routes serves /healthz (the process is up), /readyz (the gateway is
-// connected and the table answers) and /metrics.
+// connected and the table answers), /metrics, and the live pages.
 func (m *Main) routes(met *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -360,6 +367,7 @@ func (m *Main) routes(met *metrics.Metrics) http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", met.Handler())
+	m.pages.mount(mux)
 	return mux
 }
 

@@ -107,6 +107,8 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		b.stop(i, actor, lang, sub)
 	case "list":
 		b.list(i, actor, lang)
+	case "dashboard":
+		b.dashboard(i, actor, lang)
 	}
 }
 

@@ -28,6 +28,7 @@ type Metrics struct {
 	pingErrors prometheus.Counter
 	awsErrors  *prometheus.CounterVec
 	discordErr *prometheus.CounterVec
+	feed       feedMetrics // web.go
 }
 
 // New returns Metrics whose servers gauge reads servers() at each scrape.
@@ -57,6 +58,7 @@ func New(servers func() []spawner.Server) *Metrics {
 			Name: "spawner_discord_errors_total", Help: "Failed Discord calls (after retries), by operation.",
 		}, []string{"operation"}),
 	}
+	m.feed = newFeedMetrics(m.reg)
 	byState := prometheus.NewDesc("spawner_servers", "Servers tracked now, by state.", []string{"state"}, nil)
 	m.reg.MustRegister(m.created, m.stopped, m.warnings, m.ping, m.pingErrors, m.awsErrors, m.discordErr,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
