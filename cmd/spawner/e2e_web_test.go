@@ -29,13 +29,15 @@ const (
 	webSecret = "an e2e WEB_SECRET of some length"
 )
 
-// webWorld is a world whose daemon serves the pages, with tasks that stay
-// PROVISIONING until the test advances them and games that stay silent
-// until the test lets them answer.
+// webWorld is a world whose daemon serves the pages, with tasks that move
+// only when the test advances them and games that stay silent until the
+// test lets them answer.
 func webWorld(tb testing.TB) (*world, *daemonHandle, string) {
 	tb.Helper()
 	w := newWorld(tb, worldOptions{
-		aws: fakeaws.Options{HoldIn: "PROVISIONING"},
+		// PROVISIONING until the test advances the task, then PENDING until
+		// it advances it again: the daemon sees every step.
+		aws: fakeaws.Options{HoldIn: "PROVISIONING", PendingDelay: time.Hour},
 		env: map[string]string{"HTTP_ADDR": "127.0.0.1:0", "PUBLIC_URL": publicURL, "WEB_SECRET": webSecret},
 	})
 	w.silent.Store(true)
