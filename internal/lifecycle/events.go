@@ -92,7 +92,8 @@ func (m *Manager) event(typ spawner.EventType, srv spawner.Server, game spawner.
 
 // publishStep tells the feed of srv's step when it moved on (running is
 // told on the way to booting, with the address), or of its stop time when
-// that moved. It takes m.mu.
+// that moved since ready (/server extend: whatever moves StopsAt edits the
+// status message, and so tells the feed). It takes m.mu.
 func (m *Manager) publishStep(srv spawner.Server) {
 	if m.cfg.Events == nil {
 		return
@@ -128,10 +129,12 @@ func (m *Manager) publishStep(srv spawner.Server) {
 		m.tell(f, ev)
 		return
 	}
-	if !f.stopsAt.IsZero() && !srv.ReadyAt.IsZero() {
-		if end := stopsAt(srv, e.game); !end.Equal(f.stopsAt) {
+	// The stop time is the mirror's, never the caller's copy: a copy taken
+	// before /server extend must not move it back.
+	if !f.stopsAt.IsZero() && !e.srv.ReadyAt.IsZero() {
+		if end := stopsAt(e.srv, e.game); !end.Equal(f.stopsAt) {
 			f.stopsAt = end
-			m.tell(f, m.event(spawner.EventExtended, srv, e.game, now))
+			m.tell(f, m.event(spawner.EventExtended, e.srv, e.game, now))
 		}
 	}
 }

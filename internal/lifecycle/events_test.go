@@ -116,6 +116,16 @@ func TestEventsFollowACreationToItsEnd(t *testing.T) {
 		}
 	}
 
+	// A moved stop time (as /server extend moves it) is told once, with the
+	// status message that shows it.
+	later := t0.Add(2 * time.Hour)
+	moved, _ := w.m.update(srv.CreationID, func(e *entry) { e.srv.StopsAt = later })
+	w.m.editStatus(w.ctx, moved, "")
+	w.m.editStatus(w.ctx, srv, "") // a copy from before: nothing moves back
+	if evs := f.all(); len(evs) != 8 || evs[7].Type != spawner.EventExtended || !evs[7].StopsAt.Equal(later) {
+		t.Errorf("after the stop time moved to %v:\n%s", later, f)
+	}
+
 	// The watchdog: fewer players, a warning.
 	n := len(f.all())
 	w.pinger.answer(1)
