@@ -139,6 +139,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		CategoryID:   cfg.CategoryID,
 		LogChannelID: cfg.LogChannelID,
 		APIURL:       cfg.DiscordAPIURL,
+		Dashboard:    dashboardLink(cfg),
 	}, log)
 	if err != nil {
 		return nil, err
@@ -216,6 +217,8 @@ type Main struct {
 	http *http.Server
 	ln   net.Listener
 
+	pages *pages // the live pages and their feed (web.go); nil without HTTP_ADDR
+
 	cancel   context.CancelFunc // ends the lifetime of the manager's workers and the bot
 	served   sync.WaitGroup     // the HTTP server's goroutine
 	watching sync.WaitGroup     // the Docker events stream's goroutine
@@ -258,6 +261,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := a.openStore(cfg); err != nil {
 		return err
 	}
+	m.pages = newPages(m, met)
 	if err := m.serveHTTP(met); err != nil {
 		return err
 	}
@@ -299,6 +303,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Clock:            lifecycle.RealClock{},
 		Log:              log,
 		Metrics:          a.met,
+		Events:           m.pages.events(),
+		Links:            lifecycleLinks(cfg),
 	})
 	m.mgr.Store(mgr)
 	a.progress = mgr.Progress
@@ -364,6 +370,7 @@ func (m *Main) Close() {
 	if m.botOpen {
 		_ = m.a.bot.Close()
 	}
+	m.pages.Close() // the feed's connections are hijacked: Shutdown would not end them
 	if m.http != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := m.http.Shutdown(sctx); err != nil {
@@ -378,7 +385,7 @@ func (m *Main) Close() {
 }
 
 // routes serves /healthz (the process is up), /readyz (the gateway is
-// connected and the table answers) and /metrics.
+// connected and the table answers), /metrics, and the live pages.
 func (m *Main) routes(met *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -405,6 +412,7 @@ func (m *Main) routes(met *metrics.Metrics) http.Handler {
 		fmt.Fprintln(w, "ready")
 	})
 	mux.Handle("GET /metrics", met.Handler())
+	m.pages.mount(mux)
 	return mux
 }
 

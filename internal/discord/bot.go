@@ -47,6 +47,9 @@ type Config struct {
 	// Retry is how transient REST failures (5xx, network errors, 429) are
 	// retried; the zero value takes the Default... constants.
 	Retry Retry
+	// Dashboard, when set (PUBLIC_URL is), makes the link of /server
+	// dashboard, which is then registered; see dashboard.go.
+	Dashboard Dashboard
 }
 
 // Bot is a connected Discord bot. Its Chat methods may be used before Open
@@ -161,7 +164,7 @@ func (b *Bot) Open(ctx context.Context, fleet Fleet) error {
 		_ = b.s.Close()
 		return errors.New("discord gateway: no READY within 30s")
 	}
-	if _, err := b.s.ApplicationCommandBulkOverwrite(r.Application.ID, b.cfg.GuildID, Commands(), discordgo.WithContext(ctx)); err != nil {
+	if _, err := b.s.ApplicationCommandBulkOverwrite(r.Application.ID, b.cfg.GuildID, b.commands(), discordgo.WithContext(ctx)); err != nil {
 		_ = b.s.Close()
 		return fmt.Errorf("register slash commands: %w", err)
 	}

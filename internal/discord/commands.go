@@ -115,6 +115,8 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		b.extend(i, actor, lang, sub)
 	case "op":
 		b.op(i, actor, lang, sub)
+	case "dashboard":
+		b.dashboard(i, actor, lang)
 	}
 }
 

@@ -105,8 +105,8 @@ func isFull(err error) bool {
 // postStatus posts the creation's status message. A failure does not stop
 // the creation: editStatus posts it at the next step it can.
 func (m *Manager) postStatus(ctx context.Context, id string, log *slog.Logger) spawner.Server {
-	e, srv, _ := m.get(id)
-	msgID, err := m.chat.Send(ctx, srv.ChannelID, spawner.Message{Content: m.lang(srv).Status(e.game, srv, "")})
+	_, srv, _ := m.get(id)
+	msgID, err := m.chat.Send(ctx, srv.ChannelID, m.statusMessage(srv, ""))
 	if err != nil {
 		if ctx.Err() == nil {
 			log.Warn("send status message; it is posted at the next step", errAttrs(err)...)
@@ -447,6 +447,7 @@ func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *
 	m.save(ctx, id)
 	game := m.gameOf(srv)
 	m.editStatus(ctx, srv, "")
+	m.publishPlayers(id, ping.Online)
 	m.mustSay(ctx, srv.ChannelID, spawner.Message{
 		Content:  m.lang(srv).Ready(game, srv, m.StopsAt(srv)),
 		Mentions: []string{srv.Owner},
@@ -491,7 +492,7 @@ func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note strin
 	if srv.ChannelID == "" {
 		return
 	}
-	msg := spawner.Message{Content: m.lang(srv).Status(m.gameOf(srv), srv, note)}
+	msg := m.statusMessage(srv, note)
 	if srv.StatusMessageID == "" {
 		if msgID, err := m.chat.Send(ctx, srv.ChannelID, msg); err == nil {
 			m.update(entryID(srv), func(e *entry) { e.srv.StatusMessageID = msgID })

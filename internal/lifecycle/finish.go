@@ -89,6 +89,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 	log.Info("server ended")
 
 	srv.State = spawner.StateStopped
+	m.publishEnd(srv, end.cause)
 	if srv.ChannelID != "" {
 		m.editStatus(ctx, srv, "")
 		msg := spawner.Message{

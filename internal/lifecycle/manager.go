@@ -142,6 +142,8 @@ type Options struct {
 	Clock       Clock        // RealClock when nil
 	Log         *slog.Logger // slog.Default() when nil
 	Metrics     Metrics      // none when nil
+	Events      Events       // the web feed; none when nil
+	Links       Links        // links to the web pages in status messages; none when nil
 }
 
 // withDefaults returns o with every zero setting given its default.
@@ -238,6 +240,7 @@ type entry struct {
 	nudge    chan struct{}         // wakes the creation worker before its next poll
 	answered <-chan struct{}       // closed once the member was answered (may be nil)
 	io       sync.Mutex            // serialises the writes of the server's records
+	feed     feedSeen              // what the web feed was told (events.go)
 }
 
 func newEntry(id string, srv spawner.Server, game spawner.Game, p phase) *entry {

@@ -236,6 +236,7 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 	}
 	m.save(ctx, c.id) // a restart must not warn again
 	m.metrics.Warned("runtime")
+	m.publishWarning(c.id, "runtime", 1, 1)
 	m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
 		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stopsAt(c.srv, c.game)), Mentions: []string{c.srv.Owner},
 	}, "runtime warning", gone)
@@ -274,6 +275,9 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	if !found || ended {
 		return // stopped while it was pinged
 	}
+	if err == nil {
+		m.publishPlayers(c.id, ping.Online)
+	}
 	lang := m.lang(c.srv)
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	switch {
@@ -288,6 +292,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	default:
 		log.Info("too few players; warning", "warning", k, "of", c.game.WarningCount, "players", ping.Online, "err", err)
 		m.metrics.Warned("players")
+		m.publishWarning(c.id, "players", k, c.game.WarningCount)
 		m.save(ctx, c.id) // a restart carries the count on
 		next := now.Add(c.game.CheckInterval)
 		m.mustSay(ctx, c.srv.ChannelID, spawner.Message{

@@ -29,6 +29,7 @@ type Metrics struct {
 	awsErrors  *prometheus.CounterVec
 	discordErr *prometheus.CounterVec
 	events     *prometheus.CounterVec
+	feed       feedMetrics // web.go
 }
 
 // New returns Metrics whose servers gauge reads servers() at each scrape.
@@ -59,6 +60,7 @@ func New(servers func() []spawner.Server) *Metrics {
 		}, []string{"operation"}),
 		events: newEventsCounter(),
 	}
+	m.feed = newFeedMetrics(m.reg)
 	byState := prometheus.NewDesc("spawner_servers", "Servers tracked now, by state.", []string{"state"}, nil)
 	m.reg.MustRegister(m.created, m.stopped, m.warnings, m.ping, m.pingErrors, m.awsErrors, m.discordErr, m.events,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
