@@ -169,6 +169,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			SecurityGroups:   cfg.SecurityGroups,
 			AssignPublicIP:   cfg.AssignPublicIP,
 			CapacityProvider: cfg.CapacityProvider,
+			Deployment:       cfg.Deployment,
 		})
 	}
 	if !cfg.EmbeddedStore() {

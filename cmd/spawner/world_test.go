@@ -56,27 +56,21 @@ type worldOptions struct {
 	discord fakediscord.Options
 	aws     fakeaws.Options
 	env     map[string]string // overrides of the daemon's environment
+	// onAWSOf, when set, puts this world's daemon on the fake ECS cluster
+	// and game servers of another world: a second deployment on the same
+	// cluster, with its own Discord guild and its own table.
+	onAWSOf *world
 }
 
 func newWorld(tb testing.TB, o worldOptions) *world {
 	tb.Helper()
 	w := &world{tb: tb}
 	w.players.Store(5)
-	w.mc = mcserver.NewFleet(tb, reservePort(tb))
-	if o.aws.TaskDefinitionFamilies == nil {
-		o.aws.TaskDefinitionFamilies = map[string][]string{family: {container}}
+	if o.onAWSOf != nil {
+		w.mc, w.aws = o.onAWSOf.mc, o.onAWSOf.aws
+	} else {
+		w.newAWS(tb, o.aws)
 	}
-	o.aws.OnRunning = func(t fakeaws.Task) {
-		ip := t.PublicIP
-		if ip == "" {
-			ip = t.PrivateIP
-		}
-		if s := w.mc.Start(ip); s != nil {
-			s.SetPlayers(int(w.players.Load()), 20)
-			s.SetSilent(w.silent.Load())
-		}
-	}
-	w.aws = fakeaws.New(tb, o.aws)
 	w.dyn = dynalite.Start(tb)
 	w.db = w.dyn.Proxy(tb)
 	if o.discord.HeartbeatInterval == 0 {
@@ -135,6 +129,27 @@ func newWorld(tb testing.TB, o worldOptions) *world {
 		}
 	}
 	return w
+}
+
+// newAWS starts the world's fake ECS/EC2 and the game servers that come up
+// on its tasks' addresses.
+func (w *world) newAWS(tb testing.TB, o fakeaws.Options) {
+	tb.Helper()
+	w.mc = mcserver.NewFleet(tb, reservePort(tb))
+	if o.TaskDefinitionFamilies == nil {
+		o.TaskDefinitionFamilies = map[string][]string{family: {container}}
+	}
+	o.OnRunning = func(t fakeaws.Task) {
+		ip := t.PublicIP
+		if ip == "" {
+			ip = t.PrivateIP
+		}
+		if s := w.mc.Start(ip); s != nil {
+			s.SetPlayers(int(w.players.Load()), 20)
+			s.SetSilent(w.silent.Load())
+		}
+	}
+	w.aws = fakeaws.New(tb, o)
 }
 
 func (w *world) getenv(k string) string { return w.env[k] }

@@ -74,6 +74,11 @@ type Options struct {
 	// makes every task stay in that status until Release or Advance.
 	HoldIn string
 
+	// NoPublicIPs makes EC2 give no public address to a task started with
+	// assignPublicIp ENABLED, as subnets that do not map public IPs do: the
+	// task runs, on its private IP only.
+	NoPublicIPs bool
+
 	// OnRunning, when set, is called once for each task about to be RUNNING,
 	// before any ECS call can see it RUNNING (its argument already says
 	// RUNNING), so a game server it starts on the task's address is there

@@ -328,7 +328,7 @@ func (s *Server) newTaskLocked(family string, containers []string, assignPublicI
 	}
 	t.ENI = fmt.Sprintf("eni-%017x", n)
 	t.PrivateIP = fmt.Sprintf("127.1.%d.%d", x, y)
-	if assignPublicIP == "ENABLED" {
+	if assignPublicIP == "ENABLED" && !s.opts.NoPublicIPs {
 		t.PublicIP = fmt.Sprintf("127.2.%d.%d", x, y)
 	}
 	for i, name := range containers {
