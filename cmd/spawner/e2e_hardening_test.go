@@ -539,4 +539,3 @@ func TestHardeningSmallItems(t *testing.T) {
 		}
 	})
 }
-
