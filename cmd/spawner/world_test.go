@@ -5,7 +5,6 @@ package main
 // only addresses changed.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/mcserver"
+	"github.com/mineral-contest/spawner/internal/testworld/syncbuf"
 )
 
 const (
@@ -315,20 +315,5 @@ func (w *world) said(channelID string, parts ...string) bool {
 	return false
 }
 
-// syncBuffer is a bytes.Buffer safe for the daemon's concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects the daemon's concurrent logs.
+type syncBuffer = syncbuf.Buffer
