@@ -156,11 +156,7 @@ type Pinger struct {
 // online (bots not counted), the maximum, the version and the latency of
 // the whole query. Errors are Query's.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := spawner.ProbeContext(ctx, p.Timeout, DefaultTimeout)
 	defer cancel()
 	start := time.Now()
 	info, err := Query(ctx, addr)

@@ -48,11 +48,7 @@ type Pinger struct {
 // malformed or oversized answer (more than MaxReply bytes a packet) is an
 // error wrapping ErrBadAnswer, never a panic.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := spawner.ProbeContext(ctx, p.Timeout, DefaultTimeout)
 	defer cancel()
 
 	host, portStr, err := net.SplitHostPort(addr)
