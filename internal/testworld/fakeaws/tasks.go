@@ -389,9 +389,11 @@ func (s *Server) announceLocked(t *task) bool {
 	gen := t.gen
 	s.hooks.Add(1)
 	s.mu.Unlock()
-	defer s.mu.Lock()
-	defer s.hooks.Done()
 	s.opts.OnRunning(snap)
+	s.hooks.Done()
+	// Lock again before reading t.gen: a deferred Lock would run after
+	// the return value was read, racing stopTimer.
+	s.mu.Lock()
 	return t.gen == gen
 }
 
