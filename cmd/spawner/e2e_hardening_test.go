@@ -373,6 +373,9 @@ func TestHardeningSecretInOtherVariable(t *testing.T) {
 	if strings.Contains(report.out, fakeaws.SecretAccessKey) {
 		t.Errorf("check printed the secret key:\n%s", report.out)
 	}
+	if want := "PROBLEM  AWS_ECS_CLUSTER_NAME: holds the value of AWS_SECRET_ACCESS_KEY"; !strings.Contains(report.out, want) || strings.Contains(report.out, "ok ") {
+		t.Errorf("check report, want %q and nothing said ok:\n%s", want, report.out)
+	}
 	stderr, cancel, done := startRun(t, w, env)
 	err := runResult(t, done, stderr)
 	cancel()
@@ -381,6 +384,9 @@ func TestHardeningSecretInOtherVariable(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), fakeaws.SecretAccessKey) || strings.Contains(fmt.Sprint(err), fakeaws.SecretAccessKey) {
 		t.Errorf("run printed the secret key: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "AWS_ECS_CLUSTER_NAME") {
+		t.Errorf("run does not name the variable to fix:\n%s", stderr.String())
 	}
 }
 
