@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -60,7 +59,7 @@ func Query(ctx context.Context, addr string) (Info, error) {
 	}
 	info, err := query(ctx, addr)
 	if err != nil {
-		return Info{}, fmt.Errorf("a2s query %s: %w", addr, ctxErr(ctx, err))
+		return Info{}, fmt.Errorf("a2s query %s: %w", addr, spawner.ProbeErr(ctx, err))
 	}
 	return info, nil
 }
@@ -131,18 +130,6 @@ func parseChallenge(reply []byte) ([]byte, bool, error) {
 		return nil, false, fmt.Errorf("%w: challenge of %d bytes, want 4", ErrBadAnswer, len(reply)-5)
 	}
 	return append([]byte(nil), c...), true, nil
-}
-
-// ctxErr prefers the context's reason over the socket's "i/o timeout", so
-// a caller can tell a timeout (context.DeadlineExceeded) from a refusal.
-func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w (%v)", cerr, err)
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
-	}
-	return err
 }
 
 // Pinger asks Steam game servers who plays, for the lifecycle's probes.

@@ -2,6 +2,9 @@ package spawner
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"os"
 	"time"
 )
 
@@ -13,4 +16,18 @@ func ProbeContext(ctx context.Context, timeout, def time.Duration) (context.Cont
 		timeout = def
 	}
 	return context.WithTimeout(ctx, timeout)
+}
+
+// ProbeErr is a probe's failure with the context's reason preferred over
+// the socket's "i/o timeout", so a caller can tell a timeout
+// (context.DeadlineExceeded) from a refusal: the socket's deadline is the
+// context's, and its timer may fire first.
+func ProbeErr(ctx context.Context, err error) error {
+	if cerr := ctx.Err(); cerr != nil {
+		return fmt.Errorf("%w (%v)", cerr, err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
+	}
+	return err
 }
