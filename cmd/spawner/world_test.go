@@ -5,7 +5,6 @@ package main
 // only addresses changed.
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -25,6 +24,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/mcserver"
+	"github.com/mineral-contest/spawner/internal/testworld/syncbuf"
 )
 
 const (
@@ -57,30 +57,21 @@ type worldOptions struct {
 	discord fakediscord.Options
 	aws     fakeaws.Options
 	env     map[string]string // overrides of the daemon's environment
+	// onAWSOf, when set, puts this world's daemon on the fake ECS cluster
+	// and game servers of another world: a second deployment on the same
+	// cluster, with its own Discord guild and its own table.
+	onAWSOf *world
 }
 
 func newWorld(tb testing.TB, o worldOptions) *world {
 	tb.Helper()
 	w := &world{tb: tb}
 	w.players.Store(5)
-	w.mc = mcserver.NewFleet(tb, reservePort(tb))
-	if o.aws.TaskDefinitionFamilies == nil {
-		o.aws.TaskDefinitionFamilies = map[string][]string{family: {container}}
+	if o.onAWSOf != nil {
+		w.mc, w.aws = o.onAWSOf.mc, o.onAWSOf.aws
+	} else {
+		w.newAWS(tb, o.aws)
 	}
-	o.aws.OnRunning = func(t fakeaws.Task) {
-		ip := t.PublicIP
-		if ip == "" {
-			ip = t.PrivateIP
-		}
-		if w.late.Load() {
-			return
-		}
-		if s := w.mc.Start(ip); s != nil {
-			s.SetPlayers(int(w.players.Load()), 20)
-			s.SetSilent(w.silent.Load())
-		}
-	}
-	w.aws = fakeaws.New(tb, o.aws)
 	w.dyn = dynalite.Start(tb)
 	w.db = w.dyn.Proxy(tb)
 	if o.discord.HeartbeatInterval == 0 {
@@ -139,6 +130,30 @@ func newWorld(tb testing.TB, o worldOptions) *world {
 		}
 	}
 	return w
+}
+
+// newAWS starts the world's fake ECS/EC2 and the game servers that come up
+// on its tasks' addresses.
+func (w *world) newAWS(tb testing.TB, o fakeaws.Options) {
+	tb.Helper()
+	w.mc = mcserver.NewFleet(tb, reservePort(tb))
+	if o.TaskDefinitionFamilies == nil {
+		o.TaskDefinitionFamilies = map[string][]string{family: {container}}
+	}
+	o.OnRunning = func(t fakeaws.Task) {
+		ip := t.PublicIP
+		if ip == "" {
+			ip = t.PrivateIP
+		}
+		if w.late.Load() {
+			return
+		}
+		if s := w.mc.Start(ip); s != nil {
+			s.SetPlayers(int(w.players.Load()), 20)
+			s.SetSilent(w.silent.Load())
+		}
+	}
+	w.aws = fakeaws.New(tb, o)
 }
 
 func (w *world) getenv(k string) string { return w.env[k] }
@@ -304,20 +319,5 @@ func (w *world) said(channelID string, parts ...string) bool {
 	return false
 }
 
-// syncBuffer is a bytes.Buffer safe for the daemon's concurrent logging.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// syncBuffer collects the daemon's concurrent logs.
+type syncBuffer = syncbuf.Buffer

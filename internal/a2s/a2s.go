@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -60,7 +59,7 @@ func Query(ctx context.Context, addr string) (Info, error) {
 	}
 	info, err := query(ctx, addr)
 	if err != nil {
-		return Info{}, fmt.Errorf("a2s query %s: %w", addr, ctxErr(ctx, err))
+		return Info{}, fmt.Errorf("a2s query %s: %w", addr, spawner.ProbeErr(ctx, err))
 	}
 	return info, nil
 }
@@ -133,18 +132,6 @@ func parseChallenge(reply []byte) ([]byte, bool, error) {
 	return append([]byte(nil), c...), true, nil
 }
 
-// ctxErr prefers the context's reason over the socket's "i/o timeout", so
-// a caller can tell a timeout (context.DeadlineExceeded) from a refusal.
-func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w (%v)", cerr, err)
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
-	}
-	return err
-}
-
 // Pinger asks Steam game servers who plays, for the lifecycle's probes.
 // The zero value is ready to use; it is safe for concurrent use.
 type Pinger struct {
@@ -156,11 +143,7 @@ type Pinger struct {
 // online (bots not counted), the maximum, the version and the latency of
 // the whole query. Errors are Query's.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := spawner.ProbeContext(ctx, p.Timeout, DefaultTimeout)
 	defer cancel()
 	start := time.Now()
 	info, err := Query(ctx, addr)

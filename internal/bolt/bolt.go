@@ -162,8 +162,8 @@ func (s *Store) Load(ctx context.Context) (servers []spawner.Server, problems []
 // not read back (no task ARN nor creation id, no owner, no channel, no
 // creation time, a key of a game) is refused without writing.
 func (s *Store) Put(ctx context.Context, srv spawner.Server) error {
-	if err := checkServer(srv); err != nil {
-		return err
+	if err := srv.Storable(); err != nil {
+		return fmt.Errorf("put %w", err)
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("put server %s: %w", srv.Key(), err)

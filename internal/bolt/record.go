@@ -44,23 +44,6 @@ type gameRecord struct {
 	UpdatedAt int64  `json:"updatedAt,omitempty"` // N, Unix ms
 }
 
-// checkServer refuses a server Load could not read back.
-func checkServer(s spawner.Server) error {
-	switch {
-	case s.TaskARN == "" && s.CreationID == "":
-		return errors.New("put server: neither task ARN nor creation id")
-	case s.Owner == "":
-		return fmt.Errorf("put server %s: no owner", s.Key())
-	case s.ChannelID == "":
-		return fmt.Errorf("put server %s: no channel", s.Key())
-	case s.CreatedAt.UnixMilli() <= 0:
-		return fmt.Errorf("put server %s: no creation time", s.Key())
-	case strings.HasPrefix(s.Key(), spawner.GameKeyPrefix):
-		return fmt.Errorf("put server %s: the key is a game template's", s.Key())
-	}
-	return nil
-}
-
 func encode(s spawner.Server) record {
 	return record{
 		TaskID:          s.Key(),

@@ -212,3 +212,34 @@ func TestLoadMissingSecretFileOneProblem(t *testing.T) {
 	errs = loadErrors(t, env)
 	equal(t, errs.Vars(), []string{"AWS_ACCESS_KEY_ID_FILE", "AWS_SECRET_ACCESS_KEY_FILE"})
 }
+
+// TestLoadRefusesMisplacedSecret: a secret pasted into a variable where it
+// is a valid value (a cluster name, a table name) would reach AWS and be
+// echoed in its errors: Load refuses it, naming the secret, not its value.
+func TestLoadRefusesMisplacedSecret(t *testing.T) {
+	const awsSecret = "wJalrXUtnFEMIK7MDENGbPxRfiCYEXAMPLEKEY"
+	for _, tc := range []struct {
+		name, variable, secret string
+		env                    map[string]string
+	}{
+		{"SDK's secret key as the cluster", "AWS_ECS_CLUSTER_NAME", "AWS_SECRET_ACCESS_KEY",
+			map[string]string{"AWS_SECRET_ACCESS_KEY": awsSecret, "AWS_ECS_CLUSTER_NAME": awsSecret}},
+		{"Discord token as the table", "AWS_DYNAMODB_TABLE_NAME", "DISCORD_TOKEN",
+			map[string]string{"AWS_DYNAMODB_TABLE_NAME": "t" + strings.ReplaceAll(testToken, ".", "-")[:20]}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := with(requiredEnv(), tc.env)
+			if tc.secret == "DISCORD_TOKEN" {
+				env["DISCORD_TOKEN"] = strings.ReplaceAll(testToken, ".", "-")[:20]
+			}
+			errs := loadErrors(t, env)
+			value := env[tc.variable]
+			if strings.Contains(errs.Error(), value) || strings.Contains(errs.Error(), awsSecret) {
+				t.Errorf("the secret appears in the error:\n%v", errs)
+			}
+			if !strings.Contains(errs.Error(), tc.variable+": holds the value of "+tc.secret) {
+				t.Errorf("the error does not say %s holds %s:\n%v", tc.variable, tc.secret, errs)
+			}
+		})
+	}
+}

@@ -277,6 +277,19 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.DockerPorts = l.portRange("DOCKER_PORT_RANGE")
 	c.GameImage = l.image("GAMESERVER_IMAGE")
 
+	secrets := map[string]Secret{
+		"DISCORD_TOKEN": c.DiscordToken, "AWS_ACCESS_KEY_ID": c.AWSAccessKeyID,
+		"AWS_SECRET_ACCESS_KEY": c.AWSSecretAccessKey, "AWS_SESSION_TOKEN": c.AWSSessionToken,
+	}
+	if !c.WebSecretRandom {
+		secrets["WEB_SECRET"] = c.WebSecret
+	}
+	for _, name := range secretVars {
+		if raw := NewSecret(l.get(name)); secrets[name].IsZero() && !raw.IsZero() {
+			secrets[name] = raw
+		}
+	}
+	l.misplacedSecrets(secrets)
 	if len(l.errs) > 0 {
 		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
 		// Secrets the SDK reads itself, or that failed to load, are
@@ -301,9 +314,16 @@ type loader struct {
 	getenv   func(string) string
 	readFile func(string) ([]byte, error)
 	errs     Errors
+	read     map[string]bool // every variable read, for misplacedSecrets
 }
 
-func (l *loader) get(name string) string { return strings.TrimSpace(l.getenv(name)) }
+func (l *loader) get(name string) string {
+	if l.read == nil {
+		l.read = make(map[string]bool)
+	}
+	l.read[name] = true
+	return strings.TrimSpace(l.getenv(name))
+}
 
 // fail records a problem with name, keeping only the first one per variable.
 func (l *loader) fail(name, format string, args ...any) {

@@ -263,17 +263,8 @@ func decodeGame(item map[string]types.AttributeValue) (string, []byte, error) {
 // nor creation id, no owner, no channel, no creation time) is refused
 // without calling DynamoDB.
 func (t *Table) Put(ctx context.Context, s spawner.Server) error {
-	switch {
-	case s.TaskARN == "" && s.CreationID == "":
-		return errors.New("put server: neither task ARN nor creation id")
-	case s.Owner == "":
-		return fmt.Errorf("put server %s: no owner", s.Key())
-	case s.ChannelID == "":
-		return fmt.Errorf("put server %s: no channel", s.Key())
-	case s.CreatedAt.UnixMilli() <= 0:
-		return fmt.Errorf("put server %s: no creation time", s.Key())
-	case strings.HasPrefix(s.Key(), spawner.GameKeyPrefix):
-		return fmt.Errorf("put server %s: the key is a game template's", s.Key())
+	if err := s.Storable(); err != nil {
+		return fmt.Errorf("put %w", err)
 	}
 	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
 		TableName: aws.String(t.name),

@@ -112,6 +112,16 @@ func (s *switches) onCall(method string, hook func()) {
 }
 
 // enter runs method's hook, then returns the fault due for this call, if any.
+// call is enter for a method given ctx: ctx's error first, as a real
+// client's, else the fault injected, if any.
+func (s *switches) call(ctx context.Context, method string) error {
+	err := s.enter(method)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
 func (s *switches) enter(method string) error {
 	s.swMu.Lock()
 	hook := s.hooks[method]
@@ -294,11 +304,7 @@ func (f *fakeTasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) 
 
 func (f *fakeTasks) Address(ctx context.Context, t spawner.Task) (string, error) {
 	f.j.add("ecs.Address %s", spawner.TaskID(t.ARN))
-	err := f.enter("Address")
-	if ctx.Err() != nil {
-		return "", ctx.Err()
-	}
-	if err != nil {
+	if err := f.call(ctx, "Address"); err != nil {
 		return "", err
 	}
 	f.mu.Lock()
@@ -447,11 +453,7 @@ func newFakeStore(j *journal) *fakeStore {
 
 func (s *fakeStore) Load(ctx context.Context) ([]spawner.Server, []error, error) {
 	s.j.add("store.Load")
-	err := s.enter("Load")
-	if ctx.Err() != nil {
-		return nil, nil, ctx.Err()
-	}
-	if err != nil {
+	if err := s.call(ctx, "Load"); err != nil {
 		return nil, nil, err
 	}
 	s.mu.Lock()
@@ -466,11 +468,7 @@ func (s *fakeStore) Load(ctx context.Context) ([]spawner.Server, []error, error)
 
 func (s *fakeStore) Put(ctx context.Context, srv spawner.Server) error {
 	s.j.add("store.Put %s state=%s", shortKey(srv.Key()), srv.State)
-	err := s.enter("Put")
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
+	if err := s.call(ctx, "Put"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -483,11 +481,7 @@ func (s *fakeStore) Put(ctx context.Context, srv spawner.Server) error {
 // Delete removes an item; one not there is not an error, as with DynamoDB.
 func (s *fakeStore) Delete(ctx context.Context, key string) error {
 	s.j.add("store.Delete %s", shortKey(key))
-	err := s.enter("Delete")
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
+	if err := s.call(ctx, "Delete"); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -649,11 +643,7 @@ func newFakeChat(j *journal) *fakeChat {
 
 func (c *fakeChat) CreateTicket(ctx context.Context, t spawner.Ticket) (string, error) {
 	c.j.add("chat.CreateTicket %s", t.Name)
-	err := c.enter("CreateTicket")
-	if ctx.Err() != nil {
-		return "", ctx.Err()
-	}
-	if err != nil {
+	if err := c.call(ctx, "CreateTicket"); err != nil {
 		return "", err
 	}
 	c.mu.Lock()
@@ -667,11 +657,7 @@ func (c *fakeChat) CreateTicket(ctx context.Context, t spawner.Ticket) (string, 
 
 func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message) (string, error) {
 	c.j.add("chat.Send %s %.40q", channelID, m.Content)
-	err := c.enter("Send")
-	if ctx.Err() != nil {
-		return "", ctx.Err()
-	}
-	if err != nil {
+	if err := c.call(ctx, "Send"); err != nil {
 		return "", err
 	}
 	c.mu.Lock()
@@ -688,11 +674,7 @@ func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message
 
 func (c *fakeChat) Edit(ctx context.Context, channelID, messageID string, m spawner.Message) error {
 	c.j.add("chat.Edit %s", channelID)
-	err := c.enter("Edit")
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
+	if err := c.call(ctx, "Edit"); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -714,11 +696,7 @@ func (c *fakeChat) Edit(ctx context.Context, channelID, messageID string, m spaw
 // DeleteChannel deletes a channel; one already gone is not an error, as with the real adapter.
 func (c *fakeChat) DeleteChannel(ctx context.Context, channelID string) error {
 	c.j.add("chat.DeleteChannel %s", channelID)
-	err := c.enter("DeleteChannel")
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
+	if err := c.call(ctx, "DeleteChannel"); err != nil {
 		return err
 	}
 	c.mu.Lock()
@@ -732,11 +710,7 @@ func (c *fakeChat) DeleteChannel(ctx context.Context, channelID string) error {
 
 func (c *fakeChat) CategoryChannels(ctx context.Context) ([]spawner.Channel, error) {
 	c.j.add("chat.CategoryChannels")
-	err := c.enter("CategoryChannels")
-	if ctx.Err() != nil {
-		return nil, ctx.Err()
-	}
-	if err != nil {
+	if err := c.call(ctx, "CategoryChannels"); err != nil {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -752,11 +726,7 @@ func (c *fakeChat) CategoryChannels(ctx context.Context) ([]spawner.Channel, err
 
 func (c *fakeChat) Log(ctx context.Context, m spawner.Message) error {
 	c.j.add("chat.Log %.60q", m.Content)
-	err := c.enter("Log")
-	if ctx.Err() != nil {
-		return ctx.Err()
-	}
-	if err != nil {
+	if err := c.call(ctx, "Log"); err != nil {
 		return err
 	}
 	c.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"log/slog"
 	"slices"
 	"sort"
@@ -237,6 +238,7 @@ type entry struct {
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
+	failed   chan struct{}         // closed when a finish of it first fails (endFailedLocked)
 	nudge    chan struct{}         // wakes the creation worker before its next poll
 	answered <-chan struct{}       // closed once the member was answered (may be nil)
 	io       sync.Mutex            // serialises the writes of the server's records
@@ -244,7 +246,7 @@ type entry struct {
 }
 
 func newEntry(id string, srv spawner.Server, game spawner.Game, p phase) *entry {
-	return &entry{id: id, srv: srv, game: game, phase: p, gone: make(chan struct{}), nudge: make(chan struct{}, 1)}
+	return &entry{id: id, srv: srv, game: game, phase: p, gone: make(chan struct{}), failed: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
 // remove drops entry id from the mirror; the caller holds m.mu.
@@ -430,13 +432,21 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 	default:
 	}
 	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
+	// Its end may fail (AWS or the table down): the member is then told,
+	// as for a watched server, while the sweep retries it.
 	select {
 	case <-e.gone:
 		return srv, nil
+	case <-e.failed:
+		return srv, errEndRetried
 	case <-ctx.Done():
 		return srv, ctx.Err()
 	}
 }
+
+// errEndRetried is Stop's answer when the end of a server stopped during
+// its creation failed: the sweep retries it.
+var errEndRetried = errors.New("stop server: failed; the sweep retries it")
 
 // Servers returns the servers by visible to who: every server for an admin,
 // their own for anyone else, oldest first.

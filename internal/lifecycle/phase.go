@@ -102,6 +102,9 @@ func beginEndLocked(e *entry, end ending) (ending, bool) {
 func endFailedLocked(e *entry) (tell bool) {
 	e.phase = phaseEndWanted
 	tell = !e.endTold
+	if tell {
+		close(e.failed) // a Stop waiting on a creation's end answers now
+	}
 	e.endTold = true
 	return tell
 }

@@ -209,6 +209,21 @@ func TestStopDuringCreation(t *testing.T) {
 			t.Errorf("%d tasks started, want 1", n)
 		}
 	})
+	t.Run("its end fails", func(t *testing.T) {
+		// The table is down: the member is told the stop is retried, as
+		// for a watched server, instead of waiting for the retry.
+		w := newWorld(t)
+		w.recover()
+		w.create(alice, "")
+		w.blockUntil(1)
+		srv, _ := w.serverOf(alice)
+		w.store.failNext("Delete", 1000, errBoom)
+		got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID()))
+		if got.err == nil || refusalCode(got.err) != 0 {
+			t.Fatalf("Stop during creation with the table down = %v, want a failure to tell", got.err)
+		}
+		w.expectPhase(srv.CreationID, phaseEndWanted)
+	})
 	t.Run("before the task exists", func(t *testing.T) {
 		w := newWorld(t)
 		w.recover()

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"time"
 
@@ -48,11 +47,7 @@ type Pinger struct {
 // malformed or oversized answer (more than MaxReply bytes a packet) is an
 // error wrapping ErrBadAnswer, never a panic.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := spawner.ProbeContext(ctx, p.Timeout, DefaultTimeout)
 	defer cancel()
 
 	host, portStr, err := net.SplitHostPort(addr)
@@ -67,7 +62,7 @@ func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
 	var dialer net.Dialer
 	conn, err := (*mcnet.Dialer)(&dialer).DialMCContext(ctx, addr)
 	if err != nil {
-		return spawner.Ping{}, fmt.Errorf("ping %s: dial: %w", addr, ctxErr(ctx, err))
+		return spawner.Ping{}, fmt.Errorf("ping %s: dial: %w", addr, spawner.ProbeErr(ctx, err))
 	}
 	defer conn.Close()
 	// The deadline covers a server that accepts and then says nothing; the
@@ -81,7 +76,7 @@ func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
 
 	status, latency, err := exchange(conn, host, uint16(port))
 	if err != nil {
-		return spawner.Ping{}, fmt.Errorf("ping %s: %w", addr, ctxErr(ctx, err))
+		return spawner.Ping{}, fmt.Errorf("ping %s: %w", addr, spawner.ProbeErr(ctx, err))
 	}
 	ping, err := ParseStatus(status)
 	if err != nil {
@@ -139,17 +134,4 @@ func exchange(conn *mcnet.Conn, host string, port uint16) (status string, latenc
 		return "", 0, errors.New("read pong: the server did not echo the ping")
 	}
 	return status, latency, nil
-}
-
-// ctxErr prefers the context's reason over the socket's "i/o timeout",
-// so a caller can tell a timeout (context.DeadlineExceeded) from a refusal.
-func ctxErr(ctx context.Context, err error) error {
-	if cerr := ctx.Err(); cerr != nil {
-		return fmt.Errorf("%w (%v)", cerr, err)
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		// The socket's deadline is the context's; its timer may fire first.
-		return fmt.Errorf("%w (%v)", context.DeadlineExceeded, err)
-	}
-	return err
 }

@@ -49,11 +49,7 @@ type Pinger struct {
 
 // Ping probes addr and returns the time the connection took to open.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
-	timeout := p.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := spawner.ProbeContext(ctx, p.Timeout, DefaultTimeout)
 	defer cancel()
 	start := time.Now()
 	if err := Probe(ctx, addr); err != nil {

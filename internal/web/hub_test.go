@@ -28,12 +28,13 @@ var t0 = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 type fakeFleet struct {
 	mu     sync.Mutex
 	events []spawner.Event
-	during func() // run inside Snapshot, to race a change with it
+	during func() // run inside the next Snapshot, once, to race a change with it
 }
 
 func (f *fakeFleet) Snapshot() []spawner.Event {
 	f.mu.Lock()
 	during := f.during
+	f.during = nil
 	out := slices.Clone(f.events)
 	f.mu.Unlock()
 	if during != nil {
@@ -239,10 +240,9 @@ func TestFeedSnapshotThenChangesInOrder(t *testing.T) {
 		w.hub.Publish(change("a", "u1", spawner.StateRunning, -time.Second))
 		w.hub.Publish(change("a", "u1", spawner.StateReady, time.Second))
 	}
+	// The dial may return before the hub reads the snapshot: the hook
+	// stays armed until that read, which consumes it.
 	c := w.mustDial(t, FleetScope(), "")
-	w.fleet.mu.Lock()
-	w.fleet.during = nil
-	w.fleet.mu.Unlock()
 	first := read(t, c)
 	if first.Type != spawner.EventSnapshot || first.Server != "a" || first.State != spawner.StateBooting {
 		t.Fatalf("first event %+v; want the snapshot of a, booting", first)

@@ -21,6 +21,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/mineral-contest/spawner/internal/testworld/syncbuf"
 )
 
 // startTimeout bounds how long Start waits for dynalite to print its port.
@@ -71,7 +73,7 @@ func Start(tb testing.TB) *Instance {
 	}
 	stdout := &firstLine{line: make(chan string, 1)}
 	cmd.Stdout = stdout
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		tb.Fatalf("dynalite: start node: %v", err)
@@ -161,22 +163,4 @@ func (w *firstLine) Write(p []byte) (int, error) {
 		w.buf = nil
 	}
 	return len(p), nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the process's writer and the test's reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

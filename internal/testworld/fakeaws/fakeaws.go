@@ -74,6 +74,11 @@ type Options struct {
 	// makes every task stay in that status until Release or Advance.
 	HoldIn string
 
+	// NoPublicIPs makes EC2 give no public address to a task started with
+	// assignPublicIp ENABLED, as subnets that do not map public IPs do: the
+	// task runs, on its private IP only.
+	NoPublicIPs bool
+
 	// OnRunning, when set, is called once for each task about to be RUNNING,
 	// before any ECS call can see it RUNNING (its argument already says
 	// RUNNING), so a game server it starts on the task's address is there
@@ -222,6 +227,7 @@ type Call struct {
 	Form   url.Values // the parsed form, for EC2 calls
 	Status int        // the HTTP status answered
 	Error  string     // the error code answered, if any
+	At     time.Time  // when the request arrived, before its answer was computed
 }
 
 // Decode unmarshals an ECS call's JSON body into v (e.g. *RunTaskInput).
@@ -311,11 +317,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests++
 	reqID := fmt.Sprintf("fake-%08d-0000-4000-8000-000000000000", s.requests)
 	s.mu.Unlock()
+	arrived := time.Now()
 
 	if target := r.Header.Get("X-Amz-Target"); target != "" {
 		op := strings.TrimPrefix(target, ecsTargetPrefix)
 		status, errCode, out := s.serveECS(r, op, body)
-		s.record(Call{Op: op, Body: body, Status: status, Error: errCode})
+		s.record(Call{Op: op, Body: body, Status: status, Error: errCode, At: arrived})
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.Header().Set("X-Amzn-RequestId", reqID)
 		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
@@ -326,13 +333,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 
 	form, err := url.ParseQuery(string(body))
 	if err != nil || form.Get("Action") == "" {
-		s.record(Call{Op: "", Body: body, Status: http.StatusBadRequest, Error: "UnknownOperation"})
+		s.record(Call{Op: "", Body: body, Status: http.StatusBadRequest, Error: "UnknownOperation", At: arrived})
 		http.Error(w, "fakeaws: neither an ECS X-Amz-Target nor an EC2 Action", http.StatusBadRequest)
 		return
 	}
 	op := form.Get("Action")
 	status, errCode, out := s.serveEC2(r, op, form, reqID)
-	s.record(Call{Op: op, Body: body, Form: form, Status: status, Error: errCode})
+	s.record(Call{Op: op, Body: body, Form: form, Status: status, Error: errCode, At: arrived})
 	w.Header().Set("Content-Type", "text/xml;charset=UTF-8")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(status)

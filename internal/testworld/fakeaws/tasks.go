@@ -328,7 +328,7 @@ func (s *Server) newTaskLocked(family string, containers []string, assignPublicI
 	}
 	t.ENI = fmt.Sprintf("eni-%017x", n)
 	t.PrivateIP = fmt.Sprintf("127.1.%d.%d", x, y)
-	if assignPublicIP == "ENABLED" {
+	if assignPublicIP == "ENABLED" && !s.opts.NoPublicIPs {
 		t.PublicIP = fmt.Sprintf("127.2.%d.%d", x, y)
 	}
 	for i, name := range containers {
@@ -389,9 +389,11 @@ func (s *Server) announceLocked(t *task) bool {
 	gen := t.gen
 	s.hooks.Add(1)
 	s.mu.Unlock()
-	defer s.mu.Lock()
-	defer s.hooks.Done()
 	s.opts.OnRunning(snap)
+	s.hooks.Done()
+	// Lock again before reading t.gen: a deferred Lock would run after
+	// the return value was read, racing stopTimer.
+	s.mu.Lock()
 	return t.gen == gen
 }
 

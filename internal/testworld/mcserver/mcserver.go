@@ -41,6 +41,7 @@ type Server struct {
 	motd    string
 	delay   time.Duration
 	silent  bool
+	hostile bool
 	pings   int
 	conns   map[net.Conn]struct{}
 	closed  bool
@@ -126,6 +127,15 @@ func (s *Server) SetSilent(silent bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.silent = silent
+}
+
+// SetNegativeLength makes the server answer a status request with a
+// status string of length -1, the answer that once made go-mc's reader
+// panic (makeslice: len out of range); false answers normally again.
+func (s *Server) SetNegativeLength(on bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hostile = on
 }
 
 // Pings is the number of status requests answered so far.
@@ -227,8 +237,14 @@ func (s *Server) handle(conn mcnet.Conn) {
 		}
 		switch packetid.ServerboundPacketID(p.ID) {
 		case packetid.ServerboundStatusRequest:
-			status := s.status(int(protocol))
-			if conn.WritePacket(pk.Marshal(packetid.ClientboundStatusResponse, pk.String(status))) != nil {
+			s.mu.Lock()
+			hostile := s.hostile
+			s.mu.Unlock()
+			answer := pk.Marshal(packetid.ClientboundStatusResponse, pk.String(s.status(int(protocol))))
+			if hostile {
+				answer = pk.Marshal(packetid.ClientboundStatusResponse, pk.VarInt(-1))
+			}
+			if conn.WritePacket(answer) != nil {
 				return
 			}
 			s.mu.Lock()

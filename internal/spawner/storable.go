@@ -1,0 +1,28 @@
+package spawner
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Storable reports whether a store (the DynamoDB table, the embedded file)
+// may hold s: a server its Load could read back, with a task ARN or a
+// creation id, an owner, a channel and a creation time, under a key that
+// is not a game template's. The error reads "server <key>: <what lacks>",
+// for the store to wrap ("put %w").
+func (s Server) Storable() error {
+	switch {
+	case s.TaskARN == "" && s.CreationID == "":
+		return errors.New("server: neither task ARN nor creation id")
+	case s.Owner == "":
+		return fmt.Errorf("server %s: no owner", s.Key())
+	case s.ChannelID == "":
+		return fmt.Errorf("server %s: no channel", s.Key())
+	case s.CreatedAt.UnixMilli() <= 0:
+		return fmt.Errorf("server %s: no creation time", s.Key())
+	case strings.HasPrefix(s.Key(), GameKeyPrefix):
+		return fmt.Errorf("server %s: the key is a game template's", s.Key())
+	}
+	return nil
+}
