@@ -6,6 +6,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -16,52 +17,17 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/config"
+	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/rconserver"
 )
 
-// startWithGames runs the daemon as start does, offering games after the
-// configuration's own, and waits until it serves commands.
-func (w *world) startWithGames(tb testing.TB, games spawner.Catalog) *daemonHandle {
-	tb.Helper()
-	cfg, err := config.Load(w.getenv, os.ReadFile)
-	if err != nil {
-		tb.Fatalf("configuration: %v", err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	d := &daemonHandle{w: w, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
-	go func() {
-		// daemon, with the extra games.
-		m := NewMain(cfg, newLogger(cfg, d.logs))
-		m.extraGames = games
-		if err := m.Run(ctx); err != nil {
-			m.Close()
-			d.done <- err
-			return
-		}
-		select {
-		case <-ctx.Done():
-		case <-m.done:
-		}
-		m.Close()
-		d.done <- m.runErr
-	}()
-	tb.Cleanup(func() {
-		d.stop(tb)
-		if tb.Failed() {
-			tb.Logf("daemon logs:\n%s", d.logs.String())
-		}
-	})
-	w.waitFor(tb, "the daemon to register its commands and connect", func() bool {
-		return len(w.discord.CommandsIn(guildID)) > 0 && w.discord.Connected() && strings.Contains(d.logs.String(), "spawner started")
-	}, d)
-	return d
-}
-
-// rconGame is the world's Minecraft game as a template with RCON would
-// describe it: the password in RCON_PASSWORD, the console on rconPort.
-func rconGame(tb testing.TB, w *world, rconPort int) spawner.Game {
+// putRCONTemplate stores in the world's table, before the daemon starts,
+// the template /game add would have stored for the world's Minecraft game
+// with RCON: the password in RCON_PASSWORD, the console on rconPort. The
+// daemon offers it as the game "paper".
+func putRCONTemplate(tb testing.TB, w *world, rconPort int) {
 	tb.Helper()
 	cfg, err := config.Load(w.getenv, os.ReadFile)
 	if err != nil {
@@ -71,10 +37,31 @@ func rconGame(tb testing.TB, w *world, rconPort int) spawner.Game {
 	if g.RCON != nil {
 		tb.Fatalf("the game built from the variables claims RCON: %+v", g.RCON)
 	}
-	g.Name, g.Title = "paper", "Minecraft Paper"
-	g.TokenEnv, g.AdminCommand = "", ""
-	g.RCON = &spawner.RCON{Port: rconPort, PasswordEnv: "RCON_PASSWORD"}
-	return g
+	variants := make([]map[string]any, 0, len(g.Variants))
+	for _, v := range g.Variants {
+		variants = append(variants, map[string]any{"name": v.Name, "env": v.Env})
+	}
+	doc, err := json.Marshal(map[string]any{
+		"name": "paper", "title": "Minecraft Paper",
+		"taskDefinition": g.TaskDefinition, "container": g.Container,
+		"port": g.Port, "protocol": "minecraft", "version": g.Version,
+		"variants": variants, "defaultVariant": g.DefaultVariant,
+		"rcon": map[string]any{"port": rconPort, "passwordEnv": "RCON_PASSWORD"},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := spawner.ParseTemplate(doc, g); err != nil {
+		tb.Fatalf("the test's template is refused: %v", err)
+	}
+	ctx := context.Background()
+	table := dynamo.New(w.dynamo(tb), tableName)
+	if err := table.EnsureTable(ctx); err != nil {
+		tb.Fatalf("create table: %v", err)
+	}
+	if err := table.PutGame(ctx, "paper", doc); err != nil {
+		tb.Fatalf("store the template: %v", err)
+	}
 }
 
 // command runs a /server subcommand for u and returns the text of its
@@ -189,7 +176,8 @@ func TestOpThroughRCONE2E(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{})
 	rconPort := reservePort(t)
-	d := w.startWithGames(t, spawner.Catalog{rconGame(t, w, rconPort)})
+	putRCONTemplate(t, w, rconPort)
+	d := w.start(t)
 	u := member(1)
 
 	// The default game has no RCON: no op there, and no password made.

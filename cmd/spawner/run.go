@@ -228,10 +228,7 @@ type Main struct {
 	done     chan struct{}      // closed when the manager's loop returned
 	runErr   error              // what it returned, once done is closed
 
-	// extraGames are offered after the configuration's; the end-to-end
-	// tests use them for a game the variables cannot describe (RCON).
-	extraGames spawner.Catalog
-	events     eventsLoop // the events queue's consumer, when one is set
+	events eventsLoop // the events queue's consumer, when one is set
 }
 
 // NewMain returns a daemon for cfg that logs to log; nothing is started.
@@ -287,7 +284,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	mgr := lifecycle.New(lifecycle.Options{
-		Catalog:          append(cfg.Catalog(), m.extraGames...),
+		Catalog:          cfg.Catalog(),
 		MaxServers:       maxServers,
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,

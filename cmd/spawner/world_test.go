@@ -185,8 +185,6 @@ type daemonHandle struct {
 func (w *world) start(tb testing.TB) *daemonHandle {
 	tb.Helper()
 	d := w.startNoWait(tb)
-	before := len(w.discord.CommandsIn(guildID))
-	_ = before
 	w.waitFor(tb, "the daemon to register its commands and connect", func() bool {
 		return len(w.discord.CommandsIn(guildID)) > 0 && w.discord.Connected() && strings.Contains(d.logs.String(), "spawner started")
 	}, d)
