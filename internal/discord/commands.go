@@ -68,9 +68,10 @@ func Commands() []*discordgo.ApplicationCommand {
 // gateway's event loop is never held.
 func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
 	i := ic.Interaction
-	if b.fleet == nil {
+	if b.fleet == nil || !b.enter() {
 		return
 	}
+	defer b.workers.Done()
 	var data discordgo.ApplicationCommandInteractionData
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
