@@ -291,7 +291,7 @@ func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse
 	defer cancel()
 	if err := b.s.InteractionRespond(i, r, discordgo.WithContext(withRetryBudget(ctx, answerWithin))); err != nil {
 		b.failed("interaction response")
-		b.log.Error("answer interaction", "interaction", i.ID, "err", err)
+		b.log.Error("answer interaction", "interaction", i.ID, "err", redact(err, i.Token)) // the token is in the URL
 	}
 }
 
@@ -319,7 +319,7 @@ func (b *Bot) editResponse(i *discordgo.Interaction, content string) {
 		Content: &content, AllowedMentions: &discordgo.MessageAllowedMentions{},
 	}, discordgo.WithContext(b.ctx)); err != nil {
 		b.failed("interaction edit")
-		b.log.Warn("edit interaction answer", "interaction", i.ID, "err", err)
+		b.log.Warn("edit interaction answer", "interaction", i.ID, "err", redact(err, i.Token))
 	}
 }
 
