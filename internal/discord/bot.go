@@ -68,6 +68,7 @@ type Bot struct {
 	left      sync.Map     // guild id → struct{}: guilds already left
 	names     sync.Map     // user id → display name seen in interactions
 	workers   sync.WaitGroup
+	gate      gate // no work starts once Close began (lifetime.go)
 	ctx       context.Context
 	// Errors counts failed REST calls, for metrics; may be nil.
 	Errors func(op string)
@@ -174,6 +175,7 @@ func (b *Bot) Open(ctx context.Context, fleet Fleet) error {
 
 // Close disconnects from the gateway and waits for the answers under way.
 func (b *Bot) Close() error {
+	b.shut()
 	err := b.s.Close()
 	b.workers.Wait()
 	return err
@@ -217,7 +219,10 @@ func (b *Bot) leaveIfForeign(guildID string) {
 	if _, done := b.left.LoadOrStore(guildID, struct{}{}); done {
 		return
 	}
-	b.workers.Add(1)
+	if !b.enter() {
+		b.left.Delete(guildID)
+		return
+	}
 	go func() {
 		defer b.workers.Done()
 		if err := b.s.GuildLeave(guildID, discordgo.WithContext(b.ctx)); err != nil {

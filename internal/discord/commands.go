@@ -68,9 +68,10 @@ func Commands() []*discordgo.ApplicationCommand {
 // gateway's event loop is never held.
 func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreate) {
 	i := ic.Interaction
-	if b.fleet == nil {
+	if b.fleet == nil || !b.enter() {
 		return
 	}
+	defer b.workers.Done()
 	var data discordgo.ApplicationCommandInteractionData
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
@@ -290,7 +291,7 @@ func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse
 	defer cancel()
 	if err := b.s.InteractionRespond(i, r, discordgo.WithContext(withRetryBudget(ctx, answerWithin))); err != nil {
 		b.failed("interaction response")
-		b.log.Error("answer interaction", "interaction", i.ID, "err", err)
+		b.log.Error("answer interaction", "interaction", i.ID, "err", redact(err, i.Token)) // the token is in the URL
 	}
 }
 
@@ -318,7 +319,7 @@ func (b *Bot) editResponse(i *discordgo.Interaction, content string) {
 		Content: &content, AllowedMentions: &discordgo.MessageAllowedMentions{},
 	}, discordgo.WithContext(b.ctx)); err != nil {
 		b.failed("interaction edit")
-		b.log.Warn("edit interaction answer", "interaction", i.ID, "err", err)
+		b.log.Warn("edit interaction answer", "interaction", i.ID, "err", redact(err, i.Token))
 	}
 }
 

@@ -163,7 +163,7 @@ func (b *Bot) addGame(i *discordgo.Interaction, actor spawner.Actor, lang text.L
 		defer b.workers.Done()
 		ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
 		defer cancel()
-		doc, err := download(ctx, file.URL, spawner.MaxTemplateSize)
+		doc, err := b.downloadAttachment(ctx, file.URL, spawner.MaxTemplateSize)
 		switch {
 		case errors.Is(err, errTooLarge):
 			b.editResponse(i, lang.GameTooLarge(spawner.MaxTemplateSize))
@@ -198,13 +198,26 @@ var errTooLarge = errors.New("too large")
 // CDN, which needs no token: none is sent), within downloadTimeout. More
 // than limit is errTooLarge, whatever the headers said.
 func download(ctx context.Context, url string, limit int64) ([]byte, error) {
+	return fetch(ctx, http.DefaultClient, url, limit)
+}
+
+// downloadAttachment is download from an address attachmentURL allows,
+// following only redirects it allows too.
+func (b *Bot) downloadAttachment(ctx context.Context, url string, limit int64) ([]byte, error) {
+	if err := attachmentURL(url, b.cfg.APIURL); err != nil {
+		return nil, err
+	}
+	return fetch(ctx, attachmentClient(b.cfg.APIURL), url, limit)
+}
+
+func fetch(ctx context.Context, client *http.Client, url string, limit int64) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, downloadTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("attachment url: %w", err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("get attachment: %w", errors.Unwrap(err))
 	}

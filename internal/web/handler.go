@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -74,15 +75,21 @@ type handler struct {
 // check verifies the request's token and, when server is set, that it
 // covers that server. It returns the status to answer when it does not.
 func (h *handler) check(r *http.Request, server string) (Scope, string, int, error) {
+	scope, token, _, status, err := h.checkLeft(r, server)
+	return scope, token, status, err
+}
+
+// checkLeft is check that also returns how long the token has left.
+func (h *handler) checkLeft(r *http.Request, server string) (Scope, string, time.Duration, int, error) {
 	token := r.URL.Query().Get("token")
-	scope, err := h.opt.Signer.Verify(token)
+	scope, left, err := h.opt.Signer.verify(token)
 	if err != nil {
-		return Scope{}, token, http.StatusUnauthorized, err
+		return Scope{}, token, 0, http.StatusUnauthorized, err
 	}
 	if server != "" && !h.covers(scope, server) {
-		return Scope{}, token, http.StatusForbidden, ErrOutOfScope
+		return Scope{}, token, 0, http.StatusForbidden, ErrOutOfScope
 	}
-	return scope, token, 0, nil
+	return scope, token, left, 0, nil
 }
 
 // covers reports whether scope may see server; a member's scope needs the
@@ -102,7 +109,7 @@ func (h *handler) covers(scope Scope, server string) bool {
 
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	server := r.URL.Query().Get("server")
-	scope, token, status, err := h.check(r, server)
+	scope, token, left, status, err := h.checkLeft(r, server)
 	if err != nil {
 		http.Error(w, feedError(err), status)
 		return
@@ -126,6 +133,7 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	// The hub owns the connection from here; returning frees the request
 	// and the HTTP server's goroutine, which matters with a thousand clients.
 	s := h.opt.Hub.open(conn, scope, server)
+	s.left = left
 	go func() {
 		defer release()
 		h.opt.Hub.serve(s)

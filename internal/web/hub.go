@@ -42,6 +42,10 @@ type HubOptions struct {
 // answers 429 before any upgrade.
 var ErrTooMany = errors.New("too many connections")
 
+// StatusLinkExpired is the close code of a connection whose token expired
+// while it was open (a code of the application's range, 4000-4999).
+const StatusLinkExpired websocket.StatusCode = 4001
+
 // ErrHubClosed is returned once the hub is closed.
 var ErrHubClosed = errors.New("event hub closed")
 
@@ -211,6 +215,7 @@ type session struct {
 	snapshot [][]byte
 	seen     map[string]time.Time // the snapshot's time of each server
 	check    int                  // queued changes that may predate the snapshot
+	left     time.Duration        // until the token expires; the connection ends then (0: never)
 }
 
 // open registers a client for conn and reads the snapshot of its scope. It
@@ -265,6 +270,14 @@ func (h *Hub) serve(s *session) {
 	s.snapshot = nil
 	ping := time.NewTicker(h.opt.PingInterval)
 	defer ping.Stop()
+	// A token expires for an open connection too: a link that leaked, or
+	// a member who lost the role, sees nothing past its expiry.
+	var expired <-chan time.Time
+	if s.left > 0 {
+		t := time.NewTimer(s.left)
+		defer t.Stop()
+		expired = t.C
+	}
 	for {
 		select {
 		case <-c.slow: // before anything queued: the client is gone
@@ -290,6 +303,9 @@ func (h *Hub) serve(s *session) {
 			}
 		case <-c.slow:
 			h.drop(conn)
+			return
+		case <-expired:
+			conn.Close(StatusLinkExpired, "link expired")
 			return
 		case <-ping.C:
 			pctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)

@@ -116,31 +116,39 @@ func (s *Signer) Sign(scope Scope, ttl time.Duration) string {
 // Signer's secret, and ErrTokenExpired when it is genuine but past its
 // expiry. The MAC is compared in constant time before anything else is read.
 func (s *Signer) Verify(token string) (Scope, error) {
+	scope, _, err := s.verify(token)
+	return scope, err
+}
+
+// verify is Verify that also returns how long the token has left, by the
+// Signer's clock.
+func (s *Signer) verify(token string) (Scope, time.Duration, error) {
 	enc := base64.RawURLEncoding
 	p, m, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 512 {
-		return Scope{}, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
 	}
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
 	if err1 != nil || err2 != nil {
-		return Scope{}, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
 	}
 	if !hmac.Equal(mac, s.mac(payload)) {
-		return Scope{}, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
 	}
 	if len(payload) < 9 || payload[0] != tokenVersion {
-		return Scope{}, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
 	}
 	scope, err := ParseScope(string(payload[9:]))
 	if err != nil {
-		return Scope{}, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
 	}
 	expires := time.Unix(int64(binary.BigEndian.Uint64(payload[1:9])), 0)
-	if !s.now().Before(expires) {
-		return Scope{}, fmt.Errorf("verify token: %w", ErrTokenExpired)
+	left := expires.Sub(s.now())
+	if left <= 0 {
+		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenExpired)
 	}
-	return scope, nil
+	return scope, left, nil
 }
 
 func (s *Signer) mac(payload []byte) []byte {

@@ -288,7 +288,8 @@
       render();
     };
     ws.onopen = function () { setConn("live"); };
-    ws.onclose = function () {
+    ws.onclose = function (ev) {
+      if (ev.code === 4001) { location.reload(); return; } // the link expired: the page says so
       setConn("reconnecting");
       const delay = Math.min(15000, 500 * Math.pow(2, attempt++)) * (0.8 + Math.random() * 0.4);
       setTimeout(connect, delay);
