@@ -44,13 +44,7 @@ func (e *TemplateError) Error() string {
 type TemplateErrors []*TemplateError
 
 // Error returns one problem a line.
-func (e TemplateErrors) Error() string {
-	lines := make([]string, len(e))
-	for i, p := range e {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+func (e TemplateErrors) Error() string { return ErrorLines(e) }
 
 // The template format's keys, in the order problems are reported.
 var templateKeys = []string{
