@@ -20,6 +20,7 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/records"
 )
 
 func testCtx(tb testing.TB) context.Context {
@@ -96,7 +97,7 @@ func TestOpenCreatesTheFolder(t *testing.T) {
 func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	srv := fullServer()
+	srv := records.Full()
 	srv.Players = 7
 	if err := st.Put(testCtx(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
@@ -114,7 +115,7 @@ func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 	}
 	want := map[string]any{
 		// The original bot's attributes, with its names.
-		"taskId": arn, "publicIpAddress": "203.0.113.7", "token": "s3cr3t-admin-token",
+		"taskId": records.TaskARN, "publicIpAddress": "203.0.113.7", "token": "s3cr3t-admin-token",
 		"creationDate": 1714595415123.0, "channelId": "222222222222222222",
 		"typeServer": "non_official", "userId": "111111111111111111",
 		// Ours, with the table's names.
@@ -144,7 +145,7 @@ func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	good := fullServer()
+	good := records.Full()
 	if err := st.Put(testCtx(t), good); err != nil {
 		t.Fatalf("put: %v", err)
 	}
@@ -282,8 +283,8 @@ func crashWriter(dir, prefix string) {
 	}
 	out := bufio.NewWriter(os.Stdout)
 	for i := range crashBurst {
-		srv := fullServer()
-		srv.TaskARN = fmt.Sprintf("%s-%s-%05d", arn, prefix, i)
+		srv := records.Full()
+		srv.TaskARN = fmt.Sprintf("%s-%s-%05d", records.TaskARN, prefix, i)
 		srv.Token = strings.Repeat("t", i%4000) // records of varying size, so pages split
 		if err := st.Put(context.Background(), srv); err != nil {
 			fmt.Println("put:", err)

@@ -17,6 +17,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
+	"github.com/mineral-contest/spawner/internal/testworld/records"
 )
 
 const tableName = "spawner-servers"
@@ -73,39 +74,10 @@ func load(tb testing.TB, table *dynamo.Table) ([]spawner.Server, []error) {
 	return servers, problems
 }
 
-const arn = "arn:aws:ecs:eu-west-3:123456789012:task/minecraft/0123456789abcdef0123456789abcdef"
-
-func fullServer() spawner.Server {
-	created := time.Date(2024, 5, 1, 20, 30, 15, 123_000_000, time.UTC)
-	return spawner.Server{
-		TaskARN:         arn,
-		CreationID:      "c-42",
-		Game:            "minecraft",
-		Variant:         "non_official",
-		Owner:           "111111111111111111",
-		ChannelID:       "222222222222222222",
-		StatusMessageID: "333333333333333333",
-		Address:         "203.0.113.7",
-		Port:            25566,
-		Token:           "s3cr3t-admin-token",
-		Locale:          "fr",
-		State:           spawner.StateReady,
-		CreatedAt:       created,
-		RunningAt:       created.Add(90 * time.Second),
-		ReadyAt:         created.Add(150*time.Second + 7*time.Millisecond),
-		Warnings:        2,
-		RuntimeWarned:   true,
-		StopsAt:         created.Add(3*time.Hour + 5*time.Millisecond),
-		Extensions:      2,
-		RCONPassword:    "rcon-pa55",
-		GameTemplate:    []byte(`{"name":"valheim","title":"Valheim","port":2456}`),
-	}
-}
-
 func TestPutLoadRoundTripsEveryField(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
-	ready := fullServer()
+	ready := records.Full()
 	pending := spawner.Server{
 		CreationID: "c-43",
 		Game:       "minecraft",
@@ -133,9 +105,9 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 	}
 
 	// The original bot's attributes, with its names and types.
-	item := getRaw(t, db, arn)
+	item := getRaw(t, db, records.TaskARN)
 	wantRaw := map[string]types.AttributeValue{
-		"taskId":          s(arn),
+		"taskId":          s(records.TaskARN),
 		"publicIpAddress": s("203.0.113.7"),
 		"token":           s("s3cr3t-admin-token"),
 		"creationDate":    n("1714595415123"),
@@ -164,7 +136,7 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 func TestPutReplacesWholeItem(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
-	srv := fullServer()
+	srv := records.Full()
 	if err := table.Put(testCtx(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
 	}
@@ -175,7 +147,7 @@ func TestPutReplacesWholeItem(t *testing.T) {
 			t.Fatalf("put again: %v", err)
 		}
 	}
-	if _, ok := getRaw(t, db, arn)["token"]; ok {
+	if _, ok := getRaw(t, db, records.TaskARN)["token"]; ok {
 		t.Errorf("token still stored after a Put without it")
 	}
 	servers, _ := load(t, table)
@@ -187,7 +159,7 @@ func TestPutReplacesWholeItem(t *testing.T) {
 func TestPutRefusesUnloadableServer(t *testing.T) {
 	t.Parallel()
 	table, _ := newTable(t)
-	base := fullServer()
+	base := records.Full()
 	cases := map[string]func(*spawner.Server){
 		"no key":          func(s *spawner.Server) { s.TaskARN, s.CreationID = "", "" },
 		"no owner":        func(s *spawner.Server) { s.Owner = "" },
@@ -214,7 +186,7 @@ func TestLoadAdoptsOriginalItem(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	putRaw(t, db, map[string]types.AttributeValue{
-		"taskId":          s(arn),
+		"taskId":          s(records.TaskARN),
 		"publicIpAddress": s("198.51.100.20"),
 		"token":           s("d41d8cd98f00b204"),
 		"creationDate":    n("1700000000123"),
@@ -228,7 +200,7 @@ func TestLoadAdoptsOriginalItem(t *testing.T) {
 		t.Fatalf("problems with an original item: %v", problems)
 	}
 	want := []spawner.Server{{
-		TaskARN:   arn,
+		TaskARN:   records.TaskARN,
 		Address:   "198.51.100.20",
 		Token:     "d41d8cd98f00b204",
 		CreatedAt: time.UnixMilli(1700000000123).UTC(),
@@ -373,7 +345,7 @@ func TestLoadReportsItemsWithoutUsableKey(t *testing.T) {
 func TestDeleteIsIdempotent(t *testing.T) {
 	t.Parallel()
 	table, _ := newTable(t)
-	srv := fullServer()
+	srv := records.Full()
 	if err := table.Put(testCtx(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
 	}
@@ -413,7 +385,7 @@ func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
 		t.Errorf("billing mode = %+v, want on-demand", bm)
 	}
 
-	if err := table.Put(testCtx(t), fullServer()); err != nil {
+	if err := table.Put(testCtx(t), records.Full()); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 	if err := table.EnsureTable(testCtx(t)); err != nil {
@@ -501,9 +473,9 @@ func TestLoadReadsEveryPage(t *testing.T) {
 	// A Scan page holds at most 1 MB: eight items of ~300 KB need several.
 	const count = 8
 	big := strings.Repeat("x", 300<<10)
-	srv := fullServer()
+	srv := records.Full()
 	for i := range count {
-		srv.TaskARN = arn + string(rune('a'+i))
+		srv.TaskARN = records.TaskARN + string(rune('a'+i))
 		srv.Token = big
 		if err := table.Put(testCtx(t), srv); err != nil {
 			t.Fatalf("put %d: %v", i, err)
@@ -526,7 +498,7 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	if err := table.EnsureTable(testCtx(t)); err != nil {
 		t.Fatalf("ensure table: %v", err)
 	}
-	before := fullServer()
+	before := records.Full()
 	if err := table.Put(testCtx(t), before); err != nil {
 		t.Fatalf("put: %v", err)
 	}

@@ -11,13 +11,14 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
+	"github.com/mineral-contest/spawner/internal/testworld/records"
 )
 
 func TestGamesLiveBesideServersWithoutMixingUp(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	ctx := testCtx(t)
-	srv := fullServer()
+	srv := records.Full()
 	if err := table.Put(ctx, srv); err != nil {
 		t.Fatalf("put server: %v", err)
 	}
@@ -110,7 +111,7 @@ func TestPutGameRefusesWhatCannotLoadBack(t *testing.T) {
 			t.Errorf("PutGame(%q, %q) succeeded", name, doc)
 		}
 	}
-	srv := fullServer()
+	srv := records.Full()
 	srv.TaskARN = "game/sneaky"
 	if err := table.Put(testCtx(t), srv); err == nil {
 		t.Errorf("Put of a server keyed like a game succeeded")
@@ -121,7 +122,7 @@ func TestOriginalTableLoadsUnchangedWithGamesBeside(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	original := map[string]types.AttributeValue{
-		"taskId": s(arn), "publicIpAddress": s("198.51.100.20"), "token": s("d41d8cd98f00b204"),
+		"taskId": s(records.TaskARN), "publicIpAddress": s("198.51.100.20"), "token": s("d41d8cd98f00b204"),
 		"creationDate": n("1700000000123"), "channelId": s("987654321098765432"),
 		"typeServer": s("official"), "userId": s("123456789012345678"),
 	}
@@ -137,7 +138,7 @@ func TestOriginalTableLoadsUnchangedWithGamesBeside(t *testing.T) {
 	if got.StopsAt != (spawner.Server{}).StopsAt || got.Extensions != 0 || got.RCONPassword != "" || got.GameTemplate != nil {
 		t.Errorf("an original item loaded with new fields set: %+v", got)
 	}
-	if !reflect.DeepEqual(getRaw(t, db, arn), original) {
+	if !reflect.DeepEqual(getRaw(t, db, records.TaskARN), original) {
 		t.Errorf("loading changed the original item")
 	}
 }
