@@ -14,6 +14,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
 	"github.com/mineral-contest/spawner/internal/testworld/records"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 // store is what the daemon asks of either store: the dynamo table and the
@@ -33,33 +34,20 @@ var (
 	_ store = (*dynamo.Table)(nil)
 )
 
-func pendingServer() spawner.Server {
-	return spawner.Server{
-		CreationID: "c-43",
-		Game:       "minecraft",
-		Variant:    "official",
-		Owner:      "444444444444444444",
-		ChannelID:  "555555555555555555",
-		Locale:     "en-US",
-		State:      spawner.StateRequested,
-		CreatedAt:  time.UnixMilli(1714595415999).UTC(),
-	}
-}
-
 // contract is what both stores must do alike, one case per behaviour.
 var contract = []struct {
 	name string
 	run  func(t *testing.T, st store)
 }{
 	{"put then load round-trips every stored field", func(t *testing.T, st store) {
-		full, pending := records.Full(), pendingServer()
+		full, pending := records.Full(), records.Pending()
 		full.Players = 9 // not stored
 		put(t, st, full, pending)
 		full.Players = 0
 		wantServers(t, st, full, pending)
 	}},
 	{"times load back in UTC, truncated to the millisecond", func(t *testing.T, st store) {
-		srv := pendingServer()
+		srv := records.Pending()
 		srv.CreatedAt = time.Date(2025, 1, 2, 3, 4, 5, 678_912_345, time.FixedZone("CET", 3600))
 		srv.StopsAt = srv.CreatedAt.Add(time.Hour)
 		put(t, st, srv)
@@ -75,7 +63,7 @@ var contract = []struct {
 		wantServers(t, st, bare)
 	}},
 	{"a creation moves to its task", func(t *testing.T, st store) {
-		srv := pendingServer()
+		srv := records.Pending()
 		put(t, st, srv)
 		moved := srv
 		moved.TaskARN = records.TaskARN
@@ -86,7 +74,7 @@ var contract = []struct {
 		wantServers(t, st, moved)
 	}},
 	{"delete is idempotent", func(t *testing.T, st store) {
-		put(t, st, records.Full(), pendingServer())
+		put(t, st, records.Full(), records.Pending())
 		for range 2 {
 			if err := st.Delete(ctxFor(t), records.TaskARN); err != nil {
 				t.Fatalf("delete: %v", err)
@@ -95,7 +83,7 @@ var contract = []struct {
 		if err := st.Delete(ctxFor(t), "never-there"); err != nil {
 			t.Errorf("delete of a key never stored: %v", err)
 		}
-		wantServers(t, st, pendingServer())
+		wantServers(t, st, records.Pending())
 	}},
 	{"put refuses what load could not read back", func(t *testing.T, st store) {
 		for name, change := range map[string]func(*spawner.Server){
@@ -181,7 +169,7 @@ func TestContract(t *testing.T) {
 	}
 }
 
-func ctxFor(tb testing.TB) context.Context { tb.Helper(); return testCtx(tb) }
+func ctxFor(tb testing.TB) context.Context { tb.Helper(); return wait.Context(tb) }
 
 func put(tb testing.TB, st store, servers ...spawner.Server) {
 	tb.Helper()

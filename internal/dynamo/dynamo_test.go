@@ -18,23 +18,17 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
 	"github.com/mineral-contest/spawner/internal/testworld/records"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 const tableName = "spawner-servers"
-
-func testCtx(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 // newTable starts a dynalite with the server table created by EnsureTable.
 func newTable(tb testing.TB) (*dynamo.Table, *dynamodb.Client) {
 	tb.Helper()
 	db := dynalite.NewClient(tb, dynalite.Start(tb).Endpoint())
 	table := dynamo.New(db, tableName)
-	if err := table.EnsureTable(testCtx(tb)); err != nil {
+	if err := table.EnsureTable(wait.Context(tb)); err != nil {
 		tb.Fatalf("ensure table: %v", err)
 	}
 	return table, db
@@ -42,7 +36,7 @@ func newTable(tb testing.TB) (*dynamo.Table, *dynamodb.Client) {
 
 func putRaw(tb testing.TB, db *dynamodb.Client, item map[string]types.AttributeValue) {
 	tb.Helper()
-	_, err := db.PutItem(testCtx(tb), &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item})
+	_, err := db.PutItem(wait.Context(tb), &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item})
 	if err != nil {
 		tb.Fatalf("put raw item: %v", err)
 	}
@@ -50,7 +44,7 @@ func putRaw(tb testing.TB, db *dynamodb.Client, item map[string]types.AttributeV
 
 func getRaw(tb testing.TB, db *dynamodb.Client, key string) map[string]types.AttributeValue {
 	tb.Helper()
-	out, err := db.GetItem(testCtx(tb), &dynamodb.GetItemInput{
+	out, err := db.GetItem(wait.Context(tb), &dynamodb.GetItemInput{
 		TableName:      aws.String(tableName),
 		Key:            map[string]types.AttributeValue{"taskId": s(key)},
 		ConsistentRead: aws.Bool(true),
@@ -66,7 +60,7 @@ func n(v string) types.AttributeValue { return &types.AttributeValueMemberN{Valu
 
 func load(tb testing.TB, table *dynamo.Table) ([]spawner.Server, []error) {
 	tb.Helper()
-	servers, problems, err := table.Load(testCtx(tb))
+	servers, problems, err := table.Load(wait.Context(tb))
 	if err != nil {
 		tb.Fatalf("load: %v", err)
 	}
@@ -78,18 +72,9 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	ready := records.Full()
-	pending := spawner.Server{
-		CreationID: "c-43",
-		Game:       "minecraft",
-		Variant:    "official",
-		Owner:      "444444444444444444",
-		ChannelID:  "555555555555555555",
-		Locale:     "en-US",
-		State:      spawner.StateRequested,
-		CreatedAt:  time.UnixMilli(1714595415999).UTC(),
-	}
+	pending := records.Pending()
 	for _, srv := range []spawner.Server{ready, pending} {
-		if err := table.Put(testCtx(t), srv); err != nil {
+		if err := table.Put(wait.Context(t), srv); err != nil {
 			t.Fatalf("put %s: %v", srv.Key(), err)
 		}
 	}
@@ -137,13 +122,13 @@ func TestPutReplacesWholeItem(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	srv := records.Full()
-	if err := table.Put(testCtx(t), srv); err != nil {
+	if err := table.Put(wait.Context(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 	srv.Token = ""
 	srv.State = spawner.StateStopping
 	for range 2 { // idempotent
-		if err := table.Put(testCtx(t), srv); err != nil {
+		if err := table.Put(wait.Context(t), srv); err != nil {
 			t.Fatalf("put again: %v", err)
 		}
 	}
@@ -170,7 +155,7 @@ func TestPutRefusesUnloadableServer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := base
 			mutate(&srv)
-			if err := table.Put(testCtx(t), srv); err == nil {
+			if err := table.Put(wait.Context(t), srv); err == nil {
 				t.Errorf("Put accepted a server Load could not read back: %+v", srv)
 			}
 		})
@@ -346,15 +331,15 @@ func TestDeleteIsIdempotent(t *testing.T) {
 	t.Parallel()
 	table, _ := newTable(t)
 	srv := records.Full()
-	if err := table.Put(testCtx(t), srv); err != nil {
+	if err := table.Put(wait.Context(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 	for i := range 2 {
-		if err := table.Delete(testCtx(t), srv.Key()); err != nil {
+		if err := table.Delete(wait.Context(t), srv.Key()); err != nil {
 			t.Fatalf("delete #%d: %v", i+1, err)
 		}
 	}
-	if err := table.Delete(testCtx(t), "creation/never-written"); err != nil {
+	if err := table.Delete(wait.Context(t), "creation/never-written"); err != nil {
 		t.Errorf("delete of a key never written: %v", err)
 	}
 	if servers, problems := load(t, table); len(servers)+len(problems) != 0 {
@@ -367,17 +352,17 @@ func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
 	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
 	table := dynamo.New(db, tableName)
 
-	err := table.Check(testCtx(t))
+	err := table.Check(wait.Context(t))
 	if !errors.Is(err, spawner.ErrNotFound) || !strings.Contains(err.Error(), tableName) {
 		t.Fatalf("Check on a missing table = %v, want not found naming %s", err, tableName)
 	}
-	if err := table.EnsureTable(testCtx(t)); err != nil {
+	if err := table.EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table: %v", err)
 	}
-	if err := table.Check(testCtx(t)); err != nil {
+	if err := table.Check(wait.Context(t)); err != nil {
 		t.Fatalf("Check after EnsureTable: %v", err)
 	}
-	out, err := db.DescribeTable(testCtx(t), &dynamodb.DescribeTableInput{TableName: aws.String(tableName)})
+	out, err := db.DescribeTable(wait.Context(t), &dynamodb.DescribeTableInput{TableName: aws.String(tableName)})
 	if err != nil {
 		t.Fatalf("describe: %v", err)
 	}
@@ -385,10 +370,10 @@ func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
 		t.Errorf("billing mode = %+v, want on-demand", bm)
 	}
 
-	if err := table.Put(testCtx(t), records.Full()); err != nil {
+	if err := table.Put(wait.Context(t), records.Full()); err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	if err := table.EnsureTable(testCtx(t)); err != nil {
+	if err := table.EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table again: %v", err)
 	}
 	if servers, _ := load(t, table); len(servers) != 1 {
@@ -429,7 +414,7 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			name := tableName + "-" + string(rune('a'+i))
-			_, err := db.CreateTable(testCtx(t), &dynamodb.CreateTableInput{
+			_, err := db.CreateTable(wait.Context(t), &dynamodb.CreateTableInput{
 				TableName:            aws.String(name),
 				BillingMode:          types.BillingModePayPerRequest,
 				AttributeDefinitions: c.attrs,
@@ -440,7 +425,7 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 			}
 			table := dynamo.New(db, name)
 			for op, f := range map[string]func(context.Context) error{"Check": table.Check, "EnsureTable": table.EnsureTable} {
-				err := f(testCtx(t))
+				err := f(wait.Context(t))
 				if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "key schema") {
 					t.Errorf("%s = %v, want a key schema error naming %s", op, err, name)
 				}
@@ -477,7 +462,7 @@ func TestLoadReadsEveryPage(t *testing.T) {
 	for i := range count {
 		srv.TaskARN = records.TaskARN + string(rune('a'+i))
 		srv.Token = big
-		if err := table.Put(testCtx(t), srv); err != nil {
+		if err := table.Put(wait.Context(t), srv); err != nil {
 			t.Fatalf("put %d: %v", i, err)
 		}
 	}
@@ -495,11 +480,11 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	inst := dynalite.Start(t)
 	proxy := inst.Proxy(t)
 	table := dynamo.New(dynalite.NewClient(t, proxy.Endpoint()), tableName)
-	if err := table.EnsureTable(testCtx(t)); err != nil {
+	if err := table.EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table: %v", err)
 	}
 	before := records.Full()
-	if err := table.Put(testCtx(t), before); err != nil {
+	if err := table.Put(wait.Context(t), before); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 
@@ -535,7 +520,7 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	if len(servers) != 1 || len(problems) != 0 || servers[0].Key() != before.Key() {
 		t.Fatalf("after the outage loaded %+v (problems %v), want the server written before", servers, problems)
 	}
-	if err := table.Delete(testCtx(t), before.Key()); err != nil {
+	if err := table.Delete(wait.Context(t), before.Key()); err != nil {
 		t.Errorf("delete after the outage: %v", err)
 	}
 }

@@ -12,12 +12,13 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
 	"github.com/mineral-contest/spawner/internal/testworld/records"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 func TestGamesLiveBesideServersWithoutMixingUp(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
-	ctx := testCtx(t)
+	ctx := wait.Context(t)
 	srv := records.Full()
 	if err := table.Put(ctx, srv); err != nil {
 		t.Fatalf("put server: %v", err)
@@ -80,7 +81,7 @@ func TestMalformedGameItemsAreProblems(t *testing.T) {
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/number"), "template": n("12")})
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/"), "template": s(`{}`)})
 
-	games, problems, err := table.LoadGames(testCtx(t))
+	games, problems, err := table.LoadGames(wait.Context(t))
 	if err != nil {
 		t.Fatalf("LoadGames: %v", err)
 	}
@@ -107,13 +108,13 @@ func TestPutGameRefusesWhatCannotLoadBack(t *testing.T) {
 	db := dynalite.NewClient(t, "http://127.0.0.1:1") // never called
 	table := dynamo.New(db, tableName)
 	for name, doc := range map[string][]byte{"": []byte(`{}`), "x": []byte(`{`), "y": nil} {
-		if err := table.PutGame(testCtx(t), name, doc); err == nil {
+		if err := table.PutGame(wait.Context(t), name, doc); err == nil {
 			t.Errorf("PutGame(%q, %q) succeeded", name, doc)
 		}
 	}
 	srv := records.Full()
 	srv.TaskARN = "game/sneaky"
-	if err := table.Put(testCtx(t), srv); err == nil {
+	if err := table.Put(wait.Context(t), srv); err == nil {
 		t.Errorf("Put of a server keyed like a game succeeded")
 	}
 }
@@ -127,7 +128,7 @@ func TestOriginalTableLoadsUnchangedWithGamesBeside(t *testing.T) {
 		"typeServer": s("official"), "userId": s("123456789012345678"),
 	}
 	putRaw(t, db, original)
-	if err := table.PutGame(testCtx(t), "valheim", []byte(`{}`)); err != nil {
+	if err := table.PutGame(wait.Context(t), "valheim", []byte(`{}`)); err != nil {
 		t.Fatalf("put game: %v", err)
 	}
 	servers, problems := load(t, table)

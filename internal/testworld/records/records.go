@@ -40,3 +40,18 @@ func Full() spawner.Server {
 		GameTemplate:    []byte(`{"name":"valheim","title":"Valheim","port":2456}`),
 	}
 }
+
+// Pending is a server record still being created: no task yet, the
+// fewest fields a store keeps.
+func Pending() spawner.Server {
+	return spawner.Server{
+		CreationID: "c-43",
+		Game:       "minecraft",
+		Variant:    "official",
+		Owner:      "444444444444444444",
+		ChannelID:  "555555555555555555",
+		Locale:     "en-US",
+		State:      spawner.StateRequested,
+		CreatedAt:  time.UnixMilli(1714595415999).UTC(),
+	}
+}
