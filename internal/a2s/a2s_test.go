@@ -81,13 +81,8 @@ func TestQueryHonoursCancel(t *testing.T) {
 	}()
 	wait.For(t, "the request to reach the server", func() bool { return srv.Requests() > 0 })
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled query = %v, want context.Canceled", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("query still running 5s after its context was cancelled")
+	if err := wait.Returns(t, "the cancelled query", done); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled query = %v, want context.Canceled", err)
 	}
 }
 

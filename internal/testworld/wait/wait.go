@@ -36,3 +36,17 @@ func For(tb testing.TB, what string, cond func() bool) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// Returns waits for the error a call sends on done, typically once its
+// context was cancelled, and fails tb, naming what, when none comes within
+// ForTimeout: the call did not stop. Call it from the test's goroutine.
+func Returns(tb testing.TB, what string, done <-chan error) error {
+	tb.Helper()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(ForTimeout):
+		tb.Fatalf("%s still running %v after it was told to stop", what, ForTimeout)
+		return nil
+	}
+}
