@@ -143,17 +143,11 @@ type Pinger struct {
 // online (bots not counted), the maximum, the version and the latency of
 // the whole query. Errors are Query's.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
-	ctx, cancel := spawner.ProbeContext(ctx, p.Timeout, DefaultTimeout)
-	defer cancel()
-	start := time.Now()
-	info, err := Query(ctx, addr)
-	if err != nil {
-		return spawner.Ping{}, err
-	}
-	return spawner.Ping{
-		Online:  info.HumanPlayers(),
-		Max:     info.MaxPlayers,
-		Version: info.Version,
-		Latency: time.Since(start),
-	}, nil
+	return spawner.TimedProbe(ctx, p.Timeout, DefaultTimeout, func(ctx context.Context) (spawner.Ping, error) {
+		info, err := Query(ctx, addr)
+		if err != nil {
+			return spawner.Ping{}, err
+		}
+		return spawner.Ping{Online: info.HumanPlayers(), Max: info.MaxPlayers, Version: info.Version}, nil
+	})
 }

@@ -10,14 +10,8 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/a2s"
 	"github.com/mineral-contest/spawner/internal/testworld/a2sserver"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
-
-func testCtx(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 func TestQueryAnswersTheChallenge(t *testing.T) {
 	srv := a2sserver.Listen(t, "127.0.0.1:0")
@@ -25,7 +19,7 @@ func TestQueryAnswersTheChallenge(t *testing.T) {
 	srv.SetBots(1)
 	srv.SetName("Vikings of Mineral")
 
-	info, err := a2s.Query(testCtx(t), srv.Addr())
+	info, err := a2s.Query(wait.Context(t), srv.Addr())
 	if err != nil {
 		t.Fatalf("query: %v", err)
 	}
@@ -50,7 +44,7 @@ func TestQueryWithoutChallenge(t *testing.T) {
 	srv := a2sserver.Listen(t, "127.0.0.1:0")
 	srv.SetChallenge(false)
 	srv.SetPlayers(2, 10)
-	got, err := a2s.Pinger{}.Ping(testCtx(t), srv.Addr())
+	got, err := a2s.Pinger{}.Ping(wait.Context(t), srv.Addr())
 	if err != nil {
 		t.Fatalf("ping: %v", err)
 	}
@@ -85,15 +79,10 @@ func TestQueryHonoursCancel(t *testing.T) {
 		_, err := a2s.Query(ctx, srv.Addr())
 		done <- err
 	}()
-	waitFor(t, "the request to reach the server", func() bool { return srv.Requests() > 0 })
+	wait.For(t, "the request to reach the server", func() bool { return srv.Requests() > 0 })
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled query = %v, want context.Canceled", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("query still running 5s after its context was cancelled")
+	if err := wait.Returns(t, "the cancelled query", done); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled query = %v, want context.Canceled", err)
 	}
 }
 
@@ -101,7 +90,7 @@ func TestQueryClosedPortFails(t *testing.T) {
 	srv := a2sserver.Listen(t, "127.0.0.1:0")
 	addr := srv.Addr()
 	srv.Close()
-	_, err := a2s.Query(testCtx(t), addr)
+	_, err := a2s.Query(wait.Context(t), addr)
 	if err == nil {
 		t.Fatal("query of a closed port succeeded")
 	}
@@ -159,7 +148,7 @@ func TestQueryRejectsBadReplies(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			addr := rawServer(t, c.reply)
-			_, err := a2s.Query(testCtx(t), addr)
+			_, err := a2s.Query(wait.Context(t), addr)
 			if !errors.Is(err, c.want) {
 				t.Errorf("query = %v, want %v", err, c.want)
 			}
@@ -206,16 +195,5 @@ func TestParseExtraData(t *testing.T) {
 	}
 	if !info.Private || info.VAC || info.Environment != 'w' {
 		t.Errorf("flags = private %v vac %v env %c, want private, no VAC, w", info.Private, info.VAC, info.Environment)
-	}
-}
-
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after 5s waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -20,14 +20,9 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/records"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
-
-func testCtx(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 // openStore opens a store in dir, closed when tb ends.
 func openStore(tb testing.TB, dir string) *bolt.Store {
@@ -88,7 +83,7 @@ func TestOpenCreatesTheFolder(t *testing.T) {
 	if _, err := os.Stat(st.Path()); err != nil {
 		t.Errorf("the store's file: %v", err)
 	}
-	if err := st.Check(testCtx(t)); err != nil {
+	if err := st.Check(wait.Context(t)); err != nil {
 		t.Errorf("Check of a fresh store: %v", err)
 	}
 }
@@ -96,12 +91,12 @@ func TestOpenCreatesTheFolder(t *testing.T) {
 func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	srv := fullServer()
+	srv := records.Full()
 	srv.Players = 7
-	if err := st.Put(testCtx(t), srv); err != nil {
+	if err := st.Put(wait.Context(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	if err := st.PutGame(testCtx(t), "valheim", []byte(`{"name":"valheim"}`)); err != nil {
+	if err := st.PutGame(wait.Context(t), "valheim", []byte(`{"name":"valheim"}`)); err != nil {
 		t.Fatalf("put game: %v", err)
 	}
 	if err := st.Close(); err != nil {
@@ -114,7 +109,7 @@ func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 	}
 	want := map[string]any{
 		// The original bot's attributes, with its names.
-		"taskId": arn, "publicIpAddress": "203.0.113.7", "token": "s3cr3t-admin-token",
+		"taskId": records.TaskARN, "publicIpAddress": "203.0.113.7", "token": "s3cr3t-admin-token",
 		"creationDate": 1714595415123.0, "channelId": "222222222222222222",
 		"typeServer": "non_official", "userId": "111111111111111111",
 		// Ours, with the table's names.
@@ -144,8 +139,8 @@ func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
-	good := fullServer()
-	if err := st.Put(testCtx(t), good); err != nil {
+	good := records.Full()
+	if err := st.Put(wait.Context(t), good); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 	if err := st.Close(); err != nil {
@@ -187,7 +182,7 @@ func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
 	rawPut(t, dir, "games", "fine", []byte(`{"taskId":"game/fine","template":"{}","updatedAt":1}`))
 
 	st = openStore(t, dir)
-	servers, problems, err := st.Load(testCtx(t))
+	servers, problems, err := st.Load(wait.Context(t))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
@@ -218,7 +213,7 @@ func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
 		t.Errorf("no problem for the record that is not JSON")
 	}
 
-	games, problems, err := st.LoadGames(testCtx(t))
+	games, problems, err := st.LoadGames(wait.Context(t))
 	if err != nil {
 		t.Fatalf("load games: %v", err)
 	}
@@ -248,7 +243,7 @@ func TestSecondOpenOnTheSameFolderIsRefused(t *testing.T) {
 		t.Fatalf("close: %v", err)
 	}
 	third := openStore(t, dir)
-	if err := third.Check(testCtx(t)); err != nil {
+	if err := third.Check(wait.Context(t)); err != nil {
 		t.Errorf("after the first closed, Check: %v", err)
 	}
 }
@@ -282,8 +277,8 @@ func crashWriter(dir, prefix string) {
 	}
 	out := bufio.NewWriter(os.Stdout)
 	for i := range crashBurst {
-		srv := fullServer()
-		srv.TaskARN = fmt.Sprintf("%s-%s-%05d", arn, prefix, i)
+		srv := records.Full()
+		srv.TaskARN = fmt.Sprintf("%s-%s-%05d", records.TaskARN, prefix, i)
 		srv.Token = strings.Repeat("t", i%4000) // records of varying size, so pages split
 		if err := st.Put(context.Background(), srv); err != nil {
 			fmt.Println("put:", err)
@@ -334,15 +329,15 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: the file does not open after a SIGKILL: %v", round, err)
 		}
-		servers, problems, err := st.Load(testCtx(t))
+		servers, problems, err := st.Load(wait.Context(t))
 		if err != nil || len(problems) != 0 {
 			t.Fatalf("round %d: load after the kill: %v, problems %v", round, err, problems)
 		}
-		games, problems, err := st.LoadGames(testCtx(t))
+		games, problems, err := st.LoadGames(wait.Context(t))
 		if err != nil || len(problems) != 0 {
 			t.Fatalf("round %d: load games after the kill: %v, problems %v", round, err, problems)
 		}
-		if err := st.Check(testCtx(t)); err != nil {
+		if err := st.Check(wait.Context(t)); err != nil {
 			t.Errorf("round %d: check after the kill: %v", round, err)
 		}
 		if err := st.Close(); err != nil {

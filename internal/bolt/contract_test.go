@@ -13,6 +13,8 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
+	"github.com/mineral-contest/spawner/internal/testworld/records"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 // store is what the daemon asks of either store: the dynamo table and the
@@ -32,62 +34,20 @@ var (
 	_ store = (*dynamo.Table)(nil)
 )
 
-const arn = "arn:aws:ecs:eu-west-3:123456789012:task/minecraft/0123456789abcdef0123456789abcdef"
-
-func fullServer() spawner.Server {
-	created := time.Date(2024, 5, 1, 20, 30, 15, 123_000_000, time.UTC)
-	return spawner.Server{
-		TaskARN:         arn,
-		CreationID:      "c-42",
-		Game:            "minecraft",
-		Variant:         "non_official",
-		Owner:           "111111111111111111",
-		ChannelID:       "222222222222222222",
-		StatusMessageID: "333333333333333333",
-		Address:         "203.0.113.7",
-		Port:            25566,
-		Token:           "s3cr3t-admin-token",
-		Locale:          "fr",
-		State:           spawner.StateReady,
-		CreatedAt:       created,
-		RunningAt:       created.Add(90 * time.Second),
-		ReadyAt:         created.Add(150*time.Second + 7*time.Millisecond),
-		Warnings:        2,
-		RuntimeWarned:   true,
-		StopsAt:         created.Add(3*time.Hour + 5*time.Millisecond),
-		Extensions:      2,
-		RCONPassword:    "rcon-pa55",
-		GameTemplate:    []byte(`{"name":"valheim","title":"Valheim","port":2456}`),
-	}
-}
-
-func pendingServer() spawner.Server {
-	return spawner.Server{
-		CreationID: "c-43",
-		Game:       "minecraft",
-		Variant:    "official",
-		Owner:      "444444444444444444",
-		ChannelID:  "555555555555555555",
-		Locale:     "en-US",
-		State:      spawner.StateRequested,
-		CreatedAt:  time.UnixMilli(1714595415999).UTC(),
-	}
-}
-
 // contract is what both stores must do alike, one case per behaviour.
 var contract = []struct {
 	name string
 	run  func(t *testing.T, st store)
 }{
 	{"put then load round-trips every stored field", func(t *testing.T, st store) {
-		full, pending := fullServer(), pendingServer()
+		full, pending := records.Full(), records.Pending()
 		full.Players = 9 // not stored
 		put(t, st, full, pending)
 		full.Players = 0
 		wantServers(t, st, full, pending)
 	}},
 	{"times load back in UTC, truncated to the millisecond", func(t *testing.T, st store) {
-		srv := pendingServer()
+		srv := records.Pending()
 		srv.CreatedAt = time.Date(2025, 1, 2, 3, 4, 5, 678_912_345, time.FixedZone("CET", 3600))
 		srv.StopsAt = srv.CreatedAt.Add(time.Hour)
 		put(t, st, srv)
@@ -96,17 +56,17 @@ var contract = []struct {
 		wantServers(t, st, srv)
 	}},
 	{"put replaces the whole record", func(t *testing.T, st store) {
-		full := fullServer()
+		full := records.Full()
 		put(t, st, full)
 		bare := spawner.Server{TaskARN: full.TaskARN, Owner: full.Owner, ChannelID: full.ChannelID, CreatedAt: full.CreatedAt}
 		put(t, st, bare)
 		wantServers(t, st, bare)
 	}},
 	{"a creation moves to its task", func(t *testing.T, st store) {
-		srv := pendingServer()
+		srv := records.Pending()
 		put(t, st, srv)
 		moved := srv
-		moved.TaskARN = arn
+		moved.TaskARN = records.TaskARN
 		put(t, st, moved)
 		if err := st.Delete(ctxFor(t), srv.Key()); err != nil {
 			t.Fatalf("delete %s: %v", srv.Key(), err)
@@ -114,16 +74,16 @@ var contract = []struct {
 		wantServers(t, st, moved)
 	}},
 	{"delete is idempotent", func(t *testing.T, st store) {
-		put(t, st, fullServer(), pendingServer())
+		put(t, st, records.Full(), records.Pending())
 		for range 2 {
-			if err := st.Delete(ctxFor(t), arn); err != nil {
+			if err := st.Delete(ctxFor(t), records.TaskARN); err != nil {
 				t.Fatalf("delete: %v", err)
 			}
 		}
 		if err := st.Delete(ctxFor(t), "never-there"); err != nil {
 			t.Errorf("delete of a key never stored: %v", err)
 		}
-		wantServers(t, st, pendingServer())
+		wantServers(t, st, records.Pending())
 	}},
 	{"put refuses what load could not read back", func(t *testing.T, st store) {
 		for name, change := range map[string]func(*spawner.Server){
@@ -135,7 +95,7 @@ var contract = []struct {
 			"before 1970":   func(s *spawner.Server) { s.CreatedAt = time.Unix(-5, 0) },
 			"at 1970 exact": func(s *spawner.Server) { s.CreatedAt = time.Unix(0, 0) },
 		} {
-			srv := fullServer()
+			srv := records.Full()
 			change(&srv)
 			if err := st.Put(ctxFor(t), srv); err == nil {
 				t.Errorf("Put of a server with %s succeeded", name)
@@ -145,7 +105,7 @@ var contract = []struct {
 	}},
 	{"games are stored, replaced and removed apart from servers", func(t *testing.T, st store) {
 		ctx := ctxFor(t)
-		put(t, st, fullServer())
+		put(t, st, records.Full())
 		for name, doc := range map[string]string{"valheim": `{"name":"valheim"}`, "paper": `{"name":"paper"}`} {
 			if err := st.PutGame(ctx, name, []byte(doc)); err != nil {
 				t.Fatalf("put game %s: %v", name, err)
@@ -155,14 +115,14 @@ var contract = []struct {
 			t.Fatalf("replace game: %v", err)
 		}
 		wantGames(t, st, map[string]string{"valheim": `{"name":"valheim","title":"V"}`, "paper": `{"name":"paper"}`})
-		wantServers(t, st, fullServer())
+		wantServers(t, st, records.Full())
 		for range 2 {
 			if err := st.DeleteGame(ctx, "paper"); err != nil {
 				t.Fatalf("delete game: %v", err)
 			}
 		}
 		wantGames(t, st, map[string]string{"valheim": `{"name":"valheim","title":"V"}`})
-		if err := st.Delete(ctx, arn); err != nil {
+		if err := st.Delete(ctx, records.TaskARN); err != nil {
 			t.Fatalf("delete server: %v", err)
 		}
 		wantGames(t, st, map[string]string{"valheim": `{"name":"valheim","title":"V"}`})
@@ -209,7 +169,7 @@ func TestContract(t *testing.T) {
 	}
 }
 
-func ctxFor(tb testing.TB) context.Context { tb.Helper(); return testCtx(tb) }
+func ctxFor(tb testing.TB) context.Context { tb.Helper(); return wait.Context(tb) }
 
 func put(tb testing.TB, st store, servers ...spawner.Server) {
 	tb.Helper()

@@ -527,8 +527,7 @@ func (l *loader) discordURL(name string) *url.URL {
 	if v == "" {
 		v = DefaultDiscordAPIURL
 	}
-	if problem := checkURL(v, DefaultDiscordAPIURL); problem != "" {
-		l.fail(name, "%s", problem)
+	if v = l.url(name, v, DefaultDiscordAPIURL); v == "" {
 		return nil
 	}
 	u, _ := url.Parse(v)
@@ -538,11 +537,17 @@ func (l *loader) discordURL(name string) *url.URL {
 }
 
 func (l *loader) endpoint(name string) string {
-	v := l.get(name)
+	return l.url(name, l.get(name), "http://127.0.0.1:4566")
+}
+
+// url is v, the value of name, when it is an http(s) URL; otherwise the
+// problem is reported with example as a model and url is "". An empty v
+// is "" with no problem.
+func (l *loader) url(name, v, example string) string {
 	if v == "" {
 		return ""
 	}
-	if problem := checkURL(v, "http://127.0.0.1:4566"); problem != "" {
+	if problem := checkURL(v, example); problem != "" {
 		l.fail(name, "%s", problem)
 		return ""
 	}
@@ -839,23 +844,11 @@ func (l *loader) queueURL(name string, ecs bool) string {
 		l.fail(name, "is for ECS task events and needs SPAWNER_RUNTIME=ecs; the docker runtime follows the engine's own events: unset it")
 		return ""
 	}
-	if problem := checkURL(v, "https://sqs.eu-west-3.amazonaws.com/123456789012/spawner-events"); problem != "" {
-		l.fail(name, "%s", problem)
-		return ""
-	}
-	return v
+	return l.url(name, v, "https://sqs.eu-west-3.amazonaws.com/123456789012/spawner-events")
 }
 
 func (l *loader) publicURL(name string) string {
-	v := l.get(name)
-	if v == "" {
-		return ""
-	}
-	if problem := checkURL(v, "https://spawner.example.org"); problem != "" {
-		l.fail(name, "%s", problem)
-		return ""
-	}
-	return strings.TrimRight(v, "/")
+	return strings.TrimRight(l.url(name, l.get(name), "https://spawner.example.org"), "/")
 }
 
 // minWebSecret is the shortest WEB_SECRET accepted, in bytes.

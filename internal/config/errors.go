@@ -1,6 +1,6 @@
 package config
 
-import "strings"
+import "github.com/mineral-contest/spawner/internal/spawner"
 
 // FieldError is one problem with one variable: Var names it, Problem says
 // what is wrong and what is expected. Problem quotes the value it refuses
@@ -18,13 +18,7 @@ func (e *FieldError) Error() string { return e.Var + ": " + e.Problem }
 type Errors []*FieldError
 
 // Error returns the problems one per line.
-func (e Errors) Error() string {
-	lines := make([]string, len(e))
-	for i, fe := range e {
-		lines[i] = fe.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+func (e Errors) Error() string { return spawner.ErrorLines(e) }
 
 // Unwrap returns the problems, so errors.As finds a *FieldError.
 func (e Errors) Unwrap() []error {

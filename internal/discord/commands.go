@@ -189,23 +189,24 @@ func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.La
 
 func (b *Bot) stop(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	value, _ := option(sub.Options, "server")
-	b.defer_(i)
-	b.workers.Add(1)
-	go func() {
-		defer b.workers.Done()
-		ctx, cancel := context.WithTimeout(b.ctx, 2*time.Minute)
-		defer cancel()
+	b.answerLater(i, 2*time.Minute, func(ctx context.Context) string {
 		srv, err := b.fleet.Stop(ctx, actor, value)
-		var refusal *spawner.Refusal
-		switch {
-		case errors.As(err, &refusal):
-			b.editResponse(i, lang.Refusal(refusal))
-		case err != nil:
-			b.editResponse(i, lang.StopFailed())
-		default:
-			b.editResponse(i, lang.Stopped(srv))
-		}
-	}()
+		return answer(lang, err, lang.StopFailed, func() string { return lang.Stopped(srv) })
+	})
+}
+
+// answer is what a member reads once a command on a server is done: the
+// refusal when err is one, failed() when err is another error, and done()
+// when there is none.
+func answer(lang text.Lang, err error, failed, done func() string) string {
+	var refusal *spawner.Refusal
+	switch {
+	case errors.As(err, &refusal):
+		return lang.Refusal(refusal)
+	case err != nil:
+		return failed()
+	}
+	return done()
 }
 
 func (b *Bot) list(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang) {
@@ -311,6 +312,21 @@ func (b *Bot) defer_(i *discordgo.Interaction) {
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
 	})
+}
+
+// answerLater acknowledges i at once, so the gateway's handler returns
+// and the member sees the bot thinking, and runs work on a worker that
+// Close waits for, under b's context bounded by timeout. What work returns
+// replaces the acknowledgement.
+func (b *Bot) answerLater(i *discordgo.Interaction, timeout time.Duration, work func(ctx context.Context) string) {
+	b.defer_(i)
+	b.workers.Add(1)
+	go func() {
+		defer b.workers.Done()
+		ctx, cancel := context.WithTimeout(b.ctx, timeout)
+		defer cancel()
+		b.editResponse(i, work(ctx))
+	}()
 }
 
 func (b *Bot) editResponse(i *discordgo.Interaction, content string) {

@@ -67,23 +67,10 @@ func offers(sub string, s spawner.Server, catalog spawner.Catalog) bool {
 
 func (b *Bot) extend(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	value, _ := option(sub.Options, "server")
-	b.defer_(i)
-	b.workers.Add(1)
-	go func() {
-		defer b.workers.Done()
-		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-		defer cancel()
+	b.answerLater(i, 30*time.Second, func(ctx context.Context) string {
 		ext, err := b.fleet.Extend(ctx, actor, value)
-		var refusal *spawner.Refusal
-		switch {
-		case errors.As(err, &refusal):
-			b.editResponse(i, lang.Refusal(refusal))
-		case err != nil:
-			b.editResponse(i, lang.ExtendFailed())
-		default:
-			b.editResponse(i, lang.Extended(ext.Server, ext.StopsAt, ext.Left))
-		}
-	}()
+		return answer(lang, err, lang.ExtendFailed, func() string { return lang.Extended(ext.Server, ext.StopsAt, ext.Left) })
+	})
 }
 
 func (b *Bot) op(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
@@ -95,12 +82,7 @@ func (b *Bot) op(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, 
 			player = s
 		}
 	}
-	b.defer_(i)
-	b.workers.Add(1)
-	go func() {
-		defer b.workers.Done()
-		ctx, cancel := context.WithTimeout(b.ctx, 30*time.Second)
-		defer cancel()
+	b.answerLater(i, 30*time.Second, func(ctx context.Context) string {
 		var srv spawner.Server
 		for _, s := range b.fleet.Servers(actor) {
 			if s.TaskID() == value || s.CreationID == value {
@@ -113,11 +95,11 @@ func (b *Bot) op(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, 
 		case errors.As(err, &refusal):
 			echo := *refusal
 			echo.Name = cut(echo.Name, maxEcho)
-			b.editResponse(i, lang.Refusal(&echo))
+			return lang.Refusal(&echo)
 		case err != nil:
-			b.editResponse(i, lang.OpFailed(errors.Is(err, spawner.ErrRCONAuth)))
+			return lang.OpFailed(errors.Is(err, spawner.ErrRCONAuth))
 		default:
-			b.editResponse(i, lang.OpDone(srv, player, reply))
+			return lang.OpDone(srv, player, reply)
 		}
-	}()
+	})
 }

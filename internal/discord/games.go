@@ -119,24 +119,19 @@ func (b *Bot) onGame(i *discordgo.Interaction, data discordgo.ApplicationCommand
 		b.ephemeral(i, showTemplate(lang.GameShowHeader(g), g.Template))
 	case "remove":
 		name, _ := option(sub.Options, "game")
-		b.defer_(i)
-		b.workers.Add(1)
-		go func() {
-			defer b.workers.Done()
-			ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
-			defer cancel()
+		b.answerLater(i, time.Minute, func(ctx context.Context) string {
 			g, err := gm.RemoveGame(ctx, actor, name)
 			var refusal *spawner.Refusal
 			switch {
 			case errors.As(err, &refusal):
-				b.editResponse(i, lang.GameUnknown(cut(name, maxEcho)))
+				return lang.GameUnknown(cut(name, maxEcho))
 			case err != nil:
 				b.log.Error("remove game", "game", name, "err", err)
-				b.editResponse(i, lang.GameFailed())
+				return lang.GameFailed()
 			default:
-				b.editResponse(i, lang.GameRemoved(g))
+				return lang.GameRemoved(g)
 			}
-		}()
+		})
 	}
 }
 
@@ -157,52 +152,40 @@ func (b *Bot) addGame(i *discordgo.Interaction, actor spawner.Actor, lang text.L
 		b.ephemeral(i, lang.GameTooLarge(spawner.MaxTemplateSize))
 		return
 	}
-	b.defer_(i)
-	b.workers.Add(1)
-	go func() {
-		defer b.workers.Done()
-		ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
-		defer cancel()
+	b.answerLater(i, time.Minute, func(ctx context.Context) string {
 		doc, err := b.downloadAttachment(ctx, file.URL, spawner.MaxTemplateSize)
 		switch {
 		case errors.Is(err, errTooLarge):
-			b.editResponse(i, lang.GameTooLarge(spawner.MaxTemplateSize))
-			return
+			return lang.GameTooLarge(spawner.MaxTemplateSize)
 		case err != nil:
 			b.log.Warn("download game template", "err", err)
-			b.editResponse(i, lang.GameDownloadFailed(err.Error()))
-			return
+			return lang.GameDownloadFailed(err.Error())
 		}
 		replaced, err := gm.AddGame(ctx, actor, doc)
 		var problems spawner.TemplateErrors
 		switch {
 		case errors.As(err, &problems):
-			b.editResponse(i, fitLines(lang.GameProblems(problems)))
+			return fitLines(lang.GameProblems(problems))
 		case err != nil:
 			b.log.Error("add game", "err", err)
-			b.editResponse(i, lang.GameFailed())
+			return lang.GameFailed()
 		default:
 			g, _ := b.fleet.Catalog().Lookup(gameName(doc))
 			if replaced {
-				b.editResponse(i, lang.GameReplaced(g))
-			} else {
-				b.editResponse(i, lang.GameAdded(g))
+				return lang.GameReplaced(g)
 			}
+			return lang.GameAdded(g)
 		}
-	}()
+	})
 }
 
 var errTooLarge = errors.New("too large")
 
-// download reads at most limit bytes from url (an attachment on Discord's
-// CDN, which needs no token: none is sent), within downloadTimeout. More
-// than limit is errTooLarge, whatever the headers said.
-func download(ctx context.Context, url string, limit int64) ([]byte, error) {
-	return fetch(ctx, http.DefaultClient, url, limit)
-}
-
-// downloadAttachment is download from an address attachmentURL allows,
-// following only redirects it allows too.
+// downloadAttachment reads at most limit bytes from url, an attachment on
+// Discord's CDN (which needs no token: none is sent), within
+// downloadTimeout, from an address attachmentURL allows and following only
+// redirects it allows too. More than limit is errTooLarge, whatever the
+// headers said.
 func (b *Bot) downloadAttachment(ctx context.Context, url string, limit int64) ([]byte, error) {
 	if err := attachmentURL(url, b.cfg.APIURL); err != nil {
 		return nil, err

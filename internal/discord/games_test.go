@@ -34,20 +34,20 @@ func TestDownloadEnforcesTheLimitWhileReading(t *testing.T) {
 	defer srv.Close()
 	ctx := context.Background()
 
-	if doc, err := download(ctx, srv.URL+"/exact", limit); err != nil || len(doc) != limit {
+	if doc, err := fetch(ctx, http.DefaultClient, srv.URL+"/exact", limit); err != nil || len(doc) != limit {
 		t.Errorf("download of exactly the limit = %d bytes, %v", len(doc), err)
 	}
 	for _, path := range []string{"/chunked", "/declared"} {
-		if _, err := download(ctx, srv.URL+path, limit); !errors.Is(err, errTooLarge) {
+		if _, err := fetch(ctx, http.DefaultClient, srv.URL+path, limit); !errors.Is(err, errTooLarge) {
 			t.Errorf("download %s = %v, want too large", path, err)
 		}
 	}
-	if _, err := download(ctx, srv.URL+"/gone", limit); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := fetch(ctx, http.DefaultClient, srv.URL+"/gone", limit); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Errorf("download of a missing file = %v, want the status", err)
 	}
 	short, cancel := context.WithCancel(ctx)
 	go cancel() // the caller's deadline ends the wait, as downloadTimeout does
-	if _, err := download(short, srv.URL+"/slow", limit); err == nil {
+	if _, err := fetch(short, http.DefaultClient, srv.URL+"/slow", limit); err == nil {
 		t.Errorf("download of a server that never answers returned no error")
 	}
 }

@@ -138,18 +138,10 @@ func New(cfg Config, opts ...client.Opt) (*Runtime, error) {
 	if cfg.PortLo < 1 || cfg.PortHi > 65535 || cfg.PortLo > cfg.PortHi {
 		return nil, fmt.Errorf("docker: bad port range %d-%d", cfg.PortLo, cfg.PortHi)
 	}
-	if cfg.DefaultMemoryMiB <= 0 {
-		cfg.DefaultMemoryMiB = DefaultMemoryMiB
-	}
-	if cfg.DefaultCPU <= 0 {
-		cfg.DefaultCPU = DefaultCPU
-	}
-	if cfg.StopGrace <= 0 {
-		cfg.StopGrace = DefaultStopGrace
-	}
-	if cfg.ExitedRetention <= 0 {
-		cfg.ExitedRetention = DefaultExitedRetention
-	}
+	cfg.DefaultMemoryMiB = spawner.PositiveOr(cfg.DefaultMemoryMiB, DefaultMemoryMiB)
+	cfg.DefaultCPU = spawner.PositiveOr(cfg.DefaultCPU, DefaultCPU)
+	cfg.StopGrace = spawner.PositiveOr(cfg.StopGrace, DefaultStopGrace)
+	cfg.ExitedRetention = spawner.PositiveOr(cfg.ExitedRetention, DefaultExitedRetention)
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
 	}

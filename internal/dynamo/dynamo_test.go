@@ -17,23 +17,18 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
+	"github.com/mineral-contest/spawner/internal/testworld/records"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 const tableName = "spawner-servers"
-
-func testCtx(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 // newTable starts a dynalite with the server table created by EnsureTable.
 func newTable(tb testing.TB) (*dynamo.Table, *dynamodb.Client) {
 	tb.Helper()
 	db := dynalite.NewClient(tb, dynalite.Start(tb).Endpoint())
 	table := dynamo.New(db, tableName)
-	if err := table.EnsureTable(testCtx(tb)); err != nil {
+	if err := table.EnsureTable(wait.Context(tb)); err != nil {
 		tb.Fatalf("ensure table: %v", err)
 	}
 	return table, db
@@ -41,7 +36,7 @@ func newTable(tb testing.TB) (*dynamo.Table, *dynamodb.Client) {
 
 func putRaw(tb testing.TB, db *dynamodb.Client, item map[string]types.AttributeValue) {
 	tb.Helper()
-	_, err := db.PutItem(testCtx(tb), &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item})
+	_, err := db.PutItem(wait.Context(tb), &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item})
 	if err != nil {
 		tb.Fatalf("put raw item: %v", err)
 	}
@@ -49,7 +44,7 @@ func putRaw(tb testing.TB, db *dynamodb.Client, item map[string]types.AttributeV
 
 func getRaw(tb testing.TB, db *dynamodb.Client, key string) map[string]types.AttributeValue {
 	tb.Helper()
-	out, err := db.GetItem(testCtx(tb), &dynamodb.GetItemInput{
+	out, err := db.GetItem(wait.Context(tb), &dynamodb.GetItemInput{
 		TableName:      aws.String(tableName),
 		Key:            map[string]types.AttributeValue{"taskId": s(key)},
 		ConsistentRead: aws.Bool(true),
@@ -65,7 +60,7 @@ func n(v string) types.AttributeValue { return &types.AttributeValueMemberN{Valu
 
 func load(tb testing.TB, table *dynamo.Table) ([]spawner.Server, []error) {
 	tb.Helper()
-	servers, problems, err := table.Load(testCtx(tb))
+	servers, problems, err := table.Load(wait.Context(tb))
 	if err != nil {
 		tb.Fatalf("load: %v", err)
 	}
@@ -73,51 +68,13 @@ func load(tb testing.TB, table *dynamo.Table) ([]spawner.Server, []error) {
 	return servers, problems
 }
 
-const arn = "arn:aws:ecs:eu-west-3:123456789012:task/minecraft/0123456789abcdef0123456789abcdef"
-
-func fullServer() spawner.Server {
-	created := time.Date(2024, 5, 1, 20, 30, 15, 123_000_000, time.UTC)
-	return spawner.Server{
-		TaskARN:         arn,
-		CreationID:      "c-42",
-		Game:            "minecraft",
-		Variant:         "non_official",
-		Owner:           "111111111111111111",
-		ChannelID:       "222222222222222222",
-		StatusMessageID: "333333333333333333",
-		Address:         "203.0.113.7",
-		Port:            25566,
-		Token:           "s3cr3t-admin-token",
-		Locale:          "fr",
-		State:           spawner.StateReady,
-		CreatedAt:       created,
-		RunningAt:       created.Add(90 * time.Second),
-		ReadyAt:         created.Add(150*time.Second + 7*time.Millisecond),
-		Warnings:        2,
-		RuntimeWarned:   true,
-		StopsAt:         created.Add(3*time.Hour + 5*time.Millisecond),
-		Extensions:      2,
-		RCONPassword:    "rcon-pa55",
-		GameTemplate:    []byte(`{"name":"valheim","title":"Valheim","port":2456}`),
-	}
-}
-
 func TestPutLoadRoundTripsEveryField(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
-	ready := fullServer()
-	pending := spawner.Server{
-		CreationID: "c-43",
-		Game:       "minecraft",
-		Variant:    "official",
-		Owner:      "444444444444444444",
-		ChannelID:  "555555555555555555",
-		Locale:     "en-US",
-		State:      spawner.StateRequested,
-		CreatedAt:  time.UnixMilli(1714595415999).UTC(),
-	}
+	ready := records.Full()
+	pending := records.Pending()
 	for _, srv := range []spawner.Server{ready, pending} {
-		if err := table.Put(testCtx(t), srv); err != nil {
+		if err := table.Put(wait.Context(t), srv); err != nil {
 			t.Fatalf("put %s: %v", srv.Key(), err)
 		}
 	}
@@ -133,9 +90,9 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 	}
 
 	// The original bot's attributes, with its names and types.
-	item := getRaw(t, db, arn)
+	item := getRaw(t, db, records.TaskARN)
 	wantRaw := map[string]types.AttributeValue{
-		"taskId":          s(arn),
+		"taskId":          s(records.TaskARN),
 		"publicIpAddress": s("203.0.113.7"),
 		"token":           s("s3cr3t-admin-token"),
 		"creationDate":    n("1714595415123"),
@@ -164,18 +121,18 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 func TestPutReplacesWholeItem(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
-	srv := fullServer()
-	if err := table.Put(testCtx(t), srv); err != nil {
+	srv := records.Full()
+	if err := table.Put(wait.Context(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 	srv.Token = ""
 	srv.State = spawner.StateStopping
 	for range 2 { // idempotent
-		if err := table.Put(testCtx(t), srv); err != nil {
+		if err := table.Put(wait.Context(t), srv); err != nil {
 			t.Fatalf("put again: %v", err)
 		}
 	}
-	if _, ok := getRaw(t, db, arn)["token"]; ok {
+	if _, ok := getRaw(t, db, records.TaskARN)["token"]; ok {
 		t.Errorf("token still stored after a Put without it")
 	}
 	servers, _ := load(t, table)
@@ -187,7 +144,7 @@ func TestPutReplacesWholeItem(t *testing.T) {
 func TestPutRefusesUnloadableServer(t *testing.T) {
 	t.Parallel()
 	table, _ := newTable(t)
-	base := fullServer()
+	base := records.Full()
 	cases := map[string]func(*spawner.Server){
 		"no key":          func(s *spawner.Server) { s.TaskARN, s.CreationID = "", "" },
 		"no owner":        func(s *spawner.Server) { s.Owner = "" },
@@ -198,7 +155,7 @@ func TestPutRefusesUnloadableServer(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			srv := base
 			mutate(&srv)
-			if err := table.Put(testCtx(t), srv); err == nil {
+			if err := table.Put(wait.Context(t), srv); err == nil {
 				t.Errorf("Put accepted a server Load could not read back: %+v", srv)
 			}
 		})
@@ -214,7 +171,7 @@ func TestLoadAdoptsOriginalItem(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	putRaw(t, db, map[string]types.AttributeValue{
-		"taskId":          s(arn),
+		"taskId":          s(records.TaskARN),
 		"publicIpAddress": s("198.51.100.20"),
 		"token":           s("d41d8cd98f00b204"),
 		"creationDate":    n("1700000000123"),
@@ -228,7 +185,7 @@ func TestLoadAdoptsOriginalItem(t *testing.T) {
 		t.Fatalf("problems with an original item: %v", problems)
 	}
 	want := []spawner.Server{{
-		TaskARN:   arn,
+		TaskARN:   records.TaskARN,
 		Address:   "198.51.100.20",
 		Token:     "d41d8cd98f00b204",
 		CreatedAt: time.UnixMilli(1700000000123).UTC(),
@@ -373,16 +330,16 @@ func TestLoadReportsItemsWithoutUsableKey(t *testing.T) {
 func TestDeleteIsIdempotent(t *testing.T) {
 	t.Parallel()
 	table, _ := newTable(t)
-	srv := fullServer()
-	if err := table.Put(testCtx(t), srv); err != nil {
+	srv := records.Full()
+	if err := table.Put(wait.Context(t), srv); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 	for i := range 2 {
-		if err := table.Delete(testCtx(t), srv.Key()); err != nil {
+		if err := table.Delete(wait.Context(t), srv.Key()); err != nil {
 			t.Fatalf("delete #%d: %v", i+1, err)
 		}
 	}
-	if err := table.Delete(testCtx(t), "creation/never-written"); err != nil {
+	if err := table.Delete(wait.Context(t), "creation/never-written"); err != nil {
 		t.Errorf("delete of a key never written: %v", err)
 	}
 	if servers, problems := load(t, table); len(servers)+len(problems) != 0 {
@@ -395,17 +352,17 @@ func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
 	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
 	table := dynamo.New(db, tableName)
 
-	err := table.Check(testCtx(t))
+	err := table.Check(wait.Context(t))
 	if !errors.Is(err, spawner.ErrNotFound) || !strings.Contains(err.Error(), tableName) {
 		t.Fatalf("Check on a missing table = %v, want not found naming %s", err, tableName)
 	}
-	if err := table.EnsureTable(testCtx(t)); err != nil {
+	if err := table.EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table: %v", err)
 	}
-	if err := table.Check(testCtx(t)); err != nil {
+	if err := table.Check(wait.Context(t)); err != nil {
 		t.Fatalf("Check after EnsureTable: %v", err)
 	}
-	out, err := db.DescribeTable(testCtx(t), &dynamodb.DescribeTableInput{TableName: aws.String(tableName)})
+	out, err := db.DescribeTable(wait.Context(t), &dynamodb.DescribeTableInput{TableName: aws.String(tableName)})
 	if err != nil {
 		t.Fatalf("describe: %v", err)
 	}
@@ -413,10 +370,10 @@ func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
 		t.Errorf("billing mode = %+v, want on-demand", bm)
 	}
 
-	if err := table.Put(testCtx(t), fullServer()); err != nil {
+	if err := table.Put(wait.Context(t), records.Full()); err != nil {
 		t.Fatalf("put: %v", err)
 	}
-	if err := table.EnsureTable(testCtx(t)); err != nil {
+	if err := table.EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table again: %v", err)
 	}
 	if servers, _ := load(t, table); len(servers) != 1 {
@@ -457,7 +414,7 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			name := tableName + "-" + string(rune('a'+i))
-			_, err := db.CreateTable(testCtx(t), &dynamodb.CreateTableInput{
+			_, err := db.CreateTable(wait.Context(t), &dynamodb.CreateTableInput{
 				TableName:            aws.String(name),
 				BillingMode:          types.BillingModePayPerRequest,
 				AttributeDefinitions: c.attrs,
@@ -468,7 +425,7 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 			}
 			table := dynamo.New(db, name)
 			for op, f := range map[string]func(context.Context) error{"Check": table.Check, "EnsureTable": table.EnsureTable} {
-				err := f(testCtx(t))
+				err := f(wait.Context(t))
 				if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "key schema") {
 					t.Errorf("%s = %v, want a key schema error naming %s", op, err, name)
 				}
@@ -501,11 +458,11 @@ func TestLoadReadsEveryPage(t *testing.T) {
 	// A Scan page holds at most 1 MB: eight items of ~300 KB need several.
 	const count = 8
 	big := strings.Repeat("x", 300<<10)
-	srv := fullServer()
+	srv := records.Full()
 	for i := range count {
-		srv.TaskARN = arn + string(rune('a'+i))
+		srv.TaskARN = records.TaskARN + string(rune('a'+i))
 		srv.Token = big
-		if err := table.Put(testCtx(t), srv); err != nil {
+		if err := table.Put(wait.Context(t), srv); err != nil {
 			t.Fatalf("put %d: %v", i, err)
 		}
 	}
@@ -523,11 +480,11 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	inst := dynalite.Start(t)
 	proxy := inst.Proxy(t)
 	table := dynamo.New(dynalite.NewClient(t, proxy.Endpoint()), tableName)
-	if err := table.EnsureTable(testCtx(t)); err != nil {
+	if err := table.EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table: %v", err)
 	}
-	before := fullServer()
-	if err := table.Put(testCtx(t), before); err != nil {
+	before := records.Full()
+	if err := table.Put(wait.Context(t), before); err != nil {
 		t.Fatalf("put: %v", err)
 	}
 
@@ -563,7 +520,7 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	if len(servers) != 1 || len(problems) != 0 || servers[0].Key() != before.Key() {
 		t.Fatalf("after the outage loaded %+v (problems %v), want the server written before", servers, problems)
 	}
-	if err := table.Delete(testCtx(t), before.Key()); err != nil {
+	if err := table.Delete(wait.Context(t), before.Key()); err != nil {
 		t.Errorf("delete after the outage: %v", err)
 	}
 }

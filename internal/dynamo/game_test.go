@@ -11,13 +11,15 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
+	"github.com/mineral-contest/spawner/internal/testworld/records"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 func TestGamesLiveBesideServersWithoutMixingUp(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
-	ctx := testCtx(t)
-	srv := fullServer()
+	ctx := wait.Context(t)
+	srv := records.Full()
 	if err := table.Put(ctx, srv); err != nil {
 		t.Fatalf("put server: %v", err)
 	}
@@ -79,7 +81,7 @@ func TestMalformedGameItemsAreProblems(t *testing.T) {
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/number"), "template": n("12")})
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/"), "template": s(`{}`)})
 
-	games, problems, err := table.LoadGames(testCtx(t))
+	games, problems, err := table.LoadGames(wait.Context(t))
 	if err != nil {
 		t.Fatalf("LoadGames: %v", err)
 	}
@@ -106,13 +108,13 @@ func TestPutGameRefusesWhatCannotLoadBack(t *testing.T) {
 	db := dynalite.NewClient(t, "http://127.0.0.1:1") // never called
 	table := dynamo.New(db, tableName)
 	for name, doc := range map[string][]byte{"": []byte(`{}`), "x": []byte(`{`), "y": nil} {
-		if err := table.PutGame(testCtx(t), name, doc); err == nil {
+		if err := table.PutGame(wait.Context(t), name, doc); err == nil {
 			t.Errorf("PutGame(%q, %q) succeeded", name, doc)
 		}
 	}
-	srv := fullServer()
+	srv := records.Full()
 	srv.TaskARN = "game/sneaky"
-	if err := table.Put(testCtx(t), srv); err == nil {
+	if err := table.Put(wait.Context(t), srv); err == nil {
 		t.Errorf("Put of a server keyed like a game succeeded")
 	}
 }
@@ -121,12 +123,12 @@ func TestOriginalTableLoadsUnchangedWithGamesBeside(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	original := map[string]types.AttributeValue{
-		"taskId": s(arn), "publicIpAddress": s("198.51.100.20"), "token": s("d41d8cd98f00b204"),
+		"taskId": s(records.TaskARN), "publicIpAddress": s("198.51.100.20"), "token": s("d41d8cd98f00b204"),
 		"creationDate": n("1700000000123"), "channelId": s("987654321098765432"),
 		"typeServer": s("official"), "userId": s("123456789012345678"),
 	}
 	putRaw(t, db, original)
-	if err := table.PutGame(testCtx(t), "valheim", []byte(`{}`)); err != nil {
+	if err := table.PutGame(wait.Context(t), "valheim", []byte(`{}`)); err != nil {
 		t.Fatalf("put game: %v", err)
 	}
 	servers, problems := load(t, table)
@@ -137,7 +139,7 @@ func TestOriginalTableLoadsUnchangedWithGamesBeside(t *testing.T) {
 	if got.StopsAt != (spawner.Server{}).StopsAt || got.Extensions != 0 || got.RCONPassword != "" || got.GameTemplate != nil {
 		t.Errorf("an original item loaded with new fields set: %+v", got)
 	}
-	if !reflect.DeepEqual(getRaw(t, db, arn), original) {
+	if !reflect.DeepEqual(getRaw(t, db, records.TaskARN), original) {
 		t.Errorf("loading changed the original item")
 	}
 }

@@ -471,24 +471,23 @@ func taskOf(in ecstypes.Task) spawner.Task {
 // environment is env as ECS key-value pairs, sorted by name so the same
 // spec always makes the same request.
 func environment(env map[string]string) []ecstypes.KeyValuePair {
-	if len(env) == 0 {
-		return nil
-	}
-	pairs := make([]ecstypes.KeyValuePair, 0, len(env))
-	for _, k := range slices.Sorted(maps.Keys(env)) {
-		pairs = append(pairs, ecstypes.KeyValuePair{Name: aws.String(k), Value: aws.String(env[k])})
-	}
-	return pairs
+	return sortedPairs(env, func(k, v *string) ecstypes.KeyValuePair { return ecstypes.KeyValuePair{Name: k, Value: v} })
 }
 
 // tagList is tags as ECS tags, sorted by key.
 func tagList(tags map[string]string) []ecstypes.Tag {
-	if len(tags) == 0 {
+	return sortedPairs(tags, func(k, v *string) ecstypes.Tag { return ecstypes.Tag{Key: k, Value: v} })
+}
+
+// sortedPairs is m as a list of pair(key, value), sorted by key so the same
+// map always makes the same request; nil when m is empty.
+func sortedPairs[T any](m map[string]string, pair func(k, v *string) T) []T {
+	if len(m) == 0 {
 		return nil
 	}
-	out := make([]ecstypes.Tag, 0, len(tags))
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		out = append(out, ecstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
+	out := make([]T, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, pair(aws.String(k), aws.String(m[k])))
 	}
 	return out
 }

@@ -8,6 +8,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -149,25 +150,14 @@ type Options struct {
 
 // withDefaults returns o with every zero setting given its default.
 func (o Options) withDefaults() Options {
-	setDuration := func(d *time.Duration, def time.Duration) {
-		if *d == 0 {
-			*d = def
-		}
-	}
-	setDuration(&o.PollInterval, DefaultPollInterval)
-	setDuration(&o.OrphanGrace, DefaultOrphanGrace)
-	setDuration(&o.PingTimeout, DefaultPingTimeout)
-	setDuration(&o.CreateCooldown, DefaultCreateCooldown)
-	setDuration(&o.MaxBackoff, DefaultMaxBackoff)
-	if o.MaxExtensions == 0 {
-		o.MaxExtensions = DefaultMaxExtensions
-	}
-	if o.PingConcurrency <= 0 {
-		o.PingConcurrency = DefaultPingConcurrency
-	}
-	if o.OrphanStopConcurrency <= 0 {
-		o.OrphanStopConcurrency = DefaultOrphanStopConcurrency
-	}
+	o.PollInterval = cmp.Or(o.PollInterval, DefaultPollInterval)
+	o.OrphanGrace = cmp.Or(o.OrphanGrace, DefaultOrphanGrace)
+	o.PingTimeout = cmp.Or(o.PingTimeout, DefaultPingTimeout)
+	o.CreateCooldown = cmp.Or(o.CreateCooldown, DefaultCreateCooldown)
+	o.MaxBackoff = cmp.Or(o.MaxBackoff, DefaultMaxBackoff)
+	o.MaxExtensions = cmp.Or(o.MaxExtensions, DefaultMaxExtensions)
+	o.PingConcurrency = spawner.PositiveOr(o.PingConcurrency, DefaultPingConcurrency)
+	o.OrphanStopConcurrency = spawner.PositiveOr(o.OrphanStopConcurrency, DefaultOrphanStopConcurrency)
 	if o.Clock == nil {
 		o.Clock = RealClock{}
 	}

@@ -13,21 +13,15 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/mcping"
 	"github.com/mineral-contest/spawner/internal/testworld/mcserver"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
-
-func testCtx(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
 
 func TestPingReportsPlayersAndVersion(t *testing.T) {
 	srv := mcserver.Listen(t, "127.2.0.5:0")
 	srv.SetPlayers(3, 10)
 	srv.SetVersion("Paper 1.20.4")
 
-	got, err := mcping.Pinger{}.Ping(testCtx(t), srv.Addr())
+	got, err := mcping.Pinger{}.Ping(wait.Context(t), srv.Addr())
 	if err != nil {
 		t.Fatalf("ping %s: %v", srv.Addr(), err)
 	}
@@ -42,7 +36,7 @@ func TestPingReportsPlayersAndVersion(t *testing.T) {
 	}
 
 	srv.SetPlayers(0, 10)
-	got, err = mcping.Pinger{}.Ping(testCtx(t), srv.Addr())
+	got, err = mcping.Pinger{}.Ping(wait.Context(t), srv.Addr())
 	if err != nil || got.Online != 0 {
 		t.Errorf("after players left: ping = %+v, %v; want 0 online", got, err)
 	}
@@ -52,7 +46,7 @@ func TestPingMeasuresLatency(t *testing.T) {
 	srv := mcserver.Listen(t, "127.0.0.1:0")
 	const delay = 150 * time.Millisecond
 	srv.SetDelay(delay)
-	got, err := mcping.Pinger{}.Ping(testCtx(t), srv.Addr())
+	got, err := mcping.Pinger{}.Ping(wait.Context(t), srv.Addr())
 	if err != nil {
 		t.Fatalf("ping: %v", err)
 	}
@@ -66,7 +60,7 @@ func TestPingSilentServerTimesOut(t *testing.T) {
 	srv.SetSilent(true)
 	const timeout = 300 * time.Millisecond
 	start := time.Now()
-	_, err := mcping.Pinger{Timeout: timeout}.Ping(testCtx(t), srv.Addr())
+	_, err := mcping.Pinger{Timeout: timeout}.Ping(wait.Context(t), srv.Addr())
 	took := time.Since(start)
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("ping of a silent server = %v, want a timeout (context.DeadlineExceeded)", err)
@@ -90,15 +84,10 @@ func TestPingHonoursCancel(t *testing.T) {
 		done <- err
 	}()
 	// Wait until the ping is at the server, then cancel.
-	waitFor(t, "the ping to connect", func() bool { return srv.Conns() > 0 })
+	wait.For(t, "the ping to connect", func() bool { return srv.Conns() > 0 })
 	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("cancelled ping = %v, want context.Canceled", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("ping still running 5s after its context was cancelled")
+	if err := wait.Returns(t, "the cancelled ping", done); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled ping = %v, want context.Canceled", err)
 	}
 }
 
@@ -107,7 +96,7 @@ func TestPingClosedServerFails(t *testing.T) {
 	addr := srv.Addr()
 	srv.Close()
 	start := time.Now()
-	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(wait.Context(t), addr)
 	if err == nil {
 		t.Fatal("ping of a closed server succeeded")
 	}
@@ -176,7 +165,7 @@ func TestPingRejectsBadAnswers(t *testing.T) {
 	for name, c := range cases {
 		t.Run(name, func(t *testing.T) {
 			addr := rawServer(t, c.answer)
-			_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+			_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(wait.Context(t), addr)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Errorf("ping = %v, want an error about %s", err, c.want)
 			}
@@ -188,7 +177,7 @@ func TestPingRejectsBadAnswers(t *testing.T) {
 }
 
 func TestPingRefusesAddressWithoutPort(t *testing.T) {
-	if _, err := (mcping.Pinger{}).Ping(testCtx(t), "127.0.0.1"); err == nil {
+	if _, err := (mcping.Pinger{}).Ping(wait.Context(t), "127.0.0.1"); err == nil {
 		t.Error("ping of an address without port succeeded")
 	}
 }
@@ -203,7 +192,7 @@ func TestManyConcurrentPings(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			got, err := mcping.Pinger{Timeout: 15 * time.Second}.Ping(testCtx(t), srv.Addr())
+			got, err := mcping.Pinger{Timeout: 15 * time.Second}.Ping(wait.Context(t), srv.Addr())
 			if err == nil && (got.Online != 7 || got.Max != 50) {
 				err = errors.New("wrong players: " + got.Version)
 			}
@@ -229,17 +218,6 @@ func TestManyConcurrentPings(t *testing.T) {
 	}
 }
 
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out after 5s waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // TestPingSurvivesNegativeStringLength is issue 7's crash: a status whose
 // string length is negative made go-mc's reader panic (makeslice: len out
 // of range) and took the daemon down. It must be a failed ping instead.
@@ -247,7 +225,7 @@ func TestPingSurvivesNegativeStringLength(t *testing.T) {
 	addr := rawServer(t, func(conn *mcnet.Conn) {
 		_ = conn.WritePacket(pk.Marshal(0x00, pk.VarInt(-1)))
 	})
-	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(wait.Context(t), addr)
 	if !errors.Is(err, mcping.ErrBadAnswer) {
 		t.Errorf("ping of a server sending a string of length -1 = %v, want ErrBadAnswer", err)
 	}
@@ -258,7 +236,7 @@ func TestPingRefusesOversizedAnswer(t *testing.T) {
 	addr := rawServer(t, func(conn *mcnet.Conn) {
 		_ = conn.WritePacket(pk.Marshal(0x00, pk.String(huge)))
 	})
-	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(wait.Context(t), addr)
 	if !errors.Is(err, mcping.ErrBadAnswer) || !strings.Contains(err.Error(), "at most") {
 		t.Errorf("ping of a server sending a %d-byte status = %v, want ErrBadAnswer naming the bound", len(huge), err)
 	}
@@ -268,7 +246,7 @@ func TestPingRefusesStringLongerThanPacket(t *testing.T) {
 	addr := rawServer(t, func(conn *mcnet.Conn) {
 		_ = conn.WritePacket(pk.Marshal(0x00, pk.VarInt(1<<30), pk.Byte('{')))
 	})
-	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(testCtx(t), addr)
+	_, err := mcping.Pinger{Timeout: 3 * time.Second}.Ping(wait.Context(t), addr)
 	if !errors.Is(err, mcping.ErrBadAnswer) {
 		t.Errorf("ping of a server claiming a 1 GiB status = %v, want ErrBadAnswer", err)
 	}

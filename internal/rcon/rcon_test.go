@@ -12,20 +12,14 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/rcon"
 	"github.com/mineral-contest/spawner/internal/testworld/rconserver"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 const password = "s3cret-Hunter2"
 
-func testCtx(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
-}
-
 func TestRunOp(t *testing.T) {
 	srv := rconserver.Listen(t, "127.0.0.1:0", password)
-	reply, err := rcon.Run(testCtx(t), srv.Addr(), password, "op Steve_42")
+	reply, err := rcon.Run(wait.Context(t), srv.Addr(), password, "op Steve_42")
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
@@ -39,7 +33,7 @@ func TestRunOp(t *testing.T) {
 
 func TestRunWrongPassword(t *testing.T) {
 	srv := rconserver.Listen(t, "127.0.0.1:0", password)
-	_, err := rcon.Run(testCtx(t), srv.Addr(), "not-the-password", "op Steve")
+	_, err := rcon.Run(wait.Context(t), srv.Addr(), "not-the-password", "op Steve")
 	if !errors.Is(err, rcon.ErrAuth) {
 		t.Fatalf("run with a wrong password = %v, want ErrAuth", err)
 	}
@@ -58,7 +52,7 @@ func TestRunClosedPort(t *testing.T) {
 	srv := rconserver.Listen(t, "127.0.0.1:0", password)
 	addr := srv.Addr()
 	srv.Close()
-	_, err := rcon.Run(testCtx(t), addr, password, "op Steve")
+	_, err := rcon.Run(wait.Context(t), addr, password, "op Steve")
 	if err == nil || errors.Is(err, rcon.ErrAuth) || errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("run against a closed port = %v, want a dial error", err)
 	}
@@ -115,7 +109,7 @@ func TestRunHostileServer(t *testing.T) {
 			_ = c.Close()
 		}
 	}()
-	_, err = rcon.Run(testCtx(t), ln.Addr().String(), password, "op Steve")
+	_, err = rcon.Run(wait.Context(t), ln.Addr().String(), password, "op Steve")
 	if err == nil || errors.Is(err, rcon.ErrAuth) {
 		t.Errorf("run against a server sending a negative length = %v, want an error other than ErrAuth", err)
 	}

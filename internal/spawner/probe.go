@@ -18,6 +18,21 @@ func ProbeContext(ctx context.Context, timeout, def time.Duration) (context.Cont
 	return context.WithTimeout(ctx, timeout)
 }
 
+// TimedProbe runs probe under ProbeContext(ctx, timeout, def) and returns
+// its Ping with Latency set to how long the whole probe took. probe's
+// error is returned as it is, with a zero Ping.
+func TimedProbe(ctx context.Context, timeout, def time.Duration, probe func(context.Context) (Ping, error)) (Ping, error) {
+	ctx, cancel := ProbeContext(ctx, timeout, def)
+	defer cancel()
+	start := time.Now()
+	ping, err := probe(ctx)
+	if err != nil {
+		return Ping{}, err
+	}
+	ping.Latency = time.Since(start)
+	return ping, nil
+}
+
 // ProbeErr is a probe's failure with the context's reason preferred over
 // the socket's "i/o timeout", so a caller can tell a timeout
 // (context.DeadlineExceeded) from a refusal: the socket's deadline is the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"iter"
 	"regexp"
 	"slices"
 	"sort"
@@ -43,13 +44,7 @@ func (e *TemplateError) Error() string {
 type TemplateErrors []*TemplateError
 
 // Error returns one problem a line.
-func (e TemplateErrors) Error() string {
-	lines := make([]string, len(e))
-	for i, p := range e {
-		lines[i] = p.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+func (e TemplateErrors) Error() string { return ErrorLines(e) }
 
 // The template format's keys, in the order problems are reported.
 var templateKeys = []string{
@@ -464,29 +459,34 @@ func (p *templateParser) env(key string, raw json.RawMessage) map[string]string 
 	return env
 }
 
-// array reads raw as a JSON array.
-func (p *templateParser) array(key string, raw json.RawMessage) ([]json.RawMessage, bool) {
-	var items []json.RawMessage
-	if firstByte(raw) != '[' || json.Unmarshal(raw, &items) != nil {
-		p.fail(key, "must be a list")
-		return nil, false
+// objects reads raw, at key, as a JSON array of objects and yields each
+// object with its key ("ports[2]"), once its unknown keys are reported. An
+// item that is not an object is reported and skipped; raw that is not an
+// array is reported and yields nothing.
+func (p *templateParser) objects(key string, raw json.RawMessage, known ...string) iter.Seq2[string, map[string]json.RawMessage] {
+	return func(yield func(string, map[string]json.RawMessage) bool) {
+		var items []json.RawMessage
+		if firstByte(raw) != '[' || json.Unmarshal(raw, &items) != nil {
+			p.fail(key, "must be a list")
+			return
+		}
+		for i, item := range items {
+			k := fmt.Sprintf("%s[%d]", key, i)
+			m, ok := p.object(k, item)
+			if !ok {
+				continue
+			}
+			p.unknown(k, m, known)
+			if !yield(k, m) {
+				return
+			}
+		}
 	}
-	return items, true
 }
 
 func (p *templateParser) variants(raw json.RawMessage) []Variant {
-	items, ok := p.array("variants", raw)
-	if !ok {
-		return nil
-	}
 	var variants []Variant
-	for i, item := range items {
-		key := fmt.Sprintf("variants[%d]", i)
-		m, ok := p.object(key, item)
-		if !ok {
-			continue
-		}
-		p.unknown(key, m, []string{"name", "env"})
+	for key, m := range p.objects("variants", raw, "name", "env") {
 		var v Variant
 		if raw, ok := m["name"]; !ok {
 			p.fail(key+".name", "required")
@@ -530,18 +530,8 @@ func (p *templateParser) rcon(raw json.RawMessage) *RCON {
 }
 
 func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
-	items, ok := p.array("ports", raw)
-	if !ok {
-		return nil
-	}
 	var ports []PortSpec
-	for i, item := range items {
-		key := fmt.Sprintf("ports[%d]", i)
-		m, ok := p.object(key, item)
-		if !ok {
-			continue
-		}
-		p.unknown(key, m, []string{"port", "proto"})
+	for key, m := range p.objects("ports", raw, "port", "proto") {
 		spec := PortSpec{Proto: "tcp"}
 		if raw, ok := m["port"]; ok {
 			spec.Port = p.port(key+".port", raw)

@@ -49,11 +49,7 @@ type Pinger struct {
 
 // Ping probes addr and returns the time the connection took to open.
 func (p Pinger) Ping(ctx context.Context, addr string) (spawner.Ping, error) {
-	ctx, cancel := spawner.ProbeContext(ctx, p.Timeout, DefaultTimeout)
-	defer cancel()
-	start := time.Now()
-	if err := Probe(ctx, addr); err != nil {
-		return spawner.Ping{}, err
-	}
-	return spawner.Ping{Latency: time.Since(start)}, nil
+	return spawner.TimedProbe(ctx, p.Timeout, DefaultTimeout, func(ctx context.Context) (spawner.Ping, error) {
+		return spawner.Ping{}, Probe(ctx, addr)
+	})
 }

@@ -5,109 +5,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http/httptest"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/cdp"
-	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/browser"
 )
 
-// The browser tests drive Debian's Chromium. They fail, never skip, when it
-// is missing: `apt-get install -y chromium`.
-//
-// Screenshots go to $SPAWNER_ARTIFACTS (a temporary folder when unset);
-// with SPAWNER_DOCS_SCREENSHOTS=1 they also replace docs/server-page.png and
-// docs/dashboard.png for the README.
-
-func newBrowser(tb testing.TB, width, height int, french bool) context.Context {
-	tb.Helper()
-	path, err := exec.LookPath("chromium")
-	if err != nil {
-		tb.Fatalf("chromium is needed for the browser tests (apt-get install -y chromium): %v", err)
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(path),
-		chromedp.Headless,
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(tb.TempDir()),
-		chromedp.WindowSize(width, height),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	tb.Cleanup(func() { cancel(); cancelAlloc() })
-	start := []chromedp.Action[chromedp.Void]{chromedp.EmulateViewport(int64(width), int64(height))}
-	if french {
-		start = append(start, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
-			_, err := cdp.Call(ctx, t, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
-				Source: `Object.defineProperty(navigator, "language", {get: () => "fr-FR"})`})
-			return err
-		}))
-	}
-	// The first run starts the browser, whose life is the context's: no
-	// timeout on it.
-	if err := chromedp.Do(ctx, start...); err != nil {
-		tb.Fatalf("start chromium: %v", err)
-	}
-	return ctx
-}
-
-// run does actions in the browser, bounded; what says what it waited for.
-func run(tb testing.TB, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(ctx, actions...); err != nil {
-		tb.Fatalf("browser: %s: %v", what, err)
-	}
-}
-
-// value runs one action that returns a value, bounded.
-func value[T any](tb testing.TB, ctx context.Context, what string, a chromedp.Action[T]) T {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		tb.Fatalf("browser: %s: %v", what, err)
-	}
-	return v
-}
-
-func screenshot(tb testing.TB, ctx context.Context, name string) {
-	tb.Helper()
-	png := value(tb, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
-	dir := os.Getenv("SPAWNER_ARTIFACTS")
-	if dir == "" {
-		dir = tb.TempDir()
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, name), png, 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Logf("screenshot: %s", filepath.Join(dir, name))
-	if os.Getenv("SPAWNER_DOCS_SCREENSHOTS") == "1" && (name == "server-page.png" || name == "dashboard.png") {
-		if err := os.WriteFile(filepath.Join("..", "..", "docs", name), png, 0o644); err != nil {
-			tb.Fatal(err)
-		}
-	}
-}
+// The browser tests drive Debian's Chromium through internal/testworld/browser.
 
 func players(n int) *int { return &n }
 
@@ -130,7 +38,7 @@ var steps = []spawner.State{spawner.StateRequested, spawner.StateProvisioning, s
 // stepClasses returns the class of each step of the server page's timeline.
 func stepClasses(tb testing.TB, ctx context.Context) []string {
 	tb.Helper()
-	return value(tb, ctx, "read the steps", chromedp.Evaluate[[]string](
+	return browser.Read(tb, ctx, "read the steps", chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll("ol.steps li")).map(li => li.dataset.state + " " + li.className)`))
 }
 
@@ -139,9 +47,9 @@ func TestBrowserServerPageFollowsSteps(t *testing.T) {
 	first := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla 1.21", spawner.StateRequested, now)
 	first.StopsAt = time.Time{} // not known before the server is ready
 	w := newWorld(t, HubOptions{}, first)
-	ctx := newBrowser(t, 760, 700, false)
+	ctx := browser.New(t, 760, 700, "")
 	url := w.srv.URL + "/servers/" + first.Server + "?token=" + w.signer.Sign(ServerScope(first.Server), time.Hour)
-	run(t, ctx, "open the server page and see it live",
+	browser.Do(t, ctx, "open the server page and see it live",
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(`li[data-state="requested"].current`),
@@ -157,7 +65,7 @@ func TestBrowserServerPageFollowsSteps(t *testing.T) {
 			e.Players = players(0)
 		}
 		w.hub.Publish(e)
-		run(t, ctx, "see step "+string(s), chromedp.WaitVisible(`li[data-state="`+string(s)+`"].current`))
+		browser.Do(t, ctx, "see step "+string(s), chromedp.WaitVisible(`li[data-state="`+string(s)+`"].current`))
 		got := stepClasses(t, ctx)
 		var want []string
 		for j, st := range steps {
@@ -176,21 +84,21 @@ func TestBrowserServerPageFollowsSteps(t *testing.T) {
 	}
 	w.hub.Publish(spawner.Event{Type: spawner.EventPlayers, Server: first.Server, Owner: first.Owner,
 		State: spawner.StateReady, Time: now.Add(time.Minute), Players: players(3), Min: 2})
-	run(t, ctx, "see ready and 3 players",
+	browser.Do(t, ctx, "see ready and 3 players",
 		chromedp.WaitVisible(`.badge[data-state="ready"]`),
 		chromedp.Poll[chromedp.Void](`document.querySelector(".count").textContent === "3"`))
-	badge := value(t, ctx, "read the badge", chromedp.Text(`.badge`))
-	addr := value(t, ctx, "read the address", chromedp.Text(`.addr`))
-	count := value(t, ctx, "read the players", chromedp.Text(`.count`))
-	countdown := value(t, ctx, "read the countdown", chromedp.Text(`.countdown`))
-	loaded := value(t, ctx, "check for a reload", chromedp.Evaluate[string](`window.loadedOnce || "reloaded"`))
+	badge := browser.Read(t, ctx, "read the badge", chromedp.Text(`.badge`))
+	addr := browser.Read(t, ctx, "read the address", chromedp.Text(`.addr`))
+	count := browser.Read(t, ctx, "read the players", chromedp.Text(`.count`))
+	countdown := browser.Read(t, ctx, "read the countdown", chromedp.Text(`.countdown`))
+	loaded := browser.Read(t, ctx, "check for a reload", chromedp.Evaluate[string](`window.loadedOnce || "reloaded"`))
 	if badge != "Ready" || addr != "203.0.113.7:25565" || count != "3" || loaded != "yes" {
 		t.Fatalf("page shows badge %q, address %q, players %q, load %q", badge, addr, count, loaded)
 	}
 	if len(countdown) < 6 || countdown[0] != '1' {
 		t.Fatalf("countdown %q; want about 1:23:4x", countdown)
 	}
-	screenshot(t, ctx, "server-page.png")
+	browser.Screenshot(t, ctx, "server-page.png", "server-page.png")
 }
 
 func TestBrowserServerPageInFrenchOnAPhone(t *testing.T) {
@@ -198,21 +106,21 @@ func TestBrowserServerPageInFrenchOnAPhone(t *testing.T) {
 	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateReady, now)
 	srv.Address, srv.Players = "203.0.113.7:25565", players(1)
 	w := newWorld(t, HubOptions{}, srv)
-	ctx := newBrowser(t, 375, 740, true) // a phone
-	run(t, ctx, "open the server page in French",
+	ctx := browser.New(t, 375, 740, "fr-FR") // a phone
+	browser.Do(t, ctx, "open the server page in French",
 		chromedp.Navigate(w.srv.URL+"/servers/"+srv.Server+"?token="+w.signer.Sign(ServerScope(srv.Server), time.Hour)),
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(`.badge[data-state="ready"]`))
-	conn := value(t, ctx, "read the status", chromedp.Text(`#conn`))
-	label := value(t, ctx, "read a step", chromedp.Text(`li[data-state="ready"] .label`))
-	copyText := value(t, ctx, "read the copy button", chromedp.Text(`button.copy`))
+	conn := browser.Read(t, ctx, "read the status", chromedp.Text(`#conn`))
+	label := browser.Read(t, ctx, "read a step", chromedp.Text(`li[data-state="ready"] .label`))
+	copyText := browser.Read(t, ctx, "read the copy button", chromedp.Text(`button.copy`))
 	if conn != "En direct" || label != "Prêt" || copyText != "Copier" {
 		t.Fatalf("French page reads %q, %q, %q", conn, label, copyText)
 	}
-	if width := value(t, ctx, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); width > 375 {
+	if width := browser.Read(t, ctx, "measure the page", chromedp.Evaluate[int](`document.documentElement.scrollWidth`)); width > 375 {
 		t.Fatalf("the page is %d px wide on a 375 px phone", width)
 	}
-	screenshot(t, ctx, "server-page-phone-fr.png")
+	browser.Screenshot(t, ctx, "server-page-phone-fr.png", "")
 }
 
 func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
@@ -225,9 +133,9 @@ func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
 	tr.StopsAt = time.Time{}
 	other := liveServer("c81f6e0d94b2a735", "222222222222222222", "Factorio", "", spawner.StateReady, now)
 	w := newWorld(t, HubOptions{}, mc, vh, tr, other)
-	ctx := newBrowser(t, 1180, 760, false)
+	ctx := browser.New(t, 1180, 760, "")
 	url := w.srv.URL + "/?token=" + w.signer.Sign(MemberScope("111111111111111111"), time.Hour)
-	run(t, ctx, "open the dashboard",
+	browser.Do(t, ctx, "open the dashboard",
 		chromedp.Navigate(url),
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(`article[data-server="`+vh.Server+`"]`),
@@ -237,8 +145,8 @@ func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
 		State: spawner.StateStopping, Time: now.Add(time.Second)})
 	w.hub.Publish(spawner.Event{Type: spawner.EventWarning, Server: mc.Server, Owner: mc.Owner,
 		State: spawner.StateReady, Time: now.Add(2 * time.Second), Warning: "runtime", K: 1, N: 2})
-	run(t, ctx, "see the warning", chromedp.WaitVisible(`article[data-server="`+mc.Server+`"] .warnings`))
-	cards := value(t, ctx, "list the cards", chromedp.Evaluate[[]string](
+	browser.Do(t, ctx, "see the warning", chromedp.WaitVisible(`article[data-server="`+mc.Server+`"] .warnings`))
+	cards := browser.Read(t, ctx, "list the cards", chromedp.Evaluate[[]string](
 		`Array.from(document.querySelectorAll("article.card")).map(a => a.dataset.server)`))
 	slices.Sort(cards)
 	want := []string{mc.Server, vh.Server, tr.Server}
@@ -246,7 +154,7 @@ func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
 	if !slices.Equal(cards, want) {
 		t.Fatalf("dashboard shows %v; want %v", cards, want)
 	}
-	screenshot(t, ctx, "dashboard.png")
+	browser.Screenshot(t, ctx, "dashboard.png", "dashboard.png")
 }
 
 func TestBrowserPageReconnectsAfterRestart(t *testing.T) {
@@ -268,8 +176,8 @@ func TestBrowserPageReconnectsAfterRestart(t *testing.T) {
 	}
 	s1, hub1 := start(nil)
 	addr := s1.Listener.Addr().String()
-	ctx := newBrowser(t, 760, 980, false)
-	run(t, ctx, "open the server page",
+	ctx := browser.New(t, 760, 980, "")
+	browser.Do(t, ctx, "open the server page",
 		chromedp.Navigate(s1.URL+"/servers/"+srv.Server+"?token="+signer.Sign(ServerScope(srv.Server), time.Hour)),
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(`.badge[data-state="booting"]`),
@@ -277,8 +185,8 @@ func TestBrowserPageReconnectsAfterRestart(t *testing.T) {
 	// The bot stops: the page says it is reconnecting.
 	hub1.Close()
 	s1.Close()
-	run(t, ctx, "see reconnecting", chromedp.WaitVisible(`#conn[data-state="reconnecting"]`))
-	text := value(t, ctx, "read the status", chromedp.Text(`#conn`))
+	browser.Do(t, ctx, "see reconnecting", chromedp.WaitVisible(`#conn[data-state="reconnecting"]`))
+	text := browser.Read(t, ctx, "read the status", chromedp.Text(`#conn`))
 	if text != "Reconnecting…" {
 		t.Fatalf("connection status reads %q", text)
 	}
@@ -293,10 +201,10 @@ func TestBrowserPageReconnectsAfterRestart(t *testing.T) {
 	}
 	s2, hub2 := start(l)
 	t.Cleanup(func() { hub2.Close(); s2.Close() })
-	run(t, ctx, "see the page live again with the new state",
+	browser.Do(t, ctx, "see the page live again with the new state",
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(`.badge[data-state="ready"]`))
-	loaded := value(t, ctx, "check for a reload", chromedp.Evaluate[string](`window.loadedOnce || "reloaded"`))
+	loaded := browser.Read(t, ctx, "check for a reload", chromedp.Evaluate[string](`window.loadedOnce || "reloaded"`))
 	if loaded != "yes" {
 		t.Fatal("the page reloaded instead of reconnecting")
 	}

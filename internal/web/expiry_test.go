@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func TestFeedEndsWhenItsTokenExpires(t *testing.T) {
 	if got := websocket.CloseStatus(err); got != StatusLinkExpired {
 		t.Fatalf("after the token's expiry the feed read %q, %v (close status %d), want closed with %d", data, err, got, StatusLinkExpired)
 	}
-	waitFor(t, "the expired client to leave the hub", func() bool { return w.hub.Clients() == 0 })
+	wait.For(t, "the expired client to leave the hub", func() bool { return w.hub.Clients() == 0 })
 
 	// A long-lived token keeps its connection past that.
 	long := w.mustDial(t, FleetScope(), "")

@@ -20,6 +20,7 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 var t0 = time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
@@ -122,17 +123,6 @@ func read(tb testing.TB, c *websocket.Conn) spawner.Event {
 
 // waitFor polls cond until it holds, failing with what it waited for after
 // a bounded time.
-func waitFor(tb testing.TB, what string, cond func() bool) {
-	tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 func snap(server, owner string, state spawner.State) spawner.Event {
 	return spawner.Event{Type: spawner.EventSnapshot, Server: server, Owner: owner, State: state, Time: t0}
 }
@@ -298,7 +288,7 @@ func TestFeedDropsSlowClientOnly(t *testing.T) {
 		publish(4)
 		readFast()
 	}
-	waitFor(t, "the slow client to leave the hub", func() bool { return w.hub.Clients() == 1 })
+	wait.For(t, "the slow client to leave the hub", func() bool { return w.hub.Clients() == 1 })
 	for range 5 {
 		publish(4)
 		readFast()
@@ -352,7 +342,7 @@ func TestFeedCaps(t *testing.T) {
 	mustOpen(tokB)
 	mustRefuse(tokC, "fourth in total")
 	a1.Close(websocket.StatusNormalClosure, "")
-	waitFor(t, "a slot freed by a client leaving", func() bool {
+	wait.For(t, "a slot freed by a client leaving", func() bool {
 		c, _, err := w.dial(t, tokC, "")
 		if err != nil {
 			return false
@@ -366,14 +356,14 @@ func TestFeedClosesDeadConnection(t *testing.T) {
 	w := newWorld(t, HubOptions{PingInterval: 20 * time.Millisecond, WriteTimeout: 200 * time.Millisecond})
 	// A client that never reads never answers a ping.
 	w.mustDial(t, FleetScope(), "")
-	waitFor(t, "the client to be connected", func() bool { return w.hub.Clients() == 1 })
-	waitFor(t, "the dead client to be closed", func() bool { return w.hub.Clients() == 0 })
+	wait.For(t, "the client to be connected", func() bool { return w.hub.Clients() == 1 })
+	wait.For(t, "the dead client to be closed", func() bool { return w.hub.Clients() == 0 })
 	// One that reads answers pings and stays.
 	live := w.mustDial(t, FleetScope(), "")
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { _, _, err := live.Read(ctx); done <- err }()
-	waitFor(t, "the live client to be connected", func() bool { return w.hub.Clients() == 1 })
+	wait.For(t, "the live client to be connected", func() bool { return w.hub.Clients() == 1 })
 	w.hub.Publish(change("a", "u1", spawner.StateReady, 0))
 	if err := <-done; err != nil {
 		t.Fatalf("a client that answers pings was closed: %v", err)
@@ -408,7 +398,7 @@ func TestHubLeavesNoGoroutine(t *testing.T) {
 			c.CloseNow()
 		}
 	}
-	waitFor(t, "every client that left to be gone", func() bool { return hub.Clients() == 0 })
+	wait.For(t, "every client that left to be gone", func() bool { return hub.Clients() == 0 })
 	// Clients still there when the hub closes are told it is going away.
 	var stay []*websocket.Conn
 	for range 5 {
@@ -429,7 +419,7 @@ func TestHubLeavesNoGoroutine(t *testing.T) {
 	}
 	srv.Close()
 	http.DefaultClient.CloseIdleConnections()
-	waitFor(t, fmt.Sprintf("goroutines back to %d", before), func() bool { return runtime.NumGoroutine() <= before })
+	wait.For(t, fmt.Sprintf("goroutines back to %d", before), func() bool { return runtime.NumGoroutine() <= before })
 	if c, _, err := websocket.Dial(context.Background(), url, nil); err == nil || errors.Is(err, context.Canceled) {
 		c.CloseNow()
 		t.Fatal("dialled a closed server")
@@ -478,7 +468,7 @@ func TestFeedRefusesOtherOrigins(t *testing.T) {
 	if resp == nil || resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("response %v, err %v; want 403", resp, err)
 	}
-	waitFor(t, "the refused connection's slot to be given back", func() bool {
+	wait.For(t, "the refused connection's slot to be given back", func() bool {
 		w.hub.mu.Lock()
 		defer w.hub.mu.Unlock()
 		return w.hub.total == 0

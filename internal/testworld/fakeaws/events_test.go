@@ -7,6 +7,7 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/goaws"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 // The envelope has the shape AWS documents for an ECS task state change:
@@ -16,7 +17,7 @@ func TestEventsAreShapedAsEventBridgeSendsThem(t *testing.T) {
 	srv := fakeaws.New(t, fakeaws.Options{TaskDefinitionFamilies: map[string][]string{"mc": {"game"}}})
 	srv.PublishEventsTo(q.QueueURL(goaws.DefaultQueue), q.Endpoint())
 	ecsc, _ := clients(t, srv)
-	out, err := ecsc.RunTask(testCtx(t), runInput("tok"))
+	out, err := ecsc.RunTask(wait.Context(t), runInput("tok"))
 	if err != nil {
 		t.Fatalf("run task: %v", err)
 	}

@@ -1,7 +1,6 @@
 package fakeaws_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,19 +20,13 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
+	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
 
 func clients(tb testing.TB, srv *fakeaws.Server) (*ecs.Client, *ec2.Client) {
 	tb.Helper()
 	cfg := srv.AWSConfig()
 	return ecs.NewFromConfig(cfg), ec2.NewFromConfig(cfg)
-}
-
-func testCtx(tb testing.TB) context.Context {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	tb.Cleanup(cancel)
-	return ctx
 }
 
 func runInput(token string) *ecs.RunTaskInput {
@@ -98,7 +91,7 @@ func TestRequestsMustBeSigned(t *testing.T) {
 	t.Run("wrong region", func(t *testing.T) {
 		cfg := srv.AWSConfig()
 		cfg.Region = "us-east-1"
-		_, err := ecs.NewFromConfig(cfg).ListTasks(testCtx(t), &ecs.ListTasksInput{})
+		_, err := ecs.NewFromConfig(cfg).ListTasks(wait.Context(t), &ecs.ListTasksInput{})
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidSignatureException" {
 			t.Errorf("request signed for another region: err = %v, want InvalidSignatureException", err)
@@ -115,15 +108,15 @@ func TestEnvPointsTheDefaultConfigAtTheFake(t *testing.T) {
 	t.Setenv("AWS_CONFIG_FILE", missing)
 	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", missing)
 	t.Setenv("AWS_PROFILE", "")
-	cfg, err := config.LoadDefaultConfig(testCtx(t))
+	cfg, err := config.LoadDefaultConfig(wait.Context(t))
 	if err != nil {
 		t.Fatalf("load config: %v", err)
 	}
-	out, err := ecs.NewFromConfig(cfg).DescribeClusters(testCtx(t), &ecs.DescribeClustersInput{Clusters: []string{fakeaws.DefaultClusterName}})
+	out, err := ecs.NewFromConfig(cfg).DescribeClusters(wait.Context(t), &ecs.DescribeClustersInput{Clusters: []string{fakeaws.DefaultClusterName}})
 	if err != nil || len(out.Clusters) != 1 || aws.ToString(out.Clusters[0].ClusterArn) != srv.ClusterARN() {
 		t.Fatalf("DescribeClusters through the environment = %+v, %v", out, err)
 	}
-	if _, err := ec2.NewFromConfig(cfg).DescribeNetworkInterfaces(testCtx(t), &ec2.DescribeNetworkInterfacesInput{}); err != nil {
+	if _, err := ec2.NewFromConfig(cfg).DescribeNetworkInterfaces(wait.Context(t), &ec2.DescribeNetworkInterfacesInput{}); err != nil {
 		t.Fatalf("DescribeNetworkInterfaces through the environment: %v", err)
 	}
 }
@@ -145,7 +138,7 @@ func TestTaskLifeAsTheSDKSeesIt(t *testing.T) {
 		},
 	})
 	ecsc, ec2c := clients(t, srv)
-	ctx := testCtx(t)
+	ctx := wait.Context(t)
 
 	out, err := ecsc.RunTask(ctx, runInput("tok"))
 	if err != nil {
@@ -241,7 +234,7 @@ func TestTasksThatNeverRun(t *testing.T) {
 		OnRunning:              func(task fakeaws.Task) { hooks <- task.ARN },
 	})
 	ecsc, _ := clients(t, srv)
-	ctx := testCtx(t)
+	ctx := wait.Context(t)
 
 	srv.FailToStart(1, "CannotPullContainerError: pull access denied")
 	out, err := ecsc.RunTask(ctx, runInput("a"))
@@ -282,7 +275,7 @@ func TestHoldNextCatchesATaskInAStatus(t *testing.T) {
 		StoppingDelay:          -1,
 	})
 	ecsc, _ := clients(t, srv)
-	ctx := testCtx(t)
+	ctx := wait.Context(t)
 	srv.HoldNext(1, "PENDING")
 	held, err := ecsc.RunTask(ctx, runInput("held"))
 	if err != nil {
@@ -313,7 +306,7 @@ func TestHoldNextCatchesATaskInAStatus(t *testing.T) {
 func TestECSErrorsDecodeAsModeled(t *testing.T) {
 	srv := fakeaws.New(t, fakeaws.Options{TaskDefinitionFamilies: map[string][]string{"mc": {"game"}}})
 	ecsc, _ := clients(t, srv)
-	ctx := testCtx(t)
+	ctx := wait.Context(t)
 
 	_, err := ecsc.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String("other")})
 	var cnf *ecstypes.ClusterNotFoundException
@@ -348,7 +341,7 @@ func TestECSErrorsDecodeAsModeled(t *testing.T) {
 func TestListTasksFiltersAndPages(t *testing.T) {
 	srv := fakeaws.New(t, fakeaws.Options{TaskDefinitionFamilies: map[string][]string{"mc": {"game"}}})
 	ecsc, _ := clients(t, srv)
-	ctx := testCtx(t)
+	ctx := wait.Context(t)
 	want := map[string]bool{}
 	for i := range 23 {
 		task := srv.StartExternalTask(fakeaws.ExternalTask{Family: "mc", StartedBy: "spawner"})
@@ -452,7 +445,7 @@ func BenchmarkThousandTasks(b *testing.B) {
 			OnRunning:              func(fakeaws.Task) { running.Done() },
 		})
 		ecsc, ec2c := clients(b, srv)
-		ctx := testCtx(b)
+		ctx := wait.Context(b)
 		arns := make([]string, 1000)
 		var wg sync.WaitGroup
 		sem := make(chan struct{}, 16)

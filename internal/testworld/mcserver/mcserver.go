@@ -9,7 +9,6 @@ package mcserver
 
 import (
 	"encoding/json"
-	"errors"
 	"net"
 	"strconv"
 	"sync"
@@ -19,6 +18,8 @@ import (
 	"github.com/Tnze/go-mc/data/packetid"
 	mcnet "github.com/Tnze/go-mc/net"
 	pk "github.com/Tnze/go-mc/net/packet"
+
+	"github.com/mineral-contest/spawner/internal/testworld/accept"
 )
 
 // Defaults of a new Server's status.
@@ -43,10 +44,9 @@ type Server struct {
 	silent  bool
 	hostile bool
 	pings   int
-	conns   map[net.Conn]struct{}
 	closed  bool
 	closing chan struct{}
-	wg      sync.WaitGroup
+	loop    *accept.Loop
 }
 
 // Listen starts a server on addr ("127.2.0.5:0", or a fixed port on a
@@ -80,11 +80,9 @@ func listen(addr string) (*Server, error) {
 		max:     DefaultMaxPlayers,
 		version: DefaultVersion,
 		motd:    "spawner test server",
-		conns:   make(map[net.Conn]struct{}),
 		closing: make(chan struct{}),
 	}
-	s.wg.Add(1)
-	go s.serve()
+	s.loop = accept.Serve(ln, ln.Accept, func(c mcnet.Conn) net.Conn { return c.Socket }, s.handle)
 	return s, nil
 }
 
@@ -147,11 +145,7 @@ func (s *Server) Pings() int {
 
 // Conns is the number of connections open now, answered or not: a test can
 // wait on it to know a client reached a silent server.
-func (s *Server) Conns() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
+func (s *Server) Conns() int { return s.loop.Open() }
 
 // Close stops listening, drops every open connection and waits for the
 // server's goroutines. Idempotent; after it, connections to Addr are refused.
@@ -163,48 +157,13 @@ func (s *Server) Close() {
 	}
 	s.closed = true
 	close(s.closing)
-	for c := range s.conns {
-		_ = c.Close()
-	}
 	s.mu.Unlock()
-	_ = s.ln.Close()
-	s.wg.Wait()
-}
-
-func (s *Server) serve() {
-	defer s.wg.Done()
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue // a transient accept error (a reset during accept)
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			_ = conn.Close()
-			return
-		}
-		s.conns[conn.Socket] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.handle(conn)
-	}
+	s.loop.Close()
 }
 
 // handle speaks the status protocol on one connection, as a vanilla
 // server: handshake, then at most a status request and a ping.
 func (s *Server) handle(conn mcnet.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, conn.Socket)
-		s.mu.Unlock()
-		_ = conn.Close()
-	}()
-
 	var p pk.Packet
 	if err := conn.ReadPacket(&p); err != nil {
 		return

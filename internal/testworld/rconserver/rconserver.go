@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/mineral-contest/spawner/internal/testworld/accept"
 )
 
 // maxPacket is the largest packet a vanilla server accepts.
@@ -29,9 +31,7 @@ type Server struct {
 	commands []string
 	logins   int
 	failed   int
-	conns    map[net.Conn]struct{}
-	closed   bool
-	wg       sync.WaitGroup
+	loop     *accept.Loop
 }
 
 // Listen starts a server on addr ("127.0.0.1:0") that accepts password,
@@ -43,9 +43,8 @@ func Listen(tb testing.TB, addr, password string) *Server {
 	if err != nil {
 		tb.Fatalf("rconserver: %v", err)
 	}
-	s := &Server{ln: ln, password: password, conns: make(map[net.Conn]struct{})}
-	s.wg.Add(1)
-	go s.serve()
+	s := &Server{ln: ln, password: password}
+	s.loop = accept.Serve(ln, ln.Accept, func(c net.Conn) net.Conn { return c }, s.handle)
 	tb.Cleanup(s.Close)
 	return s
 }
@@ -79,52 +78,9 @@ func (s *Server) FailedLogins() int {
 
 // Close stops listening, drops open connections and waits for the
 // server's goroutines. Idempotent.
-func (s *Server) Close() {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return
-	}
-	s.closed = true
-	for c := range s.conns {
-		_ = c.Close()
-	}
-	s.mu.Unlock()
-	_ = s.ln.Close()
-	s.wg.Wait()
-}
-
-func (s *Server) serve() {
-	defer s.wg.Done()
-	for {
-		conn, err := s.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			continue
-		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
-			_ = conn.Close()
-			return
-		}
-		s.conns[conn] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.handle(conn)
-	}
-}
+func (s *Server) Close() { s.loop.Close() }
 
 func (s *Server) handle(conn net.Conn) {
-	defer s.wg.Done()
-	defer func() {
-		s.mu.Lock()
-		delete(s.conns, conn)
-		s.mu.Unlock()
-		_ = conn.Close()
-	}()
 	authed := false
 	for {
 		id, typ, payload, err := readPacket(conn)
