@@ -243,7 +243,6 @@ func NewMain(cfg *config.Config, log *slog.Logger) *Main {
 // access denied) is returned, told with what to check. It returns nil when
 // ctx ends before the bot serves. Call Close in every case.
 func (m *Main) Run(ctx context.Context) error {
-	cfg, log := m.cfg, m.log
 	ctx, m.cancel = context.WithCancel(ctx)
 	met := metrics.New(func() []spawner.Server {
 		if mgr := m.mgr.Load(); mgr != nil {
@@ -251,38 +250,62 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return nil
 	})
-	a, err := newAdapters(ctx, cfg, log, met)
+	if err := m.open(ctx, met); err != nil {
+		return err
+	}
+	locale, maxServers, err := m.prepare(ctx)
+	if err != nil || ctx.Err() != nil {
+		return err
+	}
+	mgr := m.newManager(locale, maxServers)
+	if err := retry(ctx, m.log, "recover servers from the "+m.a.storeName()+" and "+runtimeName(m.cfg), mgr.Recover); err != nil || ctx.Err() != nil {
+		return err
+	}
+	return m.start(ctx, mgr)
+}
+
+// open builds the adapters, opens the store and serves HTTP: nothing that
+// waits on Discord or AWS.
+func (m *Main) open(ctx context.Context, met *metrics.Metrics) error {
+	a, err := newAdapters(ctx, m.cfg, m.log, met)
 	if err != nil {
 		return err
 	}
 	m.a = a
-	if err := a.openStore(cfg); err != nil {
+	if err := a.openStore(m.cfg); err != nil {
 		return err
 	}
 	m.pages = newPages(m, met)
-	if err := m.serveHTTP(met); err != nil {
-		return err
-	}
+	return m.serveHTTP(met)
+}
+
+// prepare reads what the lifecycle needs before it starts, retrying what
+// fails for a while: the table (created when asked), the guild's language
+// and the cap on servers.
+func (m *Main) prepare(ctx context.Context) (locale string, maxServers int, err error) {
+	cfg, log, a := m.cfg, m.log, m.a
 	if cfg.CreateTable {
 		err := retry(ctx, log, "create table", func(ctx context.Context) error {
 			return tableStartError(cfg, a.table.EnsureTable(ctx))
 		})
 		if err != nil || ctx.Err() != nil {
-			return err
+			return "", 0, err
 		}
 	}
-	var locale string
 	err = retry(ctx, log, "read the Discord guild", func(ctx context.Context) (err error) {
 		locale, err = a.bot.GuildLocale(ctx)
 		return discordStartError(cfg, err)
 	})
 	if err != nil || ctx.Err() != nil {
-		return err
+		return "", 0, err
 	}
-	maxServers, err := m.maxServers(ctx)
-	if err != nil || ctx.Err() != nil {
-		return err
-	}
+	maxServers, err = m.maxServers(ctx)
+	return locale, maxServers, err
+}
+
+// newManager wires the lifecycle to the adapters.
+func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
+	cfg, a := m.cfg, m.a
 	mgr := lifecycle.New(lifecycle.Options{
 		Catalog:          cfg.Catalog(),
 		MaxServers:       maxServers,
@@ -299,19 +322,24 @@ func (m *Main) Run(ctx context.Context) error {
 		Pinger:           a.pinger,
 		Chat:             a.bot,
 		Clock:            lifecycle.RealClock{},
-		Log:              log,
+		Log:              m.log,
 		Metrics:          a.met,
 		Events:           m.pages.events(),
 		Links:            lifecycleLinks(cfg),
 	})
 	m.mgr.Store(mgr)
 	a.progress = mgr.Progress
-	if err := retry(ctx, log, "recover servers from the "+a.storeName()+" and "+runtimeName(cfg), mgr.Recover); err != nil || ctx.Err() != nil {
-		return err
-	}
+	return mgr
+}
+
+// start runs, once the fleet is recovered, what follows the world: the
+// Docker events, the events queue, the gateway and the watchdogs. Close
+// stops each of them.
+func (m *Main) start(ctx context.Context, mgr *lifecycle.Manager) error {
+	cfg, a := m.cfg, m.a
 	m.watchDocker(ctx, mgr)
 	if a.events != nil {
-		m.events.start(ctx, a.events, mgr, log)
+		m.events.start(ctx, a.events, mgr, m.log)
 	}
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {
@@ -325,7 +353,7 @@ func (m *Main) Run(ctx context.Context) error {
 		m.runErr = mgr.Run(ctx)
 		close(m.done)
 	}()
-	log.Info("spawner started", "guild", cfg.GuildID, "runtime", cfg.Runtime, "cluster", cfg.Cluster, "table", cfg.Table, "data_dir", dataDir(cfg))
+	m.log.Info("spawner started", "guild", cfg.GuildID, "runtime", cfg.Runtime, "cluster", cfg.Cluster, "table", cfg.Table, "data_dir", dataDir(cfg))
 	return nil
 }
 
