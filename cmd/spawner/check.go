@@ -46,62 +46,74 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 		r.problems = append(r.problems, err.Error())
 		return r.report(out)
 	}
-	// The systems are asked at once, so systems that do not answer cost the
-	// SDK's retries once, not three times over.
-	var (
-		discordErrs, ecsErrs, dockerErrs []error
-		tableErr, fileErr, queueErr      error
-		fileOK                           string
-		games                            map[string][]byte
-		wg                               sync.WaitGroup
-	)
-	if cfg.EmbeddedStore() {
-		fileOK, fileErr, games = checkDataDir(ctx, cfg)
-	}
 	defer a.close()
-	if a.docker != nil {
-		wg.Go(func() { dockerErrs = a.docker.Check(ctx, dockerImages(cfg, games)) })
+	r.add(a, askAll(ctx, cfg, a))
+	return r.report(out)
+}
+
+// findings are what each system said to check.
+type findings struct {
+	discord, ecs, docker []error
+	table, file, queue   error
+	fileOK               string
+}
+
+// askAll asks every configured system at once, so systems that do not
+// answer cost the SDK's retries once, not once each.
+func askAll(ctx context.Context, cfg *config.Config, a *adapters) findings {
+	var f findings
+	var games map[string][]byte
+	if cfg.EmbeddedStore() {
+		f.fileOK, f.file, games = checkDataDir(ctx, cfg)
 	}
-	wg.Go(func() { discordErrs = a.bot.Check(ctx) })
+	var wg sync.WaitGroup
+	if a.docker != nil {
+		wg.Go(func() { f.docker = a.docker.Check(ctx, dockerImages(cfg, games)) })
+	}
+	wg.Go(func() { f.discord = a.bot.Check(ctx) })
 	if a.tasks != nil {
-		wg.Go(func() { ecsErrs = a.tasks.Check(ctx, cfg.TaskDefinition, cfg.Container) })
+		wg.Go(func() { f.ecs = a.tasks.Check(ctx, cfg.TaskDefinition, cfg.Container) })
 	}
 	if a.table != nil {
-		wg.Go(func() { tableErr = a.table.Check(ctx) })
+		wg.Go(func() { f.table = a.table.Check(ctx) })
 	}
 	if a.events != nil {
-		wg.Go(func() { queueErr = a.events.Check(ctx) })
+		wg.Go(func() { f.queue = a.events.Check(ctx) })
 	}
 	wg.Wait()
+	return f
+}
 
-	r.section("discord", discordErrs, "", "")
+// add records f, one section per system, naming the variable to fix.
+func (r *checkResult) add(a *adapters, f findings) {
+	cfg := r.cfg
+	r.section("discord", f.discord, "", "")
 	if a.tasks != nil {
-		r.section("ecs", ecsErrs, "AWS_ENDPOINT_URL_ECS", cfg.ECSEndpoint)
+		r.section("ecs", f.ecs, "AWS_ENDPOINT_URL_ECS", cfg.ECSEndpoint)
 	}
 	if a.docker != nil {
-		r.section("docker engine "+a.docker.Host()+", images, DOCKER_PORT_RANGE "+cfg.DockerPorts.String(), dockerErrs, "", "")
+		r.section("docker engine "+a.docker.Host()+", images, DOCKER_PORT_RANGE "+cfg.DockerPorts.String(), f.docker, "", "")
 	}
 	switch {
-	case fileErr != nil:
-		r.problems = append(r.problems, fileErr.Error())
-	case fileOK != "":
-		r.ok = append(r.ok, fileOK)
+	case f.file != nil:
+		r.problems = append(r.problems, f.file.Error())
+	case f.fileOK != "":
+		r.ok = append(r.ok, f.fileOK)
 	}
 	switch {
 	case a.table == nil:
-	case errors.Is(tableErr, spawner.ErrNotFound) && cfg.CreateTable:
+	case errors.Is(f.table, spawner.ErrNotFound) && cfg.CreateTable:
 		r.ok = append(r.ok, "dynamodb (the table will be created at start: DYNAMODB_CREATE_TABLE=true)")
-	case errors.Is(tableErr, spawner.ErrNotFound):
-		r.section("dynamodb", []error{fmt.Errorf("%w (create it, or set DYNAMODB_CREATE_TABLE=true)", tableErr)}, "", "")
-	case tableErr == nil:
+	case errors.Is(f.table, spawner.ErrNotFound):
+		r.section("dynamodb", []error{fmt.Errorf("%w (create it, or set DYNAMODB_CREATE_TABLE=true)", f.table)}, "", "")
+	case f.table == nil:
 		r.ok = append(r.ok, "dynamodb")
 	default:
-		r.section("dynamodb", []error{tableErr}, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
+		r.section("dynamodb", []error{f.table}, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
 	}
 	if a.events != nil {
-		r.section("sqs events queue", errsOf(queueErr), "", "")
+		r.section("sqs events queue", errsOf(f.queue), "", "")
 	}
-	return r.report(out)
 }
 
 // errsOf is err as a section's findings: none when nil.
