@@ -126,7 +126,7 @@ type adapters struct {
 	bot     *discord.Bot
 	pinger  probe
 	// progress is told an image pull's progress (lifecycle.Manager.Progress).
-	progress func(creationID, note string)
+	progress func(creationID string, note spawner.PullProgress)
 	events   *sqs.Consumer // nil without AWS_SQS_EVENTS_QUEUE_URL
 }
 

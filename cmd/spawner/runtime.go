@@ -62,7 +62,7 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 		HostIP:     hostIP,
 		PortLo:     cfg.DockerPorts.First,
 		PortHi:     cfg.DockerPorts.Last,
-		OnPull: func(creationID, progress string) {
+		OnPull: func(creationID string, progress spawner.PullProgress) {
 			if p := a.progress; p != nil {
 				p(creationID, progress)
 			}

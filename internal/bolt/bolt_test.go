@@ -119,6 +119,7 @@ func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 		"warnings": 2.0, "runtimeWarned": true,
 		"stopAt": 1714606215128.0, "extensions": 2.0, "rconPassword": "rcon-pa55",
 		"gameTemplate": `{"name":"valheim","title":"Valheim","port":2456}`,
+		"players":      7.0,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stored record\n%v\nwant\n%v", got, want)

@@ -35,6 +35,7 @@ type record struct {
 	Extensions      int    `json:"extensions,omitempty"`      // N
 	RCONPassword    string `json:"rconPassword,omitempty"`    // S, secret
 	GameTemplate    string `json:"gameTemplate,omitempty"`    // S, JSON text
+	Players         int    `json:"players,omitempty"`         // N, -1: not counted; absent: unknown (0)
 }
 
 // gameRecord is a game template as stored: the dynamo table's item.
@@ -67,6 +68,7 @@ func encode(s spawner.Server) record {
 		Extensions:      s.Extensions,
 		RCONPassword:    s.RCONPassword,
 		GameTemplate:    string(s.GameTemplate),
+		Players:         min(s.Players, spawner.MaxPlayers),
 	}
 }
 
@@ -119,6 +121,8 @@ func decode(key string, v []byte) (spawner.Server, error) {
 		return fail("extensions is not a small whole number")
 	case r.State != "" && !knownStates[spawner.State(r.State)]:
 		return fail("state is not a known state")
+	case r.Players < -1 || r.Players > spawner.MaxPlayers:
+		return fail("players is not a player count")
 	}
 	s := spawner.Server{
 		Owner:           r.UserID,
@@ -140,6 +144,7 @@ func decode(key string, v []byte) (spawner.Server, error) {
 		StopsAt:         fromMillis(r.StopAt),
 		Extensions:      r.Extensions,
 		RCONPassword:    r.RCONPassword,
+		Players:         r.Players,
 	}
 	if r.GameTemplate != "" {
 		s.GameTemplate = []byte(r.GameTemplate)

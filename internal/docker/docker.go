@@ -99,9 +99,10 @@ type Config struct {
 	// kept before ListOwnedTasks removes it; 0 means DefaultExitedRetention.
 	ExitedRetention time.Duration
 	// OnPull, when set, is told the progress of an image pull RunTask makes
-	// for the creation creationID ("Downloading 42% of 180 MB"). It is
-	// called from RunTask's goroutine and must not block for long.
-	OnPull func(creationID, progress string)
+	// for the creation creationID, as facts (phase, bytes) for the caller
+	// to put in words. It is called from RunTask's goroutine and must not
+	// block for long.
+	OnPull func(creationID string, progress spawner.PullProgress)
 	// Log receives the events stream's reconnections; nil discards.
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.

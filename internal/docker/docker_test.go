@@ -499,10 +499,10 @@ func TestMissingImageFailsCleanly(t *testing.T) {
 			w := newWorld(t, 2)
 			var (
 				mu     sync.Mutex
-				pulled []string
+				pulled []spawner.PullProgress
 			)
 			r := w.runtime(func(c *docker.Config) {
-				c.OnPull = func(creation, progress string) { mu.Lock(); pulled = append(pulled, progress); mu.Unlock() }
+				c.OnPull = func(creation string, p spawner.PullProgress) { mu.Lock(); pulled = append(pulled, p); mu.Unlock() }
 			})
 			spec := w.spec()
 			spec.Image = ref
@@ -516,7 +516,7 @@ func TestMissingImageFailsCleanly(t *testing.T) {
 			}
 			mu.Lock()
 			defer mu.Unlock()
-			if tc.pulls && (len(pulled) == 0 || !strings.Contains(pulled[0], ref)) {
+			if tc.pulls && (len(pulled) == 0 || pulled[0] != (spawner.PullProgress{Image: ref, Phase: spawner.PullStarted})) {
 				t.Errorf("pull progress told %v, want the pull announced", pulled)
 			}
 			if !tc.pulls && len(pulled) != 0 {

@@ -35,7 +35,7 @@ func (r *Runtime) ensureImage(ctx context.Context, creation, ref string) error {
 	if !cerrdefs.IsNotFound(err) {
 		return fmt.Errorf("run container: inspect image %q: %w", ref, err)
 	}
-	r.tellPull(creation, "pulling image "+ref)
+	r.tellPull(creation, spawner.PullProgress{Image: ref, Phase: spawner.PullStarted})
 	rc, err := r.cli.ImagePull(ctx, ref, image.PullOptions{})
 	if err != nil {
 		if ctx.Err() != nil {
@@ -53,12 +53,14 @@ func (r *Runtime) ensureImage(ctx context.Context, creation, ref string) error {
 	if _, err := r.cli.ImageInspect(ctx, ref); err != nil {
 		return failed(fmt.Errorf("the pull ended without the image: %w", err))
 	}
-	r.tellPull(creation, "pulled image "+ref)
+	r.tellPull(creation, spawner.PullProgress{Image: ref, Phase: spawner.PullDone})
 	return nil
 }
 
-// follow reads a pull's progress stream to its end, telling the download
-// percentage over every layer, and returns the error the stream reports.
+// follow reads a pull's progress stream to its end, telling the bytes
+// downloaded over every layer each time their share grew by pullStep
+// percent, then that the layers are extracted, and returns the error the
+// stream reports.
 func (r *Runtime) follow(creation, ref string, stream io.Reader) error {
 	type layer struct{ current, total int64 }
 	layers := map[string]*layer{}
@@ -94,7 +96,7 @@ func (r *Runtime) follow(creation, ref string, stream io.Reader) error {
 		case "Extracting":
 			if !extracting {
 				extracting = true
-				r.tellPull(creation, "extracting image "+ref)
+				r.tellPull(creation, spawner.PullProgress{Image: ref, Phase: spawner.PullExtracting})
 			}
 			continue
 		default:
@@ -111,12 +113,12 @@ func (r *Runtime) follow(creation, ref string, stream io.Reader) error {
 		pct := int(cur * 100 / total)
 		if pct >= lastPct+pullStep {
 			lastPct = pct
-			r.tellPull(creation, fmt.Sprintf("downloading image %s: %d%% of %d MB", ref, pct, (total+(1<<20)-1)>>20))
+			r.tellPull(creation, spawner.PullProgress{Image: ref, Phase: spawner.PullDownloading, Done: cur, Total: total})
 		}
 	}
 }
 
-func (r *Runtime) tellPull(creation, progress string) {
+func (r *Runtime) tellPull(creation string, progress spawner.PullProgress) {
 	if r.cfg.OnPull != nil {
 		r.cfg.OnPull(creation, progress)
 	}

@@ -1,12 +1,17 @@
 package docker
 
 import (
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// A pull's progress is told as the share of every layer's bytes, in steps,
-// and the error a stream ends with is returned.
+// A pull's progress is told as facts, the bytes of every layer each time
+// their share grew by a step, then the extraction, never as a sentence
+// (the lifecycle words it in the owner's language); the error a stream
+// ends with is returned.
 func TestFollowPullProgress(t *testing.T) {
 	stream := strings.Join([]string{
 		`{"status":"Pulling from itzg/minecraft-server","id":"latest"}`,
@@ -19,8 +24,8 @@ func TestFollowPullProgress(t *testing.T) {
 		`{"status":"Extracting","progressDetail":{"current":2,"total":2},"id":"a"}`,
 		`{"status":"Pull complete","progressDetail":{},"id":"a"}`,
 	}, "\n")
-	var told []string
-	r := &Runtime{cfg: Config{OnPull: func(creation, progress string) {
+	var told []spawner.PullProgress
+	r := &Runtime{cfg: Config{OnPull: func(creation string, progress spawner.PullProgress) {
 		if creation != "c1" {
 			t.Errorf("progress told for creation %q, want c1", creation)
 		}
@@ -29,14 +34,15 @@ func TestFollowPullProgress(t *testing.T) {
 	if err := r.follow("c1", "img", strings.NewReader(stream)); err != nil {
 		t.Fatalf("follow: %v", err)
 	}
-	want := []string{
-		"downloading image img: 10% of 100 MB",
-		"downloading image img: 50% of 100 MB",
-		"downloading image img: 100% of 100 MB",
-		"extracting image img",
+	const total = 104857600
+	want := []spawner.PullProgress{
+		{Image: "img", Phase: spawner.PullDownloading, Done: 10485760, Total: total},
+		{Image: "img", Phase: spawner.PullDownloading, Done: 52428800, Total: total},
+		{Image: "img", Phase: spawner.PullDownloading, Done: total, Total: total},
+		{Image: "img", Phase: spawner.PullExtracting},
 	}
-	if strings.Join(told, "|") != strings.Join(want, "|") {
-		t.Errorf("told %q\nwant %q", told, want)
+	if !slices.Equal(told, want) {
+		t.Errorf("told %+v\nwant %+v", told, want)
 	}
 
 	err := r.follow("c1", "img", strings.NewReader(`{"status":"Pulling fs layer","id":"a"}`+"\n"+`{"errorDetail":{"message":"manifest unknown"},"error":"manifest unknown"}`))

@@ -66,6 +66,7 @@ const (
 	attrExtensions      = "extensions"      // N, /server extend calls so far
 	attrRCONPassword    = "rconPassword"    // S, secret
 	attrGameTemplate    = "gameTemplate"    // S, JSON text of the game's template at creation
+	attrPlayers         = "players"         // N, players the last probe saw; -1: the game does not count them; absent: unknown (0)
 
 	// A game template's item: taskId is spawner.GameKeyPrefix+name.
 	attrTemplate  = "template"  // S, the template's JSON
@@ -469,6 +470,9 @@ func encode(s spawner.Server) map[string]types.AttributeValue {
 	}
 	str(attrRCONPassword, s.RCONPassword)
 	str(attrGameTemplate, string(s.GameTemplate))
+	if s.Players != 0 {
+		item[attrPlayers] = &types.AttributeValueMemberN{Value: strconv.Itoa(min(s.Players, spawner.MaxPlayers))}
+	}
 	return item
 }
 
@@ -539,6 +543,12 @@ func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
 	s.RCONPassword = d.str(attrRCONPassword, false)
 	if tpl := d.str(attrGameTemplate, false); tpl != "" {
 		s.GameTemplate = []byte(tpl)
+	}
+	if n, ok := d.number(attrPlayers, false); ok {
+		if n < -1 || n > spawner.MaxPlayers {
+			d.fail(fmt.Errorf("%s is not a player count", attrPlayers))
+		}
+		s.Players = int(n)
 	}
 
 	if s.Owner == "" && d.err == nil {

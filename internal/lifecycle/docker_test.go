@@ -39,13 +39,13 @@ func TestProgressRateLimitedAndEndsWithTheStart(t *testing.T) {
 	w.recover()
 	w.ecs.onCall("RunTask", func() {
 		id := w.m.Servers(admin)[0].CreationID
-		w.m.Progress(id, "downloading 5%")  // shown at once
-		w.m.Progress(id, "downloading 10%") // too soon: waits
-		w.m.Progress(id, "downloading 15%") // replaces it
-		w.blockUntil(1)                     // the note's worker waits for the interval
+		w.m.Progress(id, downloading(5))  // shown at once
+		w.m.Progress(id, downloading(10)) // too soon: waits
+		w.m.Progress(id, downloading(15)) // replaces it
+		w.blockUntil(1)                   // the note's worker waits for the interval
 		w.clock.Advance(ProgressInterval)
-		w.waitFor("the waiting note to be shown", func() bool { return editsWith(w.statusEdits(), "downloading 15%") == 1 })
-		w.m.Progress(id, "extracting") // too soon again, and the task starts first
+		w.waitFor("the waiting note to be shown", func() bool { return editsWith(w.statusEdits(), downloadingNote(15)) == 1 })
+		w.m.Progress(id, spawner.PullProgress{Image: pullImage, Phase: spawner.PullExtracting}) // too soon again, and the task starts first
 	})
 	w.create(alice, "")
 	w.waitFor("the task to start", func() bool { return len(w.ecs.all()) == 1 })
@@ -57,10 +57,10 @@ func TestProgressRateLimitedAndEndsWithTheStart(t *testing.T) {
 		edits = w.statusEdits()
 		return editsWith(edits, "⏳ provisioning") > 0
 	})
-	if editsWith(edits, "downloading 5%") != 1 || editsWith(edits, "downloading 15%") != 1 {
+	if editsWith(edits, downloadingNote(5)) != 1 || editsWith(edits, downloadingNote(15)) != 1 {
 		t.Errorf("notes shown %q, want 5%% then 15%% once each", edits)
 	}
-	if editsWith(edits, "downloading 10%") != 0 {
+	if editsWith(edits, downloadingNote(10)) != 0 {
 		t.Errorf("a note replaced before its time was shown: %q", edits)
 	}
 	w.cancel() // Close waits for every worker: a late note would be shown by now
@@ -78,8 +78,8 @@ func TestProgressIgnoresServersNotStarting(t *testing.T) {
 	w.recover()
 	srv, _ := w.readyServer(alice)
 	before := len(w.statusEdits())
-	w.m.Progress(srv.CreationID, "downloading 5%")
-	w.m.Progress("no-such-creation", "downloading 5%")
+	w.m.Progress(srv.CreationID, downloading(5))
+	w.m.Progress("no-such-creation", downloading(5))
 	if got := w.statusEdits(); len(got) != before {
 		t.Errorf("a ready server's status was edited with a note: %q", got[before:])
 	}

@@ -210,7 +210,13 @@ func (m *Manager) loadGames(ctx context.Context) error {
 	return nil
 }
 
+// badTemplate reports a stored template that cannot be offered, once per
+// process: Recover is retried at start while ECS or the table fail, and
+// the log channel would otherwise hear of it at every attempt.
 func (m *Manager) badTemplate(ctx context.Context, name string, err error) {
+	if _, told := m.badTemplates.LoadOrStore(name+"\x00"+err.Error(), true); told {
+		return
+	}
 	m.log.Warn("skipped a malformed game template", "game", name, "problem", err.Error())
 	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadTemplate(name, err.Error())})
 }

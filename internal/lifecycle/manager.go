@@ -206,6 +206,10 @@ type Manager struct {
 	workers    sync.WaitGroup
 	notes      sync.Map   // creation id → *progressNotes (progress.go)
 	round      *bootRound // the booting beat's last DescribeTasks (booting.go)
+
+	// badTemplates holds the malformed templates already reported, so
+	// a Recover retried at start reports each once (games.go).
+	badTemplates sync.Map
 }
 
 // entry is a server in the mirror and what the watchdogs know of it. Its

@@ -253,7 +253,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	m.metrics.Pinged(ping.Latency, err)
 	enough := err == nil && ping.Online >= c.game.MinPlayers
 	var k int
-	var reset, ended bool
+	var reset, ended, moved bool
 	var gone <-chan struct{}
 	_, found := m.update(c.id, func(e *entry) {
 		gone = e.gone
@@ -261,6 +261,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		case e.ended():
 			ended = true
 		case enough:
+			moved = e.srv.Players != ping.Online
 			e.srv.Players = ping.Online
 			reset = e.srv.Warnings > 0
 			e.srv.Warnings = 0
@@ -285,6 +286,8 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		log.Info("players back; warnings reset", "players", ping.Online)
 		m.save(ctx, c.id) // a restart carries the count on
 		_, _ = m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{Content: lang.PlayersBack(ping.Online)})
+	case enough && moved:
+		m.save(ctx, c.id) // a restart shows the last count, not the one at ready
 	case enough:
 	case k > c.game.WarningCount:
 		log.Info("too few players after the last warning", "players", ping.Online, "err", err)

@@ -87,7 +87,9 @@ type Server struct {
 	// GameTemplate is the template of the game the server was created
 	// from, so a restart keeps its rules even if the template changed.
 	GameTemplate []byte
-	Players      int // players the last probe saw
+	// Players is what the last probe saw, kept in the record so a restart
+	// shows it; -1 for a game whose protocol does not count players.
+	Players int
 }
 
 // PendingKeyPrefix starts the table key of a creation whose task is not known yet.

@@ -6,6 +6,11 @@ import (
 	"strings"
 )
 
+// MaxPlayers is the most players a store keeps for Server.Players: a
+// larger count (a game server may answer anything) is stored as
+// MaxPlayers, and a stored count above it is not read back.
+const MaxPlayers = 1_000_000
+
 // Storable reports whether a store (the DynamoDB table, the embedded file)
 // may hold s: a server its Load could read back, with a task ARN or a
 // creation id, an owner, a channel and a creation time, under a key that
@@ -23,6 +28,8 @@ func (s Server) Storable() error {
 		return fmt.Errorf("server %s: no creation time", s.Key())
 	case strings.HasPrefix(s.Key(), GameKeyPrefix):
 		return fmt.Errorf("server %s: the key is a game template's", s.Key())
+	case s.Players < -1:
+		return fmt.Errorf("server %s: players is not a player count", s.Key())
 	}
 	return nil
 }
