@@ -106,13 +106,35 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 	return reply, nil
 }
 
-// rconAddr is where the RCON of srv listens: its address and the game's
-// RCON port, or the host port the runtime mapped it to (Docker).
+// PrivateAddresser is a Tasks whose ports only the bot may use (RCON) are
+// reached at another address than the one players use: Docker publishes
+// them on a private host address. Without it, a game's port is reached at
+// the server's address (ECS, where the security group opens RCON to the
+// bot alone).
+type PrivateAddresser interface {
+	// PrivateAddress is "host:port" where the bot reaches TCP port port of
+	// task t.
+	PrivateAddress(ctx context.Context, t spawner.Task, port int) (string, error)
+}
+
+// rconAddr is where the bot reaches the RCON of srv: the runtime's private
+// address of it when it has one (Docker), else its address and the game's
+// RCON port, or the host port the runtime mapped it to.
 func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) string {
 	port := game.RCON.Port
 	if srv.TaskARN != "" {
 		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
-		if t, found := taskByARN(tasks, srv.TaskARN); err == nil && found && t.Ports[port] != 0 {
+		t, found := taskByARN(tasks, srv.TaskARN)
+		if pa, ok := m.tasks.(PrivateAddresser); ok && err == nil && found {
+			addr, err := pa.PrivateAddress(ctx, t, port)
+			if err == nil {
+				return addr
+			}
+			if ctx.Err() == nil {
+				m.log.Warn("private address of the RCON port; using the server's", "task", srv.TaskARN, "err", err)
+			}
+		}
+		if err == nil && found && t.Ports[port] != 0 {
 			port = t.Ports[port]
 		} else if err != nil && ctx.Err() == nil {
 			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskARN, "err", err)
