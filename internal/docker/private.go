@@ -55,7 +55,11 @@ func (r *Runtime) privateHostIP(ctx context.Context) (string, error) {
 	}
 	n, err := r.cli.NetworkInspect(ctx, bridgeNetwork, network.InspectOptions{})
 	if err != nil {
-		return "", fmt.Errorf("run container: inspect the default bridge for a private address: %w", err)
+		// Nothing was created yet: the creation fails cleanly, saying why.
+		return "", &spawner.RunFailure{
+			Reason: "no private address to publish RCON on",
+			Detail: fmt.Sprintf("inspect the engine's default bridge (does the socket proxy allow NETWORKS?): %v", err),
+		}
 	}
 	for _, c := range n.IPAM.Config {
 		if gw := net.ParseIP(c.Gateway); gw != nil && gw.To4() != nil && gw.IsPrivate() {
