@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -95,8 +96,12 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 
 	ctx, cancel := context.WithTimeout(ctx, DefaultRCONTimeout)
 	defer cancel()
-	addr := m.rconAddr(ctx, srv, game)
+	addr, err := m.rconAddr(ctx, srv, game)
 	log := m.log.With("task", srv.TaskARN, "user", srv.Owner, "by", by.UserID, "rcon", addr)
+	if err != nil {
+		log.Warn("op through RCON: no address", "player", player, "err", err)
+		return "", fmt.Errorf("op %s: %w", player, err)
+	}
 	reply, err := m.rcon.Run(ctx, addr, srv.RCONPassword, "op "+player)
 	if err != nil {
 		log.Warn("op through RCON failed", "player", player, "err", err)
@@ -117,28 +122,35 @@ type PrivateAddresser interface {
 	PrivateAddress(ctx context.Context, t spawner.Task, port int) (string, error)
 }
 
-// rconAddr is where the bot reaches the RCON of srv: the runtime's private
-// address of it when it has one (Docker), else its address and the game's
-// RCON port, or the host port the runtime mapped it to.
-func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) string {
+// rconAddr is where the bot reaches the RCON of srv. Under a runtime with
+// private addresses (Docker) it is the runtime's private address of the
+// port, and an error when it has none: the password is never sent to the
+// players' address there. Otherwise it is the server's address and the
+// game's RCON port, or the host port the runtime mapped it to.
+func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) (string, error) {
 	port := game.RCON.Port
+	pa, private := m.tasks.(PrivateAddresser)
 	if srv.TaskARN != "" {
 		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
 		t, found := taskByARN(tasks, srv.TaskARN)
-		if pa, ok := m.tasks.(PrivateAddresser); ok && err == nil && found {
+		switch {
+		case private && err != nil:
+			return "", fmt.Errorf("describe task for its RCON address: %w", err)
+		case private && !found:
+			return "", errors.New("describe task for its RCON address: the task is gone")
+		case private:
 			addr, err := pa.PrivateAddress(ctx, t, port)
-			if err == nil {
-				return addr
+			if err != nil {
+				return "", fmt.Errorf("RCON address: %w", err)
 			}
-			if ctx.Err() == nil {
-				m.log.Warn("private address of the RCON port; using the server's", "task", srv.TaskARN, "err", err)
-			}
-		}
-		if err == nil && found && t.Ports[port] != 0 {
+			return addr, nil
+		case err == nil && found && t.Ports[port] != 0:
 			port = t.Ports[port]
-		} else if err != nil && ctx.Err() == nil {
+		case err != nil && ctx.Err() == nil:
 			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskARN, "err", err)
 		}
+	} else if private {
+		return "", errors.New("RCON address: the server has no task")
 	}
-	return net.JoinHostPort(srv.Address, strconv.Itoa(port))
+	return net.JoinHostPort(srv.Address, strconv.Itoa(port)), nil
 }
