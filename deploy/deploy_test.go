@@ -1048,6 +1048,7 @@ var dockerAPISections = map[string]struct {
 	"DistributionInspect": {"DISTRIBUTION", false},
 	"Events":              {"EVENTS", false},
 	"Info":                {"INFO", false},
+	"NetworkInspect":      {"NETWORKS", false},
 	"Ping":                {"", false}, "ServerVersion": {"", false},
 	"Close": {"", false}, "DaemonHost": {"", false},
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 
 	"github.com/docker/docker/client"
 
@@ -57,11 +58,12 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 		opts = append(opts, client.WithHost(cfg.DockerHost))
 	}
 	rt, err := docker.New(docker.Config{
-		Deployment: cfg.Deployment,
-		PublicHost: cfg.DockerPublicHost,
-		HostIP:     hostIP,
-		PortLo:     cfg.DockerPorts.First,
-		PortHi:     cfg.DockerPorts.Last,
+		Deployment:    cfg.Deployment,
+		PublicHost:    cfg.DockerPublicHost,
+		HostIP:        hostIP,
+		PrivateHostIP: privateHostIP(cfg.DockerHost),
+		PortLo:        cfg.DockerPorts.First,
+		PortHi:        cfg.DockerPorts.Last,
 		OnPull: func(creationID string, progress spawner.PullProgress) {
 			if p := a.progress; p != nil {
 				p(creationID, progress)
@@ -75,6 +77,21 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 	a.docker, a.runtime = rt, rt
 	return nil
 }
+
+// privateHostIP is where the Docker runtime publishes the ports only the
+// bot may reach (RCON), given DOCKER_HOST: 127.0.0.1 when the engine is
+// on a local socket, so the bot runs on the engine's host; else "", the
+// engine's default bridge gateway, which the bot in a container on that
+// host (docker-compose.yaml, through the socket proxy) reaches and the
+// Internet does not. See internal/docker/private.go.
+func privateHostIP(dockerHost string) string {
+	if dockerHost == "" || strings.HasPrefix(dockerHost, "unix://") || strings.HasPrefix(dockerHost, "npipe://") {
+		return "127.0.0.1"
+	}
+	return ""
+}
+
+var _ lifecycle.PrivateAddresser = (*docker.Runtime)(nil)
 
 // openStore opens the embedded store in SPAWNER_DATA_DIR when there is no
 // table; a folder another spawner holds is refused with what to do.

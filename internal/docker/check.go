@@ -20,7 +20,8 @@ import (
 // run: the engine answers (else nothing more is checked), each image is on
 // the host or its registry knows it, and no port of the range is already
 // published by a container that is not the bot's, or bound on this host
-// (seen only when the bot runs on the host itself, not in a container).
+// (seen only when the bot runs on the host itself, not in a container),
+// and a private address for RCON ports is known (see private.go).
 //
 // images maps the variable or the place that names each image (for
 // example "GAMESERVER_IMAGE", or "game template valheim") to the image.
@@ -51,6 +52,9 @@ func (r *Runtime) Check(ctx context.Context, images map[string]string) []error {
 	}
 	if err := r.checkPorts(ctx); err != nil {
 		problems = append(problems, &spawner.Problem{Var: "DOCKER_PORT_RANGE", Err: err})
+	}
+	if _, err := r.privateHostIP(ctx); err != nil {
+		problems = append(problems, &spawner.Problem{Var: "DOCKER_HOST", Err: fmt.Errorf("RCON ports could not be published privately: %w", err)})
 	}
 	return problems
 }

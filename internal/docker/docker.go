@@ -81,9 +81,14 @@ type Config struct {
 	// PublicHost is the host name or IP players connect to
 	// (DOCKER_PUBLIC_HOST); Address returns it.
 	PublicHost string
-	// HostIP is the host address ports are published on; empty means all
-	// (0.0.0.0). Tests use 127.0.0.1.
+	// HostIP is the host address game ports are published on; empty means
+	// all (0.0.0.0). Tests use 127.0.0.1.
 	HostIP string
+	// PrivateHostIP is the host address the ports only the bot may reach
+	// (TaskSpec.PrivatePorts: RCON) are published on, never all: 127.0.0.1
+	// when the bot runs on the engine's host. Empty means the engine's
+	// default bridge gateway, learned from the engine (see private.go).
+	PrivateHostIP string
 	// PortLo and PortHi bound the host ports handed out (DOCKER_PORT_RANGE),
 	// inclusive; both 0 means DefaultPortLo-DefaultPortHi.
 	PortLo, PortHi int
@@ -123,6 +128,9 @@ type Runtime struct {
 	exited   map[string]bool
 	creating map[string]chan struct{} // creation id → closed when its RunTask returns
 	ncpu     int                      // host cores, once known
+	// bridgeGateway is the default bridge's gateway, once known: the
+	// private address when Config.PrivateHostIP is empty.
+	bridgeGateway string
 }
 
 // New returns the adapter for cfg, on the engine named by DOCKER_HOST (the
@@ -213,7 +221,7 @@ func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 	}
 	const attempts = 3 // a port the engine cannot bind is skipped and another tried
 	for attempt := 1; ; attempt++ {
-		bindings, err := r.allocate(ctx, spec.CreationID, spec.Ports)
+		bindings, err := r.allocate(ctx, spec.CreationID, spec.Ports, spec.PrivatePorts)
 		if err != nil {
 			return spawner.Task{}, err
 		}
@@ -291,7 +299,13 @@ func (r *Runtime) create(ctx context.Context, name string, spec spawner.TaskSpec
 	for _, b := range bindings {
 		p := nat.Port(strconv.Itoa(b.container) + "/" + b.proto)
 		exposed[p] = struct{}{}
-		portMap[p] = append(portMap[p], nat.PortBinding{HostIP: r.cfg.HostIP, HostPort: strconv.Itoa(b.host)})
+		hostIP := r.cfg.HostIP
+		if b.private {
+			if hostIP, err = r.privateHostIP(ctx); err != nil {
+				return spawner.Task{}, false, err
+			}
+		}
+		portMap[p] = append(portMap[p], nat.PortBinding{HostIP: hostIP, HostPort: strconv.Itoa(b.host)})
 	}
 	cfg := &container.Config{
 		Image:        spec.Image,

@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -72,6 +73,7 @@ type binding struct {
 	container int
 	host      int
 	proto     string
+	private   bool // published on the private address (see private.go)
 }
 
 // parseBindings reads LabelPorts: "25565:25570/tcp,25565:25570/udp".
@@ -114,8 +116,9 @@ func hostPorts(label string) map[int]int {
 // until release. A port is free when no container of any deployment
 // publishes or was handed it (read from the engine at every call, so a
 // restart forgets nothing), no RunTask under way holds it, and the engine
-// never failed to bind it. No port is free: a *spawner.RunFailure.
-func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner.PortSpec) ([]binding, error) {
+// never failed to bind it. No port is free: a *spawner.RunFailure. The
+// bindings of the game ports listed in private are marked private.
+func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner.PortSpec, private []int) ([]binding, error) {
 	if len(ports) == 0 {
 		return nil, nil
 	}
@@ -170,7 +173,7 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 			r.reserved[h] = creation
 			next++
 		}
-		out = append(out, binding{container: p.Port, host: h, proto: proto})
+		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(private, p.Port)})
 	}
 	return out, nil
 }

@@ -240,8 +240,9 @@ func (m *Manager) gameOf(s spawner.Server) spawner.Game {
 
 // containerSpec is what a container runtime needs of game g beyond the
 // task definition: its image, ports and limits. With no ports listed, the
-// game port over TCP, the A2S query port over UDP for an a2s game and the
-// RCON port are published.
+// game port over TCP and the A2S query port over UDP for an a2s game are
+// published. The RCON port is always published, and private: for the bot
+// only, never for players.
 func containerSpec(g spawner.Game) spawner.ContainerSpec {
 	ports := slices.Clone(g.Ports)
 	if len(ports) == 0 {
@@ -249,11 +250,16 @@ func containerSpec(g spawner.Game) spawner.ContainerSpec {
 		if g.Protocol == spawner.ProtocolA2S {
 			ports = append(ports, spawner.PortSpec{Port: queryPort(g), Proto: "udp"})
 		}
-		if g.RCON != nil && g.RCON.Port != g.Port {
-			ports = append(ports, spawner.PortSpec{Port: g.RCON.Port, Proto: "tcp"})
-		}
 	}
-	return spawner.ContainerSpec{Image: g.Image, Ports: ports, CPU: g.CPU, Memory: g.Memory}
+	var private []int
+	if g.RCON != nil && g.RCON.Port != g.Port {
+		rcon := spawner.PortSpec{Port: g.RCON.Port, Proto: "tcp"}
+		if !slices.Contains(ports, rcon) {
+			ports = append(ports, rcon)
+		}
+		private = []int{g.RCON.Port}
+	}
+	return spawner.ContainerSpec{Image: g.Image, Ports: ports, PrivatePorts: private, CPU: g.CPU, Memory: g.Memory}
 }
 
 // queryPort is the port g answers its protocol's queries on.

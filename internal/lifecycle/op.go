@@ -2,6 +2,7 @@ package lifecycle
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strconv"
@@ -95,8 +96,12 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 
 	ctx, cancel := context.WithTimeout(ctx, DefaultRCONTimeout)
 	defer cancel()
-	addr := m.rconAddr(ctx, srv, game)
+	addr, err := m.rconAddr(ctx, srv, game)
 	log := m.log.With("task", srv.TaskARN, "user", srv.Owner, "by", by.UserID, "rcon", addr)
+	if err != nil {
+		log.Warn("op through RCON: no address", "player", player, "err", err)
+		return "", fmt.Errorf("op %s: %w", player, err)
+	}
 	reply, err := m.rcon.Run(ctx, addr, srv.RCONPassword, "op "+player)
 	if err != nil {
 		log.Warn("op through RCON failed", "player", player, "err", err)
@@ -106,17 +111,46 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 	return reply, nil
 }
 
-// rconAddr is where the RCON of srv listens: its address and the game's
-// RCON port, or the host port the runtime mapped it to (Docker).
-func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) string {
+// PrivateAddresser is a Tasks whose ports only the bot may use (RCON) are
+// reached at another address than the one players use: Docker publishes
+// them on a private host address. Without it, a game's port is reached at
+// the server's address (ECS, where the security group opens RCON to the
+// bot alone).
+type PrivateAddresser interface {
+	// PrivateAddress is "host:port" where the bot reaches TCP port port of
+	// task t.
+	PrivateAddress(ctx context.Context, t spawner.Task, port int) (string, error)
+}
+
+// rconAddr is where the bot reaches the RCON of srv. Under a runtime with
+// private addresses (Docker) it is the runtime's private address of the
+// port, and an error when it has none: the password is never sent to the
+// players' address there. Otherwise it is the server's address and the
+// game's RCON port, or the host port the runtime mapped it to.
+func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) (string, error) {
 	port := game.RCON.Port
+	pa, private := m.tasks.(PrivateAddresser)
 	if srv.TaskARN != "" {
 		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
-		if t, found := taskByARN(tasks, srv.TaskARN); err == nil && found && t.Ports[port] != 0 {
+		t, found := taskByARN(tasks, srv.TaskARN)
+		switch {
+		case private && err != nil:
+			return "", fmt.Errorf("describe task for its RCON address: %w", err)
+		case private && !found:
+			return "", errors.New("describe task for its RCON address: the task is gone")
+		case private:
+			addr, err := pa.PrivateAddress(ctx, t, port)
+			if err != nil {
+				return "", fmt.Errorf("RCON address: %w", err)
+			}
+			return addr, nil
+		case err == nil && found && t.Ports[port] != 0:
 			port = t.Ports[port]
-		} else if err != nil && ctx.Err() == nil {
+		case err != nil && ctx.Err() == nil:
 			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskARN, "err", err)
 		}
+	} else if private {
+		return "", errors.New("RCON address: the server has no task")
 	}
-	return net.JoinHostPort(srv.Address, strconv.Itoa(port))
+	return net.JoinHostPort(srv.Address, strconv.Itoa(port)), nil
 }

@@ -8,6 +8,10 @@ type ContainerSpec struct {
 	// Ports are every port the game listens on, each published on a host
 	// port of the runtime's choosing (see Task.Ports).
 	Ports []PortSpec
+	// PrivatePorts are the ports of Ports (by number) that only the bot
+	// may reach, never players: the RCON port. The runtime publishes them
+	// on a private address (see its PrivateAddress), not the public one.
+	PrivatePorts []int
 	// CPU in vCPU units of 1024 and Memory in MiB; 0 means the runtime's
 	// default.
 	CPU    int

@@ -4,6 +4,8 @@
 // on stdout and exits with code 0, as a game that saves its world does.
 // An unhandled SIGTERM would leave PID 1 running until the engine's SIGKILL
 // (exit code 137), so a stopped container's exit code tells a graceful stop.
+// With RCON_PASSWORD set, it also answers Minecraft RCON on RCON_ADDR
+// (":25575" by default) for that password.
 //
 // It is built static (CGO_ENABLED=0) into the images of package dockerd.
 package main
@@ -32,6 +34,16 @@ func main() {
 		srv.SetPlayers(n, mcserver.DefaultMaxPlayers)
 	}
 	fmt.Println("mcresponder: listening on", srv.Addr())
+	if password := os.Getenv("RCON_PASSWORD"); password != "" {
+		rconAddr := os.Getenv("RCON_ADDR")
+		if rconAddr == "" {
+			rconAddr = ":25575"
+		}
+		if err := serveRCON(rconAddr, password); err != nil {
+			fmt.Fprintln(os.Stderr, "mcresponder:", err)
+			os.Exit(1)
+		}
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)

@@ -1,0 +1,99 @@
+package main
+
+// End-to-end test of /server op under SPAWNER_RUNTIME=docker: the game's
+// RCON port is published for the bot only, and the bot reaches it there.
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/docker/go-connections/nat"
+
+	"github.com/mineral-contest/spawner/internal/bolt"
+	"github.com/mineral-contest/spawner/internal/config"
+	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/dockerd"
+	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
+)
+
+// responderRCONPort is where the test game answers RCON in its container
+// when given RCON_PASSWORD (internal/testworld/cmd/mcresponder).
+const responderRCONPort = 25575
+
+// putDockerRCONGame stores in the world's embedded store, before the
+// daemon starts, a game "paper" of the test image with RCON, as /game add
+// would have.
+func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
+	tb.Helper()
+	cfg, err := config.Load(w.getenv, os.ReadFile)
+	if err != nil {
+		tb.Fatalf("configuration: %v", err)
+	}
+	doc, err := json.Marshal(map[string]any{
+		"name": "paper", "title": "Minecraft Paper", "image": w.engine.ResponderImage(tb),
+		"port": dockerd.ResponderPort, "protocol": "minecraft",
+		"rcon": map[string]any{"port": responderRCONPort, "passwordEnv": "RCON_PASSWORD"},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := spawner.ParseTemplate(doc, cfg.Catalog()[0]); err != nil {
+		tb.Fatalf("the test's template is refused: %v", err)
+	}
+	s, err := bolt.Open(w.dataDir)
+	if err != nil {
+		tb.Fatalf("open the embedded store: %v", err)
+	}
+	defer s.Close()
+	if err := s.PutGame(context.Background(), "paper", doc); err != nil {
+		tb.Fatalf("store the template: %v", err)
+	}
+}
+
+// With DOCKER_PUBLIC_HOST a name (not a loopback address), the game port
+// is published on every address for players, and the RCON port only on
+// 127.0.0.1 since the bot runs on the engine's host; /server op reaches it
+// there, with the generated password, and answers with the game's reply.
+func TestDockerOpThroughPrivateRCON(t *testing.T) {
+	t.Parallel()
+	w := newDockerWorld(t, 4, map[string]string{"DOCKER_PUBLIC_HOST": "localhost"})
+	putDockerRCONGame(t, w)
+	d := w.start(t)
+	u := member(1)
+
+	ix := w.discord.Command(u, "en-US", []string{"server", "create"}, map[string]any{"game": "paper"})
+	ix.WaitResponse(t, waitLong)
+	edit := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
+	channelID := between(edit.Text(), "<#", ">")
+	ready := wdWait(t, w.world, d, channelID, "your server is ready")
+	if addr := between(ready.Text(), "**Address:** `", "`"); !strings.HasPrefix(addr, "localhost:") {
+		t.Errorf("ready message address %q, want localhost:<port>", addr)
+	}
+
+	c := w.containerOf(t, channelID)
+	insp, err := w.cli.ContainerInspect(context.Background(), c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ports := insp.NetworkSettings.Ports
+	rcon := ports[nat.Port("25575/tcp")]
+	if len(rcon) == 0 {
+		t.Fatalf("RCON port not published: %+v", ports)
+	}
+	for _, b := range rcon {
+		if b.HostIP != "127.0.0.1" {
+			t.Errorf("RCON published on %q, want 127.0.0.1 only (bindings %+v)", b.HostIP, rcon)
+		}
+	}
+	game := ports[nat.Port("25565/tcp")]
+	if len(game) == 0 || (game[0].HostIP != "" && !net.ParseIP(game[0].HostIP).IsUnspecified()) {
+		t.Errorf("game port published on %+v, want every address", game)
+	}
+
+	done := command(t, w.world, u, "op", map[string]any{"server": c.ID, "player": "Steve"})
+	mustSay(t, "op", done, "Made Steve a server operator")
+}
