@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,9 @@ func TestMain(m *testing.M) { os.Exit(dockerd.Run(m)) }
 
 // dockerWorld is a world whose servers run in the test engine: no AWS, no
 // DynamoDB (the fake ECS is there only for the world's failure dumps).
+// dockerWorlds numbers the worlds of this process.
+var dockerWorlds atomic.Int64
+
 type dockerWorld struct {
 	*world
 	engine     *dockerd.Engine
@@ -91,7 +95,9 @@ func newDockerWorld(tb testing.TB, ports int, env map[string]string) *dockerWorl
 		tb.Fatal(err)
 	}
 	dw := &dockerWorld{world: w, engine: e, cli: e.Client(tb), dataDir: filepath.Join(dir, "data")}
-	dw.deployment = "e2e-" + strings.NewReplacer("/", "-", "_", "-").Replace(tb.Name())
+	// One deployment per world, even when -count runs the test again while
+	// the engine still keeps the last run's exited containers.
+	dw.deployment = fmt.Sprintf("e2e-%s-%d", strings.NewReplacer("/", "-", "_", "-").Replace(tb.Name()), dockerWorlds.Add(1))
 	dw.portLo, dw.portHi = dkPortRange(tb, ports)
 	w.env = map[string]string{
 		"DISCORD_TOKEN_FILE":             token,
