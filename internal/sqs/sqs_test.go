@@ -336,12 +336,15 @@ func TestOtherTasksAreForeign(t *testing.T) {
 
 func TestClusterByNameOrARN(t *testing.T) {
 	q := goaws.Start(t)
-	for _, name := range []string{cluster, clusterARN} {
+	for i, name := range []string{cluster, clusterARN} {
 		t.Run(name, func(t *testing.T) {
+			// A queue of its own: the last subtest's long poll may still be
+			// open at the queue, and would take this message out of sight.
+			queue := fmt.Sprintf("by-name-or-arn-%d", i)
 			w := newWorld(t, q)
-			w.c = sqs.New(w.api, q.QueueURL(goaws.DefaultQueue), name, nil)
+			w.c = sqs.New(w.api, q.CreateQueue(t, queue), name, nil)
 			w.c.WaitTime = time.Second
-			q.Send(t, envelope(change{task: 1, version: 1, last: "RUNNING"}))
+			q.SendTo(t, queue, envelope(change{task: 1, version: 1, last: "RUNNING"}))
 			w.run(t)
 			if ch := w.next(t, "the change"); ch.TaskARN != taskARN(1) {
 				t.Errorf("handed on %+v", ch)
