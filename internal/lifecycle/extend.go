@@ -27,18 +27,29 @@ func (m *Manager) findLocked(id string) *entry {
 	return nil
 }
 
-// controlLocked finds the ready server id that by may act on (its owner or
-// an admin), or says why not; the caller holds m.mu.
-func (m *Manager) controlLocked(by spawner.Actor, id string) (*entry, error) {
-	if m.closing {
-		return nil, &spawner.Refusal{Code: spawner.RefusedShuttingDown}
-	}
+// ownedLocked finds the server id that by may act on (its owner or an
+// admin), whatever its phase, or says why not; the caller holds m.mu.
+func (m *Manager) ownedLocked(by spawner.Actor, id string) (*entry, error) {
 	e := m.findLocked(id)
 	switch {
 	case e == nil:
 		return nil, &spawner.Refusal{Code: spawner.RefusedNoServer}
 	case e.srv.Owner != by.UserID && !by.Admin:
 		return nil, &spawner.Refusal{Code: spawner.RefusedNotOwner}
+	}
+	return e, nil
+}
+
+// controlLocked finds the ready server id that by may act on (its owner or
+// an admin), or says why not; the caller holds m.mu.
+func (m *Manager) controlLocked(by spawner.Actor, id string) (*entry, error) {
+	if m.closing {
+		return nil, &spawner.Refusal{Code: spawner.RefusedShuttingDown}
+	}
+	e, err := m.ownedLocked(by, id)
+	switch {
+	case err != nil:
+		return nil, err
 	case e.ended() || e.stopBy != nil:
 		return nil, &spawner.Refusal{Code: spawner.RefusedStopping}
 	case e.phase != phaseWatched:

@@ -394,20 +394,10 @@ func (m *Manager) admitLocked(req spawner.CreateRequest, now time.Time) error {
 // error that kept it from stopping (a retry is then scheduled).
 func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (spawner.Server, error) {
 	m.mu.Lock()
-	var e *entry
-	for _, o := range m.entries {
-		if (o.srv.TaskARN != "" && o.srv.TaskID() == taskID) || o.id == taskID {
-			e = o
-			break
-		}
-	}
-	if e == nil {
+	e, err := m.ownedLocked(by, taskID)
+	if err != nil {
 		m.mu.Unlock()
-		return spawner.Server{}, &spawner.Refusal{Code: spawner.RefusedNoServer}
-	}
-	if e.srv.Owner != by.UserID && !by.Admin {
-		m.mu.Unlock()
-		return spawner.Server{}, &spawner.Refusal{Code: spawner.RefusedNotOwner}
+		return spawner.Server{}, err
 	}
 	srv := e.srv
 	creating, ok := askStopLocked(e, by)

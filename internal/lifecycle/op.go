@@ -62,18 +62,15 @@ func taskEnv(g spawner.Game, v spawner.Variant, s spawner.Server) map[string]str
 // never logged nor returned.
 func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (string, error) {
 	m.mu.Lock()
+	e, err := m.ownedLocked(by, id)
 	var game spawner.Game
-	var owner string
-	e := m.findLocked(id)
 	if e != nil {
-		game, owner = e.game, e.srv.Owner
+		game = e.game
 	}
 	m.mu.Unlock()
 	switch {
-	case e == nil:
-		return "", &spawner.Refusal{Code: spawner.RefusedNoServer}
-	case owner != by.UserID && !by.Admin:
-		return "", &spawner.Refusal{Code: spawner.RefusedNotOwner}
+	case err != nil:
+		return "", err
 	case game.RCON == nil || m.rcon == nil:
 		return "", &spawner.Refusal{Code: spawner.RefusedNoRCON}
 	}
@@ -81,7 +78,7 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 		return "", &spawner.Refusal{Code: spawner.RefusedPlayerName, Name: player}
 	}
 	m.mu.Lock()
-	e, err := m.controlLocked(by, id)
+	e, err = m.controlLocked(by, id)
 	var srv spawner.Server
 	if e != nil {
 		srv = e.srv
