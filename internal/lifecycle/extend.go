@@ -92,12 +92,8 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 		m.mu.Unlock()
 		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedExtendLimit, Limit: max(limit, 0)}
 	}
-	add := e.game.ExtendDuration
-	if add <= 0 {
-		add = DefaultExtendDuration
-	}
 	next := e.srv
-	next.StopsAt = stopsAt(e.srv, e.game).Add(add)
+	next.StopsAt = stopsAt(e.srv, e.game).Add(spawner.PositiveOr(e.game.ExtendDuration, DefaultExtendDuration))
 	next.RuntimeWarned = false // warned again before the new end
 	if !by.Admin {
 		next.Extensions++
