@@ -140,10 +140,11 @@ func (l Lang) ServerLabel(s spawner.Server) string {
 
 // Choice is the autocomplete label of a server (at most 100 characters).
 func (l Lang) Choice(s spawner.Server, ownerName string, now time.Time) string {
-	label := fmt.Sprintf("%s · %s · %s · %s", l.ServerLabel(s), ownerName, l.State(s.State), age(l, now.Sub(s.CreatedAt)))
+	state := l.State(s.State)
 	if p := l.Players(s.Players); p != "" && s.State == spawner.StateReady {
-		label = fmt.Sprintf("%s · %s · %s · %s · %s", l.ServerLabel(s), ownerName, l.State(s.State), p, age(l, now.Sub(s.CreatedAt)))
+		state += " · " + p
 	}
+	label := fmt.Sprintf("%s · %s · %s · %s", l.ServerLabel(s), ownerName, state, age(l, now.Sub(s.CreatedAt)))
 	if len(label) > 100 {
 		label = label[:100]
 	}
