@@ -354,7 +354,7 @@ func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, 
 	// the creation past its ready deadline.
 	left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
 	pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
-	ping, err := m.pinger.Ping(pctx, protocol(game), probeAddr(srv, game, m.hostPortsOf(id)))
+	ping, err := m.pinger.Ping(pctx, game.ProbeProtocol(), probeAddr(srv, game, m.hostPortsOf(id)))
 	cancel()
 	if ctx.Err() != nil {
 		return true

@@ -273,14 +273,6 @@ func queryPort(g spawner.Game) int {
 	return g.Port
 }
 
-// protocol is g's probe, minecraft when the game says none.
-func protocol(g spawner.Game) spawner.Protocol {
-	if g.Protocol == "" {
-		return spawner.ProtocolMinecraft
-	}
-	return g.Protocol
-}
-
 // probeAddr is where s is probed: its address and its game's query port,
 // or under Docker the host port mapped to it (hostPorts, from the task).
 func probeAddr(s spawner.Server, g spawner.Game, hostPorts map[int]int) string {
@@ -309,13 +301,13 @@ func (m *Manager) hostPortsOf(id string) map[int]int {
 
 // countsPlayers reports whether the player watchdog applies to g.
 func countsPlayers(g spawner.Game) bool {
-	return protocol(g).CountsPlayers() && g.MinPlayers > 0
+	return g.ProbeProtocol().CountsPlayers() && g.MinPlayers > 0
 }
 
 // playersSeen is what Server.Players records of a probe's answer: the
 // players online, or -1 for a game whose protocol does not count them.
 func playersSeen(g spawner.Game, ping spawner.Ping) int {
-	if !protocol(g).CountsPlayers() {
+	if !g.ProbeProtocol().CountsPlayers() {
 		return -1
 	}
 	return ping.Online

@@ -245,7 +245,7 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 // checkPlayers is the player-count watchdog's check of one server.
 func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	pctx, cancel := context.WithTimeout(ctx, m.pingTimeout(c.game))
-	ping, err := m.pinger.Ping(pctx, protocol(c.game), probeAddr(c.srv, c.game, c.hostPorts))
+	ping, err := m.pinger.Ping(pctx, c.game.ProbeProtocol(), probeAddr(c.srv, c.game, c.hostPorts))
 	cancel()
 	if ctx.Err() != nil {
 		return

@@ -222,6 +222,15 @@ func (g Game) Variant(name string) (Variant, bool) {
 	return Variant{}, false
 }
 
+// ProbeProtocol is the protocol g's servers are probed with: g.Protocol,
+// or minecraft when the game names none.
+func (g Game) ProbeProtocol() Protocol {
+	if g.Protocol == "" {
+		return ProtocolMinecraft
+	}
+	return g.Protocol
+}
+
 // Environment is the container environment for a server of variant v: the
 // game's, then the variant's, then the token.
 func (g Game) Environment(v Variant, token string) map[string]string {

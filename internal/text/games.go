@@ -79,7 +79,7 @@ func (l Lang) GameList(c spawner.Catalog) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, l.pick("**%d game(s):**\n", "**%d jeu(x) :**\n"), len(c))
 	for i, g := range c {
-		fmt.Fprintf(&b, "- **%s** (`%s`) · %s", g.Title, g.Name, protocolName(l, protocolOf(g)))
+		fmt.Fprintf(&b, "- **%s** (`%s`) · %s", g.Title, g.Name, protocolName(l, g.ProbeProtocol()))
 		if len(g.Variants) > 0 {
 			names := make([]string, len(g.Variants))
 			for j, v := range g.Variants {
@@ -127,13 +127,6 @@ func (l Lang) LogBadTemplate(name, problem string) string {
 		return fmt.Sprintf(l.pick("⚠️ Skipped a malformed game template: %s", "⚠️ Modèle de jeu malformé ignoré : %s"), problem)
 	}
 	return fmt.Sprintf(l.pick("⚠️ Skipped the malformed game template `%s`: %s", "⚠️ Modèle de jeu `%s` malformé ignoré : %s"), name, problem)
-}
-
-func protocolOf(g spawner.Game) spawner.Protocol {
-	if g.Protocol == "" {
-		return spawner.ProtocolMinecraft
-	}
-	return g.Protocol
 }
 
 func protocolName(l Lang, p spawner.Protocol) string {

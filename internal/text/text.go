@@ -283,12 +283,12 @@ func (l Lang) Ready(g spawner.Game, s spawner.Server, stopAt time.Time) string {
 		fmt.Fprintf(&b, l.pick("**Version:** %s\n", "**Version :** %s\n"), g.Version)
 	}
 	fmt.Fprintf(&b, l.pick("**Variant:** %s\n", "**Variante :** %s\n"), l.Variant(s.Variant))
-	if !protocolOf(g).CountsPlayers() {
+	if !g.ProbeProtocol().CountsPlayers() {
 		b.WriteString(l.PlayersNotCounted() + "\n")
 	} else {
 		fmt.Fprintf(&b, l.pick("**Players online:** %d\n", "**Joueurs en ligne :** %d\n"), max(s.Players, 0))
 	}
-	if g.MinPlayers > 0 && protocolOf(g).CountsPlayers() {
+	if g.MinPlayers > 0 && g.ProbeProtocol().CountsPlayers() {
 		fmt.Fprintf(&b, l.pick("**Minimum players:** %d (checked every %s; after %d warnings with fewer, the server stops)\n",
 			"**Joueurs minimum :** %d (vérifié toutes les %s ; après %d avertissements, le serveur s'arrête)\n"),
 			g.MinPlayers, Duration(g.CheckInterval), g.WarningCount)
