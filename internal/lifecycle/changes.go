@@ -41,10 +41,7 @@ func (m *Manager) TaskChanged(t spawner.Task) {
 
 	switch ph {
 	case phaseCreating:
-		select {
-		case e.nudge <- struct{}{}:
-		default:
-		}
+		e.nudgeWorker()
 	case phaseWatched:
 		if m.spotInterrupted(e, t) {
 			return

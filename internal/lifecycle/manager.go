@@ -243,6 +243,15 @@ func newEntry(id string, srv spawner.Server, game spawner.Game, p phase) *entry 
 	return &entry{id: id, srv: srv, game: game, phase: p, gone: make(chan struct{}), failed: make(chan struct{}), nudge: make(chan struct{}, 1)}
 }
 
+// nudgeWorker wakes e's creation worker before its next poll; a wake-up
+// already waiting is enough.
+func (e *entry) nudgeWorker() {
+	select {
+	case e.nudge <- struct{}{}:
+	default:
+	}
+}
+
 // remove drops entry id from the mirror; the caller holds m.mu.
 func (m *Manager) removeLocked(id string) {
 	if e, ok := m.entries[id]; ok {
@@ -411,10 +420,7 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 	}
 	// The creation worker owns the server until it is ready; it ends it at
 	// its next step, never longer than one poll away.
-	select {
-	case e.nudge <- struct{}{}:
-	default:
-	}
+	e.nudgeWorker()
 	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
 	// Its end may fail (AWS or the table down): the member is then told,
 	// as for a watched server, while the sweep retries it.
