@@ -86,10 +86,7 @@ func (m *Manager) sweepInterval() time.Duration {
 			d = g.CheckInterval
 		}
 	}
-	if d <= 0 {
-		d = DefaultSweepInterval
-	}
-	return d
+	return spawner.PositiveOr(d, DefaultSweepInterval)
 }
 
 // nextEvent is the earliest time something is due, at the latest nextSweep.
