@@ -87,10 +87,10 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 		m.mu.Unlock()
 		return spawner.Extension{}, err
 	}
-	limit := m.cfg.MaxExtensions
-	if !by.Admin && e.srv.Extensions >= max(limit, 0) {
+	limit := max(m.cfg.MaxExtensions, 0) // negative: members may not
+	if !by.Admin && e.srv.Extensions >= limit {
 		m.mu.Unlock()
-		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedExtendLimit, Limit: max(limit, 0)}
+		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedExtendLimit, Limit: limit}
 	}
 	next := e.srv
 	next.StopsAt = stopsAt(e.srv, e.game).Add(spawner.PositiveOr(e.game.ExtendDuration, DefaultExtendDuration))
