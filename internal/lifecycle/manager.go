@@ -294,18 +294,17 @@ func (m *Manager) Close() error {
 }
 
 // goWorker runs f in a goroutine Close waits for, unless Close was called.
-func (m *Manager) goWorker(f func()) bool {
+func (m *Manager) goWorker(f func()) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closing {
-		return false
+		return
 	}
 	m.workers.Add(1)
 	go func() {
 		defer m.workers.Done()
 		f()
 	}()
-	return true
 }
 
 type nopMetrics struct{}
