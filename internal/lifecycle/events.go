@@ -139,38 +139,40 @@ func (m *Manager) publishStep(srv spawner.Server) {
 	}
 }
 
-// publishPlayers tells the feed how many play on server id, when it changed.
-func (m *Manager) publishPlayers(id string, n int) {
+// feedOf runs f with m.mu held on server id, when there is a feed to tell
+// and the server is in the mirror.
+func (m *Manager) feedOf(id string, f func(e *entry)) {
 	if m.cfg.Events == nil {
 		return
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	e, ok := m.entries[id]
-	if !ok || e.ended() || (e.feed.players != nil && *e.feed.players == n) {
-		return
+	if e, ok := m.entries[id]; ok {
+		f(e)
 	}
-	ev := m.event(spawner.EventPlayers, e.srv, e.game, m.clock.Now())
-	ev.Players = &n
-	e.feed.players = &n
-	m.tell(&e.feed, ev)
+}
+
+// publishPlayers tells the feed how many play on server id, when it changed.
+func (m *Manager) publishPlayers(id string, n int) {
+	m.feedOf(id, func(e *entry) {
+		if e.ended() || (e.feed.players != nil && *e.feed.players == n) {
+			return
+		}
+		ev := m.event(spawner.EventPlayers, e.srv, e.game, m.clock.Now())
+		ev.Players = &n
+		e.feed.players = &n
+		m.tell(&e.feed, ev)
+	})
 }
 
 // publishWarning tells the feed of a warning to the owner of server id:
 // kind "players" (warning k of n) or "runtime".
 func (m *Manager) publishWarning(id, kind string, k, n int) {
-	if m.cfg.Events == nil {
-		return
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.entries[id]
-	if !ok {
-		return
-	}
-	ev := m.event(spawner.EventWarning, e.srv, e.game, m.clock.Now())
-	ev.Warning, ev.K, ev.N = kind, k, n
-	m.tell(&e.feed, ev)
+	m.feedOf(id, func(e *entry) {
+		ev := m.event(spawner.EventWarning, e.srv, e.game, m.clock.Now())
+		ev.Warning, ev.K, ev.N = kind, k, n
+		m.tell(&e.feed, ev)
+	})
 }
 
 // publishEnd tells the feed that srv ended, and why. The server has left
