@@ -226,7 +226,11 @@ func (m *Manager) badTemplate(ctx context.Context, name string, err error) {
 // changes nothing for it), else its game in the catalog, else the default.
 func (m *Manager) gameOf(s spawner.Server) spawner.Game {
 	if len(s.GameTemplate) > 0 {
+		if g, ok := m.kept.Load(string(s.GameTemplate)); ok {
+			return g.(spawner.Game)
+		}
 		if g, err := spawner.ParseTemplate(s.GameTemplate, m.defaultGame()); err == nil {
+			m.kept.Store(string(s.GameTemplate), g)
 			return g
 		}
 	}

@@ -210,6 +210,10 @@ type Manager struct {
 	// badTemplates holds the malformed templates already reported, so
 	// a Recover retried at start reports each once (games.go).
 	badTemplates sync.Map
+	// kept holds the games parsed from the templates servers keep in their
+	// records (gameOf), by template text: parsed once, not at every
+	// status edit or watchdog check.
+	kept sync.Map
 }
 
 // entry is a server in the mirror and what the watchdogs know of it. Its
