@@ -158,9 +158,10 @@ func (s *Store) Load(ctx context.Context) (servers []spawner.Server, problems []
 // once the new one is written.
 //
 // Times are stored in Unix milliseconds, so they load back truncated to
-// the millisecond, in UTC; Players is not stored. A server that Load could
-// not read back (no task ARN nor creation id, no owner, no channel, no
-// creation time, a key of a game) is refused without writing.
+// the millisecond, in UTC; Players is capped at spawner.MaxPlayers. A
+// server that Load could not read back (no task ARN nor creation id, no
+// owner, no channel, no creation time, a key of a game) is refused without
+// writing.
 func (s *Store) Put(ctx context.Context, srv spawner.Server) error {
 	if err := srv.Storable(); err != nil {
 		return fmt.Errorf("put %w", err)

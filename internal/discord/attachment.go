@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -28,12 +29,8 @@ func attachmentURL(raw string, api *url.URL) error {
 
 func attachmentHost(u *url.URL, api *url.URL) error {
 	host := strings.ToLower(u.Host)
-	if u.Scheme == "https" && u.Port() == "" {
-		for _, h := range cdnHosts {
-			if host == h {
-				return nil
-			}
-		}
+	if u.Scheme == "https" && u.Port() == "" && slices.Contains(cdnHosts, host) {
+		return nil
 	}
 	if api != nil && api.Host != "" && u.Scheme == api.Scheme && host == strings.ToLower(api.Host) {
 		return nil

@@ -87,8 +87,10 @@ func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	if d, ok := ctx.Value(budgetKey{}).(time.Duration); ok {
 		budget = d
 	}
+	hasBody := req.Body != nil && req.Body != http.NoBody
+	oneShot := hasBody && req.GetBody == nil // the body cannot be sent again
 	for attempt := 0; ; attempt++ {
-		if attempt > 0 && req.Body != nil && req.Body != http.NoBody {
+		if attempt > 0 && hasBody {
 			body, err := req.GetBody()
 			if err != nil {
 				return nil, fmt.Errorf("replay request body: %w", err)
@@ -104,8 +106,8 @@ func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 		var wait time.Duration
 		switch {
 		case err != nil || resp.StatusCode >= 500:
-			if req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
-				return resp, err // the body cannot be sent again
+			if oneShot {
+				return resp, err
 			}
 			wait = backoff
 			backoff = min(2*backoff, t.retry.Max)
@@ -114,7 +116,7 @@ func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 			}
 		case resp.StatusCode == http.StatusTooManyRequests:
 			after, ok := retryAfter(resp)
-			if !ok || after > t.retry.MaxRateLimitWait || (req.Body != nil && req.Body != http.NoBody && req.GetBody == nil) {
+			if !ok || after > t.retry.MaxRateLimitWait || oneShot {
 				return resp, nil
 			}
 			wait = after

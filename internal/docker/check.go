@@ -66,21 +66,15 @@ func (r *Runtime) checkPorts(ctx context.Context) error {
 		return fmt.Errorf("list containers: %w", err)
 	}
 	var taken []string
+	inUse := map[int]bool{}
 	for _, c := range list {
-		if c.Labels[LabelStartedBy] == spawner.StartedBy {
-			continue
-		}
+		ours := c.Labels[LabelStartedBy] == spawner.StartedBy
 		for _, p := range c.Ports {
-			if int(p.PublicPort) >= r.cfg.PortLo && int(p.PublicPort) <= r.cfg.PortHi {
+			inUse[int(p.PublicPort)] = true
+			if !ours && int(p.PublicPort) >= r.cfg.PortLo && int(p.PublicPort) <= r.cfg.PortHi {
 				name := strings.TrimPrefix(firstOr(c.Names, c.ID), "/")
 				taken = append(taken, fmt.Sprintf("%d (container %s)", p.PublicPort, name))
 			}
-		}
-	}
-	inUse := map[int]bool{}
-	for _, c := range list {
-		for _, p := range c.Ports {
-			inUse[int(p.PublicPort)] = true
 		}
 	}
 	for port := r.cfg.PortLo; port <= r.cfg.PortHi; port++ {

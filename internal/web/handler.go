@@ -74,12 +74,13 @@ type handler struct {
 
 // check verifies the request's token and, when server is set, that it
 // covers that server. It returns the status to answer when it does not.
-func (h *handler) check(r *http.Request, server string) (Scope, string, int, error) {
-	scope, token, _, status, err := h.checkLeft(r, server)
-	return scope, token, status, err
+func (h *handler) check(r *http.Request, server string) (status int, err error) {
+	_, _, _, status, err = h.checkLeft(r, server)
+	return status, err
 }
 
-// checkLeft is check that also returns how long the token has left.
+// checkLeft is check that also returns the token, its scope and how long
+// it has left.
 func (h *handler) checkLeft(r *http.Request, server string) (Scope, string, time.Duration, int, error) {
 	token := r.URL.Query().Get("token")
 	scope, left, err := h.opt.Signer.verify(token)
@@ -160,7 +161,7 @@ type pageData struct {
 
 func (h *handler) serverPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, _, status, err := h.check(r, id); err != nil {
+	if status, err := h.check(r, id); err != nil {
 		h.refuse(w, r, status, err)
 		return
 	}
@@ -168,7 +169,7 @@ func (h *handler) serverPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	if _, _, status, err := h.check(r, ""); err != nil {
+	if status, err := h.check(r, ""); err != nil {
 		h.refuse(w, r, status, err)
 		return
 	}

@@ -263,7 +263,7 @@ func (h *Hub) serve(s *session) {
 	ctx := conn.CloseRead(context.Background())
 	for _, msg := range s.snapshot {
 		if err := h.write(ctx, conn, msg); err != nil {
-			h.end(conn, err)
+			h.end(conn)
 			return
 		}
 	}
@@ -298,7 +298,7 @@ func (h *Hub) serve(s *session) {
 				}
 			}
 			if err := h.write(ctx, conn, msg.data); err != nil {
-				h.end(conn, err)
+				h.end(conn)
 				return
 			}
 		case <-c.slow:
@@ -312,14 +312,14 @@ func (h *Hub) serve(s *session) {
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {
-				h.end(conn, err)
+				h.end(conn)
 				return
 			}
 		case <-ctx.Done():
-			h.end(conn, ctx.Err())
+			h.end(conn)
 			return
 		case <-h.ctx.Done():
-			h.end(conn, h.ctx.Err())
+			h.end(conn)
 			return
 		}
 	}
@@ -338,7 +338,7 @@ func (h *Hub) write(ctx context.Context, conn *websocket.Conn, msg []byte) error
 
 // end closes conn after its loop stopped: going away when the hub closes,
 // at once otherwise (the peer left or is dead).
-func (h *Hub) end(conn *websocket.Conn, _ error) {
+func (h *Hub) end(conn *websocket.Conn) {
 	if h.ctx.Err() != nil {
 		conn.Close(websocket.StatusGoingAway, "server shutting down")
 		return
