@@ -80,12 +80,6 @@ func millis(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-var knownStates = map[spawner.State]bool{
-	spawner.StateRequested: true, spawner.StateProvisioning: true, spawner.StatePending: true,
-	spawner.StateRunning: true, spawner.StateBooting: true, spawner.StateReady: true,
-	spawner.StateStopping: true, spawner.StateStopped: true,
-}
-
 // decode turns the record stored under key into a server, or says (as an
 // *ItemError) what in it is wrong. Values never appear in the error.
 func decode(key string, v []byte) (spawner.Server, error) {
@@ -119,7 +113,7 @@ func decode(key string, v []byte) (spawner.Server, error) {
 		return fail("warnings is not a small whole number")
 	case r.Extensions < 0 || r.Extensions > 1000:
 		return fail("extensions is not a small whole number")
-	case r.State != "" && !knownStates[spawner.State(r.State)]:
+	case r.State != "" && !spawner.State(r.State).Known():
 		return fail("state is not a known state")
 	case r.Players < -1 || r.Players > spawner.MaxPlayers:
 		return fail("players is not a player count")

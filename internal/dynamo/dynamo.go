@@ -480,12 +480,6 @@ func millis(t time.Time) *types.AttributeValueMemberN {
 	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
 }
 
-var knownStates = map[spawner.State]bool{
-	spawner.StateRequested: true, spawner.StateProvisioning: true, spawner.StatePending: true,
-	spawner.StateRunning: true, spawner.StateBooting: true, spawner.StateReady: true,
-	spawner.StateStopping: true, spawner.StateStopped: true,
-}
-
 // decode turns an item into a server, or says (as an *ItemError) what in
 // it is wrong. Attribute values never appear in the error: token is a secret.
 func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
@@ -520,7 +514,7 @@ func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
 	s.StatusMessageID = d.str(attrStatusMessageID, false)
 	s.Locale = d.str(attrLocale, false)
 	s.State = spawner.State(d.str(attrState, false))
-	if s.State != "" && !knownStates[s.State] {
+	if s.State != "" && !s.State.Known() {
 		d.fail(fmt.Errorf("%s is not a known state", attrState))
 	}
 	s.Port = d.port()

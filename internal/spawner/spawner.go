@@ -49,6 +49,17 @@ const (
 	StateStopped      State = "stopped"
 )
 
+// Known reports whether s is one of the states above; a store reports a
+// record with any other state as malformed.
+func (s State) Known() bool {
+	switch s {
+	case StateRequested, StateProvisioning, StatePending, StateRunning,
+		StateBooting, StateReady, StateStopping, StateStopped:
+		return true
+	}
+	return false
+}
+
 // Server is one game server a member asked for: the row of the table and the
 // entry of the in-memory mirror.
 //
