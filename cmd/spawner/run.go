@@ -116,15 +116,14 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // adapters are the outside systems, built from the configuration; nothing is dialled yet.
 type adapters struct {
-	met     *metrics.Metrics
-	runtime lifecycle.Tasks // where servers run: tasks or docker
-	tasks   *ecs.Tasks      // nil unless the runtime is ECS
-	docker  *docker.Runtime // nil unless the runtime is Docker
-	store   store           // where servers are kept: table or file (set by openStore)
-	table   *dynamo.Table   // nil with the embedded store
-	file    *bolt.Store     // the embedded store, once opened; nil with a table
-	bot     *discord.Bot
-	pinger  probe
+	met    *metrics.Metrics
+	tasks  *ecs.Tasks      // nil unless the runtime is ECS
+	docker *docker.Runtime // nil unless the runtime is Docker
+	store  store           // where servers are kept: table or file (set by openStore)
+	table  *dynamo.Table   // nil with the embedded store
+	file   *bolt.Store     // the embedded store, once opened; nil with a table
+	bot    *discord.Bot
+	pinger probe
 	// progress is told an image pull's progress (lifecycle.Manager.Progress).
 	progress func(creationID string, note spawner.PullProgress)
 	events   *sqs.Consumer // nil without AWS_SQS_EVENTS_QUEUE_URL
@@ -193,7 +192,6 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			CapacityProvider: cfg.CapacityProvider,
 			Deployment:       cfg.Deployment,
 		})
-		a.runtime = a.tasks
 		a.events = newEvents(awsCfg, cfg, endpoint, log, met)
 	}
 	if !cfg.EmbeddedStore() {
@@ -315,7 +313,7 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		CreateCooldown:   cooldown(cfg.CreateCooldown),
 		MaxExtensions:    extensions(cfg.MaxExtensions),
 		RCON:             rconRunner,
-		Tasks:            a.runtime,
+		Tasks:            a.runtime(),
 		Store:            a.store,
 		Games:            a.store,
 		GameChecker:      gameChecker(a),

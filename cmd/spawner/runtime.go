@@ -74,7 +74,7 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("DOCKER_HOST: %w", err)
 	}
-	a.docker, a.runtime = rt, rt
+	a.docker = rt
 	return nil
 }
 
@@ -149,6 +149,14 @@ func (m *Main) watchDocker(ctx context.Context, mgr *lifecycle.Manager) {
 		return
 	}
 	m.watching.Go(func() { _ = m.a.docker.Watch(ctx, mgr.TaskChanged) })
+}
+
+// runtime is where servers run: the Docker engine, else ECS.
+func (a *adapters) runtime() lifecycle.Tasks {
+	if a.docker != nil {
+		return a.docker
+	}
+	return a.tasks
 }
 
 // storeName names the store in /readyz and the logs.
