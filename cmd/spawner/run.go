@@ -119,7 +119,6 @@ type adapters struct {
 	met    *metrics.Metrics
 	tasks  *ecs.Tasks      // nil unless the runtime is ECS
 	docker *docker.Runtime // nil unless the runtime is Docker
-	store  store           // where servers are kept: table or file (set by openStore)
 	table  *dynamo.Table   // nil with the embedded store
 	file   *bolt.Store     // the embedded store, once opened; nil with a table
 	bot    *discord.Bot
@@ -197,7 +196,6 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	if !cfg.EmbeddedStore() {
 		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
 		a.table = dynamo.New(dynamoClient, cfg.Table)
-		a.store = a.table
 	}
 	return a, nil
 }
@@ -314,8 +312,8 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		MaxExtensions:    extensions(cfg.MaxExtensions),
 		RCON:             rconRunner,
 		Tasks:            a.runtime(),
-		Store:            a.store,
-		Games:            a.store,
+		Store:            a.store(),
+		Games:            a.store(),
 		GameChecker:      gameChecker(a),
 		Pinger:           a.pinger,
 		Chat:             a.bot,
@@ -422,7 +420,7 @@ func (m *Main) routes(met *metrics.Metrics) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := m.a.store.Check(ctx); err != nil {
+		if err := m.a.store().Check(ctx); err != nil {
 			var p *spawner.Problem
 			if errors.As(err, &p) {
 				err = p.Err

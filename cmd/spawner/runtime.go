@@ -106,7 +106,7 @@ func (a *adapters) openStore(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	a.file, a.store = f, f
+	a.file = f
 	return nil
 }
 
@@ -157,6 +157,15 @@ func (a *adapters) runtime() lifecycle.Tasks {
 		return a.docker
 	}
 	return a.tasks
+}
+
+// store is where servers are kept: the embedded store once opened, else
+// the table.
+func (a *adapters) store() store {
+	if a.file != nil {
+		return a.file
+	}
+	return a.table
 }
 
 // storeName names the store in /readyz and the logs.
