@@ -171,18 +171,9 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	if met != nil {
 		met.InstrumentAWS(&awsCfg)
 	}
-	endpoint := func(specific string) *string {
-		switch {
-		case specific != "":
-			return aws.String(specific)
-		case cfg.AWSEndpoint != "":
-			return aws.String(cfg.AWSEndpoint)
-		}
-		return nil
-	}
 	if cfg.Runtime == config.RuntimeECS {
-		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = endpoint(cfg.ECSEndpoint) })
-		ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = endpoint(cfg.EC2Endpoint) })
+		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.ECSEndpoint) })
+		ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.EC2Endpoint) })
 		a.tasks = ecs.New(ecsClient, ec2Client, ecs.Config{
 			Cluster:          cfg.Cluster,
 			Subnets:          cfg.Subnets,
@@ -191,13 +182,25 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			CapacityProvider: cfg.CapacityProvider,
 			Deployment:       cfg.Deployment,
 		})
-		a.events = newEvents(awsCfg, cfg, endpoint, log, met)
+		a.events = newEvents(awsCfg, cfg, log, met)
 	}
 	if !cfg.EmbeddedStore() {
-		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
+		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.DynamoDBEndpoint) })
 		a.table = dynamo.New(dynamoClient, cfg.Table)
 	}
 	return a, nil
+}
+
+// awsEndpoint is where a service's client sends its requests: its own
+// endpoint when set, else AWS_ENDPOINT_URL, else nil (the SDK's default).
+func awsEndpoint(cfg *config.Config, specific string) *string {
+	switch {
+	case specific != "":
+		return aws.String(specific)
+	case cfg.AWSEndpoint != "":
+		return aws.String(cfg.AWSEndpoint)
+	}
+	return nil
 }
 
 // Main is the daemon, in the manner of wtf's cmd/wtfd Main: Run starts each
