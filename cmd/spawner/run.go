@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/mineral-contest/spawner/internal/a2s"
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
@@ -29,11 +28,9 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
-	"github.com/mineral-contest/spawner/internal/mcping"
 	"github.com/mineral-contest/spawner/internal/metrics"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/sqs"
-	"github.com/mineral-contest/spawner/internal/tcpprobe"
 )
 
 // usageError is a mistake in how spawner was called or configured: exit 2.
@@ -122,7 +119,6 @@ type adapters struct {
 	table  *dynamo.Table   // nil with the embedded store
 	file   *bolt.Store     // the embedded store, once opened; nil with a table
 	bot    *discord.Bot
-	pinger probe
 	// progress is told an image pull's progress (lifecycle.Manager.Progress).
 	progress func(creationID string, note spawner.PullProgress)
 	events   *sqs.Consumer // nil without AWS_SQS_EVENTS_QUEUE_URL
@@ -145,11 +141,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	if met != nil {
 		bot.Errors = met.DiscordError
 	}
-	a := &adapters{met: met, bot: bot, pinger: probe{
-		minecraft: mcping.Pinger{Timeout: 5 * time.Second},
-		a2s:       a2s.Pinger{Timeout: 5 * time.Second},
-		tcp:       tcpprobe.Pinger{Timeout: 5 * time.Second},
-	}}
+	a := &adapters{met: met, bot: bot}
 	if cfg.Runtime == config.RuntimeDocker {
 		if err := a.newDocker(cfg, log); err != nil {
 			return nil, err
@@ -318,7 +310,7 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		Store:            a.store(),
 		Games:            a.store(),
 		GameChecker:      gameChecker(a),
-		Pinger:           a.pinger,
+		Pinger:           newProbe(),
 		Chat:             a.bot,
 		Clock:            lifecycle.RealClock{},
 		Log:              m.log,
