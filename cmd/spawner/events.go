@@ -20,7 +20,7 @@ import (
 // SQS client with AWS_ENDPOINT_URL_SQS (else AWS_ENDPOINT_URL) honoured;
 // nil when no queue is set. Nothing is dialled.
 func newEvents(awsCfg aws.Config, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) *sqs.Consumer {
-	if cfg.SQSQueueURL == "" || cfg.Runtime != config.RuntimeECS {
+	if cfg.SQSQueueURL == "" {
 		return nil
 	}
 	client := awssqs.NewFromConfig(awsCfg, func(o *awssqs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.SQSEndpoint) })
