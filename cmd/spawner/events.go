@@ -19,11 +19,11 @@ import (
 // newEvents is the consumer of AWS_SQS_EVENTS_QUEUE_URL, through the real
 // SQS client with AWS_ENDPOINT_URL_SQS (else AWS_ENDPOINT_URL) honoured;
 // nil when no queue is set. Nothing is dialled.
-func newEvents(awsCfg aws.Config, cfg *config.Config, endpoint func(string) *string, log *slog.Logger, met *metrics.Metrics) *sqs.Consumer {
-	if cfg.SQSQueueURL == "" || cfg.Runtime != config.RuntimeECS {
+func newEvents(awsCfg aws.Config, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) *sqs.Consumer {
+	if cfg.SQSQueueURL == "" {
 		return nil
 	}
-	client := awssqs.NewFromConfig(awsCfg, func(o *awssqs.Options) { o.BaseEndpoint = endpoint(cfg.SQSEndpoint) })
+	client := awssqs.NewFromConfig(awsCfg, func(o *awssqs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.SQSEndpoint) })
 	c := sqs.New(client, cfg.SQSQueueURL, cfg.Cluster, log.With("queue", cfg.SQSQueueURL))
 	if met != nil {
 		c.Count = func(o sqs.Outcome) { met.Event(string(o)) }

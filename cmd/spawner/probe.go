@@ -4,9 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mineral-contest/spawner/internal/docker"
+	"time"
 
 	"github.com/mineral-contest/spawner/internal/a2s"
+	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
 	"github.com/mineral-contest/spawner/internal/mcping"
@@ -22,6 +23,15 @@ type probe struct {
 }
 
 var _ lifecycle.Pinger = probe{}
+
+// newProbe asks each protocol with a 5 s timeout.
+func newProbe() probe {
+	return probe{
+		minecraft: mcping.Pinger{Timeout: 5 * time.Second},
+		a2s:       a2s.Pinger{Timeout: 5 * time.Second},
+		tcp:       tcpprobe.Pinger{Timeout: 5 * time.Second},
+	}
+}
 
 // Ping asks addr with proto's client; an unknown protocol is an error.
 func (p probe) Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error) {

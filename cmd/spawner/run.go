@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
-	"github.com/mineral-contest/spawner/internal/a2s"
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
@@ -29,11 +28,9 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
-	"github.com/mineral-contest/spawner/internal/mcping"
 	"github.com/mineral-contest/spawner/internal/metrics"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/sqs"
-	"github.com/mineral-contest/spawner/internal/tcpprobe"
 )
 
 // usageError is a mistake in how spawner was called or configured: exit 2.
@@ -116,15 +113,12 @@ func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 
 // adapters are the outside systems, built from the configuration; nothing is dialled yet.
 type adapters struct {
-	met     *metrics.Metrics
-	runtime lifecycle.Tasks // where servers run: tasks or docker
-	tasks   *ecs.Tasks      // nil unless the runtime is ECS
-	docker  *docker.Runtime // nil unless the runtime is Docker
-	store   store           // where servers are kept: table or file (set by openStore)
-	table   *dynamo.Table   // nil with the embedded store
-	file    *bolt.Store     // the embedded store, once opened; nil with a table
-	bot     *discord.Bot
-	pinger  probe
+	met    *metrics.Metrics
+	tasks  *ecs.Tasks      // nil unless the runtime is ECS
+	docker *docker.Runtime // nil unless the runtime is Docker
+	table  *dynamo.Table   // nil with the embedded store
+	file   *bolt.Store     // the embedded store, once opened; nil with a table
+	bot    *discord.Bot
 	// progress is told an image pull's progress (lifecycle.Manager.Progress).
 	progress func(creationID string, note spawner.PullProgress)
 	events   *sqs.Consumer // nil without AWS_SQS_EVENTS_QUEUE_URL
@@ -147,11 +141,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	if met != nil {
 		bot.Errors = met.DiscordError
 	}
-	a := &adapters{met: met, bot: bot, pinger: probe{
-		minecraft: mcping.Pinger{Timeout: 5 * time.Second},
-		a2s:       a2s.Pinger{Timeout: 5 * time.Second},
-		tcp:       tcpprobe.Pinger{Timeout: 5 * time.Second},
-	}}
+	a := &adapters{met: met, bot: bot}
 	if cfg.Runtime == config.RuntimeDocker {
 		if err := a.newDocker(cfg, log); err != nil {
 			return nil, err
@@ -173,18 +163,9 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	if met != nil {
 		met.InstrumentAWS(&awsCfg)
 	}
-	endpoint := func(specific string) *string {
-		switch {
-		case specific != "":
-			return aws.String(specific)
-		case cfg.AWSEndpoint != "":
-			return aws.String(cfg.AWSEndpoint)
-		}
-		return nil
-	}
 	if cfg.Runtime == config.RuntimeECS {
-		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = endpoint(cfg.ECSEndpoint) })
-		ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = endpoint(cfg.EC2Endpoint) })
+		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.ECSEndpoint) })
+		ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.EC2Endpoint) })
 		a.tasks = ecs.New(ecsClient, ec2Client, ecs.Config{
 			Cluster:          cfg.Cluster,
 			Subnets:          cfg.Subnets,
@@ -193,15 +174,25 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 			CapacityProvider: cfg.CapacityProvider,
 			Deployment:       cfg.Deployment,
 		})
-		a.runtime = a.tasks
-		a.events = newEvents(awsCfg, cfg, endpoint, log, met)
+		a.events = newEvents(awsCfg, cfg, log, met)
 	}
 	if !cfg.EmbeddedStore() {
-		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = endpoint(cfg.DynamoDBEndpoint) })
+		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.DynamoDBEndpoint) })
 		a.table = dynamo.New(dynamoClient, cfg.Table)
-		a.store = a.table
 	}
 	return a, nil
+}
+
+// awsEndpoint is where a service's client sends its requests: its own
+// endpoint when set, else AWS_ENDPOINT_URL, else nil (the SDK's default).
+func awsEndpoint(cfg *config.Config, specific string) *string {
+	switch {
+	case specific != "":
+		return aws.String(specific)
+	case cfg.AWSEndpoint != "":
+		return aws.String(cfg.AWSEndpoint)
+	}
+	return nil
 }
 
 // Main is the daemon, in the manner of wtf's cmd/wtfd Main: Run starts each
@@ -315,11 +306,11 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		CreateCooldown:   cooldown(cfg.CreateCooldown),
 		MaxExtensions:    extensions(cfg.MaxExtensions),
 		RCON:             rconRunner,
-		Tasks:            a.runtime,
-		Store:            a.store,
-		Games:            a.store,
+		Tasks:            a.runtime(),
+		Store:            a.store(),
+		Games:            a.store(),
 		GameChecker:      gameChecker(a),
-		Pinger:           a.pinger,
+		Pinger:           newProbe(),
 		Chat:             a.bot,
 		Clock:            lifecycle.RealClock{},
 		Log:              m.log,
@@ -424,7 +415,7 @@ func (m *Main) routes(met *metrics.Metrics) http.Handler {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 		defer cancel()
-		if err := m.a.store.Check(ctx); err != nil {
+		if err := m.a.store().Check(ctx); err != nil {
 			var p *spawner.Problem
 			if errors.As(err, &p) {
 				err = p.Err

@@ -74,7 +74,7 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("DOCKER_HOST: %w", err)
 	}
-	a.docker, a.runtime = rt, rt
+	a.docker = rt
 	return nil
 }
 
@@ -106,7 +106,7 @@ func (a *adapters) openStore(cfg *config.Config) error {
 	if err != nil {
 		return err
 	}
-	a.file, a.store = f, f
+	a.file = f
 	return nil
 }
 
@@ -149,6 +149,23 @@ func (m *Main) watchDocker(ctx context.Context, mgr *lifecycle.Manager) {
 		return
 	}
 	m.watching.Go(func() { _ = m.a.docker.Watch(ctx, mgr.TaskChanged) })
+}
+
+// runtime is where servers run: the Docker engine, else ECS.
+func (a *adapters) runtime() lifecycle.Tasks {
+	if a.docker != nil {
+		return a.docker
+	}
+	return a.tasks
+}
+
+// store is where servers are kept: the embedded store once opened, else
+// the table.
+func (a *adapters) store() store {
+	if a.file != nil {
+		return a.file
+	}
+	return a.table
 }
 
 // storeName names the store in /readyz and the logs.

@@ -75,11 +75,8 @@ func tableStartError(cfg *config.Config, err error) error {
 
 // dynamoEndpoint is where the DynamoDB client sends its requests.
 func dynamoEndpoint(cfg *config.Config) string {
-	switch {
-	case cfg.DynamoDBEndpoint != "":
-		return cfg.DynamoDBEndpoint
-	case cfg.AWSEndpoint != "":
-		return cfg.AWSEndpoint
+	if e := awsEndpoint(cfg, cfg.DynamoDBEndpoint); e != nil {
+		return *e
 	}
 	return "the AWS endpoint of " + cfg.AWSRegion
 }

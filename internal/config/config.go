@@ -201,7 +201,7 @@ func (c *Config) Catalog() spawner.Catalog {
 // what is wrong and what is expected, never the value of a secret. On error
 // the Config is nil.
 func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
-	l := &loader{getenv: getenv, readFile: readFile}
+	l := &loader{getenv: getenv, readFile: readFile, read: make(map[string]bool)}
 	c := &Config{}
 
 	// Where servers run decides what else is required.
@@ -318,9 +318,6 @@ type loader struct {
 }
 
 func (l *loader) get(name string) string {
-	if l.read == nil {
-		l.read = make(map[string]bool)
-	}
 	l.read[name] = true
 	return strings.TrimSpace(l.getenv(name))
 }

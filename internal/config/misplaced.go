@@ -20,12 +20,13 @@ func (l *loader) misplacedSecrets(secrets map[string]Secret) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	secretNames := slices.Sorted(maps.Keys(secrets))
 	for _, name := range names {
 		if strings.HasSuffix(name, "_FILE") || slices.Contains(secretVars, name) {
 			continue
 		}
 		v := l.get(name)
-		for _, secret := range slices.Sorted(maps.Keys(secrets)) {
+		for _, secret := range secretNames {
 			s := secrets[secret].Value()
 			if len(s) >= 8 && strings.Contains(v, s) {
 				l.fail(name, "holds the value of %s, a secret: was it pasted in the wrong variable? (the value is not shown)", secret)

@@ -59,10 +59,11 @@ func New(servers func() []spawner.Server) *Metrics {
 			Name: "spawner_discord_errors_total", Help: "Failed Discord calls (after retries), by operation.",
 		}, []string{"operation"}),
 		events: newEventsCounter(),
+		feed:   newFeedMetrics(),
 	}
-	m.feed = newFeedMetrics(m.reg)
 	byState := prometheus.NewDesc("spawner_servers", "Servers tracked now, by state.", []string{"state"}, nil)
 	m.reg.MustRegister(m.created, m.stopped, m.warnings, m.ping, m.pingErrors, m.awsErrors, m.discordErr, m.events,
+		m.feed.clients, m.feed.dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		stateCollector{desc: byState, servers: servers})
 	return m

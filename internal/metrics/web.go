@@ -8,8 +8,8 @@ type feedMetrics struct {
 	dropped prometheus.Counter
 }
 
-func newFeedMetrics(reg *prometheus.Registry) feedMetrics {
-	f := feedMetrics{
+func newFeedMetrics() feedMetrics {
+	return feedMetrics{
 		clients: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "spawner_feed_clients", Help: "WebSocket clients of the live pages' event feed connected now.",
 		}),
@@ -17,8 +17,6 @@ func newFeedMetrics(reg *prometheus.Registry) feedMetrics {
 			Name: "spawner_feed_clients_dropped_total", Help: "Feed clients dropped because they could not keep up.",
 		}),
 	}
-	reg.MustRegister(f.clients, f.dropped)
-	return f
 }
 
 // FeedClients sets the number of feed clients connected (web.HubOptions.OnClients).
