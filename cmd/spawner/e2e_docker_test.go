@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -90,33 +91,23 @@ func newDockerWorld(tb testing.TB, ports int, env map[string]string) *dockerWorl
 	w.aws = fakeaws.New(tb, fakeaws.Options{})
 	w.discord = fakediscord.New(tb, fakediscord.Options{HeartbeatInterval: 500 * time.Millisecond})
 	dir := tb.TempDir()
-	token := filepath.Join(dir, "discord_token")
-	if err := os.WriteFile(token, []byte(w.discord.Options().Token+"\n"), 0o600); err != nil {
-		tb.Fatal(err)
-	}
 	dw := &dockerWorld{world: w, engine: e, cli: e.Client(tb), dataDir: filepath.Join(dir, "data")}
 	// One deployment per world, even when -count runs the test again while
 	// the engine still keeps the last run's exited containers.
 	dw.deployment = fmt.Sprintf("e2e-%s-%d", strings.NewReplacer("/", "-", "_", "-").Replace(tb.Name()), dockerWorlds.Add(1))
 	dw.portLo, dw.portHi = dkPortRange(tb, ports)
-	w.env = map[string]string{
-		"DISCORD_TOKEN_FILE":             token,
-		"DISCORD_GUILD_ID":               guildID,
-		"DISCORD_USER_ROLE_ID":           userRole,
-		"DISCORD_ADMIN_ROLE_ID":          adminRole,
-		"DISCORD_GAMESERVER_CATEGORY_ID": categoryID,
-		"DISCORD_LOG_CHANNEL_ID":         logChannel,
-		"DISCORD_API_URL":                w.discord.URL(),
-		"SPAWNER_RUNTIME":                "docker",
-		"SPAWNER_DATA_DIR":               dw.dataDir,
-		"SPAWNER_DEPLOYMENT":             dw.deployment,
-		"DOCKER_HOST":                    e.Host(),
-		"DOCKER_PUBLIC_HOST":             "127.0.0.1",
-		"DOCKER_PORT_RANGE":              fmt.Sprintf("%d-%d", dw.portLo, dw.portHi),
-		"GAMESERVER_IMAGE":               img,
-		"GAMESERVER_PORT":                strconv.Itoa(dockerd.ResponderPort),
-		"GAMESERVER_VERSION":             "1.20.2",
-		"GAMESERVER_MAX_DURATION":        "1h",
+	w.env = w.discordEnv(tb, dir)
+	maps.Copy(w.env, map[string]string{
+		"SPAWNER_RUNTIME":         "docker",
+		"SPAWNER_DATA_DIR":        dw.dataDir,
+		"SPAWNER_DEPLOYMENT":      dw.deployment,
+		"DOCKER_HOST":             e.Host(),
+		"DOCKER_PUBLIC_HOST":      "127.0.0.1",
+		"DOCKER_PORT_RANGE":       fmt.Sprintf("%d-%d", dw.portLo, dw.portHi),
+		"GAMESERVER_IMAGE":        img,
+		"GAMESERVER_PORT":         strconv.Itoa(dockerd.ResponderPort),
+		"GAMESERVER_VERSION":      "1.20.2",
+		"GAMESERVER_MAX_DURATION": "1h",
 		// No player watchdog unless a test asks; its interval is also the
 		// sweep's, so no sweep runs during a test but the one at start.
 		"GAMESERVER_MIN_REQUIRED_PLAYERS":                  "0",
@@ -126,14 +117,8 @@ func newDockerWorld(tb testing.TB, ports int, env map[string]string) *dockerWorl
 		"DISCORD_TICKET_CLOSE_DELAY":                       "200ms",
 		"GAMESERVER_CREATE_COOLDOWN":                       "0",
 		"LOG_LEVEL":                                        "debug",
-	}
-	for k, v := range env {
-		if v == "" {
-			delete(w.env, k)
-		} else {
-			w.env[k] = v
-		}
-	}
+	})
+	overrideEnv(w.env, env)
 	return dw
 }
 
