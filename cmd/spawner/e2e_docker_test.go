@@ -358,7 +358,8 @@ func (w *dockerWorld) runForeign(tb testing.TB, deployment, name string) string 
 }
 
 // One port in the range: the second server fails, saying the range is
-// full, and leaves nothing behind.
+// full, and leaves no container and no record behind: only the first
+// server's remain, and its ticket's owner reads why.
 func TestDockerPortRangeExhausted(t *testing.T) {
 	t.Parallel()
 	w := newDockerWorld(t, 1, map[string]string{"GAMESERVER_MAX_SERVERS": "5"})
@@ -371,6 +372,13 @@ func TestDockerPortRangeExhausted(t *testing.T) {
 	}
 	if got := w.ours(t); len(got) != 1 {
 		t.Errorf("containers = %d, want only the first server's: %+v", len(got), got)
+	}
+	if err := d.stop(t); err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	recs := w.records(t)
+	if len(recs) != 1 || recs[0].Owner != member(1).ID {
+		t.Errorf("records = %+v, want only the first member's server", recs)
 	}
 }
 
