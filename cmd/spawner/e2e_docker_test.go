@@ -159,7 +159,7 @@ func (w *dockerWorld) records(tb testing.TB) []spawner.Server {
 }
 
 // dkCreate runs /server create for u and returns its ticket channel.
-func dkCreate(t *testing.T, w *dockerWorld, u fakediscord.User) string {
+func dkCreate(t *testing.T, w *world, u fakediscord.User) string {
 	t.Helper()
 	ix := w.discord.Command(u, "en-US", []string{"server", "create"}, nil)
 	ix.WaitResponse(t, waitLong)
@@ -171,7 +171,7 @@ func dkCreate(t *testing.T, w *dockerWorld, u fakediscord.User) string {
 // the channel and the address the message shows.
 func dkReady(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.User) (channelID, addr string) {
 	t.Helper()
-	channelID = dkCreate(t, w, u)
+	channelID = dkCreate(t, w.world, u)
 	ready := wdWait(t, w.world, d, channelID, "your server is ready")
 	addr = between(ready.Text(), "**Address:** `", "`")
 	host, port, err := net.SplitHostPort(addr)
@@ -365,7 +365,7 @@ func TestDockerPortRangeExhausted(t *testing.T) {
 	w := newDockerWorld(t, 1, map[string]string{"GAMESERVER_MAX_SERVERS": "5"})
 	d := w.start(t)
 	dkReady(t, w, d, member(1))
-	channelID := dkCreate(t, w, member(2))
+	channelID := dkCreate(t, w.world, member(2))
 	m := wdWait(t, w.world, d, channelID, "could not be created")
 	if !strings.Contains(m.Text(), "no free port in DOCKER_PORT_RANGE "+w.env["DOCKER_PORT_RANGE"]) {
 		t.Errorf("the failure does not say the port range is full: %q", m.Text())
@@ -389,7 +389,7 @@ func TestDockerMissingImageFailsCleanly(t *testing.T) {
 	const image = "127.0.0.1:1/spawner-test/missing:latest" // no registry listens there
 	w := newDockerWorld(t, 2, map[string]string{"GAMESERVER_IMAGE": image})
 	d := w.start(t)
-	channelID := dkCreate(t, w, member(1))
+	channelID := dkCreate(t, w.world, member(1))
 	m := wdWait(t, w.world, d, channelID, "could not be created")
 	if !strings.Contains(m.Text(), `cannot pull image "`+image+`"`) || strings.Contains(m.Text(), "AWS") {
 		t.Errorf("the failure does not say the image cannot be pulled, or speaks of AWS: %q", m.Text())
@@ -489,10 +489,7 @@ func TestECSWithEmbeddedStore(t *testing.T) {
 // dkReadyECS creates a server on the fake ECS and waits for it to be ready.
 func dkReadyECS(t *testing.T, w *world, d *daemonHandle) (string, string) {
 	t.Helper()
-	ix := w.discord.Command(member(1), "en-US", []string{"server", "create"}, nil)
-	ix.WaitResponse(t, waitLong)
-	edit := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
-	channelID := between(edit.Text(), "<#", ">")
+	channelID := dkCreate(t, w, member(1))
 	ready := wdWait(t, w, d, channelID, "your server is ready")
 	return channelID, between(ready.Text(), "**Address:** `", "`")
 }
