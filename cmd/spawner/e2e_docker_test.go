@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -90,33 +91,23 @@ func newDockerWorld(tb testing.TB, ports int, env map[string]string) *dockerWorl
 	w.aws = fakeaws.New(tb, fakeaws.Options{})
 	w.discord = fakediscord.New(tb, fakediscord.Options{HeartbeatInterval: 500 * time.Millisecond})
 	dir := tb.TempDir()
-	token := filepath.Join(dir, "discord_token")
-	if err := os.WriteFile(token, []byte(w.discord.Options().Token+"\n"), 0o600); err != nil {
-		tb.Fatal(err)
-	}
 	dw := &dockerWorld{world: w, engine: e, cli: e.Client(tb), dataDir: filepath.Join(dir, "data")}
 	// One deployment per world, even when -count runs the test again while
 	// the engine still keeps the last run's exited containers.
 	dw.deployment = fmt.Sprintf("e2e-%s-%d", strings.NewReplacer("/", "-", "_", "-").Replace(tb.Name()), dockerWorlds.Add(1))
 	dw.portLo, dw.portHi = dkPortRange(tb, ports)
-	w.env = map[string]string{
-		"DISCORD_TOKEN_FILE":             token,
-		"DISCORD_GUILD_ID":               guildID,
-		"DISCORD_USER_ROLE_ID":           userRole,
-		"DISCORD_ADMIN_ROLE_ID":          adminRole,
-		"DISCORD_GAMESERVER_CATEGORY_ID": categoryID,
-		"DISCORD_LOG_CHANNEL_ID":         logChannel,
-		"DISCORD_API_URL":                w.discord.URL(),
-		"SPAWNER_RUNTIME":                "docker",
-		"SPAWNER_DATA_DIR":               dw.dataDir,
-		"SPAWNER_DEPLOYMENT":             dw.deployment,
-		"DOCKER_HOST":                    e.Host(),
-		"DOCKER_PUBLIC_HOST":             "127.0.0.1",
-		"DOCKER_PORT_RANGE":              fmt.Sprintf("%d-%d", dw.portLo, dw.portHi),
-		"GAMESERVER_IMAGE":               img,
-		"GAMESERVER_PORT":                strconv.Itoa(dockerd.ResponderPort),
-		"GAMESERVER_VERSION":             "1.20.2",
-		"GAMESERVER_MAX_DURATION":        "1h",
+	w.env = w.discordEnv(tb, dir)
+	maps.Copy(w.env, map[string]string{
+		"SPAWNER_RUNTIME":         "docker",
+		"SPAWNER_DATA_DIR":        dw.dataDir,
+		"SPAWNER_DEPLOYMENT":      dw.deployment,
+		"DOCKER_HOST":             e.Host(),
+		"DOCKER_PUBLIC_HOST":      "127.0.0.1",
+		"DOCKER_PORT_RANGE":       fmt.Sprintf("%d-%d", dw.portLo, dw.portHi),
+		"GAMESERVER_IMAGE":        img,
+		"GAMESERVER_PORT":         strconv.Itoa(dockerd.ResponderPort),
+		"GAMESERVER_VERSION":      "1.20.2",
+		"GAMESERVER_MAX_DURATION": "1h",
 		// No player watchdog unless a test asks; its interval is also the
 		// sweep's, so no sweep runs during a test but the one at start.
 		"GAMESERVER_MIN_REQUIRED_PLAYERS":                  "0",
@@ -126,14 +117,8 @@ func newDockerWorld(tb testing.TB, ports int, env map[string]string) *dockerWorl
 		"DISCORD_TICKET_CLOSE_DELAY":                       "200ms",
 		"GAMESERVER_CREATE_COOLDOWN":                       "0",
 		"LOG_LEVEL":                                        "debug",
-	}
-	for k, v := range env {
-		if v == "" {
-			delete(w.env, k)
-		} else {
-			w.env[k] = v
-		}
-	}
+	})
+	overrideEnv(w.env, env)
 	return dw
 }
 
@@ -174,7 +159,7 @@ func (w *dockerWorld) records(tb testing.TB) []spawner.Server {
 }
 
 // dkCreate runs /server create for u and returns its ticket channel.
-func dkCreate(t *testing.T, w *dockerWorld, u fakediscord.User) string {
+func dkCreate(t *testing.T, w *world, u fakediscord.User) string {
 	t.Helper()
 	ix := w.discord.Command(u, "en-US", []string{"server", "create"}, nil)
 	ix.WaitResponse(t, waitLong)
@@ -186,7 +171,7 @@ func dkCreate(t *testing.T, w *dockerWorld, u fakediscord.User) string {
 // the channel and the address the message shows.
 func dkReady(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.User) (channelID, addr string) {
 	t.Helper()
-	channelID = dkCreate(t, w, u)
+	channelID = dkCreate(t, w.world, u)
 	ready := wdWait(t, w.world, d, channelID, "your server is ready")
 	addr = between(ready.Text(), "**Address:** `", "`")
 	host, port, err := net.SplitHostPort(addr)
@@ -373,19 +358,27 @@ func (w *dockerWorld) runForeign(tb testing.TB, deployment, name string) string 
 }
 
 // One port in the range: the second server fails, saying the range is
-// full, and leaves nothing behind.
+// full, and leaves no container and no record behind: only the first
+// server's remain, and its ticket's owner reads why.
 func TestDockerPortRangeExhausted(t *testing.T) {
 	t.Parallel()
 	w := newDockerWorld(t, 1, map[string]string{"GAMESERVER_MAX_SERVERS": "5"})
 	d := w.start(t)
 	dkReady(t, w, d, member(1))
-	channelID := dkCreate(t, w, member(2))
+	channelID := dkCreate(t, w.world, member(2))
 	m := wdWait(t, w.world, d, channelID, "could not be created")
 	if !strings.Contains(m.Text(), "no free port in DOCKER_PORT_RANGE "+w.env["DOCKER_PORT_RANGE"]) {
 		t.Errorf("the failure does not say the port range is full: %q", m.Text())
 	}
 	if got := w.ours(t); len(got) != 1 {
 		t.Errorf("containers = %d, want only the first server's: %+v", len(got), got)
+	}
+	if err := d.stop(t); err != nil {
+		t.Fatalf("daemon: %v", err)
+	}
+	recs := w.records(t)
+	if len(recs) != 1 || recs[0].Owner != member(1).ID {
+		t.Errorf("records = %+v, want only the first member's server", recs)
 	}
 }
 
@@ -396,7 +389,7 @@ func TestDockerMissingImageFailsCleanly(t *testing.T) {
 	const image = "127.0.0.1:1/spawner-test/missing:latest" // no registry listens there
 	w := newDockerWorld(t, 2, map[string]string{"GAMESERVER_IMAGE": image})
 	d := w.start(t)
-	channelID := dkCreate(t, w, member(1))
+	channelID := dkCreate(t, w.world, member(1))
 	m := wdWait(t, w.world, d, channelID, "could not be created")
 	if !strings.Contains(m.Text(), `cannot pull image "`+image+`"`) || strings.Contains(m.Text(), "AWS") {
 		t.Errorf("the failure does not say the image cannot be pulled, or speaks of AWS: %q", m.Text())
@@ -496,10 +489,7 @@ func TestECSWithEmbeddedStore(t *testing.T) {
 // dkReadyECS creates a server on the fake ECS and waits for it to be ready.
 func dkReadyECS(t *testing.T, w *world, d *daemonHandle) (string, string) {
 	t.Helper()
-	ix := w.discord.Command(member(1), "en-US", []string{"server", "create"}, nil)
-	ix.WaitResponse(t, waitLong)
-	edit := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
-	channelID := between(edit.Text(), "<#", ">")
+	channelID := dkCreate(t, w, member(1))
 	ready := wdWait(t, w, d, channelID, "your server is ready")
 	return channelID, between(ready.Text(), "**Address:** `", "`")
 }

@@ -8,6 +8,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -105,17 +106,8 @@ func noGoroutineLeft(tb testing.TB, before map[string]string) {
 // channel run's error arrives on.
 func startRun(tb testing.TB, w *world, overrides map[string]string) (*syncBuffer, context.CancelFunc, <-chan error) {
 	tb.Helper()
-	env := make(map[string]string, len(w.env))
-	for k, v := range w.env {
-		env[k] = v
-	}
-	for k, v := range overrides {
-		if v == "" {
-			delete(env, k)
-		} else {
-			env[k] = v
-		}
-	}
+	env := maps.Clone(w.env)
+	overrideEnv(env, overrides)
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &syncBuffer{}
 	done := make(chan error, 1)

@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
@@ -80,25 +81,11 @@ func newWorld(tb testing.TB, o worldOptions) *world {
 	w.discord = fakediscord.New(tb, o.discord)
 
 	dir := tb.TempDir()
-	keyID := filepath.Join(dir, "aws_access_key_id")
-	secret := filepath.Join(dir, "aws_secret_access_key")
-	token := filepath.Join(dir, "discord_token")
-	for path, v := range map[string]string{keyID: fakeaws.AccessKeyID, secret: fakeaws.SecretAccessKey, token: w.discord.Options().Token + "\n"} {
-		if err := os.WriteFile(path, []byte(v), 0o600); err != nil {
-			tb.Fatal(err)
-		}
-	}
-	w.env = map[string]string{
-		"DISCORD_TOKEN_FILE":                               token,
-		"DISCORD_GUILD_ID":                                 guildID,
-		"DISCORD_USER_ROLE_ID":                             userRole,
-		"DISCORD_ADMIN_ROLE_ID":                            adminRole,
-		"DISCORD_GAMESERVER_CATEGORY_ID":                   categoryID,
-		"DISCORD_LOG_CHANNEL_ID":                           logChannel,
-		"DISCORD_API_URL":                                  w.discord.URL(),
+	w.env = w.discordEnv(tb, dir)
+	maps.Copy(w.env, map[string]string{
 		"AWS_REGION":                                       w.aws.Region(),
-		"AWS_ACCESS_KEY_ID_FILE":                           keyID,
-		"AWS_SECRET_ACCESS_KEY_FILE":                       secret,
+		"AWS_ACCESS_KEY_ID_FILE":                           writeSecret(tb, dir, "aws_access_key_id", fakeaws.AccessKeyID),
+		"AWS_SECRET_ACCESS_KEY_FILE":                       writeSecret(tb, dir, "aws_secret_access_key", fakeaws.SecretAccessKey),
 		"AWS_ENDPOINT_URL_ECS":                             w.aws.URL(),
 		"AWS_ENDPOINT_URL_EC2":                             w.aws.URL(),
 		"AWS_ENDPOINT_URL_DYNAMODB":                        w.db.Endpoint(),
@@ -121,15 +108,47 @@ func newWorld(tb testing.TB, o worldOptions) *world {
 		"DISCORD_TICKET_CLOSE_DELAY":                       "200ms",
 		"GAMESERVER_CREATE_COOLDOWN":                       "0", // e2e_refusals_test.go turns it on
 		"LOG_LEVEL":                                        "debug",
+	})
+	overrideEnv(w.env, o.env)
+	return w
+}
+
+// discordEnv writes the world's Discord token to a file in dir and returns
+// the daemon's environment that points it at the world's fake Discord.
+func (w *world) discordEnv(tb testing.TB, dir string) map[string]string {
+	tb.Helper()
+	return map[string]string{
+		"DISCORD_TOKEN_FILE":             writeSecret(tb, dir, "discord_token", w.discord.Options().Token+"\n"),
+		"DISCORD_GUILD_ID":               guildID,
+		"DISCORD_USER_ROLE_ID":           userRole,
+		"DISCORD_ADMIN_ROLE_ID":          adminRole,
+		"DISCORD_GAMESERVER_CATEGORY_ID": categoryID,
+		"DISCORD_LOG_CHANNEL_ID":         logChannel,
+		"DISCORD_API_URL":                w.discord.URL(),
 	}
-	for k, v := range o.env {
+}
+
+// writeSecret writes v to the file name in dir, readable by its owner
+// only, and returns the file's path.
+func writeSecret(tb testing.TB, dir, name, v string) string {
+	tb.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(v), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+// overrideEnv applies overrides to env: an empty value removes the
+// variable, any other sets it.
+func overrideEnv(env, overrides map[string]string) {
+	for k, v := range overrides {
 		if v == "" {
-			delete(w.env, k)
+			delete(env, k)
 		} else {
-			w.env[k] = v
+			env[k] = v
 		}
 	}
-	return w
 }
 
 // newAWS starts the world's fake ECS/EC2 and the game servers that come up

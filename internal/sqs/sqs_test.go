@@ -1,7 +1,6 @@
 package sqs_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +17,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/sqs"
 	"github.com/mineral-contest/spawner/internal/testworld/goaws"
+	"github.com/mineral-contest/spawner/internal/testworld/syncbuf"
 )
 
 // Tests here share goaws's global state: none may call t.Parallel.
@@ -93,22 +93,7 @@ func envelope(c change) string {
 }
 
 // logs is a log the test can read while the consumer writes to it.
-type logs struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logs) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logs) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
+type logs struct{ syncbuf.Buffer }
 
 // lines counts the log lines that contain s.
 func (l *logs) lines(s string) int {

@@ -26,14 +26,21 @@ func exchange(tb testing.TB, conn net.Conn, req []byte) []byte {
 	return buf[:n]
 }
 
+// dial opens a UDP socket to addr, closed when tb ends.
+func dial(tb testing.TB, addr string) net.Conn {
+	tb.Helper()
+	conn, err := net.Dial("udp", addr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = conn.Close() })
+	return conn
+}
+
 func TestChallengeThenInfo(t *testing.T) {
 	srv := a2sserver.Listen(t, "127.0.0.1:0")
 	srv.SetPlayers(4, 16)
-	conn, err := net.Dial("udp", srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dial(t, srv.Addr())
 
 	reply := exchange(t, conn, request)
 	if len(reply) != 9 || !bytes.HasPrefix(reply, []byte{0xFF, 0xFF, 0xFF, 0xFF, 0x41}) {
@@ -60,11 +67,7 @@ func TestChallengeThenInfo(t *testing.T) {
 func TestWithoutChallenge(t *testing.T) {
 	srv := a2sserver.Listen(t, "127.0.0.1:0")
 	srv.SetChallenge(false)
-	conn, err := net.Dial("udp", srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dial(t, srv.Addr())
 	if reply := exchange(t, conn, request); reply[4] != 0x49 {
 		t.Errorf("reply = % x, want the info reply at once", reply)
 	}
@@ -73,11 +76,7 @@ func TestWithoutChallenge(t *testing.T) {
 func TestSilentCountsButDoesNotAnswer(t *testing.T) {
 	srv := a2sserver.Listen(t, "127.0.0.1:0")
 	srv.SetSilent(true)
-	conn, err := net.Dial("udp", srv.Addr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
+	conn := dial(t, srv.Addr())
 	if _, err := conn.Write(request); err != nil {
 		t.Fatal(err)
 	}
