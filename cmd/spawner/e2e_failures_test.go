@@ -309,3 +309,37 @@ func TestTransientDiscordErrorsRiddenOut(t *testing.T) {
 		t.Errorf("the creation was abandoned over a transient error:\n%s", d.logs.String())
 	}
 }
+
+// A creation whose RunTask is refused (an ENI limit) does not start the
+// member's cooldown: the failure says they can try again, and their
+// /server create right after it is accepted. The creation that reaches
+// ready does start it.
+func TestFailureRunTaskRefusedRetryAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{env: map[string]string{"GAMESERVER_CREATE_COOLDOWN": "1h"}})
+	d := w.start(t)
+	u := member(1)
+	w.aws.RunFailures(1, "RESOURCE:ENI")
+	ix := failureCreate(t, w, u, "en-US")
+	const failed = "Your server could not be created: it could not be started (RESOURCE:ENI). Nothing is left running; you can try again."
+	ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return m.Text() == failed })
+
+	retry := w.discord.Command(u, "en-US", []string{"server", "create"}, nil)
+	if r := retry.WaitResponse(t, waitLong); r.Type != fakediscord.ResponseDeferredChannelMessage {
+		t.Fatalf("the retry right after %q was answered %q, want it accepted", failed, r.Text())
+	}
+	edit := retry.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
+	channelID := between(edit.Text(), "<#", ">")
+	w.waitFor(t, "the retried server to be ready", func() bool { return w.said(channelID, "your server is ready") }, d)
+
+	// The server the member got counts.
+	recs := w.table(t)
+	if len(recs) != 1 {
+		t.Fatalf("records = %+v, want the retried server's", recs)
+	}
+	hdStop(t, w, u, wdTask(t, w, recs[0].TaskARN).ID)
+	r := w.discord.Command(u, "en-US", []string{"server", "create"}, nil).WaitResponse(t, waitLong)
+	if !strings.HasPrefix(r.Text(), "You created a server a moment ago.") {
+		t.Errorf("a creation after a ready server was answered %q, want the cooldown refusal", r.Text())
+	}
+}

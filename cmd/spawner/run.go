@@ -308,6 +308,7 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		RCON:             rconRunner,
 		Tasks:            a.runtime(),
 		Store:            a.store(),
+		Cooldowns:        a.store(),
 		Games:            a.store(),
 		GameChecker:      gameChecker(a),
 		Pinger:           newProbe(),

@@ -23,11 +23,12 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// store is what the daemon needs of where servers and game templates are
-// kept: the DynamoDB table or the embedded file. Both adapters have the
-// same methods with the same semantics.
+// store is what the daemon needs of where servers, game templates and
+// creation cooldowns are kept: the DynamoDB table or the embedded file.
+// Both adapters have the same methods with the same semantics.
 type store interface {
 	lifecycle.Store
+	lifecycle.Cooldowns
 	LoadGames(ctx context.Context) (map[string][]byte, []error, error)
 	PutGame(ctx context.Context, name string, doc []byte) error
 	DeleteGame(ctx context.Context, name string) error

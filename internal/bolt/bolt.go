@@ -21,7 +21,9 @@
 // when empty as in the table, so the code above the store cannot tell the
 // two apart, and a record moves from one to the other unchanged. Servers
 // live in the bucket "servers" under Server.Key(), game templates in the
-// bucket "games" under their name.
+// bucket "games" under their name, the members' creation cooldowns in the
+// bucket "cooldowns" under the member id (made by the first PutCooldown: a
+// file without it, an older bot's, has no cooldown running).
 package bolt
 
 import (
@@ -53,8 +55,9 @@ const LockTimeout = time.Second
 var ErrInUse = errors.New("in use by another spawner")
 
 var (
-	serversBucket = []byte("servers")
-	gamesBucket   = []byte("games")
+	serversBucket   = []byte("servers")
+	gamesBucket     = []byte("games")
+	cooldownsBucket = []byte("cooldowns")
 )
 
 // Store is the embedded store in one folder. Its methods are safe for
@@ -126,7 +129,8 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // creationDate, an unknown state, ...) is skipped and returned as a
 // problem, one *ItemError each naming the key and what is wrong (never an
 // attribute's value: the token is a secret); err is for reading the file,
-// and then servers is nil. Game templates are never returned as servers.
+// and then servers is nil. Game templates and cooldowns are never
+// returned as servers.
 func (s *Store) Load(ctx context.Context) (servers []spawner.Server, problems []error, err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, nil, fmt.Errorf("load servers: %w", err)
@@ -134,7 +138,7 @@ func (s *Store) Load(ctx context.Context) (servers []spawner.Server, problems []
 	err = s.db.View(func(tx *bbolt.Tx) error {
 		return tx.Bucket(serversBucket).ForEach(func(k, v []byte) error {
 			key := string(k)
-			if strings.HasPrefix(key, spawner.GameKeyPrefix) {
+			if strings.HasPrefix(key, spawner.GameKeyPrefix) || strings.HasPrefix(key, spawner.CooldownKeyPrefix) {
 				return nil
 			}
 			srv, err := decode(key, v)
@@ -257,6 +261,89 @@ func (s *Store) DeleteGame(ctx context.Context, name string) error {
 	}
 	if err := s.delete(gamesBucket, name); err != nil {
 		return fmt.Errorf("delete game %s: %w", name, err)
+	}
+	return nil
+}
+
+// LoadCooldowns returns when each member's creation cooldown started, by
+// member id. A record without a usable startedAt (not JSON, missing, not a
+// time after 1970) is skipped and returned as a problem, an *ItemError
+// naming its key; err is for reading the file, and then since is nil.
+func (s *Store) LoadCooldowns(ctx context.Context) (since map[string]time.Time, problems []error, err error) {
+	if err := ctx.Err(); err != nil {
+		return nil, nil, fmt.Errorf("load cooldowns: %w", err)
+	}
+	since = make(map[string]time.Time)
+	err = s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(cooldownsBucket)
+		if b == nil {
+			return nil // no cooldown was ever put
+		}
+		return b.ForEach(func(k, v []byte) error {
+			at, err := decodeCooldown(string(k), v)
+			if err != nil {
+				problems = append(problems, err)
+				return nil
+			}
+			since[string(k)] = at
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("load cooldowns: %w", err)
+	}
+	return since, problems, nil
+}
+
+// PutCooldown records that member's creation cooldown started at since,
+// replacing the one stored for them, if any, and returns once it is on
+// disk. Idempotent. An empty member or a time LoadCooldowns could not read
+// back (not after 1970) is refused without writing. since loads back
+// truncated to the millisecond.
+func (s *Store) PutCooldown(ctx context.Context, member string, since time.Time) error {
+	switch {
+	case member == "":
+		return errors.New("put cooldown: empty member")
+	case since.UnixMilli() <= 0:
+		return fmt.Errorf("put cooldown %s: no start time", member)
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put cooldown %s: %w", member, err)
+	}
+	v, err := json.Marshal(cooldownRecord{TaskID: spawner.CooldownKeyPrefix + member, StartedAt: since.UnixMilli()})
+	if err != nil {
+		return fmt.Errorf("put cooldown %s: %w", member, err)
+	}
+	err = s.db.Update(func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(cooldownsBucket)
+		if err != nil {
+			return fmt.Errorf("create bucket %s: %w", cooldownsBucket, err)
+		}
+		return b.Put([]byte(member), v)
+	})
+	if err != nil {
+		return fmt.Errorf("put cooldown %s: %w", member, err)
+	}
+	return nil
+}
+
+// DeleteCooldown removes member's creation cooldown. A member with none
+// is not an error.
+func (s *Store) DeleteCooldown(ctx context.Context, member string) error {
+	if member == "" {
+		return errors.New("delete cooldown: empty member")
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete cooldown %s: %w", member, err)
+	}
+	err := s.db.Update(func(tx *bbolt.Tx) error {
+		if b := tx.Bucket(cooldownsBucket); b != nil {
+			return b.Delete([]byte(member))
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("delete cooldown %s: %w", member, err)
 	}
 	return nil
 }

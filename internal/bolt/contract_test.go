@@ -26,6 +26,9 @@ type store interface {
 	LoadGames(ctx context.Context) (map[string][]byte, []error, error)
 	PutGame(ctx context.Context, name string, doc []byte) error
 	DeleteGame(ctx context.Context, name string) error
+	LoadCooldowns(ctx context.Context) (map[string]time.Time, []error, error)
+	PutCooldown(ctx context.Context, member string, since time.Time) error
+	DeleteCooldown(ctx context.Context, member string) error
 	Check(ctx context.Context) error
 }
 
@@ -91,6 +94,7 @@ var contract = []struct {
 			"no channel":    func(s *spawner.Server) { s.ChannelID = "" },
 			"no time":       func(s *spawner.Server) { s.CreatedAt = time.Time{} },
 			"a game's key":  func(s *spawner.Server) { s.TaskARN = spawner.GameKeyPrefix + "x" },
+			"a cooldown's":  func(s *spawner.Server) { s.TaskARN = spawner.CooldownKeyPrefix + "x" },
 			"before 1970":   func(s *spawner.Server) { s.CreatedAt = time.Unix(-5, 0) },
 			"at 1970 exact": func(s *spawner.Server) { s.CreatedAt = time.Unix(0, 0) },
 		} {
@@ -136,6 +140,51 @@ var contract = []struct {
 			t.Errorf("DeleteGame of no name succeeded")
 		}
 		wantGames(t, st, map[string]string{})
+	}},
+	{"cooldowns are stored, replaced and removed apart from servers and games", func(t *testing.T, st store) {
+		ctx := ctxFor(t)
+		put(t, st, records.Full())
+		if err := st.PutGame(ctx, "paper", []byte(`{"name":"paper"}`)); err != nil {
+			t.Fatalf("put game: %v", err)
+		}
+		since := time.Date(2025, 1, 2, 3, 4, 5, 678_912_345, time.FixedZone("CET", 3600))
+		for _, member := range []string{"111", "222"} {
+			if err := st.PutCooldown(ctx, member, since); err != nil {
+				t.Fatalf("put cooldown: %v", err)
+			}
+		}
+		ms := time.UnixMilli(since.UnixMilli()).UTC()
+		wantCooldowns(t, st, map[string]time.Time{"111": ms, "222": ms})
+		wantServers(t, st, records.Full())
+		wantGames(t, st, map[string]string{"paper": `{"name":"paper"}`})
+		if err := st.PutCooldown(ctx, "111", ms.Add(time.Hour)); err != nil {
+			t.Fatalf("replace cooldown: %v", err)
+		}
+		for range 2 {
+			if err := st.DeleteCooldown(ctx, "222"); err != nil {
+				t.Fatalf("delete cooldown: %v", err)
+			}
+		}
+		wantCooldowns(t, st, map[string]time.Time{"111": ms.Add(time.Hour)})
+		if err := st.Delete(ctx, records.TaskARN); err != nil {
+			t.Fatalf("delete server: %v", err)
+		}
+		wantCooldowns(t, st, map[string]time.Time{"111": ms.Add(time.Hour)})
+	}},
+	{"put cooldown refuses what load cooldowns could not read back", func(t *testing.T, st store) {
+		ctx := ctxFor(t)
+		if err := st.PutCooldown(ctx, "", time.Now()); err == nil {
+			t.Errorf("PutCooldown of no member succeeded")
+		}
+		for _, at := range []time.Time{{}, time.Unix(0, 0), time.Unix(-5, 0)} {
+			if err := st.PutCooldown(ctx, "111", at); err == nil {
+				t.Errorf("PutCooldown from %v succeeded", at)
+			}
+		}
+		if err := st.DeleteCooldown(ctx, ""); err == nil {
+			t.Errorf("DeleteCooldown of no member succeeded")
+		}
+		wantCooldowns(t, st, map[string]time.Time{})
 	}},
 	{"check passes on a healthy store", func(t *testing.T, st store) {
 		if err := st.Check(ctxFor(t)); err != nil {
@@ -210,5 +259,17 @@ func wantGames(tb testing.TB, st store, want map[string]string) {
 	}
 	if !reflect.DeepEqual(got, want) {
 		tb.Errorf("games = %q, want %q", got, want)
+	}
+}
+
+// wantCooldowns loads st's cooldowns and wants exactly want, with no problem.
+func wantCooldowns(tb testing.TB, st store, want map[string]time.Time) {
+	tb.Helper()
+	got, problems, err := st.LoadCooldowns(ctxFor(tb))
+	if err != nil || len(problems) != 0 {
+		tb.Fatalf("load cooldowns: %v (problems %v)", err, problems)
+	}
+	if !reflect.DeepEqual(got, want) {
+		tb.Errorf("cooldowns = %v, want %v", got, want)
 	}
 }

@@ -45,6 +45,13 @@ type gameRecord struct {
 	UpdatedAt int64  `json:"updatedAt,omitempty"` // N, Unix ms
 }
 
+// cooldownRecord is a member's creation cooldown as stored: the dynamo
+// table's item.
+type cooldownRecord struct {
+	TaskID    string `json:"taskId"`    // S: spawner.CooldownKeyPrefix+member id
+	StartedAt int64  `json:"startedAt"` // N, Unix ms
+}
+
 func encode(s spawner.Server) record {
 	return record{
 		TaskID:          s.Key(),
@@ -170,6 +177,26 @@ func decodeGame(name string, v []byte) ([]byte, error) {
 		return nil, &ItemError{Key: key, Err: errors.New("template is not JSON")}
 	}
 	return []byte(r.Template), nil
+}
+
+// decodeCooldown reads the cooldown record of member.
+func decodeCooldown(member string, v []byte) (time.Time, error) {
+	key := spawner.CooldownKeyPrefix + member
+	var r struct {
+		StartedAt *int64 `json:"startedAt"`
+	}
+	if err := json.Unmarshal(v, &r); err != nil {
+		return time.Time{}, &ItemError{Key: key, Err: jsonProblem(err)}
+	}
+	switch {
+	case member == "":
+		return time.Time{}, &ItemError{Key: key, Err: errors.New("the cooldown names no member")}
+	case r.StartedAt == nil:
+		return time.Time{}, &ItemError{Key: key, Err: errors.New("startedAt is missing")}
+	case *r.StartedAt <= 0:
+		return time.Time{}, &ItemError{Key: key, Err: errors.New("startedAt is not a time after 1970")}
+	}
+	return time.UnixMilli(*r.StartedAt).UTC(), nil
 }
 
 // jsonProblem says what is wrong with a record that does not decode,

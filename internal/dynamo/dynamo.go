@@ -11,6 +11,12 @@
 // spawner.GameKeyPrefix+name ("game/<name>"), with the template's JSON in
 // the attribute template (S) and the time it was stored in updatedAt (N,
 // Unix ms). Load never returns them as servers; LoadGames returns only them.
+//
+// A member's creation cooldown lives there too, under the key
+// spawner.CooldownKeyPrefix+member id ("cooldown/<member id>"), with the
+// time it started in startedAt (N, Unix ms). Load skips those items too;
+// LoadCooldowns returns only them. A table without any (an older bot's) has
+// no cooldown running.
 package dynamo
 
 import (
@@ -71,6 +77,9 @@ const (
 	// A game template's item: taskId is spawner.GameKeyPrefix+name.
 	attrTemplate  = "template"  // S, the template's JSON
 	attrUpdatedAt = "updatedAt" // N, Unix ms
+
+	// A creation cooldown's item: taskId is spawner.CooldownKeyPrefix+member id.
+	attrStartedAt = "startedAt" // N, Unix ms
 )
 
 // Table is the server table. Its methods are safe for concurrent use.
@@ -118,15 +127,16 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // wrong-typed taskId, userId or channelId, creationDate not a number, an
 // unknown state, ...) are skipped and returned as problems, one *ItemError
 // each naming the item's key and what is wrong; err is for the scan itself,
-// and then servers is nil. Game templates (keys starting with
-// spawner.GameKeyPrefix) are not servers: Load skips them silently.
+// and then servers is nil. Game templates and cooldowns (keys starting
+// with spawner.GameKeyPrefix or spawner.CooldownKeyPrefix) are not
+// servers: Load skips them silently.
 //
 // A server read from an item of the original bot has Port 0 (the caller
 // fills in its game's port) and an empty State (the caller treats it as
 // ready).
 func (t *Table) Load(ctx context.Context) (servers []spawner.Server, problems []error, err error) {
 	err = t.scan(ctx, func(item map[string]types.AttributeValue) {
-		if isGame(item) {
+		if isGame(item) || isCooldown(item) {
 			return
 		}
 		s, err := decode(item)
@@ -231,8 +241,17 @@ func (t *Table) scan(ctx context.Context, each func(map[string]types.AttributeVa
 
 // isGame reports whether item is a game template's.
 func isGame(item map[string]types.AttributeValue) bool {
+	return keyHasPrefix(item, spawner.GameKeyPrefix)
+}
+
+// isCooldown reports whether item is a creation cooldown's.
+func isCooldown(item map[string]types.AttributeValue) bool {
+	return keyHasPrefix(item, spawner.CooldownKeyPrefix)
+}
+
+func keyHasPrefix(item map[string]types.AttributeValue, prefix string) bool {
 	key, ok := item[attrTaskID].(*types.AttributeValueMemberS)
-	return ok && strings.HasPrefix(key.Value, spawner.GameKeyPrefix)
+	return ok && strings.HasPrefix(key.Value, prefix)
 }
 
 // decodeGame reads a game template's item.
@@ -253,6 +272,81 @@ func decodeGame(item map[string]types.AttributeValue) (string, []byte, error) {
 		return "", nil, &ItemError{Key: key, Err: d.err}
 	}
 	return name, []byte(doc), nil
+}
+
+// LoadCooldowns reads the whole table (a consistent Scan, every page) and
+// returns when each member's creation cooldown started, by member id. A
+// cooldown item without a usable startedAt, or with no member in its key,
+// is skipped and returned as a problem, an *ItemError naming its key; err
+// is for the scan itself, and then since is nil. Other items are skipped.
+func (t *Table) LoadCooldowns(ctx context.Context) (since map[string]time.Time, problems []error, err error) {
+	since = make(map[string]time.Time)
+	err = t.scan(ctx, func(item map[string]types.AttributeValue) {
+		if !isCooldown(item) {
+			return
+		}
+		member, at, err := decodeCooldown(item)
+		if err != nil {
+			problems = append(problems, err)
+			return
+		}
+		since[member] = at
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return since, problems, nil
+}
+
+// PutCooldown records that member's creation cooldown started at since,
+// replacing the one stored for them, if any. Idempotent. An empty member
+// or a time LoadCooldowns could not read back (not after 1970) is refused
+// without calling DynamoDB. since loads back truncated to the millisecond.
+func (t *Table) PutCooldown(ctx context.Context, member string, since time.Time) error {
+	switch {
+	case member == "":
+		return errors.New("put cooldown: empty member")
+	case since.UnixMilli() <= 0:
+		return fmt.Errorf("put cooldown %s: no start time", member)
+	}
+	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
+		TableName: aws.String(t.name),
+		Item: map[string]types.AttributeValue{
+			attrTaskID:    &types.AttributeValueMemberS{Value: spawner.CooldownKeyPrefix + member},
+			attrStartedAt: millis(since),
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("put cooldown %s: %w", member, err)
+	}
+	return nil
+}
+
+// DeleteCooldown removes member's creation cooldown. A member with none
+// is not an error.
+func (t *Table) DeleteCooldown(ctx context.Context, member string) error {
+	if member == "" {
+		return errors.New("delete cooldown: empty member")
+	}
+	if err := t.Delete(ctx, spawner.CooldownKeyPrefix+member); err != nil {
+		return fmt.Errorf("delete cooldown %s: %w", member, err)
+	}
+	return nil
+}
+
+// decodeCooldown reads a creation cooldown's item.
+func decodeCooldown(item map[string]types.AttributeValue) (string, time.Time, error) {
+	d := decoder{item: item}
+	key := d.str(attrTaskID, true)
+	member := strings.TrimPrefix(key, spawner.CooldownKeyPrefix)
+	since := d.millis(attrStartedAt, true)
+	if d.err == nil && member == "" {
+		d.fail(errors.New("the cooldown names no member"))
+	}
+	if d.err != nil {
+		return "", time.Time{}, &ItemError{Key: key, Err: d.err}
+	}
+	return member, since, nil
 }
 
 // Put writes the whole record of s under s.Key(), replacing what was there.

@@ -434,17 +434,23 @@ func (m *Manager) noPublicIP(ctx context.Context, id string) {
 func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *slog.Logger) {
 	now := m.clock.Now()
 	var gone <-chan struct{}
+	var cooldown time.Time
+	var counted bool
 	srv, ok := m.update(id, func(e *entry) {
 		e.srv.State = spawner.StateReady
 		e.srv.ReadyAt = now
 		e.srv.Players = playersSeen(e.game, ping)
 		e.nextCheck = now.Add(e.game.CheckInterval)
 		gone = e.gone
+		cooldown, counted = m.countLocked(e) // the member got their server
 	})
 	if !ok {
 		return
 	}
 	m.save(ctx, id)
+	if counted {
+		m.saveCooldown(ctx, srv.Owner, cooldown)
+	}
 	game := m.gameOf(srv)
 	m.editStatus(ctx, srv, "")
 	m.publishPlayers(id, ping.Online)

@@ -21,11 +21,12 @@ import (
 // method (to block it, or to do something "meanwhile").
 
 var (
-	_ Tasks   = (*fakeTasks)(nil)
-	_ Store   = (*fakeStore)(nil)
-	_ Pinger  = (*fakePinger)(nil)
-	_ Chat    = (*fakeChat)(nil)
-	_ Metrics = (*fakeMetrics)(nil)
+	_ Tasks     = (*fakeTasks)(nil)
+	_ Store     = (*fakeStore)(nil)
+	_ Cooldowns = (*fakeStore)(nil)
+	_ Pinger    = (*fakePinger)(nil)
+	_ Chat      = (*fakeChat)(nil)
+	_ Metrics   = (*fakeMetrics)(nil)
 )
 
 // journal is the ordered record of every call made to any fake.
@@ -445,10 +446,54 @@ type fakeStore struct {
 	problems []error
 	puts     []spawner.Server
 	deletes  []string
+	// cooldowns are the members' cooldown records ("cooldown/<member>"),
+	// by member; coolProblems what LoadCooldowns reports besides.
+	cooldowns    map[string]time.Time
+	coolProblems []error
 }
 
 func newFakeStore(j *journal) *fakeStore {
-	return &fakeStore{j: j, items: make(map[string]spawner.Server)}
+	return &fakeStore{j: j, items: make(map[string]spawner.Server), cooldowns: make(map[string]time.Time)}
+}
+
+func (s *fakeStore) LoadCooldowns(ctx context.Context) (map[string]time.Time, []error, error) {
+	s.j.add("store.LoadCooldowns")
+	if err := s.call(ctx, "LoadCooldowns"); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return maps.Clone(s.cooldowns), slices.Clone(s.coolProblems), nil
+}
+
+func (s *fakeStore) PutCooldown(ctx context.Context, member string, since time.Time) error {
+	s.j.add("store.PutCooldown %s since=%s", member, since.Format(time.TimeOnly))
+	if err := s.call(ctx, "PutCooldown"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cooldowns[member] = since
+	return nil
+}
+
+func (s *fakeStore) DeleteCooldown(ctx context.Context, member string) error {
+	s.j.add("store.DeleteCooldown %s", member)
+	if err := s.call(ctx, "DeleteCooldown"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cooldowns, member)
+	return nil
+}
+
+// cooldownOf returns member's cooldown record, as stored.
+func (s *fakeStore) cooldownOf(member string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	since, ok := s.cooldowns[member]
+	return since, ok
 }
 
 func (s *fakeStore) Load(ctx context.Context) ([]spawner.Server, []error, error) {

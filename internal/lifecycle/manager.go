@@ -91,7 +91,8 @@ const (
 	// DefaultPingTimeout caps one watchdog ping (it is also at most half
 	// the game's CheckInterval). The pinger's own timeout should not be shorter.
 	DefaultPingTimeout = 10 * time.Second
-	// DefaultCreateCooldown is the time a member waits between two accepted creations.
+	// DefaultCreateCooldown is the time a member waits between two
+	// creations that counted (cooldown.go).
 	DefaultCreateCooldown = 2 * time.Minute
 	// DefaultMaxBackoff caps the wait between two tries of a failing
 	// background step (a sweep, a message a member must read).
@@ -122,7 +123,8 @@ type Options struct {
 	// PingTimeout caps one watchdog ping.
 	PingTimeout time.Duration
 	// CreateCooldown is the time a member (not an admin) must wait after
-	// an accepted creation before the next; negative disables it.
+	// a creation that counted before the next (cooldown.go); negative
+	// disables it.
 	CreateCooldown time.Duration
 	// MaxBackoff caps the wait between two tries of a failing background step.
 	MaxBackoff time.Duration
@@ -134,6 +136,9 @@ type Options struct {
 
 	Tasks Tasks
 	Store Store
+	// Cooldowns keeps the creation cooldowns across restarts; nil: they
+	// live in memory only.
+	Cooldowns Cooldowns
 	// Games keeps the game templates; nil: /game add is refused and only
 	// Catalog is offered.
 	Games Games
@@ -186,6 +191,8 @@ type Manager struct {
 	rcon    RCON
 	games   Games
 	checker GameChecker
+	// cooldowns keeps lastCreate in the table (cooldown.go); may be nil.
+	cooldowns Cooldowns
 
 	catMu   sync.RWMutex
 	catalog spawner.Catalog // copied on write: a snapshot never changes
@@ -201,7 +208,7 @@ type Manager struct {
 	closing    bool                 // Close was called: no new workers
 	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
 	closes     []closing            // ticket channels to delete later
-	lastCreate map[string]time.Time // member → their last accepted creation, for the cooldown
+	lastCreate map[string]time.Time // member → when their last creation that counted was asked for (cooldown.go)
 	wake       chan struct{}
 	workers    sync.WaitGroup
 	notes      sync.Map   // creation id → *progressNotes (progress.go)
@@ -234,6 +241,8 @@ type entry struct {
 	hostPorts map[int]int
 	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
 
+	byAdmin  bool                  // an admin asked for it: it starts no cooldown
+	counted  bool                  // it counted toward its owner's cooldown (cooldown.go)
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
 	failed   chan struct{}         // closed when a finish of it first fails (endFailedLocked)
@@ -276,7 +285,7 @@ func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: o, games: o.Games, checker: o.GameChecker, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		cfg: o, games: o.Games, checker: o.GameChecker, cooldowns: o.Cooldowns, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
 		entries:    make(map[string]*entry),
 		lastCreate: make(map[string]time.Time),
@@ -350,6 +359,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	}, game, phaseCreating)
 	e.reply = req.Reply
 	e.answered = req.Answered
+	e.byAdmin = req.Admin
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)
 	}
@@ -362,9 +372,6 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		return err
 	}
 	m.entries[e.id] = e
-	if !req.Admin {
-		m.lastCreate[req.Owner] = now
-	}
 	m.workers.Add(1)
 	m.mu.Unlock()
 
@@ -388,10 +395,8 @@ func (m *Manager) admitLocked(req spawner.CreateRequest, now time.Time) error {
 				return &spawner.Refusal{Code: spawner.RefusedBusy}
 			}
 		}
-		if last, ok := m.lastCreate[req.Owner]; ok && m.cfg.CreateCooldown > 0 {
-			if until := last.Add(m.cfg.CreateCooldown); now.Before(until) {
-				return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
-			}
+		if until, ok := m.cooldownLocked(req.Owner, now); ok {
+			return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
 		}
 	}
 	if len(m.entries) >= m.cfg.MaxServers {

@@ -14,7 +14,8 @@ import (
 // told; one whose task had started is adopted, never started twice; a record
 // whose task is gone is cleaned up and its owner told; an owned task with no
 // record is stopped and reported; a ticket channel of ours that no record
-// names is deleted. Malformed table items are reported and skipped.
+// names is deleted; the members' creation cooldowns are restored (those
+// over are removed). Malformed table items are reported and skipped.
 //
 // Recover returns an error, and changes nothing, when the table or ECS
 // cannot be read: the caller retries. The workers it starts (servers still
@@ -27,6 +28,11 @@ func (m *Manager) Recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	coolProblems, err := m.loadCooldowns(ctx)
+	if err != nil {
+		return err
+	}
+	problems = append(problems, coolProblems...)
 	p := planRecovery(in)
 	m.actRecovery(ctx, p, problems)
 	return nil

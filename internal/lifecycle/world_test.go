@@ -100,6 +100,7 @@ func newWorld(tb testing.TB, opts ...option) *world {
 		CreateCooldown:   -1, // TestCreateCooldown turns it on
 		Tasks:            w.ecs,
 		Store:            w.store,
+		Cooldowns:        w.store,
 		Pinger:           w.pinger,
 		Chat:             w.chat,
 		Clock:            w.clock,

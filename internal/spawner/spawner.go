@@ -34,6 +34,10 @@ const (
 // GameKeyPrefix starts the table key of a stored game template: "game/<name>".
 const GameKeyPrefix = "game/"
 
+// CooldownKeyPrefix starts the table key of a member's creation cooldown:
+// "cooldown/<member id>".
+const CooldownKeyPrefix = "cooldown/"
+
 // State is where a server is in its life. The order of the constants is the
 // order a server goes through them.
 type State string

@@ -14,7 +14,7 @@ const MaxPlayers = 1_000_000
 // Storable reports whether a store (the DynamoDB table, the embedded file)
 // may hold s: a server its Load could read back, with a task ARN or a
 // creation id, an owner, a channel and a creation time, under a key that
-// is not a game template's. The error reads "server <key>: <what lacks>",
+// is not a game template's or a cooldown's. The error reads "server <key>: <what lacks>",
 // for the store to wrap ("put %w").
 func (s Server) Storable() error {
 	switch {
@@ -28,6 +28,8 @@ func (s Server) Storable() error {
 		return fmt.Errorf("server %s: no creation time", s.Key())
 	case strings.HasPrefix(s.Key(), GameKeyPrefix):
 		return fmt.Errorf("server %s: the key is a game template's", s.Key())
+	case strings.HasPrefix(s.Key(), CooldownKeyPrefix):
+		return fmt.Errorf("server %s: the key is a cooldown's", s.Key())
 	case s.Players < -1:
 		return fmt.Errorf("server %s: players is not a player count", s.Key())
 	}
