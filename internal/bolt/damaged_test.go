@@ -67,7 +67,7 @@ func TestOpenRefusesADamagedFile(t *testing.T) {
 func TestCheckWhileWritesGoOn(t *testing.T) {
 	st := openStore(t, t.TempDir())
 	ctx := wait.Context(t)
-	const writes = 600
+	const writes = 400
 	written := make(chan error, 1)
 	go func() {
 		for i := range writes {

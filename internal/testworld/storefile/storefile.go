@@ -4,11 +4,10 @@
 package storefile
 
 import (
-	"context"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,38 +18,54 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/records"
 )
 
-// Filled writes a store in dir with enough servers and games that its file
+// Filled writes a store in dir with enough server records that its file
 // spans well over 64 KiB, some of them deleted so the file has free pages
 // too, and returns the file's path. The store is closed when it returns.
+// The records are written one transaction each, as the daemon would, but
+// without waiting for the disk: the tests damage the file, they do not
+// read the records back.
 func Filled(tb testing.TB, dir string) string {
 	tb.Helper()
-	st, err := bolt.Open(dir)
+	st, err := bolt.Open(dir) // a store as the daemon makes it, with its buckets
 	if err != nil {
 		tb.Fatalf("open %s: %v", dir, err)
 	}
-	ctx := context.Background()
+	path := st.Path()
+	if err := st.Close(); err != nil {
+		tb.Fatalf("close: %v", err)
+	}
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: true})
+	if err != nil {
+		tb.Fatalf("open %s: %v", path, err)
+	}
 	for i := range 300 {
 		srv := records.Full()
 		srv.TaskARN = fmt.Sprintf("%s-%03d", records.TaskARN, i)
 		srv.Token = strings.Repeat("t", 100+i*7%900) // varying sizes, so pages split
-		if err := st.Put(ctx, srv); err != nil {
+		v, err := json.Marshal(srv)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		err = db.Update(func(tx *bbolt.Tx) error {
+			b := tx.Bucket([]byte("servers"))
+			if b == nil {
+				return fmt.Errorf("no servers bucket")
+			}
+			if err := b.Put([]byte(srv.TaskARN), v); err != nil {
+				return err
+			}
+			if i%3 == 0 {
+				return b.Delete([]byte(fmt.Sprintf("%s-%03d", records.TaskARN, i-1)))
+			}
+			return nil
+		})
+		if err != nil {
 			tb.Fatalf("put: %v", err)
 		}
-		if i%3 == 0 {
-			if err := st.Delete(ctx, srv.Key()); err != nil {
-				tb.Fatalf("delete: %v", err)
-			}
-		}
-		if i%30 == 0 {
-			if err := st.PutGame(ctx, fmt.Sprint("game-", i), []byte(`{"name":"x"}`)); err != nil {
-				tb.Fatalf("put game: %v", err)
-			}
-		}
 	}
-	if err := st.Close(); err != nil {
+	if err := db.Close(); err != nil {
 		tb.Fatalf("close: %v", err)
 	}
-	path := filepath.Join(dir, bolt.FileName)
 	if info, err := os.Stat(path); err != nil || info.Size() <= 128<<10 {
 		tb.Fatalf("the filled store %s is too small to damage: %v, %v", path, info, err)
 	}
