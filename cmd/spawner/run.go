@@ -403,7 +403,9 @@ func (m *Main) Close() {
 }
 
 // routes serves /healthz (the process is up), /readyz (the gateway is
-// connected and the table answers), /metrics, and the live pages.
+// connected and the store answers: the table, or the embedded file open
+// with its last write through, a check cheap enough to ask at any rate),
+// /metrics, and the live pages.
 func (m *Main) routes(met *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

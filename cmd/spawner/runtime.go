@@ -186,15 +186,19 @@ func dataDir(cfg *config.Config) string {
 }
 
 // checkDataDir is `spawner check`'s look at the embedded store: it opens
-// the file (creating the folder if needed) and checks its pages. A store a
-// running spawner holds is reported as such, not as a problem: that daemon
-// is the one using it. When the store is readable, the games stored in it
-// are returned, so their images can be checked too.
+// the file (creating the folder if needed), which checks all its pages and
+// refuses a damaged file, changing nothing in it. A store a running
+// spawner holds is reported as such, not as a problem: that daemon is the
+// one using it. When the store is readable, the games stored in it are
+// returned, so their images can be checked too.
 func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, games map[string][]byte) {
 	f, err := bolt.Open(cfg.DataDir)
+	var p *spawner.Problem
 	switch {
 	case errors.Is(err, bolt.ErrInUse):
 		return fmt.Sprintf("data folder %s (in use by a running spawner: not checked further)", cfg.DataDir), nil, nil
+	case errors.As(err, &p):
+		return "", err, nil // names SPAWNER_DATA_DIR already
 	case err != nil:
 		return "", fmt.Errorf("SPAWNER_DATA_DIR: %w", err), nil
 	}

@@ -6,7 +6,9 @@
 //   - it is pure Go, with no cgo, so the static distroless build of the
 //     daemon keeps working (modernc.org/sqlite is pure Go too, but a
 //     translated C library many times bbolt's size for two key-value maps);
-//   - everything is one file, spawner.db, easy to back up and to move;
+//   - everything is one file, spawner.db, easy to back up (a copy taken
+//     while spawner is stopped: a copy of a file being written may be
+//     inconsistent, and Open refuses it) and to move;
 //   - it allows one writer at a time, which is what one daemon is;
 //   - every write transaction is fsynced before Commit returns (the
 //     default, kept: NoSync is never set), so a Put that returned survives a
@@ -38,7 +40,6 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -63,9 +64,10 @@ var (
 // Store is the embedded store in one folder. Its methods are safe for
 // concurrent use; writes are serialised, each durable when it returns.
 type Store struct {
-	db  *bbolt.DB
-	dir string
-	now func() time.Time // stamps a game's updatedAt
+	db     *bbolt.DB
+	dir    string
+	now    func() time.Time // stamps a game's updatedAt
+	health writes           // what Check tells of the writes
 }
 
 // Open opens the store in dir, creating dir (mode 0700) and the file
@@ -73,16 +75,22 @@ type Store struct {
 // LockTimeout for the file lock: when another process holds it, the error
 // wraps ErrInUse and says "SPAWNER_DATA_DIR <dir> is in use by another
 // spawner (file lock on spawner.db)". The caller closes the Store.
+//
+// An existing file is checked whole first, reading only: a damaged one
+// (cut short, overwritten, not a store) is refused with a
+// *spawner.Problem naming SPAWNER_DATA_DIR that wraps ErrDamaged and says
+// what to do, and is left exactly as it was.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("SPAWNER_DATA_DIR %s: %w", dir, err)
 	}
-	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, &bbolt.Options{Timeout: LockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("SPAWNER_DATA_DIR %s is %w (file lock on %s)", dir, ErrInUse, FileName)
+	path := filepath.Join(dir, FileName)
+	if err := verify(path); err != nil {
+		return nil, openFailed(dir, path, err)
 	}
+	db, err := openDB(path, bbolt.Options{Timeout: LockTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", filepath.Join(dir, FileName), err)
+		return nil, openFailed(dir, path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{serversBucket, gamesBucket} {
@@ -314,13 +322,13 @@ func (s *Store) PutCooldown(ctx context.Context, member string, since time.Time)
 	if err != nil {
 		return fmt.Errorf("put cooldown %s: %w", member, err)
 	}
-	err = s.db.Update(func(tx *bbolt.Tx) error {
+	err = s.health.wrote(s.db.Update(func(tx *bbolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists(cooldownsBucket)
 		if err != nil {
 			return fmt.Errorf("create bucket %s: %w", cooldownsBucket, err)
 		}
 		return b.Put([]byte(member), v)
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("put cooldown %s: %w", member, err)
 	}
@@ -336,22 +344,24 @@ func (s *Store) DeleteCooldown(ctx context.Context, member string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("delete cooldown %s: %w", member, err)
 	}
-	err := s.db.Update(func(tx *bbolt.Tx) error {
+	err := s.health.wrote(s.db.Update(func(tx *bbolt.Tx) error {
 		if b := tx.Bucket(cooldownsBucket); b != nil {
 			return b.Delete([]byte(member))
 		}
 		return nil
-	})
+	}))
 	if err != nil {
 		return fmt.Errorf("delete cooldown %s: %w", member, err)
 	}
 	return nil
 }
 
-// Check verifies, changing nothing, that the file is open and consistent
-// (bbolt's page check, quick for a store this size) and holds both
-// buckets. It returns nil when all holds; otherwise a *spawner.Problem
-// naming SPAWNER_DATA_DIR.
+// Check tells, changing nothing and without reading the file's pages,
+// whether the store is open with both buckets and its last write went
+// through: cheap, and safe to call as often as a readiness probe does
+// while writes go on. (bbolt's page check is not safe beside writes: Open
+// runs it once, before any.) It returns nil when all holds; otherwise a
+// *spawner.Problem naming SPAWNER_DATA_DIR.
 func (s *Store) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("check %s: %w", s.Path(), err)
@@ -362,15 +372,11 @@ func (s *Store) Check(ctx context.Context) error {
 				return fmt.Errorf("bucket %s is missing", b)
 			}
 		}
-		// Drain the checker: it reads pages of tx until it closes the channel.
-		var first error
-		for err := range tx.Check() {
-			if first == nil {
-				first = err
-			}
-		}
-		return first
+		return nil
 	})
+	if err == nil {
+		err = s.health.failure()
+	}
 	if err != nil {
 		return &spawner.Problem{Var: "SPAWNER_DATA_DIR", Err: fmt.Errorf("check %s: %w", s.Path(), err)}
 	}
@@ -378,13 +384,13 @@ func (s *Store) Check(ctx context.Context) error {
 }
 
 func (s *Store) put(bucket []byte, key string, v []byte) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.health.wrote(s.db.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucket).Put([]byte(key), v)
-	})
+	}))
 }
 
 func (s *Store) delete(bucket []byte, key string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
+	return s.health.wrote(s.db.Update(func(tx *bbolt.Tx) error {
 		return tx.Bucket(bucket).Delete([]byte(key))
-	})
+	}))
 }
