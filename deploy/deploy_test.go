@@ -1324,21 +1324,29 @@ var botPermissions = map[string]int64{
 
 // TestInviteURLGrantsWhatTheBotNeeds: an operator pastes the documented
 // invite URL; a wrong permissions integer shows up only when a ticket channel
-// cannot be created. The URL is the one README.md documents.
+// cannot be created. The URL is the one README.md documents; any in docs/
+// is checked too.
 func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 	var want int64
 	for _, bit := range botPermissions {
 		want |= bit
 	}
 	invite := regexp.MustCompile(`https://discord\.com/oauth2/authorize\?[^\s)` + "`" + `]+`)
-	found := 0
-	for _, name := range []string{"README.md"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot(t), name))
+	docs, err := filepath.Glob(filepath.Join(repoRoot(t), "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inReadme := 0
+	for _, path := range append([]string{filepath.Join(repoRoot(t), "README.md")}, docs...) {
+		name, _ := filepath.Rel(repoRoot(t), path)
+		b, err := os.ReadFile(path)
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
 		for _, u := range invite.FindAllString(string(b), -1) {
-			found++
+			if name == "README.md" {
+				inReadme++
+			}
 			m := regexp.MustCompile(`[?&]permissions=(\d+)`).FindStringSubmatch(u)
 			if m == nil {
 				t.Errorf("%s: invite URL %s has no permissions=", name, u)
@@ -1367,8 +1375,8 @@ func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 			}
 		}
 	}
-	if found == 0 {
-		t.Fatal("no Discord invite URL in README.md")
+	if inReadme == 0 {
+		t.Fatal("no Discord invite URL in README.md, where the bot's own messages send people to re-invite it")
 	}
 }
 
