@@ -343,3 +343,76 @@ func TestFailureRunTaskRefusedRetryAtOnce(t *testing.T) {
 		t.Errorf("a creation after a ready server was answered %q, want the cooldown refusal", r.Text())
 	}
 }
+
+// Discord carries out a message's create and then answers 500, as it may
+// during an outage: the retry must not post the message a second time. The
+// log channel's post of the creation, the ready message and a player
+// warning each get such an answer; each is in its channel once.
+func TestHandledCreateAnswered500PostsOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{aws: fakeaws.Options{HoldIn: "PENDING"}})
+	d := w.start(t)
+	u := member(1)
+	posts := func(channelID string) string { return "/channels/" + channelID + "/messages" }
+	// retried waits until the n-th create in channelID that got the 500
+	// was answered, and a create after it too: the retry of that create.
+	retried := func(channelID, what string, n int) {
+		t.Helper()
+		w.waitFor(t, "the retry of "+what, func() bool {
+			injected, answered := 0, false
+			for _, r := range w.discord.Requests() {
+				switch {
+				case r.Method != http.MethodPost || r.Path != posts(channelID):
+				case r.Injected:
+					injected, answered = injected+1, false
+				case injected == n && r.Status == http.StatusOK:
+					answered = true
+				}
+			}
+			return injected == n && answered
+		}, d)
+	}
+
+	w.discord.FailNextAfterEffect(http.MethodPost, posts(logChannel), 1, http.StatusInternalServerError)
+	ix := w.discord.Command(u, "en-US", []string{"server", "create"}, nil)
+	edit := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
+	channelID := between(edit.Text(), "<#", ">")
+	w.waitFor(t, "the task to be pending", func() bool {
+		ts := w.aws.Tasks()
+		return len(ts) == 1 && ts[0].LastStatus == "PENDING"
+	}, d)
+	retried(logChannel, "the log channel's post of the creation", 1)
+	if n := len(w.discord.Messages(channelID)); n != 1 {
+		t.Fatalf("want only the status message in the ticket before the ready one, got %q", w.messagesIn(channelID))
+	}
+
+	w.discord.FailNextAfterEffect(http.MethodPost, posts(channelID), 1, http.StatusInternalServerError)
+	w.aws.SetHoldIn("")
+	wdWait(t, w, d, channelID, "your server is ready")
+	retried(channelID, "the ready message", 1)
+
+	// The server had enough players at ready; now it has too few.
+	w.discord.FailNextAfterEffect(http.MethodPost, posts(channelID), 1, http.StatusInternalServerError)
+	w.mc.Get(w.aws.Tasks()[0].PublicIP).SetPlayers(0, 20)
+	wdWait(t, w, d, channelID, "warning **1/2**")
+	retried(channelID, "warning 1/2", 2)
+
+	if got := wdFind(w, logChannel, "🟢", "<#"+channelID+">"); len(got) != 1 {
+		t.Errorf("the creation is in the log channel %d times, want once: %q", len(got), w.messagesIn(logChannel))
+	}
+	if got := wdFind(w, channelID, "your server is ready"); len(got) != 1 {
+		t.Errorf("the ready message is in the ticket %d times, want once: %q", len(got), w.messagesIn(channelID))
+	}
+	if got := wdFind(w, channelID, "warning **1/2**"); len(got) != 1 {
+		t.Errorf("warning 1/2 is in the ticket %d times, want once: %q", len(got), w.messagesIn(channelID))
+	}
+	injected := 0
+	for _, r := range w.discord.Requests() {
+		if r.Injected {
+			injected++
+		}
+	}
+	if injected != 3 {
+		t.Errorf("%d creates answered 500 after they were carried out, want 3\n%s", injected, w.discord.Dump())
+	}
+}

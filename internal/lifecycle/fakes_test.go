@@ -666,6 +666,7 @@ type fakeChat struct {
 	order   []string
 	logs    []spawner.Message
 	deletes []string
+	lost    []string // see loseAnswer
 }
 
 type fakeChannel struct {
@@ -677,6 +678,7 @@ type fakeChannel struct {
 
 type fakeMessage struct {
 	id       string
+	key      string
 	content  string
 	mentions []string
 	edits    []string // every content it was edited to, in order
@@ -700,6 +702,10 @@ func (c *fakeChat) CreateTicket(ctx context.Context, t spawner.Ticket) (string, 
 	return id, nil
 }
 
+// Send posts m, once per Key as the real adapter: a message whose Key is
+// already in the channel is not posted again, its id is returned. Discord
+// forgets a key after a few minutes; the fake never does, so two messages
+// that share a key show in any test.
 func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message) (string, error) {
 	c.j.add("chat.Send %s %.40q", channelID, m.Content)
 	if err := c.call(ctx, "Send"); err != nil {
@@ -711,10 +717,35 @@ func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message
 	if !ok || ch.deleted {
 		return "", fmt.Errorf("send message: channel %s: %w", channelID, spawner.ErrNotFound)
 	}
-	c.n++
-	msg := &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), content: m.Content, mentions: slices.Clone(m.Mentions)}
-	ch.msgs = append(ch.msgs, msg)
+	var msg *fakeMessage
+	for _, old := range ch.msgs {
+		if m.Key != "" && old.key == m.Key {
+			msg = old
+		}
+	}
+	if msg == nil {
+		c.n++
+		msg = &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), key: m.Key, content: m.Content, mentions: slices.Clone(m.Mentions)}
+		ch.msgs = append(ch.msgs, msg)
+	}
+	for i, part := range c.lost {
+		if strings.Contains(m.Content, part) {
+			c.lost = slices.Delete(c.lost, i, i+1)
+			return "", fmt.Errorf("send message: answer lost: %w", errBoom)
+		}
+	}
 	return msg.id, nil
+}
+
+// loseAnswer makes the next n Sends of a message containing part post it
+// (or find it posted, by its Key) and then fail, as Discord answering 500
+// after it carried out the create.
+func (c *fakeChat) loseAnswer(part string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for range n {
+		c.lost = append(c.lost, part)
+	}
 }
 
 func (c *fakeChat) Edit(ctx context.Context, channelID, messageID string, m spawner.Message) error {
@@ -776,6 +807,11 @@ func (c *fakeChat) Log(ctx context.Context, m spawner.Message) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, old := range c.logs {
+		if m.Key != "" && old.Key == m.Key {
+			return nil // posted once per Key, as Send
+		}
+	}
 	c.logs = append(c.logs, m)
 	return nil
 }

@@ -59,7 +59,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		if ctx.Err() == nil {
 			log.Error("stop server; will retry", "err", err)
 			if tell {
-				_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopRetry(srv, errorSummary(err))})
+				_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopRetry(srv, errorSummary(err)), Key: msgKey(srv, "log-stop-retry")})
 			}
 		}
 		return err
@@ -111,6 +111,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 		msg := spawner.Message{
 			Content:  lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay),
 			Mentions: []string{srv.Owner},
+			Key:      msgKey(srv, "end"),
 		}
 		sent := m.trySay(ctx, srv.ChannelID, msg, "end message", new(bool))
 		closed := m.closeLater(srv.ChannelID)
@@ -125,7 +126,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 			reply(spawner.Message{Content: lang.CreationFailed(detail)})
 		}
 	}
-	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail)}); err != nil && ctx.Err() == nil {
+	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail), Key: msgKey(srv, "log-end")}); err != nil && ctx.Err() == nil {
 		log.Warn("tell log channel", "err", err)
 	}
 }

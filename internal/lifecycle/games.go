@@ -218,7 +218,7 @@ func (m *Manager) badTemplate(ctx context.Context, name string, err error) {
 		return
 	}
 	m.log.Warn("skipped a malformed game template", "game", name, "problem", err.Error())
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadTemplate(name, err.Error())})
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadTemplate(name, err.Error()), Key: "bad-template/" + name + "/" + err.Error()})
 }
 
 // gameOf is the game whose rules server s follows: the template it was

@@ -81,7 +81,7 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []error) {
 	for _, pr := range problems {
 		m.log.Warn("skipped malformed table item", "problem", pr.Error())
-		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadRecord(pr.Error())})
+		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadRecord(pr.Error()), Key: "bad-record/" + pr.Error()})
 	}
 	var resume, ended []string
 	m.mu.Lock()

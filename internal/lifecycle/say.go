@@ -67,6 +67,14 @@ func (m *Manager) keepSaying(channelID string, msg spawner.Message, what string,
 	})
 }
 
+// msgKey is the Key of the message about server srv for purpose ("ready",
+// "log-created", "warn-players-1-<check time>"): the same each time that
+// message is sent again, different for any other message, so the chat
+// adapter never posts one message twice.
+func msgKey(srv spawner.Server, purpose string) string {
+	return entryID(srv) + "/" + purpose
+}
+
 // errAttrs are the log attributes of a Discord error: the error, and the
 // permission to grant when it is a missing one.
 func errAttrs(err error) []any {

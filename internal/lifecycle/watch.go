@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -234,8 +235,11 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 	m.save(ctx, c.id) // a restart must not warn again
 	m.metrics.Warned("runtime")
 	m.publishWarning(c.id, "runtime", 1, 1)
+	stops := stopsAt(c.srv, c.game)
 	m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
-		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stopsAt(c.srv, c.game)), Mentions: []string{c.srv.Owner},
+		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stops), Mentions: []string{c.srv.Owner},
+		// An extension moves the stop time and warns again: another message.
+		Key: msgKey(c.srv, "warn-runtime-"+strconv.FormatInt(stops.UnixMilli(), 10)),
 	}, "runtime warning", gone)
 }
 
@@ -278,11 +282,14 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	}
 	lang := m.lang(c.srv)
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
+	// Warning k comes again after players came back and left: the check's
+	// time tells those messages apart.
+	checkAt := strconv.FormatInt(now.UnixMilli(), 10)
 	switch {
 	case enough && reset:
 		log.Info("players back; warnings reset", "players", ping.Online)
 		m.save(ctx, c.id) // a restart carries the count on
-		_, _ = m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{Content: lang.PlayersBack(ping.Online)})
+		_, _ = m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{Content: lang.PlayersBack(ping.Online), Key: msgKey(c.srv, "players-back-"+checkAt)})
 	case enough && moved:
 		m.save(ctx, c.id) // a restart shows the last count, not the one at ready
 	case enough:
@@ -298,6 +305,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
 			Content:  lang.PlayerWarning(c.srv.Owner, k, c.game.WarningCount, ping.Online, c.game.MinPlayers, err == nil, next),
 			Mentions: []string{c.srv.Owner},
+			Key:      msgKey(c.srv, "warn-players-"+strconv.Itoa(k)+"-"+checkAt),
 		}, "player warning", gone)
 	}
 }
@@ -384,7 +392,8 @@ func (m *Manager) stopOrphan(ctx context.Context, t spawner.Task) {
 	}
 	m.log.Warn("stopped orphaned task", "task", t.ARN, "user", t.Tags[spawner.TagOwner])
 	m.metrics.Stopped(spawner.CauseOrphan)
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}, spawner.CauseOrphan, "", "")})
+	orphan := spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(orphan, spawner.CauseOrphan, "", ""), Key: msgKey(orphan, "log-orphan")})
 	if ch := t.Tags[spawner.TagChannel]; ch != "" {
 		m.closeLater(ch)
 	}
