@@ -128,8 +128,8 @@ type Runtime struct {
 	exited   map[string]bool
 	creating map[string]chan struct{} // creation id → closed when its RunTask returns
 	ncpu     int                      // host cores, once known
-	// bridgeGateway is the default bridge's gateway, once known: the
-	// private address when Config.PrivateHostIP is empty.
+	// bridgeGateway is the host's address on the default bridge, once
+	// known: the private address when Config.PrivateHostIP is empty.
 	bridgeGateway string
 }
 
