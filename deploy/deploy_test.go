@@ -1178,6 +1178,24 @@ func TestComposeOneMachineReachesDockerOnlyThroughTheProxy(t *testing.T) {
 	}
 }
 
+// pinnedImage is an image named by a release's tag and its digest:
+// "name:v1.2.3@sha256:<64 hex digits>".
+var pinnedImage = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*:v?[0-9]+\.[0-9]+\.[0-9]+@sha256:[0-9a-f]{64}$`)
+
+// TestComposeSocketProxyPinned: the one container that holds the Docker
+// socket runs a release pinned by its digest, never a moving tag that a
+// push could repoint at other code.
+func TestComposeSocketProxyPinned(t *testing.T) {
+	doc, err := parseYAML(readRepoFile(t, "docker-compose.yaml"))
+	if err != nil {
+		t.Fatalf("docker-compose.yaml: %v", err)
+	}
+	image := fmt.Sprint(path(t, doc, "services", "docker-proxy", "image"))
+	if !pinnedImage.MatchString(image) {
+		t.Errorf("compose: docker-proxy image = %q, want a release's version and digest (name:v1.2.3@sha256:...)", image)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // deploy/terraform (terraform itself is not available here: textual checks)
 
