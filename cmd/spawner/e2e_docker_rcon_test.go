@@ -11,7 +11,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/mineral-contest/spawner/internal/bolt"
@@ -80,29 +79,7 @@ func TestDockerOpThroughBridgeRCON(t *testing.T) {
 	if err := run(context.Background(), []string{"check"}, w.getenv, &out, &out); err != nil || !strings.Contains(out.String(), "all good") {
 		t.Fatalf("check through the engine's TCP address: %v\n%s", err, out.String())
 	}
-	dkOpThroughRCON(t, w, bridgeInterfaceAddress(t, w))
-}
-
-// bridgeInterfaceAddress is the IPv4 address of the default bridge's
-// interface on this host (docker0), read from the host itself.
-func bridgeInterfaceAddress(tb testing.TB, w *dockerWorld) string {
-	tb.Helper()
-	bridge, err := w.cli.NetworkInspect(context.Background(), "bridge", network.InspectOptions{})
-	if err != nil {
-		tb.Fatalf("inspect the default bridge: %v", err)
-	}
-	iface, err := net.InterfaceByName(bridge.Options["com.docker.network.bridge.name"])
-	if err != nil {
-		tb.Fatalf("the default bridge's interface: %v (options %v)", err, bridge.Options)
-	}
-	addrs, _ := iface.Addrs()
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-			return n.IP.String()
-		}
-	}
-	tb.Fatalf("interface %s has no IPv4 address: %v", iface.Name, addrs)
-	return ""
+	dkOpThroughRCON(t, w, w.engine.BridgeAddress(t))
 }
 
 // dkOpThroughRCON creates a server of the RCON game "paper" and checks

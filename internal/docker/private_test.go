@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/docker/docker/api/types/container"
-	"github.com/docker/docker/api/types/network"
 	"github.com/docker/go-connections/nat"
 
 	"github.com/mineral-contest/spawner/internal/docker"
@@ -46,34 +45,6 @@ func allInterfaces(b nat.PortBinding) bool {
 	return b.HostIP == "" || ip == nil || ip.IsUnspecified()
 }
 
-// bridgeInterfaceAddress is the IPv4 address of the default bridge's
-// interface on this host (docker0, as the bridge's options name it), read
-// from the host itself: what the adapter must find from the engine's
-// answer alone.
-func (w *world) bridgeInterfaceAddress() string {
-	w.tb.Helper()
-	bridge, err := w.cli.NetworkInspect(context.Background(), "bridge", network.InspectOptions{})
-	if err != nil {
-		w.tb.Fatalf("inspect the default bridge: %v", err)
-	}
-	name := bridge.Options["com.docker.network.bridge.name"]
-	iface, err := net.InterfaceByName(name)
-	if err != nil {
-		w.tb.Fatalf("the default bridge's interface %q: %v (options %v)", name, err, bridge.Options)
-	}
-	addrs, err := iface.Addrs()
-	if err != nil {
-		w.tb.Fatal(err)
-	}
-	for _, a := range addrs {
-		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
-			return n.IP.String()
-		}
-	}
-	w.tb.Fatalf("interface %s has no IPv4 address: %v", name, addrs)
-	return ""
-}
-
 // With DOCKER_PUBLIC_HOST a public name and game ports on every address,
 // the private port is published on the host's address on the default
 // bridge only, also when the engine created docker0 itself and does not
@@ -85,7 +56,7 @@ func TestPrivatePortOnBridgeGateway(t *testing.T) {
 	w := newWorld(t, 5)
 	r := w.runtime(func(c *docker.Config) { c.HostIP = "" }) // as in production
 	ctx := context.Background()
-	gateway := w.bridgeInterfaceAddress()
+	gateway := w.engine.BridgeAddress(t)
 
 	task := w.run(r, w.privateSpec())
 	rcon := w.bindings(task, gamePort)

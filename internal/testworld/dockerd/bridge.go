@@ -1,6 +1,7 @@
 package dockerd
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -8,12 +9,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 
+	"github.com/docker/docker/api/types/network"
 	"golang.org/x/sys/unix"
 )
 
-// BridgeName is the interface of the engine's default bridge network.
-const BridgeName = "docker0"
+// bridgeName is the interface of the engine's default bridge network.
+const bridgeName = "docker0"
 
 // removeBridge deletes the docker0 interface, so that every engine starts
 // from the state of a host just booted, which has none. That state is the
@@ -27,7 +30,7 @@ const BridgeName = "docker0"
 // uses docker0: the interface is then left in place, since deleting it
 // would cut that engine's containers off.
 func removeBridge() error {
-	if _, err := net.InterfaceByName(BridgeName); err != nil {
+	if _, err := net.InterfaceByName(bridgeName); err != nil {
 		return nil // none: the state of a host just booted
 	}
 	if pid := hostEngine(); pid != 0 {
@@ -35,23 +38,23 @@ func removeBridge() error {
 	}
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("remove %s: socket: %w", BridgeName, err)
+		return fmt.Errorf("remove %s: socket: %w", bridgeName, err)
 	}
 	defer unix.Close(fd)
 	// A bridge is deleted only once it is down.
-	ifr, err := unix.NewIfreq(BridgeName)
+	ifr, err := unix.NewIfreq(bridgeName)
 	if err != nil {
-		return fmt.Errorf("remove %s: %w", BridgeName, err)
+		return fmt.Errorf("remove %s: %w", bridgeName, err)
 	}
 	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("remove %s: read its flags: %w", BridgeName, err)
+		return fmt.Errorf("remove %s: read its flags: %w", bridgeName, err)
 	}
 	ifr.SetUint16(ifr.Uint16() &^ unix.IFF_UP)
 	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
-		return fmt.Errorf("remove %s: set it down: %w", BridgeName, err)
+		return fmt.Errorf("remove %s: set it down: %w", bridgeName, err)
 	}
-	if err := unix.IoctlSetString(fd, unix.SIOCBRDELBR, BridgeName); err != nil && !errors.Is(err, unix.ENXIO) {
-		return fmt.Errorf("remove %s: %w", BridgeName, err)
+	if err := unix.IoctlSetString(fd, unix.SIOCBRDELBR, bridgeName); err != nil && !errors.Is(err, unix.ENXIO) {
+		return fmt.Errorf("remove %s: %w", bridgeName, err)
 	}
 	return nil
 }
@@ -75,4 +78,32 @@ func hostEngine() int {
 		}
 	}
 	return 0
+}
+
+// BridgeAddress is the IPv4 address of the engine's default bridge
+// interface (docker0, as the bridge's options name it), read from this
+// host's interfaces: what the engine gave the interface, to compare with
+// what an adapter learns from the engine's answers alone.
+func (e *Engine) BridgeAddress(tb testing.TB) string {
+	tb.Helper()
+	bridge, err := e.Client(tb).NetworkInspect(context.Background(), "bridge", network.InspectOptions{})
+	if err != nil {
+		tb.Fatalf("dockerd: inspect the default bridge: %v", err)
+	}
+	name := bridge.Options["com.docker.network.bridge.name"]
+	iface, err := net.InterfaceByName(name)
+	if err != nil {
+		tb.Fatalf("dockerd: the default bridge's interface %q: %v (options %v)", name, err, bridge.Options)
+	}
+	addrs, err := iface.Addrs()
+	if err != nil {
+		tb.Fatalf("dockerd: addresses of %s: %v", name, err)
+	}
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	tb.Fatalf("dockerd: interface %s has no IPv4 address: %v", name, addrs)
+	return ""
 }
