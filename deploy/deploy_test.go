@@ -1178,6 +1178,34 @@ func TestComposeOneMachineReachesDockerOnlyThroughTheProxy(t *testing.T) {
 	}
 }
 
+// pinnedImage is an image named by a release's tag and its digest:
+// "name:v1.2.3@sha256:<64 hex digits>".
+var pinnedImage = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*:v?[0-9]+\.[0-9]+\.[0-9]+@sha256:[0-9a-f]{64}$`)
+
+// TestComposeSocketProxyPinned: the one container that holds the Docker
+// socket runs a release pinned by its digest, never a moving tag that a
+// push could repoint at other code, and can start on its read-only
+// filesystem.
+func TestComposeSocketProxyPinned(t *testing.T) {
+	doc, err := parseYAML(readRepoFile(t, "docker-compose.yaml"))
+	if err != nil {
+		t.Fatalf("docker-compose.yaml: %v", err)
+	}
+	image := fmt.Sprint(path(t, doc, "services", "docker-proxy", "image"))
+	if !pinnedImage.MatchString(image) {
+		t.Errorf("compose: docker-proxy image = %q, want a release's version and digest (name:v1.2.3@sha256:...)", image)
+	}
+	// Its filesystem is read-only but for what it writes at start: the
+	// HAProxy configuration its entrypoint renders into /tmp (v0.4 on) and
+	// HAProxy's pid file in /run; without them it exits at once.
+	if got := fmt.Sprint(path(t, doc, "services", "docker-proxy", "read_only")); got != "true" {
+		t.Errorf("compose: docker-proxy read_only = %s, want true", got)
+	}
+	if got := strs(path(t, doc, "services", "docker-proxy", "tmpfs")); !slices.Contains(got, "/tmp") || !slices.Contains(got, "/run") {
+		t.Errorf("compose: docker-proxy tmpfs = %v, want /run and /tmp", got)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // deploy/terraform (terraform itself is not available here: textual checks)
 

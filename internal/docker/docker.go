@@ -67,6 +67,11 @@ const (
 	// MemoryReserveMiB is the host memory MaxServers leaves to the system
 	// and the bot.
 	MemoryReserveMiB = 1024
+	// BadPortRecheck is how long a host port the engine could not bind
+	// (another program held it) is passed over while other ports of the
+	// range are free; then it is tried again. When no other port is free it
+	// is tried at once: the program may have let it go.
+	BadPortRecheck = 10 * time.Minute
 )
 
 // Engine API concurrency.
@@ -123,13 +128,13 @@ type Runtime struct {
 	allocMu sync.Mutex // held by allocate from listing to reserving
 
 	mu       sync.Mutex
-	reserved map[int]string // host port → creation id, while a RunTask is under way
-	badPorts map[int]bool   // host ports the engine could not bind (used by something else)
+	reserved map[int]string    // host port → creation id, while a RunTask is under way
+	badPorts map[int]time.Time // host ports the engine could not bind (used by something else) → when
 	exited   map[string]bool
 	creating map[string]chan struct{} // creation id → closed when its RunTask returns
 	ncpu     int                      // host cores, once known
-	// bridgeGateway is the default bridge's gateway, once known: the
-	// private address when Config.PrivateHostIP is empty.
+	// bridgeGateway is the host's address on the default bridge, once
+	// known: the private address when Config.PrivateHostIP is empty.
 	bridgeGateway string
 }
 
@@ -161,7 +166,7 @@ func New(cfg Config, opts ...client.Opt) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]bool{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
+	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]time.Time{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
 }
 
 // Close releases the client's connections.
@@ -227,6 +232,9 @@ func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 		}
 		t, retry, err := r.create(ctx, name, spec, bindings, cpu)
 		r.release(spec.CreationID)
+		if err == nil {
+			r.forgetBad(bindings)
+		}
 		if retry && attempt < attempts {
 			continue
 		}

@@ -115,9 +115,10 @@ func hostPorts(label string) map[int]int {
 // port of ports (the same host port for its TCP and UDP), for creation,
 // until release. A port is free when no container of any deployment
 // publishes or was handed it (read from the engine at every call, so a
-// restart forgets nothing), no RunTask under way holds it, and the engine
-// never failed to bind it. No port is free: a *spawner.RunFailure. The
-// bindings of the game ports listed in private are marked private.
+// restart forgets nothing) and no RunTask under way holds it. A port the
+// engine failed to bind is taken only after BadPortRecheck, or when no
+// other is free. No port is free: a *spawner.RunFailure. The bindings of
+// the game ports listed in private are marked private.
 func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner.PortSpec, private []int) ([]binding, error) {
 	if len(ports) == 0 {
 		return nil, nil
@@ -144,7 +145,26 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	next := r.cfg.PortLo
+	now := r.cfg.Now()
+	// pick is the first port nobody holds, passing over those the engine
+	// failed to bind less than BadPortRecheck ago; when only such ports
+	// are left, the one marked longest ago, since its program may be gone.
+	pick := func() (int, bool) {
+		retry := 0
+		for p := r.cfg.PortLo; p <= r.cfg.PortHi; p++ {
+			if used[p] || r.reserved[p] != "" {
+				continue
+			}
+			if at, bad := r.badPorts[p]; bad && now.Sub(at) < BadPortRecheck {
+				if retry == 0 || at.Before(r.badPorts[retry]) {
+					retry = p
+				}
+				continue
+			}
+			return p, true
+		}
+		return retry, retry != 0
+	}
 	hostOf := map[int]int{}
 	var out []binding
 	for _, p := range ports {
@@ -154,12 +174,7 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 		}
 		h, ok := hostOf[p.Port]
 		if !ok {
-			for ; next <= r.cfg.PortHi; next++ {
-				if !used[next] && !r.badPorts[next] && r.reserved[next] == "" {
-					break
-				}
-			}
-			if next > r.cfg.PortHi {
+			if h, ok = pick(); !ok {
 				for _, b := range out {
 					delete(r.reserved, b.host)
 				}
@@ -168,10 +183,8 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server or another program", distinctPorts(ports)),
 				}
 			}
-			h = next
 			hostOf[p.Port] = h
 			r.reserved[h] = creation
-			next++
 		}
 		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(private, p.Port)})
 	}
@@ -199,25 +212,36 @@ func (r *Runtime) release(creation string) {
 	}
 }
 
-// markBad remembers host ports the engine failed to bind, so they are not
-// handed out again by this process.
+// markBad remembers host ports the engine failed to bind, so that
+// allocate passes over them for BadPortRecheck while others are free.
 // The engine's error names the port ("Bind for 0.0.0.0:25565 failed",
 // "listen tcp4 0.0.0.0:25565: bind"); when it names none, all are marked.
 func (r *Runtime) markBad(bindings []binding, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.cfg.Now()
 	msg := err.Error()
 	named := false
 	for _, b := range bindings {
 		p := ":" + strconv.Itoa(b.host)
 		if strings.Contains(msg, p+" ") || strings.Contains(msg, p+":") {
-			r.badPorts[b.host] = true
+			r.badPorts[b.host] = now
 			named = true
 		}
 	}
 	if !named {
 		for _, b := range bindings {
-			r.badPorts[b.host] = true
+			r.badPorts[b.host] = now
 		}
+	}
+}
+
+// forgetBad clears the marks of the host ports a container was just
+// started on: whatever held them has let them go.
+func (r *Runtime) forgetBad(bindings []binding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range bindings {
+		delete(r.badPorts, b.host)
 	}
 }
