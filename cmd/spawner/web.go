@@ -61,7 +61,9 @@ func (l links) Server(srv spawner.Server, g spawner.Game) string {
 	if id == "" {
 		id = srv.TaskID()
 	}
-	token := l.signer.Sign(web.ServerScope(id), serverLinkTTL(g, l.cfg))
+	// Made for the owner: the feed counts its connections with the owner's
+	// other links.
+	token := l.signer.Sign(web.ServerScope(id).For(srv.Owner), serverLinkTTL(g, l.cfg))
 	return l.cfg.PublicURL + "/servers/" + url.PathEscape(id) + "?token=" + url.QueryEscape(token)
 }
 
@@ -84,7 +86,7 @@ func dashboardLink(cfg *config.Config) discord.Dashboard {
 	return func(actor spawner.Actor) (string, time.Duration) {
 		scope := web.MemberScope(actor.UserID)
 		if actor.Admin {
-			scope = web.FleetScope()
+			scope = web.FleetScope().For(actor.UserID)
 		}
 		return cfg.PublicURL + "/?token=" + url.QueryEscape(signer.Sign(scope, dashboardLinkTTL)), dashboardLinkTTL
 	}

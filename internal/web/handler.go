@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/coder/websocket"
 )
@@ -73,24 +72,17 @@ type handler struct {
 }
 
 // check verifies the request's token and, when server is set, that it
-// covers that server. It returns the status to answer when it does not.
-func (h *handler) check(r *http.Request, server string) (status int, err error) {
-	_, _, _, status, err = h.checkLeft(r, server)
-	return status, err
-}
-
-// checkLeft is check that also returns the token, its scope and how long
-// it has left.
-func (h *handler) checkLeft(r *http.Request, server string) (Scope, string, time.Duration, int, error) {
-	token := r.URL.Query().Get("token")
-	scope, left, err := h.opt.Signer.verify(token)
+// covers that server. It returns what the token says, or the status to
+// answer when it does not.
+func (h *handler) check(r *http.Request, server string) (claims, int, error) {
+	c, err := h.opt.Signer.verify(r.URL.Query().Get("token"))
 	if err != nil {
-		return Scope{}, token, 0, http.StatusUnauthorized, err
+		return claims{}, http.StatusUnauthorized, err
 	}
-	if server != "" && !h.covers(scope, server) {
-		return Scope{}, token, 0, http.StatusForbidden, ErrOutOfScope
+	if server != "" && !h.covers(c.scope, server) {
+		return claims{}, http.StatusForbidden, ErrOutOfScope
 	}
-	return scope, token, left, 0, nil
+	return c, 0, nil
 }
 
 // covers reports whether scope may see server; a member's scope needs the
@@ -110,12 +102,12 @@ func (h *handler) covers(scope Scope, server string) bool {
 
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	server := r.URL.Query().Get("server")
-	scope, token, left, status, err := h.checkLeft(r, server)
+	claims, status, err := h.check(r, server)
 	if err != nil {
 		http.Error(w, feedError(err), status)
 		return
 	}
-	release, err := h.opt.Hub.reserve(token)
+	release, err := h.opt.Hub.reserve(claims.link, claims.scope.holder())
 	switch {
 	case errors.Is(err, ErrTooMany):
 		http.Error(w, "too many connections", http.StatusTooManyRequests)
@@ -133,8 +125,8 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	// The hub owns the connection from here; returning frees the request
 	// and the HTTP server's goroutine, which matters with a thousand clients.
-	s := h.opt.Hub.open(conn, scope, server)
-	s.left = left
+	s := h.opt.Hub.open(conn, claims.scope, server)
+	s.left = claims.left
 	go func() {
 		defer release()
 		h.opt.Hub.serve(s)
@@ -161,7 +153,7 @@ type pageData struct {
 
 func (h *handler) serverPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if status, err := h.check(r, id); err != nil {
+	if _, status, err := h.check(r, id); err != nil {
 		h.refuse(w, r, status, err)
 		return
 	}
@@ -169,7 +161,7 @@ func (h *handler) serverPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	if status, err := h.check(r, ""); err != nil {
+	if _, status, err := h.check(r, ""); err != nil {
 		h.refuse(w, r, status, err)
 		return
 	}
