@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/config"
@@ -127,7 +128,20 @@ func newPages(m *Main, met *metrics.Metrics) *pages {
 		opt.OnClients, opt.OnDropped = met.FeedClients, met.FeedDropped
 	}
 	hub := web.NewHub(opt)
-	return &pages{hub: hub, handler: web.Handler(web.HandlerOptions{Signer: newSigner(m.cfg), Hub: hub, Logger: m.log})}
+	return &pages{hub: hub, handler: web.Handler(web.HandlerOptions{
+		Signer: newSigner(m.cfg), Hub: hub, Logger: m.log, BasePath: basePath(m.cfg.PublicURL),
+	})}
+}
+
+// basePath is the path of PUBLIC_URL ("/spawner" of
+// https://example.org/spawner), under which a reverse proxy that does not
+// strip it passes the pages on; "" when it has none.
+func basePath(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil { // config.Load checked it
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
 }
 
 // events is the lifecycle's Events: nil (none) without pages.
@@ -139,7 +153,8 @@ func (p *pages) events() lifecycle.Events {
 }
 
 // mount serves the pages on mux: /events, /servers/{id}, / and /assets/,
-// everything but what mux already serves.
+// at the root and under PUBLIC_URL's path, everything but what mux
+// already serves.
 func (p *pages) mount(mux *http.ServeMux) {
 	if p == nil {
 		return

@@ -4,7 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -278,6 +281,75 @@ func TestBrowserPageSaysWhenItsLinkDied(t *testing.T) {
 			}
 			if tc.screenshotAs != "" {
 				browser.Screenshot(t, ctx, tc.screenshotAs, "")
+			}
+		})
+	}
+}
+
+// proxyUnder is a reverse proxy that serves the bot at prefix on its own
+// address, keeping the Host header (as the README asks); strip says
+// whether it takes the prefix off before passing a request on.
+func proxyUnder(tb testing.TB, prefix string, bot *httptest.Server, strip bool) *httptest.Server {
+	tb.Helper()
+	target, err := url.Parse(bot.URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host
+		if strip {
+			pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, prefix)
+			pr.Out.URL.RawPath = strings.TrimPrefix(pr.Out.URL.RawPath, prefix)
+		}
+	}}
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", rp) // anything else is 404, as on a proxy that serves other sites beside
+	s := httptest.NewServer(mux)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// PUBLIC_URL may have a path: behind a proxy that serves the bot under it,
+// whether it strips the path or passes it on, the pages find their assets
+// and their feed and show the live state.
+func TestBrowserPagesBehindAPathPrefix(t *testing.T) {
+	now := time.Now()
+	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateReady, now)
+	srv.Address, srv.Players = "203.0.113.7:25565", players(2)
+	for _, strip := range []bool{true, false} {
+		name := map[bool]string{true: "proxy strips the path", false: "proxy passes the path on"}[strip]
+		t.Run(name, func(t *testing.T) {
+			fleet := &fakeFleet{}
+			fleet.Set(srv)
+			signer := NewSigner([]byte("a WEB_SECRET for the prefix"), nil)
+			quiet := slog.New(slog.DiscardHandler)
+			hub := NewHub(HubOptions{Fleet: fleet, Logger: quiet})
+			bot := httptest.NewServer(Handler(HandlerOptions{Signer: signer, Hub: hub, Logger: quiet, BasePath: "/spawner"}))
+			t.Cleanup(func() { hub.Close(); bot.Close() })
+			public := proxyUnder(t, "/spawner", bot, strip).URL + "/spawner" // PUBLIC_URL
+			ctx := browser.New(t, 760, 700, "")
+			browser.Do(t, ctx, "open the server page through the proxy and see it live",
+				chromedp.Navigate(public+"/servers/"+srv.Server+"?token="+signer.Sign(ServerScope(srv.Server).For(srv.Owner), time.Hour)),
+				chromedp.WaitVisible(`#conn[data-state="live"]`),
+				chromedp.WaitVisible(`.badge[data-state="ready"]`))
+			addr := browser.Read(t, ctx, "read the address", chromedp.Text(`.addr`))
+			styled := browser.Read(t, ctx, "check the stylesheet applies", chromedp.Evaluate[string](
+				`getComputedStyle(document.querySelector(".card")).borderRadius`))
+			if addr != srv.Address || styled == "0px" || styled == "" {
+				t.Fatalf("server page through the proxy: address %q, card border radius %q", addr, styled)
+			}
+			conns := hub.Clients()
+			hub.Publish(spawner.Event{Type: spawner.EventPlayers, Server: srv.Server, Owner: srv.Owner,
+				State: spawner.StateReady, Time: now.Add(time.Minute), Players: players(5), Min: 2})
+			browser.Do(t, ctx, "see the players change",
+				chromedp.Poll[chromedp.Void](`document.querySelector(".count").textContent === "5"`))
+			browser.Do(t, ctx, "open the dashboard through the proxy and see it live",
+				chromedp.Navigate(public+"/?token="+signer.Sign(MemberScope(srv.Owner), time.Hour)),
+				chromedp.WaitVisible(`#conn[data-state="live"]`),
+				chromedp.WaitVisible(`article[data-server="`+srv.Server+`"]`))
+			if conns != 1 {
+				t.Fatalf("%d feed connections for one page", conns)
 			}
 		})
 	}

@@ -29,6 +29,10 @@ type HandlerOptions struct {
 	// matches the request's Host, which is right behind a proxy that keeps
 	// the Host header (Caddy, nginx with proxy_set_header Host).
 	OriginPatterns []string
+	// BasePath is the path of PUBLIC_URL ("/spawner"), empty when it has
+	// none. Pages are served both at the root and under it, so a reverse
+	// proxy may pass requests on with that path or without it.
+	BasePath string
 }
 
 // Handler serves the pages and the feed:
@@ -37,6 +41,9 @@ type HandlerOptions struct {
 //	GET /servers/{id}?token=<t>          the live page of one server
 //	GET /?token=<t>                      the dashboard of the token's scope
 //	GET /assets/...                      the pages' CSS and JavaScript
+//
+// and the same under BasePath. The pages name their assets and their feed
+// by relative addresses, so they work wherever they are served.
 //
 // A missing, forged or expired token gets 401 and a token that does not
 // cover the server 403, before any upgrade; pages answer with a plain
@@ -64,7 +71,21 @@ func Handler(opt HandlerOptions) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	}))
-	return mux
+	base := strings.TrimRight(opt.BasePath, "/")
+	if base == "" {
+		return mux
+	}
+	under := http.StripPrefix(base, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A path the pages serve as it is came through a proxy that
+		// stripped BasePath (or straight to HTTP_ADDR); else it may still
+		// carry it.
+		if _, pattern := mux.Handler(r); pattern == "" && strings.HasPrefix(r.URL.Path, base+"/") {
+			under.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 type handler struct {
@@ -149,6 +170,18 @@ type pageData struct {
 	Page   string // "server" or "dashboard"
 	Server string
 	Reason string // for the error page: "expired", "invalid", "scope"
+	// Root is the relative address of the pages' root from the page's
+	// own: "./" for the dashboard, "../" for /servers/{id}.
+	Root string
+}
+
+// root is pageData.Root for the request: a page under /servers/ is one
+// level below the root.
+func root(r *http.Request) string {
+	if r.PathValue("id") != "" {
+		return "../"
+	}
+	return "./"
 }
 
 func (h *handler) serverPage(w http.ResponseWriter, r *http.Request) {
@@ -181,6 +214,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, status int, err
 
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	data.Lang = "en"
+	data.Root = root(r)
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Accept-Language")), "fr") {
 		data.Lang = "fr"
 	}

@@ -87,6 +87,10 @@
     },
   };
 
+  // The feed's address, from this script's: the assets are one level
+  // below the pages' root, wherever a proxy serves it (PUBLIC_URL's path).
+  const feed = new URL("../events", document.currentScript.src);
+
   const lang = String(navigator.language || "en").toLowerCase().startsWith("fr") ? "fr" : "en";
   const S = STRINGS[lang];
   document.documentElement.lang = lang;
@@ -301,10 +305,11 @@
 
   let attempt = 0;
   function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    let url = proto + "//" + location.host + "/events?token=" + encodeURIComponent(token);
-    if (only) url += "&server=" + encodeURIComponent(only);
-    const ws = new WebSocket(url);
+    const url = new URL(feed);
+    url.protocol = feed.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("token", token);
+    if (only) url.searchParams.set("server", only);
+    const ws = new WebSocket(url.href);
     let fresh = true;
     ws.onmessage = function (m) {
       if (fresh) {
