@@ -123,7 +123,7 @@ func newPages(m *Main, met *metrics.Metrics) *pages {
 	if m.cfg.WebSecretRandom {
 		m.log.Info("WEB_SECRET is not set: web links stop working when the bot restarts")
 	}
-	opt := web.HubOptions{Fleet: fleetOf{m}, Logger: m.log}
+	opt := web.HubOptions{Fleet: fleetOf{m}, Logger: m.log, PingInterval: feedPingInterval}
 	if met != nil {
 		opt.OnClients, opt.OnDropped = met.FeedClients, met.FeedDropped
 	}
