@@ -360,7 +360,7 @@ func (m *Main) serveHTTP(met *metrics.Metrics) error {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
 	m.ln = ln
-	m.http = &http.Server{Handler: m.routes(met), ReadHeaderTimeout: 5 * time.Second}
+	m.http = newHTTPServer(m.routes(met), defaultHTTPTimeouts)
 	m.served.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("http server", "err", err)
@@ -368,6 +368,28 @@ func (m *Main) serveHTTP(met *metrics.Metrics) error {
 	})
 	m.log.Info("http listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// httpTimeouts are the bot's HTTP server's bounds on a connection.
+type httpTimeouts struct {
+	readHeader time.Duration // to read a request's headers
+	// idle is how long a kept-alive connection may wait for its next
+	// request. The feed's WebSockets are the server's no more once
+	// upgraded: their pings (feedPingInterval) keep them, and the idle
+	// timers of the proxies in front, busy.
+	idle time.Duration
+}
+
+// The bot's HTTP timeouts, and the feed's pings, well within the idle
+// timeouts of the bot and of common reverse proxies (nginx closes a
+// proxied connection silent for 60 s), so a live page never looks idle.
+var defaultHTTPTimeouts = httpTimeouts{readHeader: 5 * time.Second, idle: 2 * time.Minute}
+
+const feedPingInterval = 30 * time.Second
+
+// newHTTPServer returns the bot's HTTP server for h.
+func newHTTPServer(h http.Handler, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.readHeader, IdleTimeout: t.idle}
 }
 
 // Close stops what Run started, in reverse order: the watchdogs and every

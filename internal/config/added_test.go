@@ -142,6 +142,9 @@ func TestLoadAddedMalformed(t *testing.T) {
 		{"public url relative", map[string]string{"PUBLIC_URL": "/spawner"}, "PUBLIC_URL", "http or https URL"},
 		{"public url with query", map[string]string{"PUBLIC_URL": "https://spawner.example.org/?a=1"}, "PUBLIC_URL", "no query"},
 		{"public url ftp", map[string]string{"PUBLIC_URL": "ftp://spawner.example.org"}, "PUBLIC_URL", "http or https URL"},
+		{"public url path with a space", map[string]string{"PUBLIC_URL": "https://example.org/my spawner"}, "PUBLIC_URL", "path"},
+		{"public url path with dots", map[string]string{"PUBLIC_URL": "https://example.org/a/../spawner"}, "PUBLIC_URL", "path"},
+		{"public url path escaped", map[string]string{"PUBLIC_URL": "https://example.org/sp%61wner"}, "PUBLIC_URL", "path"},
 		{"web secret too short", map[string]string{"WEB_SECRET": "short"}, "WEB_SECRET", "at least 16"},
 		{"extend duration zero", map[string]string{"GAMESERVER_EXTEND_DURATION": "0"}, "GAMESERVER_EXTEND_DURATION", "more than 0"},
 		{"extend duration bare number", map[string]string{"GAMESERVER_EXTEND_DURATION": "1800000"}, "GAMESERVER_EXTEND_DURATION", "with a unit"},
@@ -185,6 +188,7 @@ func TestLoadRedactsPastedSecrets(t *testing.T) {
 		{"SDK's secret key in a list", map[string]string{"AWS_SECRET_ACCESS_KEY": awsSecret, "ECS_SUBNETS": "subnet-0a," + awsSecret}, awsSecret},
 		{"session token in the table", map[string]string{"AWS_SESSION_TOKEN": webSecret, "AWS_DYNAMODB_TABLE_NAME": webSecret + " x"}, webSecret},
 		{"web secret in the public URL", map[string]string{"WEB_SECRET": webSecret, "PUBLIC_URL": "https://x/?" + webSecret}, webSecret},
+		{"web secret in the public URL's path", map[string]string{"WEB_SECRET": webSecret, "PUBLIC_URL": "https://x/" + webSecret + "/%20"}, webSecret},
 		{"legacy secret key name", map[string]string{"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEKEYID0004", legacySecretKey: awsSecret, "ECS_TASK_DEFINITION": awsSecret}, awsSecret},
 		{"Discord token in the guild id", map[string]string{"DISCORD_GUILD_ID": testToken}, testToken},
 	} {

@@ -90,7 +90,7 @@ type Config struct {
 
 	SQSQueueURL     string        // AWS_SQS_EVENTS_QUEUE_URL: the queue of ECS task events to long-poll; empty: polling only (ECS runtime only)
 	SQSEndpoint     string        // AWS_ENDPOINT_URL_SQS, as given
-	PublicURL       string        // PUBLIC_URL: absolute http(s) URL, no query or fragment, no trailing slash; empty: no web links posted
+	PublicURL       string        // PUBLIC_URL: absolute http(s) URL, maybe with a path, no query or fragment, no trailing slash; empty: no web links posted
 	WebSecret       Secret        // WEB_SECRET or WEB_SECRET_FILE: signs web links; at least 16 bytes; never empty after Load (see WebSecretRandom)
 	WebSecretRandom bool          // WebSecret was not given: Load drew 32 random bytes, so links stop working at a restart
 	ExtendDuration  time.Duration // GAMESERVER_EXTEND_DURATION: what one /server extend adds; default 30m
@@ -844,8 +844,18 @@ func (l *loader) queueURL(name string, ecs bool) string {
 	return l.url(name, v, "https://sqs.eu-west-3.amazonaws.com/123456789012/spawner-events")
 }
 
+// publicPathRE is what PUBLIC_URL's path may be, when the bot is served
+// under a path of its host: segments of letters, digits and - . _ ~ that
+// start with none of . (no "." or ".."), written as they are (no %).
+var publicPathRE = regexp.MustCompile(`^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?$`)
+
 func (l *loader) publicURL(name string) string {
-	return strings.TrimRight(l.url(name, l.get(name), "https://spawner.example.org"), "/")
+	v := strings.TrimRight(l.url(name, l.get(name), "https://spawner.example.org"), "/")
+	if u, err := url.Parse(v); err == nil && !publicPathRE.MatchString(u.EscapedPath()) {
+		l.fail(name, "its path must be made of letters, digits and - . _ ~ like https://example.org/spawner, got %s", quote(u.EscapedPath()))
+		return ""
+	}
+	return v
 }
 
 // minWebSecret is the shortest WEB_SECRET accepted, in bytes.
