@@ -192,6 +192,7 @@ func TestGameImageMatchesTemplateAndTerraform(t *testing.T) {
 	var tmpl struct {
 		Name, Version, Image, TaskDefinition, Container string
 		Port                                            int
+		RCON                                            struct{ Port int }
 	}
 	if err := json.Unmarshal([]byte(readRepoFile(t, "deploy/games/mineralcontest.json")), &tmpl); err != nil {
 		t.Fatalf("deploy/games/mineralcontest.json: %v", err)
@@ -208,6 +209,10 @@ func TestGameImageMatchesTemplateAndTerraform(t *testing.T) {
 	}
 	if want := fmt.Sprintf("%d/tcp", tmpl.Port); !slices.Contains(img.ports, want) {
 		t.Errorf("the Dockerfile exposes %v, want the template's port %s", img.ports, want)
+	}
+	// The image has no /opredeem: operators come from /server op over RCON.
+	if rcon := fmt.Sprint(tmpl.RCON.Port); img.env["ENABLE_RCON"] != "true" || img.env["RCON_PORT"] != rcon {
+		t.Errorf("the Dockerfile's ENABLE_RCON=%q RCON_PORT=%q, want RCON on the template's rcon port %s", img.env["ENABLE_RCON"], img.env["RCON_PORT"], rcon)
 	}
 
 	// deploy/terraform: var.games gives the task definition "<name>-<game>"
@@ -226,6 +231,9 @@ func TestGameImageMatchesTemplateAndTerraform(t *testing.T) {
 	}
 	if m := regexp.MustCompile(`image\s*=\s*"([^"]+)"`).FindStringSubmatch(entry[1]); m == nil || m[1] != tmpl.Image {
 		t.Errorf("games.tfvars.example %s image = %v, want the template's %q", tmpl.Name, m, tmpl.Image)
+	}
+	if m := regexp.MustCompile(`rcon_port\s*=\s*([0-9]+)`).FindStringSubmatch(entry[1]); m == nil || m[1] != fmt.Sprint(tmpl.RCON.Port) {
+		t.Errorf("games.tfvars.example %s rcon_port = %v, want the template's %d: RCON open to the bot only", tmpl.Name, m, tmpl.RCON.Port)
 	}
 
 }
