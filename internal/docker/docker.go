@@ -429,6 +429,21 @@ func labelOfTag(key string) (string, bool) {
 	return "spawner." + rest, true
 }
 
+// tagsOfLabels is the task tags a container's labels (or a removed
+// container's event attributes) carry back; nil when none.
+func tagsOfLabels(labels map[string]string) map[string]string {
+	var tags map[string]string
+	for k, v := range labels {
+		if tag, ok := tagOfLabel(k); ok {
+			if tags == nil {
+				tags = map[string]string{}
+			}
+			tags[tag] = v
+		}
+	}
+	return tags
+}
+
 // tagOfLabel is the task tag a label carries back: "spawner.x" → "spawner:x".
 func tagOfLabel(key string) (string, bool) {
 	rest, ok := strings.CutPrefix(key, "spawner.")

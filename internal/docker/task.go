@@ -26,14 +26,7 @@ func taskOf(c container.InspectResponse) spawner.Task {
 	t := spawner.Task{ARN: c.ID, Status: spawner.TaskPending}
 	if c.Config != nil {
 		t.StartedBy = c.Config.Labels[LabelStartedBy]
-		for k, v := range c.Config.Labels {
-			if tag, ok := tagOfLabel(k); ok {
-				if t.Tags == nil {
-					t.Tags = map[string]string{}
-				}
-				t.Tags[tag] = v
-			}
-		}
+		t.Tags = tagsOfLabels(c.Config.Labels)
 		t.Ports = hostPorts(c.Config.Labels[LabelPorts])
 	}
 	if created, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {

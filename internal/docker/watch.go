@@ -101,14 +101,7 @@ func (r *Runtime) taskOfEvent(ctx context.Context, m events.Message) (spawner.Ta
 		r.cfg.Log.Warn("docker events: inspect container", "container", shortID(m.Actor.ID), "err", err)
 	}
 	t := spawner.Task{ARN: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
-	for k, v := range attrs {
-		if tag, ok := tagOfLabel(k); ok {
-			if t.Tags == nil {
-				t.Tags = map[string]string{}
-			}
-			t.Tags[tag] = v
-		}
-	}
+	t.Tags = tagsOfLabels(attrs)
 	t.Ports = hostPorts(attrs[LabelPorts])
 	t.StoppedReason = "container removed"
 	if code, err := strconv.Atoi(attrs["exitCode"]); err == nil {
