@@ -21,6 +21,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
@@ -462,12 +463,12 @@ func (m *Main) routes(met *metrics.Metrics) http.Handler {
 // ctx ends, backing off from 1 s to 30 s, logging the first failure and
 // then every tenth. It returns the permanent error, else nil.
 func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Context) error) error {
-	backoff := time.Second
-	for attempt := 1; ; attempt++ {
+	b := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
+	for {
 		err := f(ctx)
 		if err == nil {
-			if attempt > 1 {
-				log.Info(what+": recovered", "attempts", attempt)
+			if b.Failures() > 0 {
+				log.Info(what+": recovered", "attempts", b.Failures()+1)
 			}
 			return nil
 		}
@@ -478,15 +479,13 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 		if errors.As(err, &p) {
 			return err
 		}
-		if attempt == 1 || attempt%10 == 0 {
+		wait := b.Next()
+		if attempt := b.Failures(); attempt == 1 || attempt%10 == 0 {
 			log.Error(what+"; retrying", "attempt", attempt, "err", err)
 		}
-		select {
-		case <-ctx.Done():
+		if backoff.Sleep(ctx, wait) != nil {
 			return nil
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 30*time.Second)
 	}
 }
 

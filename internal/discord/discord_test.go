@@ -155,11 +155,13 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 }
 
 // A 500 that never ends: the adapter gives up once its budget is spent.
+// The budget counts from the first attempt: it is long enough for that
+// attempt to end and a retry to follow on a loaded machine.
 func TestPersistentErrorIsReturned(t *testing.T) {
 	t.Parallel()
 	srv := fakediscord.New(t, fakediscord.Options{})
 	b := newBot(t, srv, func(c *discord.Config) {
-		c.Retry = discord.Retry{First: time.Millisecond, Max: 5 * time.Millisecond, Budget: 50 * time.Millisecond}
+		c.Retry = discord.Retry{First: time.Millisecond, Max: 5 * time.Millisecond, Budget: 500 * time.Millisecond}
 	})
 	srv.FailNext("POST", "/channels/{channel}/messages", 1000, http.StatusInternalServerError)
 	_, err := b.Send(context.Background(), fakediscord.DefaultLogChannelID, spawner.Message{Content: "lost"})

@@ -26,14 +26,7 @@ func taskOf(c container.InspectResponse) spawner.Task {
 	t := spawner.Task{ARN: c.ID, Status: spawner.TaskPending}
 	if c.Config != nil {
 		t.StartedBy = c.Config.Labels[LabelStartedBy]
-		for k, v := range c.Config.Labels {
-			if tag, ok := tagOfLabel(k); ok {
-				if t.Tags == nil {
-					t.Tags = map[string]string{}
-				}
-				t.Tags[tag] = v
-			}
-		}
+		t.Tags = tagsOfLabels(c.Config.Labels)
 		t.Ports = hostPorts(c.Config.Labels[LabelPorts])
 	}
 	if created, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
@@ -127,6 +120,44 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 	// never read the engine before either has reserved.
 	r.allocMu.Lock()
 	defer r.allocMu.Unlock()
+	used, err := r.takenPorts(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.cfg.Now()
+	hostOf := map[int]int{}
+	var out []binding
+	for _, p := range ports {
+		proto := strings.ToLower(p.Proto)
+		if proto == "" {
+			proto = "tcp"
+		}
+		h, ok := hostOf[p.Port]
+		if !ok {
+			if h, ok = r.freePort(used, now); !ok {
+				for _, b := range out {
+					delete(r.reserved, b.host)
+				}
+				return nil, &spawner.RunFailure{
+					Reason: fmt.Sprintf("no free port in DOCKER_PORT_RANGE %d-%d", r.cfg.PortLo, r.cfg.PortHi),
+					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server or another program", distinctPorts(ports)),
+				}
+			}
+			hostOf[p.Port] = h
+			r.reserved[h] = creation
+		}
+		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(private, p.Port)})
+	}
+	return out, nil
+}
+
+// takenPorts is the host ports the engine's containers publish, and those
+// handed to a container of this bot, of any deployment, that has not
+// ended (a container created but not started publishes nothing yet).
+func (r *Runtime) takenPorts(ctx context.Context) (map[int]bool, error) {
 	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs()})
 	if err != nil {
 		return nil, fmt.Errorf("run container: list containers: %w", err)
@@ -142,53 +173,28 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 			}
 		}
 	}
+	return used, nil
+}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.cfg.Now()
-	// pick is the first port nobody holds, passing over those the engine
-	// failed to bind less than BadPortRecheck ago; when only such ports
-	// are left, the one marked longest ago, since its program may be gone.
-	pick := func() (int, bool) {
-		retry := 0
-		for p := r.cfg.PortLo; p <= r.cfg.PortHi; p++ {
-			if used[p] || r.reserved[p] != "" {
-				continue
-			}
-			if at, bad := r.badPorts[p]; bad && now.Sub(at) < BadPortRecheck {
-				if retry == 0 || at.Before(r.badPorts[retry]) {
-					retry = p
-				}
-				continue
-			}
-			return p, true
+// freePort is the first port of the range that is not used and that nobody
+// reserved, passing over those the engine failed to bind less than
+// BadPortRecheck before now; when only such ports are left, the one marked
+// longest ago, since its program may be gone. r.mu must be held.
+func (r *Runtime) freePort(used map[int]bool, now time.Time) (int, bool) {
+	retry := 0
+	for p := r.cfg.PortLo; p <= r.cfg.PortHi; p++ {
+		if used[p] || r.reserved[p] != "" {
+			continue
 		}
-		return retry, retry != 0
+		if at, bad := r.badPorts[p]; bad && now.Sub(at) < BadPortRecheck {
+			if retry == 0 || at.Before(r.badPorts[retry]) {
+				retry = p
+			}
+			continue
+		}
+		return p, true
 	}
-	hostOf := map[int]int{}
-	var out []binding
-	for _, p := range ports {
-		proto := strings.ToLower(p.Proto)
-		if proto == "" {
-			proto = "tcp"
-		}
-		h, ok := hostOf[p.Port]
-		if !ok {
-			if h, ok = pick(); !ok {
-				for _, b := range out {
-					delete(r.reserved, b.host)
-				}
-				return nil, &spawner.RunFailure{
-					Reason: fmt.Sprintf("no free port in DOCKER_PORT_RANGE %d-%d", r.cfg.PortLo, r.cfg.PortHi),
-					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server or another program", distinctPorts(ports)),
-				}
-			}
-			hostOf[p.Port] = h
-			r.reserved[h] = creation
-		}
-		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(private, p.Port)})
-	}
-	return out, nil
+	return retry, retry != 0
 }
 
 // distinctPorts is how many host ports ports need.

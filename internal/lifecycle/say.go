@@ -3,8 +3,8 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"time"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -50,17 +50,17 @@ func (m *Manager) trySay(ctx context.Context, channelID string, msg spawner.Mess
 func (m *Manager) keepSaying(channelID string, msg spawner.Message, what string, stop <-chan struct{}) {
 	m.goWorker(func() {
 		logged := true // trySay's first failure was logged
-		b := backoff{base: m.cfg.PollInterval, max: m.cfg.MaxBackoff}
+		b := backoff.Backoff{Min: m.cfg.PollInterval, Max: m.cfg.MaxBackoff}
 		for {
 			select {
 			case <-m.ctx.Done():
 				return
 			case <-stop:
 				return
-			case <-m.clock.After(b.next()):
+			case <-m.clock.After(b.Next()):
 			}
 			if m.trySay(m.ctx, channelID, msg, what, &logged) {
-				m.log.Info("sent "+what+" after retrying", "channel", channelID, "tries", b.n+1)
+				m.log.Info("sent "+what+" after retrying", "channel", channelID, "tries", b.Failures()+1)
 				return
 			}
 		}
@@ -84,20 +84,3 @@ func errAttrs(err error) []any {
 	}
 	return []any{"err", err}
 }
-
-// backoff is a capped exponential backoff: base, 2×base, ... up to max.
-type backoff struct {
-	base, max time.Duration
-	n         int // failures so far
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.base
-	for i := 0; i < b.n && d < b.max; i++ {
-		d *= 2
-	}
-	b.n++
-	return min(d, b.max)
-}
-
-func (b *backoff) reset() { b.n = 0 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -24,7 +25,7 @@ func (m *Manager) Run(ctx context.Context) error {
 	interval := m.sweepInterval()
 	nextSweep := m.clock.Now()
 	health := loopHealth{what: "sweep", log: m.log, clock: m.clock, every: m.cfg.MaxBackoff,
-		b: backoff{base: m.cfg.PollInterval, max: min(interval, m.cfg.MaxBackoff)}}
+		b: backoff.Backoff{Min: m.cfg.PollInterval, Max: min(interval, m.cfg.MaxBackoff)}}
 	for {
 		now := m.clock.Now()
 		sweep := !now.Before(nextSweep)
@@ -55,7 +56,7 @@ type loopHealth struct {
 	log      *slog.Logger
 	clock    Clock
 	every    time.Duration
-	b        backoff
+	b        backoff.Backoff
 	failures int
 	loggedAt time.Time
 }
@@ -68,7 +69,7 @@ func (h *loopHealth) failed(err error) time.Duration {
 		h.log.Warn(h.what+" failed; retrying with backoff", "err", err, "failures", h.failures)
 		h.loggedAt = now
 	}
-	return h.b.next()
+	return h.b.Next()
 }
 
 // ok records a success, saying so when it ends a run of failures.
@@ -77,7 +78,7 @@ func (h *loopHealth) ok() {
 		h.log.Info(h.what+" recovered", "failures", h.failures)
 	}
 	h.failures = 0
-	h.b.reset()
+	h.b.Reset()
 }
 
 func (m *Manager) sweepInterval() time.Duration {

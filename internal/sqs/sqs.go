@@ -18,6 +18,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -157,7 +158,7 @@ func (c *Consumer) Check(ctx context.Context) error {
 // it goes and once when it comes back. Run returns nil when ctx is done.
 func (c *Consumer) Run(ctx context.Context, handle func(spawner.TaskChange)) error {
 	var (
-		backoff   time.Duration
+		b         = backoff.Backoff{Min: c.MinBackoff, Max: c.MaxBackoff}
 		downSince time.Time
 	)
 	for {
@@ -174,19 +175,15 @@ func (c *Consumer) Run(ctx context.Context, handle func(spawner.TaskChange)) err
 				downSince = c.Now()
 				c.log.Warn("events queue unreachable; retrying with backoff, the sweep goes on meanwhile", "err", err)
 			}
-			backoff = min(max(2*backoff, c.MinBackoff), c.MaxBackoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if backoff.Sleep(ctx, b.Next()) != nil {
 				return nil
-			case <-t.C:
 			}
 			continue
 		}
 		if !downSince.IsZero() {
 			c.log.Info("events queue reachable again", "down", c.Now().Sub(downSince).Round(time.Second))
-			downSince, backoff = time.Time{}, 0
+			downSince = time.Time{}
+			b.Reset()
 		}
 		if len(out.Messages) == 0 {
 			continue

@@ -278,13 +278,10 @@ func (h *Hub) serve(s *session) {
 	// ctx ends when the peer closes or the connection breaks; the hub's
 	// closing is watched apart, so that clients are told it is going away.
 	ctx := conn.CloseRead(context.Background())
-	for _, msg := range s.snapshot {
-		if err := h.write(ctx, conn, msg); err != nil {
-			h.end(conn)
-			return
-		}
+	if err := h.sendSnapshot(ctx, s); err != nil {
+		h.end(conn)
+		return
 	}
-	s.snapshot = nil
 	ping := time.NewTicker(h.opt.PingInterval)
 	defer ping.Stop()
 	// A token expires for an open connection too: a link that leaked, or
@@ -304,17 +301,7 @@ func (h *Hub) serve(s *session) {
 		}
 		select {
 		case msg := <-c.send:
-			if s.check > 0 {
-				s.check--
-				t, ok := s.seen[msg.server]
-				if s.check == 0 {
-					s.seen = nil // past the changes that could predate the snapshot
-				}
-				if ok && msg.time.Before(t) {
-					continue
-				}
-			}
-			if err := h.write(ctx, conn, msg.data); err != nil {
+			if err := h.forward(ctx, s, msg); err != nil {
 				h.end(conn)
 				return
 			}
@@ -325,10 +312,7 @@ func (h *Hub) serve(s *session) {
 			conn.Close(StatusLinkExpired, "link expired")
 			return
 		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
+			if err := h.ping(ctx, conn); err != nil {
 				h.end(conn)
 				return
 			}
@@ -340,6 +324,48 @@ func (h *Hub) serve(s *session) {
 			return
 		}
 	}
+}
+
+// sendSnapshot writes the snapshot open read, then lets it go.
+func (h *Hub) sendSnapshot(ctx context.Context, s *session) error {
+	for _, msg := range s.snapshot {
+		if err := h.write(ctx, s.conn, msg); err != nil {
+			return err
+		}
+	}
+	s.snapshot = nil
+	return nil
+}
+
+// forward writes a queued change, unless it is older than the snapshot
+// already sent.
+func (h *Hub) forward(ctx context.Context, s *session, msg *message) error {
+	if s.predatesSnapshot(msg) {
+		return nil
+	}
+	return h.write(ctx, s.conn, msg.data)
+}
+
+// predatesSnapshot tells whether msg, the next queued change, is older than
+// the snapshot's state of its server. Only the changes queued before the
+// snapshot was read can be; past them, the snapshot's times are let go.
+func (s *session) predatesSnapshot(msg *message) bool {
+	if s.check <= 0 {
+		return false
+	}
+	s.check--
+	t, ok := s.seen[msg.server]
+	if s.check == 0 {
+		s.seen = nil // past the changes that could predate the snapshot
+	}
+	return ok && msg.time.Before(t)
+}
+
+// ping asks the peer to answer within WriteTimeout.
+func (h *Hub) ping(ctx context.Context, conn *websocket.Conn) error {
+	pctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
+	defer cancel()
+	return conn.Ping(pctx)
 }
 
 func (h *Hub) drop(conn *websocket.Conn) {
