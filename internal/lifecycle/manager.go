@@ -77,8 +77,8 @@ const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
 	DefaultPollInterval = time.Second
-	// DefaultSweepInterval is the time between two ECS sweeps when no game
-	// sets a CheckInterval.
+	// DefaultSweepInterval is the time between two ECS sweeps when the
+	// default game sets no CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
 	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
 	DefaultPingConcurrency = 64
@@ -131,6 +131,9 @@ type Options struct {
 	MaxExtensions int
 	// RCON runs /server op's command in games that have RCON; nil: none can.
 	RCON RCON
+	// Limits bound the durations and counts of game templates; the zero
+	// value is spawner.DefaultLimits.
+	Limits spawner.Limits
 
 	Tasks Tasks
 	Store Store
@@ -157,6 +160,9 @@ func (o Options) withDefaults() Options {
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, DefaultMaxBackoff)
 	o.MaxExtensions = cmp.Or(o.MaxExtensions, DefaultMaxExtensions)
 	o.PingConcurrency = spawner.PositiveOr(o.PingConcurrency, DefaultPingConcurrency)
+	if o.Limits == (spawner.Limits{}) {
+		o.Limits = spawner.DefaultLimits()
+	}
 	o.OrphanStopConcurrency = spawner.PositiveOr(o.OrphanStopConcurrency, DefaultOrphanStopConcurrency)
 	if o.Clock == nil {
 		o.Clock = RealClock{}
