@@ -239,6 +239,11 @@ type entry struct {
 	// runtime (Task.Ports), from the task's last description; nil on ECS.
 	hostPorts map[int]int
 	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
+	// looking is true while a worker asks the runtime about a change of
+	// the task (changes.go); lookAgain asks it to look once more, for the
+	// latest change, hint.
+	looking, lookAgain bool
+	hint               spawner.Task
 
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
