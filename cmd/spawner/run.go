@@ -336,7 +336,7 @@ func (m *Main) start(ctx context.Context, mgr *lifecycle.Manager) error {
 	cfg, a := m.cfg, m.a
 	m.watchDocker(ctx, mgr)
 	if a.events != nil {
-		m.events.start(ctx, a.events, mgr, m.log)
+		m.events.start(ctx, a.events, a.tasks, mgr, m.log)
 	}
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {
