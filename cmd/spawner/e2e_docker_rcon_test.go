@@ -29,7 +29,7 @@ const responderRCONPort = 25575
 // would have.
 func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
 	tb.Helper()
-	cfg, err := config.Load(w.getenv, os.ReadFile)
+	cfg, err := config.LoadWithin(w.getenv, os.ReadFile, limits)
 	if err != nil {
 		tb.Fatalf("configuration: %v", err)
 	}
@@ -41,7 +41,7 @@ func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := spawner.ParseTemplate(doc, cfg.Catalog()[0]); err != nil {
+	if _, err := spawner.ParseTemplateWithin(doc, cfg.Catalog()[0], limits); err != nil {
 		tb.Fatalf("the test's template is refused: %v", err)
 	}
 	s, err := bolt.Open(w.dataDir)

@@ -29,7 +29,7 @@ import (
 // daemon offers it as the game "paper".
 func putRCONTemplate(tb testing.TB, w *world, rconPort int) {
 	tb.Helper()
-	cfg, err := config.Load(w.getenv, os.ReadFile)
+	cfg, err := config.LoadWithin(w.getenv, os.ReadFile, limits)
 	if err != nil {
 		tb.Fatalf("configuration: %v", err)
 	}
@@ -51,7 +51,7 @@ func putRCONTemplate(tb testing.TB, w *world, rconPort int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := spawner.ParseTemplate(doc, g); err != nil {
+	if _, err := spawner.ParseTemplateWithin(doc, g, limits); err != nil {
 		tb.Fatalf("the test's template is refused: %v", err)
 	}
 	ctx := context.Background()

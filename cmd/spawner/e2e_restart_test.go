@@ -39,7 +39,8 @@ var rsBinary struct {
 	users int
 }
 
-// rsSpawnerBinary builds ./cmd/spawner (once while tests use it) and
+// rsSpawnerBinary builds ./cmd/spawner with the tests' world's limits
+// (-tags testworld; once while tests use it) and
 // returns the path of the executable.
 func rsSpawnerBinary(tb testing.TB) string {
 	tb.Helper()
@@ -50,7 +51,7 @@ func rsSpawnerBinary(tb testing.TB) string {
 		if err != nil {
 			tb.Fatalf("binary directory: %v", err)
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "spawner"), ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "testworld", "-o", filepath.Join(dir, "spawner"), ".").CombinedOutput()
 		if err != nil {
 			os.RemoveAll(dir)
 			tb.Fatalf("go build: %v\n%s", err, out)

@@ -34,6 +34,11 @@ import (
 	"github.com/mineral-contest/spawner/internal/sqs"
 )
 
+// limits bound every duration and count an admin sets, in the variables
+// and in game templates. The tests' world lowers its floors (its servers
+// live seconds); nothing else changes it.
+var limits = spawner.DefaultLimits()
+
 // usageError is a mistake in how spawner was called or configured: exit 2.
 type usageError struct{ error }
 
@@ -70,7 +75,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return err
 	}
-	cfg, err := config.Load(getenv, os.ReadFile)
+	cfg, err := config.LoadWithin(getenv, os.ReadFile, limits)
 	if cmd == "check" {
 		return check(ctx, cfg, err, stdout)
 	}
@@ -307,6 +312,7 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		CreateCooldown:   cooldown(cfg.CreateCooldown),
 		MaxExtensions:    extensions(cfg.MaxExtensions),
 		RCON:             rconRunner,
+		Limits:           limits,
 		Tasks:            a.runtime(),
 		Store:            a.store(),
 		Cooldowns:        a.store(),
@@ -332,7 +338,7 @@ func (m *Main) start(ctx context.Context, mgr *lifecycle.Manager) error {
 	cfg, a := m.cfg, m.a
 	m.watchDocker(ctx, mgr)
 	if a.events != nil {
-		m.events.start(ctx, a.events, mgr, m.log)
+		m.events.start(ctx, a.events, a.tasks, mgr, m.log)
 	}
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {

@@ -217,7 +217,7 @@ func dockerImages(cfg *config.Config, games map[string][]byte) map[string]string
 	def := cfg.Catalog()[0]
 	images := map[string]string{"GAMESERVER_IMAGE": def.Image}
 	for name, doc := range games {
-		if g, err := spawner.ParseTemplate(doc, def); err == nil && g.Image != "" {
+		if g, err := spawner.ParseTemplateWithin(doc, def, limits); err == nil && g.Image != "" {
 			images["game template "+name] = g.Image
 		}
 	}

@@ -201,7 +201,13 @@ func (c *Config) Catalog() spawner.Catalog {
 // what is wrong and what is expected, never the value of a secret. On error
 // the Config is nil.
 func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
-	l := &loader{getenv: getenv, readFile: readFile, read: make(map[string]bool)}
+	return LoadWithin(getenv, readFile, spawner.DefaultLimits())
+}
+
+// LoadWithin is Load with lim as the bounds of the durations and counts
+// (Load's are spawner.DefaultLimits).
+func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error), lim spawner.Limits) (*Config, error) {
+	l := &loader{getenv: getenv, readFile: readFile, read: make(map[string]bool), lim: lim}
 	c := &Config{}
 
 	// Where servers run decides what else is required.
@@ -243,19 +249,19 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	// The game and its watchdogs.
 	c.Port = l.integer("GAMESERVER_PORT", 25565, 1, 65535)
 	c.Version = l.get("GAMESERVER_VERSION")
-	maxDur, maxOK := l.duration("GAMESERVER_MAX_DURATION", 90*time.Minute, legacyMS, positive)
+	maxDur, maxOK := l.duration("GAMESERVER_MAX_DURATION", 90*time.Minute, legacyMS, lim.MaxDuration)
 	c.MaxDuration = maxDur
-	c.MinPlayers = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS", 4, 0, math.MaxInt32)
-	c.WarningCount = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", 3, 1, math.MaxInt32)
-	c.CheckInterval, _ = l.duration("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", 5*time.Minute, legacyMS, positive)
-	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, positive)
+	c.MinPlayers = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS", 4, lim.MinPlayers.Min, lim.MinPlayers.Max)
+	c.WarningCount = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", 3, lim.Warnings.Min, lim.Warnings.Max)
+	c.CheckInterval, _ = l.duration("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", 5*time.Minute, legacyMS, lim.CheckInterval)
+	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, lim.ReadyTimeout)
 	c.MaxServers = l.maxServers("GAMESERVER_MAX_SERVERS")
 	c.MaxServersSet = l.get("GAMESERVER_MAX_SERVERS") != ""
 
 	// Ours, not the original's.
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
-	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, positive)
-	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, zeroOK)
+	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, lim.PollInterval)
+	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, lim.TicketCloseDelay)
 	c.HTTPAddr = l.httpAddr("HTTP_ADDR")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
@@ -265,9 +271,9 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.SQSEndpoint = l.endpoint("AWS_ENDPOINT_URL_SQS")
 	c.PublicURL = l.publicURL("PUBLIC_URL")
 	c.WebSecret, c.WebSecretRandom = l.webSecret("WEB_SECRET")
-	c.ExtendDuration, _ = l.duration("GAMESERVER_EXTEND_DURATION", DefaultExtendDuration, withUnit, positive)
-	c.MaxExtensions = l.integer("GAMESERVER_MAX_EXTENSIONS", DefaultMaxExtensions, 0, math.MaxInt32)
-	c.CreateCooldown, _ = l.duration("GAMESERVER_CREATE_COOLDOWN", DefaultCreateCooldown, withUnit, zeroOK)
+	c.ExtendDuration, _ = l.duration("GAMESERVER_EXTEND_DURATION", DefaultExtendDuration, withUnit, lim.ExtendDuration)
+	c.MaxExtensions = l.integer("GAMESERVER_MAX_EXTENSIONS", DefaultMaxExtensions, lim.MaxExtensions.Min, lim.MaxExtensions.Max)
+	c.CreateCooldown, _ = l.duration("GAMESERVER_CREATE_COOLDOWN", DefaultCreateCooldown, withUnit, lim.CreateCooldown)
 	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
 
 	// Added 2026-11-26: one machine, no AWS.
@@ -315,6 +321,7 @@ type loader struct {
 	readFile func(string) ([]byte, error)
 	errs     Errors
 	read     map[string]bool // every variable read, for misplacedSecrets
+	lim      spawner.Limits  // bounds of the durations and counts
 }
 
 func (l *loader) get(name string) string {
@@ -718,15 +725,9 @@ const (
 	withUnit = false
 )
 
-// Whether 0 is a valid duration.
-const (
-	positive = false
-	zeroOK   = true
-)
-
-// duration reads a duration, def when unset. ok is false when the variable
-// was malformed.
-func (l *loader) duration(name string, def time.Duration, bareMS, allowZero bool) (d time.Duration, ok bool) {
+// duration reads a duration within in, def when unset. ok is false when
+// the variable was malformed or out of bounds.
+func (l *loader) duration(name string, def time.Duration, bareMS bool, in spawner.Range[time.Duration]) (d time.Duration, ok bool) {
 	v := l.get(name)
 	if v == "" {
 		return def, true
@@ -741,16 +742,16 @@ func (l *loader) duration(name string, def time.Duration, bareMS, allowZero bool
 			d, err = time.Duration(n)*time.Millisecond, nil
 		}
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		l.fail(name, "must be %s, got %s", forms, quote(v))
 		return def, false
-	case d < 0 || (d == 0 && !allowZero):
-		least := "more than 0"
-		if allowZero {
-			least = "0 or more"
-		}
-		l.fail(name, "must be %s, got %s", least, quote(v))
+	}
+	given := v
+	if _, bare := strconv.ParseInt(v, 10, 64); bare == nil {
+		given += " (" + spawner.FormatDuration(d) + ")" // milliseconds, or 0
+	}
+	if problem := in.Check(d, given); problem != "" {
+		l.fail(name, "%s", problem)
 		return def, false
 	}
 	return d, true
@@ -765,7 +766,7 @@ func (l *loader) maxDurationWarning(name string, maxDur time.Duration, maxOK boo
 		}
 		return 10 * time.Minute
 	}
-	d, ok := l.duration(name, 0, withUnit, positive)
+	d, ok := l.duration(name, 0, withUnit, l.lim.MaxDurationWarning)
 	if ok && maxOK && d >= maxDur {
 		l.fail(name, "must be shorter than GAMESERVER_MAX_DURATION (%v), got %s", maxDur, quote(l.get(name)))
 	}

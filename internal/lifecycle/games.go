@@ -94,12 +94,13 @@ func (m *Manager) RemoveGame(ctx context.Context, by spawner.Actor, name string)
 	return g, nil
 }
 
-// ValidateGame parses a template with the default game's rules as defaults
-// and asks the runtime (Options.GameChecker) whether it can run it. It
+// ValidateGame parses a template with the default game's rules as defaults,
+// within Options.Limits, and asks the runtime (Options.GameChecker) whether it can run it. It
 // returns the game, or spawner.TemplateErrors with every problem found, or
 // another error when the runtime could not be asked. It changes nothing.
 func (m *Manager) ValidateGame(ctx context.Context, data []byte) (spawner.Game, error) {
-	g, err := spawner.ParseTemplate(data, m.defaultGame())
+	data = spawner.TrimBOM(data)
+	g, err := spawner.ParseTemplateWithin(data, m.defaultGame(), m.cfg.Limits)
 	var problems spawner.TemplateErrors
 	if err != nil && !errors.As(err, &problems) {
 		return spawner.Game{}, err
@@ -197,7 +198,7 @@ func (m *Manager) loadGames(ctx context.Context) error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		g, err := spawner.ParseTemplate(docs[name], m.defaultGame())
+		g, err := spawner.ParseTemplateWithin(docs[name], m.defaultGame(), m.cfg.Limits)
 		if err == nil && g.Name != name {
 			err = fmt.Errorf("stored as %q but named %q", name, g.Name)
 		}
@@ -229,7 +230,7 @@ func (m *Manager) gameOf(s spawner.Server) spawner.Game {
 		if g, ok := m.kept.Load(string(s.GameTemplate)); ok {
 			return g.(spawner.Game)
 		}
-		if g, err := spawner.ParseTemplate(s.GameTemplate, m.defaultGame()); err == nil {
+		if g, err := spawner.ParseTemplateWithin(s.GameTemplate, m.defaultGame(), m.cfg.Limits); err == nil {
 			m.kept.Store(string(s.GameTemplate), g)
 			return g
 		}

@@ -77,8 +77,8 @@ const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
 	DefaultPollInterval = time.Second
-	// DefaultSweepInterval is the time between two ECS sweeps when no game
-	// sets a CheckInterval.
+	// DefaultSweepInterval is the time between two ECS sweeps when the
+	// default game sets no CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
 	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
 	DefaultPingConcurrency = 64
@@ -133,6 +133,9 @@ type Options struct {
 	MaxExtensions int
 	// RCON runs /server op's command in games that have RCON; nil: none can.
 	RCON RCON
+	// Limits bound the durations and counts of game templates; the zero
+	// value is spawner.DefaultLimits.
+	Limits spawner.Limits
 
 	Tasks Tasks
 	Store Store
@@ -162,6 +165,9 @@ func (o Options) withDefaults() Options {
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, DefaultMaxBackoff)
 	o.MaxExtensions = cmp.Or(o.MaxExtensions, DefaultMaxExtensions)
 	o.PingConcurrency = spawner.PositiveOr(o.PingConcurrency, DefaultPingConcurrency)
+	if o.Limits == (spawner.Limits{}) {
+		o.Limits = spawner.DefaultLimits()
+	}
 	o.OrphanStopConcurrency = spawner.PositiveOr(o.OrphanStopConcurrency, DefaultOrphanStopConcurrency)
 	if o.Clock == nil {
 		o.Clock = RealClock{}
@@ -240,6 +246,11 @@ type entry struct {
 	// runtime (Task.Ports), from the task's last description; nil on ECS.
 	hostPorts map[int]int
 	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
+	// looking is true while a worker asks the runtime about a change of
+	// the task (changes.go); lookAgain asks it to look once more, for the
+	// latest change, hint.
+	looking, lookAgain bool
+	hint               spawner.Task
 
 	byAdmin  bool                  // an admin asked for it: it starts no cooldown
 	counted  bool                  // it counted toward its owner's cooldown (cooldown.go)

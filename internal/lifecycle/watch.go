@@ -16,16 +16,19 @@ import (
 
 // Run drives the watchdogs until ctx ends: at once, then whenever a
 // player-count check, a runtime warning or stop, a ticket channel to close
-// or the periodic ECS sweep is due. A sweep that cannot read ECS is tried
-// again with capped backoff, logged once and again at most every
-// MaxBackoff, and its recovery is logged. Run returns nil when ctx ends;
+// or the periodic ECS sweep is due. The sweep runs at the fleet's
+// interval, the default game's CheckInterval: a game's own checkInterval
+// sets how often its servers are probed, never how often ECS is read. A
+// sweep that cannot read ECS is tried again with a backoff that grows up
+// to MaxBackoff (whatever the interval, so throttling gets relief), logged
+// once and again at most every MaxBackoff, and its recovery is logged. Run returns nil when ctx ends;
 // the workers it leaves are ended by Close. Servers keep running and
 // recorded.
 func (m *Manager) Run(ctx context.Context) error {
 	interval := m.sweepInterval()
 	nextSweep := m.clock.Now()
 	health := loopHealth{what: "sweep", log: m.log, clock: m.clock, every: m.cfg.MaxBackoff,
-		b: backoff.Backoff{Min: m.cfg.PollInterval, Max: min(interval, m.cfg.MaxBackoff)}}
+		b: backoff.Backoff{Min: m.cfg.PollInterval, Max: m.cfg.MaxBackoff}}
 	for {
 		now := m.clock.Now()
 		sweep := !now.Before(nextSweep)
@@ -81,14 +84,10 @@ func (h *loopHealth) ok() {
 	h.b.Reset()
 }
 
+// sweepInterval is the fleet's interval between two ECS sweeps: the
+// default game's CheckInterval (the variables'), whatever other games set.
 func (m *Manager) sweepInterval() time.Duration {
-	var d time.Duration
-	for _, g := range m.Catalog() {
-		if d == 0 || g.CheckInterval < d {
-			d = g.CheckInterval
-		}
-	}
-	return spawner.PositiveOr(d, DefaultSweepInterval)
+	return spawner.PositiveOr(m.defaultGame().CheckInterval, DefaultSweepInterval)
 }
 
 // nextEvent is the earliest time something is due, at the latest nextSweep.

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -139,14 +138,4 @@ func parse(body string) (spawner.TaskChange, error) {
 		}
 	}
 	return c, nil
-}
-
-// sameCluster reports whether the cluster ARN of an event names the cluster
-// configured as an ARN or a bare name.
-func sameCluster(eventARN, cluster string) bool {
-	if eventARN == cluster {
-		return true
-	}
-	_, name, ok := strings.Cut(eventARN, ":cluster/")
-	return ok && name == cluster
 }

@@ -27,10 +27,9 @@ const maxLines = 60
 var longAllowed = []string{
 	// being split
 	"internal/bolt.decode",
-	"internal/config.Load",
+	"internal/config.LoadWithin",
 	"internal/dynamo.decode",
 	"internal/lifecycle.Manager.checkPlayers",
-	"internal/spawner.templateParser.parse",
 	"internal/sqs.parse",
 }
 
