@@ -35,7 +35,10 @@ type Tasks interface {
 
 // Store is the table of servers, the truth the mirror is loaded from.
 type Store interface {
-	Load(ctx context.Context) (servers []spawner.Server, problems []error, err error)
+	// LoadAll reads the whole table at once: its servers, and its game
+	// templates and cooldowns (which Recover reads only when Games and
+	// Cooldowns are set), with a problem for each record it could not read.
+	LoadAll(ctx context.Context) (spawner.Snapshot, error)
 	Put(ctx context.Context, s spawner.Server) error
 	Delete(ctx context.Context, key string) error
 }
