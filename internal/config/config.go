@@ -215,7 +215,28 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	ecs := c.Runtime == RuntimeECS
 	usesAWS := ecs || l.get("AWS_DYNAMODB_TABLE_NAME") != "" || l.get("AWS_SQS_EVENTS_QUEUE_URL") != ""
 
-	// Discord, in the order of the interface's table.
+	// The steps read the variables in a fixed order, which is the order
+	// their problems are reported in.
+	l.loadDiscord(c)
+	l.loadAWS(c, ecs, usesAWS)
+	l.loadGame(c)
+	l.loadDaemon(c)
+	l.loadEventsAndPages(c, ecs)
+	l.loadMemberLimits(c)
+	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
+	l.loadOneMachine(c)
+
+	l.misplacedSecrets(l.secretValues(c))
+	if len(l.errs) > 0 {
+		l.redactSecrets(c)
+		return nil, l.errs
+	}
+	return c, nil
+}
+
+// loadDiscord reads the bot's token, the ids of the guild, its roles and
+// channels, and Discord's address.
+func (l *loader) loadDiscord(c *Config) {
 	c.DiscordToken = l.secret("DISCORD_TOKEN")
 	if c.DiscordToken.IsZero() && !l.given("DISCORD_TOKEN") {
 		l.missing("DISCORD_TOKEN", "the bot's token (Discord developer portal → your application → Bot → Reset Token), or its file's path in DISCORD_TOKEN_FILE")
@@ -226,8 +247,12 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	c.CategoryID = l.id("DISCORD_GAMESERVER_CATEGORY_ID", "the id of the category ticket channels go under (right-click the category → Copy Channel ID)")
 	c.LogChannelID = l.id("DISCORD_LOG_CHANNEL_ID", "")
 	c.DiscordAPIURL = l.discordURL("DISCORD_API_URL")
+}
 
-	// AWS.
+// loadAWS reads the region, the credentials and endpoints, the cluster and
+// its tasks' settings, and the table. The region is required when anything
+// uses AWS; the cluster and its tasks' settings with the ECS runtime.
+func (l *loader) loadAWS(c *Config, ecs, usesAWS bool) {
 	c.AWSRegion = l.region(usesAWS)
 	c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken = l.awsCredentials()
 	c.AWSEndpoint = l.endpoint("AWS_ENDPOINT_URL")
@@ -245,8 +270,12 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	c.CapacityProvider = l.capacityProvider("ECS_CAPACITY_PROVIDER")
 	c.CreateTable = l.boolean("DYNAMODB_CREATE_TABLE", false)
 	c.Table = l.table("AWS_DYNAMODB_TABLE_NAME", c.CreateTable)
+}
 
-	// The game and its watchdogs.
+// loadGame reads the default game, its watchdogs and the timings of a
+// server's life, within the loader's bounds.
+func (l *loader) loadGame(c *Config) {
+	lim := l.lim
 	c.Port = l.integer("GAMESERVER_PORT", 25565, 1, 65535)
 	c.Version = l.get("GAMESERVER_VERSION")
 	maxDur, maxOK := l.duration("GAMESERVER_MAX_DURATION", 90*time.Minute, legacyMS, lim.MaxDuration)
@@ -257,32 +286,49 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, lim.ReadyTimeout)
 	c.MaxServers = l.maxServers("GAMESERVER_MAX_SERVERS")
 	c.MaxServersSet = l.get("GAMESERVER_MAX_SERVERS") != ""
-
-	// Ours, not the original's.
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
 	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, lim.PollInterval)
 	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, lim.TicketCloseDelay)
+}
+
+// loadDaemon reads the daemon's own HTTP server and logs.
+func (l *loader) loadDaemon(c *Config) {
 	c.HTTPAddr = l.httpAddr("HTTP_ADDR")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
+}
 
-	// Added 2026-11-26: templates, extensions, events and web pages.
+// loadEventsAndPages reads the queue of ECS task events (ECS runtime only)
+// and the web pages' address and secret.
+func (l *loader) loadEventsAndPages(c *Config, ecs bool) {
 	c.SQSQueueURL = l.queueURL("AWS_SQS_EVENTS_QUEUE_URL", ecs)
 	c.SQSEndpoint = l.endpoint("AWS_ENDPOINT_URL_SQS")
 	c.PublicURL = l.publicURL("PUBLIC_URL")
 	c.WebSecret, c.WebSecretRandom = l.webSecret("WEB_SECRET")
+}
+
+// loadMemberLimits reads how long one extension lasts, how many a member
+// may add, and a member's wait between two creations.
+func (l *loader) loadMemberLimits(c *Config) {
+	lim := l.lim
 	c.ExtendDuration, _ = l.duration("GAMESERVER_EXTEND_DURATION", DefaultExtendDuration, withUnit, lim.ExtendDuration)
 	c.MaxExtensions = l.integer("GAMESERVER_MAX_EXTENSIONS", DefaultMaxExtensions, lim.MaxExtensions.Min, lim.MaxExtensions.Max)
 	c.CreateCooldown, _ = l.duration("GAMESERVER_CREATE_COOLDOWN", DefaultCreateCooldown, withUnit, lim.CreateCooldown)
-	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
+}
 
-	// Added 2026-11-26: one machine, no AWS.
+// loadOneMachine reads what a deployment without AWS needs: the embedded
+// store's folder, and the Docker engine, public host, ports and image.
+func (l *loader) loadOneMachine(c *Config) {
 	c.DataDir = l.dataDir("SPAWNER_DATA_DIR")
 	c.DockerHost = l.get("DOCKER_HOST")
 	c.DockerPublicHost = l.publicHost("DOCKER_PUBLIC_HOST", c.Runtime == RuntimeDocker)
 	c.DockerPorts = l.portRange("DOCKER_PORT_RANGE")
 	c.GameImage = l.image("GAMESERVER_IMAGE")
+}
 
+// secretValues maps each secret's variable to its value: as loaded, or as
+// the AWS SDK will read it for those it reads itself.
+func (l *loader) secretValues(c *Config) map[string]Secret {
 	secrets := map[string]Secret{
 		"DISCORD_TOKEN": c.DiscordToken, "AWS_ACCESS_KEY_ID": c.AWSAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": c.AWSSecretAccessKey, "AWS_SESSION_TOKEN": c.AWSSessionToken,
@@ -295,18 +341,18 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 			secrets[name] = raw
 		}
 	}
-	l.misplacedSecrets(secrets)
-	if len(l.errs) > 0 {
-		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
-		// Secrets the SDK reads itself, or that failed to load, are
-		// redacted from their raw values too: a secret pasted into another
-		// variable must never be echoed.
-		for _, name := range secretVars {
-			l.redact(NewSecret(l.get(name)))
-		}
-		return nil, l.errs
+	return secrets
+}
+
+// redactSecrets removes every secret's value from the problems.
+func (l *loader) redactSecrets(c *Config) {
+	l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
+	// Secrets the SDK reads itself, or that failed to load, are
+	// redacted from their raw values too: a secret pasted into another
+	// variable must never be echoed.
+	for _, name := range secretVars {
+		l.redact(NewSecret(l.get(name)))
 	}
-	return c, nil
 }
 
 // secretVars are every variable whose value is a secret.

@@ -27,7 +27,6 @@ const maxLines = 60
 var longAllowed = []string{
 	// being split
 	"internal/bolt.decode",
-	"internal/config.LoadWithin",
 	"internal/dynamo.decode",
 	"internal/lifecycle.Manager.checkPlayers",
 	"internal/sqs.parse",
