@@ -499,13 +499,20 @@ func isSnowflake(v string) bool {
 
 // id reads one Discord id; what is empty for an optional one.
 func (l *loader) id(name, what string) string {
-	v := l.get(name)
+	return l.checked(name, l.get(name), what != "", what, isSnowflake, "must be "+idExpected+", got %s")
+}
+
+// checked is v, the value of name, when valid accepts it. An empty v is
+// returned as it is, and reported missing (what says what to set) when
+// required. A value valid refuses is reported with refusal, a format whose
+// one verb is the value, and checked is "".
+func (l *loader) checked(name, v string, required bool, what string, valid func(string) bool, refusal string) string {
 	switch {
-	case v == "" && what != "":
+	case v == "" && required:
 		l.missing(name, what)
 	case v == "":
-	case !isSnowflake(v):
-		l.fail(name, "must be %s, got %s", idExpected, quote(v))
+	case !valid(v):
+		l.fail(name, refusal, quote(v))
 		return ""
 	}
 	return v
@@ -533,19 +540,22 @@ func quoteAll(vs []string) string {
 
 // ids reads a required comma list of Discord ids.
 func (l *loader) ids(name, what string) []string {
+	return l.idList(name, true, what, isSnowflake, idExpected)
+}
+
+// idList reads a comma list of ids, each of which valid accepts; expected
+// says what an item must be. An empty list is nil, and reported missing
+// (what says what to set) when required.
+func (l *loader) idList(name string, required bool, what string, valid func(string) bool, expected string) []string {
 	items := list(l.get(name))
 	if len(items) == 0 {
-		l.missing(name, what)
+		if required {
+			l.missing(name, what)
+		}
 		return nil
 	}
-	var bad []string
-	for _, item := range items {
-		if !isSnowflake(item) {
-			bad = append(bad, item)
-		}
-	}
-	if len(bad) > 0 {
-		l.fail(name, "each item must be %s, got %s", idExpected, quoteAll(bad))
+	if bad := slices.DeleteFunc(slices.Clone(items), valid); len(bad) > 0 {
+		l.fail(name, "each item must be %s, got %s", expected, quoteAll(bad))
 		return nil
 	}
 	return items
@@ -613,15 +623,8 @@ func (l *loader) region(required bool) string {
 			name, v = "AWS_DEFAULT_REGION", d
 		}
 	}
-	switch {
-	case v == "" && required:
-		l.missing(name, "the AWS region of the cluster and the table, like eu-west-3 (AWS_DEFAULT_REGION is read too)")
-	case v == "":
-	case !regionRE.MatchString(v):
-		l.fail(name, "must be an AWS region like eu-west-3, got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, v, required, "the AWS region of the cluster and the table, like eu-west-3 (AWS_DEFAULT_REGION is read too)",
+		regionRE.MatchString, "must be an AWS region like eu-west-3, got %s")
 }
 
 // ecsNameRE is ECS's rule for cluster, family and container names.
@@ -630,16 +633,9 @@ var ecsNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 var clusterARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
 
 func (l *loader) cluster(name string, required bool) string {
-	v := l.get(name)
-	switch {
-	case v == "" && !required:
-	case v == "":
-		l.missing(name, "the name of the ECS cluster the servers run in (ECS console → Clusters)")
-	case !ecsNameRE.MatchString(v) && !clusterARNRE.MatchString(v):
-		l.fail(name, "must be an ECS cluster name (letters, digits, - and _) or ARN, got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, l.get(name), required, "the name of the ECS cluster the servers run in (ECS console → Clusters)",
+		func(v string) bool { return ecsNameRE.MatchString(v) || clusterARNRE.MatchString(v) },
+		"must be an ECS cluster name (letters, digits, - and _) or ARN, got %s")
 }
 
 var taskDefARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/([A-Za-z0-9_-]{1,255})(:[0-9]+)?$`)
@@ -664,39 +660,15 @@ func (l *loader) taskDefinition(name string, required bool) string {
 }
 
 func (l *loader) container(name string, required bool) string {
-	v := l.get(name)
-	switch {
-	case v == "" && !required:
-	case v == "":
-		l.missing(name, "the name of the game's container inside the task definition (not the image)")
-	case !ecsNameRE.MatchString(v):
-		l.fail(name, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, l.get(name), required, "the name of the game's container inside the task definition (not the image)",
+		ecsNameRE.MatchString, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s")
 }
 
-// awsIDs reads a required comma list of ids like prefix-0123abcd, at most max.
+// awsIDs reads a comma list of ids like prefix-0123abcd, at most max.
 func (l *loader) awsIDs(name, prefix, example string, max int, required bool, what string) []string {
-	items := list(l.get(name))
-	if len(items) == 0 {
-		if required {
-			l.missing(name, what)
-		}
-		return nil
-	}
 	re := regexp.MustCompile(`^` + prefix + `-[0-9a-f]+$`)
-	var bad []string
-	for _, item := range items {
-		if !re.MatchString(item) {
-			bad = append(bad, item)
-		}
-	}
-	switch {
-	case len(bad) > 0:
-		l.fail(name, "each item must be an id like %s, got %s", example, quoteAll(bad))
-		return nil
-	case len(items) > max:
+	items := l.idList(name, required, what, re.MatchString, "an id like "+example)
+	if len(items) > max {
 		l.fail(name, "at most %d ids are allowed by ECS, got %d", max, len(items))
 		return nil
 	}
@@ -735,15 +707,11 @@ var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 // unless the table is to be created.
 func (l *loader) table(name string, create bool) string {
 	v := l.get(name)
-	switch {
-	case v == "" && create:
+	if v == "" && create {
 		l.fail(name, "required with DYNAMODB_CREATE_TABLE=true: the name of the DynamoDB table to create (or unset DYNAMODB_CREATE_TABLE to keep servers in the embedded store in SPAWNER_DATA_DIR)")
-	case v == "":
-	case !tableRE.MatchString(v):
-		l.fail(name, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s", quote(v))
 		return ""
 	}
-	return v
+	return l.checked(name, v, false, "", tableRE.MatchString, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s")
 }
 
 func (l *loader) integer(name string, def, min, max int) int {
@@ -955,16 +923,13 @@ func (l *loader) dataDir(name string) string {
 var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 
 func (l *loader) publicHost(name string, required bool) string {
-	v := l.get(name)
-	switch {
-	case v == "" && required:
-		l.missing(name, "the host name or IP address players connect to (this machine's public address), like play.example.org or 203.0.113.7")
-	case v == "":
-	case net.ParseIP(v) == nil && (len(v) > 253 || !hostnameRE.MatchString(v)):
-		l.fail(name, "must be a host name or IP address without scheme or port, like play.example.org or 203.0.113.7, got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, l.get(name), required, "the host name or IP address players connect to (this machine's public address), like play.example.org or 203.0.113.7",
+		isHost, "must be a host name or IP address without scheme or port, like play.example.org or 203.0.113.7, got %s")
+}
+
+// isHost reports whether v is an IP address or a host name.
+func isHost(v string) bool {
+	return net.ParseIP(v) != nil || (len(v) <= 253 && hostnameRE.MatchString(v))
 }
 
 func (l *loader) portRange(name string) PortRange {
