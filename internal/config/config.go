@@ -1,8 +1,11 @@
 // Package config reads the daemon's configuration from the environment and
-// validates all of it before anything is dialled. The variable names are
-// those of the original JavaScript bot (see /work/shared/interface.md), so its
-// .env loads unchanged; the few added since are documented on Config and in
-// .env.example at the repository root.
+// validates all of it before anything is dialled. The variables the
+// original JavaScript bot had keep their names, so its .env loads
+// unchanged.
+//
+// docs/configuration.md documents every variable: what it means, when it is
+// required, its default. Its tests check that page and .env.example against
+// what Load reads, so a variable added here without a row there fails them.
 package config
 
 import (
@@ -86,7 +89,7 @@ type Config struct {
 	LogFormat string     // LOG_FORMAT: "text" (default) or "json"
 	LogLevel  slog.Level // LOG_LEVEL: debug, info (default), warn or error
 
-	// Added 2026-11-26: templates, extensions, events and web pages.
+	// Task events, web pages and what members may do.
 
 	SQSQueueURL     string        // AWS_SQS_EVENTS_QUEUE_URL: the queue of ECS task events to long-poll; empty: polling only (ECS runtime only)
 	SQSEndpoint     string        // AWS_ENDPOINT_URL_SQS, as given
@@ -101,7 +104,7 @@ type Config struct {
 	// on its own and untagged tasks. Default: Table when set, else GuildID.
 	Deployment string
 
-	// Added 2026-11-26: one machine, no AWS.
+	// Where servers run, and what one machine without AWS needs.
 
 	Runtime          string    // SPAWNER_RUNTIME: RuntimeECS or RuntimeDocker; default ECS when AWS_ECS_CLUSTER_NAME is set, else Docker
 	DataDir          string    // SPAWNER_DATA_DIR: folder of the embedded store, used when Table is empty; default ./data
@@ -117,7 +120,7 @@ const (
 	RuntimeDocker = "docker" // containers in the host's Docker engine
 )
 
-// Defaults of the variables added on 2026-11-26.
+// Defaults of variables, applied when they are unset.
 const (
 	DefaultDataDir        = "./data"
 	DefaultGameImage      = "itzg/minecraft-server"
