@@ -31,7 +31,8 @@ var requiredVars = []string{
 
 // requiredECSVars are the variables without a default under
 // SPAWNER_RUNTIME=ecs, in the order Load reports them (the order of
-// interface.md's table); the table is optional since the embedded store.
+// interface.md's table); the table is optional: without it, servers live
+// in the embedded store.
 var requiredECSVars = []string{
 	"DISCORD_TOKEN",
 	"DISCORD_GUILD_ID",

@@ -110,7 +110,7 @@ func TestPutLoadRoundTripsEveryField(t *testing.T) {
 		"typeServer":      s("non_official"),
 		"userId":          s("111111111111111111"),
 	}
-	// The attributes added with templates, extensions and RCON.
+	// Ours: the stop time, the extensions, RCON and the game's template.
 	wantRaw["stopAt"] = n("1714606215128")
 	wantRaw["extensions"] = n("2")
 	wantRaw["rconPassword"] = s("rcon-pa55")
