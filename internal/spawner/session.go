@@ -113,14 +113,20 @@ const (
 // the game and the variant are userId, game and typeServer, as a
 // server's; startedAt is a cooldown's.
 const (
-	attrEndedAt   = "endedAt"   // number, Unix ms; absent while it runs
-	attrCPU       = "cpu"       // number, 1/1024 vCPU
-	attrMemory    = "memory"    // number, MiB
-	attrCapacity  = "capacity"  // string: FARGATE, FARGATE_SPOT or docker
-	attrRegion    = "region"    // string
-	attrHadIPv4   = "publicIp"  // boolean
-	attrExpiresAt = "expiresAt" // number, Unix seconds: DynamoDB's time to live
+	attrEndedAt   = "endedAt"  // number, Unix ms; absent while it runs
+	attrCPU       = "cpu"      // number, 1/1024 vCPU
+	attrMemory    = "memory"   // number, MiB
+	attrCapacity  = "capacity" // string: FARGATE, FARGATE_SPOT or docker
+	attrRegion    = "region"   // string
+	attrHadIPv4   = "publicIp" // boolean
+	attrExpiresAt = TimeToLiveAttr
 )
+
+// TimeToLiveAttr is the attribute of a session's or a report's record
+// that holds when it expires (ExpiresAt), a number in Unix seconds: the
+// attribute of the DynamoDB table's time to live, which deletes the record
+// then.
+const TimeToLiveAttr = "expiresAt"
 
 // KnownCapacity reports whether c is one of the capacities a session may
 // have run on.
