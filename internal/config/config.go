@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/cost"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -112,6 +113,18 @@ type Config struct {
 	DockerPublicHost string    // DOCKER_PUBLIC_HOST: host name or IP players connect to; required with RuntimeDocker
 	DockerPorts      PortRange // DOCKER_PORT_RANGE: host ports handed to servers; default 25565-25664
 	GameImage        string    // GAMESERVER_IMAGE: image of the default game under Docker; default itzg/minecraft-server
+
+	// What the servers cost.
+
+	// CostRates are the rates /server cost and the monthly report estimate
+	// with: COST_RATES_FILE's table when it is set, else the repository's
+	// (cost.DefaultRates).
+	CostRates     cost.Rates
+	CostRatesFile string // COST_RATES_FILE, as given; empty: the repository's table
+	// HostMonthlyPrice is DOCKER_HOST_MONTHLY_PRICE: what the Docker host
+	// costs a month, in the rates' currency, shared out among the Docker
+	// servers by their hours; 0 (the default): not set, hours alone.
+	HostMonthlyPrice float64
 }
 
 // Runtimes: where game servers run (SPAWNER_RUNTIME).
@@ -228,6 +241,7 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	l.loadMemberLimits(c)
 	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
 	l.loadOneMachine(c)
+	l.loadCost(c, ecs)
 
 	l.misplacedSecrets(l.secretValues(c))
 	if len(l.errs) > 0 {

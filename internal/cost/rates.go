@@ -38,6 +38,12 @@ type Rates struct {
 	Regions map[string]map[string]Price `json:"regions"`
 }
 
+// String names the table in a message or a log, briefly: "rates of
+// 2026-12-07 from https://aws.amazon.com/fargate/pricing/, 17 regions".
+func (r Rates) String() string {
+	return fmt.Sprintf("rates of %s from %s, %d regions", r.Date, r.Source, len(r.Regions))
+}
+
 // Price is what a Fargate task pays an hour for each vCPU and each GB of
 // memory it is given.
 type Price struct {
