@@ -109,6 +109,15 @@ type Config struct {
 	DockerPublicHost string    // DOCKER_PUBLIC_HOST: host name or IP players connect to; required with RuntimeDocker
 	DockerPorts      PortRange // DOCKER_PORT_RANGE: host ports handed to servers; default 25565-25664
 	GameImage        string    // GAMESERVER_IMAGE: image of the default game under Docker; default itzg/minecraft-server
+
+	// Added 2026-12-07: alerts outside Discord.
+
+	AlertTopicARN string // ALERT_SNS_TOPIC_ARN: the SNS topic alerts are published to, in its own region; empty: none
+	SNSEndpoint   string // AWS_ENDPOINT_URL_SNS, as given
+	// AlertWebhookURL is ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_FILE: the
+	// https URL every alert is POSTed to as JSON. A secret: a chat
+	// webhook's URL holds its token. Empty: none.
+	AlertWebhookURL Secret
 }
 
 // Runtimes: where game servers run (SPAWNER_RUNTIME).
@@ -277,9 +286,15 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.DockerPorts = l.portRange("DOCKER_PORT_RANGE")
 	c.GameImage = l.image("GAMESERVER_IMAGE")
 
+	// Added 2026-12-07: alerts outside Discord.
+	c.AlertTopicARN = l.topicARN("ALERT_SNS_TOPIC_ARN")
+	c.SNSEndpoint = l.endpoint("AWS_ENDPOINT_URL_SNS")
+	c.AlertWebhookURL = l.webhookURL("ALERT_WEBHOOK_URL")
+
 	secrets := map[string]Secret{
 		"DISCORD_TOKEN": c.DiscordToken, "AWS_ACCESS_KEY_ID": c.AWSAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": c.AWSSecretAccessKey, "AWS_SESSION_TOKEN": c.AWSSessionToken,
+		"ALERT_WEBHOOK_URL": c.AlertWebhookURL,
 	}
 	if !c.WebSecretRandom {
 		secrets["WEB_SECRET"] = c.WebSecret
@@ -291,7 +306,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	}
 	l.misplacedSecrets(secrets)
 	if len(l.errs) > 0 {
-		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
+		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret, c.AlertWebhookURL)
 		// Secrets the SDK reads itself, or that failed to load, are
 		// redacted from their raw values too: a secret pasted into another
 		// variable must never be echoed.
@@ -307,6 +322,7 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 var secretVars = []string{
 	"DISCORD_TOKEN", "WEB_SECRET",
 	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", legacySecretKey, "AWS_SESSION_TOKEN",
+	"ALERT_WEBHOOK_URL",
 }
 
 // loader reads variables and collects every problem.
@@ -945,4 +961,47 @@ func (l *loader) image(name string) string {
 		return ""
 	}
 	return v
+}
+
+// AlertTopicRegion is the region of ALERT_SNS_TOPIC_ARN, where it is
+// published to; empty without a topic.
+func (c *Config) AlertTopicRegion() string {
+	parts := strings.Split(c.AlertTopicARN, ":")
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[3]
+}
+
+var topicARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
+
+func (l *loader) topicARN(name string) string {
+	v := l.get(name)
+	if v != "" && !topicARNRE.MatchString(v) {
+		l.fail(name, "must be the ARN of an SNS topic, like arn:aws:sns:eu-west-3:123456789012:spawner-alerts (SNS console → Topics), got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+// webhookURL reads the alerts' webhook, a secret: what is wrong with it is
+// told without its value.
+func (l *loader) webhookURL(name string) Secret {
+	s := l.secret(name)
+	if s.IsZero() {
+		return s
+	}
+	const expected = "must be an https URL like https://hooks.slack.com/services/… or https://discord.com/api/webhooks/… (the value, a secret, is not shown)"
+	u, err := url.Parse(s.Value())
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		l.fail(name, "%s", expected)
+	case u.Scheme != "https":
+		l.fail(name, "%s; its scheme is %s: the URL holds the webhook's token, which must not cross the network in clear", expected, quote(u.Scheme))
+	case u.Fragment != "":
+		l.fail(name, "%s, without a fragment (#)", expected)
+	default:
+		return s
+	}
+	return Secret{}
 }
