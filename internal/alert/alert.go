@@ -227,10 +227,21 @@ func (n *Notifier) Alert(a spawner.Alert) {
 		n.cfg.Log.Warn("alert dropped: the bot is stopping", "kind", a.Kind)
 		return
 	}
-	if w, ok := n.windows[key]; ok && now.Before(w.until) {
+	w, ok := n.windows[key]
+	switch {
+	case ok && now.Before(w.until):
 		w.repeats++
 		w.last = a
 		n.mu.Unlock()
+		n.countAll(OutcomeDeduplicated)
+		return
+	case ok && w.repeats > 0:
+		// Its window ended before the summariser saw it: do what the
+		// summariser would have done, then count a in the new window.
+		last, repeats, since := w.last, w.repeats, w.since
+		*w = window{until: now.Add(n.cfg.Window), since: last.Time, repeats: 1, last: a}
+		n.mu.Unlock()
+		n.enqueue(n.message(last, repeats, since))
 		n.countAll(OutcomeDeduplicated)
 		return
 	}

@@ -590,3 +590,36 @@ func TestNoSink(t *testing.T) {
 	}
 	n.Close()
 }
+
+// TestSummaryOfAWindowEndedUnseen: a repeat that comes after its window
+// ended, before the summariser saw the end, still gets the repeats told
+// first, as the summariser would have (here it never runs until Start).
+func TestSummaryOfAWindowEndedUnseen(t *testing.T) {
+	recv := newReceiver(t)
+	clock := &fakeClock{now: t0}
+	n := alert.New(alert.Config{WebhookURL: recv.srv.URL, HTTPClient: recv.srv.Client(), Window: 10 * time.Minute, Clock: clock,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	defer n.Close()
+	n.Alert(creationFailed("c0ffee01", "RESOURCE:MEMORY"))
+	clock.Advance(time.Minute)
+	second := creationFailed("c0ffee02", "RESOURCE:MEMORY")
+	second.Time = clock.Now()
+	n.Alert(second)
+	clock.Advance(10 * time.Minute)
+	third := creationFailed("c0ffee03", "RESOURCE:MEMORY")
+	third.Time = clock.Now()
+	n.Alert(third)
+	n.Start()
+	dump := func() string { return fmt.Sprint(recv.all()) }
+	posts := recv.waitPosts(t, 2, dump)
+	if first, sum := posts[0].body, posts[1].body; first.Server != "c0ffee01" || sum.Server != "c0ffee02" || sum.Repeats != 1 || sum.Since != "2026-12-07T10:00:00Z" {
+		t.Fatalf("told %s, then %s with %d repeats since %s; want c0ffee01, then the summary of c0ffee02 (1 since 10:00)", first.Server, sum.Server, sum.Repeats, sum.Since)
+	}
+	// The third is the first repeat of the new window: told in its summary.
+	waitFor(t, "the summariser to wait for the window's end", func() bool { return slices.Contains(clock.pending(), 10*time.Minute) }, dump)
+	clock.Advance(10 * time.Minute)
+	posts = recv.waitPosts(t, 3, dump)
+	if sum := posts[2].body; sum.Server != "c0ffee03" || sum.Repeats != 1 || sum.Since != "2026-12-07T10:01:00Z" {
+		t.Errorf("then %s with %d repeats since %s; want the summary of c0ffee03 (1 since 10:01)", sum.Server, sum.Repeats, sum.Since)
+	}
+}
