@@ -185,8 +185,8 @@ func (n *Notifier) Start() {
 }
 
 // Close stops the workers and waits for them: a try under way is
-// abandoned, and the alerts still queued are dropped, counted and logged.
-// Alert does nothing once Close was called. Close is idempotent.
+// abandoned, and the alerts still queued are dropped, counted and logged,
+// as is any alert raised after Close. Close is idempotent.
 func (n *Notifier) Close() {
 	n.mu.Lock()
 	n.closed = true
