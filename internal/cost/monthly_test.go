@@ -3,6 +3,7 @@ package cost_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,9 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
+
+// quiet is the tests' logger: what Monthly logs is not what they check.
+var quiet = slog.New(slog.DiscardHandler)
 
 // posts records the reports posted to the log channel.
 type posts struct {
@@ -75,7 +79,7 @@ func TestMonthlyReportOnceAcrossRestart(t *testing.T) {
 	var p posts
 	clk := &clock{t: time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC)}
 	monthly := func(st cost.Store) *cost.Monthly {
-		return &cost.Monthly{Store: st, Pricing: cost.Pricing{Rates: cost.DefaultRates()}, Post: p.post, Now: clk.now}
+		return &cost.Monthly{Log: quiet, Store: st, Pricing: cost.Pricing{Rates: cost.DefaultRates()}, Post: p.post, Now: clk.now}
 	}
 	m := monthly(st)
 	for range 2 {
@@ -122,7 +126,7 @@ func TestMonthlyDownOnTheFirst(t *testing.T) {
 	st := openBolt(t, t.TempDir())
 	t.Cleanup(func() { _ = st.Close() })
 	var p posts
-	m := &cost.Monthly{Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 14, 18, 0, 0, 0, time.UTC) }}
+	m := &cost.Monthly{Log: quiet, Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 14, 18, 0, 0, 0, time.UTC) }}
 	if sent, err := m.SendDue(wait.Context(t)); !sent || err != nil {
 		t.Fatalf("SendDue = %v, %v", sent, err)
 	}
@@ -136,7 +140,7 @@ func TestMonthlyPostFails(t *testing.T) {
 	st := openBolt(t, t.TempDir())
 	t.Cleanup(func() { _ = st.Close() })
 	p := posts{fail: errors.New("discord: 503")}
-	m := &cost.Monthly{Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC) }}
+	m := &cost.Monthly{Log: quiet, Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC) }}
 	ctx := wait.Context(t)
 	if sent, err := m.SendDue(ctx); sent || err == nil || !strings.Contains(err.Error(), "discord: 503") {
 		t.Fatalf("SendDue = %v, %v; want the post's failure", sent, err)
@@ -186,7 +190,7 @@ func (f *fakeStore) counts() (looks, prunes int) {
 func TestMonthlyDamagedRecord(t *testing.T) {
 	var p posts
 	st := &fakeStore{reportErr: &spawner.RecordError{Key: "report/2026-11", Err: errors.New("sentAt is missing")}}
-	m := &cost.Monthly{Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC) }}
+	m := &cost.Monthly{Log: quiet, Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC) }}
 	if sent, err := m.SendDue(wait.Context(t)); sent || err == nil || !strings.Contains(err.Error(), "report/2026-11") {
 		t.Errorf("SendDue = %v, %v; want the record's problem", sent, err)
 	}
@@ -200,7 +204,7 @@ func TestMonthlyDamagedRecord(t *testing.T) {
 func TestMonthlyPrunesDaily(t *testing.T) {
 	st := &fakeStore{}
 	clk := &clock{t: time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC)}
-	m := &cost.Monthly{Store: st, Now: clk.now}
+	m := &cost.Monthly{Log: quiet, Store: st, Now: clk.now}
 	ctx := wait.Context(t)
 	for _, after := range []time.Duration{0, time.Hour, 23 * time.Hour, 24 * time.Hour, 25 * time.Hour} {
 		clk.set(time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC).Add(after))
@@ -217,7 +221,7 @@ func TestMonthlyPrunesDaily(t *testing.T) {
 // Run looks at once and at every tick, and returns when its context ends.
 func TestMonthlyRun(t *testing.T) {
 	st := &fakeStore{}
-	m := &cost.Monthly{Store: st, Every: time.Millisecond, Now: func() time.Time { return time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC) }}
+	m := &cost.Monthly{Log: quiet, Store: st, Every: time.Millisecond, Now: func() time.Time { return time.Date(2026, 12, 7, 13, 0, 0, 0, time.UTC) }}
 	ctx, cancel := context.WithCancel(wait.Context(t))
 	done := make(chan error, 1)
 	go func() { done <- m.Run(ctx) }()

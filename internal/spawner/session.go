@@ -170,12 +170,16 @@ func (s Session) Record() (Record, error) {
 	if err := s.Storable(); err != nil {
 		return nil, err
 	}
+	last := s.EndedAt // the session's last known time: its end, or its start while it runs
+	if s.Running() {
+		last = s.StartedAt
+	}
 	r := Record{
 		KeyAttr:       StringAttr(s.Key()),
 		attrUserID:    StringAttr(s.Owner),
 		attrStartedAt: NumberAttr(s.StartedAt.UnixMilli()),
 		attrCapacity:  StringAttr(s.Capacity),
-		attrExpiresAt: NumberAttr(ExpiresAt(s.Until(s.StartedAt)).Unix()),
+		attrExpiresAt: NumberAttr(ExpiresAt(last).Unix()),
 	}
 	r.setString(attrGame, s.Game)
 	r.setString(attrTypeServer, s.Variant)
