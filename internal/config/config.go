@@ -23,6 +23,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/cost"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -121,6 +122,18 @@ type Config struct {
 	// https URL every alert is POSTed to as JSON. A secret: a chat
 	// webhook's URL holds its token. Empty: none.
 	AlertWebhookURL Secret
+
+	// What the servers cost.
+
+	// CostRates are the rates /server cost and the monthly report estimate
+	// with: COST_RATES_FILE's table when it is set, else the repository's
+	// (cost.DefaultRates).
+	CostRates     cost.Rates
+	CostRatesFile string // COST_RATES_FILE, as given; empty: the repository's table
+	// HostMonthlyPrice is DOCKER_HOST_MONTHLY_PRICE: what the Docker host
+	// costs a month, in the rates' currency, shared out among the Docker
+	// servers by their hours; 0 (the default): not set, hours alone.
+	HostMonthlyPrice float64
 }
 
 // Runtimes: where game servers run (SPAWNER_RUNTIME).
@@ -238,6 +251,7 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
 	l.loadOneMachine(c)
 	l.loadAlerts(c)
+	l.loadCost(c, ecs)
 
 	l.misplacedSecrets(l.secretValues(c))
 	if len(l.errs) > 0 {
