@@ -66,6 +66,9 @@ func Recover(dir string) error {
 	}
 	leftovers := []string{next, old}
 	entries, err := os.ReadDir(parent)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil // no parent: nothing was ever restored there
+	}
 	if err != nil {
 		return fmt.Errorf("recover %s: %w", dir, err)
 	}
@@ -97,7 +100,7 @@ func Recover(dir string) error {
 // No server of the world may run meanwhile. A refused archive (ErrChecksum,
 // ErrUnsafeEntry, ErrTooBig) or any other error leaves dir as it was.
 func (k *Keeper) RestoreDir(ctx context.Context, worldID, backupID, dir string) (before spawner.Backup, err error) {
-	if err := errors.Join(spawner.ValidWorldID(worldID), spawner.ValidBackupID(backupID)); err != nil {
+	if err := errors.Join(spawner.ValidWorldID(worldID), spawner.ValidBackupID(backupID), restorable(dir)); err != nil {
 		return spawner.Backup{}, err
 	}
 	if err := Recover(dir); err != nil {
@@ -201,10 +204,14 @@ func (k *Keeper) extract(ctx context.Context, worldID, backupID, dir string) err
 // A world without a backup yet is new: dir is left empty and the returned
 // backup has no ID. A folder that is not empty is refused, so nothing is
 // ever mixed; on error dir is emptied again (the game must not start).
-// dir may be a mount point: nothing is renamed.
+// dir may be a mount point: nothing is renamed. Like RestoreDir, it runs
+// Recover first.
 func (k *Keeper) Pull(ctx context.Context, worldID, dir string) (spawner.Backup, error) {
 	if err := spawner.ValidWorldID(worldID); err != nil {
 		return spawner.Backup{}, err
+	}
+	if err := Recover(dir); err != nil {
+		return spawner.Backup{}, fmt.Errorf("pull world %s: %w", worldID, err)
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return spawner.Backup{}, fmt.Errorf("pull world %s: %w", worldID, err)
@@ -243,6 +250,15 @@ func (k *Keeper) Push(ctx context.Context, worldID, dir string) (spawner.Backup,
 		return spawner.Backup{}, fmt.Errorf("push world %s: %s is not a folder", worldID, dir)
 	}
 	return k.Backup(ctx, worldID, spawner.BackupStop, Dir(dir))
+}
+
+// restorable refuses a folder that cannot be swapped by renames beside it.
+func restorable(dir string) error {
+	switch filepath.Base(filepath.Clean(dir)) {
+	case "/", ".", "..":
+		return fmt.Errorf("restore into %q: name the world's own folder", dir)
+	}
+	return nil
 }
 
 // emptyDir reports whether dir is missing or holds nothing.

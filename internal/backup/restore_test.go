@@ -210,6 +210,11 @@ func TestRestoreOfMissingBackup(t *testing.T) {
 	if list, _ := k.List(ctx, worldID); len(list) != 0 {
 		t.Errorf("a refused restore backed the world up first: %+v", list)
 	}
+	for _, dir := range []string{"/", ".", "a/.."} {
+		if _, err := k.RestoreDir(ctx, worldID, "20261207T120000000Z-none", dir); err == nil || !strings.Contains(err.Error(), "the world's own folder") {
+			t.Errorf("restore into %q: %v", dir, err)
+		}
+	}
 	for _, id := range []string{"../x", "a/b", ""} {
 		if _, err := k.RestoreDir(ctx, id, "20261207T120000000Z-none", dst); !errors.Is(err, spawner.ErrWorldID) {
 			t.Errorf("world id %q: %v", id, err)

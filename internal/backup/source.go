@@ -23,6 +23,7 @@ type Source func(ctx context.Context, a *Archive) error
 type Archive struct {
 	tw      *tar.Writer
 	content int64
+	buf     []byte // copies files 1 MiB at a time, not 32 KiB
 }
 
 // Add writes one entry: a folder, a symbolic link, a hard link to an
@@ -73,7 +74,11 @@ func (a *Archive) Add(h *tar.Header, body io.Reader) error {
 	if hdr.Typeflag != tar.TypeReg {
 		return nil
 	}
-	n, err := io.Copy(a.tw, io.LimitReader(body, hdr.Size))
+	if a.buf == nil {
+		a.buf = make([]byte, 1<<20)
+	}
+	// The tar writer's own ReadFrom would copy 32 KiB at a time: hide it.
+	n, err := io.CopyBuffer(struct{ io.Writer }{a.tw}, io.LimitReader(body, hdr.Size), a.buf)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
@@ -96,7 +101,6 @@ func Dir(dir string) Source {
 			return err
 		}
 		defer root.Close()
-		buf := make([]byte, 1<<20)
 		return fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) && name != "." {
 				return nil
@@ -132,7 +136,7 @@ func Dir(dir string) Source {
 					return err
 				}
 				h.Name = name
-				return a.Add(h, &bufReader{f, buf})
+				return a.Add(h, f)
 			case fs.ModeDir:
 				h, err := tar.FileInfoHeader(info, "")
 				if err != nil {
@@ -158,20 +162,6 @@ func Dir(dir string) Source {
 			return nil
 		})
 	}
-}
-
-// bufReader reads r with a large buffer of its own: io.Copy into the tar
-// writer would otherwise read a file 32 KiB at a time.
-type bufReader struct {
-	r   io.Reader
-	buf []byte
-}
-
-func (b *bufReader) Read(p []byte) (int, error) { return b.r.Read(p) }
-
-// WriteTo copies r to w through the shared buffer.
-func (b *bufReader) WriteTo(w io.Writer) (int64, error) {
-	return io.CopyBuffer(w, struct{ io.Reader }{b.r}, b.buf)
 }
 
 // TarStream is the content of an uncompressed tar stream, such as the one
