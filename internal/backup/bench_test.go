@@ -49,7 +49,7 @@ func removeBenchWorld() {
 // files whose chunks are already compressed (here half their blocks are
 // random bytes), and text and structured data that compress well (logs,
 // player data, stats: here words and numbers): about 170 files of 2 to
-// 10 MiB and 1,500 small ones. It compresses to about 65%.
+// 10 MiB and 1,500 small ones. It compresses to about two thirds.
 func benchWorldDir(b *testing.B) string {
 	b.Helper()
 	benchWorld.once.Do(func() {
