@@ -26,7 +26,7 @@ import (
 // The benchmarks back up a 1 GiB world made once per run of the test
 // binary, in the system's temporary folder, and removed by TestMain:
 //
-//	go test -run '^$' -bench . -benchtime 1x -count 5 ./internal/backup/
+//	go test -run '^$' -bench Backup -benchtime 1x -count 5 -timeout 60m ./internal/backup/
 //
 // They run only with -bench, so the suite stays fast.
 
