@@ -45,10 +45,11 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-const usage = `usage: spawner [run|check|health]
+const usage = `usage: spawner [run|check|health|world]
   run     the daemon (default)
   check   report every configuration problem and exit non-zero if any; changes nothing
-  health  exit 0 if the running daemon's /healthz answers (needs HTTP_ADDR)`
+  health  exit 0 if the running daemon's /healthz answers (needs HTTP_ADDR)
+  world   pull|push <world id> <folder>: a world's newest backup into a folder, or a folder as its backup`
 
 // run is the whole program but for the process: main calls it with the
 // real environment, tests with theirs. It returns when ctx ends (the daemon)
@@ -62,6 +63,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "run", "check", "health":
+	case "world":
+		return worldCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
