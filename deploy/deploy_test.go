@@ -1279,7 +1279,7 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		t.Fatal(`deploy/terraform: no data "aws_iam_policy_document" "bot"`)
 	}
 	granted := map[string]bool{}
-	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs|sqs):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
+	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs|sqs|s3|sns):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
 		granted[a[1]] = true
 	}
 	for _, want := range []string{
@@ -1288,6 +1288,7 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		"ec2:DescribeNetworkInterfaces",
 		"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
 		"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+		"sns:Publish", "sns:GetTopicAttributes",
 	} {
 		if !granted[want] {
 			t.Errorf("bot policy does not grant %s, which the daemon calls", want)

@@ -168,6 +168,20 @@ data "aws_iam_policy_document" "bot" {
     }
   }
 
+  # Alerts (alerts.tf): publish, and read the topic for `spawner check`.
+  dynamic "statement" {
+    for_each = var.alerts_topic ? [1] : []
+
+    content {
+      sid = "PublishAlerts"
+      actions = [
+        "sns:Publish",
+        "sns:GetTopicAttributes",
+      ]
+      resources = [aws_sns_topic.alerts[0].arn]
+    }
+  }
+
   # No CreateTable: Terraform owns the table (DYNAMODB_CREATE_TABLE stays false).
   statement {
     sid = "KeepServerRecords"

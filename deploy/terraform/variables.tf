@@ -132,3 +132,9 @@ variable "flow_logs" {
   type        = bool
   default     = true
 }
+
+variable "alerts_topic" {
+  description = "Create an SNS topic for the bot's alerts (ALERT_SNS_TOPIC_ARN), which the bot may publish to and read, and nothing else. Subscribe to it yourself (email, SMS, a queue)."
+  type        = bool
+  default     = false
+}
