@@ -17,6 +17,7 @@ output "env_file" {
     AWS_SQS_EVENTS_QUEUE_URL=${var.events ? aws_sqs_queue.events[0].url : ""}
     EOT
     ,
+    var.worlds ? "WORLD_S3_BUCKET=${aws_s3_bucket.worlds[0].bucket}\n" : "",
     var.alerts_topic ? "ALERT_SNS_TOPIC_ARN=${aws_sns_topic.alerts[0].arn}\n" : "",
   ])
 }
@@ -51,6 +52,11 @@ output "game_task_definitions" {
       container      = "game"
     }
   }
+}
+
+output "worlds_bucket" {
+  description = "S3 bucket of the worlds' backups (WORLD_S3_BUCKET), when worlds = true."
+  value       = one(aws_s3_bucket.worlds[*].bucket)
 }
 
 output "alerts_topic_arn" {
