@@ -263,24 +263,3 @@ func ValidPlayerName(name string) bool {
 	}
 	return true
 }
-
-// parseHello is the whole of what the listener parses before it acts on a
-// login: the handshake, then the Login Start, from the bytes a client sent.
-// It exists for the fuzz test.
-func parseHello(data []byte) (Handshake, LoginStart, error) {
-	r := bytes.NewReader(data)
-	frame, err := readFrame(r, MaxPacket)
-	if err != nil {
-		return Handshake{}, LoginStart{}, err
-	}
-	h, err := ParseHandshake(frame)
-	if err != nil || h.Intent == IntentStatus {
-		return h, LoginStart{}, err
-	}
-	frame, err = readFrame(r, MaxPacket)
-	if err != nil {
-		return h, LoginStart{}, err
-	}
-	ls, err := ParseLoginStart(frame, h.Protocol)
-	return h, ls, err
-}
