@@ -74,11 +74,6 @@ func readFrame(r io.Reader, max int) (pk.Packet, error) {
 			}
 			return pk.Packet{}, err
 		}
-		if i == 0 && buf[0] == 0xFE {
-			// The legacy (pre-1.7) ping: not served, and never a length
-			// a modern client would send first.
-			return pk.Packet{}, fmt.Errorf("%w: legacy ping", ErrMalformed)
-		}
 		n |= uint32(buf[0]&0x7f) << (7 * i)
 		if buf[0]&0x80 == 0 {
 			break
@@ -88,7 +83,15 @@ func readFrame(r io.Reader, max int) (pk.Packet, error) {
 		return pk.Packet{}, fmt.Errorf("%w: packet of %d bytes (at most %d)", ErrMalformed, n, max)
 	}
 	frame := make([]byte, n)
-	if _, err := io.ReadFull(r, frame); err != nil {
+	if _, err := io.ReadFull(r, frame[:1]); err != nil {
+		return pk.Packet{}, io.ErrUnexpectedEOF
+	}
+	if n == 254 && frame[0] == 0xFA {
+		// FE 01 FA: the legacy ping of a 1.6 client, not served. A modern
+		// packet of that length starts with its id, never 0xFA.
+		return pk.Packet{}, fmt.Errorf("%w: legacy ping", ErrMalformed)
+	}
+	if _, err := io.ReadFull(r, frame[1:]); err != nil {
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -206,25 +207,42 @@ func free(tb testing.TB, addr string) {
 	ln.Close()
 }
 
+// listenerGoroutines counts the goroutines running a Listener's code, and
+// those of them serving a connection.
+func listenerGoroutines() (all, serving int) {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	for g := range strings.SplitSeq(string(buf), "\n\n") {
+		if strings.Contains(g, "mcsleep.(*Listener)") {
+			all++
+		}
+		if strings.Contains(g, "mcsleep.(*Listener).serve") {
+			serving++
+		}
+	}
+	return all, serving
+}
+
 // TestIdleListenersCostOneGoroutineEach: an asleep world nobody pings holds
 // its accept loop and nothing more; every goroutine ends at CloseAll.
 func TestIdleListenersCostOneGoroutineEach(t *testing.T) {
 	s := newSet(t, SetConfig{Config: Config{Waker: &waker{}}})
-	before := runtime.NumGoroutine()
 	const n = 20
 	for i := range n {
-		if _, err := s.Listen("127.0.0.1:0", World{ID: "w" + string(rune('a'+i))}); err != nil {
+		l, err := s.Listen("127.0.0.1:0", World{ID: "w" + strconv.Itoa(i)})
+		if err != nil {
 			t.Fatal(err)
 		}
+		ping(t, l.Addr().String())
 	}
-	if got := runtime.NumGoroutine() - before; got != n {
-		t.Errorf("%d goroutines for %d idle listeners, want %d", got, n, n)
-	}
-	for _, id := range s.Worlds() {
-		ping(t, s.Get(id).Addr().String())
+	waitFor(t, "every ping's goroutine to end", func() bool { _, serving := listenerGoroutines(); return serving == 0 })
+	if all, serving := listenerGoroutines(); all != n || serving != 0 {
+		t.Errorf("%d goroutines of listeners (%d serving) for %d idle listeners, want %d (0 serving)", all, serving, n, n)
 	}
 	s.CloseAll()
-	waitFor(t, "every listener goroutine to end", func() bool { return runtime.NumGoroutine() <= before })
+	if all, _ := listenerGoroutines(); all != 0 {
+		t.Errorf("%d goroutines of listeners after CloseAll, want 0", all)
+	}
 }
 
 // TestNewSetRefusesBadConfig names the field out of range.
