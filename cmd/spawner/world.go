@@ -15,6 +15,7 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/backup"
 	"github.com/mineral-contest/spawner/internal/config"
+	"github.com/mineral-contest/spawner/internal/metrics"
 )
 
 const worldUsage = `usage: spawner world pull|push <world id> <folder>
@@ -119,4 +120,22 @@ func worldStore(ctx context.Context, getenv func(string) string) (backup.Store, 
 		}
 	})
 	return backup.NewS3(client, bucket, backup.S3Options{})
+}
+
+// worldBucket is the store of the worlds' backups in WORLD_S3_BUCKET,
+// through the bot's AWS configuration (AWS_ENDPOINT_URL_S3, else
+// AWS_ENDPOINT_URL, honoured, by path). Nothing is dialled.
+func worldBucket(ctx context.Context, cfg *config.Config, met *metrics.Metrics) (*backup.S3, error) {
+	awsCfg, err := loadAWS(ctx, cfg, met)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := awsEndpoint(cfg, cfg.S3Endpoint)
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if endpoint != nil {
+			o.BaseEndpoint = endpoint
+			o.UsePathStyle = true
+		}
+	})
+	return backup.NewS3(client, cfg.WorldBucket, backup.S3Options{})
 }
