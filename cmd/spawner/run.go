@@ -49,7 +49,8 @@ const usage = `usage: spawner [run|check|health|world]
   run     the daemon (default)
   check   report every configuration problem and exit non-zero if any; changes nothing
   health  exit 0 if the running daemon's /healthz answers (needs HTTP_ADDR)
-  world   pull|push <world id> <folder>: a world's newest backup into a folder, or a folder as its backup`
+  world   pull|push <world id> <folder>: a world's newest backup into a folder, or a folder as its backup;
+          sidecar|ready: the ECS companion of a game with a world, and its health check`
 
 // run is the whole program but for the process: main calls it with the
 // real environment, tests with theirs. It returns when ctx ends (the daemon)

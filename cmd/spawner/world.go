@@ -15,19 +15,30 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/backup"
 	"github.com/mineral-contest/spawner/internal/config"
+	"github.com/mineral-contest/spawner/internal/metrics"
 )
 
 const worldUsage = `usage: spawner world pull|push <world id> <folder>
-  pull  fill the empty <folder> with the world's newest backup (nothing for a new world)
-  push  back <folder> up as the world's newest backup, then keep WORLD_BACKUPS_KEEP
+       spawner world sidecar|ready
+  pull     fill the empty <folder> with the world's newest backup (nothing for a new world)
+  push     back <folder> up as the world's newest backup, then keep WORLD_BACKUPS_KEEP
+  sidecar  the ECS companion: pull WORLD_ID into WORLD_PATH, mark ready, wait for SIGTERM, push (no prune)
+  ready    exit 0 once the companion's pull is done, 1 before (its health check)
 Backups are in WORLD_S3_BUCKET (AWS_ENDPOINT_URL_S3 honoured), else in SPAWNER_DATA_DIR/backups.`
 
-// worldCommand is `spawner world pull|push`: what the companion container
-// of a game with a world runs before the game starts and after it exited.
+// worldCommand is `spawner world pull|push|sidecar|ready`: a world's
+// backups moved in and out of a folder, by hand or by the companion
+// container of a game with a world (sidecar.go).
 func worldCommand(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 1 && args[0] == "sidecar" {
+		return worldSidecar(ctx, getenv, stderr)
+	}
+	if len(args) == 1 && args[0] == "ready" {
+		return worldReady(getenv, stderr)
+	}
 	if len(args) != 3 || (args[0] != "pull" && args[0] != "push") {
 		fmt.Fprintln(stderr, worldUsage)
-		return usageError{errors.New("world: want pull or push, a world id and a folder")}
+		return usageError{errors.New("world: want pull or push, a world id and a folder; or sidecar; or ready")}
 	}
 	keep, err := worldKeep(getenv("WORLD_BACKUPS_KEEP"))
 	if err != nil {
@@ -109,4 +120,22 @@ func worldStore(ctx context.Context, getenv func(string) string) (backup.Store, 
 		}
 	})
 	return backup.NewS3(client, bucket, backup.S3Options{})
+}
+
+// worldBucket is the store of the worlds' backups in WORLD_S3_BUCKET,
+// through the bot's AWS configuration (AWS_ENDPOINT_URL_S3, else
+// AWS_ENDPOINT_URL, honoured, by path). Nothing is dialled.
+func worldBucket(ctx context.Context, cfg *config.Config, met *metrics.Metrics) (*backup.S3, error) {
+	awsCfg, err := loadAWS(ctx, cfg, met)
+	if err != nil {
+		return nil, err
+	}
+	endpoint := awsEndpoint(cfg, cfg.S3Endpoint)
+	client := s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if endpoint != nil {
+			o.BaseEndpoint = endpoint
+			o.UsePathStyle = true
+		}
+	})
+	return backup.NewS3(client, cfg.WorldBucket, backup.S3Options{})
 }

@@ -239,9 +239,25 @@ func (k *Keeper) Pull(ctx context.Context, worldID, dir string) (spawner.Backup,
 }
 
 // Push backs the folder dir up as the world's newest backup (reason stop)
-// and prunes the older ones: what the companion container does once the
-// game has exited. The error wraps ErrPrune when only the prune failed.
+// and prunes the older ones (`spawner world push`). The error wraps
+// ErrPrune when only the prune failed.
 func (k *Keeper) Push(ctx context.Context, worldID, dir string) (spawner.Backup, error) {
+	b, err := k.PushWithoutPrune(ctx, worldID, dir)
+	if err != nil {
+		return spawner.Backup{}, err
+	}
+	if err := k.Prune(ctx, worldID); err != nil {
+		return b, fmt.Errorf("%w: %w", ErrPrune, err)
+	}
+	return b, nil
+}
+
+// PushWithoutPrune backs the folder dir up as the world's newest backup
+// (reason stop) and removes nothing, not even what an older backup left
+// behind: what the ECS companion does once the game has exited, since its
+// task's role may not delete; the bot prunes after the task stopped. On
+// error nothing is listed and the older backups are untouched.
+func (k *Keeper) PushWithoutPrune(ctx context.Context, worldID, dir string) (spawner.Backup, error) {
 	info, err := os.Stat(dir)
 	if err != nil {
 		return spawner.Backup{}, fmt.Errorf("push world %s: %w", worldID, err)
@@ -249,7 +265,7 @@ func (k *Keeper) Push(ctx context.Context, worldID, dir string) (spawner.Backup,
 	if !info.IsDir() {
 		return spawner.Backup{}, fmt.Errorf("push world %s: %s is not a folder", worldID, dir)
 	}
-	return k.Backup(ctx, worldID, spawner.BackupStop, Dir(dir))
+	return k.Write(ctx, worldID, spawner.BackupStop, Dir(dir))
 }
 
 // restorable refuses a folder that cannot be swapped by renames beside it.

@@ -306,6 +306,18 @@ func (u *s3Upload) Abort() error {
 	return nil
 }
 
+// Check lists at most one key under S3Prefix: what `spawner check` asks,
+// since the roles of the bot and of the companion may list the bucket
+// under that prefix only (HeadBucket, which has no prefix, is refused to
+// them). It reads and changes nothing else.
+func (s *S3) Check(ctx context.Context) error {
+	_, err := s.client.ListObjectsV2(ctx, &s3.ListObjectsV2Input{Bucket: &s.bucket, Prefix: aws.String(S3Prefix), MaxKeys: aws.Int32(1)})
+	if err != nil {
+		return fmt.Errorf("list %s in bucket %s: %w", S3Prefix, s.bucket, err)
+	}
+	return nil
+}
+
 // object is what a listing says of one object.
 type object struct {
 	key      string

@@ -275,3 +275,74 @@ func TestNewS3RefusesBadSizes(t *testing.T) {
 		t.Error("NewS3 accepted no bucket")
 	}
 }
+
+// TestS3PushUnderTheWorldTaskRole: the ECS companion's role may not
+// delete: its push writes the new backup and removes nothing, beyond
+// WORLD_BACKUPS_KEEP too; the bot prunes later. Push, which prunes, is
+// refused the prune under that role but keeps its backup.
+func TestS3PushUnderTheWorldTaskRole(t *testing.T) {
+	ctx := context.Background()
+	k, fake, client := newS3Keeper(t, 1)
+	src := filepath.Join(t.TempDir(), "world")
+	makeWorld(t, src, "role")
+	older, err := k.Write(ctx, worldID, spawner.BackupStop, Dir(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fake.DenyWhen(fakes3.WorldTaskDenies)
+
+	b, err := k.PushWithoutPrune(ctx, worldID, src)
+	if err != nil {
+		t.Fatalf("push without prune under the world task role: %v", err)
+	}
+	if b.Reason != spawner.BackupStop || b.Size == 0 || b.SHA256 == "" {
+		t.Errorf("pushed %+v, want a described backup of reason stop", b)
+	}
+	if list, _ := k.List(ctx, worldID); len(list) != 2 || list[0].ID != b.ID || list[1].ID != older.ID {
+		t.Fatalf("after a push keeping 1, listed %+v: want the new one and the older one, nothing pruned", list)
+	}
+	for _, r := range fake.Requests() {
+		if strings.HasPrefix(r, "DELETE ") || strings.HasSuffix(r, "?uploads") && strings.HasPrefix(r, "GET ") {
+			t.Errorf("the push asked %s, which the world task role may not", r)
+		}
+	}
+
+	_, err = k.Push(ctx, worldID, src)
+	if !errors.Is(err, ErrPrune) {
+		t.Fatalf("Push under the world task role: %v, want its prune refused (ErrPrune)", err)
+	}
+	if list, _ := k.List(ctx, worldID); len(list) != 3 {
+		t.Fatalf("after a push whose prune was refused, listed %d backups, want 3", len(list))
+	}
+
+	// The bot's role may prune.
+	fake.DenyWhen(fakes3.BotDenies)
+	if err := k.Prune(ctx, worldID); err != nil {
+		t.Fatalf("prune under the bot's role: %v", err)
+	}
+	fake.DenyWhen(nil)
+	if objects, _ := keys(t, client); len(objects) != 2 {
+		t.Fatalf("after the bot's prune keeping 1: %v", objects)
+	}
+}
+
+// TestS3Check: `spawner check` lists one key under worlds/, which both
+// roles may; a bucket that is not there is told.
+func TestS3Check(t *testing.T) {
+	ctx := context.Background()
+	k, fake, _ := newS3Keeper(t, 1)
+	fake.DenyWhen(fakes3.BotDenies)
+	if err := k.Store.(*S3).Check(ctx); err != nil {
+		t.Fatalf("check under the bot's role: %v", err)
+	}
+	if got := fake.Requests(); !slices.Equal(got, []string{"GET /" + bucket + "?list-type&max-keys&prefix"}) {
+		t.Errorf("check asked %v, want one ListObjectsV2", got)
+	}
+	other, err := NewS3(fake.Client(t), "no-such-bucket", S3Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Check(ctx); err == nil || !strings.Contains(err.Error(), "no-such-bucket") || !strings.Contains(err.Error(), "NoSuchBucket") {
+		t.Errorf("check of a missing bucket: %v", err)
+	}
+}

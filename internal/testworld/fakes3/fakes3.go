@@ -30,6 +30,8 @@ type Server struct {
 
 	mu       sync.Mutex
 	fail     func(*http.Request) bool
+	deny     func(*http.Request) bool
+	holds    []*Hold
 	requests []string
 }
 
@@ -43,18 +45,45 @@ func Start(tb testing.TB) *Server {
 		s.mu.Lock()
 		s.requests = append(s.requests, describe(r))
 		fail := s.fail != nil && s.fail(r)
+		deny := s.deny != nil && s.deny(r)
+		var hold *Hold
+		for _, h := range s.holds {
+			if h.match(r) && h.take() {
+				hold = h
+				break
+			}
+		}
 		s.mu.Unlock()
-		if fail {
-			w.Header().Set("Content-Type", "application/xml")
-			w.WriteHeader(http.StatusInternalServerError)
-			_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>InternalError</Code><Message>failed by the test</Message></Error>`))
+		switch {
+		case fail:
+			writeError(w, http.StatusInternalServerError, "InternalError", "failed by the test")
 			return
+		case deny:
+			writeError(w, http.StatusForbidden, "AccessDenied", "Access Denied")
+			return
+		}
+		if hold != nil {
+			close(hold.arrived)
+			select {
+			case <-hold.release:
+			case <-r.Context().Done(): // the client is gone (killed)
+				return
+			}
 		}
 		handler.ServeHTTP(w, r)
 	}))
 	tb.Cleanup(srv.Close)
+	// Cleanups run last first: held requests are let go before Close
+	// waits for them.
+	tb.Cleanup(s.releaseAll)
 	s.URL = srv.URL
 	return s
+}
+
+func writeError(w http.ResponseWriter, status int, code, message string) {
+	w.Header().Set("Content-Type", "application/xml")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(`<?xml version="1.0" encoding="UTF-8"?><Error><Code>` + code + `</Code><Message>` + message + `</Message></Error>`))
 }
 
 // describe names a request by what it does: "PUT /bucket/key?partNumber&uploadId".
@@ -79,6 +108,62 @@ func (s *Server) FailWhen(fail func(*http.Request) bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.fail = fail
+}
+
+// DenyWhen makes the fake answer 403 AccessDenied, as S3 answers what a
+// bucket or role policy does not allow, to every request deny reports true
+// for; nil stops denying. The SDK does not retry it.
+func (s *Server) DenyWhen(deny func(*http.Request) bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.deny = deny
+}
+
+// Hold is a request the fake keeps waiting: the first one match reports
+// true for is held, before the fake does anything with it, until Release
+// (or until its client goes away, then it is dropped undone).
+type Hold struct {
+	match   func(*http.Request) bool
+	taken   bool
+	arrived chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+// HoldNext holds the next request match reports true for: a test blocks
+// an upload or a download in its middle with it, deterministically.
+func (s *Server) HoldNext(match func(*http.Request) bool) *Hold {
+	h := &Hold{match: match, arrived: make(chan struct{}), release: make(chan struct{})}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.holds = append(s.holds, h)
+	return h
+}
+
+// take claims h for a request; false once it holds one already. Called
+// with the server's lock held.
+func (h *Hold) take() bool {
+	if h.taken {
+		return false
+	}
+	h.taken = true
+	return true
+}
+
+// Arrived is closed once the request is held.
+func (h *Hold) Arrived() <-chan struct{} { return h.arrived }
+
+// Release lets the held request (or the next one that matches) go on; it
+// may be called more than once.
+func (h *Hold) Release() { h.once.Do(func() { close(h.release) }) }
+
+func (s *Server) releaseAll() {
+	s.mu.Lock()
+	holds := s.holds
+	s.mu.Unlock()
+	for _, h := range holds {
+		h.Release()
+	}
 }
 
 // Requests returns the requests received so far, described as
