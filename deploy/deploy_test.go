@@ -1044,7 +1044,12 @@ var dockerAPISections = map[string]struct {
 	"ContainerCreate": {"CONTAINERS", true}, "ContainerStart": {"CONTAINERS", true},
 	"ContainerStop": {"CONTAINERS", true}, "ContainerRemove": {"CONTAINERS", true},
 	"ContainerKill": {"CONTAINERS", true},
-	"ImageInspect":  {"IMAGES", false}, "ImagePull": {"IMAGES", true},
+	// A world's backup and restore: the archive of a helper container.
+	"CopyFromContainer": {"CONTAINERS", false}, "CopyToContainer": {"CONTAINERS", true},
+	"ImageInspect": {"IMAGES", false}, "ImagePull": {"IMAGES", true},
+	"ImageImport":  {"IMAGES", true}, // the helper containers' empty image
+	"VolumeCreate": {"VOLUMES", true}, "VolumeRemove": {"VOLUMES", true},
+	"VolumeInspect": {"VOLUMES", false}, "VolumeList": {"VOLUMES", false},
 	"DistributionInspect": {"DISTRIBUTION", false},
 	"Events":              {"EVENTS", false},
 	"Info":                {"INFO", false},
