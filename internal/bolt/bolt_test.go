@@ -279,7 +279,7 @@ func crashWriter(dir, prefix string) {
 	out := bufio.NewWriter(os.Stdout)
 	for i := range crashBurst {
 		srv := records.Full()
-		srv.TaskARN = fmt.Sprintf("%s-%s-%05d", records.TaskARN, prefix, i)
+		srv.TaskID = fmt.Sprintf("%s-%s-%05d", records.TaskARN, prefix, i)
 		srv.Token = strings.Repeat("t", i%4000) // records of varying size, so pages split
 		if err := st.Put(context.Background(), srv); err != nil {
 			fmt.Println("put:", err)

@@ -60,7 +60,7 @@ var contract = []struct {
 	{"put replaces the whole record", func(t *testing.T, st store) {
 		full := records.Full()
 		put(t, st, full)
-		bare := spawner.Server{TaskARN: full.TaskARN, Owner: full.Owner, ChannelID: full.ChannelID, CreatedAt: full.CreatedAt}
+		bare := spawner.Server{TaskID: full.TaskID, Owner: full.Owner, ChannelID: full.ChannelID, CreatedAt: full.CreatedAt}
 		put(t, st, bare)
 		wantServers(t, st, bare)
 	}},
@@ -68,7 +68,7 @@ var contract = []struct {
 		srv := records.Pending()
 		put(t, st, srv)
 		moved := srv
-		moved.TaskARN = records.TaskARN
+		moved.TaskID = records.TaskARN
 		put(t, st, moved)
 		if err := st.Delete(ctxFor(t), srv.Key()); err != nil {
 			t.Fatalf("delete %s: %v", srv.Key(), err)
@@ -89,12 +89,12 @@ var contract = []struct {
 	}},
 	{"put refuses what load could not read back", func(t *testing.T, st store) {
 		for name, change := range map[string]func(*spawner.Server){
-			"no key":        func(s *spawner.Server) { s.TaskARN, s.CreationID = "", "" },
+			"no key":        func(s *spawner.Server) { s.TaskID, s.CreationID = "", "" },
 			"no owner":      func(s *spawner.Server) { s.Owner = "" },
 			"no channel":    func(s *spawner.Server) { s.ChannelID = "" },
 			"no time":       func(s *spawner.Server) { s.CreatedAt = time.Time{} },
-			"a game's key":  func(s *spawner.Server) { s.TaskARN = spawner.GameKeyPrefix + "x" },
-			"a cooldown's":  func(s *spawner.Server) { s.TaskARN = spawner.CooldownKeyPrefix + "x" },
+			"a game's key":  func(s *spawner.Server) { s.TaskID = spawner.GameKeyPrefix + "x" },
+			"a cooldown's":  func(s *spawner.Server) { s.TaskID = spawner.CooldownKeyPrefix + "x" },
 			"before 1970":   func(s *spawner.Server) { s.CreatedAt = time.Unix(-5, 0) },
 			"at 1970 exact": func(s *spawner.Server) { s.CreatedAt = time.Unix(0, 0) },
 		} {

@@ -156,7 +156,7 @@ func decode(key string, v []byte) (spawner.Server, error) {
 		}
 		s.CreationID = id
 	} else {
-		s.TaskARN = key
+		s.TaskID = key
 	}
 	return s, nil
 }

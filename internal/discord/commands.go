@@ -251,8 +251,8 @@ func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.A
 			if !offers(sub.Name, s, catalog) {
 				continue
 			}
-			value := s.TaskID()
-			if s.TaskARN == "" {
+			value := s.ShortTaskID()
+			if s.TaskID == "" {
 				value = s.CreationID
 			}
 			add(lang.Choice(s, b.name(s.Owner), now), value)

@@ -117,7 +117,7 @@ func (w *world) ping(t spawner.Task) string {
 	w.tb.Helper()
 	hp, ok := t.Ports[gamePort]
 	if !ok {
-		w.tb.Fatalf("task %s has no host port for %d: %v", t.ARN, gamePort, t.Ports)
+		w.tb.Fatalf("task %s has no host port for %d: %v", t.ID, gamePort, t.Ports)
 	}
 	return dockerd.WaitForPing(w.tb, net.JoinHostPort("127.0.0.1", strconv.Itoa(hp)), 20*time.Second)
 }
@@ -170,7 +170,7 @@ func TestRunTask(t *testing.T) {
 		t.Errorf("ping answer %s, want the 2 players MC_PLAYERS set", resp)
 	}
 
-	c, err := w.cli.ContainerInspect(ctx, task.ARN)
+	c, err := w.cli.ContainerInspect(ctx, task.ID)
 	if err != nil {
 		t.Fatalf("inspect: %v", err)
 	}
@@ -210,18 +210,18 @@ func TestRunTask(t *testing.T) {
 	}
 
 	again := w.run(r, spec)
-	if again.ARN != task.ARN || again.Ports[gamePort] != task.Ports[gamePort] {
-		t.Errorf("retried RunTask gave %s on %v, want the same container %s on %v", again.ARN, again.Ports, task.ARN, task.Ports)
+	if again.ID != task.ID || again.Ports[gamePort] != task.Ports[gamePort] {
+		t.Errorf("retried RunTask gave %s on %v, want the same container %s on %v", again.ID, again.Ports, task.ID, task.Ports)
 	}
 	if n := len(w.containers(w.cfg.Deployment)); n != 1 {
 		t.Errorf("%d containers after a retried RunTask, want 1", n)
 	}
 
-	described, err := r.DescribeTasks(ctx, []string{task.ARN, strings.Repeat("0", 64)})
+	described, err := r.DescribeTasks(ctx, []string{task.ID, strings.Repeat("0", 64)})
 	if err != nil {
 		t.Fatalf("describe: %v", err)
 	}
-	if len(described) != 1 || described[0].ARN != task.ARN || described[0].Ports[gamePort] != task.Ports[gamePort] || described[0].Tags[spawner.TagOwner] != "1234" {
+	if len(described) != 1 || described[0].ID != task.ID || described[0].Ports[gamePort] != task.Ports[gamePort] || described[0].Tags[spawner.TagOwner] != "1234" {
 		t.Errorf("describe gave %+v, want only the task with its ports and tags", described)
 	}
 	addr, err := r.Address(ctx, task)
@@ -243,7 +243,7 @@ func TestRunTaskCPUNeverAboveHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := w.cli.ContainerInspect(context.Background(), task.ARN)
+	c, err := w.cli.ContainerInspect(context.Background(), task.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,18 +264,18 @@ func TestStopTaskIsGraceful(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	msgs, errs := w.cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("container", task.ARN),
+		filters.Arg("container", task.ID),
 		filters.Arg("event", "kill"),
 		filters.Arg("event", "die"),
 	)})
 	// The events stream is live once the engine answered it; an event of
 	// our own proves it before the stop.
-	if err := w.cli.ContainerKill(ctx, task.ARN, "SIGWINCH"); err != nil {
+	if err := w.cli.ContainerKill(ctx, task.ID, "SIGWINCH"); err != nil {
 		t.Fatalf("kill SIGWINCH: %v", err)
 	}
 	waitEvent(t, msgs, errs, "the kill of SIGWINCH", func(m events.Message) bool { return m.Action == events.ActionKill })
 
-	if err := r.StopTask(context.Background(), task.ARN, "spawner: command"); err != nil {
+	if err := r.StopTask(context.Background(), task.ID, "spawner: command"); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	kill := waitEvent(t, msgs, errs, "the kill of the stop", func(m events.Message) bool { return m.Action == events.ActionKill })
@@ -286,13 +286,13 @@ func TestStopTaskIsGraceful(t *testing.T) {
 	if code := die.Actor.Attributes["exitCode"]; code != "0" {
 		t.Errorf("game exited with code %s, want 0: it saved and exited on SIGTERM, not killed after the grace", code)
 	}
-	if _, err := w.cli.ContainerInspect(context.Background(), task.ARN); !cerrdefs.IsNotFound(err) {
+	if _, err := w.cli.ContainerInspect(context.Background(), task.ID); !cerrdefs.IsNotFound(err) {
 		t.Errorf("container still there after the stop: %v", err)
 	}
-	if got, err := r.DescribeTasks(context.Background(), []string{task.ARN}); err != nil || len(got) != 0 {
+	if got, err := r.DescribeTasks(context.Background(), []string{task.ID}); err != nil || len(got) != 0 {
 		t.Errorf("describe after stop: %v, %v; want nothing", got, err)
 	}
-	if err := r.StopTask(context.Background(), task.ARN, "again"); err != nil {
+	if err := r.StopTask(context.Background(), task.ID, "again"); err != nil {
 		t.Errorf("stopping a removed container: %v, want success", err)
 	}
 }
@@ -336,16 +336,16 @@ func TestOtherDeploymentLeftAlone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("list owned: %v", err)
 	}
-	if len(owned) != 1 || owned[0].ARN != my.ARN {
-		t.Errorf("list owned gave %d tasks %v, want only %s", len(owned), arns(owned), my.ARN[:12])
+	if len(owned) != 1 || owned[0].ID != my.ID {
+		t.Errorf("list owned gave %d tasks %v, want only %s", len(owned), arns(owned), my.ID[:12])
 	}
-	if got, err := mine.DescribeTasks(ctx, []string{their.ARN}); err != nil || len(got) != 0 {
+	if got, err := mine.DescribeTasks(ctx, []string{their.ID}); err != nil || len(got) != 0 {
 		t.Errorf("describing the other deployment's container gave %v, %v; want nothing", arns(got), err)
 	}
-	if err := mine.StopTask(ctx, their.ARN, "not mine"); err == nil {
+	if err := mine.StopTask(ctx, their.ID, "not mine"); err == nil {
 		t.Errorf("stopping the other deployment's container succeeded, want a refusal")
 	}
-	c, err := w.cli.ContainerInspect(ctx, their.ARN)
+	c, err := w.cli.ContainerInspect(ctx, their.ID)
 	if err != nil || !c.State.Running {
 		t.Errorf("the other deployment's container is not running any more: %v", err)
 	}
@@ -354,7 +354,7 @@ func TestOtherDeploymentLeftAlone(t *testing.T) {
 func arns(ts []spawner.Task) []string {
 	var out []string
 	for _, t := range ts {
-		out = append(out, t.ARN[:12])
+		out = append(out, t.ID[:12])
 	}
 	return out
 }
@@ -391,13 +391,13 @@ func TestWatchReportsContainerKilledBehindTheBotsBack(t *testing.T) {
 
 	// Watch asks for events since it began, so a kill right now is seen
 	// even if the stream connects after it.
-	if err := w.cli.ContainerKill(context.Background(), task.ARN, "SIGKILL"); err != nil {
+	if err := w.cli.ContainerKill(context.Background(), task.ID, "SIGKILL"); err != nil {
 		t.Fatalf("kill: %v", err)
 	}
 	select {
 	case got := <-died:
-		if got.ARN != task.ARN || !got.Stopped() || got.ExitCode == nil || *got.ExitCode != 137 {
-			t.Errorf("watch reported %s stopped=%v exit=%v, want %s stopped with exit code 137", got.ARN, got.Stopped(), got.ExitCode, task.ARN)
+		if got.ID != task.ID || !got.Stopped() || got.ExitCode == nil || *got.ExitCode != 137 {
+			t.Errorf("watch reported %s stopped=%v exit=%v, want %s stopped with exit code 137", got.ID, got.Stopped(), got.ExitCode, task.ID)
 		}
 		if got.Tags[spawner.TagCreation] != task.Tags[spawner.TagCreation] || got.StoppedReason != "exited with code 137" {
 			t.Errorf("watch reported tags %v reason %q, want the creation tag and \"exited with code 137\"", got.Tags, got.StoppedReason)
@@ -454,7 +454,7 @@ func TestPortsRecoveredAndExhausted(t *testing.T) {
 	}
 
 	// Once one is stopped, its port is free again.
-	if err := restarted.StopTask(context.Background(), b.ARN, "test"); err != nil {
+	if err := restarted.StopTask(context.Background(), b.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
 	d := w.run(restarted, w.spec())
@@ -678,13 +678,13 @@ func TestConcurrentRunTasks(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("run task %d: %v", i, errs[i])
 		}
-		if other, ok := ports[task.Ports[gamePort]]; ok && other != task.ARN {
-			t.Errorf("host port %d handed to %s and %s", task.Ports[gamePort], other[:12], task.ARN[:12])
+		if other, ok := ports[task.Ports[gamePort]]; ok && other != task.ID {
+			t.Errorf("host port %d handed to %s and %s", task.Ports[gamePort], other[:12], task.ID[:12])
 		}
-		ports[task.Ports[gamePort]] = task.ARN
+		ports[task.Ports[gamePort]] = task.ID
 	}
-	if tasks[0].ARN != tasks[3].ARN {
-		t.Errorf("the same creation run twice at once gave %s and %s", tasks[0].ARN[:12], tasks[3].ARN[:12])
+	if tasks[0].ID != tasks[3].ID {
+		t.Errorf("the same creation run twice at once gave %s and %s", tasks[0].ID[:12], tasks[3].ID[:12])
 	}
 	if n := len(w.containers(w.cfg.Deployment)); n != 3 {
 		t.Errorf("%d containers, want 3", n)

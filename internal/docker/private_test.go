@@ -32,9 +32,9 @@ func (w *world) privateSpec() spawner.TaskSpec {
 // container port p/tcp of task.
 func (w *world) bindings(task spawner.Task, p int) []nat.PortBinding {
 	w.tb.Helper()
-	c, err := w.cli.ContainerInspect(context.Background(), task.ARN)
+	c, err := w.cli.ContainerInspect(context.Background(), task.ID)
 	if err != nil {
-		w.tb.Fatalf("inspect %s: %v", task.ARN, err)
+		w.tb.Fatalf("inspect %s: %v", task.ID, err)
 	}
 	return c.NetworkSettings.Ports[nat.Port(strconv.Itoa(p)+"/tcp")]
 }
@@ -120,7 +120,7 @@ func TestPrivateAddressOfPublicAndMissingPorts(t *testing.T) {
 	if addr, err := r.PrivateAddress(ctx, task, playPort); err == nil {
 		t.Errorf("private address of a port not published = %q, want an error", addr)
 	}
-	if err := w.cli.ContainerRemove(ctx, task.ARN, container.RemoveOptions{Force: true}); err != nil {
+	if err := w.cli.ContainerRemove(ctx, task.ID, container.RemoveOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if addr, err := r.PrivateAddress(ctx, task, gamePort); err == nil {

@@ -590,7 +590,7 @@ func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
 	if id, ok := strings.CutPrefix(key, spawner.PendingKeyPrefix); ok {
 		s.CreationID = id
 	} else {
-		s.TaskARN = key
+		s.TaskID = key
 	}
 	s.Owner = d.str(attrUserID, true)
 	s.ChannelID = d.str(attrChannelID, true)

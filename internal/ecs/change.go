@@ -8,7 +8,7 @@ import "github.com/mineral-contest/spawner/internal/spawner"
 // task is the bot's is for the caller to decide from its own records.
 func TaskOfChange(c spawner.TaskChange) spawner.Task {
 	t := spawner.Task{
-		ARN:           c.TaskARN,
+		ID:            c.TaskARN,
 		Status:        statusOf(c.LastStatus),
 		StopWanted:    c.DesiredStatus == "STOPPED",
 		StartedBy:     c.StartedBy,

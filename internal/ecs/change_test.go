@@ -35,7 +35,7 @@ func TestTaskOfChange(t *testing.T) {
 			if got.Status != tc.want || got.StopWanted != tc.wantStopWanted {
 				t.Errorf("status, stop wanted = %v, %v; want %v, %v", got.Status, got.StopWanted, tc.want, tc.wantStopWanted)
 			}
-			if got.ARN != c.TaskARN || got.StopCode != spawner.StopSpotInterruption || got.StoppedReason != c.StoppedReason ||
+			if got.ID != c.TaskARN || got.StopCode != spawner.StopSpotInterruption || got.StoppedReason != c.StoppedReason ||
 				got.ENI != "eni-1" || got.PrivateIP != "10.0.0.7" || !got.CreatedAt.Equal(created) || got.StartedBy != spawner.StartedBy {
 				t.Errorf("task = %+v", got)
 			}

@@ -297,11 +297,11 @@ func (t *Tasks) tags(spec map[string]string) map[string]string {
 // not assign one), the error wraps spawner.ErrNoPublicIP.
 func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) {
 	if task.ENI == "" {
-		return "", fmt.Errorf("task address: task %s has no network interface yet", spawner.TaskID(task.ARN))
+		return "", fmt.Errorf("task address: task %s has no network interface yet", spawner.ShortTaskID(task.ID))
 	}
 	if !t.cfg.AssignPublicIP {
 		if task.PrivateIP == "" {
-			return "", fmt.Errorf("task address: task %s has no private IP yet", spawner.TaskID(task.ARN))
+			return "", fmt.Errorf("task address: task %s has no private IP yet", spawner.ShortTaskID(task.ID))
 		}
 		return task.PrivateIP, nil
 	}
@@ -448,7 +448,7 @@ func statusOf(last string) spawner.TaskStatus {
 // taskOf maps ECS's description of a task to the domain's.
 func taskOf(in ecstypes.Task) spawner.Task {
 	t := spawner.Task{
-		ARN:           aws.ToString(in.TaskArn),
+		ID:            aws.ToString(in.TaskArn),
 		Status:        statusOf(aws.ToString(in.LastStatus)),
 		StopWanted:    aws.ToString(in.DesiredStatus) == "STOPPED",
 		StartedBy:     aws.ToString(in.StartedBy),

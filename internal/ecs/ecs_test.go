@@ -108,7 +108,7 @@ func TestRunTaskSendsEverythingTheTaskNeeds(t *testing.T) {
 				t.Fatalf("fake has %d tasks, want 1", len(all))
 			}
 			ft := all[0]
-			if got.ARN != ft.ARN || got.Status != spawner.TaskProvisioning || got.StopWanted || got.StartedBy != spawner.StartedBy {
+			if got.ID != ft.ARN || got.Status != spawner.TaskProvisioning || got.StopWanted || got.StartedBy != spawner.StartedBy {
 				t.Errorf("RunTask returned %+v, want the fake's task %s PROVISIONING/RUNNING started by %q", got, ft.ARN, spawner.StartedBy)
 			}
 			if got.Tags[spawner.TagCreation] != "c0ffee" || got.Tags["aws:ecs:clusterName"] != fakeaws.DefaultClusterName {
@@ -206,14 +206,14 @@ func TestRunTaskIsIdempotentByCreationID(t *testing.T) {
 		if err != nil {
 			t.Fatalf("second RunTask: %v", err)
 		}
-		if first.ARN != second.ARN {
-			t.Errorf("second RunTask started %s, want the first task %s again", second.ARN, first.ARN)
+		if first.ID != second.ID {
+			t.Errorf("second RunTask started %s, want the first task %s again", second.ID, first.ID)
 		}
 		other, err := tasks.RunTask(ctx, testSpec("other"))
 		if err != nil {
 			t.Fatalf("third RunTask: %v", err)
 		}
-		if other.ARN == first.ARN {
+		if other.ID == first.ID {
 			t.Errorf("a new creation id got the old task")
 		}
 		if n := len(srv.Tasks()); n != 2 {
@@ -228,8 +228,8 @@ func TestRunTaskIsIdempotentByCreationID(t *testing.T) {
 			t.Fatalf("RunTask: %v", err)
 		}
 		all := srv.Tasks()
-		if len(all) != 1 || all[0].ARN != got.ARN {
-			t.Fatalf("fake runs %v, want only the returned task %s", all, got.ARN)
+		if len(all) != 1 || all[0].ARN != got.ID {
+			t.Fatalf("fake runs %v, want only the returned task %s", all, got.ID)
 		}
 		calls := srv.Calls("RunTask")
 		if len(calls) != 2 {
@@ -266,9 +266,9 @@ func TestDescribeTasksBatchesOf100(t *testing.T) {
 	}
 	seen := make(map[string]bool)
 	for _, task := range got {
-		seen[task.ARN] = true
+		seen[task.ID] = true
 		if task.Tags[spawner.TagCreation] == "" || task.Status != spawner.TaskRunning {
-			t.Errorf("task %s: status %s tags %v, want running with its tags", task.ARN, task.Status, task.Tags)
+			t.Errorf("task %s: status %s tags %v, want running with its tags", task.ID, task.Status, task.Tags)
 		}
 	}
 	if seen[gone] {
@@ -310,10 +310,10 @@ func TestDescribeTasksMapsWhatECSSays(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunTask: %v", err)
 	}
-	ft := waitRunning(t, running, task.ARN)
-	srv.Crash(task.ARN, "OutOfMemoryError: Container killed due to memory usage", 137)
+	ft := waitRunning(t, running, task.ID)
+	srv.Crash(task.ID, "OutOfMemoryError: Container killed due to memory usage", 137)
 
-	got, err := tasks.DescribeTasks(ctx, []string{task.ARN})
+	got, err := tasks.DescribeTasks(ctx, []string{task.ID})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("DescribeTasks = %v, %v", got, err)
 	}
@@ -343,10 +343,10 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 		t.Fatalf("RunTask: %v", err)
 	}
 	long := strings.Repeat("é", 300)
-	if err := tasks.StopTask(ctx, task.ARN, long); err != nil {
+	if err := tasks.StopTask(ctx, task.ID, long); err != nil {
 		t.Fatalf("StopTask: %v", err)
 	}
-	ft, _ := srv.Task(task.ARN)
+	ft, _ := srv.Task(task.ID)
 	if ft.DesiredStatus != "STOPPED" || ft.StopCode != "UserInitiated" {
 		t.Errorf("after StopTask the task is desired %q stop code %q", ft.DesiredStatus, ft.StopCode)
 	}
@@ -354,10 +354,10 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 		t.Errorf("stopped reason has %d characters (valid UTF-8: %v), want 255", n, utf8.ValidString(ft.StoppedReason))
 	}
 
-	if err := tasks.StopTask(ctx, task.ARN, "again"); err != nil {
+	if err := tasks.StopTask(ctx, task.ID, "again"); err != nil {
 		t.Errorf("stopping a stopped task: %v", err)
 	}
-	if ft, _ := srv.Task(task.ARN); ft.StoppedReason != strings.Repeat("é", 255) {
+	if ft, _ := srv.Task(task.ID); ft.StoppedReason != strings.Repeat("é", 255) {
 		t.Errorf("a second stop changed the reason to %q", ft.StoppedReason)
 	}
 	unknown := ft.ClusterARN[:strings.Index(ft.ClusterARN, ":cluster/")] + ":task/" + fakeaws.DefaultClusterName + "/0123456789abcdef0123456789abcdef"
@@ -368,7 +368,7 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 	cfg := testConfig()
 	cfg.Cluster = "elsewhere"
 	wrong := ecs.New(awsecs.NewFromConfig(srv.AWSConfig()), ec2.NewFromConfig(srv.AWSConfig()), cfg)
-	if err := wrong.StopTask(ctx, task.ARN, "x"); err == nil {
+	if err := wrong.StopTask(ctx, task.ID, "x"); err == nil {
 		t.Errorf("StopTask on a missing cluster succeeded; only a missing task is fine")
 	}
 }
@@ -401,8 +401,8 @@ func TestListOwnedTasksReadsEveryPage(t *testing.T) {
 		t.Errorf("listed %d owned tasks, want %d", len(got), len(want))
 	}
 	for _, task := range got {
-		if !want[task.ARN] {
-			t.Errorf("listed %s (started by %q, status %s, stop wanted %v), not an owned live task", task.ARN, task.StartedBy, task.Status, task.StopWanted)
+		if !want[task.ID] {
+			t.Errorf("listed %s (started by %q, status %s, stop wanted %v), not an owned live task", task.ID, task.StartedBy, task.Status, task.StopWanted)
 		}
 	}
 	calls := srv.Calls("ListTasks")
@@ -442,8 +442,8 @@ func TestAddress(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RunTask: %v", err)
 		}
-		ft := waitRunning(t, running, task.ARN)
-		described, err := tasks.DescribeTasks(ctx, []string{task.ARN})
+		ft := waitRunning(t, running, task.ID)
+		described, err := tasks.DescribeTasks(ctx, []string{task.ID})
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
@@ -545,11 +545,11 @@ func TestSDKRetriesTransientErrors(t *testing.T) {
 			return tasks.StopTask(ctx, arn, "r")
 		}},
 		{"DescribeNetworkInterfaces", fakeaws.Throttle, func(ctx context.Context, tasks *ecs.Tasks, arn string) error {
-			_, err := tasks.Address(ctx, spawner.Task{ARN: arn, ENI: "eni-00000000000000001"})
+			_, err := tasks.Address(ctx, spawner.Task{ID: arn, ENI: "eni-00000000000000001"})
 			return err
 		}},
 		{"DescribeNetworkInterfaces", fakeaws.ServerError, func(ctx context.Context, tasks *ecs.Tasks, arn string) error {
-			_, err := tasks.Address(ctx, spawner.Task{ARN: arn, ENI: "eni-00000000000000001"})
+			_, err := tasks.Address(ctx, spawner.Task{ID: arn, ENI: "eni-00000000000000001"})
 			return err
 		}},
 	} {

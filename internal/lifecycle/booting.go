@@ -72,8 +72,8 @@ func (m *Manager) describeBooting(ctx context.Context, at time.Time, arn string)
 func (m *Manager) bootingTasksLocked() map[string]bool {
 	arns := make(map[string]bool)
 	for _, e := range m.entries {
-		if e.phase == phaseCreating && e.srv.TaskARN != "" {
-			arns[e.srv.TaskARN] = true
+		if e.phase == phaseCreating && e.srv.TaskID != "" {
+			arns[e.srv.TaskID] = true
 		}
 	}
 	return arns

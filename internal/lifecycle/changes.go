@@ -27,13 +27,13 @@ import (
 // once more). It is safe for concurrent use, and applying the same change
 // twice does no harm.
 func (m *Manager) TaskChanged(t spawner.Task) {
-	if t.ARN == "" {
+	if t.ID == "" {
 		return
 	}
 	m.mu.Lock()
 	var e *entry
 	for _, o := range m.entries {
-		if o.srv.TaskARN == t.ARN {
+		if o.srv.TaskID == t.ID {
 			e = o
 			break
 		}
@@ -89,7 +89,7 @@ func (m *Manager) look(e *entry, hint spawner.Task) {
 // then tell how it ended (the Docker runtime's, for a removed container).
 func (m *Manager) confirmTaskChange(e *entry) {
 	m.mu.Lock()
-	id, arn, hint := e.id, e.srv.TaskARN, e.hint
+	id, arn, hint := e.id, e.srv.TaskID, e.hint
 	live := m.entries[id] == e && e.phase == phaseWatched
 	m.mu.Unlock()
 	if !live {
@@ -105,7 +105,7 @@ func (m *Manager) confirmTaskChange(e *entry) {
 	t := hint
 	t.Status, t.StopWanted = spawner.TaskStopped, true
 	for _, d := range described {
-		if d.ARN == arn {
+		if d.ID == arn {
 			t = d
 		}
 	}

@@ -147,9 +147,9 @@ func (m *Manager) startTask(ctx context.Context, e *entry, srv spawner.Server, l
 		}
 		return log, false
 	}
-	log = log.With("task", task.ARN)
+	log = log.With("task", task.ID)
 	srv, _ = m.update(id, func(e *entry) {
-		e.srv.TaskARN = task.ARN
+		e.srv.TaskID = task.ID
 		e.srv.State = stateOf(task, spawner.StateProvisioning)
 	})
 	if err := m.store.Put(ctx, srv); err != nil {
@@ -236,8 +236,8 @@ func (m *Manager) stopTagged(ctx context.Context, id string, log *slog.Logger) {
 	}
 	for _, t := range owned {
 		if t.Tags[spawner.TagCreation] == id {
-			if err := m.tasks.StopTask(ctx, t.ARN, "spawner: creation failed"); err != nil {
-				log.Error("stop task of failed creation", "task", t.ARN, "err", err)
+			if err := m.tasks.StopTask(ctx, t.ID, "spawner: creation failed"); err != nil {
+				log.Error("stop task of failed creation", "task", t.ID, "err", err)
 			}
 		}
 	}
@@ -304,8 +304,8 @@ type booting struct {
 // reports whether the worker is done.
 func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b *booting, tick time.Time) bool {
 	_, srv, _ := m.get(id)
-	tasks, err := m.describeBooting(ctx, tick, srv.TaskARN)
-	t, found := taskByARN(tasks, srv.TaskARN)
+	tasks, err := m.describeBooting(ctx, tick, srv.TaskID)
+	t, found := taskByARN(tasks, srv.TaskID)
 	switch {
 	case ctx.Err() != nil:
 		return true
@@ -343,7 +343,7 @@ func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b 
 // others or none: never take the first one on trust.
 func taskByARN(tasks []spawner.Task, arn string) (spawner.Task, bool) {
 	for _, t := range tasks {
-		if t.ARN == arn {
+		if t.ID == arn {
 			return t, true
 		}
 	}
@@ -492,7 +492,7 @@ func (m *Manager) save(ctx context.Context, id string) {
 	err := m.store.Put(ctx, srv)
 	m.update(id, func(e *entry) { savedLocked(e, err == nil) })
 	if err != nil && ctx.Err() == nil {
-		m.log.Warn("save record; will retry", "task", srv.TaskARN, "err", err)
+		m.log.Warn("save record; will retry", "task", srv.TaskID, "err", err)
 	}
 }
 
@@ -525,5 +525,5 @@ func entryID(s spawner.Server) string {
 	if s.CreationID != "" {
 		return s.CreationID
 	}
-	return s.TaskARN
+	return s.TaskID
 }

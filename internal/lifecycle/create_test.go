@@ -81,7 +81,7 @@ func TestCreateBootsToReady(t *testing.T) {
 			pending := puts[0]
 			if pending.Key() != pendingKey || pending.Owner != alice || pending.ChannelID != ch ||
 				pending.StatusMessageID != status.id || pending.Token == "" || pending.Variant != wantVariant ||
-				pending.Game != "minecraft" || !pending.CreatedAt.Equal(t0) || pending.TaskARN != "" {
+				pending.Game != "minecraft" || !pending.CreatedAt.Equal(t0) || pending.TaskID != "" {
 				t.Errorf("pending record = %+v", pending)
 			}
 			token := pending.Token
@@ -177,7 +177,7 @@ func TestCreateBootsToReady(t *testing.T) {
 			if rec, _ := w.store.get(arn); rec.State != spawner.StateReady {
 				t.Errorf("record state = %q, want ready", rec.State)
 			}
-			if len(w.chat.logsWith(addr, text.Mention(alice), spawner.TaskID(arn))) != 1 {
+			if len(w.chat.logsWith(addr, text.Mention(alice), spawner.ShortTaskID(arn))) != 1 {
 				t.Errorf("log channel does not tell the server is ready\n%s", w)
 			}
 			for _, l := range w.chat.logLines() {
@@ -284,7 +284,7 @@ func TestCreateRefusals(t *testing.T) {
 		}
 		req.Admin = true
 		refused(w, req, r, spawner.RefusedCap) // the cap holds for admins too
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, a.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, a.ShortTaskID()); err != nil {
 			t.Fatalf("stop alice's server: %v", err)
 		}
 		req.Admin = false

@@ -117,7 +117,7 @@ func TestHostPortOfAContainer(t *testing.T) {
 	if spec.Image != "itzg/minecraft-server" || spec.Memory != 3072 || !slices.Equal(spec.Ports, []spawner.PortSpec{{Port: 25565, Proto: "tcp"}}) {
 		t.Errorf("container spec = %+v", spec.ContainerSpec)
 	}
-	if rec, ok := w.store.get(srv.TaskARN); !ok || rec.Port != 25570 {
+	if rec, ok := w.store.get(srv.TaskID); !ok || rec.Port != 25570 {
 		t.Errorf("record = %+v, want the host port kept for a restart", rec)
 	}
 }

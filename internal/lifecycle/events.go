@@ -50,7 +50,7 @@ func publicID(s spawner.Server) string {
 	if s.CreationID != "" {
 		return s.CreationID
 	}
-	return s.TaskID()
+	return s.ShortTaskID()
 }
 
 // statusMessage is the ticket's status message for srv, with the link to

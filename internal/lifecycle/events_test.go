@@ -139,7 +139,7 @@ func TestEventsFollowACreationToItsEnd(t *testing.T) {
 	}
 
 	// The end, with its cause; the server leaves the snapshot.
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	evs = f.all()

@@ -206,7 +206,7 @@ func (f *fakeTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner
 		status = spawner.TaskProvisioning
 	}
 	t := &spawner.Task{
-		ARN:       fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+f.n),
+		ID:        fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+f.n),
 		Status:    status,
 		StartedBy: spawner.StartedBy,
 		ENI:       fmt.Sprintf("eni-%08x", f.n),
@@ -215,7 +215,7 @@ func (f *fakeTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner
 		CreatedAt: f.clock.Now(),
 	}
 	f.addLocked(*t)
-	f.j.add("ecs.started %s", spawner.TaskID(t.ARN))
+	f.j.add("ecs.started %s", spawner.ShortTaskID(t.ID))
 	if err != nil {
 		return spawner.Task{}, err
 	}
@@ -223,13 +223,13 @@ func (f *fakeTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner
 }
 
 func (f *fakeTasks) addLocked(t spawner.Task) {
-	if _, ok := f.tasks[t.ARN]; !ok {
-		f.order = append(f.order, t.ARN)
+	if _, ok := f.tasks[t.ID]; !ok {
+		f.order = append(f.order, t.ID)
 	}
 	c := cloneTask(t)
-	f.tasks[t.ARN] = &c
-	if _, ok := f.ips[t.ARN]; !ok {
-		f.ips[t.ARN] = fmt.Sprintf("203.0.113.%d", len(f.order))
+	f.tasks[t.ID] = &c
+	if _, ok := f.ips[t.ID]; !ok {
+		f.ips[t.ID] = fmt.Sprintf("203.0.113.%d", len(f.order))
 	}
 }
 
@@ -259,7 +259,7 @@ func (f *fakeTasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner
 
 // StopTask stops a task; one unknown or already stopped is not an error, as with the real adapter.
 func (f *fakeTasks) StopTask(ctx context.Context, arn, reason string) error {
-	f.j.add("ecs.StopTask %s %s", spawner.TaskID(arn), reason)
+	f.j.add("ecs.StopTask %s %s", spawner.ShortTaskID(arn), reason)
 	err := f.enter("StopTask")
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -304,15 +304,15 @@ func (f *fakeTasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) 
 }
 
 func (f *fakeTasks) Address(ctx context.Context, t spawner.Task) (string, error) {
-	f.j.add("ecs.Address %s", spawner.TaskID(t.ARN))
+	f.j.add("ecs.Address %s", spawner.ShortTaskID(t.ID))
 	if err := f.call(ctx, "Address"); err != nil {
 		return "", err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ip, ok := f.ips[t.ARN]
+	ip, ok := f.ips[t.ID]
 	if !ok {
-		return "", fmt.Errorf("no network interface for %s: %w", t.ARN, spawner.ErrNotFound)
+		return "", fmt.Errorf("no network interface for %s: %w", t.ID, spawner.ErrNotFound)
 	}
 	return ip, nil
 }
@@ -423,7 +423,7 @@ func (f *fakeTasks) String() string {
 	var b strings.Builder
 	for _, a := range f.order {
 		t := f.tasks[a]
-		fmt.Fprintf(&b, "  %s %s stopWanted=%v startedBy=%q reason=%q tags=%v\n", spawner.TaskID(a), t.Status, t.StopWanted, t.StartedBy, t.StoppedReason, t.Tags)
+		fmt.Fprintf(&b, "  %s %s stopWanted=%v startedBy=%q reason=%q tags=%v\n", spawner.ShortTaskID(a), t.Status, t.StopWanted, t.StartedBy, t.StoppedReason, t.Tags)
 	}
 	return b.String()
 }
@@ -431,7 +431,7 @@ func (f *fakeTasks) String() string {
 func taskIDs(arns []string) []string {
 	out := make([]string, len(arns))
 	for i, a := range arns {
-		out[i] = spawner.TaskID(a)
+		out[i] = spawner.ShortTaskID(a)
 	}
 	return out
 }
@@ -583,7 +583,7 @@ func shortKey(k string) string {
 	if strings.HasPrefix(k, spawner.PendingKeyPrefix) {
 		return k
 	}
-	return spawner.TaskID(k)
+	return spawner.ShortTaskID(k)
 }
 
 // fakePinger answers Server List Pings from a table of player counts by address.

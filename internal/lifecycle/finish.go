@@ -44,7 +44,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	srv, reply := e.srv, e.reply
 	m.mu.Unlock()
 
-	log := m.log.With("creation", srv.CreationID, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
+	log := m.log.With("creation", srv.CreationID, "task", srv.TaskID, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
 	if prevState != spawner.StateStopping {
 		m.editStatus(ctx, srv, "")
 	}
@@ -133,13 +133,13 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 
 // release stops the task and deletes the records, idempotently.
 func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) error {
-	if srv.TaskARN != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
-		if err := m.tasks.StopTask(ctx, srv.TaskARN, "spawner: "+string(end.cause)); err != nil {
+	if srv.TaskID != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
+		if err := m.tasks.StopTask(ctx, srv.TaskID, "spawner: "+string(end.cause)); err != nil {
 			return err
 		}
 	}
-	if srv.TaskARN != "" {
-		if err := m.store.Delete(ctx, srv.TaskARN); err != nil {
+	if srv.TaskID != "" {
+		if err := m.store.Delete(ctx, srv.TaskID); err != nil {
 			return err
 		}
 	}

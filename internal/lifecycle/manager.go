@@ -440,7 +440,7 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 	// The creation worker owns the server until it is ready; it ends it at
 	// its next step, never longer than one poll away.
 	e.nudgeWorker()
-	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
+	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskID, "by", by.UserID)
 	// Its end may fail (AWS or the table down): the member is then told,
 	// as for a watched server, while the sweep retries it.
 	select {

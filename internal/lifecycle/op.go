@@ -94,7 +94,7 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 	ctx, cancel := context.WithTimeout(ctx, DefaultRCONTimeout)
 	defer cancel()
 	addr, err := m.rconAddr(ctx, srv, game)
-	log := m.log.With("task", srv.TaskARN, "user", srv.Owner, "by", by.UserID, "rcon", addr)
+	log := m.log.With("task", srv.TaskID, "user", srv.Owner, "by", by.UserID, "rcon", addr)
 	if err != nil {
 		log.Warn("op through RCON: no address", "player", player, "err", err)
 		return "", fmt.Errorf("op %s: %w", player, err)
@@ -127,9 +127,9 @@ type PrivateAddresser interface {
 func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) (string, error) {
 	port := game.RCON.Port
 	pa, private := m.tasks.(PrivateAddresser)
-	if srv.TaskARN != "" {
-		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
-		t, found := taskByARN(tasks, srv.TaskARN)
+	if srv.TaskID != "" {
+		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskID})
+		t, found := taskByARN(tasks, srv.TaskID)
 		switch {
 		case private && err != nil:
 			return "", fmt.Errorf("describe task for its RCON address: %w", err)
@@ -144,7 +144,7 @@ func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner
 		case err == nil && found && t.Ports[port] != 0:
 			port = t.Ports[port]
 		case err != nil && ctx.Err() == nil:
-			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskARN, "err", err)
+			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskID, "err", err)
 		}
 	} else if private {
 		return "", errors.New("RCON address: the server has no task")

@@ -53,14 +53,14 @@ func planRecovery(in observed) recoveryPlan {
 	var tracked tracking
 	withTask := make(map[string]bool)
 	for _, r := range in.records {
-		if r.TaskARN != "" && r.CreationID != "" {
+		if r.TaskID != "" && r.CreationID != "" {
 			withTask[r.CreationID] = true
 		}
 	}
 	byARN := make(map[string]spawner.Task, len(in.owned))
 	byCreation := make(map[string]spawner.Task, len(in.owned))
 	for _, t := range in.owned {
-		byARN[t.ARN] = t
+		byARN[t.ID] = t
 		if c := t.Tags[spawner.TagCreation]; c != "" {
 			byCreation[c] = t
 		}
@@ -69,7 +69,7 @@ func planRecovery(in observed) recoveryPlan {
 	for _, r := range in.records {
 		tracked.add(r)
 		named[r.ChannelID] = true
-		if r.TaskARN == "" && withTask[r.CreationID] {
+		if r.TaskID == "" && withTask[r.CreationID] {
 			p.servers = append(p.servers, planned{verdict: verdictSuperseded, srv: r})
 			continue
 		}
@@ -82,18 +82,18 @@ func planRecovery(in observed) recoveryPlan {
 
 // classify decides what recovery does with record r.
 func classify(r spawner.Server, byARN, byCreation, recorded map[string]spawner.Task) planned {
-	if r.TaskARN == "" {
+	if r.TaskID == "" {
 		t, started := byCreation[r.CreationID]
 		if !started {
 			return planned{verdict: verdictInterrupted, srv: r}
 		}
-		r.TaskARN = t.ARN
+		r.TaskID = t.ID
 		r.State = stateOf(t, spawner.StateProvisioning)
 		return planned{verdict: verdictAdopt, srv: r}
 	}
-	t, alive := byARN[r.TaskARN]
+	t, alive := byARN[r.TaskID]
 	if !alive {
-		t, alive = recorded[r.TaskARN]
+		t, alive = recorded[r.TaskID]
 	}
 	switch {
 	case !alive || t.Stopped():
@@ -114,8 +114,8 @@ func (k *tracking) add(s spawner.Server) {
 	if *k == nil {
 		*k = make(tracking)
 	}
-	if s.TaskARN != "" {
-		(*k)[s.TaskARN] = true
+	if s.TaskID != "" {
+		(*k)[s.TaskID] = true
 	}
 	if s.CreationID != "" {
 		(*k)[s.CreationID] = true
@@ -127,7 +127,7 @@ func (k *tracking) add(s spawner.Server) {
 func orphans(owned []spawner.Task, tracked tracking, now time.Time, grace time.Duration) []spawner.Task {
 	var out []spawner.Task
 	for _, t := range owned {
-		if t.Stopped() || tracked[t.ARN] || tracked[t.Tags[spawner.TagCreation]] {
+		if t.Stopped() || tracked[t.ID] || tracked[t.Tags[spawner.TagCreation]] {
 			continue
 		}
 		if grace > 0 && now.Sub(t.CreatedAt) < grace {

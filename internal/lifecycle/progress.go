@@ -33,7 +33,7 @@ type progressNotes struct {
 func (m *Manager) Progress(creationID string, note spawner.PullProgress) {
 	m.mu.Lock()
 	e, ok := m.entries[creationID]
-	starting := ok && e.phase == phaseCreating && e.srv.TaskARN == ""
+	starting := ok && e.phase == phaseCreating && e.srv.TaskID == ""
 	m.mu.Unlock()
 	if !starting {
 		return

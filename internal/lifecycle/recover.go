@@ -53,12 +53,12 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 	in := observed{records: records, owned: owned, recorded: make(map[string]spawner.Task)}
 	ownedARN := make(map[string]bool, len(owned))
 	for _, t := range owned {
-		ownedARN[t.ARN] = true
+		ownedARN[t.ID] = true
 	}
 	var describe []string
 	for _, r := range records {
-		if r.TaskARN != "" && !ownedARN[r.TaskARN] {
-			describe = append(describe, r.TaskARN)
+		if r.TaskID != "" && !ownedARN[r.TaskID] {
+			describe = append(describe, r.TaskID)
 		}
 	}
 	if len(describe) > 0 {
@@ -67,7 +67,7 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 			return observed{}, nil, fmt.Errorf("describe recorded tasks: %w", err)
 		}
 		for _, t := range ts {
-			in.recorded[t.ARN] = t
+			in.recorded[t.ID] = t
 		}
 	}
 	if in.channels, err = m.chat.CategoryChannels(ctx); err != nil {
@@ -158,7 +158,7 @@ func (m *Manager) resume(id string) {
 	if !ok {
 		return
 	}
-	log := m.log.With("creation", id, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID)
+	log := m.log.With("creation", id, "task", srv.TaskID, "user", srv.Owner, "channel", srv.ChannelID)
 	log.Info("resuming a server that was booting")
 	m.save(m.ctx, id)
 	if srv.CreationID != "" {

@@ -25,7 +25,7 @@ func (m *Manager) spotInterrupted(e *entry, t spawner.Task) bool {
 	if !tell {
 		return true
 	}
-	m.log.Warn("Fargate Spot is reclaiming a server; its owner is told", "creation", e.id, "task", t.ARN)
+	m.log.Warn("Fargate Spot is reclaiming a server; its owner is told", "creation", e.id, "task", t.ID)
 	m.metrics.Warned("spot")
 	m.goWorker(func() {
 		m.mustSay(m.ctx, srv.ChannelID, spawner.Message{

@@ -20,14 +20,14 @@ func TestSpotInterruption(t *testing.T) {
 	lists := w.ecs.listCount()
 
 	reason := "Your Spot Task was interrupted."
-	w.ecs.set(srv.TaskARN, func(t *spawner.Task) {
+	w.ecs.set(srv.TaskID, func(t *spawner.Task) {
 		t.StopWanted, t.StopCode, t.StoppedReason = true, spawner.StopSpotInterruption, reason
 	})
-	warning, _ := w.ecs.get(srv.TaskARN)
+	warning, _ := w.ecs.get(srv.TaskID)
 	w.m.TaskChanged(warning)
 	w.m.TaskChanged(warning) // delivered twice
-	w.ecs.set(srv.TaskARN, func(t *spawner.Task) { t.Status = spawner.TaskStopping })
-	stopping, _ := w.ecs.get(srv.TaskARN)
+	w.ecs.set(srv.TaskID, func(t *spawner.Task) { t.Status = spawner.TaskStopping })
+	stopping, _ := w.ecs.get(srv.TaskID)
 	w.m.TaskChanged(stopping) // on its way down: still the same warning
 	w.waitWorkers()
 
@@ -54,8 +54,8 @@ func TestSpotInterruption(t *testing.T) {
 		t.Errorf("the bot stopped %d task(s) at the warning; Fargate does it", n)
 	}
 
-	w.ecs.endOnOwn(srv.TaskARN, reason, 143)
-	stopped, _ := w.ecs.get(srv.TaskARN)
+	w.ecs.endOnOwn(srv.TaskID, reason, 143)
+	stopped, _ := w.ecs.get(srv.TaskID)
 	stopped.StopCode = spawner.StopSpotInterruption
 	w.m.TaskChanged(stopped)
 	w.waitWorkers()

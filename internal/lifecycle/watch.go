@@ -180,8 +180,8 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 		return c, false // a worker owns it
 	}
 	c.save = e.unsaved && sweep
-	if ecsState != nil && e.srv.TaskARN != "" {
-		t, found := ecsState[e.srv.TaskARN]
+	if ecsState != nil && e.srv.TaskID != "" {
+		t, found := ecsState[e.srv.TaskID]
 		if !found || t.Stopped() {
 			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
 			return c, true
@@ -281,7 +281,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		m.publishPlayers(c.id, ping.Online)
 	}
 	lang := m.lang(c.srv)
-	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
+	log := m.log.With("task", c.srv.TaskID, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	// Warning k comes again after players came back and left: the check's
 	// time tells those messages apart.
 	checkAt := strconv.FormatInt(now.UnixMilli(), 10)
@@ -343,15 +343,15 @@ func (m *Manager) sweepECS(ctx context.Context, now time.Time) (map[string]spawn
 	}
 	state := make(map[string]spawner.Task, len(owned))
 	for _, t := range owned {
-		state[t.ARN] = t
+		state[t.ID] = t
 	}
 	var rest []string
 	var tracked tracking
 	m.mu.Lock()
 	for _, e := range m.entries {
 		tracked.add(e.srv)
-		if _, ok := state[e.srv.TaskARN]; e.srv.TaskARN != "" && !ok && e.phase != phaseCreating {
-			rest = append(rest, e.srv.TaskARN)
+		if _, ok := state[e.srv.TaskID]; e.srv.TaskID != "" && !ok && e.phase != phaseCreating {
+			rest = append(rest, e.srv.TaskID)
 		}
 	}
 	m.mu.Unlock()
@@ -361,8 +361,8 @@ func (m *Manager) sweepECS(ctx context.Context, now time.Time) (map[string]spawn
 			return nil, fmt.Errorf("describe tasks: %w", err)
 		}
 		for _, t := range described {
-			if slices.Contains(rest, t.ARN) {
-				state[t.ARN] = t
+			if slices.Contains(rest, t.ID) {
+				state[t.ID] = t
 			}
 		}
 	}
@@ -384,15 +384,15 @@ func (m *Manager) stopOrphans(ctx context.Context, orphans []spawner.Task) {
 }
 
 func (m *Manager) stopOrphan(ctx context.Context, t spawner.Task) {
-	if err := m.tasks.StopTask(ctx, t.ARN, "spawner: "+string(spawner.CauseOrphan)); err != nil {
+	if err := m.tasks.StopTask(ctx, t.ID, "spawner: "+string(spawner.CauseOrphan)); err != nil {
 		if ctx.Err() == nil {
-			m.log.Error("stop orphaned task", "task", t.ARN, "err", err)
+			m.log.Error("stop orphaned task", "task", t.ID, "err", err)
 		}
 		return
 	}
-	m.log.Warn("stopped orphaned task", "task", t.ARN, "user", t.Tags[spawner.TagOwner])
+	m.log.Warn("stopped orphaned task", "task", t.ID, "user", t.Tags[spawner.TagOwner])
 	m.metrics.Stopped(spawner.CauseOrphan)
-	orphan := spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}
+	orphan := spawner.Server{TaskID: t.ID, Owner: t.Tags[spawner.TagOwner]}
 	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(orphan, spawner.CauseOrphan, "", ""), Key: msgKey(orphan, "log-orphan")})
 	if ch := t.Tags[spawner.TagChannel]; ch != "" {
 		m.closeLater(ch)

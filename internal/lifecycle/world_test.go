@@ -152,7 +152,7 @@ func (w *world) String() string {
 	b.WriteString("--- metrics:\n" + w.metrics.String())
 	b.WriteString("--- mirror:\n")
 	for _, s := range w.m.Servers(admin) {
-		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.TaskID(), s.State, s.Owner, s.HostPort())
+		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.ShortTaskID(), s.State, s.Owner, s.HostPort())
 	}
 	b.WriteString("--- log:\n" + w.logs.String())
 	return b.String()

@@ -67,11 +67,12 @@ func (s State) Known() bool {
 // Server is one game server a member asked for: the row of the table and the
 // entry of the in-memory mirror.
 //
-// Before RunTask has answered, a Server has no TaskARN and is stored under
-// its CreationID (see Key); that record is what lets a restart know a
-// creation was under way and never start a second task for it.
+// Before the runtime has started its task, a Server has no TaskID and is
+// stored under its CreationID (see Key); that record is what lets a
+// restart know a creation was under way and never start a second task
+// for it.
 type Server struct {
-	TaskARN         string // taskId in the table; empty until RunTask answered
+	TaskID          string // the runtime's id of its task (taskId in the table); empty until started
 	CreationID      string // also the RunTask client token and a task tag
 	Game            string
 	Variant         string // typeServer in the table
@@ -110,25 +111,29 @@ type Server struct {
 // PendingKeyPrefix starts the table key of a creation whose task is not known yet.
 const PendingKeyPrefix = "creation/"
 
-// Key is the table's partition key for the server: the task ARN, or, before
-// RunTask answered, PendingKeyPrefix followed by the creation id.
+// Key is the table's partition key for the server: its task id, or, before
+// the task was started, PendingKeyPrefix followed by the creation id.
 func (s Server) Key() string {
-	if s.TaskARN != "" {
-		return s.TaskARN
+	if s.TaskID != "" {
+		return s.TaskID
 	}
 	return PendingKeyPrefix + s.CreationID
 }
 
-// TaskID is the last segment of the task ARN: short, unique in the cluster,
-// and what the /server stop option carries.
-func (s Server) TaskID() string { return TaskID(s.TaskARN) }
+// ShortTaskID is the short form of the server's task id (see the
+// function ShortTaskID): what members pick in /server stop and read in
+// the log channel.
+func (s Server) ShortTaskID() string { return ShortTaskID(s.TaskID) }
 
-// TaskID returns the last segment of a task ARN ("arn:...:task/cluster/abc" → "abc").
-func TaskID(arn string) string {
-	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
-		return arn[i+1:]
+// ShortTaskID returns the last '/'-separated segment of a task id
+// ("…/games/abc" → "abc"). A runtime whose ids are paths keeps the last
+// segment unique among its tasks, so it names the task as well as the
+// whole id does, in fewer characters.
+func ShortTaskID(id string) string {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		return id[i+1:]
 	}
-	return arn
+	return id
 }
 
 // HostPort is the address players type in Minecraft: "ip:port", or "" while unknown.
@@ -298,7 +303,7 @@ type TaskSpec struct {
 
 // Task is what the task runtime (ECS) says of a task.
 type Task struct {
-	ARN    string
+	ID     string
 	Status TaskStatus // where the task is in its life
 	// StopWanted is true once the task was asked to stop (ECS's desired
 	// status STOPPED), even while it still runs.

@@ -12,14 +12,14 @@ import (
 const MaxPlayers = 1_000_000
 
 // Storable reports whether a store (the DynamoDB table, the embedded file)
-// may hold s: a server its Load could read back, with a task ARN or a
+// may hold s: a server its Load could read back, with a task id or a
 // creation id, an owner, a channel and a creation time, under a key that
 // is not a game template's or a cooldown's. The error reads "server <key>: <what lacks>",
 // for the store to wrap ("put %w").
 func (s Server) Storable() error {
 	switch {
-	case s.TaskARN == "" && s.CreationID == "":
-		return errors.New("server: neither task ARN nor creation id")
+	case s.TaskID == "" && s.CreationID == "":
+		return errors.New("server: neither task id nor creation id")
 	case s.Owner == "":
 		return fmt.Errorf("server %s: no owner", s.Key())
 	case s.ChannelID == "":

@@ -99,7 +99,7 @@ func (l Lang) StatusStopsAt(stopAt time.Time) string {
 // LogExtended: a server's stop time moved.
 func (l Lang) LogExtended(s spawner.Server, by string, stopAt time.Time) string {
 	return fmt.Sprintf(l.pick("⏰ Server of %s extended by %s until %s · task `%s`", "⏰ Serveur de %s prolongé par %s jusqu'à %s · tâche `%s`"),
-		Mention(s.Owner), Mention(by), Timestamp(stopAt, "f"), s.TaskID())
+		Mention(s.Owner), Mention(by), Timestamp(stopAt, "f"), s.ShortTaskID())
 }
 
 // maxReply bounds what the answer to /server op repeats of the game's reply.

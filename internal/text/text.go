@@ -269,7 +269,7 @@ func reached(s spawner.Server) int {
 		step = spawner.StateBooting
 	case !s.RunningAt.IsZero():
 		step = spawner.StateRunning
-	case s.TaskARN != "":
+	case s.TaskID != "":
 		step = spawner.StateProvisioning
 	}
 	for i, st := range steps {
@@ -449,13 +449,13 @@ func (l Lang) LogCreated(s spawner.Server) string {
 
 // LogReady: a server is ready.
 func (l Lang) LogReady(s spawner.Server) string {
-	return fmt.Sprintf(l.pick("✅ Server `%s` of %s is ready · task `%s`", "✅ Le serveur `%s` de %s est prêt · tâche `%s`"), s.HostPort(), Mention(s.Owner), s.TaskID())
+	return fmt.Sprintf(l.pick("✅ Server `%s` of %s is ready · task `%s`", "✅ Le serveur `%s` de %s est prêt · tâche `%s`"), s.HostPort(), Mention(s.Owner), s.ShortTaskID())
 }
 
 // LogStopped: a server stopped, by whom or why.
 func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail string) string {
 	who := Mention(s.Owner)
-	task := s.TaskID()
+	task := s.ShortTaskID()
 	if task == "" {
 		task = "—"
 	}
@@ -478,7 +478,7 @@ func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail s
 
 // LogStopRetry: stopping failed and will be retried.
 func (l Lang) LogStopRetry(s spawner.Server, err string) string {
-	return fmt.Sprintf(l.pick("⚠️ Could not stop task `%s` of %s yet (%s); retrying.", "⚠️ Impossible d'arrêter la tâche `%s` de %s pour l'instant (%s) ; nouvel essai."), s.TaskID(), Mention(s.Owner), err)
+	return fmt.Sprintf(l.pick("⚠️ Could not stop task `%s` of %s yet (%s); retrying.", "⚠️ Impossible d'arrêter la tâche `%s` de %s pour l'instant (%s) ; nouvel essai."), s.ShortTaskID(), Mention(s.Owner), err)
 }
 
 // LogBadRecord: a malformed table item was skipped at start.
