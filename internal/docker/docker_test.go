@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
 
 	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -115,11 +116,25 @@ func (w *world) run(r *docker.Runtime, spec spawner.TaskSpec) spawner.Task {
 // ping waits for the server of task to answer through its published port.
 func (w *world) ping(t spawner.Task) string {
 	w.tb.Helper()
-	hp, ok := t.Ports[gamePort]
-	if !ok {
-		w.tb.Fatalf("task %s has no host port for %d: %v", t.ID, gamePort, t.Ports)
+	return dockerd.WaitForPing(w.tb, net.JoinHostPort("127.0.0.1", strconv.Itoa(w.hostPort(t))), 20*time.Second)
+}
+
+// hostPort is the host port the engine publishes the game port of task on.
+func (w *world) hostPort(task spawner.Task) int {
+	w.tb.Helper()
+	c, err := w.cli.ContainerInspect(context.Background(), task.ID)
+	if err != nil {
+		w.tb.Fatalf("inspect %s: %v", task.ID, err)
 	}
-	return dockerd.WaitForPing(w.tb, net.JoinHostPort("127.0.0.1", strconv.Itoa(hp)), 20*time.Second)
+	if c.HostConfig != nil {
+		for _, b := range c.HostConfig.PortBindings[nat.Port(strconv.Itoa(gamePort)+"/tcp")] {
+			if hp, err := strconv.Atoi(b.HostPort); err == nil && hp > 0 {
+				return hp
+			}
+		}
+	}
+	w.tb.Fatalf("task %s publishes no host port for %d", task.ID, gamePort)
+	return 0
 }
 
 // containers lists the engine's containers of deployment, whatever their state.
@@ -160,7 +175,7 @@ func TestRunTask(t *testing.T) {
 	if task.Status != spawner.TaskRunning || task.Stopped() {
 		t.Errorf("task is %s (stop wanted %v), want running", task.Status, task.StopWanted)
 	}
-	if hp := task.Ports[gamePort]; hp < w.cfg.PortLo || hp > w.cfg.PortHi {
+	if hp := w.hostPort(task); hp < w.cfg.PortLo || hp > w.cfg.PortHi {
 		t.Errorf("host port %d is outside the range %d-%d", hp, w.cfg.PortLo, w.cfg.PortHi)
 	}
 	if got := task.Tags[spawner.TagCreation]; got != spec.CreationID {
@@ -210,8 +225,8 @@ func TestRunTask(t *testing.T) {
 	}
 
 	again := w.run(r, spec)
-	if again.ID != task.ID || again.Ports[gamePort] != task.Ports[gamePort] {
-		t.Errorf("retried RunTask gave %s on %v, want the same container %s on %v", again.ID, again.Ports, task.ID, task.Ports)
+	if again.ID != task.ID || w.hostPort(again) != w.hostPort(task) {
+		t.Errorf("retried RunTask gave %s on %d, want the same container %s on %d", again.ID, w.hostPort(again), task.ID, w.hostPort(task))
 	}
 	if n := len(w.containers(w.cfg.Deployment)); n != 1 {
 		t.Errorf("%d containers after a retried RunTask, want 1", n)
@@ -221,12 +236,12 @@ func TestRunTask(t *testing.T) {
 	if err != nil {
 		t.Fatalf("describe: %v", err)
 	}
-	if len(described) != 1 || described[0].ID != task.ID || described[0].Ports[gamePort] != task.Ports[gamePort] || described[0].Tags[spawner.TagOwner] != "1234" {
-		t.Errorf("describe gave %+v, want only the task with its ports and tags", described)
+	if len(described) != 1 || described[0].ID != task.ID || described[0].Tags[spawner.TagOwner] != "1234" {
+		t.Errorf("describe gave %+v, want only the task with its tags", described)
 	}
-	addr, err := r.Address(ctx, task)
-	if err != nil || addr != "play.example.net" {
-		t.Errorf("address %q, %v; want the public host", addr, err)
+	addr, err := r.Address(ctx, spawner.Task{ID: task.ID}, gamePort)
+	if want := net.JoinHostPort("play.example.net", strconv.Itoa(w.hostPort(task))); err != nil || addr != want {
+		t.Errorf("address %q, %v; want the public host and the game port's host port %s", addr, err, want)
 	}
 }
 
@@ -328,8 +343,8 @@ func TestOtherDeploymentLeftAlone(t *testing.T) {
 
 	my := w.run(mine, w.spec())
 	their := w.run(theirs, w.spec())
-	if my.Ports[gamePort] == their.Ports[gamePort] {
-		t.Errorf("both deployments got host port %d", my.Ports[gamePort])
+	if w.hostPort(my) == w.hostPort(their) {
+		t.Errorf("both deployments got host port %d", w.hostPort(my))
 	}
 
 	owned, err := mine.ListOwnedTasks(ctx)
@@ -433,7 +448,7 @@ func TestPortsRecoveredAndExhausted(t *testing.T) {
 
 	restarted := w.runtime()
 	c := w.run(restarted, w.spec())
-	ports := []int{a.Ports[gamePort], b.Ports[gamePort], c.Ports[gamePort]}
+	ports := []int{w.hostPort(a), w.hostPort(b), w.hostPort(c)}
 	slices.Sort(ports)
 	if want := []int{w.cfg.PortLo, w.cfg.PortLo + 1, w.cfg.PortLo + 2}; !slices.Equal(ports, want) {
 		t.Errorf("host ports %v, want each of the range once %v", ports, want)
@@ -454,12 +469,13 @@ func TestPortsRecoveredAndExhausted(t *testing.T) {
 	}
 
 	// Once one is stopped, its port is free again.
+	freed := w.hostPort(b)
 	if err := restarted.StopTask(context.Background(), b.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
 	d := w.run(restarted, w.spec())
-	if d.Ports[gamePort] != b.Ports[gamePort] {
-		t.Errorf("new server got port %d, want the freed %d", d.Ports[gamePort], b.Ports[gamePort])
+	if w.hostPort(d) != freed {
+		t.Errorf("new server got port %d, want the freed %d", w.hostPort(d), freed)
 	}
 }
 
@@ -474,7 +490,7 @@ func TestPortBoundByAnotherProgramSkipped(t *testing.T) {
 	defer ln.Close()
 	r := w.runtime()
 	task := w.run(r, w.spec())
-	if hp := task.Ports[gamePort]; hp != w.cfg.PortLo+1 {
+	if hp := w.hostPort(task); hp != w.cfg.PortLo+1 {
 		t.Errorf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
 	}
 	w.ping(task)
@@ -496,7 +512,7 @@ func TestPortFreedByAnotherProgramHandedOutAgain(t *testing.T) {
 			t.Fatalf("bind the range's first port: %v", err)
 		}
 		r := w.runtime()
-		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+1 {
+		if hp := w.hostPort(w.run(r, w.spec())); hp != w.cfg.PortLo+1 {
 			t.Fatalf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
 		}
 		// While the program holds it, the refusal says so.
@@ -513,7 +529,7 @@ func TestPortFreedByAnotherProgramHandedOutAgain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RunTask once the other program let port %d go: %v", w.cfg.PortLo, err)
 		}
-		if hp := task.Ports[gamePort]; hp != w.cfg.PortLo {
+		if hp := w.hostPort(task); hp != w.cfg.PortLo {
 			t.Errorf("host port %d, want %d, the only one left", hp, w.cfg.PortLo)
 		}
 		w.ping(task)
@@ -528,17 +544,17 @@ func TestPortFreedByAnotherProgramHandedOutAgain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("bind the range's first port: %v", err)
 		}
-		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+1 {
+		if hp := w.hostPort(w.run(r, w.spec())); hp != w.cfg.PortLo+1 {
 			t.Fatalf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
 		}
 		_ = ln.Close()
 		// Within the delay, the port is still passed over while others are free.
-		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+2 {
+		if hp := w.hostPort(w.run(r, w.spec())); hp != w.cfg.PortLo+2 {
 			t.Errorf("host port %d right after the failure, want %d", hp, w.cfg.PortLo+2)
 		}
 		ahead.Store(int64(docker.BadPortRecheck))
 		task := w.run(r, w.spec())
-		if hp := task.Ports[gamePort]; hp != w.cfg.PortLo {
+		if hp := w.hostPort(task); hp != w.cfg.PortLo {
 			t.Errorf("host port %d after %s, want %d again", hp, docker.BadPortRecheck, w.cfg.PortLo)
 		}
 		w.ping(task)
@@ -678,10 +694,10 @@ func TestConcurrentRunTasks(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("run task %d: %v", i, errs[i])
 		}
-		if other, ok := ports[task.Ports[gamePort]]; ok && other != task.ID {
-			t.Errorf("host port %d handed to %s and %s", task.Ports[gamePort], other[:12], task.ID[:12])
+		if other, ok := ports[w.hostPort(task)]; ok && other != task.ID {
+			t.Errorf("host port %d handed to %s and %s", w.hostPort(task), other[:12], task.ID[:12])
 		}
-		ports[task.Ports[gamePort]] = task.ID
+		ports[w.hostPort(task)] = task.ID
 	}
 	if tasks[0].ID != tasks[3].ID {
 		t.Errorf("the same creation run twice at once gave %s and %s", tasks[0].ID[:12], tasks[3].ID[:12])

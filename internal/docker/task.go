@@ -27,7 +27,6 @@ func taskOf(c container.InspectResponse) spawner.Task {
 	if c.Config != nil {
 		t.StartedBy = c.Config.Labels[LabelStartedBy]
 		t.Tags = tagsOfLabels(c.Config.Labels)
-		t.Ports = hostPorts(c.Config.Labels[LabelPorts])
 	}
 	if created, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
 		t.CreatedAt = created

@@ -102,7 +102,6 @@ func (r *Runtime) taskOfEvent(ctx context.Context, m events.Message) (spawner.Ta
 	}
 	t := spawner.Task{ID: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
 	t.Tags = tagsOfLabels(attrs)
-	t.Ports = hostPorts(attrs[LabelPorts])
 	t.StoppedReason = "container removed"
 	if code, err := strconv.Atoi(attrs["exitCode"]); err == nil {
 		c := int32(code)

@@ -318,14 +318,14 @@ func TestDescribeTasksMapsWhatECSSays(t *testing.T) {
 		t.Fatalf("DescribeTasks = %v, %v", got, err)
 	}
 	d := got[0]
-	if d.ENI != ft.ENI || d.PrivateIP != ft.PrivateIP || d.ENI == "" {
-		t.Errorf("ENI %q private IP %q, want %q %q", d.ENI, d.PrivateIP, ft.ENI, ft.PrivateIP)
+	if ft.ENI == "" {
+		t.Errorf("the fake's task has no network interface: %+v", ft)
 	}
 	if d.ExitCode == nil || *d.ExitCode != 137 {
 		t.Errorf("exit code = %v, want 137", d.ExitCode)
 	}
-	if d.StopCode != "EssentialContainerExited" || !strings.HasPrefix(d.StoppedReason, "OutOfMemoryError") || !d.Stopped() {
-		t.Errorf("stop code %q reason %q stopped %v, want the crash", d.StopCode, d.StoppedReason, d.Stopped())
+	if d.Reclaimed || !strings.HasPrefix(d.StoppedReason, "OutOfMemoryError") || !d.Stopped() {
+		t.Errorf("reclaimed %v reason %q stopped %v, want the crash", d.Reclaimed, d.StoppedReason, d.Stopped())
 	}
 	if !d.CreatedAt.Equal(created) {
 		t.Errorf("createdAt = %v, want %v", d.CreatedAt, created)
@@ -420,6 +420,23 @@ func TestListOwnedTasksReadsEveryPage(t *testing.T) {
 	}
 }
 
+// TestSpotInterruptionIsReclaimed: a task Fargate Spot is taking back is
+// told to the lifecycle as reclaimed, while it still runs, with ECS's
+// words as its reason.
+func TestSpotInterruptionIsReclaimed(t *testing.T) {
+	srv, tasks := newTasks(t, fakeOptions(), testConfig())
+	ft := srv.StartExternalTask(fakeaws.ExternalTask{Family: family, StartedBy: spawner.StartedBy})
+	ctx := ctxFor(t)
+	srv.SpotInterrupt(ft.ARN)
+	got, err := tasks.DescribeTasks(ctx, []string{ft.ARN})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("DescribeTasks = %v, %v", got, err)
+	}
+	if d := got[0]; !d.Reclaimed || d.Status == spawner.TaskStopped || d.StoppedReason != "Your Spot Task was interrupted." {
+		t.Errorf("task = %+v, want reclaimed, not stopped yet, with ECS's reason", d)
+	}
+}
+
 func TestListOwnedTasksEmptyCluster(t *testing.T) {
 	srv, tasks := newTasks(t, fakeOptions(), testConfig())
 	got, err := tasks.ListOwnedTasks(ctxFor(t))
@@ -447,12 +464,12 @@ func TestAddress(t *testing.T) {
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
-		addr, err := tasks.Address(ctx, described[0])
+		addr, err := tasks.Address(ctx, described[0], 25565)
 		if err != nil {
 			t.Fatalf("Address: %v", err)
 		}
-		if addr != ft.PublicIP || !strings.HasPrefix(addr, "127.2.") {
-			t.Errorf("address %q, want the public IP %q", addr, ft.PublicIP)
+		if addr != ft.PublicIP+":25565" || !strings.HasPrefix(addr, "127.2.") {
+			t.Errorf("address %q, want the public IP %q and the game port", addr, ft.PublicIP)
 		}
 		if n := len(srv.Calls("DescribeNetworkInterfaces")); n != 1 {
 			t.Errorf("%d DescribeNetworkInterfaces calls, want 1", n)
@@ -468,9 +485,9 @@ func TestAddress(t *testing.T) {
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
-		addr, err := tasks.Address(ctx, described[0])
-		if err != nil || addr != ft.PrivateIP || !strings.HasPrefix(addr, "127.1.") {
-			t.Errorf("Address = %q, %v; want the private IP %q", addr, err, ft.PrivateIP)
+		addr, err := tasks.Address(ctx, described[0], 25565)
+		if err != nil || addr != ft.PrivateIP+":25565" || !strings.HasPrefix(addr, "127.1.") {
+			t.Errorf("Address = %q, %v; want the private IP %q and the game port", addr, err, ft.PrivateIP)
 		}
 		if n := len(srv.Calls("DescribeNetworkInterfaces")); n != 0 {
 			t.Errorf("%d DescribeNetworkInterfaces calls, want none", n)
@@ -485,7 +502,7 @@ func TestAddress(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RunTask: %v", err)
 		}
-		if _, err := tasks.Address(ctx, task); err == nil || !strings.Contains(err.Error(), "no network interface") {
+		if _, err := tasks.Address(ctx, task, 25565); err == nil || !strings.Contains(err.Error(), "no network interface") {
 			t.Errorf("Address of a provisioning task: err = %v, want no network interface", err)
 		}
 	})
@@ -497,7 +514,7 @@ func TestAddress(t *testing.T) {
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
-		addr, err := tasks.Address(ctx, described[0])
+		addr, err := tasks.Address(ctx, described[0], 25565)
 		if !errors.Is(err, spawner.ErrNoPublicIP) || addr != "" {
 			t.Errorf("Address = %q, %v; want an error wrapping spawner.ErrNoPublicIP", addr, err)
 		}
@@ -519,7 +536,7 @@ func TestAddress(t *testing.T) {
 		if got := srv.Advance(ft.ARN); got != "STOPPED" {
 			t.Fatalf("Advance after stop = %q, want STOPPED", got)
 		}
-		_, err = tasks.Address(ctx, described[0])
+		_, err = tasks.Address(ctx, described[0], 25565)
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidNetworkInterfaceID.NotFound" {
 			t.Errorf("Address of a stopped task: err = %v, want EC2's InvalidNetworkInterfaceID.NotFound", err)
@@ -545,11 +562,11 @@ func TestSDKRetriesTransientErrors(t *testing.T) {
 			return tasks.StopTask(ctx, arn, "r")
 		}},
 		{"DescribeNetworkInterfaces", fakeaws.Throttle, func(ctx context.Context, tasks *ecs.Tasks, arn string) error {
-			_, err := tasks.Address(ctx, spawner.Task{ID: arn, ENI: "eni-00000000000000001"})
+			_, err := tasks.Address(ctx, spawner.Task{ID: arn}, 25565)
 			return err
 		}},
 		{"DescribeNetworkInterfaces", fakeaws.ServerError, func(ctx context.Context, tasks *ecs.Tasks, arn string) error {
-			_, err := tasks.Address(ctx, spawner.Task{ID: arn, ENI: "eni-00000000000000001"})
+			_, err := tasks.Address(ctx, spawner.Task{ID: arn}, 25565)
 			return err
 		}},
 	} {

@@ -49,7 +49,7 @@ func (m *Manager) TaskChanged(t spawner.Task) {
 	case phaseCreating:
 		e.nudgeWorker()
 	case phaseWatched:
-		if t.StopCode != spawner.StopSpotInterruption && !t.Stopped() {
+		if !t.Reclaimed && !t.Stopped() {
 			return // nothing a change alone could end or warn of
 		}
 		m.look(e, t)
@@ -109,7 +109,7 @@ func (m *Manager) confirmTaskChange(e *entry) {
 			t = d
 		}
 	}
-	if m.spotInterrupted(e, t) {
+	if m.reclaimed(e, t) {
 		return
 	}
 	if !t.Stopped() {

@@ -1,9 +1,13 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -355,9 +359,10 @@ func taskByARN(tasks []spawner.Task, arn string) (spawner.Task, bool) {
 func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, game spawner.Game, log *slog.Logger) bool {
 	// A game that accepts the connection and says nothing must not hold
 	// the creation past its ready deadline.
+	addr := probeAddr(srv, game, m.queryAddrOf(ctx, id, srv, game))
 	left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
 	pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
-	ping, err := m.pinger.Ping(pctx, game.ProbeProtocol(), probeAddr(srv, game, m.hostPortsOf(id)))
+	ping, err := m.pinger.Ping(pctx, game.ProbeProtocol(), addr)
 	cancel()
 	if ctx.Err() != nil {
 		return true
@@ -371,19 +376,16 @@ func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, 
 	return true
 }
 
-// advance records what ECS says of a booting task: the step, and once
-// RUNNING the address, saved so a restart knows it. A RUNNING task that
-// AWS gave no public address fails the creation, with that reason; it
-// reports whether it did.
+// advance records what the runtime says of a booting task: the step, and
+// once RUNNING the players' address and port, saved so a restart knows
+// them. A RUNNING task that will have no public address fails the
+// creation, with that reason; it reports whether it did.
 func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *booting) (spawner.Server, bool) {
-	if t.Ports != nil {
-		m.update(id, func(e *entry) { e.hostPorts = t.Ports })
-	}
 	_, before, _ := m.get(id)
 	state := stateOf(t, before.State)
-	address := before.Address
+	address, port := before.Address, before.Port
 	if t.Status == spawner.TaskRunning && address == "" {
-		a, err := m.tasks.Address(ctx, t)
+		a, p, err := m.playersAddress(ctx, t, cmp.Or(before.Port, m.gameOf(before).Port))
 		switch {
 		case errors.Is(err, spawner.ErrNoPublicIP):
 			b.log.Warn("task running without a public address", "err", err)
@@ -396,7 +398,7 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 			}
 			state = spawner.StatePending // RUNNING without an address yet: say so next poll
 		default:
-			address = a
+			address, port = a, p
 		}
 	}
 	if address != "" && (state == spawner.StateRunning || state == spawner.StateBooting) {
@@ -410,7 +412,7 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 		e.srv.State = state
 		if address != "" && e.srv.Address == "" {
 			e.srv.Address = address
-			e.srv.Port = publicPort(t, e.srv.Port)
+			e.srv.Port = port
 			e.srv.RunningAt = now
 		}
 	})
@@ -420,6 +422,24 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 	m.save(ctx, id)
 	m.editStatus(ctx, srv, "")
 	return srv, false
+}
+
+// playersAddress is the host and port where players reach the game port
+// port of the running task t, as the runtime says.
+func (m *Manager) playersAddress(ctx context.Context, t spawner.Task, port int) (string, int, error) {
+	addr, err := m.tasks.Address(ctx, t, port)
+	if err != nil {
+		return "", 0, err
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("task address %q: %w", addr, err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 || host == "" {
+		return "", 0, fmt.Errorf("task address %q: not a host and a port", addr)
+	}
+	return host, n, nil
 }
 
 // noPublicIP ends a creation whose task runs with no public address,

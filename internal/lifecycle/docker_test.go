@@ -97,10 +97,8 @@ func TestHostPortOfAContainer(t *testing.T) {
 	w.pinger.answer(w.game().MinPlayers)
 	w.create(alice, "")
 	w.waitFor("the task", func() bool { return len(w.ecs.all()) == 1 })
-	w.ecs.set(w.ecs.all()[0], func(t *spawner.Task) { // 25565 published on 25570
-		t.Status = spawner.TaskRunning
-		t.Ports = map[int]int{25565: 25570}
-	})
+	w.ecs.mapPorts(w.ecs.all()[0], map[int]int{25565: 25570}) // 25565 published on 25570
+	w.ecs.set(w.ecs.all()[0], func(t *spawner.Task) { t.Status = spawner.TaskRunning })
 	w.pollUntilWorkersDone(5)
 	srv, ok := w.serverOf(alice)
 	if !ok || srv.State != spawner.StateReady {

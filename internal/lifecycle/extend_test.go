@@ -369,7 +369,7 @@ func TestOpFailures(t *testing.T) {
 	t.Run("mapped port", func(t *testing.T) {
 		w, r := rconWorld(t)
 		srv, _ := w.readyServer(alice)
-		w.ecs.set(srv.TaskID, func(t *spawner.Task) { t.Ports = map[int]int{25565: 40000, 25575: 40001} })
+		w.ecs.mapPorts(srv.TaskID, map[int]int{25565: 40000, 25575: 40001})
 		if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve"); err != nil {
 			t.Fatal(err)
 		}

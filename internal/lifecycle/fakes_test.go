@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -163,6 +165,10 @@ type fakeTasks struct {
 	descs [][]string
 	lists int
 	ips   map[string]string // task ARN → public IP
+	// ports maps a task's game ports to the ports players reach them on
+	// (by task ARN; "" for every task), as a runtime that publishes them
+	// on its host's ports; a port not mapped is reached as itself.
+	ports map[string]map[int]int
 
 	// startStatus is the status of a task RunTask starts (provisioning by default).
 	startStatus spawner.TaskStatus
@@ -209,8 +215,6 @@ func (f *fakeTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner
 		ID:        fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+f.n),
 		Status:    status,
 		StartedBy: spawner.StartedBy,
-		ENI:       fmt.Sprintf("eni-%08x", f.n),
-		PrivateIP: fmt.Sprintf("10.0.0.%d", f.n),
 		Tags:      maps.Clone(spec.Tags),
 		CreatedAt: f.clock.Now(),
 	}
@@ -273,7 +277,6 @@ func (f *fakeTasks) StopTask(ctx context.Context, arn, reason string) error {
 	if t, ok := f.tasks[arn]; ok && t.Status != spawner.TaskStopped {
 		t.Status = spawner.TaskStopped
 		t.StopWanted = true
-		t.StopCode = "UserInitiated"
 		t.StoppedReason = reason
 	}
 	return nil
@@ -303,8 +306,8 @@ func (f *fakeTasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) 
 	return out, nil
 }
 
-func (f *fakeTasks) Address(ctx context.Context, t spawner.Task) (string, error) {
-	f.j.add("ecs.Address %s", spawner.ShortTaskID(t.ID))
+func (f *fakeTasks) Address(ctx context.Context, t spawner.Task, port int) (string, error) {
+	f.j.add("ecs.Address %s %d", spawner.ShortTaskID(t.ID), port)
 	if err := f.call(ctx, "Address"); err != nil {
 		return "", err
 	}
@@ -314,7 +317,24 @@ func (f *fakeTasks) Address(ctx context.Context, t spawner.Task) (string, error)
 	if !ok {
 		return "", fmt.Errorf("no network interface for %s: %w", t.ID, spawner.ErrNotFound)
 	}
-	return ip, nil
+	for _, m := range []map[int]int{f.ports[t.ID], f.ports[""]} {
+		if p, ok := m[port]; ok {
+			port = p
+			break
+		}
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port)), nil
+}
+
+// mapPorts publishes the game ports of task arn ("": of every task) on
+// other ports, as a container runtime does on its host.
+func (f *fakeTasks) mapPorts(arn string, ports map[int]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ports == nil {
+		f.ports = make(map[string]map[int]int)
+	}
+	f.ports[arn] = ports
 }
 
 // add puts a task in the cluster, as if started earlier.
@@ -351,7 +371,6 @@ func (f *fakeTasks) endOnOwn(arn, reason string, exit int32) {
 	f.set(arn, func(t *spawner.Task) {
 		t.Status = spawner.TaskStopped
 		t.StopWanted = true
-		t.StopCode = "EssentialContainerExited"
 		t.StoppedReason = reason
 		t.ExitCode = &exit
 	})

@@ -24,13 +24,17 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// Tasks is what the lifecycle needs of ECS (and EC2 for addresses).
+// Tasks is what the lifecycle needs of the task runtime.
 type Tasks interface {
 	RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error)
-	DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error)
-	StopTask(ctx context.Context, arn, reason string) error
+	DescribeTasks(ctx context.Context, ids []string) ([]spawner.Task, error)
+	StopTask(ctx context.Context, id, reason string) error
 	ListOwnedTasks(ctx context.Context) ([]spawner.Task, error)
-	Address(ctx context.Context, task spawner.Task) (string, error)
+	// Address is "host:port" where players reach port, a port the game
+	// listens on, of the running task (only its ID is read). It fails
+	// while the task has no address yet, with an error wrapping
+	// spawner.ErrNoPublicIP when it will never have one players can reach.
+	Address(ctx context.Context, task spawner.Task, port int) (string, error)
 }
 
 // Store is the table of servers, the truth the mirror is loaded from.
@@ -242,10 +246,11 @@ type entry struct {
 	endTold   bool           // the log channel was told the end is being retried
 	unsaved   bool           // the record in the table is behind the mirror
 	nextCheck time.Time
-	// hostPorts maps the game's ports to the host's under the Docker
-	// runtime (Task.Ports), from the task's last description; nil on ECS.
-	hostPorts map[int]int
-	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
+	// queryAddr is where the game answers its queries when that is not
+	// the players' address (an A2S query port), asked of the runtime
+	// once (queryAddrOf); "" until then.
+	queryAddr   string
+	reclaimTold bool // the owner was told the provider is reclaiming the server (reclaim.go)
 	// looking is true while a worker asks the runtime about a change of
 	// the task (changes.go); lookAgain asks it to look once more, for the
 	// latest change, hint.

@@ -120,34 +120,38 @@ type PrivateAddresser interface {
 }
 
 // rconAddr is where the bot reaches the RCON of srv. Under a runtime with
-// private addresses (Docker) it is the runtime's private address of the
-// port, and an error when it has none: the password is never sent to the
-// players' address there. Otherwise it is the server's address and the
-// game's RCON port, or the host port the runtime mapped it to.
+// private addresses it is the runtime's private address of the port, and
+// an error when it has none: the password is never sent to the players'
+// address there. Otherwise it is the runtime's address of the game's RCON
+// port, or, when the runtime cannot say, that port on the server's address.
 func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) (string, error) {
 	port := game.RCON.Port
 	pa, private := m.tasks.(PrivateAddresser)
-	if srv.TaskID != "" {
+	switch {
+	case private && srv.TaskID == "":
+		return "", errors.New("RCON address: the server has no task")
+	case private:
 		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskID})
 		t, found := taskByARN(tasks, srv.TaskID)
 		switch {
-		case private && err != nil:
+		case err != nil:
 			return "", fmt.Errorf("describe task for its RCON address: %w", err)
-		case private && !found:
+		case !found:
 			return "", errors.New("describe task for its RCON address: the task is gone")
-		case private:
-			addr, err := pa.PrivateAddress(ctx, t, port)
-			if err != nil {
-				return "", fmt.Errorf("RCON address: %w", err)
-			}
-			return addr, nil
-		case err == nil && found && t.Ports[port] != 0:
-			port = t.Ports[port]
-		case err != nil && ctx.Err() == nil:
-			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskID, "err", err)
 		}
-	} else if private {
-		return "", errors.New("RCON address: the server has no task")
+		addr, err := pa.PrivateAddress(ctx, t, port)
+		if err != nil {
+			return "", fmt.Errorf("RCON address: %w", err)
+		}
+		return addr, nil
+	case srv.TaskID != "":
+		addr, err := m.tasks.Address(ctx, spawner.Task{ID: srv.TaskID}, port)
+		if err == nil {
+			return addr, nil
+		}
+		if ctx.Err() == nil {
+			m.log.Warn("the task's RCON address; using the game's port on the server's address", "task", srv.TaskID, "err", err)
+		}
 	}
 	return net.JoinHostPort(srv.Address, strconv.Itoa(port)), nil
 }

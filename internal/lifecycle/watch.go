@@ -129,7 +129,6 @@ type check struct {
 	warnEnd   bool
 	retryStop bool
 	save      bool
-	hostPorts map[int]int
 }
 
 // Pass does what is due at now: closes ticket channels, retries stops and
@@ -186,11 +185,7 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
 			return c, true
 		}
-		if t.Ports != nil {
-			e.hostPorts = t.Ports
-		}
 	}
-	c.hostPorts = e.hostPorts
 	end := stopsAt(e.srv, e.game)
 	switch {
 	case !now.Before(end):
@@ -245,8 +240,9 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 
 // checkPlayers is the player-count watchdog's check of one server.
 func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
+	addr := probeAddr(c.srv, c.game, m.queryAddrOf(ctx, c.id, c.srv, c.game))
 	pctx, cancel := context.WithTimeout(ctx, m.pingTimeout(c.game))
-	ping, err := m.pinger.Ping(pctx, c.game.ProbeProtocol(), probeAddr(c.srv, c.game, c.hostPorts))
+	ping, err := m.pinger.Ping(pctx, c.game.ProbeProtocol(), addr)
 	cancel()
 	if ctx.Err() != nil {
 		return

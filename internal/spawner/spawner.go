@@ -301,25 +301,22 @@ type TaskSpec struct {
 	ContainerSpec    // image, ports and limits; ECS applies CPU and Memory as task overrides
 }
 
-// Task is what the task runtime (ECS) says of a task.
+// Task is what the task runtime says of a task.
 type Task struct {
-	ID     string
-	Status TaskStatus // where the task is in its life
-	// StopWanted is true once the task was asked to stop (ECS's desired
-	// status STOPPED), even while it still runs.
-	StopWanted    bool
+	ID     string     // the runtime's id of the task
+	Status TaskStatus // where the task is in its life; zero: not known
+	// StopWanted is true once the task was asked to stop, even while it
+	// still runs.
+	StopWanted bool
+	// Reclaimed is true when the provider is taking the task's capacity
+	// back (spot capacity): the task stops within minutes whatever the
+	// bot does.
+	Reclaimed     bool
 	StartedBy     string
-	StoppedReason string
-	StopCode      string
+	StoppedReason string // the runtime's words for why it stopped, for people
 	ExitCode      *int32 // of the game container, when it exited
-	ENI           string // network interface id of the awsvpc attachment
-	PrivateIP     string
 	Tags          map[string]string
 	CreatedAt     time.Time
-	// Ports maps each game port (in the container) to the host port
-	// players connect to, under the Docker runtime; nil under ECS, where
-	// the game port is reached on the task's own address.
-	Ports map[int]int
 }
 
 // TaskStatus is where a task is in its life, in the runtime's own order.

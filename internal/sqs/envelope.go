@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // What EventBridge puts in an ECS task state change envelope.
@@ -68,36 +66,36 @@ var errNotTaskChange = errors.New("not an ECS task state change")
 // parse reads one message body. It returns errNotTaskChange (wrapped) for a
 // well-formed event of another kind, and another error for a body that
 // cannot be read as a task state change.
-func parse(body string) (spawner.TaskChange, error) {
+func parse(body string) (TaskChange, error) {
 	var env envelope
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
-		return spawner.TaskChange{}, fmt.Errorf("envelope: %w", err)
+		return TaskChange{}, fmt.Errorf("envelope: %w", err)
 	}
 	if env.Source != SourceECS || env.DetailType != DetailTypeTask {
 		if env.Source == "" && env.DetailType == "" {
-			return spawner.TaskChange{}, errors.New("envelope: no source nor detail-type")
+			return TaskChange{}, errors.New("envelope: no source nor detail-type")
 		}
-		return spawner.TaskChange{}, fmt.Errorf("%w: %s %q", errNotTaskChange, env.Source, env.DetailType)
+		return TaskChange{}, fmt.Errorf("%w: %s %q", errNotTaskChange, env.Source, env.DetailType)
 	}
 	if len(env.Detail) == 0 {
-		return spawner.TaskChange{}, errors.New("envelope: no detail")
+		return TaskChange{}, errors.New("envelope: no detail")
 	}
 	var d taskDetail
 	if err := json.Unmarshal(env.Detail, &d); err != nil {
-		return spawner.TaskChange{}, fmt.Errorf("detail: %w", err)
+		return TaskChange{}, fmt.Errorf("detail: %w", err)
 	}
 	if d.TaskArn == "" && len(env.Resources) == 1 {
 		d.TaskArn = env.Resources[0]
 	}
 	switch {
 	case d.TaskArn == "":
-		return spawner.TaskChange{}, errors.New("detail: no taskArn")
+		return TaskChange{}, errors.New("detail: no taskArn")
 	case d.Version == nil:
-		return spawner.TaskChange{}, errors.New("detail: no version")
+		return TaskChange{}, errors.New("detail: no version")
 	case d.LastStatus == "":
-		return spawner.TaskChange{}, errors.New("detail: no lastStatus")
+		return TaskChange{}, errors.New("detail: no lastStatus")
 	}
-	c := spawner.TaskChange{
+	c := TaskChange{
 		TaskARN:       d.TaskArn,
 		ClusterARN:    d.ClusterArn,
 		StartedBy:     d.StartedBy,
@@ -117,7 +115,7 @@ func parse(body string) (spawner.TaskChange, error) {
 		c.UpdatedAt = env.Time
 	}
 	for _, ct := range d.Containers {
-		cc := spawner.ContainerChange{Name: ct.Name, LastStatus: ct.LastStatus, ExitCode: ct.ExitCode, Reason: ct.Reason}
+		cc := ContainerChange{Name: ct.Name, LastStatus: ct.LastStatus, ExitCode: ct.ExitCode, Reason: ct.Reason}
 		if c.ExitCode == nil && ct.ExitCode != nil {
 			code := *ct.ExitCode
 			c.ExitCode = &code

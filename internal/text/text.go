@@ -390,9 +390,6 @@ func (l Lang) FailNotReady(d time.Duration) string {
 func (l Lang) FailTaskEnded(t spawner.Task) string {
 	reason := t.StoppedReason
 	if reason == "" {
-		reason = t.StopCode
-	}
-	if reason == "" {
 		reason = l.pick("no reason given", "sans raison donnée")
 	}
 	if t.ExitCode != nil {

@@ -8,11 +8,12 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// TestSpotInterruption: the change that says Fargate Spot reclaims a ready
-// server tells its owner at once, in their language and mentioning them,
-// once however often it comes; the server stays until the change that says
-// its task stopped, which ends it as a task that stopped on its own.
-func TestSpotInterruption(t *testing.T) {
+// TestReclaimed: the change that says the provider reclaims a ready
+// server's capacity tells its owner at once, in their language and
+// mentioning them, once however often it comes; the server stays until the
+// change that says its task stopped, which ends it as a task that stopped
+// on its own.
+func TestReclaimed(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv, _ := w.readyServer(alice)
@@ -21,7 +22,7 @@ func TestSpotInterruption(t *testing.T) {
 
 	reason := "Your Spot Task was interrupted."
 	w.ecs.set(srv.TaskID, func(t *spawner.Task) {
-		t.StopWanted, t.StopCode, t.StoppedReason = true, spawner.StopSpotInterruption, reason
+		t.StopWanted, t.Reclaimed, t.StoppedReason = true, true, reason
 	})
 	warning, _ := w.ecs.get(srv.TaskID)
 	w.m.TaskChanged(warning)
@@ -32,7 +33,7 @@ func TestSpotInterruption(t *testing.T) {
 	w.waitWorkers()
 
 	msgs := w.chat.messages(srv.ChannelID)[before:]
-	want := text.For("en").SpotInterruption(alice)
+	want := text.For("en").Reclaimed(alice)
 	var told int
 	for _, m := range msgs {
 		if m.content == want {
@@ -56,7 +57,7 @@ func TestSpotInterruption(t *testing.T) {
 
 	w.ecs.endOnOwn(srv.TaskID, reason, 143)
 	stopped, _ := w.ecs.get(srv.TaskID)
-	stopped.StopCode = spawner.StopSpotInterruption
+	stopped.Reclaimed = true
 	w.m.TaskChanged(stopped)
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); ok {
@@ -69,9 +70,9 @@ func TestSpotInterruption(t *testing.T) {
 	w.expectNothingLeft()
 }
 
-// TestSpotInterruptionFrench: the warning speaks the owner's language.
-func TestSpotInterruptionFrench(t *testing.T) {
-	got := text.For("fr").SpotInterruption(alice)
+// TestReclaimedFrench: the warning speaks the owner's language.
+func TestReclaimedFrench(t *testing.T) {
+	got := text.For("fr").Reclaimed(alice)
 	if !strings.Contains(got, "Fargate Spot reprend ce serveur") || !strings.Contains(got, text.Mention(alice)) {
 		t.Errorf("French warning = %q", got)
 	}
