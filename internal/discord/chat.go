@@ -155,21 +155,22 @@ const (
 	codeMaxGuildChannels   = 30013
 )
 
-// permissionError returns err as a *spawner.PermissionError when Discord
-// refused the action for a missing permission (403, code 50013), so the
-// lifecycle can say which permission to grant; other errors unchanged.
+// permissionError returns err as a *spawner.MissingPermission when
+// Discord refused the action for a missing permission (403, code 50013),
+// so the lifecycle can say which permission to grant; other errors
+// unchanged.
 func permissionError(err error, action, need string) error {
 	var re *discordgo.RESTError
 	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusForbidden &&
 		re.Message != nil && re.Message.Code == codeMissingPermissions {
-		return &spawner.PermissionError{Action: action, Need: need, Err: err}
+		return &spawner.MissingPermission{System: "Discord", Action: action, Need: need, Err: err}
 	}
 	return err
 }
 
 // ticketError maps Discord's refusals of a ticket channel: a full category
 // (400, 50035, parent_id CHANNEL_PARENT_MAX_CHANNELS) or guild (30013) to
-// the domain's errors, a missing permission to a *spawner.PermissionError.
+// the domain's errors, a missing permission to a *spawner.MissingPermission.
 func ticketError(err error) error {
 	var re *discordgo.RESTError
 	if !errors.As(err, &re) || re.Message == nil {

@@ -180,7 +180,7 @@ func TestBootMatchesTaskByARN(t *testing.T) {
 func TestStatusMessageFailureCarriesOn(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
-	w.chat.failNext("Send", 1, &spawner.PermissionError{Action: "send a message", Need: "Send Messages", Err: errBoom})
+	w.chat.failNext("Send", 1, &spawner.MissingPermission{System: "the chat", Action: "send a message", Need: "Send Messages", Err: errBoom})
 	srv, r := w.readyServer(alice)
 	if !strings.Contains(w.logs.String(), `need="Send Messages"`) {
 		t.Errorf("the log does not name the missing permission\n%s", w.logs)
@@ -202,7 +202,7 @@ func TestStatusMessageFailureCarriesOn(t *testing.T) {
 // outage or a missing permission, is retried with backoff until the owner
 // gets it, and the failure is logged once (naming the permission).
 func TestMustReadMessagesDelivered(t *testing.T) {
-	perm := &spawner.PermissionError{Action: "send a message", Need: "View Channel, Send Messages", Err: errBoom}
+	perm := &spawner.MissingPermission{System: "the chat", Action: "send a message", Need: "View Channel, Send Messages", Err: errBoom}
 	for _, tc := range []struct {
 		name string
 		err  error

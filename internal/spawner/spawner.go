@@ -518,17 +518,19 @@ var ErrGuildFull = errors.New("the guild has reached its channel limit")
 // ECS_ASSIGN_PUBLIC_IP=false).
 var ErrNoPublicIP = errors.New("running, but it has no public address")
 
-// PermissionError is Discord refusing an action because the bot lacks a
-// permission (code 50013). Need names the permissions the action requires,
-// so an admin knows what to grant.
-type PermissionError struct {
-	Action string // e.g. "send a message in #minecraft-3f9a1c"
+// MissingPermission is an outside system refusing an action because the
+// bot lacks a permission there. Need names the permissions the action
+// requires, as that system's settings name them, so an admin knows what
+// to grant and where.
+type MissingPermission struct {
+	System string // the system that refused, as admins know it
+	Action string // e.g. "send a message in channel 1300…"
 	Need   string // e.g. "View Channel, Send Messages"
-	Err    error
+	Err    error  // the system's own answer
 }
 
-func (e *PermissionError) Error() string {
-	return "missing permission to " + e.Action + " (needs " + e.Need + "): " + e.Err.Error()
+func (e *MissingPermission) Error() string {
+	return "missing " + e.System + " permission to " + e.Action + " (needs " + e.Need + "): " + e.Err.Error()
 }
 
-func (e *PermissionError) Unwrap() error { return e.Err }
+func (e *MissingPermission) Unwrap() error { return e.Err }
