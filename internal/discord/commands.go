@@ -169,23 +169,38 @@ func focused(opts []*discordgo.ApplicationCommandInteractionDataOption) (name, v
 func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	game, _ := option(sub.Options, "game")
 	variant, _ := option(sub.Options, "variant")
-	acked := make(chan struct{})
+	answer := &interactionAnswer{b: b, i: i, given: make(chan struct{})}
 	err := b.fleet.Create(spawner.CreateRequest{
 		Owner: actor.UserID, Admin: actor.Admin, Locale: string(i.Locale), Game: game, Variant: variant,
-		Reply:    func(m spawner.Message) { b.editResponse(i, m.Content) },
-		Answered: acked,
+		Answer: answer,
 	})
 	var refusal *spawner.Refusal
 	if errors.As(err, &refusal) {
-		close(acked)
+		close(answer.given)
 		echo := *refusal // the unknown name is what the member typed: any length
 		echo.Name = cut(echo.Name, maxEcho)
 		b.ephemeral(i, lang.Refusal(&echo))
 		return
 	}
 	b.defer_(i)
-	close(acked)
+	close(answer.given)
 }
+
+// interactionAnswer is a creation's answer to the member's command: the
+// deferred answer given at once (given is closed once it was sent, so
+// the creation's own requests never delay it), then edited with what the
+// creation tells.
+type interactionAnswer struct {
+	b     *Bot
+	i     *discordgo.Interaction
+	given chan struct{}
+}
+
+func (a *interactionAnswer) Given() <-chan struct{} { return a.given }
+
+func (a *interactionAnswer) Update(m spawner.Message) { a.b.editResponse(a.i, m.Content) }
+
+var _ spawner.Answer = (*interactionAnswer)(nil)
 
 func (b *Bot) stop(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	value, _ := option(sub.Options, "server")

@@ -263,7 +263,7 @@ type entry struct {
 	gone     chan struct{}         // closed when the entry leaves the mirror
 	failed   chan struct{}         // closed when a finish of it first fails (endFailedLocked)
 	nudge    chan struct{}         // wakes the creation worker before its next poll
-	answered <-chan struct{}       // closed once the member was answered (may be nil)
+	answered <-chan struct{}       // closed once the member was first answered (may be nil)
 	io       sync.Mutex            // serialises the writes of the server's records
 	feed     feedSeen              // what the web feed was told (events.go)
 }
@@ -373,8 +373,10 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		// Its rules, kept across restarts whatever becomes of the template.
 		GameTemplate: game.Template,
 	}, game, phaseCreating)
-	e.reply = req.Reply
-	e.answered = req.Answered
+	if req.Answer != nil {
+		e.reply = req.Answer.Update
+		e.answered = req.Answer.Given()
+	}
 	e.byAdmin = req.Admin
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)

@@ -183,7 +183,11 @@ type replies struct {
 	msgs []spawner.Message
 }
 
-func (r *replies) reply(m spawner.Message) {
+// Given says the member was answered at once.
+func (r *replies) Given() <-chan struct{} { return nil }
+
+// Update records m.
+func (r *replies) Update(m spawner.Message) {
 	r.mu.Lock()
 	r.msgs = append(r.msgs, m)
 	r.mu.Unlock()
@@ -204,7 +208,7 @@ func (r *replies) String() string { return "--- replies:\n  " + strings.Join(r.a
 // request is a member's /server create with a recorded reply.
 func (w *world) request(owner, variant string) (spawner.CreateRequest, *replies) {
 	r := &replies{}
-	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Reply: r.reply}, r
+	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Answer: r}, r
 }
 
 // create asks for a server for owner, failing the test when refused.

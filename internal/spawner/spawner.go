@@ -496,13 +496,24 @@ type CreateRequest struct {
 	Locale  string
 	Game    string // empty: the default game
 	Variant string // empty: the game's default variant
-	// Reply, when set, is called with what the member should read in their
-	// ephemeral answer: once the ticket channel exists, or why it failed.
-	Reply func(Message)
-	// Answered, when set, is closed once the member's interaction has been
-	// answered; the creation's first call waits for it, so the answer never
-	// queues behind the creation's work.
-	Answered <-chan struct{}
+	// Answer, when set, is how the member who asked learns what became of
+	// their creation once it was accepted.
+	Answer Answer
+}
+
+// Answer is the private answer of the member who asked for something
+// whose work goes on after it was accepted (a creation). The adapter the
+// request came through owns it: it decides when the member is first
+// answered and how they read what follows.
+type Answer interface {
+	// Given returns a channel closed once the member has been told their
+	// request was accepted; nil when they already were. The work waits
+	// for it, so that first answer never queues behind the work.
+	Given() <-chan struct{}
+	// Update replaces what the member reads with m: where to follow their
+	// server, or why its creation failed or was stopped. It is called
+	// from the work's goroutine, after Given.
+	Update(m Message)
 }
 
 // ErrCategoryFull is returned by the chat adapter when Discord refuses a
