@@ -198,7 +198,7 @@ type interactionAnswer struct {
 
 func (a *interactionAnswer) Given() <-chan struct{} { return a.given }
 
-func (a *interactionAnswer) Update(m spawner.Message) { a.b.editResponse(a.i, m.Content) }
+func (a *interactionAnswer) Update(m spawner.Message) { a.b.editRendered(a.i, messageContent(m)) }
 
 var _ spawner.Answer = (*interactionAnswer)(nil)
 
@@ -226,7 +226,7 @@ func answer(lang text.Lang, err error, failed, done func() string) string {
 
 func (b *Bot) list(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang) {
 	servers := b.fleet.Servers(actor)
-	content := lang.List(servers, b.fleet.StopsAt, actor.Admin)
+	content := render(lang.List(servers, b.fleet.StopsAt, actor.Admin))
 	if utf8.RuneCountInString(content) > maxContent {
 		// Whole lines, so no server is shown half.
 		content = cut(content, maxContent-1)
@@ -234,7 +234,7 @@ func (b *Bot) list(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang
 			content = content[:nl+1] + ellipsis
 		}
 	}
-	b.ephemeral(i, content)
+	b.ephemeralRendered(i, content)
 }
 
 func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) []*discordgo.ApplicationCommandOptionChoice {
@@ -311,7 +311,13 @@ func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse
 	}
 }
 
+// ephemeral answers i privately with content, a sentence of package text.
 func (b *Bot) ephemeral(i *discordgo.Interaction, content string) {
+	b.ephemeralRendered(i, render(content))
+}
+
+// ephemeralRendered answers i privately with content as Discord shows it.
+func (b *Bot) ephemeralRendered(i *discordgo.Interaction, content string) {
 	b.respond(i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{
@@ -344,7 +350,14 @@ func (b *Bot) answerLater(i *discordgo.Interaction, timeout time.Duration, work 
 	}()
 }
 
+// editResponse replaces the answer to i with content, a sentence of
+// package text.
 func (b *Bot) editResponse(i *discordgo.Interaction, content string) {
+	b.editRendered(i, render(content))
+}
+
+// editRendered replaces the answer to i with content as Discord shows it.
+func (b *Bot) editRendered(i *discordgo.Interaction, content string) {
 	content = cut(content, maxContent)
 	if _, err := b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{
 		Content: &content, AllowedMentions: &discordgo.MessageAllowedMentions{},

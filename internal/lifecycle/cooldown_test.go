@@ -99,8 +99,8 @@ func TestCooldownRule(t *testing.T) {
 		if replies := r.all(); len(replies) == 0 || replies[len(replies)-1] != text.En.CreationStopped(until) {
 			t.Errorf("replies = %q, want the stop last, with the end of the cooldown", replies)
 		}
-		w.mustContain("answer", text.En.CreationStopped(until), "you can create another "+text.Timestamp(until, "R"))
-		w.mustContain("answer", text.Fr.CreationStopped(until), "tu pourras en créer un autre "+text.Timestamp(until, "R"))
+		w.mustContain("answer", text.En.CreationStopped(until), "you can create another "+text.Timestamp(until, spawner.TimeRelative))
+		w.mustContain("answer", text.Fr.CreationStopped(until), "tu pourras en créer un autre "+text.Timestamp(until, spawner.TimeRelative))
 		w.expectCooldown(alice, t0)
 	})
 	t.Run("stopped by an admin during creation: none", func(t *testing.T) {

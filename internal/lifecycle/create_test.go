@@ -156,7 +156,7 @@ func TestCreateBootsToReady(t *testing.T) {
 			stopAt := t0.Add(90 * time.Minute)
 			w.mustContain("ready message", ready.content,
 				text.Mention(alice), "`"+addr+"`", "1.20.4", tc.shown, "**Minimum players:** 4",
-				text.Timestamp(stopAt, "t"), text.Timestamp(stopAt, "R"), "`/opredeem "+token+"`")
+				text.Timestamp(stopAt, spawner.TimeOfDay), text.Timestamp(stopAt, spawner.TimeRelative), "`/opredeem "+token+"`")
 			if len(ready.mentions) != 1 || ready.mentions[0] != alice {
 				t.Errorf("ready message pings %v, want only alice", ready.mentions)
 			}

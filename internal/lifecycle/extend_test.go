@@ -60,14 +60,14 @@ func TestExtendUpToTheLimit(t *testing.T) {
 			t.Errorf("StopsAt = %v, want %v", got, end)
 		}
 		w.waitFor("the ticket told of the extension", func() bool {
-			return len(w.chat.find(srv.ChannelID, text.Mention(alice)+" extended the server", text.Timestamp(end, "t"))) == 1
+			return len(w.chat.find(srv.ChannelID, text.Mention(alice)+" extended the server", text.Timestamp(end, spawner.TimeOfDay))) == 1
 		})
 		w.waitFor("the log channel told of the extension", func() bool {
-			return len(w.chat.logsWith("extended by "+text.Mention(alice), text.Timestamp(end, "f"), srv.ShortTaskID())) == 1
+			return len(w.chat.logsWith("extended by "+text.Mention(alice), text.Timestamp(end, spawner.TimeDateTime), srv.ShortTaskID())) == 1
 		})
 	}
 	status := w.chat.messages(srv.ChannelID)[0]
-	w.mustContain("status message", status.content, "Stops "+text.Timestamp(end, "t"))
+	w.mustContain("status message", status.content, "Stops "+text.Timestamp(end, spawner.TimeOfDay))
 	if msgs := w.chat.find(srv.ChannelID, "extended the server"); len(msgs) > 0 && len(msgs[0].mentions) != 0 {
 		t.Errorf("the owner's own extension pings %v", msgs[0].mentions)
 	}
@@ -175,7 +175,7 @@ func TestExtendRearmsTheRuntimeWarning(t *testing.T) {
 	}
 	w.clock.AdvanceTo(newEnd.Add(-g.MaxDurationWarning))
 	w.pass(false)
-	warnings := w.chat.find(srv.ChannelID, "maximum duration", text.Timestamp(newEnd, "R"))
+	warnings := w.chat.find(srv.ChannelID, "maximum duration", text.Timestamp(newEnd, spawner.TimeRelative))
 	if len(warnings) != 1 {
 		t.Fatalf("no runtime warning naming the new end\n%s", w)
 	}

@@ -698,7 +698,8 @@ type fakeChannel struct {
 type fakeMessage struct {
 	id       string
 	key      string
-	content  string
+	content  string // the content, then the footer on a last line
+	footer   string
 	mentions []string
 	edits    []string // every content it was edited to, in order
 }
@@ -744,7 +745,7 @@ func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message
 	}
 	if msg == nil {
 		c.n++
-		msg = &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), key: m.Key, content: m.Content, mentions: slices.Clone(m.Mentions)}
+		msg = &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), key: m.Key, content: shown(m), footer: m.Footer, mentions: slices.Clone(m.Mentions)}
 		ch.msgs = append(ch.msgs, msg)
 	}
 	for i, part := range c.lost {
@@ -754,6 +755,15 @@ func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message
 		}
 	}
 	return msg.id, nil
+}
+
+// shown is m's content with its footer on a last line, as a chat with no
+// limit on a message's length shows it.
+func shown(m spawner.Message) string {
+	if m.Footer == "" {
+		return m.Content
+	}
+	return m.Content + "\n" + m.Footer
 }
 
 // loseAnswer makes the next n Sends of a message containing part post it
@@ -780,8 +790,8 @@ func (c *fakeChat) Edit(ctx context.Context, channelID, messageID string, m spaw
 	}
 	for _, msg := range ch.msgs {
 		if msg.id == messageID {
-			msg.content = m.Content
-			msg.edits = append(msg.edits, m.Content)
+			msg.content, msg.footer = shown(m), m.Footer
+			msg.edits = append(msg.edits, msg.content)
 			return nil
 		}
 	}

@@ -34,7 +34,7 @@ func TestCreateCooldown(t *testing.T) {
 	}
 	for _, lang := range []text.Lang{text.En, text.Fr} {
 		msg := lang.Refusal(ref)
-		w.mustContain("cooldown refusal", msg, fmt.Sprintf("<t:%d:R>", until.Unix()))
+		w.mustContain("cooldown refusal", msg, text.Timestamp(until, spawner.TimeRelative))
 	}
 	// The refused attempt does not move the cooldown; an admin is exempt.
 	w.clock.Advance(30 * time.Second)

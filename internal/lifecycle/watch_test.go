@@ -209,7 +209,7 @@ func (w *world) expectRuntimeWatchdog(srv spawner.Server) {
 	if len(msgs) != 1 {
 		w.tb.Fatalf("%d messages at the warning time, want the warning\n%s", len(msgs), w)
 	}
-	w.mustContain("runtime warning", msgs[0].content, text.Mention(srv.Owner), "maximum duration", text.Timestamp(end, "R"))
+	w.mustContain("runtime warning", msgs[0].content, text.Mention(srv.Owner), "maximum duration", text.Timestamp(end, spawner.TimeRelative))
 	if !slices.Equal(msgs[0].mentions, []string{srv.Owner}) {
 		w.tb.Errorf("runtime warning pings %v, want the owner", msgs[0].mentions)
 	}

@@ -375,22 +375,6 @@ type Channel struct {
 	Topic string
 }
 
-// Message is something said in a channel. Mentions lists the user ids that
-// may actually be pinged; any other mention in Content renders but does not ping.
-//
-// Key names the message: the server it is about and what it is for
-// ("<creation id>/ready", "<creation id>/warn-players-2-…"). Sends of the
-// same Key in one channel within a few minutes are one message: the chat
-// adapter has it posted at most once, so a send retried after an answer
-// that was lost (the adapter's own retries, or the lifecycle's for a
-// message that must be read) never shows it twice. Two different messages
-// never share a Key; an empty Key gives no such guarantee.
-type Message struct {
-	Content  string
-	Mentions []string
-	Key      string
-}
-
 // ErrNotFound is returned by adapters when the thing asked for does not
 // exist; deleting or stopping something not found is not an error.
 var ErrNotFound = errors.New("not found")

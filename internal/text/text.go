@@ -35,16 +35,15 @@ func (l Lang) pick(en, fr string) string {
 	return en
 }
 
-// Mention renders a user mention.
-func Mention(userID string) string { return "<@" + userID + ">" }
+// Mention refers to a member; the chat adapter renders the mention.
+func Mention(userID string) string { return spawner.UserRef(userID) }
 
-// ChannelLink renders a channel mention, a link in Discord.
-func ChannelLink(channelID string) string { return "<#" + channelID + ">" }
+// ChannelLink refers to a channel; the chat adapter renders a link to it.
+func ChannelLink(channelID string) string { return spawner.ChannelRef(channelID) }
 
-// Timestamp renders t as a Discord timestamp in style "f" (date and time), "R" (relative) or "t" (time).
-func Timestamp(t time.Time, style string) string {
-	return fmt.Sprintf("<t:%d:%s>", t.Unix(), style)
-}
+// Timestamp refers to the moment t, shown in style; the chat adapter
+// renders it in each reader's time zone and language.
+func Timestamp(t time.Time, style spawner.TimeStyle) string { return spawner.TimeRef(t, style) }
 
 // Variant is how a variant is shown.
 func (l Lang) Variant(name string) string {
@@ -89,7 +88,7 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 			"La catégorie des tickets est pleine : aucun salon ne peut être créé pour un nouveau serveur. Rien n'a été lancé ; réessaie quand un serveur sera terminé.")
 	case spawner.RefusedCooldown:
 		return fmt.Sprintf(l.pick("You created a server a moment ago. You can create another %s.",
-			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, "R"))
+			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, spawner.TimeRelative))
 	}
 	return l.controlRefusal(r)
 }
@@ -123,7 +122,7 @@ func (l Lang) Stopped(s spawner.Server) string {
 func (l Lang) CreationStopped(until time.Time) string {
 	if !until.IsZero() {
 		return fmt.Sprintf(l.pick("The creation of your server was stopped. Nothing is left running; you can create another %s.",
-			"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu pourras en créer un autre %s."), Timestamp(until, "R"))
+			"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu pourras en créer un autre %s."), Timestamp(until, spawner.TimeRelative))
 	}
 	return l.pick("The creation of your server was stopped. Nothing is left running; you can create another.",
 		"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu peux en créer un autre.")
@@ -177,7 +176,7 @@ func (l Lang) List(servers []spawner.Server, stopAt func(spawner.Server) time.Ti
 	b.WriteString(fmt.Sprintf(l.pick("**%d server(s):**\n", "**%d serveur(s) :**\n"), len(servers)))
 	for _, s := range servers {
 		fmt.Fprintf(&b, "- %s · %s · %s %s · %s",
-			l.ServerLabel(s), Mention(s.Owner), l.pick("stops", "arrêt"), Timestamp(stopAt(s), "R"), ChannelLink(s.ChannelID))
+			l.ServerLabel(s), Mention(s.Owner), l.pick("stops", "arrêt"), Timestamp(stopAt(s), spawner.TimeRelative), ChannelLink(s.ChannelID))
 		if s.State != spawner.StateReady {
 			fmt.Fprintf(&b, " · %s", l.State(s.State))
 		} else if p := l.Players(s.Players); p != "" {
@@ -299,7 +298,7 @@ func (l Lang) Ready(g spawner.Game, s spawner.Server, stopAt time.Time) string {
 			"**Joueurs minimum :** %d (vérifié toutes les %s ; après %d avertissements, le serveur s'arrête)\n"),
 			g.MinPlayers, Duration(g.CheckInterval), g.WarningCount)
 	}
-	fmt.Fprintf(&b, l.pick("**Stops:** %s (%s)\n", "**Arrêt :** %s (%s)\n"), Timestamp(stopAt, "t"), Timestamp(stopAt, "R"))
+	fmt.Fprintf(&b, l.pick("**Stops:** %s (%s)\n", "**Arrêt :** %s (%s)\n"), Timestamp(stopAt, spawner.TimeOfDay), Timestamp(stopAt, spawner.TimeRelative))
 	if s.Token != "" {
 		if g.AdminCommand != "" {
 			fmt.Fprintf(&b, l.pick("**Admin:** type `%s` in the game to become operator.\n", "**Admin :** tape `%s` dans le jeu pour devenir opérateur.\n"),
@@ -339,10 +338,10 @@ func (l Lang) PlayerWarning(owner string, k, n, seen, min int, answered bool, ne
 	if k == n {
 		return fmt.Sprintf(l.pick("⚠️ %s warning **%d/%d**: %s. Last warning: if there are still too few players at the next check (%s), the server stops.",
 			"⚠️ %s avertissement **%d/%d** : %s. Dernier avertissement : s'il y a encore trop peu de joueurs à la prochaine vérification (%s), le serveur s'arrête."),
-			Mention(owner), k, n, found, Timestamp(next, "R"))
+			Mention(owner), k, n, found, Timestamp(next, spawner.TimeRelative))
 	}
 	return fmt.Sprintf(l.pick("⚠️ %s warning **%d/%d**: %s. Next check %s.",
-		"⚠️ %s avertissement **%d/%d** : %s. Prochaine vérification %s."), Mention(owner), k, n, found, Timestamp(next, "R"))
+		"⚠️ %s avertissement **%d/%d** : %s. Prochaine vérification %s."), Mention(owner), k, n, found, Timestamp(next, spawner.TimeRelative))
 }
 
 // PlayersBack says the count is back at the minimum and the warnings are reset.
@@ -353,7 +352,7 @@ func (l Lang) PlayersBack(seen int) string {
 // RuntimeWarning warns the owner the server reaches its maximum duration soon.
 func (l Lang) RuntimeWarning(owner string, stopAt time.Time) string {
 	return fmt.Sprintf(l.pick("⏰ %s this server reaches its maximum duration and stops %s (%s).",
-		"⏰ %s ce serveur atteint sa durée maximale et s'arrête %s (%s)."), Mention(owner), Timestamp(stopAt, "R"), Timestamp(stopAt, "t"))
+		"⏰ %s ce serveur atteint sa durée maximale et s'arrête %s (%s)."), Mention(owner), Timestamp(stopAt, spawner.TimeRelative), Timestamp(stopAt, spawner.TimeOfDay))
 }
 
 // Failure reasons, shown to the owner after "could not be created: ".
