@@ -16,9 +16,9 @@ var timeStyles = map[spawner.TimeStyle]string{
 }
 
 // render is content as Discord shows it: each reference to a member, a
-// channel or a moment (spawner.UserRef, ChannelRef, TimeRef) in Discord's
-// markup, which every reader sees as a mention, a link and a time in their
-// own time zone. Everything a member reads of package text goes through
+// channel, a moment or a page (spawner.UserRef, ChannelRef, TimeRef,
+// LinkRef) in Discord's markup, which every reader sees as a mention, a
+// link, a time in their own time zone and a link without a preview. Everything a member reads of package text goes through
 // it once, before it is cut to Discord's limit.
 func render(content string) string {
 	return spawner.RenderRefs(content, func(r spawner.Ref) string {
@@ -27,6 +27,8 @@ func render(content string) string {
 			return "<@" + r.ID + ">"
 		case spawner.RefChannel:
 			return "<#" + r.ID + ">"
+		case spawner.RefLink:
+			return "<" + r.ID + ">" // the brackets keep Discord from unfurling the page
 		}
 		return "<t:" + strconv.FormatInt(r.Time.Unix(), 10) + ":" + timeStyles[r.Style] + ">"
 	})

@@ -15,8 +15,8 @@ func TestRender(t *testing.T) {
 	at := time.Date(2026, 12, 7, 20, 15, 30, 0, time.UTC)
 	got := render("⏰ " + spawner.UserRef("1300000000000000001") + " stops " + spawner.TimeRef(at, spawner.TimeRelative) +
 		" (" + spawner.TimeRef(at, spawner.TimeOfDay) + ", " + spawner.TimeRef(at, spawner.TimeDateTime) + ") · " +
-		spawner.ChannelRef("1300000000000000099") + " · `/op {token}`")
-	want := "⏰ <@1300000000000000001> stops <t:1796674530:R> (<t:1796674530:t>, <t:1796674530:f>) · <#1300000000000000099> · `/op {token}`"
+		spawner.ChannelRef("1300000000000000099") + " · `/op {token}` · " + spawner.LinkRef("https://pages.example.org/?token=t"))
+	want := "⏰ <@1300000000000000001> stops <t:1796674530:R> (<t:1796674530:t>, <t:1796674530:f>) · <#1300000000000000099> · `/op {token}` · <https://pages.example.org/?token=t>"
 	if got != want {
 		t.Errorf("render = %q\nwant      %q", got, want)
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/text"
 )
 
 // feed records what the Manager publishes, as the web hub would get it.
@@ -96,7 +97,7 @@ func TestEventsFollowACreationToItsEnd(t *testing.T) {
 
 	// The status message links to the live page.
 	status := w.chat.messages(srv.ChannelID)[0].content
-	w.mustContain("status message", status, "🌐 Follow it live: <https://pages.example.org/servers/"+srv.CreationID+"?token=t0k3n>")
+	w.mustContain("status message", status, text.En.StatusLink("https://pages.example.org/servers/"+srv.CreationID+"?token=t0k3n"))
 
 	// A new client's snapshot: the server as it is, with its steps' times.
 	snap := w.m.Snapshot()
@@ -171,7 +172,8 @@ func TestStatusLinkIsAFooter(t *testing.T) {
 	w.blockUntil(1)
 	ch := w.chat.channels()[0]
 	status := w.chat.messages(ch)[0]
-	if !strings.HasPrefix(status.footer, "🌐 Follow it live: <"+long) {
+	srv, _ := w.serverOf(alice)
+	if status.footer != text.En.StatusLink(long+"/servers/"+srv.CreationID+"?token=t0k3n") {
 		t.Errorf("status message footer = %q, want the link to its page", status.footer)
 	}
 	if currentStep(status.content) != "provisioning" {

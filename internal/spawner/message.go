@@ -7,9 +7,9 @@ import (
 )
 
 // Message is something said in a channel. Its Content may refer to
-// members, channels and moments (UserRef, ChannelRef, TimeRef): the chat
-// adapter renders each reference in its own way (a mention, a link, a time
-// every reader sees in their own time zone). Mentions lists the members
+// members, channels, moments and web pages (UserRef, ChannelRef, TimeRef,
+// LinkRef): the chat adapter renders each reference in its own way (a
+// mention, a link, a time every reader sees in their own time zone). Mentions lists the members
 // who may actually be notified; a member referred to in Content and not
 // listed is shown, not notified.
 //
@@ -47,24 +47,26 @@ const (
 	RefUser    RefKind = iota + 1 // a member, by id
 	RefChannel                    // a channel, by id
 	RefTime                       // a moment, in a TimeStyle
+	RefLink                       // a web page, by its address
 )
 
 // Ref is a reference in a message's Content, as RenderRefs hands it to
 // the chat adapter.
 type Ref struct {
 	Kind  RefKind
-	ID    string    // RefUser, RefChannel
+	ID    string    // RefUser, RefChannel; the address for RefLink
 	Time  time.Time // RefTime, to the second
 	Style TimeStyle // RefTime
 }
 
 // The spelling of the references in Content: "{user:<id>}",
-// "{channel:<id>}", "{time:<unix seconds>:<style>}". Only UserRef,
-// ChannelRef, TimeRef and RenderRefs know it.
+// "{channel:<id>}", "{time:<unix seconds>:<style>}", "{link:<url>}". Only
+// the functions of this file know it.
 const (
 	refUser    = "{user:"
 	refChannel = "{channel:"
 	refTime    = "{time:"
+	refLink    = "{link:"
 	refEnd     = '}'
 )
 
@@ -78,6 +80,15 @@ func ChannelRef(id string) string { return refChannel + id + string(refEnd) }
 func TimeRef(t time.Time, style TimeStyle) string {
 	return refTime + strconv.FormatInt(t.Unix(), 10) + ":" + string(style) + string(refEnd)
 }
+
+// LinkRef refers to the web page at url in a message's Content, to be
+// shown as a plain link (the chat shows no preview of the page). Braces
+// and spaces in url are escaped, as a URL allows.
+func LinkRef(url string) string {
+	return refLink + linkEscaper.Replace(url) + string(refEnd)
+}
+
+var linkEscaper = strings.NewReplacer("{", "%7B", "}", "%7D", " ", "%20")
 
 // RenderRefs returns content with each reference replaced by what render
 // makes of it. Anything else, including what looks like a reference but
@@ -119,6 +130,9 @@ func parseRef(s string) (Ref, int, bool) {
 	case strings.HasPrefix(body, refChannel):
 		id := body[len(refChannel):]
 		return Ref{Kind: RefChannel, ID: id}, n, validRefID(id)
+	case strings.HasPrefix(body, refLink):
+		url := body[len(refLink):]
+		return Ref{Kind: RefLink, ID: url}, n, url != "" && !strings.ContainsAny(url, "{ \t\n")
 	case strings.HasPrefix(body, refTime):
 		secs, style, ok := strings.Cut(body[len(refTime):], ":")
 		unix, err := strconv.ParseInt(secs, 10, 64)

@@ -13,6 +13,8 @@ func bracket(r Ref) string {
 		return "[user " + r.ID + "]"
 	case RefChannel:
 		return "[channel " + r.ID + "]"
+	case RefLink:
+		return "[link " + r.ID + "]"
 	}
 	return fmt.Sprintf("[time %d %s]", r.Time.Unix(), r.Style)
 }
@@ -24,6 +26,8 @@ func same(r Ref) string {
 		return UserRef(r.ID)
 	case RefChannel:
 		return ChannelRef(r.ID)
+	case RefLink:
+		return LinkRef(r.ID)
 	}
 	return TimeRef(r.Time, r.Style)
 }
@@ -36,6 +40,9 @@ func TestRenderRefs(t *testing.T) {
 		{"none", "🎮 **Minecraft** · official", "🎮 **Minecraft** · official"},
 		{"each kind", UserRef("1001") + " in " + ChannelRef("1300") + " stops " + TimeRef(at, TimeRelative) + " (" + TimeRef(at, TimeOfDay) + ", " + TimeRef(at, TimeDateTime) + ")",
 			fmt.Sprintf("[user 1001] in [channel 1300] stops [time %d relative] ([time %[1]d time], [time %[1]d datetime])", at.Unix())},
+		{"a link", "🌐 " + LinkRef("https://pages.example.org/servers/3f9a?token=a.b-c_d"), "🌐 [link https://pages.example.org/servers/3f9a?token=a.b-c_d]"},
+		{"a link with braces", LinkRef("https://x.example/{a} b"), "[link https://x.example/%7Ba%7D%20b]"},
+		{"a link with a brace inside", "{link:https://x.example/{a}", "{link:https://x.example/{a}"},
 		{"side by side", UserRef("a") + UserRef("b"), "[user a][user b]"},
 		{"before 1970", TimeRef(time.Unix(-5, 0), TimeRelative), "[time -5 relative]"},
 		{"braces of a command", "type `/op {token}` in {the game}", "type `/op {token}` in {the game}"},
