@@ -179,7 +179,7 @@ func ticketError(err error) error {
 	}
 	switch re.Message.Code {
 	case codeMaxGuildChannels:
-		return fmt.Errorf("%w: %w", spawner.ErrGuildFull, err)
+		return fmt.Errorf("%w: %w", spawner.ErrCommunityFull, err)
 	case codeInvalidFormBody:
 		var body struct {
 			Errors struct {

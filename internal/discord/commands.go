@@ -124,7 +124,7 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 // who is the member behind an interaction, or why they may not use the bot.
 func (b *Bot) who(i *discordgo.Interaction) (spawner.Actor, *spawner.Refusal) {
 	if i.GuildID != b.cfg.GuildID || i.Member == nil || i.Member.User == nil {
-		return spawner.Actor{}, &spawner.Refusal{Code: spawner.RefusedGuild}
+		return spawner.Actor{}, &spawner.Refusal{Code: spawner.RefusedElsewhere}
 	}
 	a := spawner.Actor{UserID: i.Member.User.ID}
 	// Every member holds the @everyone role, whose id is the guild's, though

@@ -236,7 +236,7 @@ func TestTicketChannelLimits(t *testing.T) {
 		want     error
 	}{
 		{"category full", filler(fakediscord.MaxCategoryChannels, fakediscord.DefaultCategoryID), spawner.ErrCategoryFull},
-		{"guild full", filler(fakediscord.MaxGuildChannels-len(base), ""), spawner.ErrGuildFull},
+		{"guild full", filler(fakediscord.MaxGuildChannels-len(base), ""), spawner.ErrCommunityFull},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

@@ -106,7 +106,7 @@ func (m *Manager) openTicket(ctx context.Context, e *entry, srv spawner.Server, 
 }
 
 func isFull(err error) bool {
-	return errors.Is(err, spawner.ErrCategoryFull) || errors.Is(err, spawner.ErrGuildFull)
+	return errors.Is(err, spawner.ErrCategoryFull) || errors.Is(err, spawner.ErrCommunityFull)
 }
 
 // postStatus posts the creation's status message. A failure does not stop

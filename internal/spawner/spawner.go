@@ -1,8 +1,8 @@
 // Package spawner holds the domain of the bot: the game servers it runs for
-// the members of one Discord guild, the games they can ask for, and the
-// errors the rest of the code branches on. It imports no outside system;
-// every adapter (discord, ecs, dynamo, mcping) and the lifecycle speak in
-// these types.
+// the members of one community, the games they can ask for, what is said
+// to them, and the errors the rest of the code branches on. It imports no
+// outside system and names none: every adapter and the lifecycle speak in
+// these types, and each adapter maps them to its system's own.
 package spawner
 
 import (
@@ -13,9 +13,10 @@ import (
 	"time"
 )
 
-// StartedBy is the value of the ECS task's startedBy field for every task
-// this bot runs. Reconciliation lists the cluster's tasks by it, so a task
-// carrying it and no record in the table is one of ours that was orphaned.
+// StartedBy marks every task this bot runs (the runtime's own "started
+// by" field, or a label). Reconciliation lists the runtime's tasks by it,
+// so a task carrying it and no record in the table is one of ours that was
+// orphaned.
 const StartedBy = "spawner"
 
 // Tag keys put on every task, so a task can be tied back to the creation that
@@ -44,8 +45,8 @@ type State string
 
 const (
 	StateRequested    State = "requested"    // channel made, task not asked for yet
-	StateProvisioning State = "provisioning" // RunTask accepted
-	StatePending      State = "pending"      // ECS is pulling the image
+	StateProvisioning State = "provisioning" // the runtime accepted the task
+	StatePending      State = "pending"      // the image is being pulled, the container started
 	StateRunning      State = "running"      // task RUNNING, address known
 	StateBooting      State = "booting"      // waiting for the first ping answer
 	StateReady        State = "ready"        // answered a ping; watchdogs on
@@ -73,16 +74,16 @@ func (s State) Known() bool {
 // for it.
 type Server struct {
 	TaskID          string // the runtime's id of its task (taskId in the table); empty until started
-	CreationID      string // also the RunTask client token and a task tag
+	CreationID      string // also the token that makes starting its task idempotent, and a task tag
 	Game            string
 	Variant         string // typeServer in the table
-	Owner           string // Discord user id (userId)
+	Owner           string // the member's id (userId)
 	ChannelID       string // the private ticket channel
 	StatusMessageID string // the message in the ticket channel edited at each step
 	Address         string // IP the players connect to (publicIpAddress)
 	Port            int
 	Token           string // admin token given to the game, shown to the owner only
-	Locale          string // Discord locale of the member who asked, for messages
+	Locale          string // locale of the member who asked ("fr", "en-US"), for messages
 	State           State
 	CreatedAt       time.Time // creationDate; the watchdogs count from it
 	RunningAt       time.Time
@@ -150,8 +151,8 @@ func (s Server) HostPort() string {
 type Game struct {
 	Name           string // option value, e.g. "minecraft"
 	Title          string // shown to users, e.g. "Minecraft"
-	TaskDefinition string // ECS task definition family; its latest ACTIVE revision runs
-	Container      string // container name inside the task definition
+	TaskDefinition string // the task definition a runtime of task definitions runs (the template's taskDefinition)
+	Container      string // the game's container in it (the template's container)
 	Port           int    // game port, pinged with Server List Ping
 	Version        string // shown to users
 	Env            map[string]string
@@ -178,17 +179,19 @@ type Game struct {
 	// QueryPort is the A2S query port (ProtocolA2S); 0 means Port+1.
 	QueryPort int
 	// Ports are every port the game listens on, the game port first; empty
-	// means Port over TCP. The Docker runtime publishes each of them.
+	// means Port over TCP. A runtime that publishes ports publishes each.
 	Ports []PortSpec
 	// RCON, when set, is how the bot runs commands in game (/server op).
 	RCON *RCON
-	// Image is the container image under the Docker runtime.
+	// Image is the container image, for a runtime that runs images.
 	Image string
-	// CPU (in vCPU units of 1024) and Memory (MiB) limit the container, or
-	// override the task definition's under ECS; 0 keeps the default.
+	// CPU (in vCPU units of 1024) and Memory (MiB) size a server: limits
+	// of its container, or overrides of its task definition's; 0 keeps the
+	// runtime's default.
 	CPU    int
 	Memory int
-	// CapacityProvider overrides ECS_CAPACITY_PROVIDER for this game.
+	// CapacityProvider is the capacity the game's servers run on, instead
+	// of the runtime's configured one (the template's capacityProvider).
 	CapacityProvider string
 	// Template is the game's template as it was uploaded, empty for the
 	// game built from the variables.
@@ -287,18 +290,19 @@ func (c Catalog) Lookup(name string) (Game, bool) {
 	return Game{}, false
 }
 
-// TaskSpec is what the lifecycle asks ECS to run. Cluster, networking and
-// capacity provider are the ECS adapter's configuration, not the game's.
+// TaskSpec is what the lifecycle asks the task runtime to run. Where and
+// how tasks run (the cluster, the network, the capacity) is the runtime's
+// configuration, not the game's.
 type TaskSpec struct {
-	CreationID     string // RunTask clientToken, so a retried call never starts two tasks
+	CreationID     string // idempotency token: a retried call never starts two tasks
 	TaskDefinition string
 	Container      string
 	Env            map[string]string
 	Tags           map[string]string
-	// CapacityProvider, when set, replaces the ECS adapter's configured
-	// one for this task (the game's own).
+	// CapacityProvider, when set, replaces the runtime's configured
+	// capacity for this task (the game's own).
 	CapacityProvider string
-	ContainerSpec    // image, ports and limits; ECS applies CPU and Memory as task overrides
+	ContainerSpec    // image, ports and size
 }
 
 // Task is what the task runtime says of a task.
@@ -379,8 +383,9 @@ type Channel struct {
 // exist; deleting or stopping something not found is not an error.
 var ErrNotFound = errors.New("not found")
 
-// RunFailure is RunTask answering with failures instead of a task
-// (capacity, a bad subnet, a missing task definition).
+// RunFailure is the runtime refusing to run a task, with its reason (no
+// capacity, a bad network setting, a missing task definition, no free
+// port).
 type RunFailure struct {
 	Reason string
 	Detail string
@@ -408,7 +413,7 @@ type RefusalCode int
 
 const (
 	RefusedNoRole         RefusalCode = iota + 1 // member holds neither the user nor the admin role
-	RefusedGuild                                 // not from the configured guild (another guild or a DM)
+	RefusedElsewhere                             // not from the community's own server (another one, or a private conversation)
 	RefusedBusy                                  // member already has a server or a creation under way
 	RefusedCap                                   // GAMESERVER_MAX_SERVERS reached
 	RefusedUnknownGame                           // no such game
@@ -417,7 +422,7 @@ const (
 	RefusedNotOwner                              // stop: the server is someone else's
 	RefusedStopping                              // stop: already being stopped
 	RefusedShuttingDown                          // the bot is shutting down; try again in a moment
-	RefusedCategoryFull                          // the ticket category (or the guild) has no room for a channel
+	RefusedCategoryFull                          // the ticket category (or the community) has no room for a channel
 	RefusedCooldown                              // the member created a server too recently; see Until
 )
 
@@ -425,8 +430,8 @@ func (r *Refusal) Error() string {
 	switch r.Code {
 	case RefusedNoRole:
 		return "refused: missing role"
-	case RefusedGuild:
-		return "refused: wrong guild"
+	case RefusedElsewhere:
+		return "refused: not from the community's server"
 	case RefusedBusy:
 		return "refused: member already has a server"
 	case RefusedCap:
@@ -465,7 +470,7 @@ const (
 	CauseCommand    StopCause = "command"     // /server stop
 	CauseRuntime    StopCause = "max_runtime" // GAMESERVER_MAX_DURATION reached
 	CausePlayers    StopCause = "players"     // too few players after the last warning
-	CauseFailed     StopCause = "failed"      // creation failed (RunTask, Discord, DynamoDB)
+	CauseFailed     StopCause = "failed"      // creation failed (the runtime, the chat or the table)
 	CauseNotReady   StopCause = "not_ready"   // no ping answer before the ready timeout
 	CauseTaskEnded  StopCause = "task_ended"  // the task stopped on its own
 	CauseOrphan     StopCause = "orphan"      // an owned task with no record
@@ -500,17 +505,17 @@ type Answer interface {
 	Update(m Message)
 }
 
-// ErrCategoryFull is returned by the chat adapter when Discord refuses a
-// ticket channel because the category holds its maximum of channels (50).
+// ErrCategoryFull is returned by the chat adapter when the chat refuses a
+// ticket channel because the category holds as many channels as it may.
 var ErrCategoryFull = errors.New("the ticket category is full")
 
-// ErrGuildFull is returned by the chat adapter when Discord refuses a
-// channel because the guild holds its maximum of channels (500).
-var ErrGuildFull = errors.New("the guild has reached its channel limit")
+// ErrCommunityFull is returned by the chat adapter when the chat refuses a
+// channel because the community holds as many channels as it may.
+var ErrCommunityFull = errors.New("the community has reached its channel limit")
 
-// ErrNoPublicIP is returned by the task runtime's Address when a RUNNING
-// task has no public address (subnets that do not assign one, or
-// ECS_ASSIGN_PUBLIC_IP=false).
+// ErrNoPublicIP is returned by the task runtime's Address when a running
+// task has no address players can reach and will not get one (a network
+// that assigns none).
 var ErrNoPublicIP = errors.New("running, but it has no public address")
 
 // MissingPermission is an outside system refusing an action because the

@@ -11,8 +11,8 @@ import (
 // MaxPlayers, and a stored count above it is not read back.
 const MaxPlayers = 1_000_000
 
-// Storable reports whether a store (the DynamoDB table, the embedded file)
-// may hold s: a server its Load could read back, with a task id or a
+// Storable reports whether a store (a table, an embedded file) may hold
+// s: a server its Load could read back, with a task id or a
 // creation id, an owner, a channel and a creation time, under a key that
 // is not a game template's or a cooldown's. The error reads "server <key>: <what lacks>",
 // for the store to wrap ("put %w").

@@ -1,6 +1,9 @@
 // Package text holds every sentence the bot says to people, in English and
-// French, so wording lives in one place and never in the middle of AWS or
-// Discord code. Functions take a Lang chosen from a Discord locale.
+// French, so wording lives in one place and never in the middle of an
+// adapter's code. Functions take a Lang chosen from a member's locale. A
+// sentence refers to members, channels, moments and pages through the
+// domain's references (Mention, ChannelLink, Timestamp, spawner.LinkRef),
+// which the chat adapter renders: no sentence carries a chat's markup.
 package text
 
 import (
@@ -19,7 +22,7 @@ const (
 	Fr
 )
 
-// For picks the language for a Discord locale ("fr", "en-US", ...); English
+// For picks the language for a member's locale ("fr", "en-US", ...); English
 // when there is no translation.
 func For(locale string) Lang {
 	if strings.HasPrefix(strings.ToLower(locale), "fr") {
@@ -63,7 +66,7 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 	switch r.Code {
 	case spawner.RefusedNoRole:
 		return l.pick("You don't have a role that allows this.", "Tu n'as pas de rôle qui permet cela.")
-	case spawner.RefusedGuild:
+	case spawner.RefusedElsewhere:
 		return l.pick("This command only works in the community's server.", "Cette commande ne marche que sur le serveur de la communauté.")
 	case spawner.RefusedBusy:
 		return l.pick("You already have a server running or being created. Stop it first with `/server stop`.",
@@ -128,7 +131,7 @@ func (l Lang) CreationStopped(until time.Time) string {
 		"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu peux en créer un autre.")
 }
 
-// StopFailed is the answer to /server stop when AWS would not stop it yet.
+// StopFailed is the answer to /server stop when the runtime would not stop it yet.
 func (l Lang) StopFailed() string {
 	return l.pick("The server could not be stopped right now; the bot keeps trying and will say so in the log channel.",
 		"Le serveur n'a pas pu être arrêté pour l'instant ; le bot réessaie et le dira dans le salon de logs.")
@@ -367,7 +370,7 @@ func (l Lang) FailRecord() string {
 	return l.pick("the server could not be recorded", "le serveur n'a pas pu être enregistré")
 }
 
-// FailRun: the runtime (ECS or the Docker engine) refused to run the server.
+// FailRun: the runtime refused to run the server.
 func (l Lang) FailRun(reason string) string {
 	if reason == "" {
 		return l.pick("it could not be started", "il n'a pas pu être lancé")
@@ -397,13 +400,14 @@ func (l Lang) FailTaskEnded(t spawner.Task) string {
 	return fmt.Sprintf(l.pick("the server stopped on its own (%s)", "le serveur s'est arrêté tout seul (%s)"), reason)
 }
 
-// FailNoPublicIP: the task runs, but AWS gave it no public address.
+// FailNoPublicIP: the task runs, but has no public address. The sentence
+// names what to check on AWS, the only runtime where that can happen.
 func (l Lang) FailNoPublicIP() string {
 	return l.pick("running, but AWS gave it no public address: check the subnets' public IP setting or ECS_ASSIGN_PUBLIC_IP",
 		"lancé, mais AWS ne lui a donné aucune adresse publique : vérifie le réglage d'IP publique des sous-réseaux ou ECS_ASSIGN_PUBLIC_IP")
 }
 
-// FailInternal: anything else (Discord or AWS unreachable).
+// FailInternal: anything else (the chat or the runtime unreachable).
 func (l Lang) FailInternal() string {
 	return l.pick("an error occurred on the bot's side", "une erreur s'est produite du côté du bot")
 }
