@@ -252,7 +252,7 @@ func taskEnded(t spawner.Task) func(text.Lang) string {
 	return func(l text.Lang) string { return l.FailTaskEnded(t) }
 }
 
-// stateOf maps an ECS status to the step shown to the member.
+// stateOf maps a task's status to the step shown to the member.
 func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
 	switch t.Status {
 	case spawner.TaskProvisioning:
@@ -304,12 +304,12 @@ type booting struct {
 }
 
 // bootStep is one poll of a booting server at tick (zero: off the beat):
-// ECS, then a ping once the address is known, then the deadlines. It
+// the runtime, then a ping once the address is known, then the deadlines. It
 // reports whether the worker is done.
 func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b *booting, tick time.Time) bool {
 	_, srv, _ := m.get(id)
 	tasks, err := m.describeBooting(ctx, tick, srv.TaskID)
-	t, found := taskByARN(tasks, srv.TaskID)
+	t, found := taskByID(tasks, srv.TaskID)
 	switch {
 	case ctx.Err() != nil:
 		return true
@@ -343,11 +343,11 @@ func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b 
 	return false
 }
 
-// taskByARN finds the task arn in a DescribeTasks answer, which may hold
+// taskByID finds the task id in a DescribeTasks answer, which may hold
 // others or none: never take the first one on trust.
-func taskByARN(tasks []spawner.Task, arn string) (spawner.Task, bool) {
+func taskByID(tasks []spawner.Task, id string) (spawner.Task, bool) {
 	for _, t := range tasks {
-		if t.ID == arn {
+		if t.ID == id {
 			return t, true
 		}
 	}
@@ -540,7 +540,7 @@ func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note strin
 }
 
 // entryID is the mirror's key of a server: its creation id, or its task
-// ARN for a record of the original bot.
+// id for a record of the original bot.
 func entryID(s spawner.Server) string {
 	if s.CreationID != "" {
 		return s.CreationID

@@ -27,8 +27,8 @@ type Games interface {
 }
 
 // GameChecker is the task runtime's look at a parsed template, changing
-// nothing: ECS checks that the task definition family is known and holds
-// the container. It returns nil when the runtime can run g; a
+// nothing: a runtime of task definitions checks that the family is known
+// and holds the container. It returns nil when the runtime can run g; a
 // *spawner.Problem whose Var names the template key to fix; or an error
 // wrapping spawner.ErrUnreachable when the runtime did not answer.
 type GameChecker interface {
@@ -213,7 +213,7 @@ func (m *Manager) loadGames(ctx context.Context) error {
 }
 
 // badTemplate reports a stored template that cannot be offered, once per
-// process: Recover is retried at start while ECS or the table fail, and
+// process: Recover is retried at start while the runtime or the table fail, and
 // the log channel would otherwise hear of it at every attempt.
 func (m *Manager) badTemplate(ctx context.Context, name string, err error) {
 	if _, told := m.badTemplates.LoadOrStore(name+"\x00"+err.Error(), true); told {

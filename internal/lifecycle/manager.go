@@ -1,10 +1,10 @@
 // Package lifecycle is the one place that knows the rules of a game server's
 // life: who may create and stop one, the creation steps and their cleanup on
 // failure, the watchdogs that stop servers nobody plays on, and the
-// reconciliation with ECS and the table after a restart.
+// reconciliation with the task runtime and the table after a restart.
 //
 // It talks to the outside world only through the small interfaces below,
-// which the adapters (discord, ecs, dynamo, mcping) satisfy.
+// which the adapters satisfy, and in the domain's words.
 package lifecycle
 
 import (
@@ -50,7 +50,7 @@ type Pinger interface {
 	Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error)
 }
 
-// Chat is what the lifecycle says and does on Discord.
+// Chat is what the lifecycle says and does in the community's chat.
 type Chat interface {
 	CreateTicket(ctx context.Context, t spawner.Ticket) (channelID string, err error)
 	Send(ctx context.Context, channelID string, m spawner.Message) (messageID string, err error)
@@ -81,13 +81,13 @@ const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
 	DefaultPollInterval = time.Second
-	// DefaultSweepInterval is the time between two ECS sweeps when the
+	// DefaultSweepInterval is the time between two sweeps of the runtime when the
 	// default game sets no CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
 	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
 	DefaultPingConcurrency = 64
 	// DefaultOrphanGrace is how old an owned task with no record must be
-	// before a sweep stops it, so a creation between its RunTask and its
+	// before a sweep stops it, so a creation between its task's start and its
 	// record is never mistaken for an orphan.
 	DefaultOrphanGrace = 2 * time.Minute
 	// DefaultOrphanStopConcurrency bounds the StopTask calls for orphans in flight at once.
@@ -216,7 +216,7 @@ type Manager struct {
 
 	mu         sync.Mutex
 	closing    bool                 // Close was called: no new workers
-	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
+	entries    map[string]*entry    // by CreationID (or TaskID for the original bot's records)
 	closes     []closing            // ticket channels to delete later
 	lastCreate map[string]time.Time // member → when their last creation that counted was asked for (cooldown.go)
 	wake       chan struct{}
@@ -448,7 +448,7 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 	// its next step, never longer than one poll away.
 	e.nudgeWorker()
 	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskID, "by", by.UserID)
-	// Its end may fail (AWS or the table down): the member is then told,
+	// Its end may fail (the runtime or the table down): the member is then told,
 	// as for a watched server, while the sweep retries it.
 	select {
 	case <-e.gone:

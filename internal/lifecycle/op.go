@@ -109,10 +109,10 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 }
 
 // PrivateAddresser is a Tasks whose ports only the bot may use (RCON) are
-// reached at another address than the one players use: Docker publishes
-// them on a private host address. Without it, a game's port is reached at
-// the server's address (ECS, where the security group opens RCON to the
-// bot alone).
+// reached at another address than the one players use: a runtime that
+// publishes them on a private host address. Without it, a game's port is
+// reached where the runtime's Address says (a runtime whose network opens
+// RCON to the bot alone).
 type PrivateAddresser interface {
 	// PrivateAddress is "host:port" where the bot reaches TCP port port of
 	// task t.
@@ -132,7 +132,7 @@ func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner
 		return "", errors.New("RCON address: the server has no task")
 	case private:
 		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskID})
-		t, found := taskByARN(tasks, srv.TaskID)
+		t, found := taskByID(tasks, srv.TaskID)
 		switch {
 		case err != nil:
 			return "", fmt.Errorf("describe task for its RCON address: %w", err)

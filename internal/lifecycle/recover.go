@@ -7,7 +7,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// Recover loads the table into the mirror and reconciles it with ECS and the
+// Recover loads the table into the mirror and reconciles it with the runtime and the
 // ticket category, then lets Create accept requests. Every server recorded
 // carries on (its watchdogs counting from its stored creation time); a
 // creation interrupted before its task existed is cleaned up and its owner
@@ -17,7 +17,7 @@ import (
 // names is deleted; the members' creation cooldowns are restored (those
 // over are removed). Malformed table items are reported and skipped.
 //
-// Recover returns an error, and changes nothing, when the table or ECS
+// Recover returns an error, and changes nothing, when the table or the runtime
 // cannot be read: the caller retries. The workers it starts (servers still
 // booting) are the Manager's: Close waits for them.
 func (m *Manager) Recover(ctx context.Context) error {
@@ -51,13 +51,13 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 		return observed{}, nil, fmt.Errorf("list owned tasks: %w", err)
 	}
 	in := observed{records: records, owned: owned, recorded: make(map[string]spawner.Task)}
-	ownedARN := make(map[string]bool, len(owned))
+	ownedIDs := make(map[string]bool, len(owned))
 	for _, t := range owned {
-		ownedARN[t.ID] = true
+		ownedIDs[t.ID] = true
 	}
 	var describe []string
 	for _, r := range records {
-		if r.TaskID != "" && !ownedARN[r.TaskID] {
+		if r.TaskID != "" && !ownedIDs[r.TaskID] {
 			describe = append(describe, r.TaskID)
 		}
 	}

@@ -16,10 +16,10 @@ import (
 
 // Run drives the watchdogs until ctx ends: at once, then whenever a
 // player-count check, a runtime warning or stop, a ticket channel to close
-// or the periodic ECS sweep is due. The sweep runs at the fleet's
+// or the periodic sweep of the runtime is due. The sweep runs at the fleet's
 // interval, the default game's CheckInterval: a game's own checkInterval
-// sets how often its servers are probed, never how often ECS is read. A
-// sweep that cannot read ECS is tried again with a backoff that grows up
+// sets how often its servers are probed, never how often the runtime is read. A
+// sweep that cannot read the runtime is tried again with a backoff that grows up
 // to MaxBackoff (whatever the interval, so throttling gets relief), logged
 // once and again at most every MaxBackoff, and its recovery is logged. Run returns nil when ctx ends;
 // the workers it leaves are ended by Close. Servers keep running and
@@ -84,7 +84,7 @@ func (h *loopHealth) ok() {
 	h.b.Reset()
 }
 
-// sweepInterval is the fleet's interval between two ECS sweeps: the
+// sweepInterval is the fleet's interval between two sweeps: the
 // default game's CheckInterval (the variables'), whatever other games set.
 func (m *Manager) sweepInterval() time.Duration {
 	return spawner.PositiveOr(m.defaultGame().CheckInterval, DefaultSweepInterval)
@@ -132,24 +132,24 @@ type check struct {
 }
 
 // Pass does what is due at now: closes ticket channels, retries stops and
-// saves that failed, and (when sweep) reads every tracked task's ECS state
+// saves that failed, and (when sweep) reads every tracked task's state
 // and stops the owned tasks nobody tracks; then runs the runtime watchdog
 // and the player-count checks that are due. Pings and stops fan out with a
 // bound. Run calls it; tests call it directly with a fake clock.
 func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) { _ = m.pass(ctx, now, sweep) }
 
-// pass is Pass, returning the error that kept the sweep from reading ECS.
+// pass is Pass, returning the error that kept the sweep from reading the runtime.
 func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 	m.closeDue(ctx, now)
-	var ecsState map[string]spawner.Task
+	var described map[string]spawner.Task
 	var err error
 	if sweep {
-		ecsState, err = m.sweepECS(ctx, now)
+		described, err = m.sweepTasks(ctx, now)
 	}
 	m.mu.Lock()
 	var checks []check
 	for id, e := range m.entries {
-		if c, ok := m.checkLocked(id, e, now, sweep, ecsState); ok {
+		if c, ok := m.checkLocked(id, e, now, sweep, described); ok {
 			checks = append(checks, c)
 		}
 	}
@@ -168,7 +168,7 @@ func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 }
 
 // checkLocked decides what is due for one server at now; the caller holds m.mu.
-func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ecsState map[string]spawner.Task) (check, bool) {
+func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, described map[string]spawner.Task) (check, bool) {
 	c := check{id: id, srv: e.srv, game: e.game}
 	switch e.phase {
 	case phaseEndWanted:
@@ -179,8 +179,8 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 		return c, false // a worker owns it
 	}
 	c.save = e.unsaved && sweep
-	if ecsState != nil && e.srv.TaskID != "" {
-		t, found := ecsState[e.srv.TaskID]
+	if described != nil && e.srv.TaskID != "" {
+		t, found := described[e.srv.TaskID]
 		if !found || t.Stopped() {
 			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
 			return c, true
@@ -327,12 +327,12 @@ func (m *Manager) pingTimeout(g spawner.Game) time.Duration {
 	return d
 }
 
-// sweepECS reads the ECS state of every tracked task (the owned ones through
+// sweepTasks reads the state of every tracked task (the owned ones through
 // ListTasks, the others by DescribeTasks, 100 at a time in the adapter) and
 // stops owned tasks that nothing tracks and that are older than the grace
-// window. It returns the state by ARN, or the error that kept it from
-// reading ECS (nothing is then concluded about any server).
-func (m *Manager) sweepECS(ctx context.Context, now time.Time) (map[string]spawner.Task, error) {
+// window. It returns the state by task id, or the error that kept it from
+// reading the runtime (nothing is then concluded about any server).
+func (m *Manager) sweepTasks(ctx context.Context, now time.Time) (map[string]spawner.Task, error) {
 	owned, err := m.tasks.ListOwnedTasks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list owned tasks: %w", err)
