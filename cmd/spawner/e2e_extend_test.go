@@ -1,8 +1,8 @@
 package main
 
-// End-to-end tests of /server extend and /server op (interface.md, "Added
-// 2026-11-26"): through the real daemon, the fake Discord and ECS, and an
-// RCON responder that checks the password the bot generated.
+// End-to-end tests of /server extend and /server op: through the real
+// daemon, the fake Discord and ECS, and an RCON responder that checks the
+// password the bot generated.
 
 import (
 	"context"

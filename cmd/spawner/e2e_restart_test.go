@@ -154,11 +154,11 @@ func rsTable(tb testing.TB, w *world) *dynamo.Table {
 // rsLoad reads the table, malformed items apart.
 func rsLoad(tb testing.TB, table *dynamo.Table) ([]spawner.Server, []error) {
 	tb.Helper()
-	servers, problems, err := table.Load(context.Background())
+	stored, err := table.LoadAll(context.Background())
 	if err != nil {
 		tb.Fatalf("read table: %v", err)
 	}
-	return servers, problems
+	return stored.Servers, stored.Problems
 }
 
 // rsPut writes a record with the real adapter.

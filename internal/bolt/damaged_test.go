@@ -54,9 +54,9 @@ func TestOpenRefusesADamagedFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			st = openStore(t, dir)
-			servers, problems, err := st.Load(wait.Context(t))
-			if err != nil || len(problems) != 0 || len(servers) != 0 {
-				t.Errorf("after moving the file aside, Load = %d servers, %v, %v; want an empty store", len(servers), problems, err)
+			snap, err := st.LoadAll(wait.Context(t))
+			if err != nil || len(snap.Problems) != 0 || len(snap.Servers) != 0 {
+				t.Errorf("after moving the file aside, LoadAll = %d servers, %v, %v; want an empty store", len(snap.Servers), snap.Problems, err)
 			}
 		})
 	}

@@ -2,7 +2,6 @@ package lifecycle
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"time"
 
@@ -24,11 +23,9 @@ import (
 
 // Cooldowns is the part of the table that keeps the members' creation
 // cooldowns, under the key spawner.CooldownKeyPrefix+member id
-// (dynamo.Table and bolt.Store satisfy it).
+// (dynamo.Table and bolt.Store satisfy it). Recover reads them with the
+// rest of the table (Store.LoadAll).
 type Cooldowns interface {
-	// LoadCooldowns returns when each member's cooldown started, and a
-	// problem for each item that could not be read.
-	LoadCooldowns(ctx context.Context) (since map[string]time.Time, problems []error, err error)
 	// PutCooldown records that member's cooldown started at since,
 	// replacing the one stored for them, if any.
 	PutCooldown(ctx context.Context, member string, since time.Time) error
@@ -94,18 +91,13 @@ func (m *Manager) saveCooldown(ctx context.Context, owner string, since time.Tim
 	}
 }
 
-// loadCooldowns reads the cooldowns kept in the table into the mirror,
-// returning the items it could not read as problems for the caller to
-// report; those over are removed from the table, each failure logged
-// (such a record is harmless: the next start tries again). It runs
+// loadCooldowns puts the cooldowns read from the table at start (stored)
+// into the mirror; those over are removed from the table, each failure
+// logged (such a record is harmless: the next start tries again). It runs
 // before Create accepts anything.
-func (m *Manager) loadCooldowns(ctx context.Context) ([]error, error) {
+func (m *Manager) loadCooldowns(ctx context.Context, stored map[string]time.Time) {
 	if m.cooldowns == nil {
-		return nil, nil
-	}
-	stored, problems, err := m.cooldowns.LoadCooldowns(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load cooldowns: %w", err)
+		return
 	}
 	now := m.clock.Now()
 	var over []string
@@ -126,5 +118,4 @@ func (m *Manager) loadCooldowns(ctx context.Context) ([]error, error) {
 			m.log.Warn("remove a creation cooldown that is over", "user", member, "err", err)
 		}
 	}
-	return problems, nil
 }

@@ -210,13 +210,14 @@ func TestCooldownNotSaved(t *testing.T) {
 	w.mustContain("logs", w.logs.String(), "record creation cooldown", errBoom.Error())
 }
 
-// TestCooldownLoadFails: a table whose cooldowns cannot be read fails
-// Recover, which the daemon retries; nothing is accepted meanwhile.
+// TestCooldownLoadFails: a table that cannot be read (the cooldowns with
+// the rest) fails Recover, which the daemon retries; nothing is accepted
+// meanwhile.
 func TestCooldownLoadFails(t *testing.T) {
 	w := newWorld(t, withCooldown())
-	w.store.failNext("LoadCooldowns", 1, errBoom)
-	if err := w.m.Recover(w.ctx); err == nil || !strings.Contains(err.Error(), "load cooldowns") {
-		t.Fatalf("Recover = %v, want the cooldowns' load failure", err)
+	w.store.failNext("LoadAll", 1, errBoom)
+	if err := w.m.Recover(w.ctx); err == nil || !strings.Contains(err.Error(), "load table") {
+		t.Fatalf("Recover = %v, want the table's load failure", err)
 	}
 	req, _ := w.request(alice, "")
 	if err := w.m.Create(req); refusalCode(err) != spawner.RefusedShuttingDown {

@@ -466,23 +466,15 @@ type fakeStore struct {
 	puts     []spawner.Server
 	deletes  []string
 	// cooldowns are the members' cooldown records ("cooldown/<member>"),
-	// by member; coolProblems what LoadCooldowns reports besides.
+	// by member; coolProblems the malformed ones LoadAll reports besides.
 	cooldowns    map[string]time.Time
 	coolProblems []error
+	// games, when set, holds the templates LoadAll reads (withGames).
+	games *fakeGames
 }
 
 func newFakeStore(j *journal) *fakeStore {
 	return &fakeStore{j: j, items: make(map[string]spawner.Server), cooldowns: make(map[string]time.Time)}
-}
-
-func (s *fakeStore) LoadCooldowns(ctx context.Context) (map[string]time.Time, []error, error) {
-	s.j.add("store.LoadCooldowns")
-	if err := s.call(ctx, "LoadCooldowns"); err != nil {
-		return nil, nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.cooldowns), slices.Clone(s.coolProblems), nil
 }
 
 func (s *fakeStore) PutCooldown(ctx context.Context, member string, since time.Time) error {
@@ -515,19 +507,28 @@ func (s *fakeStore) cooldownOf(member string) (time.Time, bool) {
 	return since, ok
 }
 
-func (s *fakeStore) Load(ctx context.Context) ([]spawner.Server, []error, error) {
-	s.j.add("store.Load")
-	if err := s.call(ctx, "Load"); err != nil {
-		return nil, nil, err
+// LoadAll reads the servers, the cooldowns and the templates of the
+// world's fakeGames, with the problems set for the test.
+func (s *fakeStore) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
+	s.j.add("store.LoadAll")
+	if err := s.call(ctx, "LoadAll"); err != nil {
+		return spawner.Snapshot{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keys := slices.Sorted(maps.Keys(s.items))
-	out := make([]spawner.Server, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, s.items[k])
+	out := spawner.Snapshot{
+		Servers:   make([]spawner.Server, 0, len(keys)),
+		Cooldowns: maps.Clone(s.cooldowns),
+		Problems:  append(slices.Clone(s.problems), s.coolProblems...),
 	}
-	return out, slices.Clone(s.problems), nil
+	for _, k := range keys {
+		out.Servers = append(out.Servers, s.items[k])
+	}
+	if s.games != nil {
+		out.Games = s.games.stored()
+	}
+	return out, nil
 }
 
 func (s *fakeStore) Put(ctx context.Context, srv spawner.Server) error {

@@ -15,11 +15,9 @@ import (
 )
 
 // Games is the part of the table that keeps game templates, under the key
-// "game/<name>" (dynamo.Table and bolt.Store satisfy it).
+// "game/<name>" (dynamo.Table and bolt.Store satisfy it). Recover reads
+// them with the rest of the table (Store.LoadAll).
 type Games interface {
-	// LoadGames returns every stored template by name, and a problem for
-	// each item that could not be read.
-	LoadGames(ctx context.Context) (games map[string][]byte, problems []error, err error)
 	// PutGame stores doc under name, replacing any template of that name.
 	PutGame(ctx context.Context, name string, doc []byte) error
 	// DeleteGame removes the template name; removing one absent is not an error.
@@ -180,15 +178,12 @@ func (m *Manager) setGame(g spawner.Game) {
 	m.catalog = c
 }
 
-// loadGames reads the stored templates into the catalog at start. A
-// template that does not parse is reported in the log channel and skipped.
-func (m *Manager) loadGames(ctx context.Context) error {
+// loadGames puts the stored templates read at start into the catalog. A
+// record that could not be read (problems) or a template that does not
+// parse is reported in the log channel and skipped.
+func (m *Manager) loadGames(ctx context.Context, docs map[string][]byte, problems []error) {
 	if m.games == nil {
-		return nil
-	}
-	docs, problems, err := m.games.LoadGames(ctx)
-	if err != nil {
-		return fmt.Errorf("load games: %w", err)
+		return
 	}
 	for _, p := range problems {
 		m.badTemplate(ctx, "", p)
@@ -209,7 +204,6 @@ func (m *Manager) loadGames(ctx context.Context) error {
 		}
 		m.setGame(g)
 	}
-	return nil
 }
 
 // badTemplate reports a stored template that cannot be offered, once per

@@ -26,10 +26,11 @@ var _ Games = (*fakeGames)(nil)
 
 func newFakeGames() *fakeGames { return &fakeGames{docs: make(map[string][]byte)} }
 
-func (f *fakeGames) LoadGames(ctx context.Context) (map[string][]byte, []error, error) {
+// stored is what the table's LoadAll reads of the templates.
+func (f *fakeGames) stored() map[string][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return maps.Clone(f.docs), nil, nil
+	return maps.Clone(f.docs)
 }
 
 func (f *fakeGames) PutGame(ctx context.Context, name string, doc []byte) error {

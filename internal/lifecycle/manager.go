@@ -39,7 +39,10 @@ type Tasks interface {
 
 // Store is the table of servers, the truth the mirror is loaded from.
 type Store interface {
-	Load(ctx context.Context) (servers []spawner.Server, problems []error, err error)
+	// LoadAll reads the whole table at once: its servers, and its game
+	// templates and cooldowns (which Recover reads only when Games and
+	// Cooldowns are set), with a problem for each record it could not read.
+	LoadAll(ctx context.Context) (spawner.Snapshot, error)
 	Put(ctx context.Context, s spawner.Server) error
 	Delete(ctx context.Context, key string) error
 }
@@ -158,6 +161,9 @@ type Options struct {
 	Metrics     Metrics      // none when nil
 	Events      Events       // the web feed; none when nil
 	Links       Links        // links to the web pages in status messages; none when nil
+	// Alerts is told, beside the log channel, of the failures admins
+	// should hear of outside the chat (alert.go); none when nil.
+	Alerts Alerts
 }
 
 // withDefaults returns o with every zero setting given its default.

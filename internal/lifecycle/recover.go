@@ -7,7 +7,8 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// Recover loads the table into the mirror and reconciles it with the runtime and the
+// Recover reads the table once (Store.LoadAll: servers, game templates and
+// cooldowns) into the mirror and reconciles it with the runtime and the
 // ticket category, then lets Create accept requests. Every server recorded
 // carries on (its watchdogs counting from its stored creation time); a
 // creation interrupted before its task existed is cleaned up and its owner
@@ -21,34 +22,28 @@ import (
 // cannot be read: the caller retries. The workers it starts (servers still
 // booting) are the Manager's: Close waits for them.
 func (m *Manager) Recover(ctx context.Context) error {
-	if err := m.loadGames(ctx); err != nil {
-		return err
+	table, err := m.store.LoadAll(ctx)
+	if err != nil {
+		return fmt.Errorf("load table: %w", err)
 	}
-	in, problems, err := m.readWorld(ctx)
+	m.loadGames(ctx, table.Games, table.GameProblems)
+	in, err := m.readWorld(ctx, table.Servers)
 	if err != nil {
 		return err
 	}
-	coolProblems, err := m.loadCooldowns(ctx)
-	if err != nil {
-		return err
-	}
-	problems = append(problems, coolProblems...)
+	m.loadCooldowns(ctx, table.Cooldowns)
 	p := planRecovery(in)
-	m.actRecovery(ctx, p, problems)
+	m.actRecovery(ctx, p, table.Problems)
 	return nil
 }
 
-// readWorld reads the table, the owned tasks, the recorded tasks that are
-// not among them, and the ticket category (which may fail: no channel is
-// then deleted).
-func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
-	records, problems, err := m.store.Load(ctx)
-	if err != nil {
-		return observed{}, nil, fmt.Errorf("load table: %w", err)
-	}
+// readWorld reads, besides the table's records, the owned tasks, the
+// recorded tasks that are not among them, and the ticket category (which
+// may fail: no channel is then deleted).
+func (m *Manager) readWorld(ctx context.Context, records []spawner.Server) (observed, error) {
 	owned, err := m.tasks.ListOwnedTasks(ctx)
 	if err != nil {
-		return observed{}, nil, fmt.Errorf("list owned tasks: %w", err)
+		return observed{}, fmt.Errorf("list owned tasks: %w", err)
 	}
 	in := observed{records: records, owned: owned, recorded: make(map[string]spawner.Task)}
 	ownedIDs := make(map[string]bool, len(owned))
@@ -64,7 +59,7 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 	if len(describe) > 0 {
 		ts, err := m.tasks.DescribeTasks(ctx, describe)
 		if err != nil {
-			return observed{}, nil, fmt.Errorf("describe recorded tasks: %w", err)
+			return observed{}, fmt.Errorf("describe recorded tasks: %w", err)
 		}
 		for _, t := range ts {
 			in.recorded[t.ID] = t
@@ -73,7 +68,7 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 	if in.channels, err = m.chat.CategoryChannels(ctx); err != nil {
 		m.log.Warn("list ticket channels; none is cleaned up this time", "err", err)
 	}
-	return in, problems, nil
+	return in, nil
 }
 
 // actRecovery carries out plan p: fills the mirror, ends what is gone,

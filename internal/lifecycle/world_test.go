@@ -110,6 +110,9 @@ func newWorld(tb testing.TB, opts ...option) *world {
 	for _, o := range opts {
 		o(&w.cfg)
 	}
+	if g, ok := w.cfg.Games.(*fakeGames); ok {
+		w.store.games = g // one table holds the servers and the templates
+	}
 	w.start(ctx, cancel)
 	return w
 }

@@ -54,8 +54,8 @@ const (
 	StateStopped      State = "stopped"
 )
 
-// Known reports whether s is one of the states above; a store reports a
-// record with any other state as malformed.
+// Known reports whether s is one of the states above; a stored record
+// with any other state is malformed (Record.Server).
 func (s State) Known() bool {
 	switch s {
 	case StateRequested, StateProvisioning, StatePending, StateRunning,
