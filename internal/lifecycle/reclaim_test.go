@@ -8,11 +8,12 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// TestSpotInterruption: the change that says Fargate Spot reclaims a ready
-// server tells its owner at once, in their language and mentioning them,
-// once however often it comes; the server stays until the change that says
-// its task stopped, which ends it as a task that stopped on its own.
-func TestSpotInterruption(t *testing.T) {
+// TestReclaimed: the change that says the provider reclaims a ready
+// server's capacity tells its owner at once, in their language and
+// mentioning them, once however often it comes; the server stays until the
+// change that says its task stopped, which ends it as a task that stopped
+// on its own.
+func TestReclaimed(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv, _ := w.readyServer(alice)
@@ -20,19 +21,19 @@ func TestSpotInterruption(t *testing.T) {
 	lists := w.ecs.listCount()
 
 	reason := "Your Spot Task was interrupted."
-	w.ecs.set(srv.TaskARN, func(t *spawner.Task) {
-		t.StopWanted, t.StopCode, t.StoppedReason = true, spawner.StopSpotInterruption, reason
+	w.ecs.set(srv.TaskID, func(t *spawner.Task) {
+		t.StopWanted, t.Reclaimed, t.StoppedReason = true, true, reason
 	})
-	warning, _ := w.ecs.get(srv.TaskARN)
+	warning, _ := w.ecs.get(srv.TaskID)
 	w.m.TaskChanged(warning)
 	w.m.TaskChanged(warning) // delivered twice
-	w.ecs.set(srv.TaskARN, func(t *spawner.Task) { t.Status = spawner.TaskStopping })
-	stopping, _ := w.ecs.get(srv.TaskARN)
+	w.ecs.set(srv.TaskID, func(t *spawner.Task) { t.Status = spawner.TaskStopping })
+	stopping, _ := w.ecs.get(srv.TaskID)
 	w.m.TaskChanged(stopping) // on its way down: still the same warning
 	w.waitWorkers()
 
 	msgs := w.chat.messages(srv.ChannelID)[before:]
-	want := text.For("en").SpotInterruption(alice)
+	want := text.For("en").Reclaimed(alice)
 	var told int
 	for _, m := range msgs {
 		if m.content == want {
@@ -54,9 +55,9 @@ func TestSpotInterruption(t *testing.T) {
 		t.Errorf("the bot stopped %d task(s) at the warning; Fargate does it", n)
 	}
 
-	w.ecs.endOnOwn(srv.TaskARN, reason, 143)
-	stopped, _ := w.ecs.get(srv.TaskARN)
-	stopped.StopCode = spawner.StopSpotInterruption
+	w.ecs.endOnOwn(srv.TaskID, reason, 143)
+	stopped, _ := w.ecs.get(srv.TaskID)
+	stopped.Reclaimed = true
 	w.m.TaskChanged(stopped)
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); ok {
@@ -69,9 +70,9 @@ func TestSpotInterruption(t *testing.T) {
 	w.expectNothingLeft()
 }
 
-// TestSpotInterruptionFrench: the warning speaks the owner's language.
-func TestSpotInterruptionFrench(t *testing.T) {
-	got := text.For("fr").SpotInterruption(alice)
+// TestReclaimedFrench: the warning speaks the owner's language.
+func TestReclaimedFrench(t *testing.T) {
+	got := text.For("fr").Reclaimed(alice)
 	if !strings.Contains(got, "Fargate Spot reprend ce serveur") || !strings.Contains(got, text.Mention(alice)) {
 		t.Errorf("French warning = %q", got)
 	}
