@@ -6,6 +6,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -58,7 +59,7 @@ func (m *Main) startCost(ctx context.Context, locale string) {
 	m.monthly.start(ctx, &cost.Monthly{
 		Store:   store,
 		Pricing: pricing,
-		Post:    postReport(m.a.bot, text.For(locale)),
+		Post:    postReport(m.a.bot, text.For(locale), m.cfg.LogChannelID == "", m.log),
 		Now:     now,
 		Log:     m.log,
 	})
@@ -66,9 +67,13 @@ func (m *Main) startCost(ctx context.Context, locale string) {
 
 // postReport posts a monthly report to the log channel in lang, pinging
 // nobody, once per month even if the call is retried (its key); without
-// a log channel it posts nothing and is not an error.
-func postReport(bot *discord.Bot, lang text.Lang) func(ctx context.Context, r cost.Report) error {
+// a log channel it posts nothing, says so, and is not an error.
+func postReport(bot *discord.Bot, lang text.Lang, noLogChannel bool, log *slog.Logger) func(ctx context.Context, r cost.Report) error {
 	return func(ctx context.Context, r cost.Report) error {
+		if noLogChannel {
+			log.Info("monthly report: no DISCORD_LOG_CHANNEL_ID, posted nowhere", "month", r.Month.String())
+			return nil
+		}
 		key, err := spawner.ReportKey(r.Month)
 		if err != nil {
 			return err

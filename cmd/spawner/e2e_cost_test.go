@@ -266,7 +266,7 @@ func TestCostMonthlyReportNoLogChannelE2E(t *testing.T) {
 	d := w.startAt(t, &costClock{t: time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC)})
 	w.waitFor(t, "the report to be done", func() bool {
 		_, sent, err := st.Report(context.Background(), costcase.Month)
-		return err == nil && sent && strings.Contains(d.logs.String(), "monthly report sent")
+		return err == nil && sent && strings.Contains(d.logs.String(), "monthly report: no DISCORD_LOG_CHANNEL_ID, posted nowhere")
 	}, d)
 	if got := w.messagesIn(logChannel); len(got) != 0 {
 		t.Errorf("the log channel that is not configured got %q", got)
