@@ -244,6 +244,8 @@ type Main struct {
 
 	events eventsLoop // the events queue's consumer, when one is set
 
+	monthly monthlyLoop // the monthly report (cost.go)
+
 	alerts *alert.Notifier // nil without ALERT_SNS_TOPIC_ARN or ALERT_WEBHOOK_URL (alerts.go)
 }
 
@@ -285,6 +287,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := retry(ctx, m.log, "recover servers from the "+m.a.storeName()+" and "+runtimeName(m.cfg), mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
+	m.startCost(ctx, locale)
 	return m.start(ctx, mgr)
 }
 
@@ -438,6 +441,7 @@ func (m *Main) Close() {
 		<-m.done
 	}
 	m.events.stop()
+	m.monthly.stop()
 	if mgr := m.mgr.Load(); mgr != nil {
 		mgr.Close() // every worker, Recover's included, waited for
 	}

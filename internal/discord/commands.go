@@ -59,7 +59,7 @@ func Commands() []*discordgo.ApplicationCommand {
 				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "list", NameLocalizations: *fr("liste"),
 				Description: "Servers running now", DescriptionLocalizations: *fr("Serveurs lancés en ce moment"),
 			},
-		}, controlOptions()...),
+		}, append(controlOptions(), costCommand())...),
 	}, gameCommand()}
 }
 
@@ -118,6 +118,8 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		b.op(i, actor, lang, sub)
 	case "dashboard":
 		b.dashboard(i, actor, lang)
+	case "cost":
+		b.cost(i, actor, lang, sub)
 	}
 }
 

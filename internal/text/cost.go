@@ -143,8 +143,10 @@ func (l Lang) costLines(b *strings.Builder, e cost.Estimate, lines []cost.Line, 
 	}
 }
 
-// costFooter tells the rates used, with their date and source, what the
-// Docker host's price comes to (to admins), and that it is an estimate.
+// costFooter tells the rates used, with their date and source (a link
+// the chat shows without a preview of the page, which would dwarf the
+// report), what the Docker host's price comes to (to admins), and that it
+// is an estimate.
 func (l Lang) costFooter(b *strings.Builder, e cost.Estimate, admin bool) {
 	r := e.Pricing.Rates
 	for _, region := range e.Regions {
@@ -152,7 +154,7 @@ func (l Lang) costFooter(b *strings.Builder, e cost.Estimate, admin bool) {
 	}
 	if len(e.Regions) > 0 {
 		fmt.Fprintf(b, l.pick("\nPublic IPv4: %s an hour. Rates read %s from %s.", "\nIPv4 publique : %s de l'heure. Tarifs relevés le %s sur %s."),
-			l.rate(r.PublicIPv4PerHour, r.Currency), r.Date, r.Source)
+			l.rate(r.PublicIPv4PerHour, r.Currency), r.Date, spawner.LinkRef(r.Source))
 	}
 	switch {
 	case admin && e.HostPrice > 0:
