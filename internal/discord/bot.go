@@ -72,6 +72,11 @@ type Bot struct {
 	ctx       context.Context
 	// Errors counts failed REST calls, for metrics; may be nil.
 	Errors func(op string)
+
+	// worlds serves /world; nil when the bot keeps no worlds (worlds.go).
+	worlds WorldControl
+	// confirms are the restores and deletions waiting for a click.
+	confirms confirmations
 }
 
 // New returns a Bot for cfg. It dials nothing.
