@@ -215,7 +215,7 @@ func (b *Bot) onWorld(i *discordgo.Interaction, data discordgo.ApplicationComman
 				return b.worldFailure(lang, "find world", err)
 			}
 			backup, err := b.worlds.BackupNow(ctx, actor, w.ID)
-			return b.worldOutcome(lang, "back up world "+w.ID, err,
+			return b.worldOutcome(lang, "back up world", w.ID, err,
 				func() string { return lang.WorldBackupFailed(w.World, b.gameTitle(w.Game)) },
 				func() string { return lang.WorldBackedUp(w.World, b.gameTitle(w.Game), backup) })
 		})
@@ -269,11 +269,9 @@ func (b *Bot) confirm(i *discordgo.Interaction, actor spawner.Actor, lang text.L
 		var content, label string
 		switch action {
 		case "restore":
-			if backupValue == "" { // Discord requires it; a forged interaction may not
-				b.editResponse(i, lang.Refusal(&spawner.Refusal{Code: spawner.RefusedNoBackup, Name: "?"}))
-				return
-			}
-			if c.backup, err = b.findBackup(ctx, actor, w, backupValue); err != nil {
+			// Discord requires backup; an interaction without one (forged)
+			// finds none rather than the newest.
+			if c.backup, err = b.findBackup(ctx, actor, w, cmp.Or(backupValue, "-")); err != nil {
 				b.editResponse(i, b.worldFailure(lang, "list backups", err))
 				return
 			}
@@ -347,7 +345,7 @@ func (b *Bot) onClick(i *discordgo.Interaction) {
 		b.update(i, lang.WorldRestoring(w.World, title))
 		b.spawn(worldWorkTimeout, func(ctx context.Context) {
 			before, err := b.worlds.Restore(ctx, actor, w.ID, c.backup.ID)
-			b.editResponse(i, b.worldOutcome(lang, "restore world "+w.ID, err,
+			b.editResponse(i, b.worldOutcome(lang, "restore world", w.ID, err,
 				func() string { return lang.WorldRestoreFailed(w.World, title) },
 				func() string { return lang.WorldRestored(w.World, title, c.backup, before) }))
 		})
@@ -355,20 +353,21 @@ func (b *Bot) onClick(i *discordgo.Interaction) {
 		b.update(i, lang.WorldDeleting(w.World, title))
 		b.spawn(worldWorkTimeout, func(ctx context.Context) {
 			err := b.worlds.Delete(ctx, actor, w.ID)
-			b.editResponse(i, b.worldOutcome(lang, "delete world "+w.ID, err,
+			b.editResponse(i, b.worldOutcome(lang, "delete world", w.ID, err,
 				func() string { return lang.WorldDeleteFailed(w.World, title) },
 				func() string { return lang.WorldDeleted(w.World, title) }))
 		})
 	}
 }
 
-// worldOutcome is answer for a world's action: the refusal (what the
-// member typed cut to an echo), failed() when err is another error, which
-// is logged, and done() when there is none.
-func (b *Bot) worldOutcome(lang text.Lang, op string, err error, failed, done func() string) string {
+// worldOutcome is answer for an action on a world (worldID, "" when it
+// is not known yet): the refusal (what the member typed cut to an echo),
+// failed() when err is another error, which is logged as op, and done()
+// when there is none.
+func (b *Bot) worldOutcome(lang text.Lang, op, worldID string, err error, failed, done func() string) string {
 	var refusal *spawner.Refusal
 	if err != nil && !errors.As(err, &refusal) {
-		b.log.Error(op, "err", err)
+		b.log.Error(op, "world", worldID, "err", err)
 	}
 	if refusal != nil {
 		echo := *refusal
@@ -378,9 +377,10 @@ func (b *Bot) worldOutcome(lang text.Lang, op string, err error, failed, done fu
 	return answer(lang, err, failed, done)
 }
 
-// worldFailure is worldOutcome with the generic failure.
+// worldFailure is worldOutcome of an error (never nil) with the generic
+// failure.
 func (b *Bot) worldFailure(lang text.Lang, op string, err error) string {
-	return b.worldOutcome(lang, op, err, lang.WorldsFailed, nil)
+	return b.worldOutcome(lang, op, "", err, lang.WorldsFailed, lang.WorldsFailed)
 }
 
 // visibleWorlds is what Worlds returns that actor may see (the adapter

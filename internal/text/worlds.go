@@ -219,18 +219,22 @@ func (l Lang) WorldBackedUp(w spawner.World, title string, b spawner.Backup) str
 // WorldBackupFailed answers a /world backup that failed: nothing older
 // was removed.
 func (l Lang) WorldBackupFailed(w spawner.World, title string) string {
-	return fmt.Sprintf(l.pick("❌ World %s could not be backed up; its older backups are untouched. The bot's log says why.",
-		"❌ Le monde %s n'a pas pu être sauvegardé ; ses anciennes sauvegardes sont intactes. Le journal du bot dit pourquoi."),
+	return fmt.Sprintf(l.pick("❌ World %s could not be backed up; its older backups are untouched. An admin can read why in the bot's log.",
+		"❌ Le monde %s n'a pas pu être sauvegardé ; ses anciennes sauvegardes sont intactes. Un admin peut lire pourquoi dans le journal du bot."),
 		worldLabel(w, title))
 }
 
 // WorldDownload answers /world download: the link to the backup's
 // archive, when it stops working, and the archive's SHA-256 to check it.
 func (l Lang) WorldDownload(w spawner.World, title string, b spawner.Backup, url string, expires time.Time) string {
-	return fmt.Sprintf(l.pick("📦 Backup of world %s from %s (%s):\n%s\nThis link is yours and works until %s (%s); ask again for a new one. SHA-256: `%s`",
-		"📦 Sauvegarde du monde %s du %s (%s) :\n%s\nCe lien est à toi et marche jusqu'à %s (%s) ; redemande-le pour en avoir un nouveau. SHA-256 : `%s`"),
+	msg := fmt.Sprintf(l.pick("📦 Backup of world %s from %s (%s):\n%s\nThis link is yours and works until %s (%s); ask again for a new one.",
+		"📦 Sauvegarde du monde %s du %s (%s) :\n%s\nCe lien est à toi et marche jusqu'à %s (%s) ; redemande-le pour en avoir un nouveau."),
 		worldLabel(w, title), Timestamp(b.Time, spawner.TimeDateTime), l.Size(b.Size), spawner.LinkRef(url),
-		Timestamp(expires, spawner.TimeOfDay), Timestamp(expires, spawner.TimeRelative), b.SHA256)
+		Timestamp(expires, spawner.TimeOfDay), Timestamp(expires, spawner.TimeRelative))
+	if b.SHA256 == "" {
+		return msg
+	}
+	return msg + fmt.Sprintf(l.pick(" SHA-256: `%s`", " SHA-256 : `%s`"), b.SHA256)
 }
 
 // WorldDownloadShort is WorldDownload for a link too long to leave room
@@ -282,8 +286,8 @@ func (l Lang) WorldRestored(w spawner.World, title string, b, before spawner.Bac
 // WorldRestoreFailed says a confirmed restore failed: the world holds what
 // it held.
 func (l Lang) WorldRestoreFailed(w spawner.World, title string) string {
-	return fmt.Sprintf(l.pick("❌ World %s could not be restored; it holds what it held before. The bot's log says why.",
-		"❌ Le monde %s n'a pas pu être restauré ; il contient ce qu'il contenait avant. Le journal du bot dit pourquoi."), worldLabel(w, title))
+	return fmt.Sprintf(l.pick("❌ World %s could not be restored; it holds what it held before. An admin can read why in the bot's log.",
+		"❌ Le monde %s n'a pas pu être restauré ; il contient ce qu'il contenait avant. Un admin peut lire pourquoi dans le journal du bot."), worldLabel(w, title))
 }
 
 // WorldDeleting replaces a confirmed deletion's confirmation while it runs.
@@ -298,8 +302,8 @@ func (l Lang) WorldDeleted(w spawner.World, title string) string {
 
 // WorldDeleteFailed says a confirmed deletion failed.
 func (l Lang) WorldDeleteFailed(w spawner.World, title string) string {
-	return fmt.Sprintf(l.pick("❌ World %s could not be deleted. The bot's log says why.",
-		"❌ Le monde %s n'a pas pu être supprimé. Le journal du bot dit pourquoi."), worldLabel(w, title))
+	return fmt.Sprintf(l.pick("❌ World %s could not be deleted. An admin can read why in the bot's log.",
+		"❌ Le monde %s n'a pas pu être supprimé. Un admin peut lire pourquoi dans le journal du bot."), worldLabel(w, title))
 }
 
 // ConfirmCancelled replaces a confirmation the member cancelled.
