@@ -76,11 +76,18 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
 		data = i.ApplicationCommandData()
+	case discordgo.InteractionMessageComponent:
+		b.onClick(i)
+		return
 	default:
 		return
 	}
 	if data.Name == "game" && len(data.Options) > 0 {
 		b.onGame(i, data)
+		return
+	}
+	if data.Name == "world" && len(data.Options) > 0 {
+		b.onWorld(i, data)
 		return
 	}
 	if data.Name != "server" || len(data.Options) == 0 {
@@ -105,6 +112,11 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		return
 	}
 	b.rememberName(i)
+	b.onServer(i, actor, lang, sub)
+}
+
+// onServer runs one /server subcommand for actor, who may use the bot.
+func (b *Bot) onServer(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	switch sub.Name {
 	case "create":
 		b.create(i, actor, lang, sub)
@@ -171,10 +183,15 @@ func focused(opts []*discordgo.ApplicationCommandInteractionDataOption) (name, v
 func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	game, _ := option(sub.Options, "game")
 	variant, _ := option(sub.Options, "variant")
+	world, refused := createWorld(sub)
+	if refused != nil {
+		b.ephemeral(i, lang.Refusal(refused))
+		return
+	}
 	answer := &interactionAnswer{b: b, i: i, given: make(chan struct{})}
 	err := b.fleet.Create(spawner.CreateRequest{
 		Owner: actor.UserID, Admin: actor.Admin, Locale: string(i.Locale), Game: game, Variant: variant,
-		Answer: answer,
+		World: world, Answer: answer,
 	})
 	var refusal *spawner.Refusal
 	if errors.As(err, &refusal) {
@@ -255,6 +272,8 @@ func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.A
 		for _, g := range catalog {
 			add(g.Title, g.Name)
 		}
+	case sub.Name == "create" && name == "world":
+		return b.createWorldChoices(actor, lang, sub)
 	case sub.Name == "create" && name == "variant":
 		gameName, _ := option(sub.Options, "game")
 		if g, ok := catalog.Lookup(gameName); ok {

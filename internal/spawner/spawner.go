@@ -485,6 +485,9 @@ type CreateRequest struct {
 	Locale  string
 	Game    string // empty: the default game
 	Variant string // empty: the game's default variant
+	// World names the member's world to play, for a game with a world:
+	// checked with ValidWorldName; empty lets the rules choose.
+	World string
 	// Answer, when set, is how the member who asked learns what became of
 	// their creation once it was accepted.
 	Answer Answer

@@ -28,7 +28,7 @@ func (l Lang) controlRefusal(r *spawner.Refusal) string {
 		return fmt.Sprintf(l.pick("%s is not a Minecraft player name: %s. Nothing was sent to the server.",
 			"%s n'est pas un nom de joueur Minecraft : %s. Rien n'a été envoyé au serveur."), quoteName(r.Name), l.playerNameProblem(r.Name))
 	}
-	return l.pick("Refused.", "Refusé.")
+	return l.worldRefusal(r)
 }
 
 // quoteName shows what a member typed as a player name, on one line.
