@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"slices"
 	"sort"
 	"time"
 	"unicode/utf8"
@@ -35,13 +34,6 @@ type feedSeen struct {
 	state   spawner.State               // the latest step told
 	players *int                        // the latest count told
 	stopsAt time.Time                   // the stop time told once ready
-}
-
-// stepRank is a state's place in a server's life; later steps never give
-// way to earlier ones in the feed.
-func stepRank(s spawner.State) int {
-	return slices.Index([]spawner.State{spawner.StateRequested, spawner.StateProvisioning, spawner.StatePending,
-		spawner.StateRunning, spawner.StateBooting, spawner.StateReady, spawner.StateStopping, spawner.StateStopped}, s)
 }
 
 // publicID is the id a server has in the feed and its links: its creation
@@ -85,7 +77,7 @@ func (m *Manager) event(typ spawner.EventType, srv spawner.Server, game spawner.
 		e.Min = game.MinPlayers
 	}
 	if !srv.ReadyAt.IsZero() {
-		e.StopsAt = stopsAt(srv, game)
+		e.StopsAt = srv.StopTime(game)
 	}
 	return e
 }
@@ -109,7 +101,7 @@ func (m *Manager) publishStep(srv spawner.Server) {
 	if f.steps == nil {
 		f.steps = make(map[spawner.State]time.Time)
 	}
-	if stepRank(srv.State) > stepRank(f.state) {
+	if srv.State.Rank() > f.state.Rank() {
 		if srv.State == spawner.StateBooting && f.steps[spawner.StateRunning].IsZero() && srv.Address != "" {
 			running := srv
 			running.State = spawner.StateRunning
@@ -132,7 +124,7 @@ func (m *Manager) publishStep(srv spawner.Server) {
 	// The stop time is the mirror's, never the caller's copy: a copy taken
 	// before /server extend must not move it back.
 	if !f.stopsAt.IsZero() && !e.srv.ReadyAt.IsZero() {
-		if end := stopsAt(e.srv, e.game); !end.Equal(f.stopsAt) {
+		if end := e.srv.StopTime(e.game); !end.Equal(f.stopsAt) {
 			f.stopsAt = end
 			m.tell(f, m.event(spawner.EventExtended, e.srv, e.game, now))
 		}

@@ -94,7 +94,7 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedExtendLimit, Limit: limit}
 	}
 	next := e.srv
-	next.StopsAt = stopsAt(e.srv, e.game).Add(spawner.PositiveOr(e.game.ExtendDuration, DefaultExtendDuration))
+	next.StopsAt = e.srv.StopTime(e.game).Add(spawner.PositiveOr(e.game.ExtendDuration, DefaultExtendDuration))
 	next.RuntimeWarned = false // warned again before the new end
 	if !by.Admin {
 		next.Extensions++

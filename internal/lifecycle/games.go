@@ -253,7 +253,7 @@ func containerSpec(g spawner.Game) spawner.ContainerSpec {
 	if len(ports) == 0 {
 		ports = []spawner.PortSpec{{Port: g.Port, Proto: "tcp"}}
 		if g.Protocol == spawner.ProtocolA2S {
-			ports = append(ports, spawner.PortSpec{Port: queryPort(g), Proto: "udp"})
+			ports = append(ports, spawner.PortSpec{Port: g.ProbePort(), Proto: "udp"})
 		}
 	}
 	var private []int
@@ -267,24 +267,13 @@ func containerSpec(g spawner.Game) spawner.ContainerSpec {
 	return spawner.ContainerSpec{Image: g.Image, Ports: ports, PrivatePorts: private, CPU: g.CPU, Memory: g.Memory}
 }
 
-// queryPort is the port g answers its protocol's queries on.
-func queryPort(g spawner.Game) int {
-	if g.Protocol == spawner.ProtocolA2S {
-		if g.QueryPort != 0 {
-			return g.QueryPort
-		}
-		return g.Port + 1
-	}
-	return g.Port
-}
-
 // probeAddr is where s is probed: its address and its game's query port,
 // or under Docker the host port mapped to it (hostPorts, from the task).
 func probeAddr(s spawner.Server, g spawner.Game, hostPorts map[int]int) string {
 	if s.Address == "" {
 		return ""
 	}
-	port := queryPort(g)
+	port := g.ProbePort()
 	if p, ok := hostPorts[port]; ok {
 		port = p
 	}

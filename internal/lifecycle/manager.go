@@ -480,14 +480,7 @@ func (m *Manager) Servers(who spawner.Actor) []spawner.Server {
 // StopsAt is when the runtime watchdog stops s: s.StopsAt when set (moved
 // by /server extend), else its creation time plus its game's MaxDuration.
 func (m *Manager) StopsAt(s spawner.Server) time.Time {
-	return stopsAt(s, m.gameOf(s))
-}
-
-func stopsAt(s spawner.Server, g spawner.Game) time.Time {
-	if !s.StopsAt.IsZero() {
-		return s.StopsAt
-	}
-	return s.CreatedAt.Add(g.MaxDuration)
+	return s.StopTime(m.gameOf(s))
 }
 
 // Wait blocks until every worker the Manager started has returned.

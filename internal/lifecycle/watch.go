@@ -107,7 +107,7 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 		if e.phase != phaseWatched {
 			continue // a worker owns it, or its end is retried at the next sweep
 		}
-		end := stopsAt(e.srv, e.game)
+		end := e.srv.StopTime(e.game)
 		if !e.srv.RuntimeWarned {
 			earlier(end.Add(-e.game.MaxDurationWarning))
 		}
@@ -191,7 +191,7 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 		}
 	}
 	c.hostPorts = e.hostPorts
-	end := stopsAt(e.srv, e.game)
+	end := e.srv.StopTime(e.game)
 	switch {
 	case !now.Before(end):
 		c.end = &ending{cause: spawner.CauseRuntime}
@@ -235,7 +235,7 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 	m.save(ctx, c.id) // a restart must not warn again
 	m.metrics.Warned("runtime")
 	m.publishWarning(c.id, "runtime", 1, 1)
-	stops := stopsAt(c.srv, c.game)
+	stops := c.srv.StopTime(c.game)
 	m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
 		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stops), Mentions: []string{c.srv.Owner},
 		// An extension moves the stop time and warns again: another message.
