@@ -17,6 +17,10 @@ var states = []State{
 // state that is not one of the constants (the zero State included).
 func (s State) Rank() int { return slices.Index(states, s) }
 
+// States are every state, in the order a server goes through them. The
+// caller may change the slice.
+func States() []State { return slices.Clone(states) }
+
 // Steps are the states a creation goes through up to ready, in order: the
 // steps a status message shows. The caller may change the slice.
 func Steps() []State { return slices.Clone(states[:StateReady.Rank()+1]) }
