@@ -20,6 +20,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -121,9 +122,9 @@ const (
 const (
 	DefaultDataDir        = "./data"
 	DefaultGameImage      = "itzg/minecraft-server"
-	DefaultExtendDuration = 30 * time.Minute
-	DefaultMaxExtensions  = 2
-	DefaultCreateCooldown = 2 * time.Minute
+	DefaultExtendDuration = lifecycle.DefaultExtendDuration
+	DefaultMaxExtensions  = lifecycle.DefaultMaxExtensions
+	DefaultCreateCooldown = lifecycle.DefaultCreateCooldown
 )
 
 // DefaultDockerPorts is DOCKER_PORT_RANGE's default, 25565-25664.
@@ -260,7 +261,7 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 
 	// Ours, not the original's.
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
-	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, lim.PollInterval)
+	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", lifecycle.DefaultPollInterval, withUnit, lim.PollInterval)
 	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, lim.TicketCloseDelay)
 	c.HTTPAddr = l.httpAddr("HTTP_ADDR")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")

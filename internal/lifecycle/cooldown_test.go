@@ -11,7 +11,9 @@ import (
 )
 
 // withCooldown turns the creation cooldown on, at its default.
-func withCooldown() option { return withConfig(func(c *Options) { c.CreateCooldown = 0 }) }
+func withCooldown() option {
+	return withConfig(func(c *Options) { c.CreateCooldown = DefaultCreateCooldown })
+}
 
 // expectCooldown checks member is refused until until, and that the store
 // keeps the cooldown (from since), so a restart does not forget it.
@@ -228,7 +230,7 @@ func TestCooldownLoadFails(t *testing.T) {
 // TestCooldownOff: with the cooldown turned off, nothing is recorded, and
 // a record left from when it was on refuses nothing and is removed at start.
 func TestCooldownOff(t *testing.T) {
-	w := newWorld(t) // CreateCooldown -1
+	w := newWorld(t) // no CreateCooldown
 	w.store.mu.Lock()
 	w.store.cooldowns[alice] = t0.Add(time.Minute) // even one from a clock ahead
 	w.store.mu.Unlock()

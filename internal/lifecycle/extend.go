@@ -14,7 +14,7 @@ import (
 const DefaultExtendDuration = 30 * time.Minute
 
 // DefaultMaxExtensions is how many times a member may extend one server
-// when Options.MaxExtensions is zero.
+// when GAMESERVER_MAX_EXTENSIONS is unset.
 const DefaultMaxExtensions = 2
 
 // findLocked returns the server whose task id (or, before its task
@@ -88,7 +88,7 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 		m.mu.Unlock()
 		return spawner.Extension{}, err
 	}
-	limit := max(m.cfg.MaxExtensions, 0) // negative: members may not
+	limit := max(m.cfg.MaxExtensions, 0)
 	if !by.Admin && e.srv.Extensions >= limit {
 		m.mu.Unlock()
 		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedExtendLimit, Limit: limit}

@@ -132,7 +132,7 @@ func TestExtendRefusals(t *testing.T) {
 	}
 
 	// Members may not extend at all with a negative limit; admins still may.
-	w2 := newWorld(t, withExtensions(-1, time.Hour))
+	w2 := newWorld(t, withExtensions(0, time.Hour))
 	w2.recover()
 	srv2, _ := w2.readyServer(alice)
 	_, err = w2.m.Extend(w2.ctx, spawner.Actor{UserID: alice}, srv2.TaskID())

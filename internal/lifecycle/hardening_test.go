@@ -15,7 +15,7 @@ import (
 // ago is refused, told when to retry as a Discord timestamp; admins are
 // exempt; the cooldown counts from the last accepted creation.
 func TestCreateCooldown(t *testing.T) {
-	w := newWorld(t, withConfig(func(c *Options) { c.CreateCooldown = 0 })) // the default
+	w := newWorld(t, withConfig(func(c *Options) { c.CreateCooldown = DefaultCreateCooldown }))
 	w.recover()
 	srv, _ := w.readyServer(alice)
 	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {

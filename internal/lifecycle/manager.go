@@ -72,7 +72,8 @@ type Metrics interface {
 	Pinged(d time.Duration, err error)
 }
 
-// Default settings, used when the matching Options field is zero.
+// Default settings. A zero Options field takes its default, unless the
+// field says what zero means (the same as in the variable it comes from).
 const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
@@ -92,7 +93,8 @@ const (
 	// the game's CheckInterval). The pinger's own timeout should not be shorter.
 	DefaultPingTimeout = 10 * time.Second
 	// DefaultCreateCooldown is the time a member waits between two
-	// creations that counted (cooldown.go).
+	// creations that counted (cooldown.go) when GAMESERVER_CREATE_COOLDOWN
+	// is unset.
 	DefaultCreateCooldown = 2 * time.Minute
 	// DefaultMaxBackoff caps the wait between two tries of a failing
 	// background step (a sweep, a message a member must read).
@@ -100,7 +102,9 @@ const (
 )
 
 // Options are the Manager's settings and the adapters it talks to. Zero
-// durations and bounds take the Default... values above.
+// durations and bounds take the Default... values above, except
+// CreateCooldown and MaxExtensions, whose zero means none, as in their
+// variables.
 type Options struct {
 	// Catalog is the games offered at start, the default game first; the
 	// stored templates (Games) are added to it by Recover.
@@ -123,13 +127,13 @@ type Options struct {
 	// PingTimeout caps one watchdog ping.
 	PingTimeout time.Duration
 	// CreateCooldown is the time a member (not an admin) must wait after
-	// a creation that counted before the next (cooldown.go); negative
-	// disables it.
+	// a creation that counted before the next (cooldown.go); zero: no
+	// cooldown.
 	CreateCooldown time.Duration
 	// MaxBackoff caps the wait between two tries of a failing background step.
 	MaxBackoff time.Duration
 	// MaxExtensions is how many times a member may extend one server
-	// (admins: no limit); negative: members may not.
+	// (admins: no limit); zero: members may not.
 	MaxExtensions int
 	// RCON runs /server op's command in games that have RCON; nil: none can.
 	RCON RCON
@@ -161,9 +165,7 @@ func (o Options) withDefaults() Options {
 	o.PollInterval = cmp.Or(o.PollInterval, DefaultPollInterval)
 	o.OrphanGrace = cmp.Or(o.OrphanGrace, DefaultOrphanGrace)
 	o.PingTimeout = cmp.Or(o.PingTimeout, DefaultPingTimeout)
-	o.CreateCooldown = cmp.Or(o.CreateCooldown, DefaultCreateCooldown)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, DefaultMaxBackoff)
-	o.MaxExtensions = cmp.Or(o.MaxExtensions, DefaultMaxExtensions)
 	o.PingConcurrency = spawner.PositiveOr(o.PingConcurrency, DefaultPingConcurrency)
 	if o.Limits == (spawner.Limits{}) {
 		o.Limits = spawner.DefaultLimits()

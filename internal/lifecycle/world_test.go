@@ -97,7 +97,7 @@ func newWorld(tb testing.TB, opts ...option) *world {
 		TicketCloseDelay: time.Minute,
 		Locale:           "en-US",
 		OrphanGrace:      2 * time.Minute,
-		CreateCooldown:   -1, // TestCreateCooldown turns it on
+		CreateCooldown:   0, // TestCreateCooldown turns it on
 		Tasks:            w.ecs,
 		Store:            w.store,
 		Cooldowns:        w.store,
