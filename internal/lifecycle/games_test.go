@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -22,7 +23,7 @@ type fakeGames struct {
 	puts int
 }
 
-var _ Games = (*fakeGames)(nil)
+var _ catalog.Store = (*fakeGames)(nil)
 
 func newFakeGames() *fakeGames { return &fakeGames{docs: make(map[string][]byte)} }
 

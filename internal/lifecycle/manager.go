@@ -14,12 +14,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
@@ -148,9 +148,9 @@ type Options struct {
 	Cooldowns Cooldowns
 	// Games keeps the game templates; nil: /game add is refused and only
 	// Catalog is offered.
-	Games Games
+	Games catalog.Store
 	// GameChecker, when set, is the runtime's check of a template at /game add.
-	GameChecker GameChecker
+	GameChecker catalog.Checker
 	Pinger      Pinger
 	Chat        Chat
 	Clock       Clock        // RealClock when nil
@@ -197,14 +197,10 @@ type Manager struct {
 	log     *slog.Logger
 	metrics Metrics
 	rcon    RCON
-	games   Games
-	checker GameChecker
 	// cooldowns keeps lastCreate in the table (cooldown.go); may be nil.
 	cooldowns Cooldowns
 
-	catMu   sync.RWMutex
-	catalog spawner.Catalog // copied on write: a snapshot never changes
-	gamesMu sync.Mutex      // serialises the changes of stored templates
+	catalog *catalog.Catalog // the games offered and kept
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -221,14 +217,6 @@ type Manager struct {
 	workers    sync.WaitGroup
 	notes      sync.Map   // creation id → *progressNotes (progress.go)
 	round      *bootRound // the booting beat's last DescribeTasks (booting.go)
-
-	// badTemplates holds the malformed templates already reported, so
-	// a Recover retried at start reports each once (games.go).
-	badTemplates sync.Map
-	// kept holds the games parsed from the templates servers keep in their
-	// records (gameOf), by template text: parsed once, not at every
-	// status edit or watchdog check.
-	kept sync.Map
 }
 
 // entry is a server in the mirror and what the watchdogs know of it. Its
@@ -298,7 +286,7 @@ func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: o, games: o.Games, checker: o.GameChecker, cooldowns: o.Cooldowns, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		cfg: o, cooldowns: o.Cooldowns, catalog: catalog.New(o.Catalog, o.Games, o.GameChecker, o.Limits), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
 		entries:    make(map[string]*entry),
 		lastCreate: make(map[string]time.Time),

@@ -87,7 +87,7 @@ func (h *loopHealth) ok() {
 // sweepInterval is the fleet's interval between two ECS sweeps: the
 // default game's CheckInterval (the variables'), whatever other games set.
 func (m *Manager) sweepInterval() time.Duration {
-	return spawner.PositiveOr(m.defaultGame().CheckInterval, DefaultSweepInterval)
+	return spawner.PositiveOr(m.catalog.Default().CheckInterval, DefaultSweepInterval)
 }
 
 // nextEvent is the earliest time something is due, at the latest nextSweep.
