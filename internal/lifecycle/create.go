@@ -73,7 +73,7 @@ func (m *Manager) openTicket(ctx context.Context, e *entry, srv spawner.Server, 
 		Owner: srv.Owner,
 	}
 	channelID, err := m.chat.CreateTicket(ctx, ticket)
-	if isFull(err) && m.closeOneEarly(ctx) {
+	if isFull(err) && m.closer.OneEarly(ctx) {
 		channelID, err = m.chat.CreateTicket(ctx, ticket)
 	}
 	switch {

@@ -151,22 +151,10 @@ func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) e
 	return nil
 }
 
-// closeLater deletes a ticket channel after the close delay, so its owner
-// can read why the server ended. A restart in between leaves it to the
-// start's sweep of the category. The channel returned is closed once the
-// ticket channel is deleted.
+// closeLater has the closer delete a ticket channel after the close delay
+// and wakes the loop that deletes it; see tickets.Closer.Later.
 func (m *Manager) closeLater(channelID string) <-chan struct{} {
-	done := make(chan struct{})
-	if m.cfg.TicketCloseDelay <= 0 {
-		if err := m.chat.DeleteChannel(m.ctx, channelID); err != nil && m.ctx.Err() == nil {
-			m.log.Warn("delete ticket channel", "channel", channelID, "err", err)
-		}
-		close(done)
-		return done
-	}
-	m.mu.Lock()
-	m.closes = append(m.closes, closing{channelID: channelID, at: m.clock.Now().Add(m.cfg.TicketCloseDelay), done: done})
-	m.mu.Unlock()
+	done := m.closer.Later(m.ctx, channelID)
 	m.poke()
 	return done
 }

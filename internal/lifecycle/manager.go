@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
+	"github.com/mineral-contest/spawner/internal/lifecycle/tickets"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
@@ -201,6 +202,7 @@ type Manager struct {
 	cooldowns Cooldowns
 
 	catalog *catalog.Catalog // the games offered and kept
+	closer  *tickets.Closer  // the ticket channels waiting for their close delay
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -211,7 +213,6 @@ type Manager struct {
 	mu         sync.Mutex
 	closing    bool                 // Close was called: no new workers
 	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
-	closes     []closing            // ticket channels to delete later
 	lastCreate map[string]time.Time // member → when their last creation that counted was asked for (cooldown.go)
 	wake       chan struct{}
 	workers    sync.WaitGroup
@@ -274,19 +275,17 @@ func (m *Manager) removeLocked(id string) {
 	}
 }
 
-type closing struct {
-	channelID string
-	at        time.Time
-	done      chan struct{} // closed once the channel is deleted
-}
-
 // New returns a Manager with o's settings. It starts nothing: Recover,
 // then Run, and Close at the end.
 func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
+	games := catalog.New(o.Catalog, o.Games, o.GameChecker, o.Limits)
 	return &Manager{
-		cfg: o, cooldowns: o.Cooldowns, catalog: catalog.New(o.Catalog, o.Games, o.GameChecker, o.Limits), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		catalog: games,
+		// A delete that fails is tried again at the next sweep.
+		closer: tickets.New(o.Chat, o.Log, o.Clock.Now, o.TicketCloseDelay, sweepInterval(games.Default())),
+		cfg:    o, cooldowns: o.Cooldowns, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
 		entries:    make(map[string]*entry),
 		lastCreate: make(map[string]time.Time),

@@ -86,8 +86,10 @@ func (h *loopHealth) ok() {
 
 // sweepInterval is the fleet's interval between two ECS sweeps: the
 // default game's CheckInterval (the variables'), whatever other games set.
-func (m *Manager) sweepInterval() time.Duration {
-	return spawner.PositiveOr(m.catalog.Default().CheckInterval, DefaultSweepInterval)
+func (m *Manager) sweepInterval() time.Duration { return sweepInterval(m.catalog.Default()) }
+
+func sweepInterval(defaultGame spawner.Game) time.Duration {
+	return spawner.PositiveOr(defaultGame.CheckInterval, DefaultSweepInterval)
 }
 
 // nextEvent is the earliest time something is due, at the latest nextSweep.
@@ -100,9 +102,7 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 			next = t
 		}
 	}
-	for _, c := range m.closes {
-		earlier(c.at)
-	}
+	earlier(m.closer.Next())
 	for _, e := range m.entries {
 		if e.phase != phaseWatched {
 			continue // a worker owns it, or its end is retried at the next sweep
@@ -141,7 +141,7 @@ func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) { _ = m.p
 
 // pass is Pass, returning the error that kept the sweep from reading ECS.
 func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
-	m.closeDue(ctx, now)
+	m.closer.CloseDue(ctx, now)
 	var ecsState map[string]spawner.Task
 	var err error
 	if sweep {
@@ -397,61 +397,4 @@ func (m *Manager) stopOrphan(ctx context.Context, t spawner.Task) {
 	if ch := t.Tags[spawner.TagChannel]; ch != "" {
 		m.closeLater(ch)
 	}
-}
-
-// closeDue deletes the ticket channels whose close delay is over.
-func (m *Manager) closeDue(ctx context.Context, now time.Time) {
-	m.mu.Lock()
-	var due []closing
-	kept := m.closes[:0]
-	for _, c := range m.closes {
-		if !now.Before(c.at) {
-			due = append(due, c)
-		} else {
-			kept = append(kept, c)
-		}
-	}
-	m.closes = kept
-	m.mu.Unlock()
-	for _, c := range due {
-		if err := m.chat.DeleteChannel(ctx, c.channelID); err != nil && ctx.Err() == nil {
-			m.log.Warn("delete ticket channel; retrying later", "channel", c.channelID, "err", err)
-			c.at = now.Add(m.sweepInterval())
-			m.mu.Lock()
-			m.closes = append(m.closes, c)
-			m.mu.Unlock()
-			continue
-		}
-		close(c.done)
-	}
-}
-
-// closeOneEarly deletes the ticket channel of an ended server that is the
-// closest to its close delay, to free its slot in a full category. It
-// reports whether one was deleted.
-func (m *Manager) closeOneEarly(ctx context.Context) bool {
-	m.mu.Lock()
-	if len(m.closes) == 0 {
-		m.mu.Unlock()
-		return false
-	}
-	first := 0
-	for i, c := range m.closes {
-		if c.at.Before(m.closes[first].at) {
-			first = i
-		}
-	}
-	c := m.closes[first]
-	m.closes = slices.Delete(m.closes, first, first+1)
-	m.mu.Unlock()
-	if err := m.chat.DeleteChannel(ctx, c.channelID); err != nil {
-		m.log.Warn("delete a lingering ticket channel early", "channel", c.channelID, "err", err)
-		m.mu.Lock()
-		m.closes = append(m.closes, c)
-		m.mu.Unlock()
-		return false
-	}
-	m.log.Info("ticket category full: closed a lingering ticket channel early", "channel", c.channelID)
-	close(c.done)
-	return true
 }
