@@ -20,6 +20,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -28,7 +29,7 @@ import (
 // Both adapters have the same methods with the same semantics.
 type store interface {
 	lifecycle.Store
-	lifecycle.Cooldowns
+	admission.Cooldowns
 	LoadGames(ctx context.Context) (map[string][]byte, []error, error)
 	PutGame(ctx context.Context, name string, doc []byte) error
 	DeleteGame(ctx context.Context, name string) error

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -124,7 +125,7 @@ const (
 	DefaultGameImage      = "itzg/minecraft-server"
 	DefaultExtendDuration = lifecycle.DefaultExtendDuration
 	DefaultMaxExtensions  = lifecycle.DefaultMaxExtensions
-	DefaultCreateCooldown = lifecycle.DefaultCreateCooldown
+	DefaultCreateCooldown = admission.DefaultCooldown
 )
 
 // DefaultDockerPorts is DOCKER_PORT_RANGE's default, 25565-25664.

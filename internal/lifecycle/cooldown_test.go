@@ -6,20 +6,21 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
 // withCooldown turns the creation cooldown on, at its default.
 func withCooldown() option {
-	return withConfig(func(c *Options) { c.CreateCooldown = DefaultCreateCooldown })
+	return withConfig(func(c *Options) { c.CreateCooldown = admission.DefaultCooldown })
 }
 
 // expectCooldown checks member is refused until until, and that the store
 // keeps the cooldown (from since), so a restart does not forget it.
 func (w *world) expectCooldown(member string, since time.Time) {
 	w.tb.Helper()
-	until := since.Add(DefaultCreateCooldown)
+	until := since.Add(admission.DefaultCooldown)
 	req, r := w.request(member, "")
 	err := w.m.Create(req)
 	if ref, ok := err.(*spawner.Refusal); !ok || ref.Code != spawner.RefusedCooldown || !ref.Until.Equal(until) {
@@ -97,7 +98,7 @@ func TestCooldownRule(t *testing.T) {
 		}
 		w.waitWorkers()
 		// Their answer says when they may create another, as the refusal would.
-		until := t0.Add(DefaultCreateCooldown)
+		until := t0.Add(admission.DefaultCooldown)
 		if replies := r.all(); len(replies) == 0 || replies[len(replies)-1] != text.En.CreationStopped(until) {
 			t.Errorf("replies = %q, want the stop last, with the end of the cooldown", replies)
 		}
@@ -147,7 +148,7 @@ func TestCooldownRule(t *testing.T) {
 		w.create(alice, "")
 		w.blockUntil(1) // booting: the task is PROVISIONING
 		w.ecs.setAll(spawner.TaskRunning)
-		w.clock.Advance(DefaultCreateCooldown) // a slow boot: RUNNING only now
+		w.clock.Advance(admission.DefaultCooldown) // a slow boot: RUNNING only now
 		w.waitWorkers()
 		if srv, ok := w.serverOf(alice); !ok || srv.State != spawner.StateReady {
 			t.Fatalf("server of alice = %+v, want ready\n%s", srv, w)
@@ -170,7 +171,7 @@ func TestCooldownSurvivesRestart(t *testing.T) {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.store.mu.Lock()
-	w.store.cooldowns[bob] = t0.Add(-DefaultCreateCooldown) // over by now
+	w.store.cooldowns[bob] = t0.Add(-admission.DefaultCooldown) // over by now
 	w.store.coolProblems = []error{errors.New(`item "cooldown/carol": startedAt is missing`)}
 	w.store.mu.Unlock()
 

@@ -200,6 +200,7 @@ func (m *Manager) forget(id string) {
 	m.mu.Lock()
 	m.removeLocked(id)
 	m.mu.Unlock()
+	m.admission.Leave(m.ctx, id, false, m.clock.Now())
 }
 
 // failCreation ends a creation that failed with why told to the member.
@@ -437,23 +438,18 @@ func (m *Manager) noPublicIP(ctx context.Context, id string) {
 func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *slog.Logger) {
 	now := m.clock.Now()
 	var gone <-chan struct{}
-	var cooldown time.Time
-	var counted bool
 	srv, ok := m.update(id, func(e *entry) {
 		e.srv.State = spawner.StateReady
 		e.srv.ReadyAt = now
 		e.srv.Players = playersSeen(e.game, ping)
 		e.nextCheck = now.Add(e.game.CheckInterval)
 		gone = e.gone
-		cooldown, counted = m.countLocked(e) // the member got their server
 	})
 	if !ok {
 		return
 	}
 	m.save(ctx, id)
-	if counted {
-		m.saveCooldown(ctx, srv.Owner, cooldown)
-	}
+	m.admission.Count(ctx, id, now) // the member got their server
 	game := m.gameOf(srv)
 	m.editStatus(ctx, srv, "")
 	m.publishPlayers(id, ping.Online)

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -21,12 +22,12 @@ import (
 // method (to block it, or to do something "meanwhile").
 
 var (
-	_ Tasks     = (*fakeTasks)(nil)
-	_ Store     = (*fakeStore)(nil)
-	_ Cooldowns = (*fakeStore)(nil)
-	_ Pinger    = (*fakePinger)(nil)
-	_ Chat      = (*fakeChat)(nil)
-	_ Metrics   = (*fakeMetrics)(nil)
+	_ Tasks               = (*fakeTasks)(nil)
+	_ Store               = (*fakeStore)(nil)
+	_ admission.Cooldowns = (*fakeStore)(nil)
+	_ Pinger              = (*fakePinger)(nil)
+	_ Chat                = (*fakeChat)(nil)
+	_ Metrics             = (*fakeMetrics)(nil)
 )
 
 // journal is the ordered record of every call made to any fake.

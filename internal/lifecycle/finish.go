@@ -67,21 +67,11 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 
 	m.mu.Lock()
 	m.removeLocked(id)
-	// In the same critical section: no creation of the owner's may slip
-	// in between the end of this one and its cooldown.
-	var cooldown time.Time
-	var counted bool
-	if countsWhenEnded(e, end) {
-		cooldown, counted = m.countLocked(e)
-	}
-	var until time.Time
-	if !e.byAdmin {
-		until, _ = m.cooldownLocked(srv.Owner, m.clock.Now())
-	}
 	m.mu.Unlock()
-	if counted {
-		m.saveCooldown(ctx, srv.Owner, cooldown)
-	}
+	// Its owner stopped it: their creation counts (one that reached ready
+	// counted already).
+	ownerStopped := end.cause == spawner.CauseCommand && end.by == srv.Owner
+	until := m.admission.Leave(ctx, id, ownerStopped, m.clock.Now())
 	m.metrics.Stopped(end.cause)
 	m.announceEnd(ctx, srv, end, reply, until, log)
 	m.poke()

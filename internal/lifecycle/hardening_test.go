@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
@@ -15,7 +16,7 @@ import (
 // ago is refused, told when to retry as a Discord timestamp; admins are
 // exempt; the cooldown counts from the last accepted creation.
 func TestCreateCooldown(t *testing.T) {
-	w := newWorld(t, withConfig(func(c *Options) { c.CreateCooldown = DefaultCreateCooldown }))
+	w := newWorld(t, withConfig(func(c *Options) { c.CreateCooldown = admission.DefaultCooldown }))
 	w.recover()
 	srv, _ := w.readyServer(alice)
 	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
@@ -25,7 +26,7 @@ func TestCreateCooldown(t *testing.T) {
 	req, r := w.request(alice, "")
 	err := w.m.Create(req)
 	ref, ok := err.(*spawner.Refusal)
-	until := t0.Add(DefaultCreateCooldown)
+	until := t0.Add(admission.DefaultCooldown)
 	if !ok || ref.Code != spawner.RefusedCooldown || !ref.Until.Equal(until) {
 		t.Fatalf("Create a minute after the last = %v, want RefusedCooldown until %v\n%s", err, until, w)
 	}

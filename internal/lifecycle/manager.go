@@ -19,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
 	"github.com/mineral-contest/spawner/internal/lifecycle/tickets"
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -93,10 +94,6 @@ const (
 	// DefaultPingTimeout caps one watchdog ping (it is also at most half
 	// the game's CheckInterval). The pinger's own timeout should not be shorter.
 	DefaultPingTimeout = 10 * time.Second
-	// DefaultCreateCooldown is the time a member waits between two
-	// creations that counted (cooldown.go) when GAMESERVER_CREATE_COOLDOWN
-	// is unset.
-	DefaultCreateCooldown = 2 * time.Minute
 	// DefaultMaxBackoff caps the wait between two tries of a failing
 	// background step (a sweep, a message a member must read).
 	DefaultMaxBackoff = 5 * time.Minute
@@ -128,8 +125,8 @@ type Options struct {
 	// PingTimeout caps one watchdog ping.
 	PingTimeout time.Duration
 	// CreateCooldown is the time a member (not an admin) must wait after
-	// a creation that counted before the next (cooldown.go); zero: no
-	// cooldown.
+	// a creation that counted before the next (package admission); zero:
+	// no cooldown.
 	CreateCooldown time.Duration
 	// MaxBackoff caps the wait between two tries of a failing background step.
 	MaxBackoff time.Duration
@@ -146,7 +143,7 @@ type Options struct {
 	Store Store
 	// Cooldowns keeps the creation cooldowns across restarts; nil: they
 	// live in memory only.
-	Cooldowns Cooldowns
+	Cooldowns admission.Cooldowns
 	// Games keeps the game templates; nil: /game add is refused and only
 	// Catalog is offered.
 	Games catalog.Store
@@ -198,11 +195,10 @@ type Manager struct {
 	log     *slog.Logger
 	metrics Metrics
 	rcon    RCON
-	// cooldowns keeps lastCreate in the table (cooldown.go); may be nil.
-	cooldowns Cooldowns
 
-	catalog *catalog.Catalog // the games offered and kept
-	closer  *tickets.Closer  // the ticket channels waiting for their close delay
+	catalog   *catalog.Catalog     // the games offered and kept
+	admission *admission.Admission // the fleet's cap, one server per member, the cooldowns
+	closer    *tickets.Closer      // the ticket channels waiting for their close delay
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -210,14 +206,13 @@ type Manager struct {
 	cancel    context.CancelFunc
 	recovered atomic.Bool
 
-	mu         sync.Mutex
-	closing    bool                 // Close was called: no new workers
-	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
-	lastCreate map[string]time.Time // member → when their last creation that counted was asked for (cooldown.go)
-	wake       chan struct{}
-	workers    sync.WaitGroup
-	notes      sync.Map   // creation id → *progressNotes (progress.go)
-	round      *bootRound // the booting beat's last DescribeTasks (booting.go)
+	mu      sync.Mutex
+	closing bool              // Close was called: no new workers
+	entries map[string]*entry // by CreationID (or TaskARN for the original bot's records)
+	wake    chan struct{}
+	workers sync.WaitGroup
+	notes   sync.Map   // creation id → *progressNotes (progress.go)
+	round   *bootRound // the booting beat's last DescribeTasks (booting.go)
 }
 
 // entry is a server in the mirror and what the watchdogs know of it. Its
@@ -243,8 +238,6 @@ type entry struct {
 	looking, lookAgain bool
 	hint               spawner.Task
 
-	byAdmin  bool                  // an admin asked for it: it starts no cooldown
-	counted  bool                  // it counted toward its owner's cooldown (cooldown.go)
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
 	failed   chan struct{}         // closed when a finish of it first fails (endFailedLocked)
@@ -284,12 +277,12 @@ func New(o Options) *Manager {
 	return &Manager{
 		catalog: games,
 		// A delete that fails is tried again at the next sweep.
-		closer: tickets.New(o.Chat, o.Log, o.Clock.Now, o.TicketCloseDelay, sweepInterval(games.Default())),
-		cfg:    o, cooldowns: o.Cooldowns, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		closer:    tickets.New(o.Chat, o.Log, o.Clock.Now, o.TicketCloseDelay, sweepInterval(games.Default())),
+		admission: admission.New(o.MaxServers, o.CreateCooldown, o.Cooldowns, o.Log),
+		cfg:       o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
-		entries:    make(map[string]*entry),
-		lastCreate: make(map[string]time.Time),
-		wake:       make(chan struct{}, 1),
+		entries: make(map[string]*entry),
+		wake:    make(chan struct{}, 1),
 	}
 }
 
@@ -359,7 +352,6 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	}, game, phaseCreating)
 	e.reply = req.Reply
 	e.answered = req.Answered
-	e.byAdmin = req.Admin
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)
 	}
@@ -367,7 +359,11 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	e.srv.CreationID = e.id
 
 	m.mu.Lock()
-	if err := m.admitLocked(req, now); err != nil {
+	if m.closing {
+		m.mu.Unlock()
+		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
+	}
+	if err := m.admission.Admit(e.id, req.Owner, req.Admin, now); err != nil {
 		m.mu.Unlock()
 		return err
 	}
@@ -381,27 +377,6 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		defer m.workers.Done()
 		m.create(e.id)
 	}()
-	return nil
-}
-
-// admitLocked applies the fleet's limits to req; the caller holds m.mu.
-func (m *Manager) admitLocked(req spawner.CreateRequest, now time.Time) error {
-	if m.closing {
-		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
-	}
-	if !req.Admin {
-		for _, o := range m.entries {
-			if o.srv.Owner == req.Owner {
-				return &spawner.Refusal{Code: spawner.RefusedBusy}
-			}
-		}
-		if until, ok := m.cooldownLocked(req.Owner, now); ok {
-			return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
-		}
-	}
-	if len(m.entries) >= m.cfg.MaxServers {
-		return &spawner.Refusal{Code: spawner.RefusedCap, Limit: m.cfg.MaxServers}
-	}
 	return nil
 }
 

@@ -28,7 +28,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	coolProblems, err := m.loadCooldowns(ctx)
+	coolProblems, err := m.admission.Load(ctx, m.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -149,6 +149,7 @@ func (m *Manager) mirrorLocked(s planned) (string, bool) {
 		endWantedLocked(e, ending{cause: spawner.CauseRecordGone, detail: taskEnded(t), task: &t})
 	}
 	m.entries[id] = e
+	m.admission.Hold(id, r.Owner, r.CreatedAt)
 	return id, true
 }
 
