@@ -109,6 +109,7 @@ func isFull(err error) bool {
 // the creation: editStatus posts it at the next step it can.
 func (m *Manager) postStatus(ctx context.Context, id string, log *slog.Logger) spawner.Server {
 	_, srv, _ := m.get(id)
+	m.tellStep(srv)
 	msgID, err := m.chat.Send(ctx, srv.ChannelID, m.statusMessage(srv, ""))
 	if err != nil {
 		if ctx.Err() == nil {
@@ -452,7 +453,7 @@ func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *
 	m.admission.Count(ctx, id, now) // the member got their server
 	game := m.gameOf(srv)
 	m.editStatus(ctx, srv, "")
-	m.publishPlayers(id, ping.Online)
+	m.feed.Players(id, srv, game, ping.Online)
 	m.mustSay(ctx, srv.ChannelID, spawner.Message{
 		Content:  m.lang(srv).Ready(game, srv, m.StopsAt(srv)),
 		Mentions: []string{srv.Owner},
@@ -493,11 +494,12 @@ func (m *Manager) save(ctx context.Context, id string) {
 }
 
 // editStatus shows srv's step in its status message, posting the message
-// when the creation could not.
+// when the creation could not, and tells the feed of it.
 func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note string) {
 	if srv.ChannelID == "" {
 		return
 	}
+	m.tellStep(srv)
 	msg := m.statusMessage(srv, note)
 	if srv.StatusMessageID == "" {
 		msgID, err := m.chat.Send(ctx, srv.ChannelID, msg)

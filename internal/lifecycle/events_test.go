@@ -12,26 +12,26 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// feed records what the Manager publishes, as the web hub would get it.
-type feed struct {
+// recordedFeed records what the Manager publishes, as the web hub would get it.
+type recordedFeed struct {
 	mu     sync.Mutex
 	events []spawner.Event
 }
 
-func (f *feed) Publish(e spawner.Event) {
+func (f *recordedFeed) Publish(e spawner.Event) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.events = append(f.events, e)
 }
 
-func (f *feed) all() []spawner.Event {
+func (f *recordedFeed) all() []spawner.Event {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]spawner.Event(nil), f.events...)
 }
 
 // String lists the events as "type/state" with what they carry.
-func (f *feed) String() string {
+func (f *recordedFeed) String() string {
 	var b strings.Builder
 	for _, e := range f.all() {
 		fmt.Fprintf(&b, "  %s/%s addr=%s players=%v warning=%s %d/%d cause=%s stops=%v\n",
@@ -48,7 +48,7 @@ func (l links) Server(srv spawner.Server, _ spawner.Game) string {
 }
 
 func TestEventsFollowACreationToItsEnd(t *testing.T) {
-	f := &feed{}
+	f := &recordedFeed{}
 	w := newWorld(t, withConfig(func(c *Options) {
 		c.Events = f
 		c.Links = links{base: "https://pages.example.org"}

@@ -95,7 +95,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 	log.Info("server ended")
 
 	srv.State = spawner.StateStopped
-	m.publishEnd(srv, end.cause)
+	m.feed.End(srv, m.gameOf(srv), end.cause)
 	if srv.ChannelID != "" {
 		m.editStatus(ctx, srv, "")
 		msg := spawner.Message{

@@ -21,6 +21,7 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
+	"github.com/mineral-contest/spawner/internal/lifecycle/feed"
 	"github.com/mineral-contest/spawner/internal/lifecycle/tickets"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
@@ -154,7 +155,7 @@ type Options struct {
 	Clock       Clock        // RealClock when nil
 	Log         *slog.Logger // slog.Default() when nil
 	Metrics     Metrics      // none when nil
-	Events      Events       // the web feed; none when nil
+	Events      feed.Events  // the web feed; none when nil
 	Links       Links        // links to the web pages in status messages; none when nil
 }
 
@@ -198,6 +199,7 @@ type Manager struct {
 
 	catalog   *catalog.Catalog     // the games offered and kept
 	admission *admission.Admission // the fleet's cap, one server per member, the cooldowns
+	feed      *feed.Feed           // what the live pages were told of each server
 	closer    *tickets.Closer      // the ticket channels waiting for their close delay
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
@@ -244,7 +246,6 @@ type entry struct {
 	nudge    chan struct{}         // wakes the creation worker before its next poll
 	answered <-chan struct{}       // closed once the member was answered (may be nil)
 	io       sync.Mutex            // serialises the writes of the server's records
-	feed     feedSeen              // what the web feed was told (events.go)
 }
 
 func newEntry(id string, srv spawner.Server, game spawner.Game, p phase) *entry {
@@ -265,6 +266,7 @@ func (m *Manager) removeLocked(id string) {
 	if e, ok := m.entries[id]; ok {
 		delete(m.entries, id)
 		close(e.gone)
+		m.feed.Forget(id)
 	}
 }
 
@@ -279,6 +281,7 @@ func New(o Options) *Manager {
 		// A delete that fails is tried again at the next sweep.
 		closer:    tickets.New(o.Chat, o.Log, o.Clock.Now, o.TicketCloseDelay, sweepInterval(games.Default())),
 		admission: admission.New(o.MaxServers, o.CreateCooldown, o.Cooldowns, o.Log),
+		feed:      feed.New(o.Events, o.Clock.Now),
 		cfg:       o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
 		entries: make(map[string]*entry),
@@ -368,6 +371,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		return err
 	}
 	m.entries[e.id] = e
+	m.feed.Follow(e.id)
 	m.workers.Add(1)
 	m.mu.Unlock()
 

@@ -149,6 +149,7 @@ func (m *Manager) mirrorLocked(s planned) (string, bool) {
 		endWantedLocked(e, ending{cause: spawner.CauseRecordGone, detail: taskEnded(t), task: &t})
 	}
 	m.entries[id] = e
+	m.feed.Follow(id)
 	m.admission.Hold(id, r.Owner, r.CreatedAt)
 	return id, true
 }

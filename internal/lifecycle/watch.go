@@ -234,7 +234,7 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 	}
 	m.save(ctx, c.id) // a restart must not warn again
 	m.metrics.Warned("runtime")
-	m.publishWarning(c.id, "runtime", 1, 1)
+	m.feed.Warning(c.id, c.srv, c.game, "runtime", 1, 1)
 	stops := c.srv.StopTime(c.game)
 	m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
 		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stops), Mentions: []string{c.srv.Owner},
@@ -256,7 +256,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	var k int
 	var reset, ended, moved bool
 	var gone <-chan struct{}
-	_, found := m.update(c.id, func(e *entry) {
+	fresh, found := m.update(c.id, func(e *entry) {
 		gone = e.gone
 		switch {
 		case e.ended():
@@ -278,7 +278,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		return // stopped while it was pinged
 	}
 	if err == nil {
-		m.publishPlayers(c.id, ping.Online)
+		m.feed.Players(c.id, fresh, c.game, ping.Online)
 	}
 	lang := m.lang(c.srv)
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
@@ -299,7 +299,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	default:
 		log.Info("too few players; warning", "warning", k, "of", c.game.WarningCount, "players", ping.Online, "err", err)
 		m.metrics.Warned("players")
-		m.publishWarning(c.id, "players", k, c.game.WarningCount)
+		m.feed.Warning(c.id, fresh, c.game, "players", k, c.game.WarningCount)
 		m.save(ctx, c.id) // a restart carries the count on
 		next := now.Add(c.game.CheckInterval)
 		m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
