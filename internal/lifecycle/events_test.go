@@ -119,7 +119,7 @@ func TestEventsFollowACreationToItsEnd(t *testing.T) {
 	// A moved stop time (as /server extend moves it) is told once, with the
 	// status message that shows it.
 	later := t0.Add(2 * time.Hour)
-	moved, _ := w.m.update(srv.CreationID, func(e *entry) { e.srv.StopsAt = later })
+	moved, _ := w.m.fleet.update(srv.CreationID, func(e *entry) { e.srv.StopsAt = later })
 	w.m.editStatus(w.ctx, moved, "")
 	w.m.editStatus(w.ctx, srv, "") // a copy from before: nothing moves back
 	if evs := f.all(); len(evs) != 8 || evs[7].Type != spawner.EventExtended || !evs[7].StopsAt.Equal(later) {

@@ -28,34 +28,21 @@ var errStopping = &spawner.Refusal{Code: spawner.RefusedStopping}
 // the table fails, the entry stays with the ending remembered and each sweep
 // tries again until it succeeds, so a task is never left running unrecorded.
 func (m *Manager) finish(ctx context.Context, id string, end ending) error {
-	m.mu.Lock()
-	e, ok := m.entries[id]
-	if !ok {
-		m.mu.Unlock()
-		return nil
+	e, srv, prevState, reply, err := m.beginEnd(id, &end)
+	if e == nil {
+		return err
 	}
-	end, ok = beginEndLocked(e, end)
-	if !ok {
-		m.mu.Unlock()
-		return errStopping
-	}
-	prevState := e.srv.State
-	e.srv.State = spawner.StateStopping
-	srv, reply := e.srv, e.reply
-	m.mu.Unlock()
-
 	log := m.log.With("creation", srv.CreationID, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
 	if prevState != spawner.StateStopping {
 		m.editStatus(ctx, srv, "")
 	}
 
 	e.io.Lock()
-	err := m.release(ctx, srv, end)
+	err = m.release(ctx, srv, end)
 	e.io.Unlock()
 	if err != nil {
-		m.mu.Lock()
-		tell := endFailedLocked(e)
-		m.mu.Unlock()
+		var tell bool
+		m.fleet.updateEntry(e, func(e *entry) { tell = endFailedLocked(e) })
 		if ctx.Err() == nil {
 			log.Error("stop server; will retry", "err", err)
 			if tell {
@@ -65,17 +52,43 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		return err
 	}
 
-	m.mu.Lock()
-	m.removeLocked(id)
-	m.mu.Unlock()
 	// Its owner stopped it: their creation counts (one that reached ready
 	// counted already).
 	ownerStopped := end.cause == spawner.CauseCommand && end.by == srv.Owner
-	until := m.admission.Leave(ctx, id, ownerStopped, m.clock.Now())
+	until := m.untrack(ctx, id, ownerStopped)
 	m.metrics.Stopped(end.cause)
 	m.announceEnd(ctx, srv, end, reply, until, log)
 	m.poke()
 	return nil
+}
+
+// beginEnd starts the end of server id (beginEndLocked), its step now
+// stopping, and returns it with a copy of its record, the step it was at
+// and the answer to its member during a creation; *end becomes the ending
+// to carry out. It returns a nil entry when id is not in the mirror (nil
+// error: nothing to do) or a finish of it is under way (errStopping).
+func (m *Manager) beginEnd(id string, end *ending) (*entry, spawner.Server, spawner.State, func(spawner.Message), error) {
+	var e *entry
+	var prevState spawner.State
+	var reply func(spawner.Message)
+	started := false
+	srv, found := m.fleet.update(id, func(x *entry) {
+		if *end, started = beginEndLocked(x, *end); !started {
+			return
+		}
+		e, prevState = x, x.srv.State
+		x.srv.State = spawner.StateStopping
+		if x.worker != nil {
+			reply = x.worker.reply
+		}
+	})
+	switch {
+	case !found:
+		return nil, srv, "", nil, nil
+	case !started:
+		return nil, srv, "", nil, errStopping
+	}
+	return e, srv, prevState, reply, nil
 }
 
 // announceEnd tells the owner (in the ticket channel, until it is closed,

@@ -110,16 +110,6 @@ func probeAddr(s spawner.Server, g spawner.Game, hostPorts map[int]int) string {
 	return net.JoinHostPort(s.Address, strconv.Itoa(port))
 }
 
-// hostPortsOf is the host port map last seen for server id's task.
-func (m *Manager) hostPortsOf(id string) map[int]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.entries[id]; ok {
-		return e.hostPorts
-	}
-	return nil
-}
-
 // countsPlayers reports whether the player watchdog applies to g.
 func countsPlayers(g spawner.Game) bool {
 	return g.ProbeProtocol().CountsPlayers() && g.MinPlayers > 0

@@ -15,13 +15,15 @@ func (m *Manager) spotInterrupted(e *entry, t spawner.Task) bool {
 	if t.StopCode != spawner.StopSpotInterruption || t.Status == spawner.TaskStopped {
 		return false
 	}
-	m.mu.Lock()
-	tell := e.phase == phaseWatched && !e.spotTold && m.entries[e.id] == e
-	if tell {
-		e.spotTold = true
-	}
-	srv, gone := e.srv, e.gone
-	m.mu.Unlock()
+	var tell bool
+	var srv spawner.Server
+	m.fleet.updateEntry(e, func(e *entry) {
+		if tell = e.phase == phaseWatched && !e.spotTold; tell {
+			e.spotTold = true
+		}
+		srv = e.srv
+	})
+	gone := e.gone
 	if !tell {
 		return true
 	}

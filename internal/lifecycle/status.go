@@ -1,9 +1,10 @@
 package lifecycle
 
 import (
+	"context"
+	"log/slog"
 	"unicode/utf8"
 
-	"github.com/mineral-contest/spawner/internal/lifecycle/feed"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -49,11 +50,46 @@ func (m *Manager) tellStep(srv spawner.Server) {
 // type spawner.EventSnapshot (feed.Feed.Snapshot): the web feed's first
 // message to a new client. It carries no token and no password.
 func (m *Manager) Snapshot() []spawner.Event {
-	m.mu.Lock()
-	servers := make([]feed.Followed, 0, len(m.entries))
-	for id, e := range m.entries {
-		servers = append(servers, feed.Followed{ID: id, Server: e.srv, Game: e.game})
+	return m.feed.Snapshot(m.fleet.followed())
+}
+
+// postStatus posts the creation's status message and tells the feed of
+// its first step. A failure does not stop the creation: editStatus posts
+// it at the next step it can.
+func (m *Manager) postStatus(ctx context.Context, id string, log *slog.Logger) spawner.Server {
+	_, srv, _ := m.fleet.get(id)
+	m.tellStep(srv)
+	msgID, err := m.chat.Send(ctx, srv.ChannelID, m.statusMessage(srv, ""))
+	if err != nil {
+		if ctx.Err() == nil {
+			log.Warn("send status message; it is posted at the next step", errAttrs(err)...)
+		}
+		return srv
 	}
-	m.mu.Unlock()
-	return m.feed.Snapshot(servers)
+	srv, _ = m.fleet.update(id, func(e *entry) { e.srv.StatusMessageID = msgID })
+	return srv
+}
+
+// editStatus shows srv's step in its status message, posting the message
+// when the creation could not, and tells the feed of it.
+func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note string) {
+	if srv.ChannelID == "" {
+		return
+	}
+	m.tellStep(srv)
+	msg := m.statusMessage(srv, note)
+	if srv.StatusMessageID == "" {
+		msgID, err := m.chat.Send(ctx, srv.ChannelID, msg)
+		if err != nil {
+			return
+		}
+		m.fleet.update(entryID(srv), func(e *entry) { e.srv.StatusMessageID = msgID })
+		// The status message the creation failed to post may have been
+		// posted all the same: sent with the same Key, it is the one
+		// returned, still at an earlier step.
+		srv.StatusMessageID = msgID
+	}
+	if err := m.chat.Edit(ctx, srv.ChannelID, srv.StatusMessageID, msg); err != nil && ctx.Err() == nil {
+		m.log.Warn("edit status message", append([]any{"channel", srv.ChannelID}, errAttrs(err)...)...)
+	}
 }

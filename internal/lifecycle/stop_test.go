@@ -152,10 +152,9 @@ func (w *world) awaitStop(res <-chan stopResult) stopResult {
 
 // stopAsked reports whether a /server stop is waiting for the creation worker of creation id.
 func (w *world) stopAsked(id string) bool {
-	w.m.mu.Lock()
-	defer w.m.mu.Unlock()
-	e, ok := w.m.entries[id]
-	return ok && e.stopBy != nil
+	var asked bool
+	w.m.fleet.update(id, func(e *entry) { asked = e.stopBy != nil })
+	return asked
 }
 
 func TestStopDuringCreation(t *testing.T) {

@@ -361,13 +361,9 @@ type syncBuffer = syncbuf.Buffer
 // phaseOf returns the phase of server id (its creation id, or task ARN for
 // an original record) and whether it is in the mirror at all.
 func (w *world) phaseOf(id string) (phase, bool) {
-	w.m.mu.Lock()
-	defer w.m.mu.Unlock()
-	e, ok := w.m.entries[id]
-	if !ok {
-		return 0, false
-	}
-	return e.phase, true
+	var p phase
+	_, ok := w.m.fleet.update(id, func(e *entry) { p = e.phase })
+	return p, ok
 }
 
 // expectPhase fails the test unless server id is in the mirror in phase want.

@@ -29,7 +29,6 @@ var longAllowed = []string{
 	"internal/bolt.decode",
 	"internal/config.LoadWithin",
 	"internal/dynamo.decode",
-	"internal/lifecycle.Manager.checkPlayers",
 	"internal/sqs.parse",
 }
 

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -16,6 +17,17 @@ import (
 // worker still pings its own server every tick, with its own deadlines, and
 // a slow ping holds back no other server.
 
+// beat is the booting beat: it owns the last tick's description, under its
+// own lock, never held across the call.
+type beat struct {
+	every   time.Duration          // the poll interval
+	tasks   Tasks                  // the runtime
+	booting func() map[string]bool // the tasks of the servers booting now (fleet.bootingTasks)
+
+	mu    sync.Mutex
+	round *bootRound // the last tick's DescribeTasks
+}
+
 // bootRound is one tick's description of every booting task.
 type bootRound struct {
 	at    time.Time       // the tick
@@ -25,29 +37,29 @@ type bootRound struct {
 	err   error
 }
 
-// nextTick is the first tick of the booting beat after now.
-func (m *Manager) nextTick(now time.Time) time.Time {
-	return now.Truncate(m.cfg.PollInterval).Add(m.cfg.PollInterval)
+// next is the first tick of the booting beat after now.
+func (b *beat) next(now time.Time) time.Time {
+	return now.Truncate(b.every).Add(b.every)
 }
 
-// describeBooting returns what ECS says of the booting task arn at tick at,
+// describe returns what ECS says of the booting task arn at tick at,
 // among others: callers match by ARN. A zero at (a worker's first step, or
 // one woken by a change or a stop) or a worker late for its tick describes
 // arn alone.
-func (m *Manager) describeBooting(ctx context.Context, at time.Time, arn string) ([]spawner.Task, error) {
+func (b *beat) describe(ctx context.Context, at time.Time, arn string) ([]spawner.Task, error) {
 	if at.IsZero() {
-		return m.tasks.DescribeTasks(ctx, []string{arn})
+		return b.tasks.DescribeTasks(ctx, []string{arn})
 	}
-	m.mu.Lock()
-	r := m.round
+	b.mu.Lock()
+	r := b.round
 	lead := r == nil || r.at.Before(at)
 	if lead {
-		r = &bootRound{at: at, arns: m.bootingTasksLocked(), done: make(chan struct{})}
-		m.round = r
+		r = &bootRound{at: at, arns: b.booting(), done: make(chan struct{})}
+		b.round = r
 	}
-	m.mu.Unlock()
+	b.mu.Unlock()
 	if !r.at.Equal(at) || !r.arns[arn] {
-		return m.tasks.DescribeTasks(ctx, []string{arn})
+		return b.tasks.DescribeTasks(ctx, []string{arn})
 	}
 	if lead {
 		arns := make([]string, 0, len(r.arns))
@@ -55,7 +67,7 @@ func (m *Manager) describeBooting(ctx context.Context, at time.Time, arn string)
 			arns = append(arns, a)
 		}
 		slices.Sort(arns)
-		r.tasks, r.err = m.tasks.DescribeTasks(ctx, arns)
+		r.tasks, r.err = b.tasks.DescribeTasks(ctx, arns)
 		close(r.done)
 		return r.tasks, r.err
 	}
@@ -65,16 +77,4 @@ func (m *Manager) describeBooting(ctx context.Context, at time.Time, arn string)
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// bootingTasksLocked is the set of tasks of the servers being created or
-// booted; the caller holds m.mu.
-func (m *Manager) bootingTasksLocked() map[string]bool {
-	arns := make(map[string]bool)
-	for _, e := range m.entries {
-		if e.phase == phaseCreating && e.srv.TaskARN != "" {
-			arns[e.srv.TaskARN] = true
-		}
-	}
-	return arns
 }
