@@ -1044,7 +1044,12 @@ var dockerAPISections = map[string]struct {
 	"ContainerCreate": {"CONTAINERS", true}, "ContainerStart": {"CONTAINERS", true},
 	"ContainerStop": {"CONTAINERS", true}, "ContainerRemove": {"CONTAINERS", true},
 	"ContainerKill": {"CONTAINERS", true},
-	"ImageInspect":  {"IMAGES", false}, "ImagePull": {"IMAGES", true},
+	// A world's backup and restore: the archive of a helper container.
+	"CopyFromContainer": {"CONTAINERS", false}, "CopyToContainer": {"CONTAINERS", true},
+	"ImageInspect": {"IMAGES", false}, "ImagePull": {"IMAGES", true},
+	"ImageImport":  {"IMAGES", true}, // the helper containers' empty image
+	"VolumeCreate": {"VOLUMES", true}, "VolumeRemove": {"VOLUMES", true},
+	"VolumeInspect": {"VOLUMES", false}, "VolumeList": {"VOLUMES", false},
 	"DistributionInspect": {"DISTRIBUTION", false},
 	"Events":              {"EVENTS", false},
 	"Info":                {"INFO", false},
@@ -1279,7 +1284,7 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		t.Fatal(`deploy/terraform: no data "aws_iam_policy_document" "bot"`)
 	}
 	granted := map[string]bool{}
-	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs|sqs):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
+	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs|sqs|s3|sns):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
 		granted[a[1]] = true
 	}
 	for _, want := range []string{
@@ -1288,6 +1293,8 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		"ec2:DescribeNetworkInterfaces",
 		"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
 		"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+		"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+		"sns:Publish", "sns:GetTopicAttributes",
 	} {
 		if !granted[want] {
 			t.Errorf("bot policy does not grant %s, which the daemon calls", want)
@@ -1489,5 +1496,160 @@ func TestTerraformGamesOpenTheirPortsAndRCONToTheBotOnly(t *testing.T) {
 	run := regexp.MustCompile(`(?s)sid\s*=\s*"RunGameServers".*?resources\s*=\s*([^\n]*)`).FindStringSubmatch(block(t, tf, `data "aws_iam_policy_document" "bot"`))
 	if run == nil || !strings.Contains(run[1], "local.game_task_definition_arns") {
 		t.Errorf("the bot may not run the games' task definitions: %v", run)
+	}
+}
+
+// TestTerraformSubnetsGiveNoPublicAddressUnasked: the subnets give nothing a
+// public address by default; a game server gets its own because the bot asks
+// for it at RunTask (ECS_ASSIGN_PUBLIC_IP=true in env_file). Without that
+// line players could not reach the servers and the image could not be pulled.
+func TestTerraformSubnetsGiveNoPublicAddressUnasked(t *testing.T) {
+	tf := readTerraform(t)
+	subnet := block(t, tf, `resource "aws_subnet" "public"`)
+	if !regexp.MustCompile(`map_public_ip_on_launch\s*=\s*false`).MatchString(subnet) {
+		t.Errorf("the subnets give every instance launched in them a public address: want map_public_ip_on_launch = false\n%s", subnet)
+	}
+	envFile := block(t, tf, `output "env_file"`)
+	if !regexp.MustCompile(`(?m)^\s*ECS_ASSIGN_PUBLIC_IP=true$`).MatchString(envFile) {
+		t.Errorf("env_file does not set ECS_ASSIGN_PUBLIC_IP=true: the game servers would get no public address from subnets that give none")
+	}
+}
+
+// TestTerraformTableCanBeRestored: the servers' records can be restored to
+// an earlier second (point-in-time recovery).
+func TestTerraformTableCanBeRestored(t *testing.T) {
+	table := block(t, readTerraform(t), `resource "aws_dynamodb_table" "servers"`)
+	if !regexp.MustCompile(`(?s)point_in_time_recovery \{\s*enabled\s*=\s*true\s*\}`).MatchString(table) {
+		t.Errorf("the table has no point-in-time recovery:\n%s", table)
+	}
+}
+
+// TestTerraformFlowLogsAreOnAndWriteOnlyTheirGroup: the VPC's flow logs are
+// on unless the admin turns them off, kept as long as the game logs, and
+// their role may write to their own log group only, assumed by the flow logs
+// service of this account only.
+func TestTerraformFlowLogsAreOnAndWriteOnlyTheirGroup(t *testing.T) {
+	tf := readTerraform(t)
+	variable := block(t, tf, `variable "flow_logs"`)
+	if !regexp.MustCompile(`default\s*=\s*true`).MatchString(variable) {
+		t.Errorf("flow logs are off by default:\n%s", variable)
+	}
+	flow := block(t, tf, `resource "aws_flow_log" "main"`)
+	for _, want := range []string{
+		"count = var.flow_logs ? 1 : 0",
+		"vpc_id                   = aws_vpc.main.id",
+		`traffic_type             = "ALL"`,
+		"log_destination          = aws_cloudwatch_log_group.flow_logs[0].arn",
+		"iam_role_arn             = aws_iam_role.flow_logs[0].arn",
+	} {
+		if !strings.Contains(flow, want) {
+			t.Errorf("flow log lacks %s:\n%s", want, flow)
+		}
+	}
+	group := block(t, tf, `resource "aws_cloudwatch_log_group" "flow_logs"`)
+	if !strings.Contains(group, "retention_in_days = var.log_retention_days") {
+		t.Errorf("flow logs are kept forever, want log_retention_days:\n%s", group)
+	}
+	policy := block(t, tf, `data "aws_iam_policy_document" "flow_logs"`)
+	resources := regexp.MustCompile(`(?m)resources\s*=\s*\[(.*)\]$`).FindAllStringSubmatch(policy, -1)
+	if len(resources) != 1 || strings.TrimSpace(resources[0][1]) != `"${aws_cloudwatch_log_group.flow_logs[0].arn}:*"` {
+		t.Errorf("flow logs' role may write to %v, want their log group's streams only", resources)
+	}
+	for _, a := range regexp.MustCompile(`"([a-z0-9]+:[A-Za-z*]+)"`).FindAllStringSubmatch(policy, -1) {
+		if !slices.Contains([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, a[1]) {
+			t.Errorf("flow logs' role may call %s", a[1])
+		}
+	}
+	assume := block(t, tf, `data "aws_iam_policy_document" "flow_logs_assume"`)
+	for _, want := range []string{`"vpc-flow-logs.amazonaws.com"`, `"aws:SourceAccount"`, `"aws:SourceArn"`} {
+		if !strings.Contains(assume, want) {
+			t.Errorf("flow logs' role trust lacks %s:\n%s", want, assume)
+		}
+	}
+}
+
+// checkPassRoles: the bot may pass the game servers' roles (execution,
+// task, and the world task role of games with a world) to ECS tasks, and
+// its policy denies passing any other, whatever else the identity it is
+// attached to holds: passing a role hands over its permissions.
+func checkPassRoles(tf string) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	m := regexp.MustCompile(`(?s)passable_roles = concat\((.*?)\n  \)`).FindStringSubmatch(tf)
+	if m == nil {
+		return []string{"no local passable_roles = concat(...): the roles the bot may pass"}
+	}
+	got := regexp.MustCompile(`[a-z][a-z_]*(?:\.[a-z_]+|\[\*\]|\[\d+\])+`).FindAllString(m[1], -1)
+	if strings.Contains(m[1], `"`) {
+		got = append(got, "a literal ARN")
+	}
+	if want := []string{"aws_iam_role.execution.arn", "aws_iam_role.task.arn", "aws_iam_role.world_task[*].arn"}; !slices.Equal(got, want) {
+		bad("passable_roles is %v, want exactly %v", got, want)
+	}
+	stmts, _ := statementsOf(blockOf(tf, `data "aws_iam_policy_document" "bot"`))
+	allow, deny := stmts["PassGameServerRoles"], stmts["PassNoOtherRole"]
+	if attr(allow, "resources") != "local.passable_roles" {
+		bad("PassGameServerRoles passes %q, want local.passable_roles", attr(allow, "resources"))
+	}
+	if attr(allow, "effect") != "" || attr(allow, "actions") != `["iam:PassRole"]` || !strings.Contains(allow, `"iam:PassedToService"`) {
+		bad("PassGameServerRoles is not an Allow of iam:PassRole to ECS tasks only (iam:PassedToService):\n%s", allow)
+	}
+	if attr(deny, "effect") != `"Deny"` || attr(deny, "actions") != `["iam:PassRole"]` {
+		bad("PassNoOtherRole is not a Deny of iam:PassRole:\n%s", deny)
+	}
+	if attr(deny, "not_resources") != "local.passable_roles" {
+		bad("PassNoOtherRole spares %q, want not_resources = local.passable_roles: it would deny the roles the bot must pass, or spare others", attr(deny, "not_resources"))
+	}
+	return problems
+}
+
+// TestTerraformBotCanPassNoOtherRole: the roles the bot passes are the game
+// servers' three, and the bot's policy denies passing any other.
+func TestTerraformBotCanPassNoOtherRole(t *testing.T) {
+	runBreakCases(t, checkPassRoles, []breakCase{
+		{"world role not passable", "iam.tf", "    aws_iam_role.world_task[*].arn,\n", "", "passable_roles is"},
+		{"another role passable", "iam.tf", "    aws_iam_role.world_task[*].arn,\n", "    aws_iam_role.world_task[*].arn,\n    aws_iam_role.flow_logs[*].arn,\n", "passable_roles is"},
+		{"no ceiling", "iam.tf", `effect        = "Deny"`, `effect        = "Allow"`, "not a Deny"},
+		{"ceiling on nothing", "iam.tf", "not_resources = local.passable_roles", `not_resources = ["*"]`, "PassNoOtherRole spares"},
+		{"pass anything", "iam.tf", "resources = local.passable_roles", `resources = ["*"]`, "PassGameServerRoles passes"},
+		{"to any service", "iam.tf", `variable = "iam:PassedToService"`, `variable = "aws:SourceAccount"`, "ECS tasks only"},
+	})
+}
+
+// TestTrivyIgnoreGivesEachFindingItsReason: every finding .trivyignore
+// accepts (.ci/run's infrastructure check) has its reason on the comment
+// lines right above it, and names its severity and file.
+func TestTrivyIgnoreGivesEachFindingItsReason(t *testing.T) {
+	lines := strings.Split(readRepoFile(t, ".trivyignore"), "\n")
+	id := regexp.MustCompile(`^(AVD-)?[A-Z]+-\d{4}$`)
+	seen := map[string]bool{}
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !id.MatchString(line) {
+			t.Errorf(".trivyignore:%d: %q is not a check id (like AWS-0104)", i+1, line)
+			continue
+		}
+		if seen[line] {
+			t.Errorf(".trivyignore:%d: %s is listed twice", i+1, line)
+		}
+		seen[line] = true
+		var reason []string
+		for j := i - 1; j >= 0 && strings.HasPrefix(strings.TrimSpace(lines[j]), "#"); j-- {
+			reason = append([]string{strings.TrimSpace(lines[j])}, reason...)
+		}
+		text := strings.Join(reason, " ")
+		if len(text) < 80 {
+			t.Errorf(".trivyignore:%d: %s has no reason above it (%q)", i+1, line, text)
+			continue
+		}
+		if !regexp.MustCompile(`^# (LOW|MEDIUM|HIGH|CRITICAL), \S+`).MatchString(text) {
+			t.Errorf(".trivyignore:%d: the reason for %s does not start with its severity and file: %q", i+1, line, reason[0])
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal(".trivyignore accepts nothing: then it should not exist")
 	}
 }

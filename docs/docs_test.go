@@ -246,7 +246,7 @@ func slugify(heading string) string {
 const testCommand = "npm ci && go test -race -count=1 ./..."
 
 // TestReadmeTestCommandIsCIs: the README's test command is written as is,
-// and it is the command .ci/run ends with.
+// and it is the command .ci/run ends with (alone, or as its last step).
 func TestReadmeTestCommandIsCIs(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	if err != nil {
@@ -265,8 +265,10 @@ func TestReadmeTestCommandIsCIs(t *testing.T) {
 			last = line
 		}
 	}
-	if last != testCommand {
-		t.Errorf(".ci/run ends with %q, want the README's %q", last, testCommand)
+	// The last step runs the command as one argument of bash -c, timed by
+	// .ci/run's step function: the command itself must be there verbatim.
+	if want := "'" + testCommand + "'"; last != testCommand && !strings.HasSuffix(last, want) {
+		t.Errorf(".ci/run ends with %q, want it to run the README's %q", last, testCommand)
 	}
 }
 

@@ -33,7 +33,10 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 )
 
-func TestMain(m *testing.M) { os.Exit(dockerd.Run(m)) }
+func TestMain(m *testing.M) {
+	alertHTTPClient = testAlertClient() // before any daemon runs (e2e_alerts_test.go)
+	os.Exit(dockerd.Run(m))
+}
 
 // dockerWorld is a world whose servers run in the test engine: no AWS, no
 // DynamoDB (the fake ECS is there only for the world's failure dumps).
@@ -151,11 +154,11 @@ func (w *dockerWorld) records(tb testing.TB) []spawner.Server {
 		tb.Fatalf("open the embedded store: %v", err)
 	}
 	defer s.Close()
-	servers, problems, err := s.Load(context.Background())
-	if err != nil || len(problems) > 0 {
-		tb.Fatalf("load the embedded store: %v %v", err, problems)
+	stored, err := s.LoadAll(context.Background())
+	if err != nil || len(stored.Problems) > 0 {
+		tb.Fatalf("load the embedded store: %v %v", err, stored.Problems)
 	}
-	return servers
+	return stored.Servers
 }
 
 // dkCreate runs /server create for u and returns its ticket channel.
@@ -454,7 +457,7 @@ func TestDockerWithDynamoDB(t *testing.T) {
 	d := w.start(t)
 	channelID, addr := dkReady(t, w, d, member(1))
 	recs := w.table(t)
-	if len(recs) != 1 || recs[0].ChannelID != channelID || recs[0].HostPort() != addr || recs[0].TaskARN != w.containerOf(t, channelID).ID {
+	if len(recs) != 1 || recs[0].ChannelID != channelID || recs[0].HostPort() != addr || recs[0].TaskID != w.containerOf(t, channelID).ID {
 		t.Errorf("table = %+v, want the container's server at %s", recs, addr)
 	}
 	if _, err := os.Stat(w.dataDir); !os.IsNotExist(err) {
@@ -480,8 +483,9 @@ func TestECSWithEmbeddedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	recs, _, err := s.Load(context.Background())
-	if err != nil || len(recs) != 1 || recs[0].ChannelID != channelID || !strings.Contains(recs[0].TaskARN, ":task/") {
+	stored, err := s.LoadAll(context.Background())
+	recs := stored.Servers
+	if err != nil || len(recs) != 1 || recs[0].ChannelID != channelID || !strings.Contains(recs[0].TaskID, ":task/") {
 		t.Errorf("embedded store = %+v (%v), want the ECS task's server", recs, err)
 	}
 }

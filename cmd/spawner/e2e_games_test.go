@@ -61,11 +61,11 @@ func gmAnswer(t *testing.T, ix *fakediscord.Interaction) string {
 // gmStored reads the templates in the table through the real adapter.
 func gmStored(t *testing.T, w *world) map[string][]byte {
 	t.Helper()
-	games, problems, err := dynamo.New(w.dynamo(t), tableName).LoadGames(context.Background())
-	if err != nil || len(problems) > 0 {
-		t.Fatalf("load games: %v %v", err, problems)
+	stored, err := dynamo.New(w.dynamo(t), tableName).LoadAll(context.Background())
+	if err != nil || len(stored.GameProblems) > 0 {
+		t.Fatalf("load games: %v %v", err, stored.GameProblems)
 	}
-	return games
+	return stored.Games
 }
 
 func gmChoices(t *testing.T, w *world, u fakediscord.User, path []string, opts map[string]any, focused string) []string {

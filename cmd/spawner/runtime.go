@@ -21,6 +21,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
 	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
+	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -30,9 +31,7 @@ import (
 type store interface {
 	lifecycle.Store
 	admission.Cooldowns
-	LoadGames(ctx context.Context) (map[string][]byte, []error, error)
-	PutGame(ctx context.Context, name string, doc []byte) error
-	DeleteGame(ctx context.Context, name string) error
+	catalog.Store
 	// Check reports, changing nothing, whether the store answers as it
 	// should; a *spawner.Problem naming the variable to fix.
 	Check(ctx context.Context) error
@@ -207,8 +206,8 @@ func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem e
 	if err := f.Check(ctx); err != nil {
 		return "", err, nil
 	}
-	games, _, _ = f.LoadGames(ctx)
-	return "data folder " + f.Path(), nil, games
+	stored, _ := f.LoadAll(ctx)
+	return "data folder " + f.Path(), nil, stored.Games
 }
 
 // dockerImages names the image of each game to check under Docker: the

@@ -2,13 +2,10 @@ package bolt_test
 
 import (
 	"encoding/json"
-	"errors"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/testworld/records"
 	"github.com/mineral-contest/spawner/internal/testworld/wait"
 )
@@ -34,9 +31,9 @@ func TestCooldownsSurviveReopen(t *testing.T) {
 	}
 
 	st = openStore(t, dir)
-	cooldowns, problems, err := st.LoadCooldowns(wait.Context(t))
-	if err != nil || len(problems) != 0 || !reflect.DeepEqual(cooldowns, map[string]time.Time{"111": since.Truncate(time.Millisecond)}) {
-		t.Errorf("LoadCooldowns after reopen = %v, %v, %v", cooldowns, problems, err)
+	snap, err := st.LoadAll(wait.Context(t))
+	if err != nil || len(snap.Problems) != 0 || !reflect.DeepEqual(snap.Cooldowns, map[string]time.Time{"111": since.Truncate(time.Millisecond)}) {
+		t.Errorf("cooldowns after reopen = %v, %v, %v", snap.Cooldowns, snap.Problems, err)
 	}
 }
 
@@ -56,8 +53,8 @@ func TestFileWithoutCooldownsBucket(t *testing.T) {
 	}
 	st = openStore(t, dir)
 	ctx := wait.Context(t)
-	if got, problems, err := st.LoadCooldowns(ctx); err != nil || len(problems) != 0 || len(got) != 0 {
-		t.Errorf("LoadCooldowns = %v, %v, %v; want none", got, problems, err)
+	if snap, err := st.LoadAll(ctx); err != nil || len(snap.Problems) != 0 || len(snap.Cooldowns) != 0 {
+		t.Errorf("cooldowns = %v, %v, %v; want none", snap.Cooldowns, snap.Problems, err)
 	}
 	if err := st.DeleteCooldown(ctx, "111"); err != nil {
 		t.Errorf("DeleteCooldown without the bucket: %v", err)
@@ -65,52 +62,38 @@ func TestFileWithoutCooldownsBucket(t *testing.T) {
 	if err := st.PutCooldown(ctx, "111", time.UnixMilli(1700000000000)); err != nil {
 		t.Fatalf("PutCooldown: %v", err)
 	}
-	if got, _, err := st.LoadCooldowns(ctx); err != nil || len(got) != 1 {
-		t.Errorf("LoadCooldowns after the first put = %v, %v", got, err)
+	snap, err := st.LoadAll(ctx)
+	if err != nil || len(snap.Cooldowns) != 1 {
+		t.Errorf("cooldowns after the first put = %v, %v", snap.Cooldowns, err)
 	}
-	if servers, problems, err := st.Load(ctx); err != nil || len(problems) != 0 || len(servers) != 1 {
-		t.Errorf("Load = %+v, %v, %v; want the server only", servers, problems, err)
+	if len(snap.Problems) != 0 || len(snap.Servers) != 1 {
+		t.Errorf("servers = %+v, problems %v; want the server only", snap.Servers, snap.Problems)
 	}
 }
 
-// A cooldown record that cannot be read is a problem naming its key,
-// skipped, never fatal; one that strayed into the servers bucket is no
-// server.
-func TestMalformedCooldownRecordsAreProblems(t *testing.T) {
+// A cooldown record that strayed into the servers bucket is neither a
+// server nor a cooldown, nor a problem: Put never writes one there. (The
+// cooldowns that cannot be read are the contract's,
+// TestContractMalformedRecords.)
+func TestStrayCooldownInServersIsSkipped(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
 	if err := st.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
 	rawPut(t, dir, "cooldowns", "good", []byte(`{"taskId":"cooldown/good","startedAt":1700000000000}`))
-	rawPut(t, dir, "cooldowns", "text", []byte(`{"taskId":"cooldown/text","startedAt":"a moment ago"}`))
-	rawPut(t, dir, "cooldowns", "none", []byte(`{"taskId":"cooldown/none"}`))
-	rawPut(t, dir, "cooldowns", "old", []byte(`{"taskId":"cooldown/old","startedAt":-5}`))
-	rawPut(t, dir, "cooldowns", "garbage", []byte("\x00\x01"))
 	rawPut(t, dir, "servers", "cooldown/stray", []byte(`{"taskId":"cooldown/stray","startedAt":1700000000000}`))
+	rawPut(t, dir, "servers", "game/stray", []byte(`{"taskId":"game/stray","template":"{}"}`))
 
 	st = openStore(t, dir)
-	got, problems, err := st.LoadCooldowns(wait.Context(t))
+	snap, err := st.LoadAll(wait.Context(t))
 	if err != nil {
-		t.Fatalf("LoadCooldowns: %v", err)
+		t.Fatalf("load: %v", err)
 	}
-	if !reflect.DeepEqual(got, map[string]time.Time{"good": time.UnixMilli(1700000000000).UTC()}) {
-		t.Errorf("cooldowns = %v, want only the good one", got)
+	if !reflect.DeepEqual(snap.Cooldowns, map[string]time.Time{"good": time.UnixMilli(1700000000000).UTC()}) {
+		t.Errorf("cooldowns = %v, want only the good one", snap.Cooldowns)
 	}
-	bad := map[string]string{
-		"cooldown/text": "startedAt is a JSON string, want a number", "cooldown/none": "startedAt is missing",
-		"cooldown/old": "not a time after 1970", "cooldown/garbage": "not a JSON object",
-	}
-	if len(problems) != len(bad) {
-		t.Errorf("problems = %v, want one per bad record %v", problems, bad)
-	}
-	for _, p := range problems {
-		var ie *bolt.ItemError
-		if !errors.As(p, &ie) || bad[ie.Key] == "" || !strings.Contains(p.Error(), bad[ie.Key]) {
-			t.Errorf("problem %q does not name its key and what is wrong", p)
-		}
-	}
-	if servers, problems, err := st.Load(wait.Context(t)); err != nil || len(servers) != 0 || len(problems) != 0 {
-		t.Errorf("Load = %+v, %v, %v; want no server and no problem from cooldowns", servers, problems, err)
+	if len(snap.Servers) != 0 || len(snap.Games) != 0 || len(snap.Problems) != 0 || len(snap.GameProblems) != 0 {
+		t.Errorf("loaded %+v; want the good cooldown alone", snap)
 	}
 }

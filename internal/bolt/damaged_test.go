@@ -54,9 +54,9 @@ func TestOpenRefusesADamagedFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			st = openStore(t, dir)
-			servers, problems, err := st.Load(wait.Context(t))
-			if err != nil || len(problems) != 0 || len(servers) != 0 {
-				t.Errorf("after moving the file aside, Load = %d servers, %v, %v; want an empty store", len(servers), problems, err)
+			snap, err := st.LoadAll(wait.Context(t))
+			if err != nil || len(snap.Problems) != 0 || len(snap.Servers) != 0 {
+				t.Errorf("after moving the file aside, LoadAll = %d servers, %v, %v; want an empty store", len(snap.Servers), snap.Problems, err)
 			}
 		})
 	}
@@ -72,7 +72,7 @@ func TestCheckWhileWritesGoOn(t *testing.T) {
 	go func() {
 		for i := range writes {
 			srv := records.Full()
-			srv.TaskARN = fmt.Sprintf("%s-%04d", records.TaskARN, i)
+			srv.TaskID = fmt.Sprintf("%s-%04d", records.TaskARN, i)
 			srv.Token = strings.Repeat("t", i*37%3000) // pages split and are freed
 			if err := st.Put(ctx, srv); err != nil {
 				written <- err

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 
 	"github.com/joho/godotenv"
+
+	"github.com/mineral-contest/spawner/internal/cost"
 )
 
 // requiredVars are the variables without a default when nothing says ECS:
@@ -31,7 +33,8 @@ var requiredVars = []string{
 
 // requiredECSVars are the variables without a default under
 // SPAWNER_RUNTIME=ecs, in the order Load reports them (the order of
-// interface.md's table); the table is optional since the embedded store.
+// interface.md's table); the table is optional: without it, servers live
+// in the embedded store.
 var requiredECSVars = []string{
 	"DISCORD_TOKEN",
 	"DISCORD_GUILD_ID",
@@ -152,6 +155,9 @@ func defaults() *Config {
 		DataDir:            "./data",
 		DockerPorts:        PortRange{First: 25565, Last: 25664},
 		GameImage:          "itzg/minecraft-server",
+		CostRates:          cost.DefaultRates(),
+		WorldBackupsKeep:   5,
+		WorldSleepMax:      168 * time.Hour,
 	}
 }
 

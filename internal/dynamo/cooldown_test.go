@@ -1,9 +1,7 @@
 package dynamo_test
 
 import (
-	"errors"
 	"reflect"
-	"strings"
 	"testing"
 	"time"
 
@@ -16,7 +14,7 @@ import (
 )
 
 // Cooldowns live beside servers and games, under "cooldown/<member id>",
-// and neither Load nor LoadGames mistakes them for their own items.
+// and LoadAll mistakes them for neither.
 func TestCooldownsLiveBesideServersAndGames(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
@@ -40,16 +38,16 @@ func TestCooldownsLiveBesideServersAndGames(t *testing.T) {
 	if !reflect.DeepEqual(item, want) {
 		t.Errorf("stored item = %#v, want %#v", item, want)
 	}
-	if servers, problems := load(t, table); len(problems) != 0 || len(servers) != 1 || servers[0].Key() != srv.Key() {
-		t.Errorf("Load = %+v (problems %v), want only the server", servers, problems)
+	snap := loadAll(t, table)
+	if len(snap.Problems)+len(snap.GameProblems) != 0 || len(snap.Servers) != 1 || snap.Servers[0].Key() != srv.Key() {
+		t.Errorf("servers = %+v (problems %v %v), want only the server", snap.Servers, snap.Problems, snap.GameProblems)
 	}
-	if games, problems, err := table.LoadGames(ctx); err != nil || len(problems) != 0 || len(games) != 1 {
-		t.Errorf("LoadGames = %q, %v, %v; want only the game", games, problems, err)
+	if len(snap.Games) != 1 {
+		t.Errorf("games = %q; want only the game", snap.Games)
 	}
-	got, problems, err := table.LoadCooldowns(ctx)
 	ms := since.Truncate(time.Millisecond)
-	if err != nil || len(problems) != 0 || !reflect.DeepEqual(got, map[string]time.Time{"111": ms, "222": ms}) {
-		t.Errorf("LoadCooldowns = %v, %v, %v; want both, from %v", got, problems, err, ms)
+	if !reflect.DeepEqual(snap.Cooldowns, map[string]time.Time{"111": ms, "222": ms}) {
+		t.Errorf("cooldowns = %v; want both, from %v", snap.Cooldowns, ms)
 	}
 
 	// Replace, then remove; removing twice is not an error.
@@ -62,44 +60,32 @@ func TestCooldownsLiveBesideServersAndGames(t *testing.T) {
 			t.Fatalf("delete cooldown: %v", err)
 		}
 	}
-	if got, _, err := table.LoadCooldowns(ctx); err != nil || !reflect.DeepEqual(got, map[string]time.Time{"111": later}) {
-		t.Errorf("after replace and delete LoadCooldowns = %v, %v", got, err)
+	if got := loadAll(t, table).Cooldowns; !reflect.DeepEqual(got, map[string]time.Time{"111": later}) {
+		t.Errorf("after replace and delete cooldowns = %v", got)
 	}
 	if servers, _ := load(t, table); len(servers) != 1 {
 		t.Errorf("cooldowns touched the servers: %+v", servers)
 	}
 }
 
-// A cooldown item that cannot be read is a problem naming its key, never
-// a server's problem nor fatal; the good ones load.
+// A cooldown item whose key names no member, which only a table can hold
+// (the other malformed cooldowns are the contract's), is a problem naming
+// its key, never a server nor fatal; the good one loads.
 func TestMalformedCooldownItemsAreProblems(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("cooldown/good"), "startedAt": n("1700000000000")})
-	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("cooldown/text"), "startedAt": s("a moment ago")})
-	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("cooldown/none")})
-	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("cooldown/old"), "startedAt": n("-5")})
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("cooldown/"), "startedAt": n("1700000000000")})
 
-	got, problems, err := table.LoadCooldowns(wait.Context(t))
-	if err != nil {
-		t.Fatalf("LoadCooldowns: %v", err)
+	snap := loadAll(t, table)
+	if !reflect.DeepEqual(snap.Cooldowns, map[string]time.Time{"good": time.UnixMilli(1700000000000).UTC()}) {
+		t.Errorf("cooldowns = %v, want only the good one", snap.Cooldowns)
 	}
-	if !reflect.DeepEqual(got, map[string]time.Time{"good": time.UnixMilli(1700000000000).UTC()}) {
-		t.Errorf("cooldowns = %v, want only the good one", got)
+	if len(snap.Problems) != 1 || snap.Problems[0].Error() != `item "cooldown/": the cooldown names no member` {
+		t.Errorf("problems = %v, want the cooldown of no member", snap.Problems)
 	}
-	bad := map[string]string{"cooldown/text": "startedAt is S, want a number", "cooldown/none": "startedAt is missing", "cooldown/old": "not a time after 1970", "cooldown/": "no member"}
-	if len(problems) != len(bad) {
-		t.Errorf("problems = %v, want one per bad item %v", problems, bad)
-	}
-	for _, p := range problems {
-		var ie *dynamo.ItemError
-		if !errors.As(p, &ie) || bad[ie.Key] == "" || !strings.Contains(p.Error(), bad[ie.Key]) {
-			t.Errorf("problem %q does not name its key and what is wrong", p)
-		}
-	}
-	if servers, problems := load(t, table); len(servers) != 0 || len(problems) != 0 {
-		t.Errorf("Load = %+v, %v; want no server and no problem from cooldown items", servers, problems)
+	if len(snap.Servers) != 0 {
+		t.Errorf("servers = %+v; want none from cooldown items", snap.Servers)
 	}
 }
 
@@ -111,9 +97,8 @@ func TestOriginalTableHasNoCooldowns(t *testing.T) {
 		"taskId": s(records.TaskARN), "creationDate": n("1700000000123"), "channelId": s("987654321098765432"),
 		"typeServer": s("official"), "userId": s("123456789012345678"),
 	})
-	got, problems, err := table.LoadCooldowns(wait.Context(t))
-	if err != nil || len(problems) != 0 || len(got) != 0 {
-		t.Errorf("LoadCooldowns = %v, %v, %v; want none", got, problems, err)
+	if snap := loadAll(t, table); len(snap.Problems) != 0 || len(snap.Cooldowns) != 0 {
+		t.Errorf("cooldowns = %v, problems %v; want none", snap.Cooldowns, snap.Problems)
 	}
 }
 
@@ -134,7 +119,7 @@ func TestPutCooldownRefusesWhatCannotLoadBack(t *testing.T) {
 		t.Errorf("DeleteCooldown of no member succeeded")
 	}
 	srv := records.Full()
-	srv.TaskARN = "cooldown/sneaky"
+	srv.TaskID = "cooldown/sneaky"
 	if err := table.Put(ctx, srv); err == nil {
 		t.Errorf("Put of a server keyed like a cooldown succeeded")
 	}

@@ -31,7 +31,7 @@ type beat struct {
 // bootRound is one tick's description of every booting task.
 type bootRound struct {
 	at    time.Time       // the tick
-	arns  map[string]bool // the tasks described
+	ids  map[string]bool // the tasks described
 	done  chan struct{}   // closed once tasks and err are set
 	tasks []spawner.Task
 	err   error
@@ -42,32 +42,32 @@ func (b *beat) next(now time.Time) time.Time {
 	return now.Truncate(b.every).Add(b.every)
 }
 
-// describe returns what ECS says of the booting task arn at tick at,
-// among others: callers match by ARN. A zero at (a worker's first step, or
+// describe returns what the runtime says of the booting task id at tick at,
+// among others: callers match by id. A zero at (a worker's first step, or
 // one woken by a change or a stop) or a worker late for its tick describes
-// arn alone.
-func (b *beat) describe(ctx context.Context, at time.Time, arn string) ([]spawner.Task, error) {
+// id alone.
+func (b *beat) describe(ctx context.Context, at time.Time, id string) ([]spawner.Task, error) {
 	if at.IsZero() {
-		return b.tasks.DescribeTasks(ctx, []string{arn})
+		return b.tasks.DescribeTasks(ctx, []string{id})
 	}
 	b.mu.Lock()
 	r := b.round
 	lead := r == nil || r.at.Before(at)
 	if lead {
-		r = &bootRound{at: at, arns: b.booting(), done: make(chan struct{})}
+		r = &bootRound{at: at, ids: b.booting(), done: make(chan struct{})}
 		b.round = r
 	}
 	b.mu.Unlock()
-	if !r.at.Equal(at) || !r.arns[arn] {
-		return b.tasks.DescribeTasks(ctx, []string{arn})
+	if !r.at.Equal(at) || !r.ids[id] {
+		return b.tasks.DescribeTasks(ctx, []string{id})
 	}
 	if lead {
-		arns := make([]string, 0, len(r.arns))
-		for a := range r.arns {
-			arns = append(arns, a)
+		ids := make([]string, 0, len(r.ids))
+		for a := range r.ids {
+			ids = append(ids, a)
 		}
-		slices.Sort(arns)
-		r.tasks, r.err = b.tasks.DescribeTasks(ctx, arns)
+		slices.Sort(ids)
+		r.tasks, r.err = b.tasks.DescribeTasks(ctx, ids)
 		close(r.done)
 		return r.tasks, r.err
 	}

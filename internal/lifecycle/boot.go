@@ -1,8 +1,12 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -57,13 +61,13 @@ func (c *creation) boot(ctx context.Context) {
 }
 
 // bootStep is one poll of a booting server at tick (zero: off the beat):
-// ECS, then a ping once the address is known, then the deadlines. It
+// the runtime, then a ping once the address is known, then the deadlines. It
 // reports whether the worker is done.
 func (c *creation) bootStep(ctx context.Context, tick time.Time) bool {
 	m, id, game := c.m, c.id, c.game
 	_, srv, _ := m.fleet.get(id)
-	tasks, err := m.beat.describe(ctx, tick, srv.TaskARN)
-	t, found := taskByARN(tasks, srv.TaskARN)
+	tasks, err := m.beat.describe(ctx, tick, srv.TaskID)
+	t, found := taskByID(tasks, srv.TaskID)
 	switch {
 	case ctx.Err() != nil:
 		return true
@@ -97,11 +101,11 @@ func (c *creation) bootStep(ctx context.Context, tick time.Time) bool {
 	return false
 }
 
-// taskByARN finds the task arn in a DescribeTasks answer, which may hold
+// taskByID finds the task id in a DescribeTasks answer, which may hold
 // others or none: never take the first one on trust.
-func taskByARN(tasks []spawner.Task, arn string) (spawner.Task, bool) {
+func taskByID(tasks []spawner.Task, id string) (spawner.Task, bool) {
 	for _, t := range tasks {
-		if t.ARN == arn {
+		if t.ID == id {
 			return t, true
 		}
 	}
@@ -114,9 +118,10 @@ func (c *creation) pingReady(ctx context.Context, srv spawner.Server) bool {
 	m, game := c.m, c.game
 	// A game that accepts the connection and says nothing must not hold
 	// the creation past its ready deadline.
+	addr := probeAddr(srv, game, m.queryAddrOf(ctx, c.id, srv, game))
 	left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
 	pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
-	ping, err := m.pinger.Ping(pctx, game.ProbeProtocol(), probeAddr(srv, game, m.fleet.hostPorts(c.id)))
+	ping, err := m.pinger.Ping(pctx, game.ProbeProtocol(), addr)
 	cancel()
 	if ctx.Err() != nil {
 		return true
@@ -130,20 +135,17 @@ func (c *creation) pingReady(ctx context.Context, srv spawner.Server) bool {
 	return true
 }
 
-// advance records what ECS says of a booting task: the step, and once
-// RUNNING the address, saved so a restart knows it. A RUNNING task that
-// AWS gave no public address fails the creation, with that reason; it
-// reports whether it did.
+// advance records what the runtime says of a booting task: the step, and
+// once RUNNING the players' address and port, saved so a restart knows
+// them. A RUNNING task that will have no public address fails the
+// creation, with that reason; it reports whether it did.
 func (c *creation) advance(ctx context.Context, t spawner.Task) (spawner.Server, bool) {
 	m, id := c.m, c.id
-	if t.Ports != nil {
-		m.fleet.update(id, func(e *entry) { e.hostPorts = t.Ports })
-	}
 	_, before, _ := m.fleet.get(id)
 	state := stateOf(t, before.State)
-	address := before.Address
+	address, port := before.Address, before.Port
 	if t.Status == spawner.TaskRunning && address == "" {
-		a, err := m.tasks.Address(ctx, t)
+		a, p, err := m.playersAddress(ctx, t, cmp.Or(before.Port, c.game.Port))
 		switch {
 		case errors.Is(err, spawner.ErrNoPublicIP):
 			c.log.Warn("task running without a public address", "err", err)
@@ -156,7 +158,7 @@ func (c *creation) advance(ctx context.Context, t spawner.Task) (spawner.Server,
 			}
 			state = spawner.StatePending // RUNNING without an address yet: say so next poll
 		default:
-			address = a
+			address, port = a, p
 		}
 	}
 	if address != "" && (state == spawner.StateRunning || state == spawner.StateBooting) {
@@ -170,7 +172,7 @@ func (c *creation) advance(ctx context.Context, t spawner.Task) (spawner.Server,
 		e.srv.State = state
 		if address != "" && e.srv.Address == "" {
 			e.srv.Address = address
-			e.srv.Port = publicPort(t, e.srv.Port)
+			e.srv.Port = port
 			e.srv.RunningAt = now
 		}
 	})
@@ -180,6 +182,24 @@ func (c *creation) advance(ctx context.Context, t spawner.Task) (spawner.Server,
 	m.save(ctx, id)
 	m.editStatus(ctx, srv, "")
 	return srv, false
+}
+
+// playersAddress is the host and port where players reach the game port
+// port of the running task t, as the runtime says.
+func (m *Manager) playersAddress(ctx context.Context, t spawner.Task, port int) (string, int, error) {
+	addr, err := m.tasks.Address(ctx, t, port)
+	if err != nil {
+		return "", 0, err
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("task address %q: %w", addr, err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 || host == "" {
+		return "", 0, fmt.Errorf("task address %q: not a host and a port", addr)
+	}
+	return host, n, nil
 }
 
 // noPublicIP ends a creation whose task runs with no public address,

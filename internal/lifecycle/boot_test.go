@@ -12,14 +12,14 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// TestNoPublicIP: a RUNNING task that AWS gave no public address fails the
+// TestNoPublicIP: a RUNNING task that will have no public address fails the
 // creation with that reason, shows it got as far as running, and warns once.
 func TestNoPublicIP(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	w.cluster.startIn(spawner.TaskRunning)
 	var lookups atomic.Int32
-	w.tasks.AddressFn = func(context.Context, spawner.Task) (string, error) {
+	w.tasks.AddressFn = func(context.Context, spawner.Task, int) (string, error) {
 		lookups.Add(1)
 		return "", fmt.Errorf("describe network interface eni-1: %w", spawner.ErrNoPublicIP)
 	}
@@ -50,11 +50,11 @@ func TestAddressErrorLoggedOnce(t *testing.T) {
 	w.recover()
 	w.cluster.startIn(spawner.TaskRunning)
 	fail := failing(3)
-	w.tasks.AddressFn = func(ctx context.Context, t spawner.Task) (string, error) {
+	w.tasks.AddressFn = func(ctx context.Context, t spawner.Task, port int) (string, error) {
 		if fail() {
 			return "", errBoom
 		}
-		return w.cluster.Address(ctx, t)
+		return w.cluster.Address(ctx, t, port)
 	}
 	w.players.answer(4)
 	w.create(alice, "")
@@ -67,14 +67,14 @@ func TestAddressErrorLoggedOnce(t *testing.T) {
 	}
 }
 
-// TestBootMatchesTaskByARN: a DescribeTasks answer holding another task
+// TestBootMatchesTaskByID: a DescribeTasks answer holding another task
 // first must not lend its status or its address to the creation.
-func TestBootMatchesTaskByARN(t *testing.T) {
+func TestBootMatchesTaskByID(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
-	other := spawner.Task{ARN: "arn:aws:ecs:eu-west-3:111122223333:task/games/0ther", Status: spawner.TaskRunning, StartedBy: spawner.StartedBy}
-	w.tasks.DescribeTasksFn = func(ctx context.Context, arns []string) ([]spawner.Task, error) {
-		ts, err := w.cluster.DescribeTasks(ctx, arns)
+	other := spawner.Task{ID: "arn:aws:ecs:eu-west-3:111122223333:task/games/0ther", Status: spawner.TaskRunning, StartedBy: spawner.StartedBy}
+	w.tasks.DescribeTasksFn = func(ctx context.Context, ids []string) ([]spawner.Task, error) {
+		ts, err := w.cluster.DescribeTasks(ctx, ids)
 		return append([]spawner.Task{other}, ts...), err
 	}
 	w.players.answer(4)
@@ -86,8 +86,8 @@ func TestBootMatchesTaskByARN(t *testing.T) {
 	w.cluster.setAll(spawner.TaskRunning)
 	w.pollUntilWorkersDone(5)
 	srv, _ := w.serverOf(alice)
-	if srv.State != spawner.StateReady || srv.Address != w.cluster.ipOf(srv.TaskARN) {
-		t.Errorf("server %s at %q, want ready at its own task's address %s", srv.State, srv.Address, w.cluster.ipOf(srv.TaskARN))
+	if srv.State != spawner.StateReady || srv.Address != w.cluster.ipOf(srv.TaskID) {
+		t.Errorf("server %s at %q, want ready at its own task's address %s", srv.State, srv.Address, w.cluster.ipOf(srv.TaskID))
 	}
 }
 
@@ -102,10 +102,10 @@ func TestBootingBeat(t *testing.T) {
 		w.create(o, "")
 	}
 	w.blockUntil(len(owners)) // every worker took its first step and waits for the beat
-	arns := w.cluster.all()
-	slices.Sort(arns)
-	if len(arns) != len(owners) {
-		t.Fatalf("tasks = %v, want %d\n%s", arns, len(owners), w)
+	ids := w.cluster.all()
+	slices.Sort(ids)
+	if len(ids) != len(owners) {
+		t.Fatalf("tasks = %v, want %d\n%s", ids, len(owners), w)
 	}
 	w.cluster.setAll(spawner.TaskRunning)
 
@@ -126,8 +126,8 @@ func TestBootingBeat(t *testing.T) {
 		}
 		got := slices.Clone(d[0])
 		slices.Sort(got)
-		if !slices.Equal(got, arns) {
-			t.Errorf("tick %d: described %v, want every booting task %v", tick, got, arns)
+		if !slices.Equal(got, ids) {
+			t.Errorf("tick %d: described %v, want every booting task %v", tick, got, ids)
 		}
 		if n := len(w.players.pinged()) - pings; n != len(owners) {
 			t.Errorf("tick %d: %d pings, want one per booting server (%d)", tick, n, len(owners))
@@ -152,10 +152,8 @@ func TestHostPortOfAContainer(t *testing.T) {
 	w.players.answer(w.game().MinPlayers)
 	w.create(alice, "")
 	w.waitFor("the task", func() bool { return len(w.cluster.all()) == 1 })
-	w.cluster.set(w.cluster.all()[0], func(t *spawner.Task) { // 25565 published on 25570
-		t.Status = spawner.TaskRunning
-		t.Ports = map[int]int{25565: 25570}
-	})
+	w.cluster.mapPorts(w.cluster.all()[0], map[int]int{25565: 25570}) // 25565 published on 25570
+	w.cluster.set(w.cluster.all()[0], func(t *spawner.Task) { t.Status = spawner.TaskRunning })
 	w.pollUntilWorkersDone(5)
 	srv, ok := w.serverOf(alice)
 	if !ok || srv.State != spawner.StateReady {
@@ -174,7 +172,7 @@ func TestHostPortOfAContainer(t *testing.T) {
 	if spec.Image != "itzg/minecraft-server" || spec.Memory != 3072 || !slices.Equal(spec.Ports, []spawner.PortSpec{{Port: 25565, Proto: "tcp"}}) {
 		t.Errorf("container spec = %+v", spec.ContainerSpec)
 	}
-	if rec, ok := w.table.get(srv.TaskARN); !ok || rec.Port != 25570 {
+	if rec, ok := w.table.get(srv.TaskID); !ok || rec.Port != 25570 {
 		t.Errorf("record = %+v, want the host port kept for a restart", rec)
 	}
 }

@@ -18,11 +18,11 @@ func TestTaskChangedEndsAtOnce(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv := w.readyServer(alice)
-	w.cluster.endOnOwn(srv.TaskARN, "Essential container in task exited", 1)
-	task := w.cluster.get(srv.TaskARN)
+	w.cluster.endOnOwn(srv.TaskID, "Essential container in task exited", 1)
+	task := w.cluster.get(srv.TaskID)
 	lists := int(w.cluster.lists.Load())
 
-	w.m.TaskChanged(spawner.Task{ARN: "arn:aws:ecs:eu-west-3:1:task/c/unknown", Status: spawner.TaskStopped})
+	w.m.TaskChanged(spawner.Task{ID: "arn:aws:ecs:eu-west-3:1:task/c/unknown", Status: spawner.TaskStopped})
 	w.m.TaskChanged(task)
 	w.m.TaskChanged(task) // delivered twice
 	w.waitWorkers()
@@ -42,7 +42,7 @@ func TestTaskChangedRunningLeavesAWatchedServer(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv := w.readyServer(alice)
-	w.m.TaskChanged(w.cluster.get(srv.TaskARN))
+	w.m.TaskChanged(w.cluster.get(srv.TaskID))
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); !ok {
 		t.Fatalf("a RUNNING change ended a ready server\n%s", w)
@@ -78,7 +78,7 @@ func TestTaskChangedIsConfirmedBeforeAnEnd(t *testing.T) {
 	describes := len(w.cluster.descs.all())
 
 	code := int32(137)
-	forged := spawner.Task{ARN: srv.TaskARN, Status: spawner.TaskStopped, StopWanted: true, StartedBy: spawner.StartedBy,
+	forged := spawner.Task{ID: srv.TaskID, Status: spawner.TaskStopped, StopWanted: true, StartedBy: spawner.StartedBy,
 		StoppedReason: "forged", ExitCode: &code}
 	w.m.TaskChanged(forged)
 	w.waitWorkers()
@@ -89,7 +89,7 @@ func TestTaskChangedIsConfirmedBeforeAnEnd(t *testing.T) {
 	if n := len(w.cluster.stops.all()); n != 0 {
 		t.Errorf("StopTask called %d times", n)
 	}
-	if got := w.cluster.descs.all()[describes:]; len(got) != 1 || !slices.Equal(got[0], []string{srv.TaskARN}) {
+	if got := w.cluster.descs.all()[describes:]; len(got) != 1 || !slices.Equal(got[0], []string{srv.TaskID}) {
 		t.Errorf("DescribeTasks calls after the change = %v, want one for the server's task", got)
 	}
 	if w.logCount("not confirmed") != 1 {
@@ -107,13 +107,13 @@ func TestTaskChangedEndsWithTheRuntimesWords(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv := w.readyServer(alice)
-	w.cluster.endOnOwn(srv.TaskARN, "Essential container in task exited", 1)
-	w.m.TaskChanged(spawner.Task{ARN: srv.TaskARN, Status: spawner.TaskStopped, StoppedReason: "forged"})
+	w.cluster.endOnOwn(srv.TaskID, "Essential container in task exited", 1)
+	w.m.TaskChanged(spawner.Task{ID: srv.TaskID, Status: spawner.TaskStopped, StoppedReason: "forged"})
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); ok {
 		t.Fatalf("the server outlived a confirmed stop\n%s", w)
 	}
-	why := text.En.FailTaskEnded(w.cluster.get(srv.TaskARN))
+	why := text.En.FailTaskEnded(w.cluster.get(srv.TaskID))
 	if end := w.expectSaid(srv, "end", alice); end.content != text.En.Ended(alice, spawner.CauseTaskEnded, "", why, w.cfg.TicketCloseDelay) {
 		t.Errorf("the end message does not give the runtime's reason:\n%s", end.content)
 	}
@@ -128,7 +128,7 @@ func TestTaskChangedUnreadableRuntime(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv := w.readyServer(alice)
-	w.cluster.endOnOwn(srv.TaskARN, "Essential container in task exited", 1)
+	w.cluster.endOnOwn(srv.TaskID, "Essential container in task exited", 1)
 	fail := failing(1)
 	w.tasks.DescribeTasksFn = func(ctx context.Context, arns []string) ([]spawner.Task, error) {
 		if fail() {
@@ -136,7 +136,7 @@ func TestTaskChangedUnreadableRuntime(t *testing.T) {
 		}
 		return w.cluster.DescribeTasks(ctx, arns)
 	}
-	w.m.TaskChanged(w.cluster.get(srv.TaskARN))
+	w.m.TaskChanged(w.cluster.get(srv.TaskID))
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); !ok {
 		t.Fatalf("a change ended the server though the runtime could not confirm it\n%s", w)
@@ -147,11 +147,12 @@ func TestTaskChangedUnreadableRuntime(t *testing.T) {
 	}
 }
 
-// TestSpotInterruption: the change that says Fargate Spot reclaims a ready
-// server tells its owner at once, in their language and mentioning them,
-// once however often it comes; the server stays until the change that says
-// its task stopped, which ends it as a task that stopped on its own.
-func TestSpotInterruption(t *testing.T) {
+// TestReclaimed: the change that says the provider reclaims a ready
+// server's capacity tells its owner at once, in their language and
+// mentioning them, once however often it comes; the server stays until the
+// change that says its task stopped, which ends it as a task that stopped
+// on its own.
+func TestReclaimed(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	req, _ := w.request(alice, "")
@@ -166,36 +167,36 @@ func TestSpotInterruption(t *testing.T) {
 	lists := int(w.cluster.lists.Load())
 
 	reason := "Your Spot Task was interrupted."
-	w.cluster.set(srv.TaskARN, func(t *spawner.Task) {
-		t.StopWanted, t.StopCode, t.StoppedReason = true, spawner.StopSpotInterruption, reason
+	w.cluster.set(srv.TaskID, func(t *spawner.Task) {
+		t.StopWanted, t.Reclaimed, t.StoppedReason = true, true, reason
 	})
-	warning := w.cluster.get(srv.TaskARN)
+	warning := w.cluster.get(srv.TaskID)
 	w.m.TaskChanged(warning)
 	w.m.TaskChanged(warning) // delivered twice
-	w.cluster.set(srv.TaskARN, func(t *spawner.Task) { t.Status = spawner.TaskStopping })
-	w.m.TaskChanged(w.cluster.get(srv.TaskARN)) // on its way down: still the same warning
+	w.cluster.set(srv.TaskID, func(t *spawner.Task) { t.Status = spawner.TaskStopping })
+	w.m.TaskChanged(w.cluster.get(srv.TaskID)) // on its way down: still the same warning
 	w.waitWorkers()
 
 	if said := w.guild.purposes(srv.ChannelID, 2); !slices.Equal(said, []string{"warn-spot"}) {
-		t.Fatalf("said %q after the warnings, want one Spot warning\n%s", said, w)
+		t.Fatalf("said %q after the warnings, want one reclaim warning\n%s", said, w)
 	}
-	if p := w.expectSaid(srv, "warn-spot", alice); p.content != text.Fr.SpotInterruption(alice) {
-		t.Errorf("the Spot warning is not in the owner's language:\n%s", p.content)
+	if p := w.expectSaid(srv, "warn-spot", alice); p.content != text.Fr.Reclaimed(alice) {
+		t.Errorf("the reclaim warning is not in the owner's language:\n%s", p.content)
 	}
 	if n := w.metrics.warnedOf("spot"); n != 1 {
-		t.Errorf("metrics counted %d Spot warnings, want 1", n)
+		t.Errorf("metrics counted %d reclaim warnings, want 1", n)
 	}
 	if _, ok := w.serverOf(alice); !ok {
 		t.Fatalf("the server ended at the warning, before its task stopped\n%s", w)
 	}
 	w.expectPhase(srv.CreationID, phaseWatched)
 	if n := len(w.cluster.stops.all()); n != 0 {
-		t.Errorf("the bot stopped %d task(s) at the warning; Fargate does it", n)
+		t.Errorf("the bot stopped %d task(s) at the warning; the provider does it", n)
 	}
 
-	w.cluster.endOnOwn(srv.TaskARN, reason, 143)
-	stopped := w.cluster.get(srv.TaskARN)
-	stopped.StopCode = spawner.StopSpotInterruption
+	w.cluster.endOnOwn(srv.TaskID, reason, 143)
+	stopped := w.cluster.get(srv.TaskID)
+	stopped.Reclaimed = true
 	w.m.TaskChanged(stopped)
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); ok {

@@ -74,7 +74,7 @@ func TestCooldownRule(t *testing.T) {
 		created := w.clock.Now()
 		srv := w.readyServer(alice)
 		w.clock.Advance(30 * time.Second)
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		w.expectCooldown(alice, created)
@@ -83,7 +83,7 @@ func TestCooldownRule(t *testing.T) {
 		w := newWorld(t, withCooldown())
 		w.recover()
 		srv := w.readyServer(alice)
-		w.cluster.endOnOwn(srv.TaskARN, "Essential container in task exited", 1)
+		w.cluster.endOnOwn(srv.TaskID, "Essential container in task exited", 1)
 		w.pass(true)
 		if _, ok := w.serverOf(alice); ok {
 			t.Fatalf("the sweep did not end the server\n%s", w)
@@ -96,7 +96,7 @@ func TestCooldownRule(t *testing.T) {
 		r := w.create(alice, "")
 		w.blockUntil(1) // booting: the task is PROVISIONING
 		srv, _ := w.serverOf(alice)
-		if got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID())); got.err != nil {
+		if got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID())); got.err != nil {
 			t.Fatalf("Stop during creation: %v", got.err)
 		}
 		w.waitWorkers()
@@ -112,7 +112,7 @@ func TestCooldownRule(t *testing.T) {
 		r := w.create(alice, "")
 		w.blockUntil(1)
 		srv, _ := w.serverOf(alice)
-		if got := w.awaitStop(w.stopAsync(admin, srv.TaskID())); got.err != nil {
+		if got := w.awaitStop(w.stopAsync(admin, srv.ShortTaskID())); got.err != nil {
 			t.Fatalf("admin's Stop during creation: %v", got.err)
 		}
 		w.waitWorkers()
@@ -134,7 +134,7 @@ func TestCooldownRule(t *testing.T) {
 		if !ok || srv.State != spawner.StateReady {
 			t.Fatalf("admin's server = %+v, want ready\n%s", srv, w)
 		}
-		if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		if got, ok := w.table.cooldownOf(admin.UserID); ok {
@@ -166,7 +166,7 @@ func TestCreateCooldown(t *testing.T) {
 	w := newWorld(t, withCooldown())
 	w.recover()
 	srv := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.clock.Advance(time.Minute)
@@ -189,13 +189,13 @@ func TestCooldownSurvivesRestart(t *testing.T) {
 	w := newWorld(t, withCooldown())
 	w.recover()
 	srv := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	unreadable := errors.New(`item "cooldown/carol": startedAt is missing`)
 	w.table.mu.Lock()
 	w.table.cooldowns[bob] = t0.Add(-admission.DefaultCooldown) // over by now
-	w.table.coolProblems = []error{unreadable}
+	w.table.problems = []error{unreadable}
 	w.table.mu.Unlock()
 
 	w.cancel()
@@ -225,7 +225,7 @@ func TestCooldownOff(t *testing.T) {
 		t.Errorf("a cooldown from %v was kept with the cooldown off", got)
 	}
 	srv := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.expectNoCooldown(alice)

@@ -30,7 +30,7 @@ type creation struct {
 	game     spawner.Game
 	log      *slog.Logger
 	reply    func(spawner.Message) // the member's ephemeral answer; nil after a restart
-	answered <-chan struct{}       // closed once the member was answered (may be nil)
+	answered <-chan struct{}       // closed once the member was first answered (may be nil)
 	nudge    chan struct{}         // wakes the worker before its next poll
 	notes    progressNotes         // the image pull's notes while the task starts (progress.go)
 	booting                        // what the boot remembers between its polls (boot.go)
@@ -91,7 +91,9 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		return err
 	}
 	c := m.newCreation(id, game, m.log.With("creation", id, "user", req.Owner))
-	c.reply, c.answered = req.Reply, req.Answered
+	if req.Answer != nil {
+		c.reply, c.answered = req.Answer.Update, req.Answer.Given()
+	}
 	e := newEntry(id, srv, game, phaseCreating)
 	e.worker = c
 	m.track(e)
@@ -196,16 +198,18 @@ func (c *creation) openTicket(ctx context.Context, srv spawner.Server) (string, 
 	c.log.Error("create ticket channel", "err", err)
 	m.forget(c.id)
 	c.replyTo(lang.CreationFailed(lang.FailChannel()))
+	why := m.logLang().FailChannel() + ": " + errorSummary(err)
 	_ = m.chat.Log(ctx, spawner.Message{
-		Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+errorSummary(err)),
+		Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", why),
 		Key:     msgKey(srv, "log-end"),
 	})
+	m.alert(spawner.CreationFailedAlert(srv, spawner.CauseFailed, why, text.En.FailChannel()+": "+errorSummary(err), m.clock.Now()))
 	m.metrics.Stopped(spawner.CauseFailed)
 	return "", false
 }
 
 func isFull(err error) bool {
-	return errors.Is(err, spawner.ErrCategoryFull) || errors.Is(err, spawner.ErrGuildFull)
+	return errors.Is(err, spawner.ErrCategoryFull) || errors.Is(err, spawner.ErrCommunityFull)
 }
 
 // startTask runs the creation's task and records it. It reports whether
@@ -235,9 +239,9 @@ func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 		}
 		return false
 	}
-	c.log = c.log.With("task", task.ARN)
+	c.log = c.log.With("task", task.ID)
 	srv, _ = m.fleet.update(id, func(e *entry) {
-		e.srv.TaskARN = task.ARN
+		e.srv.TaskID = task.ID
 		e.srv.State = stateOf(task, spawner.StateProvisioning)
 	})
 	if err := m.store.Put(ctx, srv); err != nil {
@@ -315,8 +319,8 @@ func (c *creation) stopTagged(ctx context.Context) {
 	}
 	for _, t := range owned {
 		if t.Tags[spawner.TagCreation] == c.id {
-			if err := c.m.tasks.StopTask(ctx, t.ARN, "spawner: creation failed"); err != nil {
-				c.log.Error("stop task of failed creation", "task", t.ARN, "err", err)
+			if err := c.m.tasks.StopTask(ctx, t.ID, "spawner: creation failed"); err != nil {
+				c.log.Error("stop task of failed creation", "task", t.ID, "err", err)
 			}
 		}
 	}
@@ -327,7 +331,7 @@ func taskEnded(t spawner.Task) func(text.Lang) string {
 	return func(l text.Lang) string { return l.FailTaskEnded(t) }
 }
 
-// stateOf maps an ECS status to the step shown to the member.
+// stateOf maps a task's status to the step shown to the member.
 func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
 	switch t.Status {
 	case spawner.TaskProvisioning:

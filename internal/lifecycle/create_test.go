@@ -103,7 +103,7 @@ func TestCreateBootsToReady(t *testing.T) {
 			pending := puts[0]
 			if pending.Key() != pendingKey || pending.Owner != alice || pending.ChannelID != ch ||
 				pending.StatusMessageID != status.id || pending.Token == "" || pending.Variant != tc.want ||
-				pending.Game != "minecraft" || !pending.CreatedAt.Equal(t0) || pending.TaskARN != "" {
+				pending.Game != "minecraft" || !pending.CreatedAt.Equal(t0) || pending.TaskID != "" {
 				t.Errorf("pending record = %+v", pending)
 			}
 			token := pending.Token
@@ -288,7 +288,7 @@ func TestCreateRefusals(t *testing.T) {
 		}
 		req.Admin = true
 		refused(w, req, r, spawner.RefusedCap) // the cap holds for admins too
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, a.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, a.ShortTaskID()); err != nil {
 			t.Fatalf("stop alice's server: %v", err)
 		}
 		req.Admin = false
@@ -527,7 +527,7 @@ func TestCategoryFull(t *testing.T) {
 		w := newWorld(t)
 		w.recover()
 		old := w.readyServer(bob)
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: bob}, old.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: bob}, old.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		if w.guild.isDeleted(old.ChannelID) {
@@ -570,7 +570,7 @@ func TestStatusMessageFailureCarriesOn(t *testing.T) {
 	fail := failing(1)
 	w.chat.SendFn = func(ctx context.Context, ch string, m spawner.Message) (string, error) {
 		if fail() {
-			return "", &spawner.PermissionError{Action: "send a message", Need: "Send Messages", Err: errBoom}
+			return "", &spawner.MissingPermission{System: "the chat", Action: "send a message", Need: "Send Messages", Err: errBoom}
 		}
 		return w.guild.Send(ctx, ch, m)
 	}

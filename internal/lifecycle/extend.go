@@ -51,7 +51,7 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 		return spawner.Extension{}, err
 	}
 	if err := m.store.Put(ctx, next); err != nil {
-		m.log.Warn("save extended server; nothing changed", "task", next.TaskARN, "by", by.UserID, "err", err)
+		m.log.Warn("save extended server; nothing changed", "task", next.TaskID, "by", by.UserID, "err", err)
 		return spawner.Extension{}, fmt.Errorf("save extended server: %w", err)
 	}
 	var srv spawner.Server
@@ -73,7 +73,7 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 	if !by.Admin {
 		left = max(limit-srv.Extensions, 0)
 	}
-	m.log.Info("server extended", "task", srv.TaskARN, "user", srv.Owner, "by", by.UserID,
+	m.log.Info("server extended", "task", srv.TaskID, "user", srv.Owner, "by", by.UserID,
 		"stops_at", srv.StopsAt.UTC().Format(time.RFC3339), "extensions", srv.Extensions)
 	m.goWorker(func() { m.tellExtended(srv, by.UserID, gone) })
 	return spawner.Extension{Server: srv, StopsAt: srv.StopsAt, Left: left}, nil
@@ -117,6 +117,6 @@ func (m *Manager) tellExtended(srv spawner.Server, by string, gone <-chan struct
 	}
 	m.mustSay(ctx, srv.ChannelID, msg, "extension message", gone)
 	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogExtended(srv, by, srv.StopsAt), Key: msgKey(srv, "log-extended-"+stops)}); err != nil && ctx.Err() == nil {
-		m.log.Warn("tell log channel of an extension", "task", srv.TaskARN, "err", err)
+		m.log.Warn("tell log channel of an extension", "task", srv.TaskID, "err", err)
 	}
 }

@@ -23,7 +23,7 @@ func withExtensions(n int, d time.Duration) option {
 // extend runs Extend, failing the test on any error.
 func (w *world) extend(by spawner.Actor, srv spawner.Server) spawner.Extension {
 	w.tb.Helper()
-	ext, err := w.m.Extend(w.ctx, by, srv.TaskID())
+	ext, err := w.m.Extend(w.ctx, by, srv.ShortTaskID())
 	if err != nil {
 		w.tb.Fatalf("Extend by %s: %v\n%s", by.UserID, err, w)
 	}
@@ -70,7 +70,7 @@ func TestExtendUpToTheLimit(t *testing.T) {
 
 	// The limit: refused, nothing changed.
 	puts := w.table.puts.len()
-	_, err := w.m.Extend(w.ctx, member, srv.TaskID())
+	_, err := w.m.Extend(w.ctx, member, srv.ShortTaskID())
 	if r := expectRefused(t, "third extension", err, spawner.RefusedExtendLimit); r.Limit != 2 {
 		t.Errorf("refusal names the limit %d, want 2", r.Limit)
 	}
@@ -96,7 +96,7 @@ func TestExtendRefusals(t *testing.T) {
 	w.recover()
 	srv := w.readyServer(alice)
 
-	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: bob}, srv.TaskID())
+	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: bob}, srv.ShortTaskID())
 	expectRefused(t, "someone else's server", err, spawner.RefusedNotOwner)
 	_, err = w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, "0123456789abcdef")
 	expectRefused(t, "no such server", err, spawner.RefusedNoServer)
@@ -111,7 +111,7 @@ func TestExtendRefusals(t *testing.T) {
 
 	// A failed save changes nothing and says so.
 	w.store.PutFn = func(context.Context, spawner.Server) error { return errBoom }
-	_, err = w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+	_, err = w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 	var r *spawner.Refusal
 	if err == nil || errors.As(err, &r) {
 		t.Fatalf("extension with the table down: err = %v, want a failure", err)
@@ -124,7 +124,7 @@ func TestExtendRefusals(t *testing.T) {
 	w2 := newWorld(t, withExtensions(0, time.Hour))
 	w2.recover()
 	srv2 := w2.readyServer(alice)
-	_, err = w2.m.Extend(w2.ctx, spawner.Actor{UserID: alice}, srv2.TaskID())
+	_, err = w2.m.Extend(w2.ctx, spawner.Actor{UserID: alice}, srv2.ShortTaskID())
 	if r := expectRefused(t, "members may not extend", err, spawner.RefusedExtendLimit); r.Limit != 0 {
 		t.Errorf("limit %d, want 0", r.Limit)
 	}
@@ -198,7 +198,7 @@ func TestExtensionSurvivesRecover(t *testing.T) {
 	if got := w.m.StopsAt(srv); !got.Equal(srv.StopsAt) {
 		t.Errorf("StopsAt after recovery = %v, want %v", got, srv.StopsAt)
 	}
-	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 	expectRefused(t, "extension past the limit after a restart", err, spawner.RefusedExtendLimit)
 	w.advanceAndPass(39*time.Minute, true)
 	if _, ok := w.serverOf(alice); !ok {

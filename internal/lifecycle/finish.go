@@ -15,7 +15,7 @@ type ending struct {
 	cause  spawner.StopCause
 	by     string                 // the member who stopped it, for CauseCommand
 	detail func(text.Lang) string // told to the owner and the log channel, each in their language
-	task   *spawner.Task          // what ECS last said, when it ended on its own
+	task   *spawner.Task          // what the runtime last said, when it ended on its own
 	err    error                  // the error behind a failure, for the logs only
 }
 
@@ -24,15 +24,15 @@ var errStopping = &spawner.Refusal{Code: spawner.RefusedStopping}
 
 // finish ends server id: stops its task, removes its records and its
 // mirror entry, tells the owner and the log channel, and schedules the
-// ticket channel's deletion. It is idempotent and safe to retry: when AWS or
-// the table fails, the entry stays with the ending remembered and each sweep
+// ticket channel's deletion. It is idempotent and safe to retry: when the
+// runtime or the table fails, the entry stays with the ending remembered and each sweep
 // tries again until it succeeds, so a task is never left running unrecorded.
 func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	e, srv, prevState, reply, err := m.beginEnd(id, &end)
 	if e == nil {
 		return err
 	}
-	log := m.log.With("creation", srv.CreationID, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
+	log := m.log.With("creation", srv.CreationID, "task", srv.TaskID, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
 	if prevState != spawner.StateStopping {
 		m.editStatus(ctx, srv, "")
 	}
@@ -47,6 +47,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 			log.Error("stop server; will retry", "err", err)
 			if tell {
 				_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopRetry(srv, errorSummary(err)), Key: msgKey(srv, "log-stop-retry")})
+				m.alert(spawner.StopFailedAlert(srv, errorSummary(err), errorSummary(err), m.clock.Now()))
 			}
 		}
 		return err
@@ -132,17 +133,18 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail), Key: msgKey(srv, "log-end")}); err != nil && ctx.Err() == nil {
 		log.Warn("tell log channel", "err", err)
 	}
+	m.alertEnd(srv, end, logDetail)
 }
 
 // release stops the task and deletes the records, idempotently.
 func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) error {
-	if srv.TaskARN != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
-		if err := m.tasks.StopTask(ctx, srv.TaskARN, "spawner: "+string(end.cause)); err != nil {
+	if srv.TaskID != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
+		if err := m.tasks.StopTask(ctx, srv.TaskID, "spawner: "+string(end.cause)); err != nil {
 			return err
 		}
 	}
-	if srv.TaskARN != "" {
-		if err := m.store.Delete(ctx, srv.TaskARN); err != nil {
+	if srv.TaskID != "" {
+		if err := m.store.Delete(ctx, srv.TaskID); err != nil {
 			return err
 		}
 	}

@@ -15,7 +15,7 @@ import (
 // changes an entry only through update, with the lock held for it.
 type fleet struct {
 	mu      sync.Mutex
-	entries map[string]*entry // by id: the CreationID, or the TaskARN of a record of the original bot
+	entries map[string]*entry // by id: the CreationID, or the TaskID of a record of the original bot
 }
 
 func newFleet() *fleet { return &fleet{entries: make(map[string]*entry)} }
@@ -35,10 +35,11 @@ type entry struct {
 	unsaved   bool           // the record in the table is behind the mirror
 	worker    *creation      // the creation that owns it in phaseCreating; nil once handed over
 	nextCheck time.Time      // the player watchdog's next check (phaseWatched)
-	// hostPorts maps the game's ports to the host's under the Docker
-	// runtime (Task.Ports), from the task's last description; nil on ECS.
-	hostPorts map[int]int
-	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
+	// queryAddr is where the game answers its queries when that is not
+	// the players' address (an A2S query port), asked of the runtime
+	// once (queryAddrOf); "" until then.
+	queryAddr   string
+	reclaimTold bool // the owner was told the provider is reclaiming the server (reclaim.go)
 	// looking is true while a worker asks the runtime about a change of
 	// the task (changes.go); lookAgain asks it to look once more, for the
 	// latest change, hint.
@@ -55,12 +56,12 @@ func newEntry(id string, srv spawner.Server, game spawner.Game, p phase) *entry 
 }
 
 // entryID is the mirror's key of a server: its creation id, or its task
-// ARN for a record of the original bot.
+// id for a record of the original bot.
 func entryID(s spawner.Server) string {
 	if s.CreationID != "" {
 		return s.CreationID
 	}
-	return s.TaskARN
+	return s.TaskID
 }
 
 // add puts e in the mirror.
@@ -155,7 +156,6 @@ type view struct {
 	phase     phase
 	unsaved   bool
 	nextCheck time.Time
-	hostPorts map[int]int
 }
 
 // views returns a copy of every entry for the sweep to plan on.
@@ -164,7 +164,7 @@ func (f *fleet) views() []view {
 	defer f.mu.Unlock()
 	out := make([]view, 0, len(f.entries))
 	for id, e := range f.entries {
-		out = append(out, view{id: id, srv: e.srv, game: e.game, phase: e.phase, unsaved: e.unsaved, nextCheck: e.nextCheck, hostPorts: e.hostPorts})
+		out = append(out, view{id: id, srv: e.srv, game: e.game, phase: e.phase, unsaved: e.unsaved, nextCheck: e.nextCheck})
 	}
 	return out
 }
@@ -173,7 +173,7 @@ func (f *fleet) views() []view {
 // exists, creation id) is id; the caller holds f.mu.
 func (f *fleet) findLocked(id string) *entry {
 	for _, e := range f.entries {
-		if (e.srv.TaskARN != "" && e.srv.TaskID() == id) || e.id == id {
+		if (e.srv.TaskID != "" && e.srv.ShortTaskID() == id) || e.id == id {
 			return e
 		}
 	}
@@ -247,12 +247,12 @@ func (f *fleet) askStop(by spawner.Actor, id string) (e *entry, srv spawner.Serv
 	return e, e.srv, creating, nil
 }
 
-// byTask returns the server whose task is arn, with its phase.
-func (f *fleet) byTask(arn string) (*entry, phase) {
+// byTask returns the server whose task is taskID, with its phase.
+func (f *fleet) byTask(taskID string) (*entry, phase) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for _, e := range f.entries {
-		if e.srv.TaskARN == arn {
+		if e.srv.TaskID == taskID {
 			return e, e.phase
 		}
 	}
@@ -264,35 +264,36 @@ func (f *fleet) byTask(arn string) (*entry, phase) {
 func (f *fleet) bootingTasks() map[string]bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	arns := make(map[string]bool)
+	ids := make(map[string]bool)
 	for _, e := range f.entries {
-		if e.phase == phaseCreating && e.srv.TaskARN != "" {
-			arns[e.srv.TaskARN] = true
+		if e.phase == phaseCreating && e.srv.TaskID != "" {
+			ids[e.srv.TaskID] = true
 		}
 	}
-	return arns
+	return ids
 }
 
 // starting returns the creation of server id while it starts its task
-// (before RunTask answered), nil otherwise.
+// (before the runtime answered), nil otherwise.
 func (f *fleet) starting(id string) *creation {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e, ok := f.entries[id]
-	if !ok || e.phase != phaseCreating || e.srv.TaskARN != "" {
+	if !ok || e.phase != phaseCreating || e.srv.TaskID != "" {
 		return nil
 	}
 	return e.worker
 }
 
-// hostPorts is the host port map last seen for server id's task.
-func (f *fleet) hostPorts(id string) map[int]int {
+// queryAddr is the query address the runtime gave for server id's task
+// (queryAddrOf); "" when it was not asked yet.
+func (f *fleet) queryAddr(id string) string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if e, ok := f.entries[id]; ok {
-		return e.hostPorts
+		return e.queryAddr
 	}
-	return nil
+	return ""
 }
 
 // live reports whether server id is in the mirror and not ending, with

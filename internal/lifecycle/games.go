@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net"
@@ -59,15 +60,14 @@ func (m *Manager) Catalog() spawner.Catalog { return m.catalog.Games() }
 // gameOf is the game whose rules server s follows (catalog.Catalog.Of).
 func (m *Manager) gameOf(s spawner.Server) spawner.Game { return m.catalog.Of(s) }
 
-// loadGames reads the stored templates into the catalog at start. A
-// template that does not parse is reported in the log channel, once.
-func (m *Manager) loadGames(ctx context.Context) error {
-	bad, err := m.catalog.Load(ctx)
-	for _, b := range bad {
+// loadGames puts the stored templates read at start into the catalog. A
+// record that could not be read (problems) or a template that does not
+// parse is reported in the log channel, once.
+func (m *Manager) loadGames(ctx context.Context, docs map[string][]byte, problems []error) {
+	for _, b := range m.catalog.Load(docs, problems) {
 		m.log.Warn("skipped a malformed game template", "game", b.Name, "problem", b.Err.Error())
 		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadTemplate(b.Name, b.Err.Error()), Key: "bad-template/" + b.Name + "/" + b.Err.Error()})
 	}
-	return err
 }
 
 // containerSpec is what a container runtime needs of game g beyond the
@@ -94,20 +94,41 @@ func containerSpec(g spawner.Game) spawner.ContainerSpec {
 	return spawner.ContainerSpec{Image: g.Image, Ports: ports, PrivatePorts: private, CPU: g.CPU, Memory: g.Memory}
 }
 
-// probeAddr is where s is probed: its address and its game's query port,
-// or under Docker the host port mapped to it (hostPorts, from the task).
-func probeAddr(s spawner.Server, g spawner.Game, hostPorts map[int]int) string {
-	if s.Address == "" {
+// probeAddr is where s is probed: the players' address, or for a game
+// queried on another port (A2S) queryAddr, the runtime's address of that
+// port; while that is unknown, the query port on the players' host.
+func probeAddr(s spawner.Server, g spawner.Game, queryAddr string) string {
+	switch {
+	case s.Address == "":
+		return ""
+	case g.ProbePort() == g.Port:
+		return net.JoinHostPort(s.Address, strconv.Itoa(cmp.Or(s.Port, g.Port)))
+	case queryAddr != "":
+		return queryAddr
+	}
+	return net.JoinHostPort(s.Address, strconv.Itoa(g.ProbePort()))
+}
+
+// queryAddrOf is where server id, of game g, answers its queries when
+// that is not its players' address (an A2S query port): asked of the
+// runtime the first time, then kept in the fleet. It is "" for a game
+// queried on the players' port, and while the runtime cannot say.
+func (m *Manager) queryAddrOf(ctx context.Context, id string, srv spawner.Server, g spawner.Game) string {
+	if g.ProbePort() == g.Port || srv.Address == "" || srv.TaskID == "" {
 		return ""
 	}
-	port := g.ProbePort()
-	if p, ok := hostPorts[port]; ok {
-		port = p
+	if addr := m.fleet.queryAddr(id); addr != "" {
+		return addr
 	}
-	if g.Protocol != spawner.ProtocolA2S && s.Port != 0 {
-		port = s.Port // already the host's port under Docker
+	addr, err := m.tasks.Address(ctx, spawner.Task{ID: srv.TaskID}, g.ProbePort())
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("query address; probing the query port on the players' host", "task", srv.TaskID, "err", err)
+		}
+		return ""
 	}
-	return net.JoinHostPort(s.Address, strconv.Itoa(port))
+	m.fleet.update(id, func(e *entry) { e.queryAddr = addr })
+	return addr
 }
 
 // countsPlayers reports whether the player watchdog applies to g.

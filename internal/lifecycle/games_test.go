@@ -21,13 +21,15 @@ type templates struct {
 	docs map[string][]byte
 }
 
+// stored is what the table's LoadAll reads of the templates.
+func (d *templates) stored() map[string][]byte {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return maps.Clone(d.docs)
+}
+
 func (d *templates) fake() *mockGames {
 	return &mockGames{
-		LoadGamesFn: func(context.Context) (map[string][]byte, []error, error) {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			return maps.Clone(d.docs), nil, nil
-		},
 		PutGameFn: func(_ context.Context, name string, doc []byte) error {
 			d.mu.Lock()
 			defer d.mu.Unlock()
@@ -43,8 +45,9 @@ func (d *templates) fake() *mockGames {
 	}
 }
 
-// withGames gives the world the templates docs and a runtime that knows
-// the task definitions valheim and factorio.
+// withGames gives the world the templates docs, which the table's
+// LoadAll reads with the servers (one table holds both), and a runtime
+// that knows the task definitions valheim and factorio.
 func withGames(docs map[string][]byte) option {
 	d := &templates{docs: docs}
 	if d.docs == nil {
@@ -52,6 +55,14 @@ func withGames(docs map[string][]byte) option {
 	}
 	return func(o *Options) {
 		o.Games = d.fake()
+		if s, ok := o.Store.(*mockStore); ok {
+			loadAll := s.LoadAllFn
+			s.LoadAllFn = func(ctx context.Context) (spawner.Snapshot, error) {
+				snap, err := loadAll(ctx)
+				snap.Games = d.stored()
+				return snap, err
+			}
+		}
 		o.GameChecker = &mockChecker{CheckGameFn: func(_ context.Context, g spawner.Game) error {
 			if g.TaskDefinition != "valheim" && g.TaskDefinition != "factorio" {
 				return &spawner.Problem{Var: "taskDefinition", Err: fmt.Errorf("task definition %q: no ACTIVE revision", g.TaskDefinition)}
@@ -236,25 +247,12 @@ func TestGameWithoutVariants(t *testing.T) {
 	expectRefused(t, "Create with a variant the game lacks", err, spawner.RefusedUnknownVariant)
 }
 
-// Under the Docker runtime the game's ports are published on host ports
-// the task tells: players get the host's game port, and the A2S probe asks
-// the host port mapped to the query port, after a restart too.
+// Under a runtime that publishes the game's ports on host ports, players
+// get the address the runtime gives for the game port, and the A2S probe
+// asks the one it gives for the query port, after a restart too.
 func TestA2SProbeUsesTheHostPortsOfTheTask(t *testing.T) {
 	w := newWorld(t, withGames(nil))
-	mapped := func(ts []spawner.Task) []spawner.Task {
-		for i := range ts {
-			ts[i].Ports = map[int]int{2456: 30000, 2457: 30001}
-		}
-		return ts
-	}
-	w.tasks.DescribeTasksFn = func(ctx context.Context, arns []string) ([]spawner.Task, error) {
-		ts, err := w.cluster.DescribeTasks(ctx, arns)
-		return mapped(ts), err
-	}
-	w.tasks.ListOwnedTasksFn = func(ctx context.Context) ([]spawner.Task, error) {
-		ts, err := w.cluster.ListOwnedTasks(ctx)
-		return mapped(ts), err
-	}
+	w.cluster.mapPorts("", map[int]int{2456: 30000, 2457: 30001})
 	w.recover()
 	if _, err := w.m.AddGame(w.ctx, admin, valheimTemplate(2, "1m")); err != nil {
 		t.Fatal(err)

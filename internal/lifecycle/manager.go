@@ -32,8 +32,7 @@
 // Create), admitted without the cooldown (package admission).
 //
 // It talks to the outside world only through the small interfaces below and
-// those of its parts, which the adapters (discord, ecs, docker, dynamo,
-// bolt, mcping...) satisfy.
+// those of its parts, which the adapters satisfy, and in the domain's words.
 package lifecycle
 
 import (
@@ -54,18 +53,26 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// Tasks is what the lifecycle needs of ECS (and EC2 for addresses).
+// Tasks is what the lifecycle needs of the task runtime.
 type Tasks interface {
 	RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error)
-	DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error)
-	StopTask(ctx context.Context, arn, reason string) error
+	DescribeTasks(ctx context.Context, ids []string) ([]spawner.Task, error)
+	StopTask(ctx context.Context, id, reason string) error
 	ListOwnedTasks(ctx context.Context) ([]spawner.Task, error)
-	Address(ctx context.Context, task spawner.Task) (string, error)
+	// Address is "host:port" where players reach port, a port the game
+	// listens on, of the running task (only its ID is read). It fails
+	// while the task has no address yet, with an error wrapping
+	// spawner.ErrNoPublicIP when it will never have one players can reach.
+	Address(ctx context.Context, task spawner.Task, port int) (string, error)
 }
 
 // Store is the table of servers, the truth the mirror is loaded from.
 type Store interface {
-	Load(ctx context.Context) (servers []spawner.Server, problems []error, err error)
+	// LoadAll reads the whole table at once: its servers, and its game
+	// templates and cooldowns (which Recover gives the catalog and
+	// admission only when Games and Cooldowns are set), with a problem
+	// for each record it could not read.
+	LoadAll(ctx context.Context) (spawner.Snapshot, error)
 	Put(ctx context.Context, s spawner.Server) error
 	Delete(ctx context.Context, key string) error
 }
@@ -76,7 +83,7 @@ type Pinger interface {
 	Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error)
 }
 
-// Chat is what the lifecycle says and does on Discord.
+// Chat is what the lifecycle says and does in the community's chat.
 type Chat interface {
 	CreateTicket(ctx context.Context, t spawner.Ticket) (channelID string, err error)
 	Send(ctx context.Context, channelID string, m spawner.Message) (messageID string, err error)
@@ -108,14 +115,14 @@ const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
 	DefaultPollInterval = time.Second
-	// DefaultSweepInterval is the time between two ECS sweeps when the
-	// default game sets no CheckInterval.
+	// DefaultSweepInterval is the time between two sweeps of the runtime
+	// when the default game sets no CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
 	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
 	DefaultPingConcurrency = 64
 	// DefaultOrphanGrace is how old an owned task with no record must be
-	// before a sweep stops it, so a creation between its RunTask and its
-	// record is never mistaken for an orphan.
+	// before a sweep stops it, so a creation between its task's start and
+	// its record is never mistaken for an orphan.
 	DefaultOrphanGrace = 2 * time.Minute
 	// DefaultOrphanStopConcurrency bounds the StopTask calls for orphans in flight at once.
 	DefaultOrphanStopConcurrency = 8
@@ -184,6 +191,9 @@ type Options struct {
 	Metrics     Metrics      // none when nil
 	Events      feed.Events  // the web feed; none when nil
 	Links       Links        // links to the web pages in status messages; none when nil
+	// Alerts is told, beside the log channel, of the failures admins
+	// should hear of outside the chat (alert.go); none when nil.
+	Alerts Alerts
 }
 
 // withDefaults returns o with every zero setting given its default.

@@ -16,10 +16,10 @@ import (
 
 type mockTasks struct {
 	RunTaskFn        func(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error)
-	DescribeTasksFn  func(ctx context.Context, arns []string) ([]spawner.Task, error)
-	StopTaskFn       func(ctx context.Context, arn, reason string) error
+	DescribeTasksFn  func(ctx context.Context, ids []string) ([]spawner.Task, error)
+	StopTaskFn       func(ctx context.Context, id, reason string) error
 	ListOwnedTasksFn func(ctx context.Context) ([]spawner.Task, error)
-	AddressFn        func(ctx context.Context, t spawner.Task) (string, error)
+	AddressFn        func(ctx context.Context, t spawner.Task, port int) (string, error)
 }
 
 var _ Tasks = (*mockTasks)(nil)
@@ -27,21 +27,21 @@ var _ Tasks = (*mockTasks)(nil)
 func (m *mockTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
 	return m.RunTaskFn(ctx, spec)
 }
-func (m *mockTasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error) {
-	return m.DescribeTasksFn(ctx, arns)
+func (m *mockTasks) DescribeTasks(ctx context.Context, ids []string) ([]spawner.Task, error) {
+	return m.DescribeTasksFn(ctx, ids)
 }
-func (m *mockTasks) StopTask(ctx context.Context, arn, reason string) error {
-	return m.StopTaskFn(ctx, arn, reason)
+func (m *mockTasks) StopTask(ctx context.Context, id, reason string) error {
+	return m.StopTaskFn(ctx, id, reason)
 }
 func (m *mockTasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
 	return m.ListOwnedTasksFn(ctx)
 }
-func (m *mockTasks) Address(ctx context.Context, t spawner.Task) (string, error) {
-	return m.AddressFn(ctx, t)
+func (m *mockTasks) Address(ctx context.Context, t spawner.Task, port int) (string, error) {
+	return m.AddressFn(ctx, t, port)
 }
 
 // mockPrivateTasks is a runtime that reaches private ports at an address
-// of its own (Docker).
+// of its own (as the Docker runtime does).
 type mockPrivateTasks struct {
 	*mockTasks
 	PrivateAddressFn func(ctx context.Context, t spawner.Task, port int) (string, error)
@@ -54,10 +54,9 @@ func (m *mockPrivateTasks) PrivateAddress(ctx context.Context, t spawner.Task, p
 }
 
 type mockStore struct {
-	LoadFn           func(ctx context.Context) ([]spawner.Server, []error, error)
+	LoadAllFn        func(ctx context.Context) (spawner.Snapshot, error)
 	PutFn            func(ctx context.Context, s spawner.Server) error
 	DeleteFn         func(ctx context.Context, key string) error
-	LoadCooldownsFn  func(ctx context.Context) (map[string]time.Time, []error, error)
 	PutCooldownFn    func(ctx context.Context, member string, since time.Time) error
 	DeleteCooldownFn func(ctx context.Context, member string) error
 }
@@ -67,14 +66,11 @@ var (
 	_ admission.Cooldowns = (*mockStore)(nil)
 )
 
-func (m *mockStore) Load(ctx context.Context) ([]spawner.Server, []error, error) {
-	return m.LoadFn(ctx)
+func (m *mockStore) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
+	return m.LoadAllFn(ctx)
 }
 func (m *mockStore) Put(ctx context.Context, s spawner.Server) error { return m.PutFn(ctx, s) }
 func (m *mockStore) Delete(ctx context.Context, key string) error    { return m.DeleteFn(ctx, key) }
-func (m *mockStore) LoadCooldowns(ctx context.Context) (map[string]time.Time, []error, error) {
-	return m.LoadCooldownsFn(ctx)
-}
 func (m *mockStore) PutCooldown(ctx context.Context, member string, since time.Time) error {
 	return m.PutCooldownFn(ctx, member, since)
 }
@@ -121,14 +117,10 @@ func (m *mockChat) CategoryChannels(ctx context.Context) ([]spawner.Channel, err
 func (m *mockChat) Log(ctx context.Context, msg spawner.Message) error { return m.LogFn(ctx, msg) }
 
 type mockGames struct {
-	LoadGamesFn  func(ctx context.Context) (map[string][]byte, []error, error)
 	PutGameFn    func(ctx context.Context, name string, doc []byte) error
 	DeleteGameFn func(ctx context.Context, name string) error
 }
 
-func (m *mockGames) LoadGames(ctx context.Context) (map[string][]byte, []error, error) {
-	return m.LoadGamesFn(ctx)
-}
 func (m *mockGames) PutGame(ctx context.Context, name string, doc []byte) error {
 	return m.PutGameFn(ctx, name, doc)
 }

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -53,7 +55,11 @@ type cluster struct {
 	mu    sync.Mutex
 	tasks map[string]*spawner.Task
 	order []string
-	ips   map[string]string // task ARN → its public address
+	ips   map[string]string // task id → its public address
+	// ports maps a task's game ports to the ports players reach them on
+	// (by task id; "" for every task), as a runtime that publishes them
+	// on its host's ports; a port not mapped is reached as itself.
+	ports map[string]map[int]int
 	start spawner.TaskStatus
 
 	// The calls: RunTask's specs, StopTask's tasks, DescribeTasks' lists.
@@ -65,7 +71,6 @@ type cluster struct {
 
 func cloneTask(t spawner.Task) spawner.Task {
 	t.Tags = maps.Clone(t.Tags)
-	t.Ports = maps.Clone(t.Ports)
 	return t
 }
 
@@ -79,7 +84,7 @@ func (c *cluster) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 	spec.Env, spec.Tags = maps.Clone(spec.Env), maps.Clone(spec.Tags)
 	c.runs.add(spec)
 	t := spawner.Task{
-		ARN:       fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+c.runs.len()),
+		ID:        fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+c.runs.len()),
 		Status:    cmp.Or(c.start, spawner.TaskProvisioning),
 		StartedBy: spawner.StartedBy,
 		Tags:      spec.Tags,
@@ -90,24 +95,24 @@ func (c *cluster) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 }
 
 func (c *cluster) addLocked(t spawner.Task) {
-	if _, ok := c.tasks[t.ARN]; !ok {
-		c.order = append(c.order, t.ARN)
-		c.ips[t.ARN] = fmt.Sprintf("203.0.113.%d", len(c.order))
+	if _, ok := c.tasks[t.ID]; !ok {
+		c.order = append(c.order, t.ID)
+		c.ips[t.ID] = fmt.Sprintf("203.0.113.%d", len(c.order))
 	}
 	t = cloneTask(t)
-	c.tasks[t.ARN] = &t
+	c.tasks[t.ID] = &t
 }
 
-// DescribeTasks answers with the tasks it knows of arns.
-func (c *cluster) DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error) {
+// DescribeTasks answers with the tasks it knows of ids.
+func (c *cluster) DescribeTasks(ctx context.Context, ids []string) ([]spawner.Task, error) {
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
 	}
-	c.descs.add(slices.Clone(arns))
+	c.descs.add(slices.Clone(ids))
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []spawner.Task
-	for _, a := range arns {
+	for _, a := range ids {
 		if t, ok := c.tasks[a]; ok {
 			out = append(out, cloneTask(*t))
 		}
@@ -117,15 +122,15 @@ func (c *cluster) DescribeTasks(ctx context.Context, arns []string) ([]spawner.T
 
 // StopTask stops a task; one unknown or stopped is not an error, as with
 // the real adapters.
-func (c *cluster) StopTask(ctx context.Context, arn, reason string) error {
+func (c *cluster) StopTask(ctx context.Context, id, reason string) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	c.stops.add(arn)
+	c.stops.add(id)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if t, ok := c.tasks[arn]; ok && t.Status != spawner.TaskStopped {
-		t.Status, t.StopWanted, t.StopCode, t.StoppedReason = spawner.TaskStopped, true, "UserInitiated", reason
+	if t, ok := c.tasks[id]; ok && t.Status != spawner.TaskStopped {
+		t.Status, t.StopWanted, t.StoppedReason = spawner.TaskStopped, true, reason
 	}
 	return nil
 }
@@ -148,12 +153,36 @@ func (c *cluster) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
 	return out, nil
 }
 
-// Address is the task's public address.
-func (c *cluster) Address(ctx context.Context, t spawner.Task) (string, error) {
+// Address is where players reach the task's game port port: its public
+// address, and the port the runtime published it on (mapPorts).
+func (c *cluster) Address(ctx context.Context, t spawner.Task, port int) (string, error) {
 	if ctx.Err() != nil {
 		return "", ctx.Err()
 	}
-	return c.ipOf(t.ARN), nil
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ip, ok := c.ips[t.ID]
+	if !ok {
+		return "", fmt.Errorf("no address for %s: %w", t.ID, spawner.ErrNotFound)
+	}
+	for _, m := range []map[int]int{c.ports[t.ID], c.ports[""]} {
+		if p, ok := m[port]; ok {
+			port = p
+			break
+		}
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port)), nil
+}
+
+// mapPorts publishes the game ports of task id ("": of every task) on
+// other ports, as a container runtime does on its host.
+func (c *cluster) mapPorts(id string, ports map[int]int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ports == nil {
+		c.ports = make(map[string]map[int]int)
+	}
+	c.ports[id] = ports
 }
 
 // startIn makes the tasks RunTask starts from now on start in status.
@@ -170,10 +199,10 @@ func (c *cluster) add(t spawner.Task) {
 }
 
 // set changes a task as the runtime would.
-func (c *cluster) set(arn string, change func(t *spawner.Task)) {
+func (c *cluster) set(id string, change func(t *spawner.Task)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	change(c.tasks[arn])
+	change(c.tasks[id])
 }
 
 // setAll sets the status of every task not stopped.
@@ -188,22 +217,22 @@ func (c *cluster) setAll(status spawner.TaskStatus) {
 }
 
 // endOnOwn stops a task as if its container exited.
-func (c *cluster) endOnOwn(arn, reason string, exit int32) {
-	c.set(arn, func(t *spawner.Task) {
-		t.Status, t.StopWanted, t.StopCode, t.StoppedReason, t.ExitCode = spawner.TaskStopped, true, "EssentialContainerExited", reason, &exit
+func (c *cluster) endOnOwn(id, reason string, exit int32) {
+	c.set(id, func(t *spawner.Task) {
+		t.Status, t.StopWanted, t.StoppedReason, t.ExitCode = spawner.TaskStopped, true, reason, &exit
 	})
 }
 
-func (c *cluster) get(arn string) spawner.Task {
+func (c *cluster) get(id string) spawner.Task {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return cloneTask(*c.tasks[arn])
+	return cloneTask(*c.tasks[id])
 }
 
-func (c *cluster) ipOf(arn string) string {
+func (c *cluster) ipOf(id string) string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.ips[arn]
+	return c.ips[id]
 }
 
 // running returns the tasks not stopped; all, every task ever known.
@@ -231,31 +260,32 @@ func (c *cluster) String() string {
 	var b strings.Builder
 	for _, a := range c.order {
 		t := c.tasks[a]
-		fmt.Fprintf(&b, "  %s %s stopWanted=%v reason=%q tags=%v\n", spawner.TaskID(a), t.Status, t.StopWanted, t.StoppedReason, t.Tags)
+		fmt.Fprintf(&b, "  %s %s stopWanted=%v reason=%q tags=%v\n", spawner.ShortTaskID(a), t.Status, t.StopWanted, t.StoppedReason, t.Tags)
 	}
 	return b.String()
 }
 
 // table is the table of servers and cooldowns.
 type table struct {
-	mu           sync.Mutex
-	items        map[string]spawner.Server
-	problems     []error
-	cooldowns    map[string]time.Time
-	coolProblems []error
+	mu        sync.Mutex
+	items     map[string]spawner.Server
+	problems  []error // the records LoadAll could not read, servers' and cooldowns'
+	cooldowns map[string]time.Time
 
 	puts    record[spawner.Server] // every record put
 	deletes record[string]         // every key deleted
 }
 
-func (s *table) Load(ctx context.Context) ([]spawner.Server, []error, error) {
+// LoadAll reads the servers and the cooldowns, with the problems set for
+// the test (withGames adds the templates).
+func (s *table) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var out []spawner.Server
+	out := spawner.Snapshot{Cooldowns: maps.Clone(s.cooldowns), Problems: slices.Clone(s.problems)}
 	for _, k := range slices.Sorted(maps.Keys(s.items)) {
-		out = append(out, s.items[k])
+		out.Servers = append(out.Servers, s.items[k])
 	}
-	return out, slices.Clone(s.problems), ctx.Err()
+	return out, ctx.Err()
 }
 
 func (s *table) Put(ctx context.Context, srv spawner.Server) error {
@@ -279,12 +309,6 @@ func (s *table) Delete(ctx context.Context, key string) error {
 	defer s.mu.Unlock()
 	delete(s.items, key)
 	return nil
-}
-
-func (s *table) LoadCooldowns(context.Context) (map[string]time.Time, []error, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return maps.Clone(s.cooldowns), slices.Clone(s.coolProblems), nil
 }
 
 func (s *table) PutCooldown(_ context.Context, member string, since time.Time) error {
@@ -357,12 +381,14 @@ type ticket struct {
 	posts   []*post
 }
 
-// post is one message: its Key, whom it mentions, and what it said, for
-// the dumps and for a test that checks text chose the sentence it wants.
+// post is one message: its Key, whom it mentions, and what it said (its
+// content and its footer), for the dumps and for a test that checks text
+// chose the sentence it wants.
 type post struct {
 	id, key  string
 	mentions []string
 	content  string
+	footer   string
 	edits    []string // every content it was edited to
 }
 
@@ -389,7 +415,7 @@ func (g *guild) Send(_ context.Context, channelID string, m spawner.Message) (st
 		}
 	}
 	g.n++
-	p := &post{id: fmt.Sprintf("1400000000000%06d", g.n), key: m.Key, mentions: slices.Clone(m.Mentions), content: m.Content}
+	p := &post{id: fmt.Sprintf("1400000000000%06d", g.n), key: m.Key, mentions: slices.Clone(m.Mentions), content: m.Content, footer: m.Footer}
 	t.posts = append(t.posts, p)
 	return p.id, nil
 }
@@ -400,7 +426,7 @@ func (g *guild) Edit(_ context.Context, channelID, messageID string, m spawner.M
 	if t, ok := g.tickets[channelID]; ok && !t.deleted {
 		for _, p := range t.posts {
 			if p.id == messageID {
-				p.content = m.Content
+				p.content, p.footer = m.Content, m.Footer
 				p.edits = append(p.edits, m.Content)
 				return nil
 			}

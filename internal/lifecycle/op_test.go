@@ -68,17 +68,17 @@ func TestOp(t *testing.T) {
 		t.Errorf("second server's password %q: want a fresh one", other)
 	}
 
-	reply, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve")
+	reply, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve")
 	if err != nil || reply != "Made Steve a server operator" {
 		t.Fatalf("Op = %q, %v", reply, err)
 	}
 	if want := []rconCall{{srv.Address + ":25575", password, "op Steve"}}; !slices.Equal(r.all(), want) {
 		t.Errorf("RCON calls %+v, want %+v", r.all(), want)
 	}
-	if _, err := w.m.Op(w.ctx, admin, bobSrv.TaskID(), "Alex_01"); err != nil {
+	if _, err := w.m.Op(w.ctx, admin, bobSrv.ShortTaskID(), "Alex_01"); err != nil {
 		t.Errorf("admin's op on bob's server: %v", err)
 	}
-	_, err = w.m.Op(w.ctx, spawner.Actor{UserID: carol}, srv.TaskID(), "Steve")
+	_, err = w.m.Op(w.ctx, spawner.Actor{UserID: carol}, srv.ShortTaskID(), "Steve")
 	expectRefused(t, "a non-owner's op", err, spawner.RefusedNotOwner)
 	if n := len(r.all()); n != 2 {
 		t.Errorf("RCON calls %d, want 2: the non-owner's made one", n)
@@ -97,7 +97,7 @@ func TestOpRefusesBadNames(t *testing.T) {
 	w.recover()
 	srv := w.readyServer(alice)
 	for _, name := range []string{"", "St", "Steve_the_Great_1", "Steve stop", "Steve\nstop", "Steve;stop", "/stop", "Stéve", "Steve\x00"} {
-		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), name)
+		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), name)
 		if ref := expectRefused(t, fmt.Sprintf("op %q", name), err, spawner.RefusedPlayerName); ref.Name != name {
 			t.Errorf("refusal names %q, want %q", ref.Name, name)
 		}
@@ -119,7 +119,7 @@ func TestOpFailures(t *testing.T) {
 		if s, _ := w.serverOf(alice); s.RCONPassword != "" {
 			t.Errorf("a password was made for a game without RCON")
 		}
-		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve")
+		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve")
 		expectRefused(t, "op without RCON", err, spawner.RefusedNoRCON)
 		if calls := r.all(); len(calls) != 0 {
 			t.Errorf("RCON called: %+v", calls)
@@ -130,7 +130,7 @@ func TestOpFailures(t *testing.T) {
 		w := newWorld(t, withRCON(r)...)
 		w.recover()
 		srv := w.readyServer(alice)
-		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve")
+		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve")
 		var ref *spawner.Refusal
 		if err == nil || errors.As(err, &ref) || !errors.Is(err, spawner.ErrRCONAuth) {
 			t.Fatalf("err = %v, want one wrapping ErrRCONAuth", err)
@@ -144,8 +144,8 @@ func TestOpFailures(t *testing.T) {
 		w := newWorld(t, withRCON(r)...)
 		w.recover()
 		srv := w.readyServer(alice)
-		w.cluster.set(srv.TaskARN, func(t *spawner.Task) { t.Ports = map[int]int{25565: 40000, 25575: 40001} })
-		if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve"); err != nil {
+		w.cluster.mapPorts(srv.TaskID, map[int]int{25565: 40000, 25575: 40001})
+		if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve"); err != nil {
 			t.Fatal(err)
 		}
 		if got := r.all()[0].addr; got != srv.Address+":40001" {
@@ -173,7 +173,7 @@ func TestOpFailures(t *testing.T) {
 func withPrivateAddresses(err error, asked *[]string) option {
 	return func(c *Options) {
 		c.Tasks = &mockPrivateTasks{mockTasks: c.Tasks.(*mockTasks), PrivateAddressFn: func(_ context.Context, t spawner.Task, port int) (string, error) {
-			*asked = append(*asked, fmt.Sprintf("%s %d", t.ARN, port))
+			*asked = append(*asked, fmt.Sprintf("%s %d", t.ID, port))
 			if err != nil {
 				return "", err
 			}
@@ -190,10 +190,10 @@ func TestOpUsesThePrivateAddress(t *testing.T) {
 	w := newWorld(t, append(withRCON(r), withPrivateAddresses(nil, &asked))...)
 	w.recover()
 	srv := w.readyServer(alice)
-	if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve"); err != nil {
+	if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve"); err != nil {
 		t.Fatalf("op: %v", err)
 	}
-	if want := []string{srv.TaskARN + " 25575"}; !slices.Equal(asked, want) {
+	if want := []string{srv.TaskID + " 25575"}; !slices.Equal(asked, want) {
 		t.Errorf("private addresses asked %v, want %v", asked, want)
 	}
 	if calls := r.all(); len(calls) != 1 || calls[0].addr != "172.17.0.1:40075" {
@@ -210,7 +210,7 @@ func TestOpFailsWithoutPrivateAddress(t *testing.T) {
 	w := newWorld(t, append(withRCON(r), withPrivateAddresses(gone, &asked))...)
 	w.recover()
 	srv := w.readyServer(alice)
-	if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve"); !errors.Is(err, gone) {
+	if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve"); !errors.Is(err, gone) {
 		t.Errorf("op without a private address: err %v, want the runtime's", err)
 	}
 	if calls := r.all(); len(calls) != 0 {

@@ -1,7 +1,6 @@
 package lifecycle
 
 import (
-	"maps"
 	"strings"
 	"time"
 
@@ -13,7 +12,7 @@ import (
 // reconciliation and of the watchdogs is in this file and tested by a
 // table.
 
-// observed is what recovery read: the table, ECS and the ticket category.
+// observed is what recovery read: the table, the runtime and the ticket category.
 type observed struct {
 	records  []spawner.Server
 	owned    []spawner.Task          // ListOwnedTasks: the live tasks started by the bot
@@ -36,8 +35,8 @@ const (
 // planned is one record and what to do with it.
 type planned struct {
 	verdict verdict
-	srv     spawner.Server // the record, with the adopted task's ARN and step filled in
-	task    spawner.Task   // what ECS said of its task, for verdictGone
+	srv     spawner.Server // the record, with the adopted task's id and step filled in
+	task    spawner.Task   // what the runtime said of its task, for verdictGone
 }
 
 // recoveryPlan is everything recovery does.
@@ -55,14 +54,14 @@ func planRecovery(in observed) recoveryPlan {
 	var tracked tracking
 	withTask := make(map[string]bool)
 	for _, r := range in.records {
-		if r.TaskARN != "" && r.CreationID != "" {
+		if r.TaskID != "" && r.CreationID != "" {
 			withTask[r.CreationID] = true
 		}
 	}
-	byARN := make(map[string]spawner.Task, len(in.owned))
+	byID := make(map[string]spawner.Task, len(in.owned))
 	byCreation := make(map[string]spawner.Task, len(in.owned))
 	for _, t := range in.owned {
-		byARN[t.ARN] = t
+		byID[t.ID] = t
 		if c := t.Tags[spawner.TagCreation]; c != "" {
 			byCreation[c] = t
 		}
@@ -71,11 +70,11 @@ func planRecovery(in observed) recoveryPlan {
 	for _, r := range in.records {
 		tracked.add(r)
 		named[r.ChannelID] = true
-		if r.TaskARN == "" && withTask[r.CreationID] {
+		if r.TaskID == "" && withTask[r.CreationID] {
 			p.servers = append(p.servers, planned{verdict: verdictSuperseded, srv: r})
 			continue
 		}
-		p.servers = append(p.servers, classify(r, byARN, byCreation, in.recorded))
+		p.servers = append(p.servers, classify(r, byID, byCreation, in.recorded))
 	}
 	p.orphans = orphans(in.owned, tracked, time.Time{}, 0)
 	p.stale = staleChannels(in.channels, named)
@@ -83,19 +82,19 @@ func planRecovery(in observed) recoveryPlan {
 }
 
 // classify decides what recovery does with record r.
-func classify(r spawner.Server, byARN, byCreation, recorded map[string]spawner.Task) planned {
-	if r.TaskARN == "" {
+func classify(r spawner.Server, byID, byCreation, recorded map[string]spawner.Task) planned {
+	if r.TaskID == "" {
 		t, started := byCreation[r.CreationID]
 		if !started {
 			return planned{verdict: verdictInterrupted, srv: r}
 		}
-		r.TaskARN = t.ARN
+		r.TaskID = t.ID
 		r.State = stateOf(t, spawner.StateProvisioning)
 		return planned{verdict: verdictAdopt, srv: r}
 	}
-	t, alive := byARN[r.TaskARN]
+	t, alive := byID[r.TaskID]
 	if !alive {
-		t, alive = recorded[r.TaskARN]
+		t, alive = recorded[r.TaskID]
 	}
 	switch {
 	case !alive || t.Stopped():
@@ -109,15 +108,15 @@ func classify(r spawner.Server, byARN, byCreation, recorded map[string]spawner.T
 	return planned{verdict: verdictResume, srv: r}
 }
 
-// tracking is the set of task ARNs and creation ids the bot knows of.
+// tracking is the set of task ids and creation ids the bot knows of.
 type tracking map[string]bool
 
 func (k *tracking) add(s spawner.Server) {
 	if *k == nil {
 		*k = make(tracking)
 	}
-	if s.TaskARN != "" {
-		(*k)[s.TaskARN] = true
+	if s.TaskID != "" {
+		(*k)[s.TaskID] = true
 	}
 	if s.CreationID != "" {
 		(*k)[s.CreationID] = true
@@ -125,11 +124,11 @@ func (k *tracking) add(s spawner.Server) {
 }
 
 // orphans is the one rule for orphans: an owned task, not stopped, that no
-// record names by ARN or by creation tag, and older than grace at now.
+// record names by task id or by creation tag, and older than grace at now.
 func orphans(owned []spawner.Task, tracked tracking, now time.Time, grace time.Duration) []spawner.Task {
 	var out []spawner.Task
 	for _, t := range owned {
-		if t.Stopped() || tracked[t.ARN] || tracked[t.Tags[spawner.TagCreation]] {
+		if t.Stopped() || tracked[t.ID] || tracked[t.Tags[spawner.TagCreation]] {
 			continue
 		}
 		if grace > 0 && now.Sub(t.CreatedAt) < grace {
@@ -179,7 +178,7 @@ type passInput struct {
 	now     time.Time
 	sweep   bool   // the pass reads the runtime (at the fleet's interval)
 	servers []view // every server of the fleet, as read
-	// tasks is what the runtime said of the tracked tasks, by ARN, and
+	// tasks is what the runtime said of the tracked tasks, by task id, and
 	// owned the tasks it lists as the bot's: nil when the pass did not
 	// sweep or could not read the runtime, and then nothing is concluded
 	// about any server's task, nor about orphans.
@@ -202,10 +201,9 @@ type check struct {
 	ping       bool    // a player-count check; nextCheck is the one after
 	end        *ending // its end: its task ended, or its time is up
 	warnEnd    bool    // the runtime warning; it is then marked warned
-	retryStop  bool    // the end that failed, tried again
-	save       bool    // the record, behind the mirror, written again
-	portsMoved bool    // hostPorts is the task's new port map
-	nextCheck  time.Time
+	retryStop bool    // the end that failed, tried again
+	save      bool    // the record, behind the mirror, written again
+	nextCheck time.Time
 }
 
 // planPass decides what a pass does with what it read.
@@ -239,14 +237,11 @@ func planCheck(v view, now time.Time, sweep bool, tasks map[string]spawner.Task)
 		return c, false // a worker owns it
 	}
 	c.save = v.unsaved && sweep
-	if tasks != nil && v.srv.TaskARN != "" {
-		t, found := tasks[v.srv.TaskARN]
+	if tasks != nil && v.srv.TaskID != "" {
+		t, found := tasks[v.srv.TaskID]
 		if !found || t.Stopped() {
 			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
 			return c, true
-		}
-		if t.Ports != nil && !maps.Equal(t.Ports, v.hostPorts) {
-			c.hostPorts, c.portsMoved = t.Ports, true
 		}
 	}
 	end := v.srv.StopTime(v.game)
@@ -260,7 +255,7 @@ func planCheck(v view, now time.Time, sweep bool, tasks map[string]spawner.Task)
 		c.ping = true
 		c.nextCheck = now.Add(v.game.CheckInterval)
 	}
-	return c, c.end != nil || c.warnEnd || c.ping || c.save || c.portsMoved
+	return c, c.end != nil || c.warnEnd || c.ping || c.save
 }
 
 // nextDue is the earliest time something planCheck decides is due for a

@@ -25,6 +25,6 @@ func (m *Manager) save(ctx context.Context, id string) {
 	err := m.store.Put(ctx, srv)
 	m.fleet.update(id, func(e *entry) { savedLocked(e, err == nil) })
 	if err != nil && ctx.Err() == nil {
-		m.log.Warn("save record; will retry", "task", srv.TaskARN, "err", err)
+		m.log.Warn("save record; will retry", "task", srv.TaskID, "err", err)
 	}
 }

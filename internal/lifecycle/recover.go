@@ -7,7 +7,8 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// Recover loads the table into the mirror and reconciles it with ECS and the
+// Recover reads the table once (Store.LoadAll: servers, game templates and
+// cooldowns) into the mirror and reconciles it with the runtime and the
 // ticket category, then lets Create accept requests. Every server recorded
 // carries on (its watchdogs counting from its stored creation time); a
 // creation interrupted before its task existed is cleaned up and its owner
@@ -17,63 +18,57 @@ import (
 // names is deleted; the members' creation cooldowns are restored (those
 // over are removed). Malformed table items are reported and skipped.
 //
-// Recover returns an error, and changes nothing, when the table or ECS
-// cannot be read: the caller retries. The workers it starts (servers still
-// booting) are the Manager's: Close waits for them.
+// Recover returns an error, and changes nothing, when the table or the
+// runtime cannot be read: the caller retries. The workers it starts
+// (servers still booting) are the Manager's: Close waits for them.
 func (m *Manager) Recover(ctx context.Context) error {
-	if err := m.loadGames(ctx); err != nil {
-		return err
+	table, err := m.store.LoadAll(ctx)
+	if err != nil {
+		return fmt.Errorf("load table: %w", err)
 	}
-	in, problems, err := m.readWorld(ctx)
+	m.loadGames(ctx, table.Games, table.GameProblems)
+	in, err := m.readWorld(ctx, table.Servers)
 	if err != nil {
 		return err
 	}
-	coolProblems, err := m.admission.Load(ctx, m.clock.Now())
-	if err != nil {
-		return err
-	}
-	problems = append(problems, coolProblems...)
+	m.admission.Load(ctx, table.Cooldowns, m.clock.Now())
 	p := planRecovery(in)
-	m.actRecovery(ctx, p, problems)
+	m.actRecovery(ctx, p, table.Problems)
 	return nil
 }
 
-// readWorld reads the table, the owned tasks, the recorded tasks that are
-// not among them, and the ticket category (which may fail: no channel is
-// then deleted).
-func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
-	records, problems, err := m.store.Load(ctx)
-	if err != nil {
-		return observed{}, nil, fmt.Errorf("load table: %w", err)
-	}
+// readWorld reads, besides the table's records, the owned tasks, the
+// recorded tasks that are not among them, and the ticket category (which
+// may fail: no channel is then deleted).
+func (m *Manager) readWorld(ctx context.Context, records []spawner.Server) (observed, error) {
 	owned, err := m.tasks.ListOwnedTasks(ctx)
 	if err != nil {
-		return observed{}, nil, fmt.Errorf("list owned tasks: %w", err)
+		return observed{}, fmt.Errorf("list owned tasks: %w", err)
 	}
 	in := observed{records: records, owned: owned, recorded: make(map[string]spawner.Task)}
-	ownedARN := make(map[string]bool, len(owned))
+	ownedIDs := make(map[string]bool, len(owned))
 	for _, t := range owned {
-		ownedARN[t.ARN] = true
+		ownedIDs[t.ID] = true
 	}
 	var describe []string
 	for _, r := range records {
-		if r.TaskARN != "" && !ownedARN[r.TaskARN] {
-			describe = append(describe, r.TaskARN)
+		if r.TaskID != "" && !ownedIDs[r.TaskID] {
+			describe = append(describe, r.TaskID)
 		}
 	}
 	if len(describe) > 0 {
 		ts, err := m.tasks.DescribeTasks(ctx, describe)
 		if err != nil {
-			return observed{}, nil, fmt.Errorf("describe recorded tasks: %w", err)
+			return observed{}, fmt.Errorf("describe recorded tasks: %w", err)
 		}
 		for _, t := range ts {
-			in.recorded[t.ARN] = t
+			in.recorded[t.ID] = t
 		}
 	}
 	if in.channels, err = m.chat.CategoryChannels(ctx); err != nil {
 		m.log.Warn("list ticket channels; none is cleaned up this time", "err", err)
 	}
-	return in, problems, nil
+	return in, nil
 }
 
 // actRecovery carries out plan p: fills the mirror, ends what is gone,
@@ -140,7 +135,7 @@ func (m *Manager) mirror(s planned) (*entry, bool) {
 	case verdictResume, verdictAdopt:
 		e = newEntry(id, r, game, phaseCreating)
 		savedLocked(e, s.verdict != verdictAdopt) // an adopted task's record is written by its worker
-		e.worker = m.newCreation(id, game, m.log.With("creation", id, "task", r.TaskARN, "user", r.Owner, "channel", r.ChannelID))
+		e.worker = m.newCreation(id, game, m.log.With("creation", id, "task", r.TaskID, "user", r.Owner, "channel", r.ChannelID))
 	case verdictInterrupted:
 		e = newEntry(id, r, game, phaseEndWanted)
 		endWantedLocked(e, ending{cause: spawner.CauseRestart})

@@ -58,7 +58,7 @@ func TestRecover(t *testing.T) {
 			t.Errorf("said %q, want warning 1", said)
 		}
 		// Its owner can stop it.
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, got.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, got.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		w.expectNothingLeft()
@@ -80,8 +80,8 @@ func TestRecover(t *testing.T) {
 			t.Errorf("table keys = %v, want only the task's record", k)
 		}
 		got, _ := w.serverOf(alice)
-		if got.TaskARN != arn || got.State != spawner.StatePending {
-			t.Errorf("adopted server = %+v, want task %s pending", got, spawner.TaskID(arn))
+		if got.TaskID != arn || got.State != spawner.StatePending {
+			t.Errorf("adopted server = %+v, want task %s pending", got, spawner.ShortTaskID(arn))
 		}
 		req, _ := w.request(alice, "")
 		expectRefused(t, "a second server while hers boots", w.m.Create(req), spawner.RefusedBusy)
@@ -124,7 +124,7 @@ func TestRecover(t *testing.T) {
 		w := newWorld(t)
 		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Hour), state: spawner.StateReady, task: spawner.TaskStopped, owned: true})
 		w.recover()
-		w.expectGone(srv, spawner.CauseRecordGone, text.En.FailTaskEnded(w.cluster.get(srv.TaskARN)))
+		w.expectGone(srv, spawner.CauseRecordGone, text.En.FailTaskEnded(w.cluster.get(srv.TaskID)))
 	})
 
 	t.Run("record whose task the runtime forgot", func(t *testing.T) {
@@ -140,17 +140,17 @@ func TestRecover(t *testing.T) {
 		ch := "1300000000000555555"
 		w.guild.addChannel(ch, "Minecraft · official · "+TopicMarker+"0123", carol)
 		w.cluster.add(spawner.Task{
-			ARN: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
+			ID: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
 			CreatedAt: t0, // younger than the grace: at start it does not apply
 			Tags:      map[string]string{spawner.TagCreation: "0123", spawner.TagOwner: carol, spawner.TagChannel: ch},
 		})
 		foreign := "arn:aws:ecs:eu-west-3:111122223333:task/games/n0tours"
-		w.cluster.add(spawner.Task{ARN: foreign, Status: spawner.TaskRunning, StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
+		w.cluster.add(spawner.Task{ID: foreign, Status: spawner.TaskRunning, StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
 		w.recover()
 		if got := w.cluster.stops.all(); !slices.Equal(got, []string{arn}) {
 			t.Errorf("stopped %v, want only the orphan", got)
 		}
-		if n := w.logged(spawner.Server{TaskARN: arn}, "log-orphan"); n != 1 {
+		if n := w.logged(spawner.Server{TaskID: arn}, "log-orphan"); n != 1 {
 			t.Errorf("the log channel was told of the orphan %d times, want once\n%s", n, w)
 		}
 		if got := w.metrics.stoppedOf(spawner.CauseOrphan); got != 1 {
@@ -199,7 +199,7 @@ func TestRecover(t *testing.T) {
 				t.Errorf("log channel lines for %q = %+v, want 1 naming it", p, got)
 			}
 		}
-		if got, ok := w.serverOf(alice); !ok || got.TaskARN != srv.TaskARN {
+		if got, ok := w.serverOf(alice); !ok || got.TaskID != srv.TaskID {
 			t.Errorf("the good record was not loaded\n%s", w)
 		}
 	})
@@ -208,13 +208,13 @@ func TestRecover(t *testing.T) {
 		w := newWorld(t)
 		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		p := srv
-		p.TaskARN, p.State, p.Address = "", spawner.StateRequested, ""
+		p.TaskID, p.State, p.Address = "", spawner.StateRequested, ""
 		w.table.put(p)
 		w.recover()
-		if got := w.m.Servers(admin); len(got) != 1 || got[0].TaskARN != srv.TaskARN || got[0].State != spawner.StateReady {
+		if got := w.m.Servers(admin); len(got) != 1 || got[0].TaskID != srv.TaskID || got[0].State != spawner.StateReady {
 			t.Errorf("servers = %+v, want alice's one, ready", got)
 		}
-		if k := w.table.keys(); !slices.Equal(k, []string{srv.TaskARN}) {
+		if k := w.table.keys(); !slices.Equal(k, []string{srv.TaskID}) {
 			t.Errorf("table keys = %v, want only the task's record", k)
 		}
 		if len(w.cluster.stops.all()) > 0 || len(w.cluster.runs.all()) > 0 || len(w.guild.deletes.all()) > 0 {
@@ -230,30 +230,21 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 	}{
 		{"table unreadable", func(w *world) {
 			fail := failing(1)
-			w.store.LoadFn = func(ctx context.Context) ([]spawner.Server, []error, error) {
+			w.store.LoadAllFn = func(ctx context.Context) (spawner.Snapshot, error) {
 				if fail() {
-					return nil, nil, errBoom
+					return spawner.Snapshot{}, errBoom
 				}
-				return w.table.Load(ctx)
+				return w.table.LoadAll(ctx)
 			}
 		}},
 		{"runtime unreadable", func(w *world) { w.failLists(1) }},
 		{"recorded tasks undescribable", func(w *world) {
 			fail := failing(1)
-			w.tasks.DescribeTasksFn = func(ctx context.Context, arns []string) ([]spawner.Task, error) {
+			w.tasks.DescribeTasksFn = func(ctx context.Context, ids []string) ([]spawner.Task, error) {
 				if fail() {
 					return nil, errBoom
 				}
-				return w.cluster.DescribeTasks(ctx, arns)
-			}
-		}},
-		{"cooldowns unreadable", func(w *world) {
-			fail := failing(1)
-			w.store.LoadCooldownsFn = func(ctx context.Context) (map[string]time.Time, []error, error) {
-				if fail() {
-					return nil, nil, errBoom
-				}
-				return w.table.LoadCooldowns(ctx)
+				return w.cluster.DescribeTasks(ctx, ids)
 			}
 		}},
 	} {
@@ -264,7 +255,7 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 			w.seed(seed{owner: carol, createdAt: t0.Add(-time.Hour), task: spawner.TaskRunning, original: true})
 			w.table.problems = []error{errors.New("item 3: no taskId")}
 			orphan := "arn:aws:ecs:eu-west-3:111122223333:task/games/0rphan"
-			w.cluster.add(spawner.Task{ARN: orphan, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy, CreatedAt: t0})
+			w.cluster.add(spawner.Task{ID: orphan, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy, CreatedAt: t0})
 			w.guild.addChannel("1300000000000666666", "Minecraft · official · "+TopicMarker+"deadbeef", bob)
 			keys := w.table.keys()
 			tc.fail(w)
@@ -285,7 +276,7 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 			expectRefused(t, "Create after a failed Recover", w.m.Create(req), spawner.RefusedShuttingDown)
 
 			w.recover()
-			if got, ok := w.serverOf(alice); !ok || got.TaskARN != ready.TaskARN {
+			if got, ok := w.serverOf(alice); !ok || got.TaskID != ready.TaskID {
 				t.Errorf("alice's server not loaded on retry\n%s", w)
 			}
 			if _, ok := w.serverOf(carol); !ok {
@@ -354,7 +345,7 @@ func TestShutdownWhileBooting(t *testing.T) {
 	w.players.answer(4)
 	w.clock.Advance(w.cfg.PollInterval)
 	w.waitWorkers()
-	if got, ok := w.serverOf(alice); !ok || got.State != spawner.StateReady || got.TaskARN != arn {
+	if got, ok := w.serverOf(alice); !ok || got.State != spawner.StateReady || got.TaskID != arn {
 		t.Errorf("after the restart: %+v, %v; want the same task ready\n%s", got, ok, w)
 	}
 	if n := len(w.cluster.runs.all()); n != 1 {
@@ -402,7 +393,41 @@ func TestCloseWaitsForRecoveredWorkers(t *testing.T) {
 	}
 	err := w.m.Create(spawner.CreateRequest{Owner: bob})
 	expectRefused(t, "Create after Close", err, spawner.RefusedShuttingDown)
-	if k := w.table.keys(); !slices.Equal(k, []string{srv.TaskARN}) {
+	if k := w.table.keys(); !slices.Equal(k, []string{srv.TaskID}) {
 		t.Errorf("table = %v, want the booting server kept for the next start", k)
+	}
+}
+
+// TestRecoverReadsTheTableOnce: one read of the table at start gives the
+// servers, the stored templates and the cooldowns, its malformed records
+// reported each where it belongs.
+func TestRecoverReadsTheTableOnce(t *testing.T) {
+	w := newWorld(t, withGames(map[string][]byte{"factorio": factorioTemplate}), withCooldown())
+	var reads atomic.Int32
+	loadAll := w.store.LoadAllFn
+	w.store.LoadAllFn = func(ctx context.Context) (spawner.Snapshot, error) {
+		reads.Add(1)
+		return loadAll(ctx)
+	}
+	w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
+	malformed := errors.New(`item "arn:x": userId is missing`)
+	w.table.mu.Lock()
+	w.table.cooldowns[bob] = t0.Add(-time.Minute)
+	w.table.problems = []error{malformed}
+	w.table.mu.Unlock()
+
+	w.recover()
+	if got := reads.Load(); got != 1 {
+		t.Errorf("Recover read the table %d times, want once\n%s", got, w)
+	}
+	if _, ok := w.serverOf(alice); !ok {
+		t.Errorf("alice's server is not carried on\n%s", w)
+	}
+	if _, ok := w.m.Catalog().Lookup("factorio"); !ok {
+		t.Errorf("the stored template is not offered: %v", w.m.Catalog())
+	}
+	w.expectCooldown(bob, t0.Add(-time.Minute))
+	if got := w.guild.logged("bad-record/" + malformed.Error()); len(got) != 1 {
+		t.Errorf("log channel lines telling the malformed record = %+v, want 1\n%s", got, w)
 	}
 }

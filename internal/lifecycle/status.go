@@ -3,7 +3,6 @@ package lifecycle
 import (
 	"context"
 	"log/slog"
-	"unicode/utf8"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -15,26 +14,19 @@ type Links interface {
 	Server(srv spawner.Server, g spawner.Game) string
 }
 
-// maxMessage is Discord's limit on a message's characters: a status
-// message with its link over it goes without the link.
-const maxMessage = 2000
-
 // statusMessage is the ticket's status message for srv, with the link to
-// its live page while it lives (when Links is set and the message stays
-// within Discord's limit).
+// its live page as its footer while it lives (when Links is set): the
+// chat leaves it out when the message would be too long with it.
 func (m *Manager) statusMessage(srv spawner.Server, note string) spawner.Message {
 	game := m.gameOf(srv)
 	lang := m.lang(srv)
-	content := lang.Status(game, srv, note)
+	msg := spawner.Message{Content: lang.Status(game, srv, note), Key: msgKey(srv, "status")}
 	if m.cfg.Links != nil && srv.State != spawner.StateStopped {
 		if link := m.cfg.Links.Server(srv, game); link != "" {
-			line := "\n" + lang.StatusLink(link)
-			if utf8.RuneCountInString(content)+utf8.RuneCountInString(line) <= maxMessage {
-				content += line
-			}
+			msg.Footer = lang.StatusLink(link)
 		}
 	}
-	return spawner.Message{Content: content, Key: msgKey(srv, "status")}
+	return msg
 }
 
 // tellStep tells the feed of the step srv shows, or of its new stop time:

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
@@ -63,8 +62,8 @@ func TestFeedFollowsACreationToItsEnd(t *testing.T) {
 
 	// The status message links to the live page.
 	link := "https://pages.example.org/servers/" + srv.CreationID + "?token=t0k3n"
-	if status, _ := w.said(srv, "status"); status.content != text.En.Status(w.game(), srv, "")+"\n"+text.En.StatusLink(link) {
-		t.Errorf("the status message does not end with the link to %s:\n%s", link, status.content)
+	if status, _ := w.said(srv, "status"); status.content != text.En.Status(w.game(), srv, "") || status.footer != text.En.StatusLink(link) {
+		t.Errorf("the status message does not have the link to %s as its footer:\n%s\nfooter: %s", link, status.content, status.footer)
 	}
 
 	// A new client's snapshot: the server as it is, with its steps' times.
@@ -100,7 +99,7 @@ func TestFeedFollowsACreationToItsEnd(t *testing.T) {
 	}
 
 	// The end, with its cause; the server leaves the snapshot.
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	evs = w.feed.all()
@@ -112,7 +111,7 @@ func TestFeedFollowsACreationToItsEnd(t *testing.T) {
 	if snap := w.m.Snapshot(); len(snap) != 0 {
 		t.Errorf("snapshot after the end = %+v", snap)
 	}
-	if stopped, _ := w.said(srv, "status"); strings.Contains(stopped.content, link) {
+	if stopped, _ := w.said(srv, "status"); stopped.footer != "" || strings.Contains(stopped.content, link) {
 		t.Errorf("the status message of an ended server still links to its page")
 	}
 
@@ -125,17 +124,22 @@ func TestFeedFollowsACreationToItsEnd(t *testing.T) {
 	}
 }
 
-// TestStatusLinkStaysWithinDiscordsLimit: a link that would take the
-// status message past Discord's limit is left out; the steps stay.
-func TestStatusLinkStaysWithinDiscordsLimit(t *testing.T) {
-	w := newWorld(t, withConfig(func(c *Options) { c.Links = linksTo("https://pages.example.org/" + strings.Repeat("x", 1990)) }))
+// TestStatusLinkIsAFooter: the link to the server's page is the status
+// message's footer, which the chat leaves out of a message too long for
+// it, never the steps.
+func TestStatusLinkIsAFooter(t *testing.T) {
+	long := "https://pages.example.org/" + strings.Repeat("x", 1990)
+	w := newWorld(t, withConfig(func(c *Options) { c.Links = linksTo(long) }))
 	w.recover()
 	w.create(alice, "")
 	w.blockUntil(1)
 	srv, _ := w.serverOf(alice)
 	status, _ := w.said(srv, "status")
-	if n := utf8.RuneCountInString(status.content); n > maxMessage || status.content != text.En.Status(w.game(), srv, "") {
-		t.Errorf("status message of %d characters, want the steps alone:\n%s", n, status.content)
+	if status.footer != text.En.StatusLink(long+"/servers/"+srv.CreationID+"?token=t0k3n") {
+		t.Errorf("status message footer = %q, want the link to its page", status.footer)
+	}
+	if status.content != text.En.Status(w.game(), srv, "") {
+		t.Errorf("status message lost its steps:\n%s", status.content)
 	}
 }
 
@@ -217,7 +221,7 @@ func TestLostStatusAnswerShowsEnd(t *testing.T) {
 // outage or a missing permission, is retried with backoff until the owner
 // gets it, and the failure is logged once (naming the permission).
 func TestMustReadMessagesDelivered(t *testing.T) {
-	perm := &spawner.PermissionError{Action: "send a message", Need: "View Channel, Send Messages", Err: errBoom}
+	perm := &spawner.MissingPermission{System: "the chat", Action: "send a message", Need: "View Channel, Send Messages", Err: errBoom}
 	for _, tc := range []struct {
 		name string
 		err  error

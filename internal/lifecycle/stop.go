@@ -23,8 +23,8 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 	// The creation worker owns the server until it is ready; it ends it at
 	// its next step, never longer than one poll away.
 	m.wakeWorker(e)
-	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
-	// Its end may fail (AWS or the table down): the member is then told,
+	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskID, "by", by.UserID)
+	// Its end may fail (the runtime or the table down): the member is then told,
 	// as for a watched server, while the sweep retries it.
 	select {
 	case <-e.gone:

@@ -17,9 +17,9 @@ import (
 // delay.
 func (w *world) expectStoppedBy(srv spawner.Server, by string) {
 	w.tb.Helper()
-	if srv.TaskARN != "" {
-		if t := w.cluster.get(srv.TaskARN); t.Status != spawner.TaskStopped {
-			w.tb.Errorf("task %s is %s, want stopped", srv.TaskID(), t.Status)
+	if srv.TaskID != "" {
+		if t := w.cluster.get(srv.TaskID); t.Status != spawner.TaskStopped {
+			w.tb.Errorf("task %s is %s, want stopped", srv.ShortTaskID(), t.Status)
 		}
 	}
 	w.expectNothingLeft()
@@ -40,11 +40,11 @@ func TestStopByOwner(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv := w.readyServer(alice)
-	got, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+	got, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 	if err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if got.TaskARN != srv.TaskARN {
+	if got.TaskID != srv.TaskID {
 		t.Errorf("Stop returned %+v, want alice's server", got)
 	}
 	w.expectStoppedBy(srv, alice)
@@ -60,7 +60,7 @@ func TestStopByAdmin(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); err != nil {
 		t.Fatalf("admin's Stop: %v", err)
 	}
 	w.expectStoppedBy(srv, admin.UserID)
@@ -76,7 +76,7 @@ func TestStopRefused(t *testing.T) {
 		id   string
 		want spawner.RefusalCode
 	}{
-		{"another member", spawner.Actor{UserID: bob}, srv.TaskID(), spawner.RefusedNotOwner},
+		{"another member", spawner.Actor{UserID: bob}, srv.ShortTaskID(), spawner.RefusedNotOwner},
 		{"unknown id", spawner.Actor{UserID: alice}, "0123456789abcdef", spawner.RefusedNoServer},
 		{"unknown id by admin", admin, "0123456789abcdef", spawner.RefusedNoServer},
 		{"empty id", spawner.Actor{UserID: alice}, "", spawner.RefusedNoServer},
@@ -115,11 +115,11 @@ func TestStopWhileStopping(t *testing.T) {
 	entered, gate, calls := w.holdStop()
 	first := make(chan error, 1)
 	go func() {
-		_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+		_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 		first <- err
 	}()
 	<-entered
-	_, err := w.m.Stop(w.ctx, admin, srv.TaskID())
+	_, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID())
 	expectRefused(t, "a second Stop while stopping", err, spawner.RefusedStopping)
 	close(gate)
 	if err := <-first; err != nil {
@@ -175,13 +175,13 @@ func TestStopDuringCreation(t *testing.T) {
 		w.blockUntil(1) // booting: the task is PROVISIONING, next poll in 5s
 		srv, _ := w.serverOf(alice)
 		entered, gate, _ := w.holdStop()
-		res := w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID())
+		res := w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID())
 		select {
 		case <-entered: // the worker is ending it without waiting for its poll
 		case <-time.After(waitTimeout):
 			t.Fatalf("the creation worker did not start stopping the task\n%s", w)
 		}
-		_, err := w.m.Stop(w.ctx, admin, srv.TaskID())
+		_, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID())
 		expectRefused(t, "a second Stop", err, spawner.RefusedStopping)
 		close(gate)
 		got := w.awaitStop(res)
@@ -189,7 +189,7 @@ func TestStopDuringCreation(t *testing.T) {
 			t.Fatalf("Stop during creation = %+v, %v", got.srv, got.err)
 		}
 		// Stop answers once the task is stopped and the record removed.
-		if tk := w.cluster.get(srv.TaskARN); tk.Status != spawner.TaskStopped || len(w.table.keys()) != 0 {
+		if tk := w.cluster.get(srv.TaskID); tk.Status != spawner.TaskStopped || len(w.table.keys()) != 0 {
 			t.Errorf("Stop returned with the task %s and the table %v", tk.Status, w.table.keys())
 		}
 		if !w.clock.Now().Equal(t0) {
@@ -215,7 +215,7 @@ func TestStopDuringCreation(t *testing.T) {
 		w.blockUntil(1)
 		srv, _ := w.serverOf(alice)
 		w.store.DeleteFn = func(context.Context, string) error { return errBoom }
-		got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID()))
+		got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID()))
 		if got.err == nil || refusalCode(got.err) != 0 {
 			t.Fatalf("Stop during creation with the table down = %v, want a failure to tell", got.err)
 		}
@@ -258,7 +258,7 @@ func TestStopAskedWhileBecomingReady(t *testing.T) {
 	w.pinger.PingFn = func(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error) {
 		if res == nil {
 			srv, _ := w.serverOf(alice)
-			res = w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID())
+			res = w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID())
 			for deadline := time.Now().Add(waitTimeout); !registered && time.Now().Before(deadline); {
 				registered = w.stopAsked(srv.CreationID)
 				time.Sleep(time.Millisecond)
@@ -280,7 +280,7 @@ func TestStopAskedWhileBecomingReady(t *testing.T) {
 		}
 	case <-time.After(waitTimeout):
 		srv, _ := w.serverOf(alice)
-		t.Fatalf("bug: a stop asked while the server became ready is lost: Stop has not returned, server %s is %s\n%s", srv.TaskID(), srv.State, w)
+		t.Fatalf("bug: a stop asked while the server became ready is lost: Stop has not returned, server %s is %s\n%s", srv.ShortTaskID(), srv.State, w)
 	}
 	w.expectNothingLeft()
 }
@@ -321,14 +321,14 @@ func TestStopRetried(t *testing.T) {
 				stops.Add(1)
 				return stop(ctx, arn, reason)
 			}
-			_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+			_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 			if !errors.Is(err, errBoom) {
 				t.Fatalf("Stop = %v, want the failure", err)
 			}
 			// Kept and tracked, admins told once.
 			check := func(when string) {
 				t.Helper()
-				if _, ok := w.table.get(srv.TaskARN); !ok {
+				if _, ok := w.table.get(srv.TaskID); !ok {
 					t.Errorf("%s: the record was removed although the stop failed", when)
 				}
 				got, ok := w.serverOf(alice)
@@ -347,7 +347,7 @@ func TestStopRetried(t *testing.T) {
 				}
 			}
 			check("after Stop")
-			_, err = w.m.Stop(w.ctx, admin, srv.TaskID())
+			_, err = w.m.Stop(w.ctx, admin, srv.ShortTaskID())
 			expectRefused(t, "Stop while a stop is pending", err, spawner.RefusedStopping)
 			w.advanceAndPass(w.cfg.PollInterval, false)
 			if n := stops.Load(); n != 1 {
@@ -374,7 +374,7 @@ func TestEndMessageRetriedUntilClosed(t *testing.T) {
 		sends.Add(1)
 		return "", errBoom
 	}
-	if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.blockUntil(1) // the retry waits on its backoff

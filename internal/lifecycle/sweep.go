@@ -15,10 +15,10 @@ import (
 
 // Run drives the watchdogs until ctx ends: at once, then whenever a
 // player-count check, a runtime warning or stop, a ticket channel to close
-// or the periodic ECS sweep is due. The sweep runs at the fleet's
-// interval, the default game's CheckInterval: a game's own checkInterval
-// sets how often its servers are probed, never how often ECS is read. A
-// sweep that cannot read ECS is tried again with a backoff that grows up
+// or the periodic sweep of the runtime is due. The sweep runs at the
+// fleet's interval, the default game's CheckInterval: a game's own
+// checkInterval sets how often its servers are probed, never how often the
+// runtime is read. A sweep that cannot read the runtime is tried again with a backoff that grows up
 // to MaxBackoff (whatever the interval, so throttling gets relief), logged
 // once and again at most every MaxBackoff, and its recovery is logged. Run
 // returns nil when ctx ends; the workers it leaves are ended by Close.
@@ -81,7 +81,7 @@ func (h *loopHealth) ok() {
 	h.b.Reset()
 }
 
-// sweepInterval is the fleet's interval between two ECS sweeps: the
+// sweepInterval is the fleet's interval between two sweeps: the
 // default game's CheckInterval (the variables'), whatever other games set.
 func (m *Manager) sweepInterval() time.Duration { return sweepInterval(m.catalog.Default()) }
 
@@ -99,13 +99,13 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 }
 
 // Pass does what is due at now: closes ticket channels, retries stops and
-// saves that failed, and (when sweep) reads every tracked task's ECS state
+// saves that failed, and (when sweep) reads every tracked task's state
 // and stops the owned tasks nobody tracks; then runs the runtime watchdog
 // and the player-count checks that are due. Pings and stops fan out with a
 // bound. Run calls it; tests call it directly with a fake clock.
 func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) { _ = m.pass(ctx, now, sweep) }
 
-// pass is Pass, returning the error that kept the sweep from reading ECS.
+// pass is Pass, returning the error that kept the sweep from reading the runtime.
 // It reads, plans with a pure function (planPass), then acts.
 func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 	m.closer.CloseDue(ctx, now)
@@ -134,12 +134,12 @@ func (m *Manager) readPass(ctx context.Context, now time.Time, sweep bool) (pass
 	}
 	state := make(map[string]spawner.Task, len(owned))
 	for _, t := range owned {
-		state[t.ARN] = t
+		state[t.ID] = t
 	}
 	var rest []string
 	for _, v := range in.servers {
-		if _, ok := state[v.srv.TaskARN]; v.srv.TaskARN != "" && !ok && v.phase != phaseCreating {
-			rest = append(rest, v.srv.TaskARN)
+		if _, ok := state[v.srv.TaskID]; v.srv.TaskID != "" && !ok && v.phase != phaseCreating {
+			rest = append(rest, v.srv.TaskID)
 		}
 	}
 	if len(rest) > 0 {
@@ -148,8 +148,8 @@ func (m *Manager) readPass(ctx context.Context, now time.Time, sweep bool) (pass
 			return in, fmt.Errorf("describe tasks: %w", err)
 		}
 		for _, t := range described {
-			if slices.Contains(rest, t.ARN) {
-				state[t.ARN] = t
+			if slices.Contains(rest, t.ID) {
+				state[t.ID] = t
 			}
 		}
 	}
@@ -179,8 +179,8 @@ func (m *Manager) actPass(ctx context.Context, now time.Time, p passPlan) {
 	_ = g.Wait()
 }
 
-// commit applies to c's server the changes its plan made (the ports seen,
-// the runtime warning sent, the next player check), unless the server
+// commit applies to c's server the changes its plan made (the runtime
+// warning sent, the next player check), unless the server
 // changed since it was read (it ended, was extended, or was checked): the
 // next pass plans it again. It reports whether c is to be done.
 func (m *Manager) commit(c check) bool {
@@ -191,9 +191,6 @@ func (m *Manager) commit(c check) bool {
 			return
 		}
 		ok = true
-		if c.portsMoved {
-			e.hostPorts = c.hostPorts
-		}
 		if c.warnEnd {
 			e.srv.RuntimeWarned = true
 		}
@@ -218,15 +215,15 @@ func (m *Manager) stopOrphans(ctx context.Context, orphans []spawner.Task) {
 }
 
 func (m *Manager) stopOrphan(ctx context.Context, t spawner.Task) {
-	if err := m.tasks.StopTask(ctx, t.ARN, "spawner: "+string(spawner.CauseOrphan)); err != nil {
+	if err := m.tasks.StopTask(ctx, t.ID, "spawner: "+string(spawner.CauseOrphan)); err != nil {
 		if ctx.Err() == nil {
-			m.log.Error("stop orphaned task", "task", t.ARN, "err", err)
+			m.log.Error("stop orphaned task", "task", t.ID, "err", err)
 		}
 		return
 	}
-	m.log.Warn("stopped orphaned task", "task", t.ARN, "user", t.Tags[spawner.TagOwner])
+	m.log.Warn("stopped orphaned task", "task", t.ID, "user", t.Tags[spawner.TagOwner])
 	m.metrics.Stopped(spawner.CauseOrphan)
-	orphan := spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}
+	orphan := spawner.Server{TaskID: t.ID, Owner: t.Tags[spawner.TagOwner]}
 	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(orphan, spawner.CauseOrphan, "", ""), Key: msgKey(orphan, "log-orphan")})
 	if ch := t.Tags[spawner.TagChannel]; ch != "" {
 		m.closeLater(ch)

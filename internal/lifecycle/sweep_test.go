@@ -69,7 +69,7 @@ func TestTaskEndedNoticedBySweep(t *testing.T) {
 	w.recover()
 	srv := w.readyServer(alice)
 	reason := "OutOfMemoryError: Container killed due to memory usage"
-	w.cluster.endOnOwn(srv.TaskARN, reason, 137)
+	w.cluster.endOnOwn(srv.TaskID, reason, 137)
 
 	w.advanceAndPass(time.Minute, false) // no sweep: the runtime is not read
 	if _, ok := w.serverOf(alice); !ok {
@@ -80,7 +80,7 @@ func TestTaskEndedNoticedBySweep(t *testing.T) {
 		t.Fatalf("the sweep did not notice the task ended\n%s", w)
 	}
 	w.expectEnded(srv, spawner.CauseTaskEnded)
-	why := text.En.FailTaskEnded(w.cluster.get(srv.TaskARN))
+	why := text.En.FailTaskEnded(w.cluster.get(srv.TaskID))
 	if end, _ := w.said(srv, "end"); end.content != text.En.Ended(alice, spawner.CauseTaskEnded, "", why, w.cfg.TicketCloseDelay) {
 		t.Errorf("the end message does not give the runtime's reason and exit code:\n%s", end.content)
 	}
@@ -102,7 +102,7 @@ func TestSweep(t *testing.T) {
 	orphan := func(name string, age time.Duration) string {
 		arn := "arn:aws:ecs:eu-west-3:111122223333:task/games/" + name
 		w.cluster.add(spawner.Task{
-			ARN: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
+			ID: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
 			CreatedAt: w.clock.Now().Add(-age),
 			Tags:      map[string]string{spawner.TagCreation: "gone" + name, spawner.TagOwner: carol, spawner.TagChannel: "1300000000000777777"},
 		})
@@ -117,13 +117,13 @@ func TestSweep(t *testing.T) {
 		t.Errorf("ListOwnedTasks called %d times by a sweep, want 1", n-lists)
 	}
 	d := w.cluster.descs.all()[descs:]
-	if len(d) != 1 || !slices.Equal(d[0], []string{old.TaskARN}) {
-		t.Errorf("DescribeTasks calls = %v, want one for the tracked task ListOwnedTasks missed (%s)", d, old.TaskID())
+	if len(d) != 1 || !slices.Equal(d[0], []string{old.TaskID}) {
+		t.Errorf("DescribeTasks calls = %v, want one for the tracked task ListOwnedTasks missed (%s)", d, old.ShortTaskID())
 	}
 	if got := w.cluster.stops.all(); !slices.Equal(got, []string{oldOrphan}) {
 		t.Errorf("stopped %v, want only the orphan older than the grace", got)
 	}
-	if n := w.logged(spawner.Server{TaskARN: oldOrphan}, "log-orphan"); n != 1 {
+	if n := w.logged(spawner.Server{TaskID: oldOrphan}, "log-orphan"); n != 1 {
 		t.Errorf("the log channel was told of the orphan %d times, want once\n%s", n, w)
 	}
 	if n := w.metrics.stoppedOf(spawner.CauseOrphan); n != 1 {
@@ -171,7 +171,7 @@ func TestSweepLeavesBootingTasks(t *testing.T) {
 	if said := w.guild.purposes(srv.ChannelID, 0); !slices.Equal(said, []string{"status"}) {
 		t.Errorf("ticket channel says %q, want only the status (no warning)\n%s", said, w)
 	}
-	if n := len(w.guild.logged(srv.TaskARN + "/log-orphan")); n != 0 {
+	if n := len(w.guild.logged(srv.TaskID + "/log-orphan")); n != 0 {
 		t.Errorf("the log channel was told of an orphan")
 	}
 	w.expectPhase(srv.CreationID, phaseCreating)
@@ -199,15 +199,15 @@ func TestSaveRetriedBySweep(t *testing.T) {
 	w.recover()
 	w.failReadySave(1)
 	srv := w.readyServer(alice)
-	if rec, _ := w.table.get(srv.TaskARN); rec.State != spawner.StateBooting {
+	if rec, _ := w.table.get(srv.TaskID); rec.State != spawner.StateBooting {
 		t.Fatalf("record state = %q, want booting (the ready save failed)", rec.State)
 	}
 	w.advanceAndPass(time.Minute, false)
-	if rec, _ := w.table.get(srv.TaskARN); rec.State != spawner.StateBooting {
+	if rec, _ := w.table.get(srv.TaskID); rec.State != spawner.StateBooting {
 		t.Errorf("a pass without sweep saved the record")
 	}
 	w.pass(true)
-	if rec, _ := w.table.get(srv.TaskARN); rec.State != spawner.StateReady {
+	if rec, _ := w.table.get(srv.TaskID); rec.State != spawner.StateReady {
 		t.Errorf("record state = %q after the sweep, want ready\n%s", rec.State, w)
 	}
 }
@@ -226,7 +226,7 @@ func TestSaveRacingStop(t *testing.T) {
 		if !fired {
 			fired = true
 			go func() {
-				_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+				_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 				stopped <- err
 			}()
 			// Let the stop get as far as it can while this Put is under way.
@@ -428,7 +428,7 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 		t.Fatalf("Run did not return\n%s", w)
 	}
 	w.waitFor("every goroutine of the Manager to end", func() bool { return runtime.NumGoroutine() <= before })
-	if _, ok := w.serverOf(alice); !ok || readyAlice.TaskARN == "" {
+	if _, ok := w.serverOf(alice); !ok || readyAlice.TaskID == "" {
 		t.Errorf("alice's server was dropped at shutdown")
 	}
 }

@@ -70,9 +70,10 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 
 // probe pings c's server, within the watchdog's timeout.
 func (m *Manager) probe(ctx context.Context, c check) (spawner.Ping, error) {
+	addr := probeAddr(c.srv, c.game, m.queryAddrOf(ctx, c.id, c.srv, c.game))
 	pctx, cancel := context.WithTimeout(ctx, m.pingTimeout(c.game))
 	defer cancel()
-	ping, err := m.pinger.Ping(pctx, c.game.ProbeProtocol(), probeAddr(c.srv, c.game, c.hostPorts))
+	ping, err := m.pinger.Ping(pctx, c.game.ProbeProtocol(), addr)
 	if ctx.Err() == nil {
 		m.metrics.Pinged(ping.Latency, err)
 	}
@@ -122,7 +123,7 @@ func (m *Manager) countPlayers(c check, ping spawner.Ping, err error) (count, bo
 // its last warning.
 func (m *Manager) answerCount(ctx context.Context, now time.Time, c check, ping spawner.Ping, err error, n count) {
 	lang := m.lang(c.srv)
-	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
+	log := m.log.With("task", c.srv.TaskID, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	// Warning k comes again after players came back and left: the check's
 	// time tells those messages apart.
 	checkAt := strconv.FormatInt(now.UnixMilli(), 10)

@@ -82,7 +82,7 @@ func TestPlayerWatchdog(t *testing.T) {
 			t.Fatalf("%s: server tracked = %v, want stopped = %v\n%s", what, ok, step.stopped, w)
 		}
 	}
-	if stops := w.cluster.stops.all(); !slices.Equal(stops, []string{srv.TaskARN}) {
+	if stops := w.cluster.stops.all(); !slices.Equal(stops, []string{srv.TaskID}) {
 		t.Errorf("StopTask calls = %v, want alice's task", stops)
 	}
 	w.expectNothingLeft()
@@ -210,7 +210,7 @@ func TestStopDuringPlayerCheck(t *testing.T) {
 	w.pinger.PingFn = func(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error) {
 		if !fired {
 			fired = true
-			_, stopErr = w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+			_, stopErr = w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 		}
 		return w.players.Ping(ctx, proto, addr)
 	}

@@ -111,8 +111,8 @@ func newWorld(tb testing.TB, opts ...option) *world {
 	w.metrics = &counts{stopped: map[spawner.StopCause]int{}, warned: map[string]int{}}
 	c, s, g := w.cluster, w.table, w.guild
 	w.tasks = &mockTasks{RunTaskFn: c.RunTask, DescribeTasksFn: c.DescribeTasks, StopTaskFn: c.StopTask, ListOwnedTasksFn: c.ListOwnedTasks, AddressFn: c.Address}
-	w.store = &mockStore{LoadFn: s.Load, PutFn: s.Put, DeleteFn: s.Delete,
-		LoadCooldownsFn: s.LoadCooldowns, PutCooldownFn: s.PutCooldown, DeleteCooldownFn: s.DeleteCooldown}
+	w.store = &mockStore{LoadAllFn: s.LoadAll, PutFn: s.Put, DeleteFn: s.Delete,
+		PutCooldownFn: s.PutCooldown, DeleteCooldownFn: s.DeleteCooldown}
 	w.pinger = &mockPinger{PingFn: w.players.Ping}
 	w.chat = &mockChat{CreateTicketFn: g.CreateTicket, SendFn: g.Send, EditFn: g.Edit, DeleteChannelFn: g.DeleteChannel,
 		CategoryChannelsFn: g.CategoryChannels, LogFn: g.Log}
@@ -184,7 +184,7 @@ func (w *world) String() string {
 	b.WriteString("--- runtime:\n" + w.cluster.String())
 	b.WriteString("--- mirror:\n")
 	for _, s := range w.m.Servers(admin) {
-		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.TaskID(), s.State, s.Owner, s.HostPort())
+		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.ShortTaskID(), s.State, s.Owner, s.HostPort())
 	}
 	b.WriteString("--- log:\n" + w.logs.String())
 	return b.String()
@@ -209,13 +209,20 @@ func (w *world) recover() {
 	}
 }
 
-// replies records what a member is answered, ephemerally, during creation.
+// replies records what a member is answered, ephemerally, during
+// creation: the request's Answer.
 type replies struct {
 	mu   sync.Mutex
 	msgs []string
 }
 
-func (r *replies) reply(m spawner.Message) {
+var _ spawner.Answer = (*replies)(nil)
+
+// Given says the member was answered at once.
+func (r *replies) Given() <-chan struct{} { return nil }
+
+// Update records m.
+func (r *replies) Update(m spawner.Message) {
 	r.mu.Lock()
 	r.msgs = append(r.msgs, m.Content)
 	r.mu.Unlock()
@@ -239,7 +246,7 @@ func (r *replies) last() string {
 // request is a member's /server create with a recorded reply.
 func (w *world) request(owner, variant string) (spawner.CreateRequest, *replies) {
 	r := &replies{}
-	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Reply: r.reply}, r
+	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Answer: r}, r
 }
 
 // create asks for a server for owner, failing the test when refused.
@@ -390,7 +397,7 @@ func feedID(srv spawner.Server) string {
 	if srv.CreationID != "" {
 		return srv.CreationID
 	}
-	return srv.TaskID()
+	return srv.ShortTaskID()
 }
 
 // expectClosedAfterDelay checks the ticket channel is still there, then
@@ -486,13 +493,13 @@ func (w *world) seed(s seed) spawner.Server {
 	statusID := w.guild.addChannel(ch, topic, s.owner)
 	arn := fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xfeed0000+w.seeded)
 	srv := spawner.Server{
-		TaskARN: arn, CreationID: id, Game: "minecraft", Variant: "official", Owner: s.owner,
+		TaskID: arn, CreationID: id, Game: "minecraft", Variant: "official", Owner: s.owner,
 		ChannelID: ch, StatusMessageID: statusID, Port: 25565, Token: fmt.Sprintf("tok%09d", w.seeded),
 		Locale: "en-US", State: s.state, CreatedAt: s.createdAt,
 	}
 	if s.task != 0 {
 		t := spawner.Task{
-			ARN: arn, Status: s.task, CreatedAt: s.createdAt,
+			ID: arn, Status: s.task, CreatedAt: s.createdAt,
 			Tags: map[string]string{spawner.TagCreation: id, spawner.TagOwner: s.owner, spawner.TagChannel: ch},
 		}
 		if t.Status == spawner.TaskStopped {
@@ -515,7 +522,7 @@ func (w *world) seed(s seed) spawner.Server {
 		srv.ReadyAt, srv.RunningAt = time.Time{}, time.Time{}
 	}
 	if s.pending {
-		srv.TaskARN = ""
+		srv.TaskID = ""
 	}
 	w.table.put(srv)
 	return srv

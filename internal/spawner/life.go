@@ -37,7 +37,7 @@ func (s Server) Reached() State {
 		return StateBooting
 	case !s.RunningAt.IsZero():
 		return StateRunning
-	case s.TaskARN != "":
+	case s.TaskID != "":
 		return StateProvisioning
 	}
 	return StateRequested

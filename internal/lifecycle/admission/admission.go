@@ -8,16 +8,15 @@
 // between two creations that counted, counting from when the first was
 // asked for. A creation counts once its server is ready, or when its owner
 // stopped it themselves (while it was being created or after). One that
-// ended before its server was ready for any other reason (RunTask refused,
+// ended before its server was ready for any other reason (the runtime refused,
 // the task stopped while booting, an image that cannot be pulled, the
-// ready timeout, Discord or the table failing, a restart) does not: its
+// ready timeout, the chat or the table failing, a restart) does not: its
 // failure message tells the member they can try again, and they can at
 // once. An admin's creations never count.
 package admission
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -32,11 +31,9 @@ const DefaultCooldown = 2 * time.Minute
 
 // Cooldowns is the part of the table that keeps the members' creation
 // cooldowns, under the key spawner.CooldownKeyPrefix+member id
-// (dynamo.Table and bolt.Store satisfy it).
+// (dynamo.Table and bolt.Store satisfy it). The cooldowns stored are read
+// with the rest of the table at start, and given to Load.
 type Cooldowns interface {
-	// LoadCooldowns returns when each member's cooldown started, and a
-	// problem for each item that could not be read.
-	LoadCooldowns(ctx context.Context) (since map[string]time.Time, problems []error, err error)
 	// PutCooldown records that member's cooldown started at since,
 	// replacing the one stored for them, if any.
 	PutCooldown(ctx context.Context, member string, since time.Time) error
@@ -194,18 +191,13 @@ func (a *Admission) save(ctx context.Context, owner string, since time.Time) {
 	}
 }
 
-// Load reads the cooldowns kept in the table, at start, before any Admit,
-// returning the items it could not read as problems for the caller to
-// report; those over at now are removed from the table, each failure
-// logged (such a record is harmless: the next start tries again). It
-// returns an error, and keeps nothing, when the table cannot be read.
-func (a *Admission) Load(ctx context.Context, now time.Time) ([]error, error) {
+// Load puts the cooldowns read from the table at start (stored: when each
+// member's started), before any Admit; those over at now are removed from
+// the table, each failure logged (such a record is harmless: the next
+// start tries again). With no store, nothing stored is kept.
+func (a *Admission) Load(ctx context.Context, stored map[string]time.Time, now time.Time) {
 	if a.store == nil {
-		return nil, nil
-	}
-	stored, problems, err := a.store.LoadCooldowns(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load cooldowns: %w", err)
+		return
 	}
 	var over []string
 	a.mu.Lock()
@@ -225,5 +217,4 @@ func (a *Admission) Load(ctx context.Context, now time.Time) ([]error, error) {
 			a.log.Warn("remove a creation cooldown that is over", "user", member, "err", err)
 		}
 	}
-	return problems, nil
 }

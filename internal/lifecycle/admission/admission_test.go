@@ -27,16 +27,12 @@ var errBoom = errors.New("service unavailable")
 
 // cooldowns is a function-field fake of the table's cooldowns.
 type cooldowns struct {
-	LoadFn   func(ctx context.Context) (map[string]time.Time, []error, error)
 	PutFn    func(ctx context.Context, member string, since time.Time) error
 	DeleteFn func(ctx context.Context, member string) error
 }
 
 var _ Cooldowns = (*cooldowns)(nil)
 
-func (c *cooldowns) LoadCooldowns(ctx context.Context) (map[string]time.Time, []error, error) {
-	return c.LoadFn(ctx)
-}
 func (c *cooldowns) PutCooldown(ctx context.Context, member string, since time.Time) error {
 	return c.PutFn(ctx, member, since)
 }
@@ -55,11 +51,6 @@ type kept struct {
 func (k *kept) fake() *cooldowns {
 	k.since = map[string]time.Time{}
 	return &cooldowns{
-		LoadFn: func(context.Context) (map[string]time.Time, []error, error) {
-			k.mu.Lock()
-			defer k.mu.Unlock()
-			return maps.Clone(k.since), nil, nil
-		},
 		PutFn: func(_ context.Context, member string, since time.Time) error {
 			k.mu.Lock()
 			defer k.mu.Unlock()
@@ -251,7 +242,6 @@ func TestCooldownNotSaved(t *testing.T) {
 }
 
 func TestLoad(t *testing.T) {
-	problem := errors.New(`item cooldown/x: since is not a number`)
 	stored := map[string]time.Time{
 		alice: t0.Add(-time.Minute),     // a minute left
 		bob:   t0.Add(-2 * time.Minute), // over
@@ -259,19 +249,13 @@ func TestLoad(t *testing.T) {
 	t.Run("restores those left, removes those over", func(t *testing.T) {
 		var deleted []string
 		fake := &cooldowns{
-			LoadFn: func(context.Context) (map[string]time.Time, []error, error) {
-				return maps.Clone(stored), []error{problem}, nil
-			},
 			DeleteFn: func(_ context.Context, member string) error {
 				deleted = append(deleted, member)
 				return nil
 			},
 		}
 		a := New(5, 2*time.Minute, fake, quiet())
-		problems, err := a.Load(context.Background(), t0)
-		if err != nil || len(problems) != 1 || problems[0] != problem {
-			t.Fatalf("Load = %v, %v; want the unreadable item as a problem", problems, err)
-		}
+		a.Load(context.Background(), maps.Clone(stored), t0)
 		if !slices.Equal(deleted, []string{bob}) {
 			t.Errorf("deleted %v, want the cooldown over", deleted)
 		}
@@ -285,33 +269,22 @@ func TestLoad(t *testing.T) {
 	t.Run("with the cooldown off, all are removed", func(t *testing.T) {
 		var deleted []string
 		fake := &cooldowns{
-			LoadFn: func(context.Context) (map[string]time.Time, []error, error) { return maps.Clone(stored), nil, nil },
 			DeleteFn: func(_ context.Context, member string) error {
 				deleted = append(deleted, member)
 				return nil
 			},
 		}
 		a := New(5, 0, fake, quiet())
-		if _, err := a.Load(context.Background(), t0); err != nil {
-			t.Fatal(err)
-		}
+		a.Load(context.Background(), maps.Clone(stored), t0)
 		if !slices.Equal(deleted, []string{alice, bob}) {
 			t.Errorf("deleted %v, want every cooldown", deleted)
 		}
 	})
-	t.Run("an unreadable table keeps nothing", func(t *testing.T) {
-		fake := &cooldowns{LoadFn: func(context.Context) (map[string]time.Time, []error, error) { return nil, nil, errBoom }}
-		a := New(5, 2*time.Minute, fake, quiet())
-		if _, err := a.Load(context.Background(), t0); !errors.Is(err, errBoom) {
-			t.Fatalf("Load = %v, want the failure", err)
-		}
-		if len(a.since) != 0 {
-			t.Errorf("cooldowns kept after a failed Load: %v", a.since)
-		}
-	})
-	t.Run("no table", func(t *testing.T) {
-		if problems, err := New(5, time.Minute, nil, quiet()).Load(context.Background(), t0); err != nil || problems != nil {
-			t.Errorf("Load with no table = %v, %v", problems, err)
+	t.Run("no table: nothing stored is kept", func(t *testing.T) {
+		a := New(5, 2*time.Minute, nil, quiet())
+		a.Load(context.Background(), maps.Clone(stored), t0)
+		if err := a.Admit("s1", alice, false, t0); err != nil {
+			t.Errorf("Admit for alice = %v, want admitted: without a table the stored cooldowns are not read", err)
 		}
 	})
 }

@@ -20,11 +20,9 @@ import (
 )
 
 // Store is the part of the table that keeps game templates, under the key
-// "game/<name>" (dynamo.Table and bolt.Store satisfy it).
+// "game/<name>" (dynamo.Table and bolt.Store satisfy it). The templates
+// stored are read with the rest of the table at start, and given to Load.
 type Store interface {
-	// LoadGames returns every stored template by name, and a problem for
-	// each item that could not be read.
-	LoadGames(ctx context.Context) (games map[string][]byte, problems []error, err error)
 	// PutGame stores doc under name, replacing any template of that name.
 	PutGame(ctx context.Context, name string, doc []byte) error
 	// DeleteGame removes the template name; removing one absent is not an error.
@@ -32,8 +30,8 @@ type Store interface {
 }
 
 // Checker is the task runtime's look at a parsed template, changing
-// nothing: ECS checks that the task definition family is known and holds
-// the container. It returns nil when the runtime can run g; a
+// nothing: a runtime of task definitions checks that the family is known
+// and holds the container. It returns nil when the runtime can run g; a
 // *spawner.Problem whose Var names the template key to fix; or an error
 // wrapping spawner.ErrUnreachable when the runtime did not answer.
 type Checker interface {
@@ -206,18 +204,15 @@ type Bad struct {
 	Err  error
 }
 
-// Load reads the stored templates into the catalog, at start. A template
-// that does not parse is skipped, and returned among bad the first time
-// only: Load is retried at start while the table or the runtime fail, and
-// each is reported once. It returns an error, offering nothing more, when
-// the table cannot be read.
-func (c *Catalog) Load(ctx context.Context) (bad []Bad, err error) {
+// Load puts the stored templates read at start (docs, by name) into the
+// catalog; problems are the template records that could not be read. A
+// record that could not be read or a template that does not parse is
+// skipped, and returned among bad the first time only: the start is
+// retried while the table or the runtime fail, and each is reported once.
+// With no store, nothing stored is offered.
+func (c *Catalog) Load(docs map[string][]byte, problems []error) (bad []Bad) {
 	if c.store == nil {
-		return nil, nil
-	}
-	docs, problems, err := c.store.LoadGames(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("load games: %w", err)
+		return nil
 	}
 	for _, p := range problems {
 		bad = c.tell(bad, "", p)
@@ -233,7 +228,7 @@ func (c *Catalog) Load(ctx context.Context) (bad []Bad, err error) {
 		}
 		c.set(g)
 	}
-	return bad, nil
+	return bad
 }
 
 // tell adds a bad template to bad unless an earlier Load returned it.

@@ -18,14 +18,10 @@ var errBoom = errors.New("service unavailable")
 
 // store is a function-field fake of the table's templates.
 type store struct {
-	LoadGamesFn  func(ctx context.Context) (map[string][]byte, []error, error)
 	PutGameFn    func(ctx context.Context, name string, doc []byte) error
 	DeleteGameFn func(ctx context.Context, name string) error
 }
 
-func (s *store) LoadGames(ctx context.Context) (map[string][]byte, []error, error) {
-	return s.LoadGamesFn(ctx)
-}
 func (s *store) PutGame(ctx context.Context, name string, doc []byte) error {
 	return s.PutGameFn(ctx, name, doc)
 }
@@ -49,11 +45,6 @@ func (d *docs) fake() *store {
 		d.docs = map[string][]byte{}
 	}
 	return &store{
-		LoadGamesFn: func(context.Context) (map[string][]byte, []error, error) {
-			d.mu.Lock()
-			defer d.mu.Unlock()
-			return maps.Clone(d.docs), nil, nil
-		},
 		PutGameFn: func(_ context.Context, name string, doc []byte) error {
 			d.mu.Lock()
 			defer d.mu.Unlock()
@@ -214,29 +205,20 @@ func TestStoreFails(t *testing.T) {
 	}
 }
 
-// TestLoadReportsMalformedOnce: Load is retried at start; a malformed
-// stored template is returned once, not at every attempt, and skipped.
+// TestLoadReportsMalformedOnce: the start is retried; a malformed stored
+// template, or one that could not be read, is returned once, not at every
+// attempt, and skipped.
 func TestLoadReportsMalformedOnce(t *testing.T) {
-	d := &docs{docs: map[string][]byte{
+	stored := map[string][]byte{
 		"broken":   []byte(`{"name": "broken", "port": "x"}`),
 		"renamed":  factorio, // stored under another name
 		"factorio": factorio,
-	}}
-	s := d.fake()
-	unreadable := errors.New("item game/?: no name")
-	load := s.LoadGamesFn
-	s.LoadGamesFn = func(ctx context.Context) (map[string][]byte, []error, error) {
-		games, _, err := load(ctx)
-		return games, []error{unreadable}, err
 	}
-	c := newCatalog(s)
+	unreadable := errors.New("item game/?: no name")
+	c := newCatalog((&docs{}).fake())
 	var told []string
 	for range 3 {
-		bad, err := c.Load(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, b := range bad {
+		for _, b := range c.Load(maps.Clone(stored), []error{unreadable}) {
 			told = append(told, b.Name)
 		}
 	}
@@ -248,9 +230,17 @@ func TestLoadReportsMalformedOnce(t *testing.T) {
 			t.Errorf("%s offered = %v, want %v", name, ok, offered)
 		}
 	}
-	s.LoadGamesFn = func(context.Context) (map[string][]byte, []error, error) { return nil, nil, errBoom }
-	if _, err := c.Load(context.Background()); !errors.Is(err, errBoom) {
-		t.Errorf("Load with the table down = %v, want the failure", err)
+}
+
+// TestLoadWithoutStore: with no table of templates, nothing stored is
+// offered.
+func TestLoadWithoutStore(t *testing.T) {
+	c := newCatalog(nil)
+	if bad := c.Load(map[string][]byte{"factorio": factorio}, nil); len(bad) != 0 {
+		t.Errorf("Load with no store told %+v", bad)
+	}
+	if _, ok := c.Games().Lookup("factorio"); ok {
+		t.Errorf("a template is offered though no store keeps templates")
 	}
 }
 

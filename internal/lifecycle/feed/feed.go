@@ -67,7 +67,7 @@ func ID(s spawner.Server) string {
 	if s.CreationID != "" {
 		return s.CreationID
 	}
-	return s.TaskID()
+	return s.ShortTaskID()
 }
 
 // event is the feed's view of srv, a server of game g, at now; never a
