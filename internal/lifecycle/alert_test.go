@@ -98,7 +98,7 @@ func TestAlertCreationFailed(t *testing.T) {
 		why   string
 		cause spawner.StopCause
 	}{{
-		name:  "ticket channel",
+		name: "ticket channel",
 		setup: func(w *world) {
 			fail := failing(2)
 			w.chat.CreateTicketFn = func(ctx context.Context, tk spawner.Ticket) (string, error) {
@@ -108,7 +108,7 @@ func TestAlertCreationFailed(t *testing.T) {
 				return w.guild.CreateTicket(ctx, tk)
 			}
 		},
-		why:   "the ticket channel could not be created: service unavailable",
+		why: "the ticket channel could not be created: service unavailable",
 	}, {
 		name: "run task",
 		setup: func(w *world) {
@@ -116,8 +116,8 @@ func TestAlertCreationFailed(t *testing.T) {
 		},
 		why: "it could not be started (RESOURCE:FARGATE)",
 	}, {
-		name: "no ping answer",
-		opts: []option{withGame(func(g *spawner.Game) { g.ReadyTimeout = time.Minute })},
+		name:  "no ping answer",
+		opts:  []option{withGame(func(g *spawner.Game) { g.ReadyTimeout = time.Minute })},
 		setup: func(w *world) { w.cluster.startIn(spawner.TaskRunning) },
 		drive: func(w *world) { w.pollUntilWorkersDone(20) },
 		why:   "the game did not answer within 1 min of starting",

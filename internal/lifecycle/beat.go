@@ -31,7 +31,7 @@ type beat struct {
 // bootRound is one tick's description of every booting task.
 type bootRound struct {
 	at    time.Time       // the tick
-	ids  map[string]bool // the tasks described
+	ids   map[string]bool // the tasks described
 	done  chan struct{}   // closed once tasks and err are set
 	tasks []spawner.Task
 	err   error

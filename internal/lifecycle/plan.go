@@ -198,9 +198,9 @@ type passPlan struct {
 // it is done.
 type check struct {
 	view
-	ping       bool    // a player-count check; nextCheck is the one after
-	end        *ending // its end: its task ended, or its time is up
-	warnEnd    bool    // the runtime warning; it is then marked warned
+	ping      bool    // a player-count check; nextCheck is the one after
+	end       *ending // its end: its task ended, or its time is up
+	warnEnd   bool    // the runtime warning; it is then marked warned
 	retryStop bool    // the end that failed, tried again
 	save      bool    // the record, behind the mirror, written again
 	nextCheck time.Time

@@ -36,7 +36,7 @@ func contains(t *testing.T, what, s string, parts ...string) {
 func TestStatusShowsTheStepReached(t *testing.T) {
 	g := minecraft()
 	s := spawner.Server{Owner: owner, Variant: "official", State: spawner.StateBooting, Address: "203.0.113.7", Port: 25565,
-		TaskARN: "arn:aws:ecs:eu-west-3:1:task/games/t1", RunningAt: t0}
+		TaskID: "arn:aws:ecs:eu-west-3:1:task/games/t1", RunningAt: t0}
 	booting := En.Status(g, s, "")
 	contains(t, "status while booting", booting, "Minecraft", "✅ requested", "✅ running · `203.0.113.7:25565`", "⏳ booting", "▫️ ready")
 	s.State, s.ReadyAt = spawner.StateReady, t0
@@ -46,13 +46,13 @@ func TestStatusShowsTheStepReached(t *testing.T) {
 		t.Errorf("a ready server's status shows a step in progress:\n%s", ready)
 	}
 	// An end shows the last step reached, never one that did not happen.
-	failed := spawner.Server{Owner: owner, Variant: "official", State: spawner.StateStopped, TaskARN: "arn:aws:ecs:eu-west-3:1:task/games/t1"}
+	failed := spawner.Server{Owner: owner, Variant: "official", State: spawner.StateStopped, TaskID: "arn:aws:ecs:eu-west-3:1:task/games/t1"}
 	stopped := En.Status(g, failed, "")
 	contains(t, "status of a creation that failed while pending", stopped, "✅ provisioning", "▫️ ready", "⏹️ stopped")
 	noIP := failed
 	noIP.RunningAt = t0
 	contains(t, "status of a server with no public address", En.Status(g, noIP, ""), "✅ running", "▫️ booting", "⏹️ stopped")
-	contains(t, "status with a note", En.Status(g, s, En.StatusStopsAt(t0)), "Stops "+Timestamp(t0, "t"))
+	contains(t, "status with a note", En.Status(g, s, En.StatusStopsAt(t0)), "Stops "+Timestamp(t0, spawner.TimeOfDay))
 	contains(t, "French status", Fr.Status(g, s, ""), "✅ prêt")
 }
 
@@ -61,7 +61,7 @@ func TestReadySaysWhereAndUntilWhen(t *testing.T) {
 	s := spawner.Server{Owner: owner, Variant: "non_official", Address: "203.0.113.7", Port: 25565, Token: "t0k3n", Players: 5}
 	stop := t0.Add(90 * time.Minute)
 	contains(t, "ready message", En.Ready(g, s, stop), Mention(owner), "`203.0.113.7:25565`", "1.20.4", "non-official",
-		"**Players online:** 5", "**Minimum players:** 4", Timestamp(stop, "t"), Timestamp(stop, "R"), "`/opredeem t0k3n`")
+		"**Players online:** 5", "**Minimum players:** 4", Timestamp(stop, spawner.TimeOfDay), Timestamp(stop, spawner.TimeRelative), "`/opredeem t0k3n`")
 	g.MinPlayers = 0
 	if got := En.Ready(g, s, stop); strings.Contains(got, "Minimum players") {
 		t.Errorf("a ready message tells a minimum though there is none:\n%s", got)
@@ -80,9 +80,9 @@ func TestWarningsCountAndSayWhatWasFound(t *testing.T) {
 	contains(t, "warning with no answer", En.PlayerWarning(owner, 2, 3, 0, 4, false, next), "warning **2/3**", "did not answer")
 	contains(t, "last warning", En.PlayerWarning(owner, 3, 3, 0, 4, false, next), "warning **3/3**", "Last warning")
 	contains(t, "players back", En.PlayersBack(6), "6 players online: warnings reset")
-	contains(t, "runtime warning", En.RuntimeWarning(owner, next), Mention(owner), "maximum duration", Timestamp(next, "R"))
-	contains(t, "Spot warning", En.SpotInterruption(owner), Mention(owner), "Fargate Spot is reclaiming this server", "two minutes")
-	contains(t, "French Spot warning", Fr.SpotInterruption(owner), Mention(owner), "Fargate Spot reprend ce serveur")
+	contains(t, "runtime warning", En.RuntimeWarning(owner, next), Mention(owner), "maximum duration", Timestamp(next, spawner.TimeRelative))
+	contains(t, "reclaim warning", En.Reclaimed(owner), Mention(owner), "Fargate Spot is reclaiming this server", "two minutes")
+	contains(t, "French reclaim warning", Fr.Reclaimed(owner), Mention(owner), "Fargate Spot reprend ce serveur")
 }
 
 func TestEndsSayWhy(t *testing.T) {
@@ -108,8 +108,8 @@ func TestEndsSayWhy(t *testing.T) {
 		{"answer: failed", En.CreationFailed(En.FailRecord()), []string{"could not be created: " + En.FailRecord(), "try again"}},
 		{"answer: started", En.CreationStarted("1300000000000000001"), []string{ChannelLink("1300000000000000001")}},
 		{"answer: stopped", En.CreationStopped(time.Time{}), []string{"creation of your server was stopped"}},
-		{"answer: stopped, cooldown", En.CreationStopped(t0), []string{"you can create another " + Timestamp(t0, "R")}},
-		{"answer: stopped, cooldown, French", Fr.CreationStopped(t0), []string{"tu pourras en créer un autre " + Timestamp(t0, "R")}},
+		{"answer: stopped, cooldown", En.CreationStopped(t0), []string{"you can create another " + Timestamp(t0, spawner.TimeRelative)}},
+		{"answer: stopped, cooldown, French", Fr.CreationStopped(t0), []string{"tu pourras en créer un autre " + Timestamp(t0, spawner.TimeRelative)}},
 	} {
 		contains(t, tc.what, tc.got, tc.parts...)
 	}
@@ -119,7 +119,7 @@ func TestEndsSayWhy(t *testing.T) {
 }
 
 func TestLogChannelLines(t *testing.T) {
-	s := spawner.Server{Owner: owner, Variant: "official", ChannelID: "1300000000000000001", TaskARN: "arn:aws:ecs:eu-west-3:1:task/games/t1",
+	s := spawner.Server{Owner: owner, Variant: "official", ChannelID: "1300000000000000001", TaskID: "arn:aws:ecs:eu-west-3:1:task/games/t1",
 		Address: "203.0.113.7", Port: 25565}
 	for _, tc := range []struct {
 		what  string
@@ -138,8 +138,8 @@ func TestLogChannelLines(t *testing.T) {
 		{"retried", En.LogStopRetry(s, "503"), []string{"Could not stop task `t1`", "503"}},
 		{"malformed", En.LogBadRecord("item 3: no taskId"), []string{"malformed", "item 3: no taskId"}},
 		{"malformed template", En.LogBadTemplate("broken", "port: not a number"), []string{"broken", "port: not a number"}},
-		{"extended", En.LogExtended(s, owner, t0), []string{"extended by " + Mention(owner), Timestamp(t0, "f"), "t1"}},
-		{"extended, ticket", En.ExtendedTicket(owner, t0), []string{Mention(owner) + " extended the server", Timestamp(t0, "t")}},
+		{"extended", En.LogExtended(s, owner, t0), []string{"extended by " + Mention(owner), Timestamp(t0, spawner.TimeDateTime), "t1"}},
+		{"extended, ticket", En.ExtendedTicket(owner, t0), []string{Mention(owner) + " extended the server", Timestamp(t0, spawner.TimeOfDay)}},
 	} {
 		contains(t, tc.what, tc.got, tc.parts...)
 	}
