@@ -339,8 +339,8 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
-		CreateCooldown:   cooldown(cfg.CreateCooldown),
-		MaxExtensions:    extensions(cfg.MaxExtensions),
+		CreateCooldown:   cfg.CreateCooldown,
+		MaxExtensions:    cfg.MaxExtensions,
 		RCON:             rconRunner,
 		Limits:           limits,
 		Tasks:            a.runtime(),
@@ -528,13 +528,4 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 			return nil
 		}
 	}
-}
-
-// cooldown maps GAMESERVER_CREATE_COOLDOWN (0 turns it off) to the
-// lifecycle's option (0 takes the default, negative turns it off).
-func cooldown(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

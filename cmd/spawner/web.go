@@ -9,6 +9,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/feed"
 	"github.com/mineral-contest/spawner/internal/metrics"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/web"
@@ -145,7 +146,7 @@ func basePath(publicURL string) string {
 }
 
 // events is the lifecycle's Events: nil (none) without pages.
-func (p *pages) events() lifecycle.Events {
+func (p *pages) events() feed.Events {
 	if p == nil {
 		return nil
 	}

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/cost"
+	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -156,9 +158,9 @@ const (
 const (
 	DefaultDataDir        = "./data"
 	DefaultGameImage      = "itzg/minecraft-server"
-	DefaultExtendDuration = 30 * time.Minute
-	DefaultMaxExtensions  = 2
-	DefaultCreateCooldown = 2 * time.Minute
+	DefaultExtendDuration = lifecycle.DefaultExtendDuration
+	DefaultMaxExtensions  = lifecycle.DefaultMaxExtensions
+	DefaultCreateCooldown = admission.DefaultCooldown
 )
 
 // DefaultDockerPorts is DOCKER_PORT_RANGE's default, 25565-25664.
@@ -325,7 +327,7 @@ func (l *loader) loadGame(c *Config) {
 	c.MaxServers = l.maxServers("GAMESERVER_MAX_SERVERS")
 	c.MaxServersSet = l.get("GAMESERVER_MAX_SERVERS") != ""
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
-	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, lim.PollInterval)
+	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", lifecycle.DefaultPollInterval, withUnit, lim.PollInterval)
 	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, lim.TicketCloseDelay)
 }
 

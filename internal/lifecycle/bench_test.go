@@ -223,7 +223,7 @@ func newBenchSweepWorld(b *testing.B, ctx context.Context, n int) *benchSweepWor
 			},
 		})
 		w.servers = append(w.servers, spawner.Server{
-			TaskID: t.ARN, CreationID: creation, Address: t.PublicIP, Port: game.Port,
+			TaskID: t.ID, CreationID: creation, Address: t.PublicIP, Port: game.Port,
 			Token: fmt.Sprintf("tok%021d", i+1), CreatedAt: created, ChannelID: channel,
 			StatusMessageID: fmt.Sprintf("16%016d", i+1), Variant: "official", Owner: owner,
 			Game: game.Name, Locale: "fr", State: spawner.StateReady,

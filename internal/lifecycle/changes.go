@@ -30,24 +30,13 @@ func (m *Manager) TaskChanged(t spawner.Task) {
 	if t.ID == "" {
 		return
 	}
-	m.mu.Lock()
-	var e *entry
-	for _, o := range m.entries {
-		if o.srv.TaskID == t.ID {
-			e = o
-			break
-		}
-	}
+	e, ph := m.fleet.byTask(t.ID)
 	if e == nil {
-		m.mu.Unlock()
 		return
 	}
-	ph := e.phase
-	m.mu.Unlock()
-
 	switch ph {
 	case phaseCreating:
-		e.nudgeWorker()
+		m.wakeWorker(e)
 	case phaseWatched:
 		if !t.Reclaimed && !t.Stopped() {
 			return // nothing a change alone could end or warn of
@@ -60,22 +49,26 @@ func (m *Manager) TaskChanged(t spawner.Task) {
 // (confirmTaskChange), unless one is already under way for e: that one
 // then looks once more when it is done. hint is the change that asked.
 func (m *Manager) look(e *entry, hint spawner.Task) {
-	m.mu.Lock()
-	e.hint = hint
-	if e.looking {
-		e.lookAgain = true
-		m.mu.Unlock()
+	var start bool
+	m.fleet.updateEntry(e, func(e *entry) {
+		e.hint = hint
+		if e.looking {
+			e.lookAgain = true
+			return
+		}
+		e.looking, start = true, true
+	})
+	if !start {
 		return
 	}
-	e.looking = true
-	m.mu.Unlock()
 	m.goWorker(func() {
 		for {
 			m.confirmTaskChange(e)
-			m.mu.Lock()
-			again := e.lookAgain
-			e.lookAgain, e.looking = false, again
-			m.mu.Unlock()
+			var again bool
+			m.fleet.updateEntry(e, func(e *entry) {
+				again = e.lookAgain
+				e.lookAgain, e.looking = false, again
+			})
 			if !again {
 				return
 			}
@@ -88,13 +81,14 @@ func (m *Manager) look(e *entry, hint spawner.Task) {
 // runtime no longer knows is gone, as for the sweep; the change's words
 // then tell how it ended (a runtime's, for a task it removed).
 func (m *Manager) confirmTaskChange(e *entry) {
-	m.mu.Lock()
-	id, taskID, hint := e.id, e.srv.TaskID, e.hint
-	live := m.entries[id] == e && e.phase == phaseWatched
-	m.mu.Unlock()
+	var taskID string
+	var hint spawner.Task
+	var live bool
+	m.fleet.updateEntry(e, func(e *entry) { taskID, hint, live = e.srv.TaskID, e.hint, e.phase == phaseWatched })
 	if !live {
 		return
 	}
+	id := e.id
 	described, err := m.tasks.DescribeTasks(m.ctx, []string{taskID})
 	if err != nil {
 		if m.ctx.Err() == nil {

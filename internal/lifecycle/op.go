@@ -61,13 +61,7 @@ func taskEnv(g spawner.Game, v spawner.Variant, s spawner.Server) map[string]str
 // an error; a refused password wraps spawner.ErrRCONAuth. The password is
 // never logged nor returned.
 func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (string, error) {
-	m.mu.Lock()
-	e, err := m.ownedLocked(by, id)
-	var game spawner.Game
-	if e != nil {
-		game = e.game
-	}
-	m.mu.Unlock()
+	_, _, game, err := m.fleet.owned(by, id)
 	switch {
 	case err != nil:
 		return "", err
@@ -77,13 +71,7 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 	if err := spawner.ValidPlayerName(player); err != nil {
 		return "", &spawner.Refusal{Code: spawner.RefusedPlayerName, Name: player}
 	}
-	m.mu.Lock()
-	e, err = m.controlLocked(by, id)
-	var srv spawner.Server
-	if e != nil {
-		srv = e.srv
-	}
-	m.mu.Unlock()
+	_, srv, err := m.control(by, id)
 	if err != nil {
 		return "", err
 	}

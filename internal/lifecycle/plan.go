@@ -7,9 +7,10 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// Recovery, and the sweep for orphans, read the world, plan, then act. The
-// plan is a pure function of what was read, so every rule of
-// reconciliation is in this file and tested by a table.
+// Recovery at start and each pass of the sweep read the world, plan, then
+// act. Each plan is a pure function of what was read, so every rule of
+// reconciliation and of the watchdogs is in this file and tested by a
+// table.
 
 // observed is what recovery read: the table, the runtime and the ticket category.
 type observed struct {
@@ -170,4 +171,116 @@ func ticketCreation(topic string) (string, bool) {
 		}
 	}
 	return id, true
+}
+
+// passInput is what one pass of the sweep read.
+type passInput struct {
+	now     time.Time
+	sweep   bool   // the pass reads the runtime (at the fleet's interval)
+	servers []view // every server of the fleet, as read
+	// tasks is what the runtime said of the tracked tasks, by task id, and
+	// owned the tasks it lists as the bot's: nil when the pass did not
+	// sweep or could not read the runtime, and then nothing is concluded
+	// about any server's task, nor about orphans.
+	tasks map[string]spawner.Task
+	owned []spawner.Task
+	grace time.Duration // how old an orphan must be to be stopped
+}
+
+// passPlan is everything a pass does.
+type passPlan struct {
+	checks  []check        // what is due for some servers
+	orphans []spawner.Task // owned tasks no server names, older than the grace: stopped
+}
+
+// check is what is due for one server at a pass, with the server as it
+// was read (view) and the changes the plan makes to it, committed before
+// it is done.
+type check struct {
+	view
+	ping      bool    // a player-count check; nextCheck is the one after
+	end       *ending // its end: its task ended, or its time is up
+	warnEnd   bool    // the runtime warning; it is then marked warned
+	retryStop bool    // the end that failed, tried again
+	save      bool    // the record, behind the mirror, written again
+	nextCheck time.Time
+}
+
+// planPass decides what a pass does with what it read.
+func planPass(in passInput) passPlan {
+	var p passPlan
+	var tracked tracking
+	for _, v := range in.servers {
+		tracked.add(v.srv)
+		if c, ok := planCheck(v, in.now, in.sweep, in.tasks); ok {
+			p.checks = append(p.checks, c)
+		}
+	}
+	if in.owned != nil {
+		p.orphans = orphans(in.owned, tracked, in.now, in.grace)
+	}
+	return p
+}
+
+// planCheck decides what is due at now for server v; tasks is what the
+// runtime said (nil: nothing). A server a worker owns (creating, or its
+// end under way) is left to it; one whose end failed is tried again at
+// each sweep.
+func planCheck(v view, now time.Time, sweep bool, tasks map[string]spawner.Task) (check, bool) {
+	c := check{view: v}
+	switch v.phase {
+	case phaseEndWanted:
+		c.retryStop = sweep
+		return c, sweep
+	case phaseWatched:
+	default:
+		return c, false // a worker owns it
+	}
+	c.save = v.unsaved && sweep
+	if tasks != nil && v.srv.TaskID != "" {
+		t, found := tasks[v.srv.TaskID]
+		if !found || t.Stopped() {
+			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
+			return c, true
+		}
+	}
+	end := v.srv.StopTime(v.game)
+	switch {
+	case !now.Before(end):
+		c.end = &ending{cause: spawner.CauseRuntime}
+	case !v.srv.RuntimeWarned && !now.Before(end.Add(-v.game.MaxDurationWarning)):
+		c.warnEnd = true
+	}
+	if c.end == nil && countsPlayers(v.game) && !now.Before(v.nextCheck) {
+		c.ping = true
+		c.nextCheck = now.Add(v.game.CheckInterval)
+	}
+	return c, c.end != nil || c.warnEnd || c.ping || c.save
+}
+
+// nextDue is the earliest time something planCheck decides is due for a
+// watched server (a runtime warning or stop, a player check), at the
+// latest limit. A server a worker owns is its worker's; one whose end
+// failed waits for the next sweep.
+func nextDue(servers []view, limit time.Time) time.Time {
+	next := limit
+	earlier := func(t time.Time) {
+		if !t.IsZero() && t.Before(next) {
+			next = t
+		}
+	}
+	for _, v := range servers {
+		if v.phase != phaseWatched {
+			continue
+		}
+		end := v.srv.StopTime(v.game)
+		if !v.srv.RuntimeWarned {
+			earlier(end.Add(-v.game.MaxDurationWarning))
+		}
+		earlier(end)
+		if countsPlayers(v.game) {
+			earlier(v.nextCheck)
+		}
+	}
+	return next
 }

@@ -152,3 +152,137 @@ func TestTicketCreation(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanPass decides what a pass of the sweep does with what it read,
+// with no fakes: each case is one server as read, the runtime's word on
+// its task, and what is due.
+func TestPlanPass(t *testing.T) {
+	now := time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)
+	game := spawner.Game{MinPlayers: 4, CheckInterval: 5 * time.Minute, MaxDuration: 90 * time.Minute, MaxDurationWarning: 10 * time.Minute}
+	tcp := game
+	tcp.Protocol = spawner.ProtocolTCP
+	const arn = "arn:aws:ecs:eu-west-3:1:task/games/a1"
+	watched := func(age time.Duration) view {
+		return view{id: "c1", phase: phaseWatched, game: game, nextCheck: now.Add(time.Minute),
+			srv: spawner.Server{TaskID: arn, CreationID: "c1", State: spawner.StateReady, CreatedAt: now.Add(-age)}}
+	}
+	running := map[string]spawner.Task{arn: {ID: arn, Status: spawner.TaskRunning}}
+	type want struct {
+		due       bool
+		end       spawner.StopCause
+		warnEnd   bool
+		ping      bool
+		save      bool
+		retryStop bool
+	}
+	for _, tc := range []struct {
+		name  string
+		v     view
+		sweep bool
+		tasks map[string]spawner.Task // nil: not read
+		want  want
+	}{
+		{name: "nothing due", v: watched(time.Hour), sweep: true, tasks: running},
+		{name: "the player check is due", v: func() view { v := watched(time.Hour); v.nextCheck = now; return v }(),
+			want: want{due: true, ping: true}},
+		{name: "a game that counts no players is not checked", v: func() view {
+			v := watched(time.Hour)
+			v.game, v.nextCheck = tcp, now
+			return v
+		}()},
+		{name: "the runtime warning is due", v: watched(80 * time.Minute), want: want{due: true, warnEnd: true}},
+		{name: "warned once", v: func() view { v := watched(80 * time.Minute); v.srv.RuntimeWarned = true; return v }()},
+		{name: "its time is up", v: func() view { v := watched(90 * time.Minute); v.nextCheck = now; return v }(),
+			want: want{due: true, end: spawner.CauseRuntime}},
+		{name: "a stop time moved later", v: func() view { v := watched(90 * time.Minute); v.srv.StopsAt = now.Add(time.Hour); return v }()},
+		{name: "its task stopped", v: watched(time.Hour), sweep: true,
+			tasks: map[string]spawner.Task{arn: {ID: arn, Status: spawner.TaskStopped}}, want: want{due: true, end: spawner.CauseTaskEnded}},
+		{name: "its task is gone", v: watched(time.Hour), sweep: true, tasks: map[string]spawner.Task{},
+			want: want{due: true, end: spawner.CauseTaskEnded}},
+		{name: "the runtime not read: nothing concluded", v: watched(time.Hour), sweep: true},
+		{name: "an unsaved record is saved at a sweep", v: func() view { v := watched(time.Hour); v.unsaved = true; return v }(),
+			sweep: true, tasks: running, want: want{due: true, save: true}},
+		{name: "not between sweeps", v: func() view { v := watched(time.Hour); v.unsaved = true; return v }()},
+		{name: "an end that failed is retried at a sweep", v: func() view { v := watched(time.Hour); v.phase = phaseEndWanted; return v }(),
+			sweep: true, want: want{due: true, retryStop: true}},
+		{name: "and only then", v: func() view { v := watched(time.Hour); v.phase = phaseEndWanted; return v }()},
+		{name: "a creation is its worker's", v: func() view { v := watched(95 * time.Minute); v.phase = phaseCreating; return v }(),
+			sweep: true, tasks: map[string]spawner.Task{}},
+		{name: "an end under way is its worker's", v: func() view { v := watched(95 * time.Minute); v.phase = phaseEnding; return v }(),
+			sweep: true, tasks: map[string]spawner.Task{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := planPass(passInput{now: now, sweep: tc.sweep, servers: []view{tc.v}, tasks: tc.tasks})
+			var got want
+			if len(p.checks) == 1 {
+				c := p.checks[0]
+				got = want{due: true, warnEnd: c.warnEnd, ping: c.ping, save: c.save, retryStop: c.retryStop}
+				if c.end != nil {
+					got.end = c.end.cause
+				}
+				if c.ping && !c.nextCheck.Equal(now.Add(game.CheckInterval)) {
+					t.Errorf("next check at %v, want one interval after now", c.nextCheck)
+				}
+			}
+			if got != tc.want {
+				t.Errorf("planned %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestPlanPassOrphans: the sweep stops the owned tasks no server names,
+// older than the grace window, and only when it read the runtime.
+func TestPlanPassOrphans(t *testing.T) {
+	now := time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)
+	owned := []spawner.Task{
+		{ID: "orphan", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour)},
+		{ID: "young", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Minute)},
+		{ID: "ours", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour)},
+		{ID: "starting", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour), Tags: map[string]string{spawner.TagCreation: "c2"}},
+	}
+	servers := []view{
+		{id: "c1", phase: phaseWatched, srv: spawner.Server{TaskID: "ours", CreationID: "c1", CreatedAt: now}},
+		{id: "c2", phase: phaseCreating, srv: spawner.Server{CreationID: "c2", CreatedAt: now}}, // its record names no task yet
+	}
+	in := passInput{now: now, sweep: true, servers: servers, owned: owned, tasks: map[string]spawner.Task{}, grace: 2 * time.Minute}
+	var got []string
+	for _, o := range planPass(in).orphans {
+		got = append(got, o.ID)
+	}
+	if !slices.Equal(got, []string{"orphan"}) {
+		t.Errorf("orphans = %v, want [orphan]", got)
+	}
+	in.owned, in.tasks = nil, nil // the runtime could not be read
+	if o := planPass(in).orphans; len(o) != 0 {
+		t.Errorf("orphans without reading the runtime = %v", o)
+	}
+}
+
+// TestNextDue: the sweep's loop wakes for the first thing due of a watched
+// server, never later than its limit.
+func TestNextDue(t *testing.T) {
+	now := time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)
+	game := spawner.Game{MinPlayers: 4, CheckInterval: 5 * time.Minute, MaxDuration: 90 * time.Minute, MaxDurationWarning: 10 * time.Minute}
+	limit := now.Add(time.Hour)
+	srv := func(age time.Duration, warned bool) spawner.Server {
+		return spawner.Server{CreatedAt: now.Add(-age), RuntimeWarned: warned}
+	}
+	for _, tc := range []struct {
+		name string
+		v    view
+		want time.Time
+	}{
+		{name: "its next check", v: view{phase: phaseWatched, game: game, srv: srv(0, false), nextCheck: now.Add(5 * time.Minute)}, want: now.Add(5 * time.Minute)},
+		{name: "its runtime warning", v: view{phase: phaseWatched, game: game, srv: srv(79*time.Minute, false), nextCheck: now.Add(5 * time.Minute)}, want: now.Add(time.Minute)},
+		{name: "its end, once warned", v: view{phase: phaseWatched, game: game, srv: srv(88*time.Minute, true), nextCheck: now.Add(5 * time.Minute)}, want: now.Add(2 * time.Minute)},
+		{name: "nothing before the limit", v: view{phase: phaseWatched, game: spawner.Game{MaxDuration: 3 * time.Hour}, srv: srv(0, false)}, want: limit},
+		{name: "a creation is its worker's", v: view{phase: phaseCreating, game: game, srv: srv(89*time.Minute, true)}, want: limit},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := nextDue([]view{tc.v}, limit); !got.Equal(tc.want) {
+				t.Errorf("nextDue = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -15,13 +15,15 @@ func (m *Manager) reclaimed(e *entry, t spawner.Task) bool {
 	if !t.Reclaimed || t.Status == spawner.TaskStopped {
 		return false
 	}
-	m.mu.Lock()
-	tell := e.phase == phaseWatched && !e.reclaimTold && m.entries[e.id] == e
-	if tell {
-		e.reclaimTold = true
-	}
-	srv, gone := e.srv, e.gone
-	m.mu.Unlock()
+	var tell bool
+	var srv spawner.Server
+	m.fleet.updateEntry(e, func(e *entry) {
+		if tell = e.phase == phaseWatched && !e.reclaimTold; tell {
+			e.reclaimTold = true
+		}
+		srv = e.srv
+	})
+	gone := e.gone
 	if !tell {
 		return true
 	}

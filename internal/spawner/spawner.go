@@ -39,8 +39,8 @@ const GameKeyPrefix = "game/"
 // "cooldown/<member id>".
 const CooldownKeyPrefix = "cooldown/"
 
-// State is where a server is in its life. The order of the constants is the
-// order a server goes through them.
+// State is where a server is in its life. The constants are listed in the
+// order a server goes through them, which Rank gives (life.go).
 type State string
 
 const (
@@ -56,14 +56,7 @@ const (
 
 // Known reports whether s is one of the states above; a stored record
 // with any other state is malformed (Record.Server).
-func (s State) Known() bool {
-	switch s {
-	case StateRequested, StateProvisioning, StatePending, StateRunning,
-		StateBooting, StateReady, StateStopping, StateStopped:
-		return true
-	}
-	return false
-}
+func (s State) Known() bool { return s.Rank() >= 0 }
 
 // Server is one game server a member asked for: the row of the table and the
 // entry of the in-memory mirror.
@@ -176,7 +169,8 @@ type Game struct {
 	// Protocol says how readiness and players are checked; empty means
 	// ProtocolMinecraft.
 	Protocol Protocol
-	// QueryPort is the A2S query port (ProtocolA2S); 0 means Port+1.
+	// QueryPort is the A2S query port (ProtocolA2S); 0 means Port+1 (see
+	// ProbePort).
 	QueryPort int
 	// Ports are every port the game listens on, the game port first; empty
 	// means Port over TCP. A runtime that publishes ports publishes each.
@@ -252,6 +246,18 @@ func (g Game) ProbeProtocol() Protocol {
 		return ProtocolMinecraft
 	}
 	return g.Protocol
+}
+
+// ProbePort is the port g's servers answer their probe on: for an a2s
+// game its QueryPort, Port+1 when unset; else its Port.
+func (g Game) ProbePort() int {
+	if g.Protocol != ProtocolA2S {
+		return g.Port
+	}
+	if g.QueryPort != 0 {
+		return g.QueryPort
+	}
+	return g.Port + 1
 }
 
 // Environment is the container environment for a server of variant v: the

@@ -256,7 +256,7 @@ func (p *templateParser) rconPrivate(rcon int, g Game) {
 		key = "port"
 	case rcon == g.QueryPort:
 		key = "queryPort"
-	case g.Protocol == ProtocolA2S && g.QueryPort == 0 && g.Port != 0 && rcon == g.Port+1:
+	case g.Protocol == ProtocolA2S && g.QueryPort == 0 && g.Port != 0 && rcon == g.ProbePort():
 		key = "queryPort, port+1 by default"
 	default:
 		key = p.portKeys[rcon]
@@ -649,10 +649,7 @@ func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 		p.fail("ports", "must list the game port %d", g.Port)
 	}
 	if g.Protocol == ProtocolA2S && g.Port != 0 && len(ports) > 0 {
-		q := g.QueryPort
-		if q == 0 {
-			q = g.Port + 1
-		}
+		q := g.ProbePort()
 		if !slices.Contains(ports, PortSpec{Port: q, Proto: "udp"}) {
 			p.fail("ports", "must list the query port %d over udp", q)
 		}

@@ -213,27 +213,17 @@ func (l Lang) State(s spawner.State) string {
 	return string(s)
 }
 
-var steps = []spawner.State{
-	spawner.StateRequested, spawner.StateProvisioning, spawner.StatePending,
-	spawner.StateRunning, spawner.StateBooting, spawner.StateReady,
-}
-
 // Status is the ticket channel's status message, edited in place at each step.
 // note, when not empty, is shown under the steps (the address, a failure).
 func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "🎮 **%s** · %s · %s %s\n", g.Title, l.Variant(s.Variant), l.pick("for", "pour"), Mention(s.Owner))
-	current := -1
-	for i, st := range steps {
-		if st == s.State {
-			current = i
-		}
-	}
+	current := s.State.Rank()
 	ended := s.State == spawner.StateStopping || s.State == spawner.StateStopped
 	if ended {
-		current = reached(s)
+		current = s.Reached().Rank()
 	}
-	for i, st := range steps {
+	for i, st := range spawner.Steps() {
 		mark := "▫️"
 		switch {
 		case i < current || (i == current && (st == spawner.StateReady || ended)):
@@ -257,29 +247,6 @@ func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
 		b.WriteString(note + "\n")
 	}
 	return strings.TrimRight(b.String(), "\n")
-}
-
-// reached is the index in steps of the last step an ended server got to,
-// from what it recorded on the way, so its status never claims a step that
-// did not happen (a creation that failed while pending is not shown ready).
-func reached(s spawner.Server) int {
-	step := spawner.StateRequested
-	switch {
-	case !s.ReadyAt.IsZero():
-		step = spawner.StateReady
-	case s.Address != "":
-		step = spawner.StateBooting
-	case !s.RunningAt.IsZero():
-		step = spawner.StateRunning
-	case s.TaskID != "":
-		step = spawner.StateProvisioning
-	}
-	for i, st := range steps {
-		if st == step {
-			return i
-		}
-	}
-	return 0
 }
 
 // Ready is the message that tells the owner their server is up.

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -16,6 +17,17 @@ import (
 // worker still pings its own server every tick, with its own deadlines, and
 // a slow ping holds back no other server.
 
+// beat is the booting beat: it owns the last tick's description, under its
+// own lock, never held across the call.
+type beat struct {
+	every   time.Duration          // the poll interval
+	tasks   Tasks                  // the runtime
+	booting func() map[string]bool // the tasks of the servers booting now (fleet.bootingTasks)
+
+	mu    sync.Mutex
+	round *bootRound // the last tick's DescribeTasks
+}
+
 // bootRound is one tick's description of every booting task.
 type bootRound struct {
 	at    time.Time       // the tick
@@ -25,29 +37,29 @@ type bootRound struct {
 	err   error
 }
 
-// nextTick is the first tick of the booting beat after now.
-func (m *Manager) nextTick(now time.Time) time.Time {
-	return now.Truncate(m.cfg.PollInterval).Add(m.cfg.PollInterval)
+// next is the first tick of the booting beat after now.
+func (b *beat) next(now time.Time) time.Time {
+	return now.Truncate(b.every).Add(b.every)
 }
 
-// describeBooting returns what the runtime says of the booting task id at
-// tick at, among others: callers match by id. A zero at (a worker's first
-// step, or one woken by a change or a stop) or a worker late for its tick
-// describes id alone.
-func (m *Manager) describeBooting(ctx context.Context, at time.Time, id string) ([]spawner.Task, error) {
+// describe returns what the runtime says of the booting task id at tick at,
+// among others: callers match by id. A zero at (a worker's first step, or
+// one woken by a change or a stop) or a worker late for its tick describes
+// id alone.
+func (b *beat) describe(ctx context.Context, at time.Time, id string) ([]spawner.Task, error) {
 	if at.IsZero() {
-		return m.tasks.DescribeTasks(ctx, []string{id})
+		return b.tasks.DescribeTasks(ctx, []string{id})
 	}
-	m.mu.Lock()
-	r := m.round
+	b.mu.Lock()
+	r := b.round
 	lead := r == nil || r.at.Before(at)
 	if lead {
-		r = &bootRound{at: at, ids: m.bootingTasksLocked(), done: make(chan struct{})}
-		m.round = r
+		r = &bootRound{at: at, ids: b.booting(), done: make(chan struct{})}
+		b.round = r
 	}
-	m.mu.Unlock()
+	b.mu.Unlock()
 	if !r.at.Equal(at) || !r.ids[id] {
-		return m.tasks.DescribeTasks(ctx, []string{id})
+		return b.tasks.DescribeTasks(ctx, []string{id})
 	}
 	if lead {
 		ids := make([]string, 0, len(r.ids))
@@ -55,7 +67,7 @@ func (m *Manager) describeBooting(ctx context.Context, at time.Time, id string) 
 			ids = append(ids, a)
 		}
 		slices.Sort(ids)
-		r.tasks, r.err = m.tasks.DescribeTasks(ctx, ids)
+		r.tasks, r.err = b.tasks.DescribeTasks(ctx, ids)
 		close(r.done)
 		return r.tasks, r.err
 	}
@@ -65,16 +77,4 @@ func (m *Manager) describeBooting(ctx context.Context, at time.Time, id string) 
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
-}
-
-// bootingTasksLocked is the set of tasks of the servers being created or
-// booted; the caller holds m.mu.
-func (m *Manager) bootingTasksLocked() map[string]bool {
-	ids := make(map[string]bool)
-	for _, e := range m.entries {
-		if e.phase == phaseCreating && e.srv.TaskID != "" {
-			ids[e.srv.TaskID] = true
-		}
-	}
-	return ids
 }
