@@ -13,6 +13,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/alert"
+	"github.com/mineral-contest/spawner/internal/backup"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -36,7 +37,7 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 		}
 		return r.report(out)
 	}
-	r.ok = append(r.ok, "configuration")
+	r.ok = append(r.ok, "configuration", costCheck(cfg))
 	if slices.Contains(cfg.UserRoleIDs, cfg.GuildID) {
 		r.ok = append(r.ok, "DISCORD_USER_ROLE_ID is the guild's id, the @everyone role: every member may ask for servers")
 	}
@@ -64,6 +65,7 @@ type findings struct {
 	fileOK               string
 	topic                error
 	topicAsked           bool // the alerts' topic was read (an AWS configuration was found)
+	bucket               error
 }
 
 // askAll asks every configured system at once, so systems that do not
@@ -87,6 +89,9 @@ func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.
 	}
 	if a.events != nil {
 		wg.Go(func() { f.queue = a.events.Check(ctx) })
+	}
+	if cfg.WorldBucket != "" {
+		wg.Go(func() { f.bucket = checkWorldBucket(ctx, cfg) })
 	}
 	if alerts != nil && slices.Contains(alerts.Sinks(), alert.SinkSNS) {
 		f.topicAsked = true
@@ -132,6 +137,27 @@ func (r *checkResult) add(a *adapters, f findings) {
 	if !cfg.AlertWebhookURL.IsZero() {
 		r.ok = append(r.ok, "alerts: webhook "+webhookHost(cfg)+" (an https URL; nothing posted to it)")
 	}
+	if cfg.WorldBucket != "" {
+		r.section("worlds: s3 bucket "+cfg.WorldBucket+" (one key listed under "+backup.S3Prefix+", nothing written)", errsOf(f.bucket), "AWS_ENDPOINT_URL_S3", cfg.S3Endpoint)
+	}
+}
+
+// checkWorldBucket lists one key under worlds/ of WORLD_S3_BUCKET: the
+// roles may list the bucket under that prefix only, so HeadBucket would be
+// refused to them. The problem names WORLD_S3_BUCKET.
+func checkWorldBucket(ctx context.Context, cfg *config.Config) error {
+	store, err := worldBucket(ctx, cfg, nil)
+	if err == nil {
+		err = store.Check(ctx)
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" {
+		err = fmt.Errorf("%w (the bot's role needs s3:ListBucket on it with the prefix %s)", err, backup.S3Prefix)
+	}
+	if err != nil {
+		return &spawner.Problem{Var: "WORLD_S3_BUCKET", Err: err}
+	}
+	return nil
 }
 
 // errsOf is err as a section's findings: none when nil.

@@ -45,10 +45,12 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-const usage = `usage: spawner [run|check|health]
+const usage = `usage: spawner [run|check|health|world]
   run     the daemon (default)
   check   report every configuration problem and exit non-zero if any; changes nothing
-  health  exit 0 if the running daemon's /healthz answers (needs HTTP_ADDR)`
+  health  exit 0 if the running daemon's /healthz answers (needs HTTP_ADDR)
+  world   pull|push <world id> <folder>: a world's newest backup into a folder, or a folder as its backup;
+          sidecar|ready: the ECS companion of a game with a world, and its health check`
 
 // run is the whole program but for the process: main calls it with the
 // real environment, tests with theirs. It returns when ctx ends (the daemon)
@@ -62,6 +64,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "run", "check", "health":
+	case "world":
+		return worldCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -240,6 +244,8 @@ type Main struct {
 
 	events eventsLoop // the events queue's consumer, when one is set
 
+	monthly monthlyLoop // the monthly report (cost.go)
+
 	alerts *alert.Notifier // nil without ALERT_SNS_TOPIC_ARN or ALERT_WEBHOOK_URL (alerts.go)
 }
 
@@ -281,6 +287,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := retry(ctx, m.log, "recover servers from the "+m.a.storeName()+" and "+runtimeName(m.cfg), mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
+	m.startCost(ctx, locale)
 	return m.start(ctx, mgr)
 }
 
@@ -434,6 +441,7 @@ func (m *Main) Close() {
 		<-m.done
 	}
 	m.events.stop()
+	m.monthly.stop()
 	if mgr := m.mgr.Load(); mgr != nil {
 		mgr.Close() // every worker, Recover's included, waited for
 	}

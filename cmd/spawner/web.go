@@ -60,7 +60,7 @@ var _ lifecycle.Links = links{}
 func (l links) Server(srv spawner.Server, g spawner.Game) string {
 	id := srv.CreationID
 	if id == "" {
-		id = srv.TaskID()
+		id = srv.ShortTaskID()
 	}
 	// Made for the owner: the feed counts its connections with the owner's
 	// other links.

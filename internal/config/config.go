@@ -134,6 +134,16 @@ type Config struct {
 	// costs a month, in the rates' currency, shared out among the Docker
 	// servers by their hours; 0 (the default): not set, hours alone.
 	HostMonthlyPrice float64
+
+	// Worlds (world.go).
+
+	// WorldBucket is WORLD_S3_BUCKET: the S3 bucket of the worlds' backups,
+	// objects under worlds/; empty: SPAWNER_DATA_DIR/backups under Docker,
+	// and no game with a world under ECS.
+	WorldBucket      string
+	S3Endpoint       string        // AWS_ENDPOINT_URL_S3, as given
+	WorldBackupsKeep int           // WORLD_BACKUPS_KEEP: backups kept per world, newest first; 1 to 100, default 5
+	WorldSleepMax    time.Duration // WORLD_SLEEP_MAX: how long an asleep world keeps its port after it was last played; 1h to 8760h, default 168h
 }
 
 // Runtimes: where game servers run (SPAWNER_RUNTIME).
@@ -238,7 +248,7 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	// Where servers run decides what else is required.
 	c.Runtime = l.runtime("SPAWNER_RUNTIME")
 	ecs := c.Runtime == RuntimeECS
-	usesAWS := ecs || l.get("AWS_DYNAMODB_TABLE_NAME") != "" || l.get("AWS_SQS_EVENTS_QUEUE_URL") != ""
+	usesAWS := ecs || l.get("AWS_DYNAMODB_TABLE_NAME") != "" || l.get("AWS_SQS_EVENTS_QUEUE_URL") != "" || l.get("WORLD_S3_BUCKET") != ""
 
 	// The steps read the variables in a fixed order, which is the order
 	// their problems are reported in.
@@ -252,6 +262,7 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	l.loadOneMachine(c)
 	l.loadAlerts(c)
 	l.loadCost(c, ecs)
+	l.loadWorlds(c)
 
 	l.misplacedSecrets(l.secretValues(c))
 	if len(l.errs) > 0 {

@@ -156,6 +156,8 @@ func defaults() *Config {
 		DockerPorts:        PortRange{First: 25565, Last: 25664},
 		GameImage:          "itzg/minecraft-server",
 		CostRates:          cost.DefaultRates(),
+		WorldBackupsKeep:   5,
+		WorldSleepMax:      168 * time.Hour,
 	}
 }
 

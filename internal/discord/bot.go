@@ -72,6 +72,8 @@ type Bot struct {
 	ctx       context.Context
 	// Errors counts failed REST calls, for metrics; may be nil.
 	Errors func(op string)
+	// Costs is what /server cost answers from (cost.go); set before Open.
+	Costs *Costs
 }
 
 // New returns a Bot for cfg. It dials nothing.

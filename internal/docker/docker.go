@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -136,6 +137,10 @@ type Runtime struct {
 	// bridgeGateway is the host's address on the default bridge, once
 	// known: the private address when Config.PrivateHostIP is empty.
 	bridgeGateway string
+	worldBusy     map[string]int       // world storage → helpers of this process opening it
+	worldFresh    map[string]time.Time // world storage → when this process made it
+
+	helperImageMu sync.Mutex // held while HelperImage is looked for and imported
 }
 
 // New returns the adapter for cfg, on the engine named by DOCKER_HOST (the
@@ -166,7 +171,8 @@ func New(cfg Config, opts ...client.Opt) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]time.Time{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
+	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]time.Time{}, exited: map[string]bool{}, creating: map[string]chan struct{}{},
+		worldBusy: map[string]int{}, worldFresh: map[string]time.Time{}}, nil
 }
 
 // Close releases the client's connections.
@@ -190,9 +196,11 @@ var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 // RunTask creates and starts the container of spec: spec.Image (pulled
 // first when the host does not have it, with the progress told to
 // Config.OnPull), spec.Env, the memory and CPU limits of spec or the
-// defaults, restart policy "no", the labels of the bot and of spec.Tags, and
+// defaults, restart policy "no", the labels of the bot and of spec.Tags,
 // each of spec.Ports published on a free host port of the range (the
-// task's Ports say which).
+// task's Ports say which), and spec.World's volume mounted at its path (a
+// volume that is missing or not one of this deployment's worlds is a
+// *spawner.RunFailure: the engine would make an empty one).
 //
 // It is idempotent on spec.CreationID: a retried call returns the
 // container already created for it, starting it if it was not yet.
@@ -334,6 +342,10 @@ func (r *Runtime) containerConfig(ctx context.Context, spec spawner.TaskSpec, bi
 	if err != nil {
 		return nil, nil, err
 	}
+	mounts, err := r.worldMount(ctx, spec.World)
+	if err != nil {
+		return nil, nil, err
+	}
 	memory := spec.Memory
 	if memory <= 0 {
 		memory = r.cfg.DefaultMemoryMiB
@@ -349,6 +361,7 @@ func (r *Runtime) containerConfig(ctx context.Context, spec spawner.TaskSpec, bi
 	}
 	host := &container.HostConfig{
 		PortBindings:  portMap,
+		Mounts:        mounts,
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
 			Memory:   int64(memory) << 20,
@@ -611,13 +624,28 @@ func (r *Runtime) ownFilter() filters.Args {
 	)
 }
 
-// Address is the host players connect to, Config.PublicHost; the task's
-// Ports give the host port of each game port.
-func (r *Runtime) Address(_ context.Context, t spawner.Task) (string, error) {
+// Address is "host:port" where players reach the game port port of task
+// t: Config.PublicHost, and the host port the container publishes port on
+// (port itself when it publishes none for it). The container is inspected
+// for its ports: only t.ID is read.
+func (r *Runtime) Address(ctx context.Context, t spawner.Task, port int) (string, error) {
 	if r.cfg.PublicHost == "" {
 		return "", fmt.Errorf("container address: %w (DOCKER_PUBLIC_HOST is empty)", spawner.ErrNoPublicIP)
 	}
-	return r.cfg.PublicHost, nil
+	c, err := r.cli.ContainerInspect(ctx, t.ID)
+	if cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("container address: container %s: %w", shortID(t.ID), spawner.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("container address: %w", err)
+	}
+	if !r.ours(c.Config) {
+		return "", fmt.Errorf("container address: %s is not this deployment's", shortID(t.ID))
+	}
+	if hp, ok := hostPorts(c.Config.Labels[LabelPorts])[port]; ok && hp > 0 {
+		port = hp
+	}
+	return net.JoinHostPort(r.cfg.PublicHost, strconv.Itoa(port)), nil
 }
 
 // shortID is the 12-character form of a container id, for messages.

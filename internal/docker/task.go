@@ -23,11 +23,10 @@ import (
 //	removing, exited, dead      stopped (stop wanted), with the exit
 //	                            code and a reason
 func taskOf(c container.InspectResponse) spawner.Task {
-	t := spawner.Task{ARN: c.ID, Status: spawner.TaskPending}
+	t := spawner.Task{ID: c.ID, Status: spawner.TaskPending}
 	if c.Config != nil {
 		t.StartedBy = c.Config.Labels[LabelStartedBy]
 		t.Tags = tagsOfLabels(c.Config.Labels)
-		t.Ports = hostPorts(c.Config.Labels[LabelPorts])
 	}
 	if created, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
 		t.CreatedAt = created

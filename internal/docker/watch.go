@@ -100,9 +100,8 @@ func (r *Runtime) taskOfEvent(ctx context.Context, m events.Message) (spawner.Ta
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		r.cfg.Log.Warn("docker events: inspect container", "container", shortID(m.Actor.ID), "err", err)
 	}
-	t := spawner.Task{ARN: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
+	t := spawner.Task{ID: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
 	t.Tags = tagsOfLabels(attrs)
-	t.Ports = hostPorts(attrs[LabelPorts])
 	t.StoppedReason = "container removed"
 	if code, err := strconv.ParseInt(attrs["exitCode"], 10, 32); err == nil {
 		c := int32(code)

@@ -63,7 +63,7 @@ func expectAlertOf(tb testing.TB, a spawner.Alert, srv spawner.Server, kind spaw
 	if a.Time.Before(t0) {
 		tb.Errorf("alert time %v, want the fake clock's", a.Time)
 	}
-	if a.Key == "" || strings.Contains(a.Key, srv.CreationID) || (srv.TaskARN != "" && strings.Contains(a.Key, srv.TaskID())) {
+	if a.Key == "" || strings.Contains(a.Key, srv.CreationID) || (srv.TaskID != "" && strings.Contains(a.Key, srv.ShortTaskID())) {
 		tb.Errorf("alert key %q: want the failure, without the server's ids", a.Key)
 	}
 	all := fmt.Sprintf("%+v", a)
@@ -190,7 +190,7 @@ func TestAlertServerFailed(t *testing.T) {
 		name: "spot",
 		end: func(w *world, arn string) {
 			w.ecs.set(arn, func(t *spawner.Task) {
-				t.Status, t.StopCode, t.StoppedReason = spawner.TaskStopped, spawner.StopSpotInterruption, "Your Spot Task was interrupted."
+				t.Status, t.Reclaimed, t.StoppedReason = spawner.TaskStopped, true, "Your Spot Task was interrupted."
 			})
 		},
 		severity: spawner.SeverityWarning,
@@ -204,12 +204,12 @@ func TestAlertServerFailed(t *testing.T) {
 			if got := f.all(); len(got) != 0 {
 				t.Fatalf("a server that became ready raised alerts: %+v", got)
 			}
-			tc.end(w, srv.TaskARN)
+			tc.end(w, srv.TaskID)
 			w.pass(true)
 			a := onlyAlert(t, w, f)
 			expectAlertOf(t, a, srv, spawner.AlertServerFailed, tc.severity, "Server gone", tc.why)
-			if a.Fields["task"] != srv.TaskID() || a.Fields["cause"] != string(spawner.CauseTaskEnded) {
-				t.Errorf("alert fields = %v, want task %s and cause task_ended", a.Fields, srv.TaskID())
+			if a.Fields["task"] != srv.ShortTaskID() || a.Fields["cause"] != string(spawner.CauseTaskEnded) {
+				t.Errorf("alert fields = %v, want task %s and cause task_ended", a.Fields, srv.ShortTaskID())
 			}
 		})
 	}
@@ -223,7 +223,7 @@ func TestAlertStopFailed(t *testing.T) {
 	w.recover()
 	srv, _ := w.readyServer(alice)
 	w.ecs.failNext("StopTask", 2, errBoom)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); !errors.Is(err, errBoom) {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); !errors.Is(err, errBoom) {
 		t.Fatalf("Stop = %v, want the failure", err)
 	}
 	a := onlyAlert(t, w, f)
@@ -243,7 +243,7 @@ func TestAlertNoneForOrdinaryEnds(t *testing.T) {
 	w := newWorld(t, withAlerts(f))
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	srv, _ = w.readyServer(bob)

@@ -19,7 +19,7 @@ import (
 // bootRound is one tick's description of every booting task.
 type bootRound struct {
 	at    time.Time       // the tick
-	arns  map[string]bool // the tasks described
+	ids   map[string]bool // the tasks described
 	done  chan struct{}   // closed once tasks and err are set
 	tasks []spawner.Task
 	err   error
@@ -30,32 +30,32 @@ func (m *Manager) nextTick(now time.Time) time.Time {
 	return now.Truncate(m.cfg.PollInterval).Add(m.cfg.PollInterval)
 }
 
-// describeBooting returns what ECS says of the booting task arn at tick at,
-// among others: callers match by ARN. A zero at (a worker's first step, or
-// one woken by a change or a stop) or a worker late for its tick describes
-// arn alone.
-func (m *Manager) describeBooting(ctx context.Context, at time.Time, arn string) ([]spawner.Task, error) {
+// describeBooting returns what the runtime says of the booting task id at
+// tick at, among others: callers match by id. A zero at (a worker's first
+// step, or one woken by a change or a stop) or a worker late for its tick
+// describes id alone.
+func (m *Manager) describeBooting(ctx context.Context, at time.Time, id string) ([]spawner.Task, error) {
 	if at.IsZero() {
-		return m.tasks.DescribeTasks(ctx, []string{arn})
+		return m.tasks.DescribeTasks(ctx, []string{id})
 	}
 	m.mu.Lock()
 	r := m.round
 	lead := r == nil || r.at.Before(at)
 	if lead {
-		r = &bootRound{at: at, arns: m.bootingTasksLocked(), done: make(chan struct{})}
+		r = &bootRound{at: at, ids: m.bootingTasksLocked(), done: make(chan struct{})}
 		m.round = r
 	}
 	m.mu.Unlock()
-	if !r.at.Equal(at) || !r.arns[arn] {
-		return m.tasks.DescribeTasks(ctx, []string{arn})
+	if !r.at.Equal(at) || !r.ids[id] {
+		return m.tasks.DescribeTasks(ctx, []string{id})
 	}
 	if lead {
-		arns := make([]string, 0, len(r.arns))
-		for a := range r.arns {
-			arns = append(arns, a)
+		ids := make([]string, 0, len(r.ids))
+		for a := range r.ids {
+			ids = append(ids, a)
 		}
-		slices.Sort(arns)
-		r.tasks, r.err = m.tasks.DescribeTasks(ctx, arns)
+		slices.Sort(ids)
+		r.tasks, r.err = m.tasks.DescribeTasks(ctx, ids)
 		close(r.done)
 		return r.tasks, r.err
 	}
@@ -70,11 +70,11 @@ func (m *Manager) describeBooting(ctx context.Context, at time.Time, arn string)
 // bootingTasksLocked is the set of tasks of the servers being created or
 // booted; the caller holds m.mu.
 func (m *Manager) bootingTasksLocked() map[string]bool {
-	arns := make(map[string]bool)
+	ids := make(map[string]bool)
 	for _, e := range m.entries {
-		if e.phase == phaseCreating && e.srv.TaskARN != "" {
-			arns[e.srv.TaskARN] = true
+		if e.phase == phaseCreating && e.srv.TaskID != "" {
+			ids[e.srv.TaskID] = true
 		}
 	}
-	return arns
+	return ids
 }

@@ -18,7 +18,7 @@ func TestTaskChangedIsConfirmedBeforeAnEnd(t *testing.T) {
 	describes := len(w.ecs.describes())
 
 	code := int32(137)
-	forged := spawner.Task{ARN: srv.TaskARN, Status: spawner.TaskStopped, StopWanted: true, StartedBy: spawner.StartedBy,
+	forged := spawner.Task{ID: srv.TaskID, Status: spawner.TaskStopped, StopWanted: true, StartedBy: spawner.StartedBy,
 		StoppedReason: "forged", ExitCode: &code}
 	w.m.TaskChanged(forged)
 	w.waitWorkers()
@@ -29,7 +29,7 @@ func TestTaskChangedIsConfirmedBeforeAnEnd(t *testing.T) {
 	if n := len(w.ecs.stopped()); n != 0 {
 		t.Errorf("StopTask called %d times", n)
 	}
-	if got := w.ecs.describes()[describes:]; len(got) != 1 || len(got[0]) != 1 || got[0][0] != srv.TaskARN {
+	if got := w.ecs.describes()[describes:]; len(got) != 1 || len(got[0]) != 1 || got[0][0] != srv.TaskID {
 		t.Errorf("DescribeTasks calls after the change = %v, want one for the server's task", got)
 	}
 	if !strings.Contains(w.logs.String(), "not confirmed") {
@@ -47,8 +47,8 @@ func TestTaskChangedEndsWithTheRuntimesWords(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	w.ecs.endOnOwn(srv.TaskARN, "Essential container in task exited", 1)
-	w.m.TaskChanged(spawner.Task{ARN: srv.TaskARN, Status: spawner.TaskStopped, StoppedReason: "forged"})
+	w.ecs.endOnOwn(srv.TaskID, "Essential container in task exited", 1)
+	w.m.TaskChanged(spawner.Task{ID: srv.TaskID, Status: spawner.TaskStopped, StoppedReason: "forged"})
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); ok {
 		t.Fatalf("the server outlived a confirmed stop\n%s", w)
@@ -66,8 +66,8 @@ func TestTaskChangedUnreadableRuntime(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	w.ecs.endOnOwn(srv.TaskARN, "Essential container in task exited", 1)
-	task, _ := w.ecs.get(srv.TaskARN)
+	w.ecs.endOnOwn(srv.TaskID, "Essential container in task exited", 1)
+	task, _ := w.ecs.get(srv.TaskID)
 	w.ecs.failNext("DescribeTasks", 1, errBoom)
 	w.m.TaskChanged(task)
 	w.waitWorkers()

@@ -12,9 +12,9 @@ import (
 // between two creations that counted, counting from when the first was
 // asked for. A creation counts once its server is ready, or when its owner
 // stopped it themselves (while it was being created or after). One that
-// ended before its server was ready for any other reason (RunTask refused,
+// ended before its server was ready for any other reason (the runtime refused,
 // the task stopped while booting, an image that cannot be pulled, the
-// ready timeout, Discord or the table failing, a restart) does not: its
+// ready timeout, the chat or the table failing, a restart) does not: its
 // failure message tells the member they can try again, and they can at
 // once. An admin's creations never count.
 //

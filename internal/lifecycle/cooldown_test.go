@@ -68,7 +68,7 @@ func TestCooldownRule(t *testing.T) {
 		created := w.clock.Now()
 		srv, _ := w.readyServer(alice)
 		w.clock.Advance(30 * time.Second)
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		w.expectCooldown(alice, created)
@@ -77,7 +77,7 @@ func TestCooldownRule(t *testing.T) {
 		w := newWorld(t, withCooldown())
 		w.recover()
 		srv, _ := w.readyServer(alice)
-		w.ecs.endOnOwn(srv.TaskARN, "Essential container in task exited", 1)
+		w.ecs.endOnOwn(srv.TaskID, "Essential container in task exited", 1)
 		w.pass(true)
 		if _, ok := w.serverOf(alice); ok {
 			t.Fatalf("the sweep did not end the server\n%s", w)
@@ -90,7 +90,7 @@ func TestCooldownRule(t *testing.T) {
 		r := w.create(alice, "")
 		w.blockUntil(1) // booting: the task is PROVISIONING
 		srv, _ := w.serverOf(alice)
-		if got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID())); got.err != nil {
+		if got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID())); got.err != nil {
 			t.Fatalf("Stop during creation: %v", got.err)
 		}
 		w.waitWorkers()
@@ -99,8 +99,8 @@ func TestCooldownRule(t *testing.T) {
 		if replies := r.all(); len(replies) == 0 || replies[len(replies)-1] != text.En.CreationStopped(until) {
 			t.Errorf("replies = %q, want the stop last, with the end of the cooldown", replies)
 		}
-		w.mustContain("answer", text.En.CreationStopped(until), "you can create another "+text.Timestamp(until, "R"))
-		w.mustContain("answer", text.Fr.CreationStopped(until), "tu pourras en créer un autre "+text.Timestamp(until, "R"))
+		w.mustContain("answer", text.En.CreationStopped(until), "you can create another "+text.Timestamp(until, spawner.TimeRelative))
+		w.mustContain("answer", text.Fr.CreationStopped(until), "tu pourras en créer un autre "+text.Timestamp(until, spawner.TimeRelative))
 		w.expectCooldown(alice, t0)
 	})
 	t.Run("stopped by an admin during creation: none", func(t *testing.T) {
@@ -109,7 +109,7 @@ func TestCooldownRule(t *testing.T) {
 		r := w.create(alice, "")
 		w.blockUntil(1)
 		srv, _ := w.serverOf(alice)
-		if got := w.awaitStop(w.stopAsync(admin, srv.TaskID())); got.err != nil {
+		if got := w.awaitStop(w.stopAsync(admin, srv.ShortTaskID())); got.err != nil {
 			t.Fatalf("admin's Stop during creation: %v", got.err)
 		}
 		w.waitWorkers()
@@ -131,7 +131,7 @@ func TestCooldownRule(t *testing.T) {
 		if !ok || srv.State != spawner.StateReady {
 			t.Fatalf("admin's server = %+v, want ready\n%s", srv, w)
 		}
-		if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		if got, ok := w.store.cooldownOf(admin.UserID); ok {
@@ -164,7 +164,7 @@ func TestCooldownSurvivesRestart(t *testing.T) {
 	w := newWorld(t, withCooldown())
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.store.mu.Lock()
@@ -200,7 +200,7 @@ func TestCooldownNotSaved(t *testing.T) {
 	w.recover()
 	w.store.failNext("PutCooldown", 1, errBoom)
 	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	req, _ := w.request(alice, "")
@@ -238,7 +238,7 @@ func TestCooldownOff(t *testing.T) {
 		t.Errorf("a cooldown from %v was kept with the cooldown off", got)
 	}
 	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.expectNoCooldown(alice)

@@ -1,9 +1,13 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"time"
 
@@ -104,7 +108,7 @@ func (m *Manager) openTicket(ctx context.Context, e *entry, srv spawner.Server, 
 }
 
 func isFull(err error) bool {
-	return errors.Is(err, spawner.ErrCategoryFull) || errors.Is(err, spawner.ErrGuildFull)
+	return errors.Is(err, spawner.ErrCategoryFull) || errors.Is(err, spawner.ErrCommunityFull)
 }
 
 // postStatus posts the creation's status message. A failure does not stop
@@ -149,9 +153,9 @@ func (m *Manager) startTask(ctx context.Context, e *entry, srv spawner.Server, l
 		}
 		return log, false
 	}
-	log = log.With("task", task.ARN)
+	log = log.With("task", task.ID)
 	srv, _ = m.update(id, func(e *entry) {
-		e.srv.TaskARN = task.ARN
+		e.srv.TaskID = task.ID
 		e.srv.State = stateOf(task, spawner.StateProvisioning)
 	})
 	if err := m.store.Put(ctx, srv); err != nil {
@@ -238,8 +242,8 @@ func (m *Manager) stopTagged(ctx context.Context, id string, log *slog.Logger) {
 	}
 	for _, t := range owned {
 		if t.Tags[spawner.TagCreation] == id {
-			if err := m.tasks.StopTask(ctx, t.ARN, "spawner: creation failed"); err != nil {
-				log.Error("stop task of failed creation", "task", t.ARN, "err", err)
+			if err := m.tasks.StopTask(ctx, t.ID, "spawner: creation failed"); err != nil {
+				log.Error("stop task of failed creation", "task", t.ID, "err", err)
 			}
 		}
 	}
@@ -250,7 +254,7 @@ func taskEnded(t spawner.Task) func(text.Lang) string {
 	return func(l text.Lang) string { return l.FailTaskEnded(t) }
 }
 
-// stateOf maps an ECS status to the step shown to the member.
+// stateOf maps a task's status to the step shown to the member.
 func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
 	switch t.Status {
 	case spawner.TaskProvisioning:
@@ -302,12 +306,12 @@ type booting struct {
 }
 
 // bootStep is one poll of a booting server at tick (zero: off the beat):
-// ECS, then a ping once the address is known, then the deadlines. It
+// the runtime, then a ping once the address is known, then the deadlines. It
 // reports whether the worker is done.
 func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b *booting, tick time.Time) bool {
 	_, srv, _ := m.get(id)
-	tasks, err := m.describeBooting(ctx, tick, srv.TaskARN)
-	t, found := taskByARN(tasks, srv.TaskARN)
+	tasks, err := m.describeBooting(ctx, tick, srv.TaskID)
+	t, found := taskByID(tasks, srv.TaskID)
 	switch {
 	case ctx.Err() != nil:
 		return true
@@ -341,11 +345,11 @@ func (m *Manager) bootStep(ctx context.Context, id string, game spawner.Game, b 
 	return false
 }
 
-// taskByARN finds the task arn in a DescribeTasks answer, which may hold
+// taskByID finds the task id in a DescribeTasks answer, which may hold
 // others or none: never take the first one on trust.
-func taskByARN(tasks []spawner.Task, arn string) (spawner.Task, bool) {
+func taskByID(tasks []spawner.Task, id string) (spawner.Task, bool) {
 	for _, t := range tasks {
-		if t.ARN == arn {
+		if t.ID == id {
 			return t, true
 		}
 	}
@@ -357,9 +361,10 @@ func taskByARN(tasks []spawner.Task, arn string) (spawner.Task, bool) {
 func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, game spawner.Game, log *slog.Logger) bool {
 	// A game that accepts the connection and says nothing must not hold
 	// the creation past its ready deadline.
+	addr := probeAddr(srv, game, m.queryAddrOf(ctx, id, srv, game))
 	left := game.ReadyTimeout - m.clock.Now().Sub(srv.RunningAt)
 	pctx, cancel := context.WithTimeout(ctx, max(left, m.cfg.PollInterval))
-	ping, err := m.pinger.Ping(pctx, game.ProbeProtocol(), probeAddr(srv, game, m.hostPortsOf(id)))
+	ping, err := m.pinger.Ping(pctx, game.ProbeProtocol(), addr)
 	cancel()
 	if ctx.Err() != nil {
 		return true
@@ -373,19 +378,16 @@ func (m *Manager) pingReady(ctx context.Context, id string, srv spawner.Server, 
 	return true
 }
 
-// advance records what ECS says of a booting task: the step, and once
-// RUNNING the address, saved so a restart knows it. A RUNNING task that
-// AWS gave no public address fails the creation, with that reason; it
-// reports whether it did.
+// advance records what the runtime says of a booting task: the step, and
+// once RUNNING the players' address and port, saved so a restart knows
+// them. A RUNNING task that will have no public address fails the
+// creation, with that reason; it reports whether it did.
 func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *booting) (spawner.Server, bool) {
-	if t.Ports != nil {
-		m.update(id, func(e *entry) { e.hostPorts = t.Ports })
-	}
 	_, before, _ := m.get(id)
 	state := stateOf(t, before.State)
-	address := before.Address
+	address, port := before.Address, before.Port
 	if t.Status == spawner.TaskRunning && address == "" {
-		a, err := m.tasks.Address(ctx, t)
+		a, p, err := m.playersAddress(ctx, t, cmp.Or(before.Port, m.gameOf(before).Port))
 		switch {
 		case errors.Is(err, spawner.ErrNoPublicIP):
 			b.log.Warn("task running without a public address", "err", err)
@@ -398,7 +400,7 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 			}
 			state = spawner.StatePending // RUNNING without an address yet: say so next poll
 		default:
-			address = a
+			address, port = a, p
 		}
 	}
 	if address != "" && (state == spawner.StateRunning || state == spawner.StateBooting) {
@@ -412,7 +414,7 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 		e.srv.State = state
 		if address != "" && e.srv.Address == "" {
 			e.srv.Address = address
-			e.srv.Port = publicPort(t, e.srv.Port)
+			e.srv.Port = port
 			e.srv.RunningAt = now
 		}
 	})
@@ -422,6 +424,24 @@ func (m *Manager) advance(ctx context.Context, id string, t spawner.Task, b *boo
 	m.save(ctx, id)
 	m.editStatus(ctx, srv, "")
 	return srv, false
+}
+
+// playersAddress is the host and port where players reach the game port
+// port of the running task t, as the runtime says.
+func (m *Manager) playersAddress(ctx context.Context, t spawner.Task, port int) (string, int, error) {
+	addr, err := m.tasks.Address(ctx, t, port)
+	if err != nil {
+		return "", 0, err
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, fmt.Errorf("task address %q: %w", addr, err)
+	}
+	n, err := strconv.Atoi(p)
+	if err != nil || n <= 0 || host == "" {
+		return "", 0, fmt.Errorf("task address %q: not a host and a port", addr)
+	}
+	return host, n, nil
 }
 
 // noPublicIP ends a creation whose task runs with no public address,
@@ -494,7 +514,7 @@ func (m *Manager) save(ctx context.Context, id string) {
 	err := m.store.Put(ctx, srv)
 	m.update(id, func(e *entry) { savedLocked(e, err == nil) })
 	if err != nil && ctx.Err() == nil {
-		m.log.Warn("save record; will retry", "task", srv.TaskARN, "err", err)
+		m.log.Warn("save record; will retry", "task", srv.TaskID, "err", err)
 	}
 }
 
@@ -522,10 +542,10 @@ func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note strin
 }
 
 // entryID is the mirror's key of a server: its creation id, or its task
-// ARN for a record of the original bot.
+// id for a record of the original bot.
 func entryID(s spawner.Server) string {
 	if s.CreationID != "" {
 		return s.CreationID
 	}
-	return s.TaskARN
+	return s.TaskID
 }

@@ -81,7 +81,7 @@ func TestCreateBootsToReady(t *testing.T) {
 			pending := puts[0]
 			if pending.Key() != pendingKey || pending.Owner != alice || pending.ChannelID != ch ||
 				pending.StatusMessageID != status.id || pending.Token == "" || pending.Variant != wantVariant ||
-				pending.Game != "minecraft" || !pending.CreatedAt.Equal(t0) || pending.TaskARN != "" {
+				pending.Game != "minecraft" || !pending.CreatedAt.Equal(t0) || pending.TaskID != "" {
 				t.Errorf("pending record = %+v", pending)
 			}
 			token := pending.Token
@@ -156,7 +156,7 @@ func TestCreateBootsToReady(t *testing.T) {
 			stopAt := t0.Add(90 * time.Minute)
 			w.mustContain("ready message", ready.content,
 				text.Mention(alice), "`"+addr+"`", "1.20.4", tc.shown, "**Minimum players:** 4",
-				text.Timestamp(stopAt, "t"), text.Timestamp(stopAt, "R"), "`/opredeem "+token+"`")
+				text.Timestamp(stopAt, spawner.TimeOfDay), text.Timestamp(stopAt, spawner.TimeRelative), "`/opredeem "+token+"`")
 			if len(ready.mentions) != 1 || ready.mentions[0] != alice {
 				t.Errorf("ready message pings %v, want only alice", ready.mentions)
 			}
@@ -177,7 +177,7 @@ func TestCreateBootsToReady(t *testing.T) {
 			if rec, _ := w.store.get(arn); rec.State != spawner.StateReady {
 				t.Errorf("record state = %q, want ready", rec.State)
 			}
-			if len(w.chat.logsWith(addr, text.Mention(alice), spawner.TaskID(arn))) != 1 {
+			if len(w.chat.logsWith(addr, text.Mention(alice), spawner.ShortTaskID(arn))) != 1 {
 				t.Errorf("log channel does not tell the server is ready\n%s", w)
 			}
 			for _, l := range w.chat.logLines() {
@@ -284,7 +284,7 @@ func TestCreateRefusals(t *testing.T) {
 		}
 		req.Admin = true
 		refused(w, req, r, spawner.RefusedCap) // the cap holds for admins too
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, a.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, a.ShortTaskID()); err != nil {
 			t.Fatalf("stop alice's server: %v", err)
 		}
 		req.Admin = false

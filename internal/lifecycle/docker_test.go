@@ -97,10 +97,8 @@ func TestHostPortOfAContainer(t *testing.T) {
 	w.pinger.answer(w.game().MinPlayers)
 	w.create(alice, "")
 	w.waitFor("the task", func() bool { return len(w.ecs.all()) == 1 })
-	w.ecs.set(w.ecs.all()[0], func(t *spawner.Task) { // 25565 published on 25570
-		t.Status = spawner.TaskRunning
-		t.Ports = map[int]int{25565: 25570}
-	})
+	w.ecs.mapPorts(w.ecs.all()[0], map[int]int{25565: 25570}) // 25565 published on 25570
+	w.ecs.set(w.ecs.all()[0], func(t *spawner.Task) { t.Status = spawner.TaskRunning })
 	w.pollUntilWorkersDone(5)
 	srv, ok := w.serverOf(alice)
 	if !ok || srv.State != spawner.StateReady {
@@ -117,7 +115,7 @@ func TestHostPortOfAContainer(t *testing.T) {
 	if spec.Image != "itzg/minecraft-server" || spec.Memory != 3072 || !slices.Equal(spec.Ports, []spawner.PortSpec{{Port: 25565, Proto: "tcp"}}) {
 		t.Errorf("container spec = %+v", spec.ContainerSpec)
 	}
-	if rec, ok := w.store.get(srv.TaskARN); !ok || rec.Port != 25570 {
+	if rec, ok := w.store.get(srv.TaskID); !ok || rec.Port != 25570 {
 		t.Errorf("record = %+v, want the host port kept for a restart", rec)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"slices"
 	"sort"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -22,10 +21,6 @@ type Links interface {
 	// g, with a token good for as long as the server may live; "" for none.
 	Server(srv spawner.Server, g spawner.Game) string
 }
-
-// maxMessage is Discord's limit on a message's characters: a status
-// message with its link over it goes without the link.
-const maxMessage = 2000
 
 // feedSeen is what the feed was last told of a server; it lives in the
 // entry, under m.mu, and never in the record.
@@ -50,29 +45,27 @@ func publicID(s spawner.Server) string {
 	if s.CreationID != "" {
 		return s.CreationID
 	}
-	return s.TaskID()
+	return s.ShortTaskID()
 }
 
 // statusMessage is the ticket's status message for srv, with the link to
-// its live page while it lives (when Links is set and the message stays
-// within Discord's limit). It also tells the feed of the step, or the new
-// stop time, the message shows: it is called wherever the status changes.
+// its live page as its footer while it lives (when Links is set): the
+// chat leaves it out when the message would be too long with it. It also
+// tells the feed of the step, or the new stop time, the message shows: it
+// is called wherever the status changes.
 func (m *Manager) statusMessage(srv spawner.Server, note string) spawner.Message {
 	game := m.gameOf(srv)
 	lang := m.lang(srv)
-	content := lang.Status(game, srv, note)
+	msg := spawner.Message{Content: lang.Status(game, srv, note), Key: msgKey(srv, "status")}
 	if m.cfg.Links != nil && srv.State != spawner.StateStopped {
 		if link := m.cfg.Links.Server(srv, game); link != "" {
-			line := "\n" + lang.StatusLink(link)
-			if utf8.RuneCountInString(content)+utf8.RuneCountInString(line) <= maxMessage {
-				content += line
-			}
+			msg.Footer = lang.StatusLink(link)
 		}
 	}
 	if srv.State != spawner.StateStopped { // the end is told by publishEnd, with its cause
 		m.publishStep(srv)
 	}
-	return spawner.Message{Content: content, Key: msgKey(srv, "status")}
+	return msg
 }
 
 // event is the feed's view of srv now; never a token or a password.

@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/text"
 )
 
 // feed records what the Manager publishes, as the web hub would get it.
@@ -97,7 +97,7 @@ func TestEventsFollowACreationToItsEnd(t *testing.T) {
 
 	// The status message links to the live page.
 	status := w.chat.messages(srv.ChannelID)[0].content
-	w.mustContain("status message", status, "🌐 Follow it live: <https://pages.example.org/servers/"+srv.CreationID+"?token=t0k3n>")
+	w.mustContain("status message", status, text.En.StatusLink("https://pages.example.org/servers/"+srv.CreationID+"?token=t0k3n"))
 
 	// A new client's snapshot: the server as it is, with its steps' times.
 	snap := w.m.Snapshot()
@@ -139,7 +139,7 @@ func TestEventsFollowACreationToItsEnd(t *testing.T) {
 	}
 
 	// The end, with its cause; the server leaves the snapshot.
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	evs = f.all()
@@ -161,18 +161,22 @@ func TestEventsFollowACreationToItsEnd(t *testing.T) {
 	}
 }
 
-func TestStatusLinkStaysWithinDiscordsLimit(t *testing.T) {
+// TestStatusLinkIsAFooter: the link to the server's page is the status
+// message's footer, which the chat leaves out of a message too long for
+// it, never the steps.
+func TestStatusLinkIsAFooter(t *testing.T) {
 	long := "https://pages.example.org/" + strings.Repeat("x", 1990)
 	w := newWorld(t, withConfig(func(c *Options) { c.Links = links{base: long} }))
 	w.recover()
 	w.create(alice, "")
 	w.blockUntil(1)
 	ch := w.chat.channels()[0]
-	status := w.chat.messages(ch)[0].content
-	if n := utf8.RuneCountInString(status); n > maxMessage || strings.Contains(status, "Follow it live") {
-		t.Errorf("status message of %d characters with a link that does not fit:\n%s", n, status)
+	status := w.chat.messages(ch)[0]
+	srv, _ := w.serverOf(alice)
+	if status.footer != text.En.StatusLink(long+"/servers/"+srv.CreationID+"?token=t0k3n") {
+		t.Errorf("status message footer = %q, want the link to its page", status.footer)
 	}
-	if currentStep(status) != "provisioning" {
-		t.Errorf("status message lost its steps:\n%s", status)
+	if currentStep(status.content) != "provisioning" {
+		t.Errorf("status message lost its steps:\n%s", status.content)
 	}
 }

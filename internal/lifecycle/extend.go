@@ -21,7 +21,7 @@ const DefaultMaxExtensions = 2
 // exists, creation id) is id; the caller holds m.mu.
 func (m *Manager) findLocked(id string) *entry {
 	for _, e := range m.entries {
-		if (e.srv.TaskARN != "" && e.srv.TaskID() == id) || e.id == id {
+		if (e.srv.TaskID != "" && e.srv.ShortTaskID() == id) || e.id == id {
 			return e
 		}
 	}
@@ -102,7 +102,7 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 	m.mu.Unlock()
 
 	if err := m.store.Put(ctx, next); err != nil {
-		m.log.Warn("save extended server; nothing changed", "task", next.TaskARN, "by", by.UserID, "err", err)
+		m.log.Warn("save extended server; nothing changed", "task", next.TaskID, "by", by.UserID, "err", err)
 		return spawner.Extension{}, fmt.Errorf("save extended server: %w", err)
 	}
 	m.mu.Lock()
@@ -121,7 +121,7 @@ func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spaw
 	if !by.Admin {
 		left = max(limit-srv.Extensions, 0)
 	}
-	m.log.Info("server extended", "task", srv.TaskARN, "user", srv.Owner, "by", by.UserID,
+	m.log.Info("server extended", "task", srv.TaskID, "user", srv.Owner, "by", by.UserID,
 		"stops_at", srv.StopsAt.UTC().Format(time.RFC3339), "extensions", srv.Extensions)
 	m.goWorker(func() { m.tellExtended(srv, by.UserID, gone) })
 	return spawner.Extension{Server: srv, StopsAt: srv.StopsAt, Left: left}, nil
@@ -142,6 +142,6 @@ func (m *Manager) tellExtended(srv spawner.Server, by string, gone <-chan struct
 	}
 	m.mustSay(ctx, srv.ChannelID, msg, "extension message", gone)
 	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogExtended(srv, by, srv.StopsAt), Key: msgKey(srv, "log-extended-"+stops)}); err != nil && ctx.Err() == nil {
-		m.log.Warn("tell log channel of an extension", "task", srv.TaskARN, "err", err)
+		m.log.Warn("tell log channel of an extension", "task", srv.TaskID, "err", err)
 	}
 }

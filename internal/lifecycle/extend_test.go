@@ -22,7 +22,7 @@ func withExtensions(n int, d time.Duration) option {
 // extend runs Extend, failing the test on any error.
 func (w *world) extend(by spawner.Actor, srv spawner.Server) spawner.Extension {
 	w.tb.Helper()
-	ext, err := w.m.Extend(w.ctx, by, srv.TaskID())
+	ext, err := w.m.Extend(w.ctx, by, srv.ShortTaskID())
 	if err != nil {
 		w.tb.Fatalf("Extend by %s: %v\n%s", by.UserID, err, w)
 	}
@@ -60,21 +60,21 @@ func TestExtendUpToTheLimit(t *testing.T) {
 			t.Errorf("StopsAt = %v, want %v", got, end)
 		}
 		w.waitFor("the ticket told of the extension", func() bool {
-			return len(w.chat.find(srv.ChannelID, text.Mention(alice)+" extended the server", text.Timestamp(end, "t"))) == 1
+			return len(w.chat.find(srv.ChannelID, text.Mention(alice)+" extended the server", text.Timestamp(end, spawner.TimeOfDay))) == 1
 		})
 		w.waitFor("the log channel told of the extension", func() bool {
-			return len(w.chat.logsWith("extended by "+text.Mention(alice), text.Timestamp(end, "f"), srv.TaskID())) == 1
+			return len(w.chat.logsWith("extended by "+text.Mention(alice), text.Timestamp(end, spawner.TimeDateTime), srv.ShortTaskID())) == 1
 		})
 	}
 	status := w.chat.messages(srv.ChannelID)[0]
-	w.mustContain("status message", status.content, "Stops "+text.Timestamp(end, "t"))
+	w.mustContain("status message", status.content, "Stops "+text.Timestamp(end, spawner.TimeOfDay))
 	if msgs := w.chat.find(srv.ChannelID, "extended the server"); len(msgs) > 0 && len(msgs[0].mentions) != 0 {
 		t.Errorf("the owner's own extension pings %v", msgs[0].mentions)
 	}
 
 	// The limit: refused, nothing changed.
 	puts := len(w.store.putsOf())
-	_, err := w.m.Extend(w.ctx, member, srv.TaskID())
+	_, err := w.m.Extend(w.ctx, member, srv.ShortTaskID())
 	if r := expectRefused(t, "third extension", err, spawner.RefusedExtendLimit); r.Limit != 2 {
 		t.Errorf("refusal names the limit %d, want 2", r.Limit)
 	}
@@ -105,7 +105,7 @@ func TestExtendRefusals(t *testing.T) {
 	w.recover()
 	srv, _ := w.readyServer(alice)
 
-	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: bob}, srv.TaskID())
+	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: bob}, srv.ShortTaskID())
 	expectRefused(t, "someone else's server", err, spawner.RefusedNotOwner)
 	_, err = w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, "0123456789abcdef")
 	expectRefused(t, "no such server", err, spawner.RefusedNoServer)
@@ -122,7 +122,7 @@ func TestExtendRefusals(t *testing.T) {
 
 	// A failed save changes nothing and says so.
 	w.store.failNext("Put", 1, errBoom)
-	_, err = w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+	_, err = w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 	var r *spawner.Refusal
 	if err == nil || errors.As(err, &r) {
 		t.Fatalf("extension with the table down: err = %v, want a failure", err)
@@ -135,7 +135,7 @@ func TestExtendRefusals(t *testing.T) {
 	w2 := newWorld(t, withExtensions(-1, time.Hour))
 	w2.recover()
 	srv2, _ := w2.readyServer(alice)
-	_, err = w2.m.Extend(w2.ctx, spawner.Actor{UserID: alice}, srv2.TaskID())
+	_, err = w2.m.Extend(w2.ctx, spawner.Actor{UserID: alice}, srv2.ShortTaskID())
 	if r := expectRefused(t, "members may not extend", err, spawner.RefusedExtendLimit); r.Limit != 0 {
 		t.Errorf("limit %d, want 0", r.Limit)
 	}
@@ -175,7 +175,7 @@ func TestExtendRearmsTheRuntimeWarning(t *testing.T) {
 	}
 	w.clock.AdvanceTo(newEnd.Add(-g.MaxDurationWarning))
 	w.pass(false)
-	warnings := w.chat.find(srv.ChannelID, "maximum duration", text.Timestamp(newEnd, "R"))
+	warnings := w.chat.find(srv.ChannelID, "maximum duration", text.Timestamp(newEnd, spawner.TimeRelative))
 	if len(warnings) != 1 {
 		t.Fatalf("no runtime warning naming the new end\n%s", w)
 	}
@@ -204,7 +204,7 @@ func TestExtensionSurvivesRecover(t *testing.T) {
 	if got := w.m.StopsAt(srv); !got.Equal(srv.StopsAt) {
 		t.Errorf("StopsAt after recovery = %v, want %v", got, srv.StopsAt)
 	}
-	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 	expectRefused(t, "extension past the limit after a restart", err, spawner.RefusedExtendLimit)
 	w.advanceAndPass(39*time.Minute, true)
 	if _, ok := w.serverOf(alice); !ok {
@@ -266,7 +266,7 @@ func TestOp(t *testing.T) {
 		t.Errorf("second server's password %q: want a fresh one", other)
 	}
 
-	reply, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve")
+	reply, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve")
 	if err != nil || reply != "Made Steve a server operator" {
 		t.Fatalf("Op = %q, %v", reply, err)
 	}
@@ -274,10 +274,10 @@ func TestOp(t *testing.T) {
 	if len(r.calls) != 1 || r.calls[0] != want {
 		t.Errorf("RCON calls %+v, want [%+v]", r.calls, want)
 	}
-	if _, err := w.m.Op(w.ctx, admin, bobSrv.TaskID(), "Alex_01"); err != nil {
+	if _, err := w.m.Op(w.ctx, admin, bobSrv.ShortTaskID(), "Alex_01"); err != nil {
 		t.Errorf("admin's op on bob's server: %v", err)
 	}
-	_, err = w.m.Op(w.ctx, spawner.Actor{UserID: carol}, srv.TaskID(), "Steve")
+	_, err = w.m.Op(w.ctx, spawner.Actor{UserID: carol}, srv.ShortTaskID(), "Steve")
 	expectRefused(t, "a non-owner's op", err, spawner.RefusedNotOwner)
 	if len(r.calls) != 2 {
 		t.Errorf("RCON calls %d, want 2: the non-owner's made one", len(r.calls))
@@ -318,7 +318,7 @@ func TestOpRefusesBadNames(t *testing.T) {
 		{"Steve\x00", "not allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), tc.name)
+			_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), tc.name)
 			ref := expectRefused(t, "op "+tc.name, err, spawner.RefusedPlayerName)
 			if got := text.En.Refusal(ref); !strings.Contains(got, tc.problem) {
 				t.Errorf("refusal %q does not name the problem %q", got, tc.problem)
@@ -342,7 +342,7 @@ func TestOpFailures(t *testing.T) {
 		if s, _ := w.serverOf(alice); s.RCONPassword != "" {
 			t.Errorf("a password was made for a game without RCON")
 		}
-		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve")
+		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve")
 		ref := expectRefused(t, "op without RCON", err, spawner.RefusedNoRCON)
 		w.mustContain("refusal", text.En.Refusal(ref), "no RCON")
 		if len(r.calls) != 0 {
@@ -353,7 +353,7 @@ func TestOpFailures(t *testing.T) {
 		w, r := rconWorld(t)
 		r.password = "not-the-one-the-bot-made"
 		srv, _ := w.readyServer(alice)
-		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve")
+		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve")
 		if err == nil {
 			t.Fatal("op with a refused password succeeded")
 		}
@@ -369,8 +369,8 @@ func TestOpFailures(t *testing.T) {
 	t.Run("mapped port", func(t *testing.T) {
 		w, r := rconWorld(t)
 		srv, _ := w.readyServer(alice)
-		w.ecs.set(srv.TaskARN, func(t *spawner.Task) { t.Ports = map[int]int{25565: 40000, 25575: 40001} })
-		if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve"); err != nil {
+		w.ecs.mapPorts(srv.TaskID, map[int]int{25565: 40000, 25575: 40001})
+		if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve"); err != nil {
 			t.Fatal(err)
 		}
 		if got := r.calls[0].addr; got != srv.Address+":40001" {

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -163,6 +165,10 @@ type fakeTasks struct {
 	descs [][]string
 	lists int
 	ips   map[string]string // task ARN → public IP
+	// ports maps a task's game ports to the ports players reach them on
+	// (by task ARN; "" for every task), as a runtime that publishes them
+	// on its host's ports; a port not mapped is reached as itself.
+	ports map[string]map[int]int
 
 	// startStatus is the status of a task RunTask starts (provisioning by default).
 	startStatus spawner.TaskStatus
@@ -206,16 +212,14 @@ func (f *fakeTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner
 		status = spawner.TaskProvisioning
 	}
 	t := &spawner.Task{
-		ARN:       fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+f.n),
+		ID:        fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xa1b2c3d4000+f.n),
 		Status:    status,
 		StartedBy: spawner.StartedBy,
-		ENI:       fmt.Sprintf("eni-%08x", f.n),
-		PrivateIP: fmt.Sprintf("10.0.0.%d", f.n),
 		Tags:      maps.Clone(spec.Tags),
 		CreatedAt: f.clock.Now(),
 	}
 	f.addLocked(*t)
-	f.j.add("ecs.started %s", spawner.TaskID(t.ARN))
+	f.j.add("ecs.started %s", spawner.ShortTaskID(t.ID))
 	if err != nil {
 		return spawner.Task{}, err
 	}
@@ -223,13 +227,13 @@ func (f *fakeTasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner
 }
 
 func (f *fakeTasks) addLocked(t spawner.Task) {
-	if _, ok := f.tasks[t.ARN]; !ok {
-		f.order = append(f.order, t.ARN)
+	if _, ok := f.tasks[t.ID]; !ok {
+		f.order = append(f.order, t.ID)
 	}
 	c := cloneTask(t)
-	f.tasks[t.ARN] = &c
-	if _, ok := f.ips[t.ARN]; !ok {
-		f.ips[t.ARN] = fmt.Sprintf("203.0.113.%d", len(f.order))
+	f.tasks[t.ID] = &c
+	if _, ok := f.ips[t.ID]; !ok {
+		f.ips[t.ID] = fmt.Sprintf("203.0.113.%d", len(f.order))
 	}
 }
 
@@ -259,7 +263,7 @@ func (f *fakeTasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner
 
 // StopTask stops a task; one unknown or already stopped is not an error, as with the real adapter.
 func (f *fakeTasks) StopTask(ctx context.Context, arn, reason string) error {
-	f.j.add("ecs.StopTask %s %s", spawner.TaskID(arn), reason)
+	f.j.add("ecs.StopTask %s %s", spawner.ShortTaskID(arn), reason)
 	err := f.enter("StopTask")
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -273,7 +277,6 @@ func (f *fakeTasks) StopTask(ctx context.Context, arn, reason string) error {
 	if t, ok := f.tasks[arn]; ok && t.Status != spawner.TaskStopped {
 		t.Status = spawner.TaskStopped
 		t.StopWanted = true
-		t.StopCode = "UserInitiated"
 		t.StoppedReason = reason
 	}
 	return nil
@@ -303,18 +306,35 @@ func (f *fakeTasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) 
 	return out, nil
 }
 
-func (f *fakeTasks) Address(ctx context.Context, t spawner.Task) (string, error) {
-	f.j.add("ecs.Address %s", spawner.TaskID(t.ARN))
+func (f *fakeTasks) Address(ctx context.Context, t spawner.Task, port int) (string, error) {
+	f.j.add("ecs.Address %s %d", spawner.ShortTaskID(t.ID), port)
 	if err := f.call(ctx, "Address"); err != nil {
 		return "", err
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	ip, ok := f.ips[t.ARN]
+	ip, ok := f.ips[t.ID]
 	if !ok {
-		return "", fmt.Errorf("no network interface for %s: %w", t.ARN, spawner.ErrNotFound)
+		return "", fmt.Errorf("no network interface for %s: %w", t.ID, spawner.ErrNotFound)
 	}
-	return ip, nil
+	for _, m := range []map[int]int{f.ports[t.ID], f.ports[""]} {
+		if p, ok := m[port]; ok {
+			port = p
+			break
+		}
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port)), nil
+}
+
+// mapPorts publishes the game ports of task arn ("": of every task) on
+// other ports, as a container runtime does on its host.
+func (f *fakeTasks) mapPorts(arn string, ports map[int]int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.ports == nil {
+		f.ports = make(map[string]map[int]int)
+	}
+	f.ports[arn] = ports
 }
 
 // add puts a task in the cluster, as if started earlier.
@@ -351,7 +371,6 @@ func (f *fakeTasks) endOnOwn(arn, reason string, exit int32) {
 	f.set(arn, func(t *spawner.Task) {
 		t.Status = spawner.TaskStopped
 		t.StopWanted = true
-		t.StopCode = "EssentialContainerExited"
 		t.StoppedReason = reason
 		t.ExitCode = &exit
 	})
@@ -423,7 +442,7 @@ func (f *fakeTasks) String() string {
 	var b strings.Builder
 	for _, a := range f.order {
 		t := f.tasks[a]
-		fmt.Fprintf(&b, "  %s %s stopWanted=%v startedBy=%q reason=%q tags=%v\n", spawner.TaskID(a), t.Status, t.StopWanted, t.StartedBy, t.StoppedReason, t.Tags)
+		fmt.Fprintf(&b, "  %s %s stopWanted=%v startedBy=%q reason=%q tags=%v\n", spawner.ShortTaskID(a), t.Status, t.StopWanted, t.StartedBy, t.StoppedReason, t.Tags)
 	}
 	return b.String()
 }
@@ -431,7 +450,7 @@ func (f *fakeTasks) String() string {
 func taskIDs(arns []string) []string {
 	out := make([]string, len(arns))
 	for i, a := range arns {
-		out[i] = spawner.TaskID(a)
+		out[i] = spawner.ShortTaskID(a)
 	}
 	return out
 }
@@ -584,7 +603,7 @@ func shortKey(k string) string {
 	if strings.HasPrefix(k, spawner.PendingKeyPrefix) {
 		return k
 	}
-	return spawner.TaskID(k)
+	return spawner.ShortTaskID(k)
 }
 
 // fakePinger answers Server List Pings from a table of player counts by address.
@@ -680,7 +699,8 @@ type fakeChannel struct {
 type fakeMessage struct {
 	id       string
 	key      string
-	content  string
+	content  string // the content, then the footer on a last line
+	footer   string
 	mentions []string
 	edits    []string // every content it was edited to, in order
 }
@@ -726,7 +746,7 @@ func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message
 	}
 	if msg == nil {
 		c.n++
-		msg = &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), key: m.Key, content: m.Content, mentions: slices.Clone(m.Mentions)}
+		msg = &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), key: m.Key, content: shown(m), footer: m.Footer, mentions: slices.Clone(m.Mentions)}
 		ch.msgs = append(ch.msgs, msg)
 	}
 	for i, part := range c.lost {
@@ -736,6 +756,15 @@ func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message
 		}
 	}
 	return msg.id, nil
+}
+
+// shown is m's content with its footer on a last line, as a chat with no
+// limit on a message's length shows it.
+func shown(m spawner.Message) string {
+	if m.Footer == "" {
+		return m.Content
+	}
+	return m.Content + "\n" + m.Footer
 }
 
 // loseAnswer makes the next n Sends of a message containing part post it
@@ -762,8 +791,8 @@ func (c *fakeChat) Edit(ctx context.Context, channelID, messageID string, m spaw
 	}
 	for _, msg := range ch.msgs {
 		if msg.id == messageID {
-			msg.content = m.Content
-			msg.edits = append(msg.edits, m.Content)
+			msg.content, msg.footer = shown(m), m.Footer
+			msg.edits = append(msg.edits, msg.content)
 			return nil
 		}
 	}

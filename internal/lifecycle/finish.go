@@ -15,7 +15,7 @@ type ending struct {
 	cause  spawner.StopCause
 	by     string                 // the member who stopped it, for CauseCommand
 	detail func(text.Lang) string // told to the owner and the log channel, each in their language
-	task   *spawner.Task          // what ECS last said, when it ended on its own
+	task   *spawner.Task          // what the runtime last said, when it ended on its own
 	err    error                  // the error behind a failure, for the logs only
 }
 
@@ -24,7 +24,7 @@ var errStopping = &spawner.Refusal{Code: spawner.RefusedStopping}
 
 // finish ends server id: stops its task, removes its records and its
 // mirror entry, tells the owner and the log channel, and schedules the
-// ticket channel's deletion. It is idempotent and safe to retry: when AWS or
+// ticket channel's deletion. It is idempotent and safe to retry: when the runtime or
 // the table fails, the entry stays with the ending remembered and each sweep
 // tries again until it succeeds, so a task is never left running unrecorded.
 func (m *Manager) finish(ctx context.Context, id string, end ending) error {
@@ -44,7 +44,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 	srv, reply := e.srv, e.reply
 	m.mu.Unlock()
 
-	log := m.log.With("creation", srv.CreationID, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
+	log := m.log.With("creation", srv.CreationID, "task", srv.TaskID, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
 	if prevState != spawner.StateStopping {
 		m.editStatus(ctx, srv, "")
 	}
@@ -135,13 +135,13 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 
 // release stops the task and deletes the records, idempotently.
 func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) error {
-	if srv.TaskARN != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
-		if err := m.tasks.StopTask(ctx, srv.TaskARN, "spawner: "+string(end.cause)); err != nil {
+	if srv.TaskID != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
+		if err := m.tasks.StopTask(ctx, srv.TaskID, "spawner: "+string(end.cause)); err != nil {
 			return err
 		}
 	}
-	if srv.TaskARN != "" {
-		if err := m.store.Delete(ctx, srv.TaskARN); err != nil {
+	if srv.TaskID != "" {
+		if err := m.store.Delete(ctx, srv.TaskID); err != nil {
 			return err
 		}
 	}

@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,8 +25,8 @@ type Games interface {
 }
 
 // GameChecker is the task runtime's look at a parsed template, changing
-// nothing: ECS checks that the task definition family is known and holds
-// the container. It returns nil when the runtime can run g; a
+// nothing: a runtime of task definitions checks that the family is known
+// and holds the container. It returns nil when the runtime can run g; a
 // *spawner.Problem whose Var names the template key to fix; or an error
 // wrapping spawner.ErrUnreachable when the runtime did not answer.
 type GameChecker interface {
@@ -206,7 +207,7 @@ func (m *Manager) loadGames(ctx context.Context, docs map[string][]byte, problem
 }
 
 // badTemplate reports a stored template that cannot be offered, once per
-// process: Recover is retried at start while ECS or the table fail, and
+// process: Recover is retried at start while the runtime or the table fail, and
 // the log channel would otherwise hear of it at every attempt.
 func (m *Manager) badTemplate(ctx context.Context, name string, err error) {
 	if _, told := m.badTemplates.LoadOrStore(name+"\x00"+err.Error(), true); told {
@@ -272,30 +273,47 @@ func queryPort(g spawner.Game) int {
 	return g.Port
 }
 
-// probeAddr is where s is probed: its address and its game's query port,
-// or under Docker the host port mapped to it (hostPorts, from the task).
-func probeAddr(s spawner.Server, g spawner.Game, hostPorts map[int]int) string {
-	if s.Address == "" {
+// probeAddr is where s is probed: the players' address, or for a game
+// queried on another port (A2S) queryAddr, the runtime's address of that
+// port; while that is unknown, the query port on the players' host.
+func probeAddr(s spawner.Server, g spawner.Game, queryAddr string) string {
+	switch {
+	case s.Address == "":
 		return ""
+	case queryPort(g) == g.Port:
+		return net.JoinHostPort(s.Address, strconv.Itoa(cmp.Or(s.Port, g.Port)))
+	case queryAddr != "":
+		return queryAddr
 	}
-	port := queryPort(g)
-	if p, ok := hostPorts[port]; ok {
-		port = p
-	}
-	if g.Protocol != spawner.ProtocolA2S && s.Port != 0 {
-		port = s.Port // already the host's port under Docker
-	}
-	return net.JoinHostPort(s.Address, strconv.Itoa(port))
+	return net.JoinHostPort(s.Address, strconv.Itoa(queryPort(g)))
 }
 
-// hostPortsOf is the host port map last seen for server id's task.
-func (m *Manager) hostPortsOf(id string) map[int]int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if e, ok := m.entries[id]; ok {
-		return e.hostPorts
+// queryAddrOf is where server id, of game g, answers its queries when
+// that is not its players' address (an A2S query port): asked of the
+// runtime the first time, then kept in the entry. It is "" for a game
+// queried on the players' port, and while the runtime cannot say.
+func (m *Manager) queryAddrOf(ctx context.Context, id string, srv spawner.Server, g spawner.Game) string {
+	if queryPort(g) == g.Port || srv.Address == "" || srv.TaskID == "" {
+		return ""
 	}
-	return nil
+	m.mu.Lock()
+	var addr string
+	if e, ok := m.entries[id]; ok {
+		addr = e.queryAddr
+	}
+	m.mu.Unlock()
+	if addr != "" {
+		return addr
+	}
+	addr, err := m.tasks.Address(ctx, spawner.Task{ID: srv.TaskID}, queryPort(g))
+	if err != nil {
+		if ctx.Err() == nil {
+			m.log.Warn("query address; probing the query port on the players' host", "task", srv.TaskID, "err", err)
+		}
+		return ""
+	}
+	m.update(id, func(e *entry) { e.queryAddr = addr })
+	return addr
 }
 
 // countsPlayers reports whether the player watchdog applies to g.

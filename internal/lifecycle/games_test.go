@@ -322,15 +322,7 @@ func TestGameWithoutVariants(t *testing.T) {
 func TestA2SProbeUsesTheHostPortsOfTheTask(t *testing.T) {
 	games := newFakeGames()
 	w := newWorld(t, withGames(games))
-	mapped := func() {
-		w.ecs.mu.Lock()
-		defer w.ecs.mu.Unlock()
-		for _, t := range w.ecs.tasks {
-			t.Ports = map[int]int{2456: 30000, 2457: 30001}
-		}
-	}
-	w.ecs.onCall("DescribeTasks", mapped)
-	w.ecs.onCall("ListOwnedTasks", mapped)
+	w.ecs.mapPorts("", map[int]int{2456: 30000, 2457: 30001})
 	w.recover()
 	if _, err := w.m.AddGame(w.ctx, admin, valheimTemplate(2, "1m")); err != nil {
 		t.Fatal(err)

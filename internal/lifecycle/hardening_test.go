@@ -18,7 +18,7 @@ func TestCreateCooldown(t *testing.T) {
 	w := newWorld(t, withConfig(func(c *Options) { c.CreateCooldown = 0 })) // the default
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.clock.Advance(time.Minute)
@@ -34,7 +34,7 @@ func TestCreateCooldown(t *testing.T) {
 	}
 	for _, lang := range []text.Lang{text.En, text.Fr} {
 		msg := lang.Refusal(ref)
-		w.mustContain("cooldown refusal", msg, fmt.Sprintf("<t:%d:R>", until.Unix()))
+		w.mustContain("cooldown refusal", msg, text.Timestamp(until, spawner.TimeRelative))
 	}
 	// The refused attempt does not move the cooldown; an admin is exempt.
 	w.clock.Advance(30 * time.Second)
@@ -81,7 +81,7 @@ func TestCategoryFull(t *testing.T) {
 		w := newWorld(t)
 		w.recover()
 		old, _ := w.readyServer(bob)
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: bob}, old.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: bob}, old.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		if w.chat.isDeleted(old.ChannelID) {
@@ -153,10 +153,10 @@ func TestAddressErrorLoggedOnce(t *testing.T) {
 func TestBootMatchesTaskByARN(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
-	other := spawner.Task{ARN: "arn:aws:ecs:eu-west-3:111122223333:task/games/0ther", Status: spawner.TaskRunning, StartedBy: spawner.StartedBy}
+	other := spawner.Task{ID: "arn:aws:ecs:eu-west-3:111122223333:task/games/0ther", Status: spawner.TaskRunning, StartedBy: spawner.StartedBy}
 	w.ecs.mu.Lock()
 	w.ecs.describeFirst = []spawner.Task{other}
-	w.ecs.ips[other.ARN] = "203.0.113.99"
+	w.ecs.ips[other.ID] = "203.0.113.99"
 	w.ecs.mu.Unlock()
 	w.pinger.answer(4)
 	w.create(alice, "")
@@ -168,7 +168,7 @@ func TestBootMatchesTaskByARN(t *testing.T) {
 	w.pollUntilWorkersDone(5)
 	srv, _ := w.serverOf(alice)
 	ready := w.lastMessage(srv.ChannelID).content
-	w.mustContain("ready message", ready, w.ecs.ipOf(srv.TaskARN))
+	w.mustContain("ready message", ready, w.ecs.ipOf(srv.TaskID))
 	if strings.Contains(ready, "203.0.113.99") {
 		t.Errorf("the ready message names another task's address:\n%s", ready)
 	}
@@ -180,7 +180,7 @@ func TestBootMatchesTaskByARN(t *testing.T) {
 func TestStatusMessageFailureCarriesOn(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
-	w.chat.failNext("Send", 1, &spawner.PermissionError{Action: "send a message", Need: "Send Messages", Err: errBoom})
+	w.chat.failNext("Send", 1, &spawner.MissingPermission{System: "the chat", Action: "send a message", Need: "Send Messages", Err: errBoom})
 	srv, r := w.readyServer(alice)
 	if !strings.Contains(w.logs.String(), `need="Send Messages"`) {
 		t.Errorf("the log does not name the missing permission\n%s", w.logs)
@@ -202,7 +202,7 @@ func TestStatusMessageFailureCarriesOn(t *testing.T) {
 // outage or a missing permission, is retried with backoff until the owner
 // gets it, and the failure is logged once (naming the permission).
 func TestMustReadMessagesDelivered(t *testing.T) {
-	perm := &spawner.PermissionError{Action: "send a message", Need: "View Channel, Send Messages", Err: errBoom}
+	perm := &spawner.MissingPermission{System: "the chat", Action: "send a message", Need: "View Channel, Send Messages", Err: errBoom}
 	for _, tc := range []struct {
 		name string
 		err  error
@@ -245,7 +245,7 @@ func TestEndMessageRetriedUntilClosed(t *testing.T) {
 	w.recover()
 	srv, _ := w.readyServer(alice)
 	w.chat.failNext("Send", 1000, errBoom)
-	if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
 	w.blockUntil(1) // the retry waits on its backoff
@@ -356,7 +356,7 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 		t.Fatalf("Run did not return\n%s", w)
 	}
 	w.waitFor("every goroutine of the Manager to end", func() bool { return runtime.NumGoroutine() <= before })
-	if _, ok := w.serverOf(alice); !ok || readyAlice.TaskARN == "" {
+	if _, ok := w.serverOf(alice); !ok || readyAlice.TaskID == "" {
 		t.Errorf("alice's server was dropped at shutdown")
 	}
 }

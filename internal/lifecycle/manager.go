@@ -1,10 +1,10 @@
 // Package lifecycle is the one place that knows the rules of a game server's
 // life: who may create and stop one, the creation steps and their cleanup on
 // failure, the watchdogs that stop servers nobody plays on, and the
-// reconciliation with ECS and the table after a restart.
+// reconciliation with the task runtime and the table after a restart.
 //
 // It talks to the outside world only through the small interfaces below,
-// which the adapters (discord, ecs, dynamo, mcping) satisfy.
+// which the adapters satisfy, and in the domain's words.
 package lifecycle
 
 import (
@@ -24,13 +24,17 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// Tasks is what the lifecycle needs of ECS (and EC2 for addresses).
+// Tasks is what the lifecycle needs of the task runtime.
 type Tasks interface {
 	RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error)
-	DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error)
-	StopTask(ctx context.Context, arn, reason string) error
+	DescribeTasks(ctx context.Context, ids []string) ([]spawner.Task, error)
+	StopTask(ctx context.Context, id, reason string) error
 	ListOwnedTasks(ctx context.Context) ([]spawner.Task, error)
-	Address(ctx context.Context, task spawner.Task) (string, error)
+	// Address is "host:port" where players reach port, a port the game
+	// listens on, of the running task (only its ID is read). It fails
+	// while the task has no address yet, with an error wrapping
+	// spawner.ErrNoPublicIP when it will never have one players can reach.
+	Address(ctx context.Context, task spawner.Task, port int) (string, error)
 }
 
 // Store is the table of servers, the truth the mirror is loaded from.
@@ -49,7 +53,7 @@ type Pinger interface {
 	Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error)
 }
 
-// Chat is what the lifecycle says and does on Discord.
+// Chat is what the lifecycle says and does in the community's chat.
 type Chat interface {
 	CreateTicket(ctx context.Context, t spawner.Ticket) (channelID string, err error)
 	Send(ctx context.Context, channelID string, m spawner.Message) (messageID string, err error)
@@ -80,13 +84,13 @@ const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
 	DefaultPollInterval = time.Second
-	// DefaultSweepInterval is the time between two ECS sweeps when the
+	// DefaultSweepInterval is the time between two sweeps of the runtime when the
 	// default game sets no CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
 	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
 	DefaultPingConcurrency = 64
 	// DefaultOrphanGrace is how old an owned task with no record must be
-	// before a sweep stops it, so a creation between its RunTask and its
+	// before a sweep stops it, so a creation between its task's start and its
 	// record is never mistaken for an orphan.
 	DefaultOrphanGrace = 2 * time.Minute
 	// DefaultOrphanStopConcurrency bounds the StopTask calls for orphans in flight at once.
@@ -158,7 +162,7 @@ type Options struct {
 	Events      Events       // the web feed; none when nil
 	Links       Links        // links to the web pages in status messages; none when nil
 	// Alerts is told, beside the log channel, of the failures admins
-	// should hear of outside Discord (alert.go); none when nil.
+	// should hear of outside the chat (alert.go); none when nil.
 	Alerts Alerts
 }
 
@@ -218,7 +222,7 @@ type Manager struct {
 
 	mu         sync.Mutex
 	closing    bool                 // Close was called: no new workers
-	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
+	entries    map[string]*entry    // by CreationID (or TaskID for the original bot's records)
 	closes     []closing            // ticket channels to delete later
 	lastCreate map[string]time.Time // member → when their last creation that counted was asked for (cooldown.go)
 	wake       chan struct{}
@@ -248,10 +252,11 @@ type entry struct {
 	endTold   bool           // the log channel was told the end is being retried
 	unsaved   bool           // the record in the table is behind the mirror
 	nextCheck time.Time
-	// hostPorts maps the game's ports to the host's under the Docker
-	// runtime (Task.Ports), from the task's last description; nil on ECS.
-	hostPorts map[int]int
-	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
+	// queryAddr is where the game answers its queries when that is not
+	// the players' address (an A2S query port), asked of the runtime
+	// once (queryAddrOf); "" until then.
+	queryAddr   string
+	reclaimTold bool // the owner was told the provider is reclaiming the server (reclaim.go)
 	// looking is true while a worker asks the runtime about a change of
 	// the task (changes.go); lookAgain asks it to look once more, for the
 	// latest change, hint.
@@ -264,7 +269,7 @@ type entry struct {
 	gone     chan struct{}         // closed when the entry leaves the mirror
 	failed   chan struct{}         // closed when a finish of it first fails (endFailedLocked)
 	nudge    chan struct{}         // wakes the creation worker before its next poll
-	answered <-chan struct{}       // closed once the member was answered (may be nil)
+	answered <-chan struct{}       // closed once the member was first answered (may be nil)
 	io       sync.Mutex            // serialises the writes of the server's records
 	feed     feedSeen              // what the web feed was told (events.go)
 }
@@ -374,8 +379,10 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		// Its rules, kept across restarts whatever becomes of the template.
 		GameTemplate: game.Template,
 	}, game, phaseCreating)
-	e.reply = req.Reply
-	e.answered = req.Answered
+	if req.Answer != nil {
+		e.reply = req.Answer.Update
+		e.answered = req.Answer.Given()
+	}
 	e.byAdmin = req.Admin
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)
@@ -446,8 +453,8 @@ func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (sp
 	// The creation worker owns the server until it is ready; it ends it at
 	// its next step, never longer than one poll away.
 	e.nudgeWorker()
-	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
-	// Its end may fail (AWS or the table down): the member is then told,
+	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskID, "by", by.UserID)
+	// Its end may fail (the runtime or the table down): the member is then told,
 	// as for a watched server, while the sweep retries it.
 	select {
 	case <-e.gone:

@@ -22,7 +22,7 @@ type privateTasks struct {
 var _ PrivateAddresser = (*privateTasks)(nil)
 
 func (p *privateTasks) PrivateAddress(_ context.Context, t spawner.Task, port int) (string, error) {
-	p.asked = append(p.asked, fmt.Sprintf("%s %d", t.ARN, port))
+	p.asked = append(p.asked, fmt.Sprintf("%s %d", t.ID, port))
 	if p.err != nil {
 		return "", p.err
 	}
@@ -52,10 +52,10 @@ func privateRCONWorld(t *testing.T, edit func(g *spawner.Game)) (*world, *fakeRC
 func TestOpUsesThePrivateAddress(t *testing.T) {
 	w, r, p := privateRCONWorld(t, nil)
 	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve"); err != nil {
+	if _, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve"); err != nil {
 		t.Fatalf("op: %v", err)
 	}
-	if want := []string{srv.TaskARN + " 25575"}; !slices.Equal(p.asked, want) {
+	if want := []string{srv.TaskID + " 25575"}; !slices.Equal(p.asked, want) {
 		t.Errorf("private addresses asked %v, want %v", p.asked, want)
 	}
 	if len(r.calls) != 1 || r.calls[0].addr != "172.17.0.1:40075" {
@@ -69,7 +69,7 @@ func TestOpFailsWithoutPrivateAddress(t *testing.T) {
 	w, r, p := privateRCONWorld(t, nil)
 	p.err = errors.New("container gone")
 	srv, _ := w.readyServer(alice)
-	_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID(), "Steve")
+	_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), "Steve")
 	if err == nil || !strings.Contains(err.Error(), "container gone") {
 		t.Errorf("op without a private address: err %v, want the runtime's", err)
 	}

@@ -11,7 +11,7 @@ import (
 // plan is a pure function of what was read, so every rule of
 // reconciliation is in this file and tested by a table.
 
-// observed is what recovery read: the table, ECS and the ticket category.
+// observed is what recovery read: the table, the runtime and the ticket category.
 type observed struct {
 	records  []spawner.Server
 	owned    []spawner.Task          // ListOwnedTasks: the live tasks started by the bot
@@ -34,8 +34,8 @@ const (
 // planned is one record and what to do with it.
 type planned struct {
 	verdict verdict
-	srv     spawner.Server // the record, with the adopted task's ARN and step filled in
-	task    spawner.Task   // what ECS said of its task, for verdictGone
+	srv     spawner.Server // the record, with the adopted task's id and step filled in
+	task    spawner.Task   // what the runtime said of its task, for verdictGone
 }
 
 // recoveryPlan is everything recovery does.
@@ -53,14 +53,14 @@ func planRecovery(in observed) recoveryPlan {
 	var tracked tracking
 	withTask := make(map[string]bool)
 	for _, r := range in.records {
-		if r.TaskARN != "" && r.CreationID != "" {
+		if r.TaskID != "" && r.CreationID != "" {
 			withTask[r.CreationID] = true
 		}
 	}
-	byARN := make(map[string]spawner.Task, len(in.owned))
+	byID := make(map[string]spawner.Task, len(in.owned))
 	byCreation := make(map[string]spawner.Task, len(in.owned))
 	for _, t := range in.owned {
-		byARN[t.ARN] = t
+		byID[t.ID] = t
 		if c := t.Tags[spawner.TagCreation]; c != "" {
 			byCreation[c] = t
 		}
@@ -69,11 +69,11 @@ func planRecovery(in observed) recoveryPlan {
 	for _, r := range in.records {
 		tracked.add(r)
 		named[r.ChannelID] = true
-		if r.TaskARN == "" && withTask[r.CreationID] {
+		if r.TaskID == "" && withTask[r.CreationID] {
 			p.servers = append(p.servers, planned{verdict: verdictSuperseded, srv: r})
 			continue
 		}
-		p.servers = append(p.servers, classify(r, byARN, byCreation, in.recorded))
+		p.servers = append(p.servers, classify(r, byID, byCreation, in.recorded))
 	}
 	p.orphans = orphans(in.owned, tracked, time.Time{}, 0)
 	p.stale = staleChannels(in.channels, named)
@@ -81,19 +81,19 @@ func planRecovery(in observed) recoveryPlan {
 }
 
 // classify decides what recovery does with record r.
-func classify(r spawner.Server, byARN, byCreation, recorded map[string]spawner.Task) planned {
-	if r.TaskARN == "" {
+func classify(r spawner.Server, byID, byCreation, recorded map[string]spawner.Task) planned {
+	if r.TaskID == "" {
 		t, started := byCreation[r.CreationID]
 		if !started {
 			return planned{verdict: verdictInterrupted, srv: r}
 		}
-		r.TaskARN = t.ARN
+		r.TaskID = t.ID
 		r.State = stateOf(t, spawner.StateProvisioning)
 		return planned{verdict: verdictAdopt, srv: r}
 	}
-	t, alive := byARN[r.TaskARN]
+	t, alive := byID[r.TaskID]
 	if !alive {
-		t, alive = recorded[r.TaskARN]
+		t, alive = recorded[r.TaskID]
 	}
 	switch {
 	case !alive || t.Stopped():
@@ -107,15 +107,15 @@ func classify(r spawner.Server, byARN, byCreation, recorded map[string]spawner.T
 	return planned{verdict: verdictResume, srv: r}
 }
 
-// tracking is the set of task ARNs and creation ids the bot knows of.
+// tracking is the set of task ids and creation ids the bot knows of.
 type tracking map[string]bool
 
 func (k *tracking) add(s spawner.Server) {
 	if *k == nil {
 		*k = make(tracking)
 	}
-	if s.TaskARN != "" {
-		(*k)[s.TaskARN] = true
+	if s.TaskID != "" {
+		(*k)[s.TaskID] = true
 	}
 	if s.CreationID != "" {
 		(*k)[s.CreationID] = true
@@ -123,11 +123,11 @@ func (k *tracking) add(s spawner.Server) {
 }
 
 // orphans is the one rule for orphans: an owned task, not stopped, that no
-// record names by ARN or by creation tag, and older than grace at now.
+// record names by task id or by creation tag, and older than grace at now.
 func orphans(owned []spawner.Task, tracked tracking, now time.Time, grace time.Duration) []spawner.Task {
 	var out []spawner.Task
 	for _, t := range owned {
-		if t.Stopped() || tracked[t.ARN] || tracked[t.Tags[spawner.TagCreation]] {
+		if t.Stopped() || tracked[t.ID] || tracked[t.Tags[spawner.TagCreation]] {
 			continue
 		}
 		if grace > 0 && now.Sub(t.CreatedAt) < grace {

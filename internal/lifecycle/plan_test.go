@@ -15,15 +15,15 @@ func TestPlanRecovery(t *testing.T) {
 	arn := func(n int) string { return fmt.Sprintf("arn:aws:ecs:eu-west-3:1:task/games/%032x", n) }
 	cid := func(n int) string { return fmt.Sprintf("%032x", 0xc0ffee00+n) }
 	task := func(n int, s spawner.TaskStatus, creation string) spawner.Task {
-		return spawner.Task{ARN: arn(n), Status: s, StartedBy: spawner.StartedBy, Tags: map[string]string{spawner.TagCreation: creation}}
+		return spawner.Task{ID: arn(n), Status: s, StartedBy: spawner.StartedBy, Tags: map[string]string{spawner.TagCreation: creation}}
 	}
 	rec := func(n int, state spawner.State) spawner.Server {
-		return spawner.Server{TaskARN: arn(n), CreationID: cid(n), State: state, ChannelID: fmt.Sprint("ch", n)}
+		return spawner.Server{TaskID: arn(n), CreationID: cid(n), State: state, ChannelID: fmt.Sprint("ch", n)}
 	}
 	pending := func(n int) spawner.Server {
 		return spawner.Server{CreationID: cid(n), State: spawner.StateRequested, ChannelID: fmt.Sprint("ch", n)}
 	}
-	original := spawner.Server{TaskARN: arn(9), ChannelID: "ch9"} // the original bot's: no creation id, no state
+	original := spawner.Server{TaskID: arn(9), ChannelID: "ch9"} // the original bot's: no creation id, no state
 
 	type want struct {
 		verdicts map[string]verdict // by the record's Key
@@ -40,7 +40,7 @@ func TestPlanRecovery(t *testing.T) {
 		want: want{verdicts: map[string]verdict{arn(1): verdictWatch}},
 	}, {
 		name: "original bot's record is watched (its task is not ours, so described)",
-		in:   observed{records: []spawner.Server{original}, recorded: map[string]spawner.Task{arn(9): {ARN: arn(9), Status: spawner.TaskRunning}}},
+		in:   observed{records: []spawner.Server{original}, recorded: map[string]spawner.Task{arn(9): {ID: arn(9), Status: spawner.TaskRunning}}},
 		want: want{verdicts: map[string]verdict{arn(9): verdictWatch}},
 	}, {
 		name: "booting record is resumed",
@@ -66,12 +66,12 @@ func TestPlanRecovery(t *testing.T) {
 	}, {
 		name: "record whose task stopped is gone",
 		in: observed{records: []spawner.Server{rec(1, spawner.StateReady)},
-			recorded: map[string]spawner.Task{arn(1): {ARN: arn(1), Status: spawner.TaskStopped, StopWanted: true}}},
+			recorded: map[string]spawner.Task{arn(1): {ID: arn(1), Status: spawner.TaskStopped, StopWanted: true}}},
 		want: want{verdicts: map[string]verdict{arn(1): verdictGone}},
 	}, {
 		name: "record whose task is asked to stop is gone",
 		in: observed{records: []spawner.Server{rec(1, spawner.StateReady)},
-			owned: []spawner.Task{{ARN: arn(1), Status: spawner.TaskRunning, StopWanted: true}}},
+			owned: []spawner.Task{{ID: arn(1), Status: spawner.TaskRunning, StopWanted: true}}},
 		want: want{verdicts: map[string]verdict{arn(1): verdictGone}},
 	}, {
 		name: "owned task named by no record is an orphan; one named by creation tag is not",
@@ -100,7 +100,7 @@ func TestPlanRecovery(t *testing.T) {
 			}
 			var orphans []string
 			for _, o := range p.orphans {
-				orphans = append(orphans, o.ARN)
+				orphans = append(orphans, o.ID)
 			}
 			if !slices.Equal(orphans, tc.want.orphans) {
 				t.Errorf("orphans = %v, want %v", orphans, tc.want.orphans)
@@ -117,17 +117,17 @@ func TestPlanRecovery(t *testing.T) {
 func TestOrphansGrace(t *testing.T) {
 	now := time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)
 	owned := []spawner.Task{
-		{ARN: "old", Status: spawner.TaskRunning, CreatedAt: now.Add(-3 * time.Minute)},
-		{ARN: "young", Status: spawner.TaskProvisioning, CreatedAt: now.Add(-time.Minute)},
-		{ARN: "tracked", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour)},
-		{ARN: "tagged", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour), Tags: map[string]string{spawner.TagCreation: "c1"}},
+		{ID: "old", Status: spawner.TaskRunning, CreatedAt: now.Add(-3 * time.Minute)},
+		{ID: "young", Status: spawner.TaskProvisioning, CreatedAt: now.Add(-time.Minute)},
+		{ID: "tracked", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour)},
+		{ID: "tagged", Status: spawner.TaskRunning, CreatedAt: now.Add(-time.Hour), Tags: map[string]string{spawner.TagCreation: "c1"}},
 	}
 	var tracked tracking
-	tracked.add(spawner.Server{TaskARN: "tracked"})
+	tracked.add(spawner.Server{TaskID: "tracked"})
 	tracked.add(spawner.Server{CreationID: "c1"})
 	var got []string
 	for _, o := range orphans(owned, tracked, now, 2*time.Minute) {
-		got = append(got, o.ARN)
+		got = append(got, o.ID)
 	}
 	if !slices.Equal(got, []string{"old"}) {
 		t.Errorf("orphans = %v, want [old]", got)

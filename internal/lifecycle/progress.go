@@ -8,7 +8,7 @@ import (
 )
 
 // ProgressInterval is the least time between two edits of a status message
-// for progress notes, so a pull's progress does not flood Discord.
+// for progress notes, so a pull's progress does not flood the chat.
 const ProgressInterval = 2 * time.Second
 
 // progressNotes is what Progress remembers of one creation.
@@ -29,11 +29,11 @@ type progressNotes struct {
 // creation that is not starting its task is left alone.
 //
 // It is safe for concurrent use and may be called from the runtime's
-// RunTask (docker.Config.OnPull); it blocks at most for one edit.
+// RunTask (its pull hook); it blocks at most for one edit.
 func (m *Manager) Progress(creationID string, note spawner.PullProgress) {
 	m.mu.Lock()
 	e, ok := m.entries[creationID]
-	starting := ok && e.phase == phaseCreating && e.srv.TaskARN == ""
+	starting := ok && e.phase == phaseCreating && e.srv.TaskID == ""
 	m.mu.Unlock()
 	if !starting {
 		return

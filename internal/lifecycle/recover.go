@@ -8,8 +8,8 @@ import (
 )
 
 // Recover reads the table once (Store.LoadAll: servers, game templates and
-// cooldowns) into the mirror and reconciles it with ECS and the ticket
-// category, then lets Create accept requests. Every server recorded
+// cooldowns) into the mirror and reconciles it with the runtime and the
+// ticket category, then lets Create accept requests. Every server recorded
 // carries on (its watchdogs counting from its stored creation time); a
 // creation interrupted before its task existed is cleaned up and its owner
 // told; one whose task had started is adopted, never started twice; a record
@@ -18,7 +18,7 @@ import (
 // names is deleted; the members' creation cooldowns are restored (those
 // over are removed). Malformed table items are reported and skipped.
 //
-// Recover returns an error, and changes nothing, when the table or ECS
+// Recover returns an error, and changes nothing, when the table or the runtime
 // cannot be read: the caller retries. The workers it starts (servers still
 // booting) are the Manager's: Close waits for them.
 func (m *Manager) Recover(ctx context.Context) error {
@@ -46,14 +46,14 @@ func (m *Manager) readWorld(ctx context.Context, records []spawner.Server) (obse
 		return observed{}, fmt.Errorf("list owned tasks: %w", err)
 	}
 	in := observed{records: records, owned: owned, recorded: make(map[string]spawner.Task)}
-	ownedARN := make(map[string]bool, len(owned))
+	ownedIDs := make(map[string]bool, len(owned))
 	for _, t := range owned {
-		ownedARN[t.ARN] = true
+		ownedIDs[t.ID] = true
 	}
 	var describe []string
 	for _, r := range records {
-		if r.TaskARN != "" && !ownedARN[r.TaskARN] {
-			describe = append(describe, r.TaskARN)
+		if r.TaskID != "" && !ownedIDs[r.TaskID] {
+			describe = append(describe, r.TaskID)
 		}
 	}
 	if len(describe) > 0 {
@@ -62,7 +62,7 @@ func (m *Manager) readWorld(ctx context.Context, records []spawner.Server) (obse
 			return observed{}, fmt.Errorf("describe recorded tasks: %w", err)
 		}
 		for _, t := range ts {
-			in.recorded[t.ARN] = t
+			in.recorded[t.ID] = t
 		}
 	}
 	if in.channels, err = m.chat.CategoryChannels(ctx); err != nil {
@@ -153,7 +153,7 @@ func (m *Manager) resume(id string) {
 	if !ok {
 		return
 	}
-	log := m.log.With("creation", id, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID)
+	log := m.log.With("creation", id, "task", srv.TaskID, "user", srv.Owner, "channel", srv.ChannelID)
 	log.Info("resuming a server that was booting")
 	m.save(m.ctx, id)
 	if srv.CreationID != "" {

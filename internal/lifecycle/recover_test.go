@@ -69,7 +69,7 @@ func TestRecover(t *testing.T) {
 		}
 		w.mustContain("warning", w.lastMessage(srv.ChannelID).content, "warning **1/3**", text.Mention(alice))
 		// Its owner can stop it.
-		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, got.TaskID()); err != nil {
+		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, got.ShortTaskID()); err != nil {
 			t.Fatalf("Stop: %v", err)
 		}
 		w.expectNothingLeft()
@@ -91,8 +91,8 @@ func TestRecover(t *testing.T) {
 			t.Errorf("table keys = %v, want only the task's record", k)
 		}
 		got, _ := w.serverOf(alice)
-		if got.TaskARN != arn || got.State != spawner.StatePending {
-			t.Errorf("adopted server = %+v, want task %s pending", got, spawner.TaskID(arn))
+		if got.TaskID != arn || got.State != spawner.StatePending {
+			t.Errorf("adopted server = %+v, want task %s pending", got, spawner.ShortTaskID(arn))
 		}
 		if req, _ := w.request(alice, ""); refusalCode(w.m.Create(req)) != spawner.RefusedBusy {
 			t.Errorf("alice may create a second server while hers boots")
@@ -148,12 +148,12 @@ func TestRecover(t *testing.T) {
 		ch := "1300000000000555555"
 		w.chat.addChannel(ch, "Minecraft · official · "+TopicMarker+"0123", carol)
 		w.ecs.add(spawner.Task{
-			ARN: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
+			ID: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
 			CreatedAt: t0, // younger than the grace: at start it does not apply
 			Tags:      map[string]string{spawner.TagCreation: "0123", spawner.TagOwner: carol, spawner.TagChannel: ch},
 		})
 		foreign := "arn:aws:ecs:eu-west-3:111122223333:task/games/n0tours"
-		w.ecs.add(spawner.Task{ARN: foreign, Status: spawner.TaskRunning, StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
+		w.ecs.add(spawner.Task{ID: foreign, Status: spawner.TaskRunning, StartedBy: "someone-else", CreatedAt: t0.Add(-time.Hour)})
 		w.recover()
 		if got := w.ecs.stopped(); !slices.Equal(got, []string{arn}) {
 			t.Errorf("stopped %v, want only the orphan", taskIDs(got))
@@ -212,7 +212,7 @@ func TestRecover(t *testing.T) {
 				t.Errorf("log channel lines for %q = %q, want 1", p, got)
 			}
 		}
-		if got, ok := w.serverOf(alice); !ok || got.TaskARN != srv.TaskARN {
+		if got, ok := w.serverOf(alice); !ok || got.TaskID != srv.TaskID {
 			t.Errorf("the good record was not loaded\n%s", w)
 		}
 	})
@@ -221,13 +221,13 @@ func TestRecover(t *testing.T) {
 		w := newWorld(t)
 		srv := w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
 		p := srv
-		p.TaskARN, p.State, p.Address = "", spawner.StateRequested, ""
+		p.TaskID, p.State, p.Address = "", spawner.StateRequested, ""
 		w.store.put(p)
 		w.recover()
-		if got := w.m.Servers(admin); len(got) != 1 || got[0].TaskARN != srv.TaskARN || got[0].State != spawner.StateReady {
+		if got := w.m.Servers(admin); len(got) != 1 || got[0].TaskID != srv.TaskID || got[0].State != spawner.StateReady {
 			t.Errorf("servers = %+v, want alice's one, ready", got)
 		}
-		if k := w.store.keys(); !slices.Equal(k, []string{srv.TaskARN}) {
+		if k := w.store.keys(); !slices.Equal(k, []string{srv.TaskID}) {
 			t.Errorf("table keys = %v, want only the task's record", k)
 		}
 		if len(w.ecs.stopped()) > 0 || len(w.ecs.runSpecs()) > 0 || len(w.chat.deletedChannels()) > 0 {
@@ -252,7 +252,7 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 			w.seed(seed{owner: carol, createdAt: t0.Add(-time.Hour), task: spawner.TaskRunning, original: true})
 			w.store.problems = []error{errors.New("item 3: no taskId")}
 			orphan := "arn:aws:ecs:eu-west-3:111122223333:task/games/0rphan"
-			w.ecs.add(spawner.Task{ARN: orphan, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy, CreatedAt: t0})
+			w.ecs.add(spawner.Task{ID: orphan, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy, CreatedAt: t0})
 			w.chat.addChannel("1300000000000666666", "Minecraft · official · "+TopicMarker+"deadbeef", bob)
 			keys := w.store.keys()
 			tc.fail(w)
@@ -275,7 +275,7 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 			}
 
 			w.recover()
-			if got, ok := w.serverOf(alice); !ok || got.TaskARN != ready.TaskARN {
+			if got, ok := w.serverOf(alice); !ok || got.TaskID != ready.TaskID {
 				t.Errorf("alice's server not loaded on retry\n%s", w)
 			}
 			if _, ok := w.serverOf(carol); !ok {
@@ -344,7 +344,7 @@ func TestShutdownWhileBooting(t *testing.T) {
 	w.pinger.answer(4)
 	w.clock.Advance(w.cfg.PollInterval)
 	w.waitWorkers()
-	if got, ok := w.serverOf(alice); !ok || got.State != spawner.StateReady || got.TaskARN != arn {
+	if got, ok := w.serverOf(alice); !ok || got.State != spawner.StateReady || got.TaskID != arn {
 		t.Errorf("after the restart: %+v, %v; want the same task ready\n%s", got, ok, w)
 	}
 	if n := len(w.ecs.runSpecs()); n != 1 {
@@ -392,7 +392,7 @@ func TestCloseWaitsForRecoveredWorkers(t *testing.T) {
 	if err := w.m.Create(spawner.CreateRequest{Owner: bob}); refusalCode(err) != spawner.RefusedShuttingDown {
 		t.Errorf("Create after Close = %v, want RefusedShuttingDown", err)
 	}
-	if k := w.store.keys(); len(k) != 1 || k[0] != srv.TaskARN {
+	if k := w.store.keys(); len(k) != 1 || k[0] != srv.TaskID {
 		t.Errorf("table = %v, want the booting server kept for the next start", k)
 	}
 }

@@ -15,8 +15,8 @@ import (
 // ticket channel deleted after the delay.
 func (w *world) expectStoppedBy(srv spawner.Server, by string) {
 	w.tb.Helper()
-	if t, _ := w.ecs.get(srv.TaskARN); t.Status != spawner.TaskStopped {
-		w.tb.Errorf("task %s is %s, want stopped", srv.TaskID(), t.Status)
+	if t, _ := w.ecs.get(srv.TaskID); t.Status != spawner.TaskStopped {
+		w.tb.Errorf("task %s is %s, want stopped", srv.ShortTaskID(), t.Status)
 	}
 	w.expectNothingLeft()
 	last := w.lastMessage(srv.ChannelID)
@@ -25,7 +25,7 @@ func (w *world) expectStoppedBy(srv spawner.Server, by string) {
 		w.tb.Errorf("the stop message pings %v, want the owner %s", last.mentions, srv.Owner)
 	}
 	w.mustContain("status message", w.chat.messages(srv.ChannelID)[0].content, "⏹️ stopped")
-	if got := w.chat.logsWith(text.Mention(srv.Owner), "stopped by "+text.Mention(by), srv.TaskID()); len(got) != 1 {
+	if got := w.chat.logsWith(text.Mention(srv.Owner), "stopped by "+text.Mention(by), srv.ShortTaskID()); len(got) != 1 {
 		w.tb.Errorf("log channel lines telling the stop = %q, want 1\n%s", got, w)
 	}
 	if got := w.metrics.stoppedOf(spawner.CauseCommand); got != 1 {
@@ -38,11 +38,11 @@ func TestStopByOwner(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	got, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+	got, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 	if err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if got.TaskARN != srv.TaskARN {
+	if got.TaskID != srv.TaskID {
 		t.Errorf("Stop returned %+v, want alice's server", got)
 	}
 	w.expectStoppedBy(srv, alice)
@@ -55,7 +55,7 @@ func TestStopByAdmin(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); err != nil {
+	if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); err != nil {
 		t.Fatalf("admin's Stop: %v", err)
 	}
 	w.expectStoppedBy(srv, admin.UserID)
@@ -71,7 +71,7 @@ func TestStopRefused(t *testing.T) {
 		id   string
 		want spawner.RefusalCode
 	}{
-		{"another member", spawner.Actor{UserID: bob}, srv.TaskID(), spawner.RefusedNotOwner},
+		{"another member", spawner.Actor{UserID: bob}, srv.ShortTaskID(), spawner.RefusedNotOwner},
 		{"unknown id", spawner.Actor{UserID: alice}, "0123456789abcdef", spawner.RefusedNoServer},
 		{"unknown id by admin", admin, "0123456789abcdef", spawner.RefusedNoServer},
 		{"empty id", spawner.Actor{UserID: alice}, "", spawner.RefusedNoServer},
@@ -103,11 +103,11 @@ func TestStopWhileStopping(t *testing.T) {
 	})
 	first := make(chan error, 1)
 	go func() {
-		_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+		_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 		first <- err
 	}()
 	<-entered
-	if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); refusalCode(err) != spawner.RefusedStopping {
+	if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); refusalCode(err) != spawner.RefusedStopping {
 		t.Errorf("second Stop while stopping = %v, want RefusedStopping", err)
 	}
 	w.ecs.onCall("StopTask", nil)
@@ -170,13 +170,13 @@ func TestStopDuringCreation(t *testing.T) {
 			close(entered)
 			<-gate
 		})
-		res := w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID())
+		res := w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID())
 		select {
 		case <-entered: // the worker is ending it without waiting for its poll
 		case <-time.After(waitTimeout):
 			t.Fatalf("the creation worker did not start stopping the task\n%s", w)
 		}
-		if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); refusalCode(err) != spawner.RefusedStopping {
+		if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); refusalCode(err) != spawner.RefusedStopping {
 			t.Errorf("second Stop = %v, want RefusedStopping", err)
 		}
 		w.ecs.onCall("StopTask", nil)
@@ -186,7 +186,7 @@ func TestStopDuringCreation(t *testing.T) {
 			t.Fatalf("Stop during creation = %+v, %v", got.srv, got.err)
 		}
 		// Stop answers once the task is stopped and the record removed.
-		if tk, _ := w.ecs.get(srv.TaskARN); tk.Status != spawner.TaskStopped || len(w.store.keys()) != 0 {
+		if tk, _ := w.ecs.get(srv.TaskID); tk.Status != spawner.TaskStopped || len(w.store.keys()) != 0 {
 			t.Errorf("Stop returned with the task %s and the table %v", tk.Status, w.store.keys())
 		}
 		if !w.clock.Now().Equal(t0) {
@@ -218,7 +218,7 @@ func TestStopDuringCreation(t *testing.T) {
 		w.blockUntil(1)
 		srv, _ := w.serverOf(alice)
 		w.store.failNext("Delete", 1000, errBoom)
-		got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID()))
+		got := w.awaitStop(w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID()))
 		if got.err == nil || refusalCode(got.err) != 0 {
 			t.Fatalf("Stop during creation with the table down = %v, want a failure to tell", got.err)
 		}
@@ -262,7 +262,7 @@ func TestStopAskedWhileBecomingReady(t *testing.T) {
 			return
 		}
 		srv, _ := w.serverOf(alice)
-		res = w.stopAsync(spawner.Actor{UserID: alice}, srv.TaskID())
+		res = w.stopAsync(spawner.Actor{UserID: alice}, srv.ShortTaskID())
 		for deadline := time.Now().Add(waitTimeout); !registered && time.Now().Before(deadline); {
 			registered = w.stopAsked(srv.CreationID)
 			time.Sleep(time.Millisecond)
@@ -284,7 +284,7 @@ func TestStopAskedWhileBecomingReady(t *testing.T) {
 	case <-time.After(waitTimeout):
 		srv, _ := w.serverOf(alice)
 		t.Fatalf("bug: a stop asked while the server became ready is lost: Stop has not returned, server %s is %s, tasks running %v\n%s",
-			srv.TaskID(), srv.State, taskIDs(w.ecs.running()), w)
+			srv.ShortTaskID(), srv.State, taskIDs(w.ecs.running()), w)
 	}
 	w.expectNothingLeft()
 }
@@ -303,14 +303,14 @@ func TestStopRetried(t *testing.T) {
 			w.recover()
 			srv, _ := w.readyServer(alice)
 			tc.fail(w)
-			_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+			_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 			if !errors.Is(err, errBoom) {
 				t.Fatalf("Stop = %v, want the failure", err)
 			}
 			// Kept and tracked, admins told once.
 			check := func(when string) {
 				t.Helper()
-				if _, ok := w.store.get(srv.TaskARN); !ok {
+				if _, ok := w.store.get(srv.TaskID); !ok {
 					t.Errorf("%s: the record was removed although the stop failed", when)
 				}
 				got, ok := w.serverOf(alice)
@@ -321,7 +321,7 @@ func TestStopRetried(t *testing.T) {
 					t.Errorf("%s: state = %s, want stopping", when, got.State)
 				}
 				w.expectPhase(srv.CreationID, phaseEndWanted) // retried by the sweep only
-				if l := w.chat.logsWith("Could not stop task `" + srv.TaskID() + "`"); len(l) != 1 {
+				if l := w.chat.logsWith("Could not stop task `" + srv.ShortTaskID() + "`"); len(l) != 1 {
 					t.Errorf("%s: log channel told the failed stop %d times, want once\n%s", when, len(l), w)
 				}
 				if l := w.chat.logsWith("stopped by"); len(l) != 0 {
@@ -329,7 +329,7 @@ func TestStopRetried(t *testing.T) {
 				}
 			}
 			check("after Stop")
-			if _, err := w.m.Stop(w.ctx, admin, srv.TaskID()); refusalCode(err) != spawner.RefusedStopping {
+			if _, err := w.m.Stop(w.ctx, admin, srv.ShortTaskID()); refusalCode(err) != spawner.RefusedStopping {
 				t.Errorf("Stop while a stop is pending = %v, want RefusedStopping", err)
 			}
 			w.advanceAndPass(w.cfg.PollInterval, false)

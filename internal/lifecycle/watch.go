@@ -16,10 +16,10 @@ import (
 
 // Run drives the watchdogs until ctx ends: at once, then whenever a
 // player-count check, a runtime warning or stop, a ticket channel to close
-// or the periodic ECS sweep is due. The sweep runs at the fleet's
+// or the periodic sweep of the runtime is due. The sweep runs at the fleet's
 // interval, the default game's CheckInterval: a game's own checkInterval
-// sets how often its servers are probed, never how often ECS is read. A
-// sweep that cannot read ECS is tried again with a backoff that grows up
+// sets how often its servers are probed, never how often the runtime is read. A
+// sweep that cannot read the runtime is tried again with a backoff that grows up
 // to MaxBackoff (whatever the interval, so throttling gets relief), logged
 // once and again at most every MaxBackoff, and its recovery is logged. Run returns nil when ctx ends;
 // the workers it leaves are ended by Close. Servers keep running and
@@ -84,7 +84,7 @@ func (h *loopHealth) ok() {
 	h.b.Reset()
 }
 
-// sweepInterval is the fleet's interval between two ECS sweeps: the
+// sweepInterval is the fleet's interval between two sweeps: the
 // default game's CheckInterval (the variables'), whatever other games set.
 func (m *Manager) sweepInterval() time.Duration {
 	return spawner.PositiveOr(m.defaultGame().CheckInterval, DefaultSweepInterval)
@@ -129,28 +129,27 @@ type check struct {
 	warnEnd   bool
 	retryStop bool
 	save      bool
-	hostPorts map[int]int
 }
 
 // Pass does what is due at now: closes ticket channels, retries stops and
-// saves that failed, and (when sweep) reads every tracked task's ECS state
+// saves that failed, and (when sweep) reads every tracked task's state
 // and stops the owned tasks nobody tracks; then runs the runtime watchdog
 // and the player-count checks that are due. Pings and stops fan out with a
 // bound. Run calls it; tests call it directly with a fake clock.
 func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) { _ = m.pass(ctx, now, sweep) }
 
-// pass is Pass, returning the error that kept the sweep from reading ECS.
+// pass is Pass, returning the error that kept the sweep from reading the runtime.
 func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 	m.closeDue(ctx, now)
-	var ecsState map[string]spawner.Task
+	var described map[string]spawner.Task
 	var err error
 	if sweep {
-		ecsState, err = m.sweepECS(ctx, now)
+		described, err = m.sweepTasks(ctx, now)
 	}
 	m.mu.Lock()
 	var checks []check
 	for id, e := range m.entries {
-		if c, ok := m.checkLocked(id, e, now, sweep, ecsState); ok {
+		if c, ok := m.checkLocked(id, e, now, sweep, described); ok {
 			checks = append(checks, c)
 		}
 	}
@@ -169,7 +168,7 @@ func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 }
 
 // checkLocked decides what is due for one server at now; the caller holds m.mu.
-func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ecsState map[string]spawner.Task) (check, bool) {
+func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, described map[string]spawner.Task) (check, bool) {
 	c := check{id: id, srv: e.srv, game: e.game}
 	switch e.phase {
 	case phaseEndWanted:
@@ -180,17 +179,13 @@ func (m *Manager) checkLocked(id string, e *entry, now time.Time, sweep bool, ec
 		return c, false // a worker owns it
 	}
 	c.save = e.unsaved && sweep
-	if ecsState != nil && e.srv.TaskARN != "" {
-		t, found := ecsState[e.srv.TaskARN]
+	if described != nil && e.srv.TaskID != "" {
+		t, found := described[e.srv.TaskID]
 		if !found || t.Stopped() {
 			c.end = &ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t}
 			return c, true
 		}
-		if t.Ports != nil {
-			e.hostPorts = t.Ports
-		}
 	}
-	c.hostPorts = e.hostPorts
 	end := stopsAt(e.srv, e.game)
 	switch {
 	case !now.Before(end):
@@ -245,8 +240,9 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 
 // checkPlayers is the player-count watchdog's check of one server.
 func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
+	addr := probeAddr(c.srv, c.game, m.queryAddrOf(ctx, c.id, c.srv, c.game))
 	pctx, cancel := context.WithTimeout(ctx, m.pingTimeout(c.game))
-	ping, err := m.pinger.Ping(pctx, c.game.ProbeProtocol(), probeAddr(c.srv, c.game, c.hostPorts))
+	ping, err := m.pinger.Ping(pctx, c.game.ProbeProtocol(), addr)
 	cancel()
 	if ctx.Err() != nil {
 		return
@@ -281,7 +277,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		m.publishPlayers(c.id, ping.Online)
 	}
 	lang := m.lang(c.srv)
-	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
+	log := m.log.With("task", c.srv.TaskID, "user", c.srv.Owner, "channel", c.srv.ChannelID)
 	// Warning k comes again after players came back and left: the check's
 	// time tells those messages apart.
 	checkAt := strconv.FormatInt(now.UnixMilli(), 10)
@@ -331,27 +327,27 @@ func (m *Manager) pingTimeout(g spawner.Game) time.Duration {
 	return d
 }
 
-// sweepECS reads the ECS state of every tracked task (the owned ones through
+// sweepTasks reads the state of every tracked task (the owned ones through
 // ListTasks, the others by DescribeTasks, 100 at a time in the adapter) and
 // stops owned tasks that nothing tracks and that are older than the grace
-// window. It returns the state by ARN, or the error that kept it from
-// reading ECS (nothing is then concluded about any server).
-func (m *Manager) sweepECS(ctx context.Context, now time.Time) (map[string]spawner.Task, error) {
+// window. It returns the state by task id, or the error that kept it from
+// reading the runtime (nothing is then concluded about any server).
+func (m *Manager) sweepTasks(ctx context.Context, now time.Time) (map[string]spawner.Task, error) {
 	owned, err := m.tasks.ListOwnedTasks(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list owned tasks: %w", err)
 	}
 	state := make(map[string]spawner.Task, len(owned))
 	for _, t := range owned {
-		state[t.ARN] = t
+		state[t.ID] = t
 	}
 	var rest []string
 	var tracked tracking
 	m.mu.Lock()
 	for _, e := range m.entries {
 		tracked.add(e.srv)
-		if _, ok := state[e.srv.TaskARN]; e.srv.TaskARN != "" && !ok && e.phase != phaseCreating {
-			rest = append(rest, e.srv.TaskARN)
+		if _, ok := state[e.srv.TaskID]; e.srv.TaskID != "" && !ok && e.phase != phaseCreating {
+			rest = append(rest, e.srv.TaskID)
 		}
 	}
 	m.mu.Unlock()
@@ -361,8 +357,8 @@ func (m *Manager) sweepECS(ctx context.Context, now time.Time) (map[string]spawn
 			return nil, fmt.Errorf("describe tasks: %w", err)
 		}
 		for _, t := range described {
-			if slices.Contains(rest, t.ARN) {
-				state[t.ARN] = t
+			if slices.Contains(rest, t.ID) {
+				state[t.ID] = t
 			}
 		}
 	}
@@ -384,15 +380,15 @@ func (m *Manager) stopOrphans(ctx context.Context, orphans []spawner.Task) {
 }
 
 func (m *Manager) stopOrphan(ctx context.Context, t spawner.Task) {
-	if err := m.tasks.StopTask(ctx, t.ARN, "spawner: "+string(spawner.CauseOrphan)); err != nil {
+	if err := m.tasks.StopTask(ctx, t.ID, "spawner: "+string(spawner.CauseOrphan)); err != nil {
 		if ctx.Err() == nil {
-			m.log.Error("stop orphaned task", "task", t.ARN, "err", err)
+			m.log.Error("stop orphaned task", "task", t.ID, "err", err)
 		}
 		return
 	}
-	m.log.Warn("stopped orphaned task", "task", t.ARN, "user", t.Tags[spawner.TagOwner])
+	m.log.Warn("stopped orphaned task", "task", t.ID, "user", t.Tags[spawner.TagOwner])
 	m.metrics.Stopped(spawner.CauseOrphan)
-	orphan := spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}
+	orphan := spawner.Server{TaskID: t.ID, Owner: t.Tags[spawner.TagOwner]}
 	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(orphan, spawner.CauseOrphan, "", ""), Key: msgKey(orphan, "log-orphan")})
 	if ch := t.Tags[spawner.TagChannel]; ch != "" {
 		m.closeLater(ch)

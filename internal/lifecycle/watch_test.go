@@ -36,7 +36,7 @@ func (w *world) seed(s seed) spawner.Server {
 	statusID := w.chat.addChannel(ch, topic, s.owner)
 	arn := fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xfeed0000+seeded)
 	srv := spawner.Server{
-		TaskARN:         arn,
+		TaskID:          arn,
 		CreationID:      id,
 		Game:            "minecraft",
 		Variant:         "official",
@@ -51,7 +51,7 @@ func (w *world) seed(s seed) spawner.Server {
 	}
 	if s.task != 0 {
 		t := spawner.Task{
-			ARN: arn, Status: s.task, CreatedAt: s.createdAt,
+			ID: arn, Status: s.task, CreatedAt: s.createdAt,
 			Tags: map[string]string{spawner.TagCreation: id, spawner.TagOwner: s.owner, spawner.TagChannel: ch},
 		}
 		if t.Status == spawner.TaskStopped {
@@ -75,7 +75,7 @@ func (w *world) seed(s seed) spawner.Server {
 		srv.ReadyAt, srv.RunningAt = time.Time{}, time.Time{}
 	}
 	if s.pending {
-		srv.TaskARN = ""
+		srv.TaskID = ""
 	}
 	w.store.put(srv)
 	return srv
@@ -151,11 +151,11 @@ func TestPlayerWatchdog(t *testing.T) {
 			t.Fatalf("%s: server tracked = %v, want stopped = %v\n%s", what, ok, step.stopped, w)
 		}
 	}
-	if stops := w.ecs.stopped(); len(stops) != 1 || stops[0] != srv.TaskARN {
+	if stops := w.ecs.stopped(); len(stops) != 1 || stops[0] != srv.TaskID {
 		t.Errorf("StopTask calls = %v, want alice's task", taskIDs(stops))
 	}
 	w.expectNothingLeft()
-	if got := w.chat.logsWith(mention, "too few players", srv.TaskID()); len(got) != 1 {
+	if got := w.chat.logsWith(mention, "too few players", srv.ShortTaskID()); len(got) != 1 {
 		t.Errorf("log channel lines telling the stop = %q, want 1\n%s", got, w)
 	}
 	if got := w.metrics.stoppedOf(spawner.CausePlayers); got != 1 {
@@ -209,7 +209,7 @@ func (w *world) expectRuntimeWatchdog(srv spawner.Server) {
 	if len(msgs) != 1 {
 		w.tb.Fatalf("%d messages at the warning time, want the warning\n%s", len(msgs), w)
 	}
-	w.mustContain("runtime warning", msgs[0].content, text.Mention(srv.Owner), "maximum duration", text.Timestamp(end, "R"))
+	w.mustContain("runtime warning", msgs[0].content, text.Mention(srv.Owner), "maximum duration", text.Timestamp(end, spawner.TimeRelative))
 	if !slices.Equal(msgs[0].mentions, []string{srv.Owner}) {
 		w.tb.Errorf("runtime warning pings %v, want the owner", msgs[0].mentions)
 	}
@@ -228,7 +228,7 @@ func (w *world) expectRuntimeWatchdog(srv spawner.Server) {
 	}
 	w.expectNothingLeft()
 	w.mustContain("ticket channel's last message", w.lastMessage(ch).content, "maximum duration")
-	if got := w.chat.logsWith(text.Mention(srv.Owner), "maximum duration reached", srv.TaskID()); len(got) != 1 {
+	if got := w.chat.logsWith(text.Mention(srv.Owner), "maximum duration reached", srv.ShortTaskID()); len(got) != 1 {
 		w.tb.Errorf("log channel lines telling the stop = %q, want 1\n%s", got, w)
 	}
 	if got := w.metrics.stoppedOf(spawner.CauseRuntime); got != 1 {
@@ -303,7 +303,7 @@ func TestTaskEndedNoticedBySweep(t *testing.T) {
 	w.recover()
 	srv, _ := w.readyServer(alice)
 	reason := "OutOfMemoryError: Container killed due to memory usage"
-	w.ecs.endOnOwn(srv.TaskARN, reason, 137)
+	w.ecs.endOnOwn(srv.TaskID, reason, 137)
 
 	w.advanceAndPass(time.Minute, false) // no sweep: ECS not read
 	if _, ok := w.serverOf(alice); !ok {
@@ -319,7 +319,7 @@ func TestTaskEndedNoticedBySweep(t *testing.T) {
 	if !slices.Equal(last.mentions, []string{alice}) {
 		t.Errorf("message pings %v, want alice", last.mentions)
 	}
-	if got := w.chat.logsWith(text.Mention(alice), logPhrase(spawner.CauseTaskEnded), why, srv.TaskID()); len(got) != 1 {
+	if got := w.chat.logsWith(text.Mention(alice), logPhrase(spawner.CauseTaskEnded), why, srv.ShortTaskID()); len(got) != 1 {
 		t.Errorf("log channel lines = %q, want 1\n%s", got, w)
 	}
 	w.expectNothingLeft()
@@ -343,7 +343,7 @@ func TestSweep(t *testing.T) {
 	orphan := func(name string, age time.Duration) string {
 		arn := "arn:aws:ecs:eu-west-3:111122223333:task/games/" + name
 		w.ecs.add(spawner.Task{
-			ARN: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
+			ID: arn, Status: spawner.TaskRunning, StartedBy: spawner.StartedBy,
 			CreatedAt: w.clock.Now().Add(-age),
 			Tags:      map[string]string{spawner.TagCreation: "gone" + name, spawner.TagOwner: carol, spawner.TagChannel: "1300000000000777777"},
 		})
@@ -358,13 +358,13 @@ func TestSweep(t *testing.T) {
 		t.Errorf("ListOwnedTasks called %d times by a sweep, want 1", n-lists)
 	}
 	d := w.ecs.describes()[descs:]
-	if len(d) != 1 || !slices.Equal(d[0], []string{old.TaskARN}) {
-		t.Errorf("DescribeTasks calls = %v, want one for the tracked task ListOwnedTasks missed (%s)", d, old.TaskID())
+	if len(d) != 1 || !slices.Equal(d[0], []string{old.TaskID}) {
+		t.Errorf("DescribeTasks calls = %v, want one for the tracked task ListOwnedTasks missed (%s)", d, old.ShortTaskID())
 	}
 	if got := w.ecs.stopped(); !slices.Equal(got, []string{oldOrphan}) {
 		t.Errorf("stopped %v, want only the orphan older than the grace", taskIDs(got))
 	}
-	if got := w.chat.logsWith("Stopped task `" + spawner.TaskID(oldOrphan) + "`"); len(got) != 1 {
+	if got := w.chat.logsWith("Stopped task `" + spawner.ShortTaskID(oldOrphan) + "`"); len(got) != 1 {
 		t.Errorf("log channel lines for the orphan = %q, want 1\n%s", got, w)
 	}
 	for _, s := range []spawner.Server{old, srv} {
@@ -432,7 +432,7 @@ func TestStopDuringPlayerCheck(t *testing.T) {
 			return
 		}
 		fired = true
-		_, stopErr = w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+		_, stopErr = w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 	})
 	w.advanceAndPass(w.game().CheckInterval, false)
 	if !fired || stopErr != nil {
@@ -452,15 +452,15 @@ func TestSaveRetriedBySweep(t *testing.T) {
 	w.recover()
 	w.store.failAfter("Put", 3, 1, errBoom) // pending, task, address, then ready fails
 	srv, _ := w.readyServer(alice)
-	if rec, _ := w.store.get(srv.TaskARN); rec.State != spawner.StateBooting {
+	if rec, _ := w.store.get(srv.TaskID); rec.State != spawner.StateBooting {
 		t.Fatalf("record state = %q, want booting (the ready save failed)", rec.State)
 	}
 	w.advanceAndPass(time.Minute, false)
-	if rec, _ := w.store.get(srv.TaskARN); rec.State != spawner.StateBooting {
+	if rec, _ := w.store.get(srv.TaskID); rec.State != spawner.StateBooting {
 		t.Errorf("a pass without sweep saved the record")
 	}
 	w.pass(true)
-	if rec, _ := w.store.get(srv.TaskARN); rec.State != spawner.StateReady {
+	if rec, _ := w.store.get(srv.TaskID); rec.State != spawner.StateReady {
 		t.Errorf("record state = %q after the sweep, want ready\n%s", rec.State, w)
 	}
 }
@@ -481,7 +481,7 @@ func TestSaveRacingStop(t *testing.T) {
 		}
 		fired = true
 		go func() {
-			_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID())
+			_, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
 			stopped <- err
 		}()
 		// Let the stop get as far as it can while this Put is under way.
@@ -581,11 +581,11 @@ func TestTaskChangedEndsAtOnce(t *testing.T) {
 	w.recover()
 	srv, _ := w.readyServer(alice)
 	reason := "Essential container in task exited"
-	w.ecs.endOnOwn(srv.TaskARN, reason, 1)
-	task, _ := w.ecs.get(srv.TaskARN)
+	w.ecs.endOnOwn(srv.TaskID, reason, 1)
+	task, _ := w.ecs.get(srv.TaskID)
 	lists := w.ecs.listCount()
 
-	w.m.TaskChanged(spawner.Task{ARN: "arn:aws:ecs:eu-west-3:1:task/c/unknown", Status: spawner.TaskStopped})
+	w.m.TaskChanged(spawner.Task{ID: "arn:aws:ecs:eu-west-3:1:task/c/unknown", Status: spawner.TaskStopped})
 	w.m.TaskChanged(task)
 	w.m.TaskChanged(task) // delivered twice
 	w.waitWorkers()
@@ -594,7 +594,7 @@ func TestTaskChangedEndsAtOnce(t *testing.T) {
 	}
 	why := "the server stopped on its own (" + reason + ", exit code 1)"
 	w.mustContain("ticket channel's last message", w.lastMessage(srv.ChannelID).content, "Server gone: "+why)
-	if got := w.chat.logsWith(logPhrase(spawner.CauseTaskEnded), srv.TaskID()); len(got) != 1 {
+	if got := w.chat.logsWith(logPhrase(spawner.CauseTaskEnded), srv.ShortTaskID()); len(got) != 1 {
 		t.Errorf("log channel lines = %q, want 1 for a change delivered twice\n%s", got, w)
 	}
 	if n := w.ecs.listCount() - lists; n != 0 {
@@ -609,7 +609,7 @@ func TestTaskChangedRunningLeavesAWatchedServer(t *testing.T) {
 	w := newWorld(t)
 	w.recover()
 	srv, _ := w.readyServer(alice)
-	task, _ := w.ecs.get(srv.TaskARN)
+	task, _ := w.ecs.get(srv.TaskID)
 	w.m.TaskChanged(task)
 	w.waitWorkers()
 	if _, ok := w.serverOf(alice); !ok {

@@ -155,7 +155,7 @@ func (w *world) String() string {
 	b.WriteString("--- metrics:\n" + w.metrics.String())
 	b.WriteString("--- mirror:\n")
 	for _, s := range w.m.Servers(admin) {
-		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.TaskID(), s.State, s.Owner, s.HostPort())
+		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.ShortTaskID(), s.State, s.Owner, s.HostPort())
 	}
 	b.WriteString("--- log:\n" + w.logs.String())
 	return b.String()
@@ -186,7 +186,11 @@ type replies struct {
 	msgs []spawner.Message
 }
 
-func (r *replies) reply(m spawner.Message) {
+// Given says the member was answered at once.
+func (r *replies) Given() <-chan struct{} { return nil }
+
+// Update records m.
+func (r *replies) Update(m spawner.Message) {
 	r.mu.Lock()
 	r.msgs = append(r.msgs, m)
 	r.mu.Unlock()
@@ -207,7 +211,7 @@ func (r *replies) String() string { return "--- replies:\n  " + strings.Join(r.a
 // request is a member's /server create with a recorded reply.
 func (w *world) request(owner, variant string) (spawner.CreateRequest, *replies) {
 	r := &replies{}
-	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Reply: r.reply}, r
+	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Answer: r}, r
 }
 
 // create asks for a server for owner, failing the test when refused.

@@ -59,12 +59,13 @@ var (
 	gameNameRE    = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
 	variantNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
 	envNameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	// ECS task definition families and container names: up to 255
-	// letters, digits, hyphens and underscores.
-	ecsNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+	// Task definition families and container names: up to 255 letters,
+	// digits, hyphens and underscores, as the runtime that runs them
+	// allows.
+	taskNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 )
 
-// maxTitle bounds a game's title, in characters: it is shown in Discord
+// maxTitle bounds a game's title, in characters: it is shown in the chat's
 // choices (100 at most) next to other words.
 const maxTitle = 80
 
@@ -76,8 +77,8 @@ const maxTitle = 80
 // The returned Game keeps data in Template, without the UTF-8 byte order
 // mark an editor may have put at its start.
 //
-// taskDefinition and container are required unless image is set: the
-// Docker runtime runs image and needs neither.
+// taskDefinition and container are required unless image is set: a
+// runtime that runs images needs neither.
 //
 // On any problem it returns TemplateErrors listing every one, each naming
 // its key. It never panics, whatever data holds.
@@ -202,7 +203,7 @@ func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 		if !ok {
 			continue
 		}
-		if !ecsNameRE.MatchString(s) {
+		if !taskNameRE.MatchString(s) {
 			p.fail(key, "%s must be up to 255 letters, digits, hyphens or underscores", quote(s))
 			continue
 		}

@@ -160,7 +160,7 @@ func (c *Consumer) Check(ctx context.Context) error {
 // are deleted once it returns, and the next receive waits for it. A queue
 // that cannot be reached is retried with a capped backoff, logged once when
 // it goes and once when it comes back. Run returns nil when ctx is done.
-func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(spawner.TaskChange)) error {
+func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(TaskChange)) error {
 	var (
 		b         = backoff.Backoff{Min: c.MinBackoff, Max: c.MaxBackoff}
 		downSince time.Time
@@ -209,7 +209,7 @@ func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(spawn
 
 // accept decides what to do with one message of the queue of clusterARN's
 // events and counts it; it returns the change to hand on, if any.
-func (c *Consumer) accept(m sqstypes.Message, clusterARN string) (spawner.TaskChange, bool) {
+func (c *Consumer) accept(m sqstypes.Message, clusterARN string) (TaskChange, bool) {
 	c.count(OutcomeReceived)
 	ch, err := parse(aws.ToString(m.Body))
 	switch {
@@ -302,7 +302,7 @@ func (c *Consumer) logUnparsable(id string, err error) {
 // logForeign logs a task change of another cluster, once per cluster ARN:
 // the queue's rule sends only this cluster's, so one is either a mistake
 // in the rule or a forgery, and never acted on.
-func (c *Consumer) logForeign(ch spawner.TaskChange, clusterARN string) {
+func (c *Consumer) logForeign(ch TaskChange, clusterARN string) {
 	c.mu.Lock()
 	logged := c.foreign[ch.ClusterARN]
 	if !logged {
