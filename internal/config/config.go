@@ -198,7 +198,7 @@ func (c *Config) HasStaticAWSCredentials() bool { return !c.AWSAccessKeyID.IsZer
 // Under the Docker runtime the game runs GAMESERVER_IMAGE and is probed
 // with Server List Ping.
 func (c *Config) Catalog() spawner.Catalog {
-	g := spawner.Game{
+	g := spawner.Game{ //nolint:gosec // G101: TokenEnv is the name of the variable the game reads its token from, not a token
 		Name:           "minecraft",
 		Title:          "Minecraft",
 		TaskDefinition: c.TaskDefinition,
@@ -532,7 +532,7 @@ func (l *loader) awsCredentials() (id, key, token Secret) {
 }
 
 // legacySecretKey is the original bot's name for AWS_SECRET_ACCESS_KEY.
-const legacySecretKey = "AWS_SECRET_ACCESS_KEY_ID"
+const legacySecretKey = "AWS_SECRET_ACCESS_KEY_ID" //nolint:gosec // G101: a variable's name, not a secret
 
 var snowflakeRE = regexp.MustCompile(`^[0-9]{17,20}$`)
 
@@ -713,12 +713,12 @@ func (l *loader) container(name string, required bool) string {
 		ecsNameRE.MatchString, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s")
 }
 
-// awsIDs reads a comma list of ids like prefix-0123abcd, at most max.
-func (l *loader) awsIDs(name, prefix, example string, max int, required bool, what string) []string {
+// awsIDs reads a comma list of ids like prefix-0123abcd, at most limit.
+func (l *loader) awsIDs(name, prefix, example string, limit int, required bool, what string) []string {
 	re := regexp.MustCompile(`^` + prefix + `-[0-9a-f]+$`)
 	items := l.idList(name, required, what, re.MatchString, "an id like "+example)
-	if len(items) > max {
-		l.fail(name, "at most %d ids are allowed by ECS, got %d", max, len(items))
+	if len(items) > limit {
+		l.fail(name, "at most %d ids are allowed by ECS, got %d", limit, len(items))
 		return nil
 	}
 	return items
@@ -763,18 +763,18 @@ func (l *loader) table(name string, create bool) string {
 	return l.checked(name, v, false, "", tableRE.MatchString, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s")
 }
 
-func (l *loader) integer(name string, def, min, max int) int {
+func (l *loader) integer(name string, def, floor, ceiling int) int {
 	v := l.get(name)
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
 	switch {
-	case err != nil || n < min || n > max:
-		if max == math.MaxInt32 {
-			l.fail(name, "must be a whole number of at least %d, got %s", min, quote(v))
+	case err != nil || n < floor || n > ceiling:
+		if ceiling == math.MaxInt32 {
+			l.fail(name, "must be a whole number of at least %d, got %s", floor, quote(v))
 		} else {
-			l.fail(name, "must be a whole number from %d to %d, got %s", min, max, quote(v))
+			l.fail(name, "must be a whole number from %d to %d, got %s", floor, ceiling, quote(v))
 		}
 		return def
 	}

@@ -37,7 +37,7 @@ func taskOf(c container.InspectResponse) spawner.Task {
 			t.Status = spawner.TaskRunning
 		case "removing", "exited", "dead":
 			t.Status, t.StopWanted = spawner.TaskStopped, true
-			code := int32(s.ExitCode)
+			code := int32(s.ExitCode) //nolint:gosec // G115: an exit code is a byte, or -1 when the engine has none
 			t.ExitCode = &code
 			switch {
 			case s.OOMKilled:
