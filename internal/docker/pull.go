@@ -2,8 +2,6 @@ package docker
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 
@@ -66,20 +64,9 @@ func (r *Runtime) follow(creation, ref string, stream io.Reader) error {
 	layers := map[string]*layer{}
 	lastPct := -pullStep
 	extracting := false
-	dec := json.NewDecoder(stream)
-	for {
-		var m jsonmessage.JSONMessage
-		if err := dec.Decode(&m); err != nil {
-			if errors.Is(err, io.EOF) {
-				return nil
-			}
-			return fmt.Errorf("read pull progress: %w", err)
-		}
-		if m.Error != nil {
-			return errors.New(m.Error.Message)
-		}
+	return eachMessage(stream, func(m jsonmessage.JSONMessage) {
 		if m.ID == "" {
-			continue
+			return
 		}
 		l := layers[m.ID]
 		if l == nil {
@@ -98,9 +85,9 @@ func (r *Runtime) follow(creation, ref string, stream io.Reader) error {
 				extracting = true
 				r.tellPull(creation, spawner.PullProgress{Image: ref, Phase: spawner.PullExtracting})
 			}
-			continue
+			return
 		default:
-			continue
+			return
 		}
 		var cur, total int64
 		for _, l := range layers {
@@ -108,14 +95,14 @@ func (r *Runtime) follow(creation, ref string, stream io.Reader) error {
 			total += l.total
 		}
 		if total <= 0 || extracting {
-			continue
+			return
 		}
 		pct := int(cur * 100 / total)
 		if pct >= lastPct+pullStep {
 			lastPct = pct
 			r.tellPull(creation, spawner.PullProgress{Image: ref, Phase: spawner.PullDownloading, Done: cur, Total: total})
 		}
-	}
+	})
 }
 
 func (r *Runtime) tellPull(creation string, progress spawner.PullProgress) {

@@ -140,6 +140,12 @@ func helperRootFS() ([]byte, error) {
 // streamError reads an engine's JSON progress stream to its end and
 // returns the error it reports.
 func streamError(stream io.Reader) error {
+	return eachMessage(stream, func(jsonmessage.JSONMessage) {})
+}
+
+// eachMessage reads an engine's JSON progress stream to its end, handing
+// each message to each, and returns the error the stream reports.
+func eachMessage(stream io.Reader, each func(jsonmessage.JSONMessage)) error {
 	dec := json.NewDecoder(stream)
 	for {
 		var m jsonmessage.JSONMessage
@@ -152,6 +158,7 @@ func streamError(stream io.Reader) error {
 		if m.Error != nil {
 			return errors.New(m.Error.Message)
 		}
+		each(m)
 	}
 }
 
