@@ -336,7 +336,7 @@ func (n *Notifier) deliver(ctx context.Context, s *sink, m *message, attempts in
 			n.cfg.Log.Warn("alert not delivered; retrying with backoff", "sink", s.name, "kind", m.kind, "err", err)
 		}
 		wait := backoff
-		var slow *slowDown
+		var slow *slowDownError
 		if errors.As(err, &slow) {
 			wait = min(max(wait, slow.after), n.cfg.MaxBackoff)
 		}
@@ -404,13 +404,13 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
-// slowDown is a failure whose sink asked to wait at least after.
-type slowDown struct {
+// slowDownError is a failure whose sink asked to wait at least after.
+type slowDownError struct {
 	error
 	after time.Duration
 }
 
-func (s *slowDown) Unwrap() error { return s.error }
+func (s *slowDownError) Unwrap() error { return s.error }
 
 // newID is an alert's id: 16 random bytes in hex.
 func newID() string {

@@ -51,7 +51,7 @@ func (n *Notifier) newWebhook() func(ctx context.Context, m *message) error {
 		case code >= 200 && code < 300:
 			return nil
 		case code == http.StatusTooManyRequests || code == http.StatusServiceUnavailable:
-			return &slowDown{error: err, after: retryAfter(resp.Header.Get("Retry-After"))}
+			return &slowDownError{error: err, after: retryAfter(resp.Header.Get("Retry-After"))}
 		case code == http.StatusRequestTimeout || code >= 500:
 			return err
 		}

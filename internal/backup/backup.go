@@ -177,7 +177,7 @@ func (k *Keeper) Write(ctx context.Context, worldID string, why spawner.BackupRe
 	if err != nil {
 		return spawner.Backup{}, fmt.Errorf("backup of world %s: %w", worldID, err)
 	}
-	defer up.Abort()
+	defer func() { _ = up.Abort() }() // a no-op once committed; on failure, the error returned is the one that matters
 	sum := &summer{w: up, h: sha256.New()}
 	// The buffer gathers gzip's small writes into large ones for the
 	// store: one write per 256 KiB instead of one per deflate block.

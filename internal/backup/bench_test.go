@@ -53,7 +53,9 @@ func removeBenchWorld() {
 func benchWorldDir(b *testing.B) string {
 	b.Helper()
 	benchWorld.once.Do(func() {
-		dir, err := os.MkdirTemp("", "spawner-bench-world-")
+		// Not b.TempDir: the world is made once and shared by every
+		// benchmark; TestMain removes it (removeBenchWorld).
+		dir, err := os.MkdirTemp("", "spawner-bench-world-") //nolint:usetesting // shared by every benchmark, removed by TestMain
 		if err != nil {
 			benchWorld.err = err
 			return

@@ -106,7 +106,7 @@ func readArchive(ctx context.Context, r io.Reader, b spawner.Backup, lim limits,
 // allows or what b recorded; content counts the regular files' bytes.
 func admitEntry(name string, h *tar.Header, b spawner.Backup, lim limits, content *int64) error {
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // tar.Reader reports the old TypeRegA as TypeReg
 		*content += h.Size
 		switch {
 		case h.Size < 0 || *content > lim.max:
@@ -222,7 +222,7 @@ func (x *extractor) add(name string, h *tar.Header, body io.Reader) error {
 	switch h.Typeflag {
 	case tar.TypeDir:
 		err = x.addDir(name, h)
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg:
 		err = x.addFile(name, h, body)
 	case tar.TypeSymlink:
 		err = x.addSymlink(name, h)
@@ -251,7 +251,7 @@ func (x *extractor) addDir(name string, h *tar.Header) error {
 	if err != nil {
 		return fmt.Errorf("restore %s: %w", name, err)
 	}
-	x.dirs = append(x.dirs, dirMeta{name: name, mode: fs.FileMode(h.Mode) & fs.ModePerm, mtime: h.ModTime})
+	x.dirs = append(x.dirs, dirMeta{name: name, mode: perm(h), mtime: h.ModTime})
 	return nil
 }
 
@@ -270,7 +270,7 @@ func (x *extractor) addFile(name string, h *tar.Header, body io.Reader) error {
 		err = cerr
 	}
 	if err == nil {
-		err = x.root.Chmod(name, fs.FileMode(h.Mode)&fs.ModePerm)
+		err = x.root.Chmod(name, perm(h))
 	}
 	if err == nil {
 		err = x.root.Chtimes(name, h.ModTime, h.ModTime)
@@ -315,6 +315,12 @@ func (x *extractor) addHardLink(name string, h *tar.Header) error {
 		return fmt.Errorf("restore %s: %w", name, err)
 	}
 	return nil
+}
+
+// perm is the permission bits an entry recorded; its other bits (setuid,
+// setgid, sticky, and whatever a damaged header holds) are not restored.
+func perm(h *tar.Header) fs.FileMode {
+	return fs.FileMode(h.Mode & int64(fs.ModePerm))
 }
 
 // finish gives the folders their modes and times, now that nothing more

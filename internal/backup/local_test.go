@@ -303,7 +303,11 @@ func TestRestoreRefusesChecksumMismatch(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer os.WriteFile(archive(a.ID), good, 0o600)
+			defer func() {
+				if err := os.WriteFile(archive(a.ID), good, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}()
 			damage(t)
 			dst := filepath.Join(t.TempDir(), "world")
 			makeWorld(t, dst, "current")

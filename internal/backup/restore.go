@@ -28,6 +28,12 @@ const (
 	oldSuffix    = ".old"
 )
 
+// siblings names the restore's folders beside dir. dir, and so every name
+// derived from it here, is the world's folder that the configuration
+// (WORLD_PATH) or the operator (`spawner world pull`) names, never a member
+// or an archive: the gosec path findings on them below are marked for that
+// reason. What an archive names is written through an os.Root opened on the
+// staging folder (extract).
 func siblings(dir string) (parent, staging, next, old string) {
 	parent, base := filepath.Split(filepath.Clean(dir))
 	if parent == "" {
@@ -45,11 +51,11 @@ func siblings(dir string) (parent, staging, next, old string) {
 // first, and so must anything that uses a world's folder after a restart.
 func Recover(dir string) error {
 	parent, staging, next, old := siblings(dir)
-	_, err := os.Lstat(dir)
+	_, err := os.Lstat(dir) //nolint:gosec // the operator's world folder (see siblings)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		for _, from := range []string{next, old} {
-			err := os.Rename(from, dir)
+			err := os.Rename(from, dir) //nolint:gosec // the operator's world folder and its siblings (see siblings)
 			if errors.Is(err, fs.ErrNotExist) {
 				continue
 			}
@@ -132,15 +138,15 @@ func (k *Keeper) RestoreDir(ctx context.Context, worldID, backupID, dir string) 
 	if err != nil {
 		return before, fmt.Errorf("restore world %s: %w", worldID, err)
 	}
-	defer removeAll(tmp)
+	defer func() { _ = removeAll(tmp) }() // gone once renamed; otherwise Recover removes it on the next run
 	if err := k.extract(ctx, worldID, backupID, tmp); err != nil {
 		return before, fmt.Errorf("restore world %s: %w", worldID, err)
 	}
-	if err := os.Rename(tmp, next); err != nil {
+	if err := os.Rename(tmp, next); err != nil { //nolint:gosec // siblings of the operator's world folder (see siblings)
 		return before, fmt.Errorf("restore world %s: %w", worldID, err)
 	}
 	if err := k.swap(dir, parent, next, old); err != nil {
-		removeAll(next)
+		_ = removeAll(next) // Recover removes it too, on the next run
 		return before, fmt.Errorf("restore world %s: %w", worldID, err)
 	}
 	k.log().Info("world restored", "world", worldID, "backup", backupID, "before", before.ID)
@@ -156,14 +162,14 @@ func (k *Keeper) swap(dir, parent, next, old string) error {
 	if err := syncDir(parent); err != nil { // next's name on disk before dir leaves
 		return err
 	}
-	err := os.Rename(dir, old)
+	err := os.Rename(dir, old) //nolint:gosec // the operator's world folder and its sibling (see siblings)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if k.beforeSwapIn != nil {
 		k.beforeSwapIn()
 	}
-	if err := os.Rename(next, dir); err != nil {
+	if err := os.Rename(next, dir); err != nil { //nolint:gosec // the operator's world folder and its sibling (see siblings)
 		return errors.Join(err, Recover(dir))
 	}
 	if err := syncDir(parent); err != nil {
@@ -188,7 +194,7 @@ func (k *Keeper) extract(ctx context.Context, worldID, backupID, dir string) err
 	if err != nil {
 		return err
 	}
-	defer root.Close()
+	defer func() { _ = root.Close() }() // every file written through it was closed and checked; syncTree flushes them
 	x := newExtractor(root)
 	if err := readArchive(ctx, rc, b, lim, x.add); err != nil {
 		return err
@@ -213,7 +219,10 @@ func (k *Keeper) Pull(ctx context.Context, worldID, dir string) (spawner.Backup,
 	if err := Recover(dir); err != nil {
 		return spawner.Backup{}, fmt.Errorf("pull world %s: %w", worldID, err)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// 0o755: the game, which may run as another user than this companion,
+	// must enter its world's folder; what is inside keeps the modes the
+	// backup recorded.
+	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // the game's user must enter the folder, see above
 		return spawner.Backup{}, fmt.Errorf("pull world %s: %w", worldID, err)
 	}
 	empty, err := emptyDir(dir)
@@ -279,14 +288,14 @@ func restorable(dir string) error {
 
 // emptyDir reports whether dir is missing or holds nothing.
 func emptyDir(dir string) (bool, error) {
-	f, err := os.Open(dir)
+	f, err := os.Open(dir) //nolint:gosec // the operator's world folder (see siblings)
 	if errors.Is(err, fs.ErrNotExist) {
 		return true, nil
 	}
 	if err != nil {
 		return false, err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // opened to list, not written: closing it loses nothing
 	names, err := f.Readdirnames(1)
 	if errors.Is(err, io.EOF) {
 		return true, nil
@@ -308,17 +317,18 @@ func emptyOut(dir string) error {
 }
 
 // removeAll is os.RemoveAll that can also remove what a restored folder
-// made read-only holds.
+// made read-only holds. p is the operator's world folder, a sibling of it
+// or an entry of it (see siblings), never a name an archive gave.
 func removeAll(p string) error {
-	err := os.RemoveAll(p)
+	err := os.RemoveAll(p) //nolint:gosec // p is never a name an archive gave, see above
 	if err == nil || errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	_ = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(p, func(name string, d fs.DirEntry, err error) error { //nolint:gosec // p is never a name an archive gave, see above
 		if err == nil && d.IsDir() {
-			_ = os.Chmod(name, 0o700)
+			_ = os.Chmod(name, 0o700) //nolint:gosec // a folder, removed right after: it needs its x bit for its entries to be removed
 		}
 		return nil
 	})
-	return os.RemoveAll(p)
+	return os.RemoveAll(p) //nolint:gosec // p is never a name an archive gave, see above
 }

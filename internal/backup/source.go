@@ -49,7 +49,9 @@ func (a *Archive) Add(h *tar.Header, body io.Reader) error {
 		Typeflag: h.Typeflag,
 	}
 	switch h.Typeflag {
-	case tar.TypeReg, tar.TypeRegA:
+	// A header made by hand may leave Typeflag zero, the old TypeRegA: a
+	// regular file, as tar.Writer takes it.
+	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // Typeflag's zero value, see above
 		hdr.Typeflag = tar.TypeReg
 		hdr.Size = h.Size
 	case tar.TypeDir:
@@ -100,7 +102,7 @@ func Dir(dir string) Source {
 		if err != nil {
 			return err
 		}
-		defer root.Close()
+		defer func() { _ = root.Close() }() // only read through: closing it loses nothing
 		return fs.WalkDir(root.FS(), ".", func(name string, d fs.DirEntry, err error) error {
 			if errors.Is(err, fs.ErrNotExist) && name != "." {
 				return nil
@@ -144,8 +146,9 @@ func addDirEntry(a *Archive, root *os.Root, name string) error {
 			return err
 		}
 		return addDirHeader(a, name, info, target)
+	default: // a socket, a pipe or a device: not world content
+		return nil
 	}
-	return nil
 }
 
 // addDirFile adds the file name of root, info as Lstat saw it, with its
@@ -158,7 +161,7 @@ func addDirFile(a *Archive, root *os.Root, name string, info fs.FileInfo) error 
 	if err != nil {
 		return err
 	}
-	defer f.Close()
+	defer func() { _ = f.Close() }() // only read: closing it loses nothing
 	h, err := tar.FileInfoHeader(info, "")
 	if err != nil {
 		return err
@@ -207,7 +210,7 @@ func TarStream(r io.Reader, strip string) Source {
 				return fmt.Errorf("tar stream: %w", err)
 			}
 			switch h.Typeflag {
-			case tar.TypeReg, tar.TypeRegA, tar.TypeDir, tar.TypeSymlink, tar.TypeLink:
+			case tar.TypeReg, tar.TypeDir, tar.TypeSymlink, tar.TypeLink: // tar.Reader reports the old TypeRegA as TypeReg
 			default:
 				continue
 			}

@@ -25,6 +25,8 @@ func ReportDue(now time.Time, lastSent spawner.Month) (spawner.Month, bool) {
 // when it was not.
 type MonthRefusal int
 
+// AskedMonth's answers: MonthOK, the month can be costed from the sessions
+// kept; any other, the sentence the member is told says why not.
 const (
 	MonthOK        MonthRefusal = iota
 	MonthMalformed              // not YYYY-MM

@@ -201,7 +201,7 @@ func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.La
 		b.ephemeral(i, lang.Refusal(&echo))
 		return
 	}
-	b.defer_(i)
+	b.deferReply(i)
 	close(answer.given)
 }
 
@@ -348,8 +348,8 @@ func (b *Bot) ephemeralRendered(i *discordgo.Interaction, content string) {
 	})
 }
 
-// defer_ answers "thinking…" privately; editResponse fills it in later.
-func (b *Bot) defer_(i *discordgo.Interaction) {
+// deferReply answers "thinking…" privately; editResponse fills it in later.
+func (b *Bot) deferReply(i *discordgo.Interaction) {
 	b.respond(i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseDeferredChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{Flags: discordgo.MessageFlagsEphemeral},
@@ -361,7 +361,7 @@ func (b *Bot) defer_(i *discordgo.Interaction) {
 // Close waits for, under b's context bounded by timeout. What work returns
 // replaces the acknowledgement.
 func (b *Bot) answerLater(i *discordgo.Interaction, timeout time.Duration, work func(ctx context.Context) string) {
-	b.defer_(i)
+	b.deferReply(i)
 	b.workers.Add(1)
 	go func() {
 		defer b.workers.Done()

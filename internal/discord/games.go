@@ -44,7 +44,7 @@ func gameCommand() *discordgo.ApplicationCommand {
 		NameLocalizations:        fr("jeu"),
 		Description:              "Games offered by the bot (admins)",
 		DescriptionLocalizations: fr("Jeux proposés par le bot (admins)"),
-		DMPermission:             &no,
+		DMPermission:             &no, //nolint:staticcheck // kept beside Contexts, which Discord now reads: the command registered stays as it was, guild-only in both fields
 		Contexts:                 &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild},
 		Options: []*discordgo.ApplicationCommandOption{
 			{
@@ -254,9 +254,9 @@ func showTemplate(header string, doc []byte) string {
 		return header
 	}
 	body := strings.ReplaceAll(string(doc), "```", "`\u200b``")
-	const open, close = "```json\n", "\n```"
-	room := maxContent - utf8.RuneCountInString(header) - utf8.RuneCountInString(open) - utf8.RuneCountInString(close) - 1
-	return header + "\n" + open + cut(strings.TrimRight(body, "\n"), room) + close
+	const openFence, closeFence = "```json\n", "\n```"
+	room := maxContent - utf8.RuneCountInString(header) - utf8.RuneCountInString(openFence) - utf8.RuneCountInString(closeFence) - 1
+	return header + "\n" + openFence + cut(strings.TrimRight(body, "\n"), room) + closeFence
 }
 
 // fitLines cuts content to one message at a line's end, so no line is shown half.

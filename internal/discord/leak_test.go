@@ -31,7 +31,7 @@ func TestFailedAnswerLogsNoInteractionToken(t *testing.T) {
 	}
 	const secret = "aW50ZXJhY3Rpb246MTIzNDU2Nzg5MDpTRUNSRVQ"
 	i := &discordgo.Interaction{ID: "1", AppID: "app", Token: secret, Type: discordgo.InteractionApplicationCommand}
-	b.defer_(i)
+	b.deferReply(i)
 	b.editResponse(i, "hello")
 	out := logs.String()
 	if !strings.Contains(out, "answer interaction") || !strings.Contains(out, "edit interaction answer") {

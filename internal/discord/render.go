@@ -29,8 +29,9 @@ func render(content string) string {
 			return "<#" + r.ID + ">"
 		case spawner.RefLink:
 			return "<" + r.ID + ">" // the brackets keep Discord from unfurling the page
+		default: // spawner.RefTime
+			return "<t:" + strconv.FormatInt(r.Time.Unix(), 10) + ":" + timeStyles[r.Style] + ">"
 		}
-		return "<t:" + strconv.FormatInt(r.Time.Unix(), 10) + ":" + timeStyles[r.Style] + ">"
 	})
 }
 

@@ -95,7 +95,7 @@ func worldCommand() *discordgo.ApplicationCommand {
 		NameLocalizations:        fr("monde"),
 		Description:              "Worlds kept from one server to the next",
 		DescriptionLocalizations: fr("Mondes gardés d'un serveur au suivant"),
-		DMPermission:             &no,
+		DMPermission:             &no, //nolint:staticcheck // kept beside Contexts, which Discord now reads: the command registered stays as it was, guild-only in both fields
 		Contexts:                 &[]discordgo.InteractionContextType{discordgo.InteractionContextGuild},
 		Options: []*discordgo.ApplicationCommandOption{
 			{
@@ -256,7 +256,7 @@ func (b *Bot) download(ctx context.Context, actor spawner.Actor, lang text.Lang,
 // only the member who asked can click: a danger button that does it and
 // a cancel button, which work for confirmLife.
 func (b *Bot) confirm(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, action, worldValue, backupValue string) {
-	b.defer_(i)
+	b.deferReply(i)
 	b.spawn(worldLookupTimeout, func(ctx context.Context) {
 		w, err := b.findWorld(ctx, actor, worldValue)
 		if err != nil {
@@ -564,7 +564,7 @@ func typedMatch(typed string) func(label string) bool {
 // later is answerLater for work that returns its answer as Discord shows
 // it (already rendered, fitted to a message).
 func (b *Bot) later(i *discordgo.Interaction, timeout time.Duration, work func(ctx context.Context) string) {
-	b.defer_(i)
+	b.deferReply(i)
 	b.spawn(timeout, func(ctx context.Context) { b.editRendered(i, work(ctx)) })
 }
 

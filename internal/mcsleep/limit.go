@@ -53,19 +53,19 @@ func (l Limits) withDefaults() Limits {
 // Validate reports every field of l (defaults applied) out of its range,
 // naming the field and the range.
 func (l Limits) Validate() error {
-	l = l.withDefaults()
+	d := l.withDefaults()
 	var problems []string
-	if l.Exchange < time.Second || l.Exchange > 30*time.Second {
-		problems = append(problems, fmt.Sprintf("Exchange %s: must be 1s to 30s", l.Exchange))
+	if d.Exchange < time.Second || d.Exchange > 30*time.Second {
+		problems = append(problems, fmt.Sprintf("Exchange %s: must be 1s to 30s", d.Exchange))
 	}
-	if l.MaxConns < 1 || l.MaxConns > 1024 {
-		problems = append(problems, fmt.Sprintf("MaxConns %d: must be 1 to 1024", l.MaxConns))
+	if d.MaxConns < 1 || d.MaxConns > 1024 {
+		problems = append(problems, fmt.Sprintf("MaxConns %d: must be 1 to 1024", d.MaxConns))
 	}
-	if l.MaxPerAddress < 1 || l.MaxPerAddress > l.MaxConns {
-		problems = append(problems, fmt.Sprintf("MaxPerAddress %d: must be 1 to MaxConns (%d)", l.MaxPerAddress, l.MaxConns))
+	if d.MaxPerAddress < 1 || d.MaxPerAddress > d.MaxConns {
+		problems = append(problems, fmt.Sprintf("MaxPerAddress %d: must be 1 to MaxConns (%d)", d.MaxPerAddress, d.MaxConns))
 	}
-	if l.WakeTimeout < 100*time.Millisecond || l.WakeTimeout > l.Exchange {
-		problems = append(problems, fmt.Sprintf("WakeTimeout %s: must be 100ms to Exchange (%s)", l.WakeTimeout, l.Exchange))
+	if d.WakeTimeout < 100*time.Millisecond || d.WakeTimeout > d.Exchange {
+		problems = append(problems, fmt.Sprintf("WakeTimeout %s: must be 100ms to Exchange (%s)", d.WakeTimeout, d.Exchange))
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("mcsleep limits: %s", strings.Join(problems, "; "))
@@ -91,17 +91,17 @@ const (
 	DefaultGatePerAddress = 16
 )
 
-// NewGate returns a gate admitting at most max connections at once, and at
-// most perAddress from one remote address; a value under 1 is its default
-// (DefaultGateMax, DefaultGatePerAddress).
-func NewGate(max, perAddress int) *Gate {
-	if max < 1 {
-		max = DefaultGateMax
+// NewGate returns a gate admitting at most total connections at once, and
+// at most perAddress from one remote address; a value under 1 is its
+// default (DefaultGateMax, DefaultGatePerAddress).
+func NewGate(total, perAddress int) *Gate {
+	if total < 1 {
+		total = DefaultGateMax
 	}
 	if perAddress < 1 {
 		perAddress = DefaultGatePerAddress
 	}
-	return &Gate{max: max, perAddress: min(perAddress, max), by: make(map[netip.Addr]int)}
+	return &Gate{max: total, perAddress: min(perAddress, total), by: make(map[netip.Addr]int)}
 }
 
 // enter admits a connection from addr, or reports false when a bound is

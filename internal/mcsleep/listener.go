@@ -126,7 +126,8 @@ func Listen(addr string, w World, cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("listen for asleep world %s: %w", w.ID, err)
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	ln, err := net.Listen("tcp", addr)
+	// Binding a port waits on nothing: no caller's context to bound it.
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", addr)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
 			return nil, fmt.Errorf("listen on %s for asleep world %s: %w (%v)", addr, w.ID, ErrPortTaken, err)

@@ -57,15 +57,15 @@ type LoginStart struct {
 }
 
 // readFrame reads one uncompressed packet (length, then that many bytes)
-// of at most max bytes and returns its id and data. It reads the length a
+// of at most limit bytes and returns its id and data. It reads the length a
 // byte at a time so as to never read past the packet.
-func readFrame(r io.Reader, max int) (pk.Packet, error) {
+func readFrame(r io.Reader, limit int) (pk.Packet, error) {
 	var (
 		n   uint32
 		buf [1]byte
 	)
 	for i := 0; ; i++ {
-		if i == 3 { // 3 bytes hold 2^21, far above any max here
+		if i == 3 { // 3 bytes hold 2^21, far above any limit here
 			return pk.Packet{}, fmt.Errorf("%w: packet length is not a short VarInt", ErrMalformed)
 		}
 		if _, err := io.ReadFull(r, buf[:]); err != nil {
@@ -79,8 +79,8 @@ func readFrame(r io.Reader, max int) (pk.Packet, error) {
 			break
 		}
 	}
-	if n == 0 || int(n) > max {
-		return pk.Packet{}, fmt.Errorf("%w: packet of %d bytes (at most %d)", ErrMalformed, n, max)
+	if n == 0 || int(n) > limit {
+		return pk.Packet{}, fmt.Errorf("%w: packet of %d bytes (at most %d)", ErrMalformed, n, limit)
 	}
 	frame := make([]byte, n)
 	if _, err := io.ReadFull(r, frame[:1]); err != nil {

@@ -87,6 +87,7 @@ func (l Lang) CostMonthRefused(why cost.MonthRefusal, option string, now time.Ti
 	case cost.MonthForgotten:
 		return fmt.Sprintf(l.pick("Servers are kept 13 months: ask for %s or later.",
 			"Les serveurs sont gardés 13 mois : demande %s ou plus récent."), cost.OldestMonth(now))
+	default: // cost.MonthMalformed: not YYYY-MM, answered below
 	}
 	if r := []rune(option); len(r) > 32 {
 		option = string(r[:32]) + "…"

@@ -27,8 +27,9 @@ func (l Lang) controlRefusal(r *spawner.Refusal) string {
 	case spawner.RefusedPlayerName:
 		return fmt.Sprintf(l.pick("%s is not a Minecraft player name: %s. Nothing was sent to the server.",
 			"%s n'est pas un nom de joueur Minecraft : %s. Rien n'a été envoyé au serveur."), quoteName(r.Name), l.playerNameProblem(r.Name))
+	default: // the codes of worlds
+		return l.worldRefusal(r)
 	}
-	return l.worldRefusal(r)
 }
 
 // quoteName shows what a member typed as a player name, on one line.
@@ -96,7 +97,8 @@ func (l Lang) StatusStopsAt(stopAt time.Time) string {
 	return fmt.Sprintf(l.pick("⏰ Stops %s (%s) · extended", "⏰ Arrêt %s (%s) · prolongé"), Timestamp(stopAt, spawner.TimeOfDay), Timestamp(stopAt, spawner.TimeRelative))
 }
 
-// LogExtended: a server's stop time moved.
+// LogExtended is the admin log line when a member moved a server's stop
+// time to stopAt.
 func (l Lang) LogExtended(s spawner.Server, by string, stopAt time.Time) string {
 	return fmt.Sprintf(l.pick("⏰ Server of %s extended by %s until %s · task `%s`", "⏰ Serveur de %s prolongé par %s jusqu'à %s · tâche `%s`"),
 		Mention(s.Owner), Mention(by), Timestamp(stopAt, spawner.TimeDateTime), s.ShortTaskID())

@@ -120,8 +120,9 @@ func (l Lang) Players(n int) string {
 	return fmt.Sprintf(l.pick("%d player(s)", "%d joueur(s)"), n)
 }
 
-// LogBadTemplate: a stored game template could not be read at start and
-// is not offered.
+// LogBadTemplate is the admin log line when a stored game template could
+// not be read at start and is not offered; name is empty when even the
+// template's name could not be read.
 func (l Lang) LogBadTemplate(name, problem string) string {
 	if name == "" {
 		return fmt.Sprintf(l.pick("⚠️ Skipped a malformed game template: %s", "⚠️ Modèle de jeu malformé ignoré : %s"), problem)
@@ -135,6 +136,7 @@ func protocolName(l Lang, p spawner.Protocol) string {
 		return l.pick("players counted by Steam A2S", "joueurs comptés par Steam A2S")
 	case spawner.ProtocolTCP:
 		return l.pick("players not counted", "joueurs non comptés")
+	default: // spawner.ProtocolMinecraft
+		return l.pick("players counted by Server List Ping", "joueurs comptés par Server List Ping")
 	}
-	return l.pick("players counted by Server List Ping", "joueurs comptés par Server List Ping")
 }

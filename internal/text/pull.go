@@ -23,6 +23,7 @@ func (l Lang) Pull(p spawner.PullProgress) string {
 		return l.pick("📦 extracting image ", "📦 décompression de l'image ") + img
 	case spawner.PullDone:
 		return l.pick("📦 image ", "📦 image ") + img + l.pick(" ready", " prête")
+	default: // spawner.PullStarted
+		return l.pick("📥 pulling image ", "📥 récupération de l'image ") + img
 	}
-	return l.pick("📥 pulling image ", "📥 récupération de l'image ") + img
 }

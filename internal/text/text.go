@@ -17,6 +17,7 @@ import (
 // Lang is a language the bot speaks.
 type Lang int
 
+// The languages the bot speaks: every sentence of this package has both.
 const (
 	En Lang = iota
 	Fr
@@ -92,8 +93,9 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 	case spawner.RefusedCooldown:
 		return fmt.Sprintf(l.pick("You created a server a moment ago. You can create another %s.",
 			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, spawner.TimeRelative))
+	default: // the codes of /server extend and op, and of worlds
+		return l.controlRefusal(r)
 	}
-	return l.controlRefusal(r)
 }
 
 // CreationStarted is the member's ephemeral answer once the ticket channel exists.
@@ -176,7 +178,7 @@ func (l Lang) List(servers []spawner.Server, stopAt func(spawner.Server) time.Ti
 		return l.pick("You have no server running. Start one with `/server create`.", "Tu n'as aucun serveur lancé. Lances-en un avec `/serveur créer`.")
 	}
 	var b strings.Builder
-	b.WriteString(fmt.Sprintf(l.pick("**%d server(s):**\n", "**%d serveur(s) :**\n"), len(servers)))
+	fmt.Fprintf(&b, l.pick("**%d server(s):**\n", "**%d serveur(s) :**\n"), len(servers))
 	for _, s := range servers {
 		fmt.Fprintf(&b, "- %s · %s · %s %s · %s",
 			l.ServerLabel(s), Mention(s.Owner), l.pick("stops", "arrêt"), Timestamp(stopAt(s), spawner.TimeRelative), ChannelLink(s.ChannelID))
@@ -242,6 +244,7 @@ func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
 		b.WriteString("⏹️ " + l.State(s.State) + "\n")
 	case spawner.StateStopped:
 		b.WriteString("⏹️ " + l.State(s.State) + "\n")
+	default: // a step of the creation: marked in the list above
 	}
 	if note != "" {
 		b.WriteString(note + "\n")
@@ -298,10 +301,10 @@ func Duration(d time.Duration) string {
 }
 
 // PlayerWarning is warning k of n: too few players (or no answer).
-func (l Lang) PlayerWarning(owner string, k, n, seen, min int, answered bool, next time.Time) string {
+func (l Lang) PlayerWarning(owner string, k, n, seen, needed int, answered bool, next time.Time) string {
 	var found string
 	if answered {
-		found = fmt.Sprintf(l.pick("%d player(s) online, %d needed", "%d joueur(s) en ligne, %d requis"), seen, min)
+		found = fmt.Sprintf(l.pick("%d player(s) online, %d needed", "%d joueur(s) en ligne, %d requis"), seen, needed)
 	} else {
 		found = l.pick("the server did not answer the player count check", "le serveur n'a pas répondu à la vérification des joueurs")
 	}
@@ -327,17 +330,19 @@ func (l Lang) RuntimeWarning(owner string, stopAt time.Time) string {
 
 // Failure reasons, shown to the owner after "could not be created: ".
 
-// FailChannel: the ticket channel could not be made.
+// FailChannel is the reason when the ticket channel could not be made.
 func (l Lang) FailChannel() string {
 	return l.pick("the ticket channel could not be created", "le salon de suivi n'a pas pu être créé")
 }
 
-// FailRecord: the table could not be written.
+// FailRecord is the reason when the server could not be written to the
+// table.
 func (l Lang) FailRecord() string {
 	return l.pick("the server could not be recorded", "le serveur n'a pas pu être enregistré")
 }
 
-// FailRun: the runtime refused to run the server.
+// FailRun is the reason when the runtime refused to run the server, with
+// the runtime's own reason when it gave one.
 func (l Lang) FailRun(reason string) string {
 	if reason == "" {
 		return l.pick("it could not be started", "il n'a pas pu être lancé")
@@ -345,17 +350,20 @@ func (l Lang) FailRun(reason string) string {
 	return fmt.Sprintf(l.pick("it could not be started (%s)", "il n'a pas pu être lancé (%s)"), reason)
 }
 
-// FailNotRunning: the task never reached RUNNING.
+// FailNotRunning is the reason when the task did not reach RUNNING within
+// d.
 func (l Lang) FailNotRunning(d time.Duration) string {
 	return fmt.Sprintf(l.pick("it did not start within %s", "il n'a pas démarré en %s"), Duration(d))
 }
 
-// FailNotReady: the game never answered a ping.
+// FailNotReady is the reason when the game did not answer a ping within d
+// of starting.
 func (l Lang) FailNotReady(d time.Duration) string {
 	return fmt.Sprintf(l.pick("the game did not answer within %s of starting", "le jeu n'a pas répondu dans les %s après le démarrage"), Duration(d))
 }
 
-// FailTaskEnded: the task stopped on its own.
+// FailTaskEnded is the reason when the task stopped on its own, with the
+// runtime's reason and the exit code when known.
 func (l Lang) FailTaskEnded(t spawner.Task) string {
 	reason := t.StoppedReason
 	if reason == "" {
@@ -367,14 +375,15 @@ func (l Lang) FailTaskEnded(t spawner.Task) string {
 	return fmt.Sprintf(l.pick("the server stopped on its own (%s)", "le serveur s'est arrêté tout seul (%s)"), reason)
 }
 
-// FailNoPublicIP: the task runs, but has no public address. The sentence
+// FailNoPublicIP is the reason when the task runs but has no public address. The sentence
 // names what to check on AWS, the only runtime where that can happen.
 func (l Lang) FailNoPublicIP() string {
 	return l.pick("running, but AWS gave it no public address: check the subnets' public IP setting or ECS_ASSIGN_PUBLIC_IP",
 		"lancé, mais AWS ne lui a donné aucune adresse publique : vérifie le réglage d'IP publique des sous-réseaux ou ECS_ASSIGN_PUBLIC_IP")
 }
 
-// FailInternal: anything else (the chat or the runtime unreachable).
+// FailInternal is the reason for anything else (the chat or the runtime
+// unreachable): nothing the member can act on.
 func (l Lang) FailInternal() string {
 	return l.pick("an error occurred on the bot's side", "une erreur s'est produite du côté du bot")
 }
@@ -409,17 +418,19 @@ func (l Lang) Ended(owner string, cause spawner.StopCause, by string, detail str
 
 // Log lines for the admin log channel.
 
-// LogCreated: a member asked for a server.
+// LogCreated is the admin log line when a member asked for a server.
 func (l Lang) LogCreated(s spawner.Server) string {
 	return fmt.Sprintf(l.pick("🟢 %s requested a %s server · %s", "🟢 %s a demandé un serveur %s · %s"), Mention(s.Owner), l.Variant(s.Variant), ChannelLink(s.ChannelID))
 }
 
-// LogReady: a server is ready.
+// LogReady is the admin log line when a server is ready, with its address
+// and task.
 func (l Lang) LogReady(s spawner.Server) string {
 	return fmt.Sprintf(l.pick("✅ Server `%s` of %s is ready · task `%s`", "✅ Le serveur `%s` de %s est prêt · tâche `%s`"), s.HostPort(), Mention(s.Owner), s.ShortTaskID())
 }
 
-// LogStopped: a server stopped, by whom or why.
+// LogStopped is the admin log line when a server stopped or its creation
+// failed: by whom or why, and its task.
 func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail string) string {
 	who := Mention(s.Owner)
 	task := s.ShortTaskID()
@@ -439,16 +450,19 @@ func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail s
 		return fmt.Sprintf(l.pick("❌ Server of %s gone: %s · task `%s`", "❌ Serveur de %s disparu : %s · tâche `%s`"), who, detail, task)
 	case spawner.CauseRestart:
 		return fmt.Sprintf(l.pick("🧹 Creation for %s interrupted by a restart before its task started; cleaned up", "🧹 Création pour %s interrompue par un redémarrage avant le lancement de sa tâche ; nettoyée"), who)
+	default: // a creation that failed
+		return fmt.Sprintf(l.pick("❌ Creation for %s failed: %s · task `%s`", "❌ Échec de la création pour %s : %s · tâche `%s`"), who, detail, task)
 	}
-	return fmt.Sprintf(l.pick("❌ Creation for %s failed: %s · task `%s`", "❌ Échec de la création pour %s : %s · tâche `%s`"), who, detail, task)
 }
 
-// LogStopRetry: stopping failed and will be retried.
+// LogStopRetry is the admin log line when a task could not be stopped yet
+// and the stop will be retried; err is the runtime's error, shown as is.
 func (l Lang) LogStopRetry(s spawner.Server, err string) string {
 	return fmt.Sprintf(l.pick("⚠️ Could not stop task `%s` of %s yet (%s); retrying.", "⚠️ Impossible d'arrêter la tâche `%s` de %s pour l'instant (%s) ; nouvel essai."), s.ShortTaskID(), Mention(s.Owner), err)
 }
 
-// LogBadRecord: a malformed table item was skipped at start.
+// LogBadRecord is the admin log line when a malformed table item was
+// skipped at start.
 func (l Lang) LogBadRecord(problem string) string {
 	return fmt.Sprintf(l.pick("⚠️ Skipped a malformed table item: %s", "⚠️ Élément de table malformé ignoré : %s"), problem)
 }

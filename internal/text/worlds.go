@@ -45,8 +45,9 @@ func (l Lang) worldRefusal(r *spawner.Refusal) string {
 	case spawner.RefusedNoDownload:
 		return l.pick("Backups cannot be downloaded here: the bot has no public address (PUBLIC_URL is not set). An admin can set it.",
 			"Les sauvegardes ne peuvent pas être téléchargées ici : le bot n'a pas d'adresse publique (PUBLIC_URL n'est pas défini). Un admin peut la définir.")
+	default: // a code Refusal and controlRefusal answer before they get here, or one unknown
+		return l.pick("Refused.", "Refusé.")
 	}
-	return l.pick("Refused.", "Refusé.")
 }
 
 // worldNameProblem names what is wrong with name by the rule of
@@ -116,7 +117,7 @@ func (l Lang) BackupReason(r spawner.BackupReason) string {
 	case spawner.BackupManual:
 		return l.pick("by hand", "à la main")
 	case spawner.BackupBeforeRestore:
-		return l.pick("before a restore", "avant une restauration")
+		return l.pick("before a restore", "avant une restauration") //nolint:misspell // French: "restauration" is the word
 	}
 	return string(r)
 }
@@ -243,10 +244,17 @@ func (l Lang) WorldDownloadShort(url string, expires time.Time) string {
 	return fmt.Sprintf(l.pick("%s\nWorks until %s.", "%s\nMarche jusqu'à %s."), spawner.LinkRef(url), Timestamp(expires, spawner.TimeOfDay))
 }
 
-// Buttons of the confirmations of /world restore and /world delete.
+// WorldRestoreButton is the label of the button that confirms a /world
+// restore.
 func (l Lang) WorldRestoreButton() string { return l.pick("Restore", "Restaurer") }
-func (l Lang) WorldDeleteButton() string  { return l.pick("Delete for good", "Supprimer pour de bon") }
-func (l Lang) CancelButton() string       { return l.pick("Cancel", "Annuler") }
+
+// WorldDeleteButton is the label of the button that confirms a /world
+// delete: it says the deletion cannot be undone.
+func (l Lang) WorldDeleteButton() string { return l.pick("Delete for good", "Supprimer pour de bon") }
+
+// CancelButton is the label of the button that cancels a /world restore
+// or delete: nothing is changed.
+func (l Lang) CancelButton() string { return l.pick("Cancel", "Annuler") }
 
 // WorldRestoreConfirm asks the member to confirm a restore of w to backup
 // b before expires.
@@ -272,7 +280,7 @@ func (l Lang) WorldDeleteConfirm(w spawner.WorldInfo, title string, others bool,
 // WorldRestoring replaces a confirmed restore's confirmation while it runs.
 func (l Lang) WorldRestoring(w spawner.World, title string) string {
 	return fmt.Sprintf(l.pick("⏳ Restoring world %s: its content is backed up first, then replaced. This can take a few minutes.",
-		"⏳ Restauration du monde %s : son contenu est sauvegardé d'abord, puis remplacé. Cela peut prendre quelques minutes."), worldLabel(w, title))
+		"⏳ Restauration du monde %s : son contenu est sauvegardé d'abord, puis remplacé. Cela peut prendre quelques minutes."), worldLabel(w, title)) //nolint:misspell // French: "Restauration" is the word
 }
 
 // WorldRestored says the restore is done; before is the backup of what the

@@ -139,7 +139,11 @@ func BenchmarkFeed1000Clients(b *testing.B) {
 	if err := child.Start(); err != nil {
 		b.Fatal(err)
 	}
-	defer child.Wait()
+	defer func() {
+		if err := child.Wait(); err != nil {
+			b.Errorf("bench clients: %v", err)
+		}
+	}()
 	defer stdin.Close()
 	replies := bufio.NewScanner(stdout)
 	expect := func(total int) {

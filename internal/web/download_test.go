@@ -116,7 +116,9 @@ func downloadServer(tb testing.TB, o *backups, base string, stall time.Duration)
 	return srv, NewDownloads(signer, srv.URL+base), clk
 }
 
-func fetch(tb testing.TB, method, url string, header map[string]string) (*http.Response, []byte) {
+// fetch does the request and returns the answer's status and headers and
+// its whole body.
+func fetch(tb testing.TB, method, url string, header map[string]string) (fetched, []byte) {
 	tb.Helper()
 	req, err := http.NewRequest(method, url, nil)
 	if err != nil {
@@ -134,7 +136,14 @@ func fetch(tb testing.TB, method, url string, header map[string]string) (*http.R
 	if err != nil {
 		tb.Fatalf("read %s: %v", url, err)
 	}
-	return resp, body
+	return fetched{Status: resp.Status, StatusCode: resp.StatusCode, Header: resp.Header}, body
+}
+
+// fetched is what fetch keeps of a response whose body it read and closed.
+type fetched struct {
+	Status     string
+	StatusCode int
+	Header     http.Header
 }
 
 func patternBytes(from, to int64) []byte {

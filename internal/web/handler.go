@@ -127,6 +127,7 @@ func (h *handler) covers(scope Scope, server string) bool {
 	switch scope.Kind {
 	case ScopeFleet, ScopeServer:
 		return scope.Covers(server, "")
+	default: // ScopeMember needs the server's owner, below; ScopeBackup covers nothing
 	}
 	for _, e := range h.opt.Hub.opt.Fleet.Snapshot() {
 		if e.Server == server {
