@@ -16,7 +16,9 @@ import (
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/cost"
 	"github.com/mineral-contest/spawner/internal/discord"
+	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/dynamo"
+	"github.com/mineral-contest/spawner/internal/lifecycle"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
@@ -35,6 +37,15 @@ func (a *adapters) costStore() cost.Store {
 	return a.table
 }
 
+// sessions is where the lifecycle records the servers' sessions: the
+// store /server cost reads.
+func (a *adapters) sessions() lifecycle.Sessions {
+	if a.file != nil {
+		return a.file
+	}
+	return a.table
+}
+
 // clockKey is the key, in the context run is given, of the clock that
 // /server cost and the monthly report read: the end-to-end tests' way to
 // say what day it is. Without it they read time.Now.
@@ -47,6 +58,40 @@ func clockOf(ctx context.Context) func() time.Time {
 	}
 	return time.Now
 }
+
+// sessionDefaults are what the lifecycle records of a server's session
+// where its game and its task say nothing. Under ECS: the region, the
+// capacity provider and whether tasks get a public IPv4 address; the size
+// is the task's, as RunTask answers it (the task definition's, or the
+// game's override). Under Docker: the host's capacity, and the size the
+// runtime gives a container whose game sets none.
+func sessionDefaults(cfg *config.Config) lifecycle.SessionDefaults {
+	if cfg.Runtime == config.RuntimeDocker {
+		return lifecycle.SessionDefaults{Capacity: spawner.CapacityDocker, CPU: docker.DefaultCPU, Memory: docker.DefaultMemoryMiB}
+	}
+	return lifecycle.SessionDefaults{Capacity: cfg.CapacityProvider, Region: cfg.AWSRegion, PublicIP: cfg.AssignPublicIP}
+}
+
+// lifecycleClock is the lifecycle's clock: the wall clock, or, when the
+// end-to-end tests say what day it is (clockKey), the time they say plus
+// the time gone by since the start (the lifecycle's polls need a clock
+// that moves), with waits in real time.
+func lifecycleClock(ctx context.Context) lifecycle.Clock {
+	if _, ok := ctx.Value(clockKey{}).(func() time.Time); ok {
+		return testDay{day: clockOf(ctx), start: time.Now()}
+	}
+	return lifecycle.RealClock{}
+}
+
+// testDay is the time the tests say, moving on in real time from start;
+// its waits are the wall clock's.
+type testDay struct {
+	day   func() time.Time
+	start time.Time
+}
+
+func (d testDay) Now() time.Time                       { return d.day().Add(time.Since(d.start)) }
+func (testDay) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // startCost gives /server cost its sessions and prices, and starts the
 // monthly report, whose sentences are in locale (the guild's). It is

@@ -275,3 +275,29 @@ func TestCostMonthlyReportNoLogChannelE2E(t *testing.T) {
 		t.Errorf("the report without a log channel was logged as a failure:\n%s", d.logs.String())
 	}
 }
+
+// TestCostOfAServerE2E: a member's server, created, ready, and stopped
+// half an hour later, is in an admin's /server cost with its half hour,
+// priced at the size ECS said the task ran with: the lifecycle recorded
+// its session, start and end.
+func TestCostOfAServerE2E(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	clock := &costClock{t: time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC)}
+	d := w.startAt(t, clock)
+	owner, boss := member(1), admin(2)
+	_, arn := createReady(t, w, d, owner, nil)
+
+	clock.set(clock.now().Add(30 * time.Minute))
+	stop := w.discord.Command(owner, "en-US", []string{"server", "stop"}, map[string]any{"server": spawner.Server{TaskID: arn}.ShortTaskID()})
+	stop.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "stopped") })
+
+	ix := w.discord.Command(boss, "en-US", []string{"server", "cost"}, nil)
+	ix.WaitResponse(t, waitLong)
+	got := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return m.Content != "" }).Text()
+	mustSay(t, "the admin's answer", got,
+		"Estimated cost of the servers, December 2026 (so far",
+		"Total: 1 server(s), 0.5 h, 0.03 USD\n",
+		"By member:\n- <@"+owner.ID+">: 1 server(s), 0.5 h, 0.03 USD\n",
+		"By game:\n- minecraft: 1 server(s), 0.5 h, 0.03 USD\n")
+}

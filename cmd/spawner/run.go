@@ -283,7 +283,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err != nil || ctx.Err() != nil {
 		return err
 	}
-	mgr := m.newManager(locale, maxServers)
+	mgr := m.newManager(locale, maxServers, lifecycleClock(ctx))
 	if err := retry(ctx, m.log, "recover servers from the "+m.a.storeName()+" and "+runtimeName(m.cfg), mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
@@ -331,7 +331,7 @@ func (m *Main) prepare(ctx context.Context) (locale string, maxServers int, err 
 }
 
 // newManager wires the lifecycle to the adapters.
-func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
+func (m *Main) newManager(locale string, maxServers int, clock lifecycle.Clock) *lifecycle.Manager {
 	cfg, a := m.cfg, m.a
 	mgr := lifecycle.New(lifecycle.Options{
 		Catalog:          cfg.Catalog(),
@@ -350,12 +350,14 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		GameChecker:      gameChecker(a),
 		Pinger:           newProbe(),
 		Chat:             a.bot,
-		Clock:            lifecycle.RealClock{},
+		Clock:            clock,
 		Log:              m.log,
 		Metrics:          a.met,
 		Events:           m.pages.events(),
 		Links:            lifecycleLinks(cfg),
 		Alerts:           m.lifecycleAlerts(),
+		Sessions:         a.sessions(),
+		SessionDefaults:  sessionDefaults(cfg),
 	})
 	m.mgr.Store(mgr)
 	a.progress = mgr.Progress

@@ -518,6 +518,8 @@ func taskOf(in ecstypes.Task) spawner.Task {
 		StartedBy:     aws.ToString(in.StartedBy),
 		StoppedReason: aws.ToString(in.StoppedReason),
 		CreatedAt:     aws.ToTime(in.CreatedAt),
+		CPU:           taskSize(in.Cpu),
+		Memory:        taskSize(in.Memory),
 	}
 	if t.StoppedReason == "" {
 		t.StoppedReason = string(in.StopCode)
@@ -536,6 +538,17 @@ func taskOf(in ecstypes.Task) spawner.Task {
 		}
 	}
 	return t
+}
+
+// taskSize reads a task's cpu or memory as ECS says it, a count ("1024")
+// of 1/1024 vCPU or MiB; 0 when absent or not a count (a task of EC2's
+// launch type may give "1 vCPU" or "2 GB": not Fargate's, not priced).
+func taskSize(s *string) int {
+	n, err := strconv.Atoi(aws.ToString(s))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // environment is env as ECS key-value pairs, sorted by name so the same

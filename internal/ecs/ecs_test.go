@@ -114,6 +114,9 @@ func TestRunTaskSendsEverythingTheTaskNeeds(t *testing.T) {
 			if got.Tags[spawner.TagCreation] != "c0ffee" || got.Tags["aws:ecs:clusterName"] != fakeaws.DefaultClusterName {
 				t.Errorf("returned tags = %v, want the spec's and ECS's managed ones", got.Tags)
 			}
+			if got.CPU != 1024 || got.Memory != 2048 { // the fake's task size
+				t.Errorf("returned size cpu %d memory %d, want what ECS answered: 1024 and 2048", got.CPU, got.Memory)
+			}
 
 			calls := srv.Calls("RunTask")
 			if len(calls) != 1 {

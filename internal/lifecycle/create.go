@@ -239,6 +239,8 @@ func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 		}
 		return false
 	}
+	// The runtime accepted the task: it costs from now, whatever follows.
+	m.sessions.start(ctx, m.sessions.session(srv, c.game, task, m.clock.Now()))
 	c.log = c.log.With("task", task.ID)
 	srv, _ = m.fleet.update(id, func(e *entry) {
 		e.srv.TaskID = task.ID

@@ -23,8 +23,8 @@ type ending struct {
 var errStopping = &spawner.Refusal{Code: spawner.RefusedStopping}
 
 // finish ends server id: stops its task, removes its records and its
-// mirror entry, tells the owner and the log channel, and schedules the
-// ticket channel's deletion. It is idempotent and safe to retry: when the
+// mirror entry, records the end of its session, tells the owner and the
+// log channel, and schedules the ticket channel's deletion. It is idempotent and safe to retry: when the
 // runtime or the table fails, the entry stays with the ending remembered and each sweep
 // tries again until it succeeds, so a task is never left running unrecorded.
 func (m *Manager) finish(ctx context.Context, id string, end ending) error {
@@ -52,6 +52,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		}
 		return err
 	}
+	m.sessions.end(ctx, id, srv, m.gameOf(srv), m.clock.Now())
 
 	// Its owner stopped it: their creation counts (one that reached ready
 	// counted already).

@@ -13,6 +13,8 @@
 //     ready, owned by one worker from start to end;
 //   - the ending (stop.go, finish.go): a server's one way out, whatever
 //     ends it;
+//   - the sessions (session.go): each server's run, recorded when its task
+//     starts and when it ends, for what it cost;
 //   - the sweep (sweep.go, plan.go, watchdogs.go): read the runtime and the
 //     fleet, plan with a pure function, then act: runtime warnings, player
 //     checks, servers whose task ended, orphaned tasks; recovery at start
@@ -194,6 +196,12 @@ type Options struct {
 	// Alerts is told, beside the log channel, of the failures admins
 	// should hear of outside the chat (alert.go); none when nil.
 	Alerts Alerts
+	// Sessions keeps each server's session, for what it cost (session.go);
+	// nil: none is recorded.
+	Sessions Sessions
+	// SessionDefaults are what a session records where the game and the
+	// task say nothing: the runtime's capacity, region and task size.
+	SessionDefaults SessionDefaults
 }
 
 // withDefaults returns o with every zero setting given its default.
@@ -241,6 +249,7 @@ type Manager struct {
 	feed      *feed.Feed           // what the live pages were told of each server
 	closer    *tickets.Closer      // the ticket channels waiting for their close delay
 	beat      *beat                // the booting servers' shared description (beat.go)
+	sessions  *sessionBook         // the sessions of the servers, for their cost (session.go)
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -267,7 +276,8 @@ func New(o Options) *Manager {
 		// A delete that fails is tried again at the next sweep.
 		closer: tickets.New(o.Chat, o.Log, o.Clock.Now, o.TicketCloseDelay, sweepInterval(games.Default())),
 		ctx:    ctx, cancel: cancel,
-		wake: make(chan struct{}, 1),
+		wake:     make(chan struct{}, 1),
+		sessions: newSessionBook(o.Sessions, o.SessionDefaults, o.Log),
 	}
 	m.beat = &beat{every: o.PollInterval, tasks: o.Tasks, booting: m.fleet.bootingTasks}
 	return m

@@ -78,6 +78,20 @@ func (m *mockStore) DeleteCooldown(ctx context.Context, member string) error {
 	return m.DeleteCooldownFn(ctx, member)
 }
 
+type mockSessions struct {
+	PutSessionFn func(ctx context.Context, s spawner.Session) error
+	SessionsFn   func(ctx context.Context, from, to time.Time) ([]spawner.Session, []error, error)
+}
+
+var _ Sessions = (*mockSessions)(nil)
+
+func (m *mockSessions) PutSession(ctx context.Context, s spawner.Session) error {
+	return m.PutSessionFn(ctx, s)
+}
+func (m *mockSessions) Sessions(ctx context.Context, from, to time.Time) ([]spawner.Session, []error, error) {
+	return m.SessionsFn(ctx, from, to)
+}
+
 type mockPinger struct {
 	PingFn func(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error)
 }

@@ -16,7 +16,9 @@ import (
 // whose task is gone is cleaned up and its owner told; an owned task with no
 // record is stopped and reported; a ticket channel of ours that no record
 // names is deleted; the members' creation cooldowns are restored (those
-// over are removed). Malformed table items are reported and skipped.
+// over are removed); the sessions of the servers that carry on stay open,
+// and those of servers gone are ended, now. Malformed table items are
+// reported and skipped.
 //
 // Recover returns an error, and changes nothing, when the table or the
 // runtime cannot be read: the caller retries. The workers it starts
@@ -32,6 +34,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 		return err
 	}
 	m.admission.Load(ctx, table.Cooldowns, m.clock.Now())
+	m.sessions.load(ctx, m.clock.Now())
 	p := planRecovery(in)
 	m.actRecovery(ctx, p, table.Problems)
 	return nil
@@ -101,6 +104,10 @@ func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []er
 		m.log.Info("recorded server is gone", "creation", id)
 		_ = m.finish(ctx, id, ending{}) // the ending was planned
 	}
+	m.sessions.endUnknown(ctx, func(id string) bool {
+		_, _, ok := m.fleet.get(id)
+		return ok
+	}, m.clock.Now())
 	m.stopOrphans(ctx, p.orphans)
 	for _, ch := range p.stale {
 		m.log.Info("deleting a ticket channel no server uses", "channel", ch)

@@ -327,6 +327,10 @@ type Task struct {
 	ExitCode      *int32 // of the game container, when it exited
 	Tags          map[string]string
 	CreatedAt     time.Time
+	// CPU (in units of 1/1024 vCPU) and Memory (MiB) are the task's size
+	// as the runtime says it ran; 0 when it does not say.
+	CPU    int
+	Memory int
 }
 
 // TaskStatus is where a task is in its life, in the runtime's own order.
