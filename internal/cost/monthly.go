@@ -124,7 +124,13 @@ func (m *Monthly) SendDue(ctx context.Context) (bool, error) {
 		m.log().Info("monthly report: no server ran in the month; nothing posted", "month", month.String())
 		return false, nil
 	}
-	if err := m.Post(ctx, report); err != nil {
+	// The post outlives a shutdown that begins while it is under way, for
+	// a while: Discord may have posted the report before the bot hears
+	// back, and a post cut short would take the record back and post the
+	// report again at the next start.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), postGrace)
+	defer cancel()
+	if err := m.Post(pctx, report); err != nil {
 		if derr := m.Store.DeleteReport(context.WithoutCancel(ctx), month); derr != nil {
 			return false, fmt.Errorf("monthly report of %s: post: %w; and it stays recorded as sent: %w", month, err, derr)
 		}
@@ -133,6 +139,9 @@ func (m *Monthly) SendDue(ctx context.Context) (bool, error) {
 	m.log().Info("monthly report sent", "month", month.String(), "servers", report.Created)
 	return true, nil
 }
+
+// postGrace bounds how long a report's post may delay a shutdown.
+const postGrace = 5 * time.Second
 
 func (m *Monthly) now() time.Time {
 	if m.Now == nil {

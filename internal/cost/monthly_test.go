@@ -164,6 +164,32 @@ func TestMonthlyPostFails(t *testing.T) {
 	}
 }
 
+// A shutdown that begins while the report is being posted does not cut the
+// post short: Discord may already have the message, and a post cut short
+// would take the record back and post the report again at the next start.
+func TestMonthlyShutdownDuringThePost(t *testing.T) {
+	st := openBolt(t, t.TempDir())
+	t.Cleanup(func() { _ = st.Close() })
+	putParis(t, st)
+	ctx, stop := context.WithCancel(wait.Context(t))
+	posted := 0
+	post := func(pctx context.Context, r cost.Report) error {
+		posted++
+		stop() // the bot is asked to stop while Discord takes the message
+		return pctx.Err()
+	}
+	m := &cost.Monthly{Log: quiet, Store: st, Post: post, Now: func() time.Time { return time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC) }}
+	if sent, err := m.SendDue(ctx); !sent || err != nil {
+		t.Fatalf("SendDue = %v, %v; want the report sent", sent, err)
+	}
+	if _, sent, err := st.Report(wait.Context(t), november); !sent || err != nil {
+		t.Fatalf("November's report recorded = %v, %v; want recorded, so a restart does not post it again", sent, err)
+	}
+	if posted != 1 {
+		t.Errorf("posted %d times, want once", posted)
+	}
+}
+
 // fakeStore answers what the test sets and records the prunes.
 type fakeStore struct {
 	cost.Store
