@@ -44,8 +44,12 @@ import (
 // Bounds of the engine's start and stop.
 const (
 	startTimeout = 60 * time.Second // dockerd answering its API
-	lockTimeout  = 5 * time.Minute  // another test binary's engine to finish
-	stopGrace    = 15 * time.Second // dockerd exiting after SIGTERM
+	// lockTimeout is how long a test binary waits for another one's engine
+	// to finish: go test runs the packages that use an engine at once, and
+	// cmd/spawner holds its engine for its whole run (several minutes with
+	// -count=3 on two busy cores).
+	lockTimeout = 30 * time.Minute
+	stopGrace   = 15 * time.Second // dockerd exiting after SIGTERM
 )
 
 // prefix starts the name of every engine's folder in os.TempDir(); the
