@@ -18,7 +18,6 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/mineral-contest/spawner/internal/bolt"
@@ -165,7 +164,10 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	}
 	if cfg.Runtime == config.RuntimeECS {
 		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.ECSEndpoint) })
-		ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.EC2Endpoint) })
+		ec2Client := ecs.NewEC2(awsCfg, awsEndpoint(cfg, cfg.EC2Endpoint))
+		if met != nil {
+			ec2Client.Errors = met.AWSError
+		}
 		a.tasks = ecs.New(ecsClient, ec2Client, ecs.Config{
 			Cluster:          cfg.Cluster,
 			Subnets:          cfg.Subnets,

@@ -22,7 +22,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
@@ -42,15 +41,7 @@ type ECSAPI interface {
 	DescribeTaskDefinition(ctx context.Context, params *awsecs.DescribeTaskDefinitionInput, optFns ...func(*awsecs.Options)) (*awsecs.DescribeTaskDefinitionOutput, error)
 }
 
-// EC2API is the part of the EC2 client the adapter uses.
-type EC2API interface {
-	DescribeNetworkInterfaces(ctx context.Context, params *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
-}
-
-var (
-	_ ECSAPI = (*awsecs.Client)(nil)
-	_ EC2API = (*ec2.Client)(nil)
-)
+var _ ECSAPI = (*awsecs.Client)(nil)
 
 // ECS's limits.
 const (
@@ -305,18 +296,16 @@ func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) 
 		}
 		return task.PrivateIP, nil
 	}
-	out, err := t.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
-		NetworkInterfaceIds: []string{task.ENI},
-	})
+	nis, err := t.ec2.DescribeNetworkInterfaces(ctx, []string{task.ENI})
 	if err != nil {
 		return "", fmt.Errorf("describe network interface %s: %w", task.ENI, err)
 	}
-	for _, ni := range out.NetworkInterfaces {
-		if aws.ToString(ni.NetworkInterfaceId) != task.ENI {
+	for _, ni := range nis {
+		if ni.ID != task.ENI {
 			continue
 		}
-		if ni.Association != nil && aws.ToString(ni.Association.PublicIp) != "" {
-			return aws.ToString(ni.Association.PublicIp), nil
+		if ni.PublicIP != "" {
+			return ni.PublicIP, nil
 		}
 		return "", fmt.Errorf("task address: network interface %s: %w", task.ENI, spawner.ErrNoPublicIP)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
@@ -24,7 +23,7 @@ func adapterFor(srv *fakeaws.Server, deployment string) *ecs.Tasks {
 	cfg := testConfig()
 	cfg.Deployment = deployment
 	awsCfg := srv.AWSConfig()
-	return ecs.New(awsecs.NewFromConfig(awsCfg), ec2.NewFromConfig(awsCfg), cfg)
+	return ecs.New(awsecs.NewFromConfig(awsCfg), ecs.NewEC2(awsCfg, nil), cfg)
 }
 
 func arnsOf(tasks []spawner.Task) []string {
@@ -187,7 +186,7 @@ func TestCheckWithoutAnswerIsUnreachable(t *testing.T) {
 	srv := fakeaws.New(t, fakeOptions())
 	awsCfg := srv.AWSConfig()
 	awsCfg.BaseEndpoint = aws.String(closedEndpoint(t))
-	tasks := ecs.New(awsecs.NewFromConfig(awsCfg), ec2.NewFromConfig(awsCfg), testConfig())
+	tasks := ecs.New(awsecs.NewFromConfig(awsCfg), ecs.NewEC2(awsCfg, nil), testConfig())
 	ctx := ctxFor(t)
 
 	problems := tasks.Check(ctx, family, container)
