@@ -25,7 +25,6 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/docker"
-	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dynalite"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
@@ -200,7 +199,7 @@ func newFPWorldECS(b *testing.B, n int) *fpWorld {
 	fw := &fpWorld{discord: w.discord, env: env}
 
 	ctx := context.Background()
-	table := dynamo.New(dynalite.NewClient(b, w.dyn.Endpoint()), tableName)
+	table := w.serverTable(b)
 	if err := table.EnsureTable(ctx); err != nil {
 		b.Fatalf("create table: %v", err)
 	}

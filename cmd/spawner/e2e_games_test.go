@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/testworld/a2sserver"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
@@ -60,7 +59,7 @@ func gmAnswer(t *testing.T, ix *fakediscord.Interaction) string {
 // gmStored reads the templates in the table through the real adapter.
 func gmStored(t *testing.T, w *world) map[string][]byte {
 	t.Helper()
-	games, problems, err := dynamo.New(w.dynamo(t), tableName).LoadGames(context.Background())
+	games, problems, err := w.serverTable(t).LoadGames(context.Background())
 	if err != nil || len(problems) > 0 {
 		t.Fatalf("load games: %v %v", err, problems)
 	}

@@ -17,8 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
@@ -163,10 +161,10 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		met.InstrumentAWS(&awsCfg)
 	}
 	if cfg.Runtime == config.RuntimeECS {
-		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.ECSEndpoint) })
+		ecsClient := ecs.NewECS(awsCfg, awsEndpoint(cfg, cfg.ECSEndpoint))
 		ec2Client := ecs.NewEC2(awsCfg, awsEndpoint(cfg, cfg.EC2Endpoint))
 		if met != nil {
-			ec2Client.Errors = met.AWSError
+			ecsClient.Errors, ec2Client.Errors = met.AWSError, met.AWSError
 		}
 		a.tasks = ecs.New(ecsClient, ec2Client, ecs.Config{
 			Cluster:          cfg.Cluster,
@@ -179,7 +177,10 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		a.events = newEvents(awsCfg, cfg, log, met)
 	}
 	if !cfg.EmbeddedStore() {
-		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.DynamoDBEndpoint) })
+		dynamoClient := dynamo.NewClient(awsCfg, awsEndpoint(cfg, cfg.DynamoDBEndpoint))
+		if met != nil {
+			dynamoClient.Errors = met.AWSError
+		}
 		a.table = dynamo.New(dynamoClient, cfg.Table)
 	}
 	return a, nil

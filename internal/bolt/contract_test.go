@@ -158,7 +158,7 @@ func TestContract(t *testing.T) {
 		}
 		return table
 	}
-	db = dynalite.NewClient(t, dynalite.Start(t).Endpoint())
+	db = dynamo.NewClient(dynalite.AWSConfig(dynalite.Start(t).Endpoint()), nil)
 	for _, kind := range []string{"bolt", "dynamo"} {
 		t.Run(kind, func(t *testing.T) {
 			for _, c := range contract {

@@ -23,25 +23,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
-
-// DynamoAPI is the part of the DynamoDB API the table uses, with the SDK's
-// signatures: *dynamodb.Client satisfies it, and a test may fake it.
-type DynamoAPI interface {
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-}
-
-var _ DynamoAPI = (*dynamodb.Client)(nil)
 
 // Attribute names. The first group is the original bot's and must not change.
 const (
@@ -125,7 +110,7 @@ func (e *ItemError) Unwrap() error { return e.Err }
 // fills in its game's port) and an empty State (the caller treats it as
 // ready).
 func (t *Table) Load(ctx context.Context) (servers []spawner.Server, problems []error, err error) {
-	err = t.scan(ctx, func(item map[string]types.AttributeValue) {
+	err = t.scan(ctx, func(item item) {
 		if isGame(item) {
 			return
 		}
@@ -150,7 +135,7 @@ func (t *Table) Load(ctx context.Context) (servers []spawner.Server, problems []
 // skipped. The templates' content is the caller's to validate.
 func (t *Table) LoadGames(ctx context.Context) (games map[string][]byte, problems []error, err error) {
 	games = make(map[string][]byte)
-	err = t.scan(ctx, func(item map[string]types.AttributeValue) {
+	err = t.scan(ctx, func(item item) {
 		if !isGame(item) {
 			return
 		}
@@ -174,14 +159,11 @@ func (t *Table) PutGame(ctx context.Context, name string, doc []byte) error {
 	if err := checkGame(name, doc); err != nil {
 		return err
 	}
-	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(t.name),
-		Item: map[string]types.AttributeValue{
-			attrTaskID:    &types.AttributeValueMemberS{Value: spawner.GameKeyPrefix + name},
-			attrTemplate:  &types.AttributeValueMemberS{Value: string(doc)},
-			attrUpdatedAt: millis(t.now()),
-		},
-	})
+	err := t.api.JSON(ctx, "PutItem", putItemInput{TableName: t.name, Item: item{
+		attrTaskID:    str(spawner.GameKeyPrefix + name),
+		attrTemplate:  str(string(doc)),
+		attrUpdatedAt: millis(t.now()),
+	}}, nil)
 	if err != nil {
 		return fmt.Errorf("put game %s: %w", name, err)
 	}
@@ -212,31 +194,31 @@ func checkGame(name string, doc []byte) error {
 }
 
 // scan calls each for every item of the table, page after page.
-func (t *Table) scan(ctx context.Context, each func(map[string]types.AttributeValue)) error {
-	pages := dynamodb.NewScanPaginator(t.api, &dynamodb.ScanInput{
-		TableName:      aws.String(t.name),
-		ConsistentRead: aws.Bool(true),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
+func (t *Table) scan(ctx context.Context, each func(item)) error {
+	in := scanInput{TableName: t.name, ConsistentRead: true}
+	for {
+		var page scanOutput
+		if err := t.api.JSON(ctx, "Scan", in, &page); err != nil {
 			return fmt.Errorf("scan table %s: %w", t.name, err)
 		}
-		for _, item := range page.Items {
-			each(item)
+		for _, it := range page.Items {
+			each(it)
 		}
+		if len(page.LastEvaluatedKey) == 0 {
+			return nil
+		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
-	return nil
 }
 
 // isGame reports whether item is a game template's.
-func isGame(item map[string]types.AttributeValue) bool {
-	key, ok := item[attrTaskID].(*types.AttributeValueMemberS)
-	return ok && strings.HasPrefix(key.Value, spawner.GameKeyPrefix)
+func isGame(it item) bool {
+	key, ok := it[attrTaskID].string()
+	return ok && strings.HasPrefix(key, spawner.GameKeyPrefix)
 }
 
 // decodeGame reads a game template's item.
-func decodeGame(item map[string]types.AttributeValue) (string, []byte, error) {
+func decodeGame(item item) (string, []byte, error) {
 	d := decoder{item: item}
 	key := d.str(attrTaskID, true)
 	name := strings.TrimPrefix(key, spawner.GameKeyPrefix)
@@ -267,10 +249,7 @@ func (t *Table) Put(ctx context.Context, s spawner.Server) error {
 	if err := s.Storable(); err != nil {
 		return fmt.Errorf("put %w", err)
 	}
-	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(t.name),
-		Item:      encode(s),
-	})
+	err := t.api.JSON(ctx, "PutItem", putItemInput{TableName: t.name, Item: encode(s)}, nil)
 	if err != nil {
 		return fmt.Errorf("put server %s: %w", s.Key(), err)
 	}
@@ -280,10 +259,7 @@ func (t *Table) Put(ctx context.Context, s spawner.Server) error {
 // Delete removes the record under key (a Server.Key()). A key that is not
 // in the table is not an error.
 func (t *Table) Delete(ctx context.Context, key string) error {
-	_, err := t.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(t.name),
-		Key:       map[string]types.AttributeValue{attrTaskID: &types.AttributeValueMemberS{Value: key}},
-	})
+	err := t.api.JSON(ctx, "DeleteItem", deleteItemInput{TableName: t.name, Key: item{attrTaskID: str(key)}}, nil)
 	if err != nil {
 		return fmt.Errorf("delete server %s: %w", key, err)
 	}
@@ -302,7 +278,7 @@ func (t *Table) Check(ctx context.Context) error {
 	if err == nil {
 		err = t.checkSchema(desc)
 	}
-	if err == nil && desc.TableStatus != types.TableStatusActive {
+	if err == nil && desc.TableStatus != statusActive {
 		err = fmt.Errorf("table %s is %s, not ACTIVE", t.name, desc.TableStatus)
 	}
 	switch {
@@ -312,6 +288,12 @@ func (t *Table) Check(ctx context.Context) error {
 		return &spawner.Problem{Err: spawner.Unreachable(err)}
 	}
 	return &spawner.Problem{Var: "AWS_DYNAMODB_TABLE_NAME", Err: err}
+}
+
+// isAPIError reports whether err is DynamoDB's refusal with code.
+func isAPIError(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
 }
 
 // unanswered reports whether an AWS call failed without an answer from AWS
@@ -340,8 +322,8 @@ func (t *Table) EnsureTable(ctx context.Context) error {
 		return err
 	}
 	delay := firstWaitDelay
-	for desc.TableStatus != types.TableStatusActive {
-		if desc.TableStatus != types.TableStatusCreating && desc.TableStatus != types.TableStatusUpdating {
+	for desc.TableStatus != statusActive {
+		if desc.TableStatus != "CREATING" && desc.TableStatus != "UPDATING" {
 			return fmt.Errorf("table %s is %s", t.name, desc.TableStatus)
 		}
 		select {
@@ -357,21 +339,15 @@ func (t *Table) EnsureTable(ctx context.Context) error {
 	return nil
 }
 
-func (t *Table) create(ctx context.Context) (*types.TableDescription, error) {
-	out, err := t.api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(t.name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{
-			AttributeName: aws.String(attrTaskID),
-			AttributeType: types.ScalarAttributeTypeS,
-		}},
-		KeySchema: []types.KeySchemaElement{{
-			AttributeName: aws.String(attrTaskID),
-			KeyType:       types.KeyTypeHash,
-		}},
-	})
-	var inUse *types.ResourceInUseException
-	if errors.As(err, &inUse) {
+func (t *Table) create(ctx context.Context) (*tableDescription, error) {
+	var out createTableOutput
+	err := t.api.JSON(ctx, "CreateTable", createTableInput{
+		TableName:            t.name,
+		BillingMode:          "PAY_PER_REQUEST",
+		AttributeDefinitions: []attributeDefinition{{AttributeName: attrTaskID, AttributeType: "S"}},
+		KeySchema:            []keySchemaElement{{AttributeName: attrTaskID, KeyType: "HASH"}},
+	}, &out)
+	if isAPIError(err, "ResourceInUseException") {
 		// Someone else created it meanwhile: theirs is checked like any.
 		return t.describe(ctx)
 	}
@@ -386,10 +362,10 @@ func (t *Table) create(ctx context.Context) (*types.TableDescription, error) {
 
 // describe returns the table's description, or an error wrapping
 // spawner.ErrNotFound when the table does not exist.
-func (t *Table) describe(ctx context.Context) (*types.TableDescription, error) {
-	out, err := t.api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)})
-	var notFound *types.ResourceNotFoundException
-	if errors.As(err, &notFound) {
+func (t *Table) describe(ctx context.Context) (*tableDescription, error) {
+	var out describeTableOutput
+	err := t.api.JSON(ctx, "DescribeTable", describeTableInput{TableName: t.name}, &out)
+	if isAPIError(err, "ResourceNotFoundException") {
 		return nil, fmt.Errorf("table %s does not exist: %w", t.name, spawner.ErrNotFound)
 	}
 	if err != nil {
@@ -402,10 +378,10 @@ func (t *Table) describe(ctx context.Context) (*types.TableDescription, error) {
 }
 
 // checkSchema wants exactly the hash key taskId of type S.
-func (t *Table) checkSchema(desc *types.TableDescription) error {
+func (t *Table) checkSchema(desc *tableDescription) error {
 	var keys []string
 	for _, k := range desc.KeySchema {
-		keys = append(keys, fmt.Sprintf("%s (%s)", aws.ToString(k.AttributeName), k.KeyType))
+		keys = append(keys, fmt.Sprintf("%s (%s)", k.AttributeName, k.KeyType))
 	}
 	wrong := func(why string) error {
 		return fmt.Errorf("table %s has key schema [%s]: %s; want only the partition key %s of type S", t.name, strings.Join(keys, ", "), why, attrTaskID)
@@ -414,11 +390,11 @@ func (t *Table) checkSchema(desc *types.TableDescription) error {
 		return wrong(fmt.Sprintf("%d key attributes", len(desc.KeySchema)))
 	}
 	k := desc.KeySchema[0]
-	if aws.ToString(k.AttributeName) != attrTaskID || k.KeyType != types.KeyTypeHash {
+	if k.AttributeName != attrTaskID || k.KeyType != "HASH" {
 		return wrong("wrong partition key")
 	}
 	for _, def := range desc.AttributeDefinitions {
-		if aws.ToString(def.AttributeName) == attrTaskID && def.AttributeType != types.ScalarAttributeTypeS {
+		if def.AttributeName == attrTaskID && def.AttributeType != "S" {
 			return wrong(fmt.Sprintf("%s is of type %s", attrTaskID, def.AttributeType))
 		}
 	}
@@ -427,62 +403,62 @@ func (t *Table) checkSchema(desc *types.TableDescription) error {
 
 // encode is the item for s. Empty strings and zero times are left out,
 // as the original bot left out what it did not know.
-func encode(s spawner.Server) map[string]types.AttributeValue {
-	item := map[string]types.AttributeValue{
-		attrTaskID:       &types.AttributeValueMemberS{Value: s.Key()},
+func encode(s spawner.Server) item {
+	it := item{
+		attrTaskID:       str(s.Key()),
 		attrCreationDate: millis(s.CreatedAt),
 	}
-	str := func(name, v string) {
+	put := func(name, v string) {
 		if v != "" {
-			item[name] = &types.AttributeValueMemberS{Value: v}
+			it[name] = str(v)
 		}
 	}
-	str(attrPublicIP, s.Address)
-	str(attrToken, s.Token)
-	str(attrChannelID, s.ChannelID)
-	str(attrTypeServer, s.Variant)
-	str(attrUserID, s.Owner)
-	str(attrCreationID, s.CreationID)
-	str(attrGame, s.Game)
-	str(attrStatusMessageID, s.StatusMessageID)
-	str(attrLocale, s.Locale)
-	str(attrState, string(s.State))
+	put(attrPublicIP, s.Address)
+	put(attrToken, s.Token)
+	put(attrChannelID, s.ChannelID)
+	put(attrTypeServer, s.Variant)
+	put(attrUserID, s.Owner)
+	put(attrCreationID, s.CreationID)
+	put(attrGame, s.Game)
+	put(attrStatusMessageID, s.StatusMessageID)
+	put(attrLocale, s.Locale)
+	put(attrState, string(s.State))
 	if s.Port != 0 {
-		item[attrPort] = &types.AttributeValueMemberN{Value: strconv.Itoa(s.Port)}
+		it[attrPort] = number(s.Port)
 	}
 	if !s.RunningAt.IsZero() {
-		item[attrRunningDate] = millis(s.RunningAt)
+		it[attrRunningDate] = millis(s.RunningAt)
 	}
 	if !s.ReadyAt.IsZero() {
-		item[attrReadyDate] = millis(s.ReadyAt)
+		it[attrReadyDate] = millis(s.ReadyAt)
 	}
 	if s.Warnings > 0 {
-		item[attrWarnings] = &types.AttributeValueMemberN{Value: strconv.Itoa(s.Warnings)}
+		it[attrWarnings] = number(s.Warnings)
 	}
 	if s.RuntimeWarned {
-		item[attrRuntimeWarned] = &types.AttributeValueMemberBOOL{Value: true}
+		it[attrRuntimeWarned] = boolean(true)
 	}
 	if !s.StopsAt.IsZero() {
-		item[attrStopAt] = millis(s.StopsAt)
+		it[attrStopAt] = millis(s.StopsAt)
 	}
 	if s.Extensions > 0 {
-		item[attrExtensions] = &types.AttributeValueMemberN{Value: strconv.Itoa(s.Extensions)}
+		it[attrExtensions] = number(s.Extensions)
 	}
-	str(attrRCONPassword, s.RCONPassword)
-	str(attrGameTemplate, string(s.GameTemplate))
+	put(attrRCONPassword, s.RCONPassword)
+	put(attrGameTemplate, string(s.GameTemplate))
 	if s.Players != 0 {
-		item[attrPlayers] = &types.AttributeValueMemberN{Value: strconv.Itoa(min(s.Players, spawner.MaxPlayers))}
+		it[attrPlayers] = number(min(s.Players, spawner.MaxPlayers))
 	}
-	return item
+	return it
 }
 
-func millis(t time.Time) *types.AttributeValueMemberN {
-	return &types.AttributeValueMemberN{Value: strconv.FormatInt(t.UnixMilli(), 10)}
+func millis(t time.Time) value {
+	return value{"N": strconv.AppendQuote(nil, strconv.FormatInt(t.UnixMilli(), 10))}
 }
 
 // decode turns an item into a server, or says (as an *ItemError) what in
 // it is wrong. Attribute values never appear in the error: token is a secret.
-func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
+func decode(item item) (spawner.Server, error) {
 	d := decoder{item: item}
 	key := d.str(attrTaskID, true)
 	if d.err != nil {
@@ -559,7 +535,7 @@ func decode(item map[string]types.AttributeValue) (spawner.Server, error) {
 
 // decoder reads typed attributes of one item, keeping the first problem.
 type decoder struct {
-	item map[string]types.AttributeValue
+	item item
 	err  error
 }
 
@@ -577,12 +553,12 @@ func (d *decoder) str(name string, required bool) string {
 		}
 		return ""
 	}
-	v, ok := av.(*types.AttributeValueMemberS)
+	v, ok := av.string()
 	if !ok {
-		d.fail(fmt.Errorf("%s is %s, want a string (S)", name, typeName(av)))
+		d.fail(fmt.Errorf("%s is %s, want a string (S)", name, av.typeName()))
 		return ""
 	}
-	return v.Value
+	return v
 }
 
 // boolean reads an optional BOOL attribute.
@@ -591,12 +567,12 @@ func (d *decoder) boolean(name string) bool {
 	if !ok {
 		return false
 	}
-	v, ok := av.(*types.AttributeValueMemberBOOL)
+	v, ok := av.boolean()
 	if !ok {
-		d.fail(fmt.Errorf("%s is %s, want a boolean (BOOL)", name, typeName(av)))
+		d.fail(fmt.Errorf("%s is %s, want a boolean (BOOL)", name, av.typeName()))
 		return false
 	}
-	return v.Value
+	return v
 }
 
 // number reads an N attribute as an int64. DynamoDB numbers are decimal
@@ -609,15 +585,15 @@ func (d *decoder) number(name string, required bool) (int64, bool) {
 		}
 		return 0, false
 	}
-	v, ok := av.(*types.AttributeValueMemberN)
+	v, ok := av.number()
 	if !ok {
-		d.fail(fmt.Errorf("%s is %s, want a number (N)", name, typeName(av)))
+		d.fail(fmt.Errorf("%s is %s, want a number (N)", name, av.typeName()))
 		return 0, false
 	}
-	if n, err := strconv.ParseInt(v.Value, 10, 64); err == nil {
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
 		return n, true
 	}
-	f, err := strconv.ParseFloat(v.Value, 64)
+	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
 		d.fail(fmt.Errorf("%s is not a whole number", name))
 		return 0, false
@@ -647,31 +623,4 @@ func (d *decoder) port() int {
 		return 0
 	}
 	return int(n)
-}
-
-// typeName is the DynamoDB type letter of av, for error messages.
-func typeName(av types.AttributeValue) string {
-	switch av.(type) {
-	case *types.AttributeValueMemberS:
-		return "S"
-	case *types.AttributeValueMemberN:
-		return "N"
-	case *types.AttributeValueMemberB:
-		return "B"
-	case *types.AttributeValueMemberBOOL:
-		return "BOOL"
-	case *types.AttributeValueMemberNULL:
-		return "NULL"
-	case *types.AttributeValueMemberM:
-		return "M"
-	case *types.AttributeValueMemberL:
-		return "L"
-	case *types.AttributeValueMemberSS:
-		return "SS"
-	case *types.AttributeValueMemberNS:
-		return "NS"
-	case *types.AttributeValueMemberBS:
-		return "BS"
-	}
-	return fmt.Sprintf("%T", av)
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/ecs"
@@ -48,7 +47,7 @@ func newTasks(tb testing.TB, opts fakeaws.Options, cfg ecs.Config) (*fakeaws.Ser
 	tb.Helper()
 	srv := fakeaws.New(tb, opts)
 	awsCfg := srv.AWSConfig()
-	return srv, ecs.New(awsecs.NewFromConfig(awsCfg), ecs.NewEC2(awsCfg, nil), cfg)
+	return srv, ecs.New(ecs.NewECS(awsCfg, nil), ecs.NewEC2(awsCfg, nil), cfg)
 }
 
 func testSpec(creation string) spawner.TaskSpec {
@@ -366,7 +365,7 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 
 	cfg := testConfig()
 	cfg.Cluster = "elsewhere"
-	wrong := ecs.New(awsecs.NewFromConfig(srv.AWSConfig()), ecs.NewEC2(srv.AWSConfig(), nil), cfg)
+	wrong := ecs.New(ecs.NewECS(srv.AWSConfig(), nil), ecs.NewEC2(srv.AWSConfig(), nil), cfg)
 	if err := wrong.StopTask(ctx, task.ARN, "x"); err == nil {
 		t.Errorf("StopTask on a missing cluster succeeded; only a missing task is fine")
 	}
