@@ -1178,6 +1178,34 @@ func TestComposeOneMachineReachesDockerOnlyThroughTheProxy(t *testing.T) {
 	}
 }
 
+// pinnedImage is an image named by a release's tag and its digest:
+// "name:v1.2.3@sha256:<64 hex digits>".
+var pinnedImage = regexp.MustCompile(`^[a-z0-9][a-z0-9._/-]*:v?[0-9]+\.[0-9]+\.[0-9]+@sha256:[0-9a-f]{64}$`)
+
+// TestComposeSocketProxyPinned: the one container that holds the Docker
+// socket runs a release pinned by its digest, never a moving tag that a
+// push could repoint at other code, and can start on its read-only
+// filesystem.
+func TestComposeSocketProxyPinned(t *testing.T) {
+	doc, err := parseYAML(readRepoFile(t, "docker-compose.yaml"))
+	if err != nil {
+		t.Fatalf("docker-compose.yaml: %v", err)
+	}
+	image := fmt.Sprint(path(t, doc, "services", "docker-proxy", "image"))
+	if !pinnedImage.MatchString(image) {
+		t.Errorf("compose: docker-proxy image = %q, want a release's version and digest (name:v1.2.3@sha256:...)", image)
+	}
+	// Its filesystem is read-only but for what it writes at start: the
+	// HAProxy configuration its entrypoint renders into /tmp (v0.4 on) and
+	// HAProxy's pid file in /run; without them it exits at once.
+	if got := fmt.Sprint(path(t, doc, "services", "docker-proxy", "read_only")); got != "true" {
+		t.Errorf("compose: docker-proxy read_only = %s, want true", got)
+	}
+	if got := strs(path(t, doc, "services", "docker-proxy", "tmpfs")); !slices.Contains(got, "/tmp") || !slices.Contains(got, "/run") {
+		t.Errorf("compose: docker-proxy tmpfs = %v, want /run and /tmp", got)
+	}
+}
+
 // ---------------------------------------------------------------------------
 // deploy/terraform (terraform itself is not available here: textual checks)
 
@@ -1324,21 +1352,29 @@ var botPermissions = map[string]int64{
 
 // TestInviteURLGrantsWhatTheBotNeeds: an operator pastes the documented
 // invite URL; a wrong permissions integer shows up only when a ticket channel
-// cannot be created. The URL is the one README.md documents.
+// cannot be created. The URL is the one README.md documents; any in docs/
+// is checked too.
 func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 	var want int64
 	for _, bit := range botPermissions {
 		want |= bit
 	}
 	invite := regexp.MustCompile(`https://discord\.com/oauth2/authorize\?[^\s)` + "`" + `]+`)
-	found := 0
-	for _, name := range []string{"README.md"} {
-		b, err := os.ReadFile(filepath.Join(repoRoot(t), name))
+	docs, err := filepath.Glob(filepath.Join(repoRoot(t), "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	inReadme := 0
+	for _, path := range append([]string{filepath.Join(repoRoot(t), "README.md")}, docs...) {
+		name, _ := filepath.Rel(repoRoot(t), path)
+		b, err := os.ReadFile(path)
 		if err != nil {
-			continue
+			t.Fatal(err)
 		}
 		for _, u := range invite.FindAllString(string(b), -1) {
-			found++
+			if name == "README.md" {
+				inReadme++
+			}
 			m := regexp.MustCompile(`[?&]permissions=(\d+)`).FindStringSubmatch(u)
 			if m == nil {
 				t.Errorf("%s: invite URL %s has no permissions=", name, u)
@@ -1367,8 +1403,8 @@ func TestInviteURLGrantsWhatTheBotNeeds(t *testing.T) {
 			}
 		}
 	}
-	if found == 0 {
-		t.Fatal("no Discord invite URL in README.md")
+	if inReadme == 0 {
+		t.Fatal("no Discord invite URL in README.md, where the bot's own messages send people to re-invite it")
 	}
 }
 
@@ -1453,5 +1489,137 @@ func TestTerraformGamesOpenTheirPortsAndRCONToTheBotOnly(t *testing.T) {
 	run := regexp.MustCompile(`(?s)sid\s*=\s*"RunGameServers".*?resources\s*=\s*([^\n]*)`).FindStringSubmatch(block(t, tf, `data "aws_iam_policy_document" "bot"`))
 	if run == nil || !strings.Contains(run[1], "local.game_task_definition_arns") {
 		t.Errorf("the bot may not run the games' task definitions: %v", run)
+	}
+}
+
+// TestTerraformSubnetsGiveNoPublicAddressUnasked: the subnets give nothing a
+// public address by default; a game server gets its own because the bot asks
+// for it at RunTask (ECS_ASSIGN_PUBLIC_IP=true in env_file). Without that
+// line players could not reach the servers and the image could not be pulled.
+func TestTerraformSubnetsGiveNoPublicAddressUnasked(t *testing.T) {
+	tf := readTerraform(t)
+	subnet := block(t, tf, `resource "aws_subnet" "public"`)
+	if !regexp.MustCompile(`map_public_ip_on_launch\s*=\s*false`).MatchString(subnet) {
+		t.Errorf("the subnets give every instance launched in them a public address: want map_public_ip_on_launch = false\n%s", subnet)
+	}
+	envFile := block(t, tf, `output "env_file"`)
+	if !regexp.MustCompile(`(?m)^\s*ECS_ASSIGN_PUBLIC_IP=true$`).MatchString(envFile) {
+		t.Errorf("env_file does not set ECS_ASSIGN_PUBLIC_IP=true: the game servers would get no public address from subnets that give none")
+	}
+}
+
+// TestTerraformTableCanBeRestored: the servers' records can be restored to
+// an earlier second (point-in-time recovery).
+func TestTerraformTableCanBeRestored(t *testing.T) {
+	table := block(t, readTerraform(t), `resource "aws_dynamodb_table" "servers"`)
+	if !regexp.MustCompile(`(?s)point_in_time_recovery \{\s*enabled\s*=\s*true\s*\}`).MatchString(table) {
+		t.Errorf("the table has no point-in-time recovery:\n%s", table)
+	}
+}
+
+// TestTerraformFlowLogsAreOnAndWriteOnlyTheirGroup: the VPC's flow logs are
+// on unless the admin turns them off, kept as long as the game logs, and
+// their role may write to their own log group only, assumed by the flow logs
+// service of this account only.
+func TestTerraformFlowLogsAreOnAndWriteOnlyTheirGroup(t *testing.T) {
+	tf := readTerraform(t)
+	variable := block(t, tf, `variable "flow_logs"`)
+	if !regexp.MustCompile(`default\s*=\s*true`).MatchString(variable) {
+		t.Errorf("flow logs are off by default:\n%s", variable)
+	}
+	flow := block(t, tf, `resource "aws_flow_log" "main"`)
+	for _, want := range []string{
+		"count = var.flow_logs ? 1 : 0",
+		"vpc_id                   = aws_vpc.main.id",
+		`traffic_type             = "ALL"`,
+		"log_destination          = aws_cloudwatch_log_group.flow_logs[0].arn",
+		"iam_role_arn             = aws_iam_role.flow_logs[0].arn",
+	} {
+		if !strings.Contains(flow, want) {
+			t.Errorf("flow log lacks %s:\n%s", want, flow)
+		}
+	}
+	group := block(t, tf, `resource "aws_cloudwatch_log_group" "flow_logs"`)
+	if !strings.Contains(group, "retention_in_days = var.log_retention_days") {
+		t.Errorf("flow logs are kept forever, want log_retention_days:\n%s", group)
+	}
+	policy := block(t, tf, `data "aws_iam_policy_document" "flow_logs"`)
+	resources := regexp.MustCompile(`(?m)resources\s*=\s*\[(.*)\]$`).FindAllStringSubmatch(policy, -1)
+	if len(resources) != 1 || strings.TrimSpace(resources[0][1]) != `"${aws_cloudwatch_log_group.flow_logs[0].arn}:*"` {
+		t.Errorf("flow logs' role may write to %v, want their log group's streams only", resources)
+	}
+	for _, a := range regexp.MustCompile(`"([a-z0-9]+:[A-Za-z*]+)"`).FindAllStringSubmatch(policy, -1) {
+		if !slices.Contains([]string{"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}, a[1]) {
+			t.Errorf("flow logs' role may call %s", a[1])
+		}
+	}
+	assume := block(t, tf, `data "aws_iam_policy_document" "flow_logs_assume"`)
+	for _, want := range []string{`"vpc-flow-logs.amazonaws.com"`, `"aws:SourceAccount"`, `"aws:SourceArn"`} {
+		if !strings.Contains(assume, want) {
+			t.Errorf("flow logs' role trust lacks %s:\n%s", want, assume)
+		}
+	}
+}
+
+// TestTerraformBotCanPassNoOtherRole: whatever else the identity the bot's
+// policy is attached to holds, that policy denies passing any role but the
+// game servers' two: passing a role hands over its permissions.
+func TestTerraformBotCanPassNoOtherRole(t *testing.T) {
+	bot := block(t, readTerraform(t), `data "aws_iam_policy_document" "bot"`)
+	m := regexp.MustCompile(`(?s)sid\s*=\s*"PassNoOtherRole"(.*?)\n  \}`).FindStringSubmatch(bot)
+	if m == nil {
+		t.Fatal(`bot policy has no "PassNoOtherRole" statement`)
+	}
+	deny := m[1]
+	for _, want := range []string{`effect  = "Deny"`, `actions = ["iam:PassRole"]`} {
+		if !strings.Contains(deny, want) {
+			t.Errorf("PassNoOtherRole lacks %s:\n%s", want, deny)
+		}
+	}
+	roles := regexp.MustCompile(`(?s)not_resources = \[(.*?)\]`).FindStringSubmatch(deny)
+	if roles == nil {
+		t.Fatalf("PassNoOtherRole has no not_resources: it would deny the two roles the bot must pass:\n%s", deny)
+	}
+	got := strings.Fields(strings.ReplaceAll(roles[1], ",", " "))
+	if want := []string{"aws_iam_role.execution.arn", "aws_iam_role.task.arn"}; !slices.Equal(got, want) {
+		t.Errorf("PassNoOtherRole spares %v, want exactly %v", got, want)
+	}
+}
+
+// TestTrivyIgnoreGivesEachFindingItsReason: every finding .trivyignore
+// accepts (.ci/run's infrastructure check) has its reason on the comment
+// lines right above it, and names its severity and file.
+func TestTrivyIgnoreGivesEachFindingItsReason(t *testing.T) {
+	lines := strings.Split(readRepoFile(t, ".trivyignore"), "\n")
+	id := regexp.MustCompile(`^(AVD-)?[A-Z]+-\d{4}$`)
+	seen := map[string]bool{}
+	for i, line := range lines {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		if !id.MatchString(line) {
+			t.Errorf(".trivyignore:%d: %q is not a check id (like AWS-0104)", i+1, line)
+			continue
+		}
+		if seen[line] {
+			t.Errorf(".trivyignore:%d: %s is listed twice", i+1, line)
+		}
+		seen[line] = true
+		var reason []string
+		for j := i - 1; j >= 0 && strings.HasPrefix(strings.TrimSpace(lines[j]), "#"); j-- {
+			reason = append([]string{strings.TrimSpace(lines[j])}, reason...)
+		}
+		text := strings.Join(reason, " ")
+		if len(text) < 80 {
+			t.Errorf(".trivyignore:%d: %s has no reason above it (%q)", i+1, line, text)
+			continue
+		}
+		if !regexp.MustCompile(`^# (LOW|MEDIUM|HIGH|CRITICAL), \S+`).MatchString(text) {
+			t.Errorf(".trivyignore:%d: the reason for %s does not start with its severity and file: %q", i+1, line, reason[0])
+		}
+	}
+	if len(seen) == 0 {
+		t.Fatal(".trivyignore accepts nothing: then it should not exist")
 	}
 }

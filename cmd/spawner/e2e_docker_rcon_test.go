@@ -29,7 +29,7 @@ const responderRCONPort = 25575
 // would have.
 func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
 	tb.Helper()
-	cfg, err := config.Load(w.getenv, os.ReadFile)
+	cfg, err := config.LoadWithin(w.getenv, os.ReadFile, limits)
 	if err != nil {
 		tb.Fatalf("configuration: %v", err)
 	}
@@ -41,7 +41,7 @@ func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := spawner.ParseTemplate(doc, cfg.Catalog()[0]); err != nil {
+	if _, err := spawner.ParseTemplateWithin(doc, cfg.Catalog()[0], limits); err != nil {
 		tb.Fatalf("the test's template is refused: %v", err)
 	}
 	s, err := bolt.Open(w.dataDir)
@@ -61,6 +61,32 @@ func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
 func TestDockerOpThroughPrivateRCON(t *testing.T) {
 	t.Parallel()
 	w := newDockerWorld(t, 4, map[string]string{"DOCKER_PUBLIC_HOST": "localhost"})
+	dkOpThroughRCON(t, w, "127.0.0.1")
+}
+
+// As docker-compose.yaml runs it, the bot reaches the engine over TCP
+// (through the socket proxy) and cannot publish RCON on 127.0.0.1, which
+// is its container's own: the RCON port is published on the host's
+// address on the default bridge, learned from the engine, also on an
+// engine that created docker0 itself as after every boot (every test
+// engine starts so) and does not list the bridge's gateway. `spawner
+// check` finds nothing to fix, and /server op reaches the game there.
+func TestDockerOpThroughBridgeRCON(t *testing.T) {
+	t.Parallel()
+	w := newDockerWorld(t, 4, map[string]string{"DOCKER_PUBLIC_HOST": "localhost"})
+	w.env["DOCKER_HOST"] = w.engine.TCPHost(t)
+	var out syncBuffer
+	if err := run(context.Background(), []string{"check"}, w.getenv, &out, &out); err != nil || !strings.Contains(out.String(), "all good") {
+		t.Fatalf("check through the engine's TCP address: %v\n%s", err, out.String())
+	}
+	dkOpThroughRCON(t, w, w.engine.BridgeAddress(t))
+}
+
+// dkOpThroughRCON creates a server of the RCON game "paper" and checks
+// that its RCON port is published on rconHost alone and its game port on
+// every address, then makes a player operator through /server op.
+func dkOpThroughRCON(t *testing.T, w *dockerWorld, rconHost string) {
+	t.Helper()
 	putDockerRCONGame(t, w)
 	d := w.start(t)
 	u := member(1)
@@ -85,8 +111,8 @@ func TestDockerOpThroughPrivateRCON(t *testing.T) {
 		t.Fatalf("RCON port not published: %+v", ports)
 	}
 	for _, b := range rcon {
-		if b.HostIP != "127.0.0.1" {
-			t.Errorf("RCON published on %q, want 127.0.0.1 only (bindings %+v)", b.HostIP, rcon)
+		if b.HostIP != rconHost {
+			t.Errorf("RCON published on %q, want %s only (bindings %+v)", b.HostIP, rconHost, rcon)
 		}
 	}
 	game := ports[nat.Port("25565/tcp")]

@@ -151,11 +151,11 @@ func (w *dockerWorld) records(tb testing.TB) []spawner.Server {
 		tb.Fatalf("open the embedded store: %v", err)
 	}
 	defer s.Close()
-	servers, problems, err := s.Load(context.Background())
-	if err != nil || len(problems) > 0 {
-		tb.Fatalf("load the embedded store: %v %v", err, problems)
+	stored, err := s.LoadAll(context.Background())
+	if err != nil || len(stored.Problems) > 0 {
+		tb.Fatalf("load the embedded store: %v %v", err, stored.Problems)
 	}
-	return servers
+	return stored.Servers
 }
 
 // dkCreate runs /server create for u and returns its ticket channel.
@@ -480,7 +480,8 @@ func TestECSWithEmbeddedStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	recs, _, err := s.Load(context.Background())
+	stored, err := s.LoadAll(context.Background())
+	recs := stored.Servers
 	if err != nil || len(recs) != 1 || recs[0].ChannelID != channelID || !strings.Contains(recs[0].TaskARN, ":task/") {
 		t.Errorf("embedded store = %+v (%v), want the ECS task's server", recs, err)
 	}

@@ -6,11 +6,14 @@ package main
 // goaws keeps its state in globals: these tests do not run in parallel.
 
 import (
+	"encoding/json"
+	"fmt"
 	"maps"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/goaws"
 )
@@ -310,4 +313,129 @@ func TestEventsCheckQueue(t *testing.T) {
 	if r.err == nil || len(p) != 1 || !strings.HasPrefix(p[0], "AWS_SQS_EVENTS_QUEUE_URL: ") {
 		t.Errorf("check with the queue down = %v, problems %q, want one naming AWS_SQS_EVENTS_QUEUE_URL:\n%s", r.err, p, r.out)
 	}
+}
+
+// evForge is a STOPPED change of task arn shaped exactly as the fake ECS
+// publishes its changes (its last event, edited): in cluster, at version,
+// saying the game crashed.
+func evForge(tb testing.TB, w *world, arn, cluster string, version int64) string {
+	tb.Helper()
+	var last string
+	for _, e := range w.aws.Events() {
+		if e.TaskARN == arn && e.Body != "" {
+			last = e.Body
+		}
+	}
+	var env map[string]any
+	if err := json.Unmarshal([]byte(last), &env); err != nil {
+		tb.Fatalf("no event of %s to forge from (%v): %q", arn, err, last)
+	}
+	detail := env["detail"].(map[string]any)
+	detail["clusterArn"] = cluster
+	detail["lastStatus"], detail["desiredStatus"] = "STOPPED", "STOPPED"
+	detail["stopCode"], detail["stoppedReason"] = "EssentialContainerExited", evForged
+	detail["version"] = version
+	for _, c := range detail["containers"].([]any) {
+		c.(map[string]any)["lastStatus"], c.(map[string]any)["exitCode"] = "STOPPED", 137
+	}
+	env["id"] = fmt.Sprintf("forged-%d", version)
+	body, err := json.Marshal(env)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return string(body)
+}
+
+const evForged = "Essential container in task exited (forged)"
+
+// evLastVersion is the version of the latest change the fake published of arn.
+func evLastVersion(w *world, arn string) int64 {
+	var v int64
+	for _, e := range w.aws.Events() {
+		if e.TaskARN == arn {
+			v = max(v, e.Version)
+		}
+	}
+	return v
+}
+
+// A STOPPED change of a cluster of the same name in another account, or
+// in another region, is not ours: it is counted foreign and logged, and
+// the live server it names goes on. The genuine end still comes within
+// seconds of the task's stop.
+func TestEventsForgedStopOfAnotherClusterIsIgnored(t *testing.T) {
+	w, q := newEventsWorld(t, nil)
+	d := w.start(t)
+	addr := httpAddrOf(t, w, d)
+	channelID, arn := createReady(t, w, d, member(1), nil)
+	ours := w.aws.ClusterARN()
+	others := []string{
+		strings.Replace(ours, ":"+fakeaws.DefaultAccount+":", ":999999999999:", 1),
+		strings.Replace(ours, ":"+fakeaws.DefaultRegion+":", ":us-east-1:", 1),
+	}
+	for i, other := range others {
+		if other == ours {
+			t.Fatalf("forged cluster %s is ours", other)
+		}
+		q.Send(t, evForge(t, w, arn, other, evLastVersion(w, arn)+int64(i)+1))
+	}
+	w.waitFor(t, "the forged changes to be dealt with (ignored, or acted on)", func() bool {
+		return evLogCount(d, "a task change of another cluster") == len(others) || len(wdFind(w, channelID, "Server gone:")) > 0
+	}, d)
+	if got := wdFind(w, channelID, "Server gone:"); len(got) != 0 {
+		t.Fatalf("a forged change ended the server: %q", got[0].Text())
+	}
+	for _, other := range others {
+		if n := evLogCount(d, "cluster="+other); n != 1 {
+			t.Errorf("the change of %s logged %d times, want once", other, n)
+		}
+	}
+	httpWaitMetric(t, w, d, addr, "spawner_events_total", map[string]string{"outcome": "foreign"}, float64(len(others)))
+	if task := wdTask(t, w, arn); task.LastStatus != "RUNNING" || task.DesiredStatus != "RUNNING" {
+		t.Errorf("task %s/%s after the forged changes, want it RUNNING", task.LastStatus, task.DesiredStatus)
+	}
+
+	sweeps := evSweeps(w)
+	w.aws.Crash(arn, evCrash, 137)
+	wdWait(t, w, d, channelID, "Server gone:", evCrash)
+	if n := evSweeps(w) - sweeps; n != 0 {
+		t.Errorf("%d sweep(s) ran: the genuine end did not come from its event", n)
+	}
+	wdAssertGone(t, w, d, arn, channelID)
+}
+
+// A STOPPED change of our own cluster is only a reason to look: while ECS
+// still reports the task RUNNING, the server goes on and the change is
+// logged as unconfirmed. When the task does stop, its end comes from the
+// next event within seconds, with ECS's reason, not the change's.
+func TestEventsUnconfirmedStopLeavesTheServer(t *testing.T) {
+	w, q := newEventsWorld(t, nil)
+	d := w.start(t)
+	channelID, arn := createReady(t, w, d, member(1), nil)
+	describes := len(w.aws.Calls("DescribeTasks"))
+
+	q.Send(t, evForge(t, w, arn, w.aws.ClusterARN(), evLastVersion(w, arn)+1))
+	w.waitFor(t, "the change to be dealt with (logged unconfirmed, or acted on)", func() bool {
+		return evLogCount(d, "task change not confirmed") > 0 || len(wdFind(w, channelID, "Server gone:")) > 0
+	}, d)
+	if got := wdFind(w, channelID, "Server gone:"); len(got) != 0 {
+		t.Fatalf("an unconfirmed change ended the server: %q", got[0].Text())
+	}
+	if n := len(w.aws.Calls("DescribeTasks")) - describes; n < 1 {
+		t.Errorf("ECS was not asked about the task (%d DescribeTasks)", n)
+	}
+	if task := wdTask(t, w, arn); task.DesiredStatus != "RUNNING" {
+		t.Errorf("task desired %s after the unconfirmed change, want RUNNING", task.DesiredStatus)
+	}
+
+	sweeps := evSweeps(w)
+	w.aws.Crash(arn, evCrash, 137)
+	gone := wdWait(t, w, d, channelID, "Server gone:", evCrash, "exit code 137")
+	if strings.Contains(gone.Text(), evForged) {
+		t.Errorf("the owner was told the forged change's words: %q", gone.Text())
+	}
+	if n := evSweeps(w) - sweeps; n != 0 {
+		t.Errorf("%d sweep(s) ran: the genuine end did not come from its event", n)
+	}
+	wdAssertGone(t, w, d, arn, channelID)
 }

@@ -1,8 +1,8 @@
 package main
 
-// End-to-end tests of /server extend and /server op (interface.md, "Added
-// 2026-11-26"): through the real daemon, the fake Discord and ECS, and an
-// RCON responder that checks the password the bot generated.
+// End-to-end tests of /server extend and /server op: through the real
+// daemon, the fake Discord and ECS, and an RCON responder that checks the
+// password the bot generated.
 
 import (
 	"context"
@@ -28,7 +28,7 @@ import (
 // daemon offers it as the game "paper".
 func putRCONTemplate(tb testing.TB, w *world, rconPort int) {
 	tb.Helper()
-	cfg, err := config.Load(w.getenv, os.ReadFile)
+	cfg, err := config.LoadWithin(w.getenv, os.ReadFile, limits)
 	if err != nil {
 		tb.Fatalf("configuration: %v", err)
 	}
@@ -50,7 +50,7 @@ func putRCONTemplate(tb testing.TB, w *world, rconPort int) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := spawner.ParseTemplate(doc, g); err != nil {
+	if _, err := spawner.ParseTemplateWithin(doc, g, limits); err != nil {
 		tb.Fatalf("the test's template is refused: %v", err)
 	}
 	ctx := context.Background()

@@ -309,3 +309,110 @@ func TestTransientDiscordErrorsRiddenOut(t *testing.T) {
 		t.Errorf("the creation was abandoned over a transient error:\n%s", d.logs.String())
 	}
 }
+
+// A creation whose RunTask is refused (an ENI limit) does not start the
+// member's cooldown: the failure says they can try again, and their
+// /server create right after it is accepted. The creation that reaches
+// ready does start it.
+func TestFailureRunTaskRefusedRetryAtOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{env: map[string]string{"GAMESERVER_CREATE_COOLDOWN": "1h"}})
+	d := w.start(t)
+	u := member(1)
+	w.aws.RunFailures(1, "RESOURCE:ENI")
+	ix := failureCreate(t, w, u, "en-US")
+	const failed = "Your server could not be created: it could not be started (RESOURCE:ENI). Nothing is left running; you can try again."
+	ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return m.Text() == failed })
+
+	retry := w.discord.Command(u, "en-US", []string{"server", "create"}, nil)
+	if r := retry.WaitResponse(t, waitLong); r.Type != fakediscord.ResponseDeferredChannelMessage {
+		t.Fatalf("the retry right after %q was answered %q, want it accepted", failed, r.Text())
+	}
+	edit := retry.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
+	channelID := between(edit.Text(), "<#", ">")
+	w.waitFor(t, "the retried server to be ready", func() bool { return w.said(channelID, "your server is ready") }, d)
+
+	// The server the member got counts.
+	recs := w.table(t)
+	if len(recs) != 1 {
+		t.Fatalf("records = %+v, want the retried server's", recs)
+	}
+	hdStop(t, w, u, wdTask(t, w, recs[0].TaskARN).ID)
+	r := w.discord.Command(u, "en-US", []string{"server", "create"}, nil).WaitResponse(t, waitLong)
+	if !strings.HasPrefix(r.Text(), "You created a server a moment ago.") {
+		t.Errorf("a creation after a ready server was answered %q, want the cooldown refusal", r.Text())
+	}
+}
+
+// Discord carries out a message's create and then answers 500, as it may
+// during an outage: the retry must not post the message a second time. The
+// log channel's post of the creation, the ready message and a player
+// warning each get such an answer; each is in its channel once.
+func TestHandledCreateAnswered500PostsOnce(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{aws: fakeaws.Options{HoldIn: "PENDING"}})
+	d := w.start(t)
+	u := member(1)
+	posts := func(channelID string) string { return "/channels/" + channelID + "/messages" }
+	// retried waits until the n-th create in channelID that got the 500
+	// was answered, and a create after it too: the retry of that create.
+	retried := func(channelID, what string, n int) {
+		t.Helper()
+		w.waitFor(t, "the retry of "+what, func() bool {
+			injected, answered := 0, false
+			for _, r := range w.discord.Requests() {
+				switch {
+				case r.Method != http.MethodPost || r.Path != posts(channelID):
+				case r.Injected:
+					injected, answered = injected+1, false
+				case injected == n && r.Status == http.StatusOK:
+					answered = true
+				}
+			}
+			return injected == n && answered
+		}, d)
+	}
+
+	w.discord.FailNextAfterEffect(http.MethodPost, posts(logChannel), 1, http.StatusInternalServerError)
+	ix := w.discord.Command(u, "en-US", []string{"server", "create"}, nil)
+	edit := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "<#") })
+	channelID := between(edit.Text(), "<#", ">")
+	w.waitFor(t, "the task to be pending", func() bool {
+		ts := w.aws.Tasks()
+		return len(ts) == 1 && ts[0].LastStatus == "PENDING"
+	}, d)
+	retried(logChannel, "the log channel's post of the creation", 1)
+	if n := len(w.discord.Messages(channelID)); n != 1 {
+		t.Fatalf("want only the status message in the ticket before the ready one, got %q", w.messagesIn(channelID))
+	}
+
+	w.discord.FailNextAfterEffect(http.MethodPost, posts(channelID), 1, http.StatusInternalServerError)
+	w.aws.SetHoldIn("")
+	wdWait(t, w, d, channelID, "your server is ready")
+	retried(channelID, "the ready message", 1)
+
+	// The server had enough players at ready; now it has too few.
+	w.discord.FailNextAfterEffect(http.MethodPost, posts(channelID), 1, http.StatusInternalServerError)
+	w.mc.Get(w.aws.Tasks()[0].PublicIP).SetPlayers(0, 20)
+	wdWait(t, w, d, channelID, "warning **1/2**")
+	retried(channelID, "warning 1/2", 2)
+
+	if got := wdFind(w, logChannel, "🟢", "<#"+channelID+">"); len(got) != 1 {
+		t.Errorf("the creation is in the log channel %d times, want once: %q", len(got), w.messagesIn(logChannel))
+	}
+	if got := wdFind(w, channelID, "your server is ready"); len(got) != 1 {
+		t.Errorf("the ready message is in the ticket %d times, want once: %q", len(got), w.messagesIn(channelID))
+	}
+	if got := wdFind(w, channelID, "warning **1/2**"); len(got) != 1 {
+		t.Errorf("warning 1/2 is in the ticket %d times, want once: %q", len(got), w.messagesIn(channelID))
+	}
+	injected := 0
+	for _, r := range w.discord.Requests() {
+		if r.Injected {
+			injected++
+		}
+	}
+	if injected != 3 {
+		t.Errorf("%d creates answered 500 after they were carried out, want 3\n%s", injected, w.discord.Dump())
+	}
+}

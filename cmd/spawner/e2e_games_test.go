@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mineral-contest/spawner/internal/testworld/a2sserver"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
@@ -59,11 +60,11 @@ func gmAnswer(t *testing.T, ix *fakediscord.Interaction) string {
 // gmStored reads the templates in the table through the real adapter.
 func gmStored(t *testing.T, w *world) map[string][]byte {
 	t.Helper()
-	games, problems, err := w.serverTable(t).LoadGames(context.Background())
-	if err != nil || len(problems) > 0 {
-		t.Fatalf("load games: %v %v", err, problems)
+	stored, err := w.serverTable(t).LoadAll(context.Background())
+	if err != nil || len(stored.GameProblems) > 0 {
+		t.Fatalf("load games: %v %v", err, stored.GameProblems)
 	}
-	return games
+	return stored.Games
 }
 
 func gmChoices(t *testing.T, w *world, u fakediscord.User, path []string, opts map[string]any, focused string) []string {
@@ -295,4 +296,72 @@ func TestGamesTemplateSurvivesSIGKILLAndServerKeepsItsRules(t *testing.T) {
 	}
 	wdWait(t, w, d2, channelID, "Server stopped: too few players after the last warning")
 	wdAssertGone(t, w, d2, arn, channelID)
+}
+
+// /game add refuses a template whose durations are out of bounds or whose
+// RCON is on a port players reach, naming the key; a template saved by
+// Windows Notepad (a UTF-8 byte order mark first) is taken as any other.
+func TestGamesTemplateBoundsRCONAndByteOrderMark(t *testing.T) {
+	t.Parallel()
+	w := gmWorld(t)
+	w.start(t)
+	boss := admin(1)
+	good := string(gmValheim("Valheim", 1, 1, 2457))
+	for _, tc := range []struct {
+		name string
+		doc  string
+		want []string
+	}{
+		{"check every millisecond", strings.Replace(good, `"checkInterval": "300ms"`, `"checkInterval": "1ms"`, 1),
+			[]string{"`checkInterval`: 1ms is below the minimum of 100ms"}},
+		{"a server for a year", strings.Replace(good, `"maxDuration": "1h"`, `"maxDuration": "8760h"`, 1),
+			[]string{"`maxDuration`: 8760h is above the maximum of 720h"}},
+		{"rcon on the game port", strings.Replace(good, `"env"`, `"rcon": {"port": 2456, "passwordEnv": "RCON_PASSWORD"}, "env"`, 1),
+			[]string{"`rcon.port`: 2456 is the game's port (port)", "RCON would be public"}},
+		{"rcon on the query port", strings.Replace(good, `"env"`, `"rcon": {"port": 2457, "passwordEnv": "RCON_PASSWORD"}, "env"`, 1),
+			[]string{"`rcon.port`: 2457 is the game's port (queryPort)"}},
+	} {
+		got := gmAdd(t, w, boss, "en-US", []byte(tc.doc))
+		for _, part := range append(tc.want, "nothing was stored") {
+			if !strings.Contains(got, part) {
+				t.Errorf("%s: answer %q does not contain %q", tc.name, got, part)
+			}
+		}
+	}
+	if got := gmStored(t, w); len(got) != 0 {
+		t.Fatalf("templates stored after refusals: %d", len(got))
+	}
+
+	if got := gmAdd(t, w, boss, "en-US", []byte("\uFEFF"+good)); !strings.Contains(got, "Game **Valheim** (`valheim`) added") {
+		t.Fatalf("/game add of a template with a byte order mark = %q", got)
+	}
+	if stored := gmStored(t, w)["valheim"]; string(stored) != good {
+		t.Errorf("stored %q, want the template without its byte order mark", stored)
+	}
+}
+
+// A stored game with a checkInterval shorter than the variables' does not
+// drive the fleet's ECS sweep after a restart: with the fleet's interval
+// at an hour, a restarted daemon lists the tasks once at start, not at
+// the game's pace.
+func TestGamesCheckIntervalDoesNotDriveTheSweep(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{
+		aws: fakeaws.Options{TaskDefinitionFamilies: map[string][]string{family: {container}, "valheim": {"valheim"}}},
+		env: map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION": "1h"},
+	})
+	d := w.start(t)
+	fast := strings.Replace(string(gmValheim("Valheim", 1, 1, 2457)), `"checkInterval": "300ms"`, `"checkInterval": "100ms"`, 1)
+	if got := gmAdd(t, w, admin(1), "en-US", []byte(fast)); !strings.Contains(got, "added") {
+		t.Fatalf("/game add = %q", got)
+	}
+	if err := d.stop(t); err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+	w.start(t)
+	lists := len(w.aws.Calls("ListTasks"))
+	time.Sleep(time.Second) // a window of time with nothing due: what runs in it is the sweep's pace
+	if n := len(w.aws.Calls("ListTasks")) - lists; n > 1 {
+		t.Errorf("%d ListTasks in the second after the restart, want at most the start's (the fleet sweeps hourly): valheim's 100ms drives the sweep", n)
+	}
 }

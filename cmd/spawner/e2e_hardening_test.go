@@ -1,8 +1,8 @@
 package main
 
-// Issue 7's hardening, proven through the real daemon: what a hostile game
-// server, a second community on the same cluster, a busy or careless admin,
-// and Discord's own limits do to the bot, as a member or an admin sees it.
+// What a hostile game server, a second community on the same cluster, a
+// busy or careless admin, and Discord's own limits do to the bot, through
+// the real daemon, as a member or an admin sees it.
 
 import (
 	"fmt"

@@ -39,7 +39,8 @@ var rsBinary struct {
 	users int
 }
 
-// rsSpawnerBinary builds ./cmd/spawner (once while tests use it) and
+// rsSpawnerBinary builds ./cmd/spawner with the tests' world's limits
+// (-tags testworld; once while tests use it) and
 // returns the path of the executable.
 func rsSpawnerBinary(tb testing.TB) string {
 	tb.Helper()
@@ -50,7 +51,7 @@ func rsSpawnerBinary(tb testing.TB) string {
 		if err != nil {
 			tb.Fatalf("binary directory: %v", err)
 		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "spawner"), ".").CombinedOutput()
+		out, err := exec.Command("go", "build", "-tags", "testworld", "-o", filepath.Join(dir, "spawner"), ".").CombinedOutput()
 		if err != nil {
 			os.RemoveAll(dir)
 			tb.Fatalf("go build: %v\n%s", err, out)
@@ -153,11 +154,11 @@ func rsTable(tb testing.TB, w *world) *dynamo.Table {
 // rsLoad reads the table, malformed items apart.
 func rsLoad(tb testing.TB, table *dynamo.Table) ([]spawner.Server, []error) {
 	tb.Helper()
-	servers, problems, err := table.Load(context.Background())
+	stored, err := table.LoadAll(context.Background())
 	if err != nil {
 		tb.Fatalf("read table: %v", err)
 	}
-	return servers, problems
+	return stored.Servers, stored.Problems
 }
 
 // rsPut writes a record with the real adapter.
@@ -644,5 +645,78 @@ func TestRestartSIGTERMKeepsServers(t *testing.T) {
 		if !strings.Contains(list.Text(), "<#"+ch+">") {
 			t.Errorf("admin list = %q, want %s", list.Text(), ch)
 		}
+	}
+}
+
+// The creation cooldown survives a restart, in the table and in the
+// embedded store: a member who created a server and stopped it is still
+// refused after the bot restarts, until an hour after their creation. The
+// cooldown's item is no server: the table's servers and the daemon's start
+// ignore it. A malformed cooldown item is reported in the log channel and
+// skipped.
+func TestRestartKeepsCreateCooldown(t *testing.T) {
+	t.Parallel()
+	for _, embedded := range []bool{false, true} {
+		name := map[bool]string{false: "table", true: "data folder"}[embedded]
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			env := map[string]string{"GAMESERVER_CREATE_COOLDOWN": "1h"}
+			if embedded {
+				env["AWS_DYNAMODB_TABLE_NAME"], env["DYNAMODB_CREATE_TABLE"] = "", ""
+				env["SPAWNER_DATA_DIR"] = filepath.Join(t.TempDir(), "data")
+			}
+			w := newWorld(t, worldOptions{env: env})
+			d1 := w.start(t)
+			u := member(1)
+			asked := time.Now()
+			channelID := dkCreate(t, w, u)
+			wdWait(t, w, d1, channelID, "your server is ready")
+			hdStop(t, w, u, w.aws.Tasks()[0].ID)
+			if err := d1.stop(t); err != nil {
+				t.Fatalf("first daemon: %v", err)
+			}
+			const brokenKey = "cooldown/1300000000000000099"
+			if !embedded {
+				if _, err := w.dynamo(t).PutItem(context.Background(), &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: map[string]types.AttributeValue{
+					"taskId":    &types.AttributeValueMemberS{Value: brokenKey},
+					"startedAt": &types.AttributeValueMemberS{Value: "a moment ago"},
+				}}); err != nil {
+					t.Fatalf("put item: %v", err)
+				}
+			}
+
+			d2 := w.start(t)
+			r := w.discord.Command(u, "en-US", []string{"server", "create"}, nil).WaitResponse(t, waitLong)
+			answered := time.Now()
+			const prefix = "You created a server a moment ago. You can create another <t:"
+			if !r.Ephemeral() || !strings.HasPrefix(r.Text(), prefix) || !strings.HasSuffix(r.Text(), ":R>.") {
+				t.Fatalf("creation after the restart answered %q (ephemeral %v), want the cooldown refusal", r.Text(), r.Ephemeral())
+			}
+			at, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimPrefix(r.Text(), prefix), ":R>."), 10, 64)
+			if err != nil {
+				t.Fatalf("timestamp of %q: %v", r.Text(), err)
+			}
+			if from, to := asked.Add(time.Hour).Unix()-1, answered.Add(time.Hour).Unix()+1; at < from || at > to {
+				t.Errorf("may create again at %d, want an hour after the creation, in [%d, %d]", at, from, to)
+			}
+			if n := rsRunTasks(w); n != 1 {
+				t.Errorf("%d tasks started, want the first creation's only", n)
+			}
+			if embedded {
+				if w.said(logChannel, "malformé") {
+					t.Errorf("the cooldown was reported as a malformed item: %q", w.messagesIn(logChannel))
+				}
+				return
+			}
+			if recs := w.table(t); len(recs) != 0 { // w.table fails on a malformed item
+				t.Errorf("servers in the table = %+v, want none", recs)
+			}
+			w.waitFor(t, "the malformed cooldown item to be reported", func() bool {
+				return w.said(logChannel, "Élément de table malformé ignoré", brokenKey, "startedAt")
+			}, d2)
+			if n := strings.Count(strings.Join(w.messagesIn(logChannel), "\n"), "malformé"); n != 1 {
+				t.Errorf("%d malformed items reported, want the broken cooldown only: %q", n, w.messagesIn(logChannel))
+			}
+		})
 	}
 }

@@ -25,8 +25,11 @@ import (
 )
 
 const (
-	publicURL = "https://spawner.example.org"
-	webSecret = "an e2e WEB_SECRET of some length"
+	// publicURL has a path, as behind a reverse proxy that serves the bot
+	// under it and passes it on: local keeps it.
+	publicOrigin = "https://example.org"
+	publicURL    = publicOrigin + "/spawner"
+	webSecret    = "an e2e WEB_SECRET of some length"
 )
 
 // webWorld is a world whose daemon serves the pages, with tasks that move
@@ -46,14 +49,14 @@ func webWorld(tb testing.TB) (*world, *daemonHandle, string) {
 }
 
 // local maps a link the bot posted (on PUBLIC_URL, a proxy in production)
-// to the daemon's own listener.
+// to the daemon's own listener, PUBLIC_URL's path kept, as a proxy that
+// passes it on does.
 func local(tb testing.TB, link, addr string) string {
 	tb.Helper()
-	rest, ok := strings.CutPrefix(link, publicURL)
-	if !ok {
+	if !strings.HasPrefix(link, publicURL+"/") {
 		tb.Fatalf("link %q does not start with PUBLIC_URL %s", link, publicURL)
 	}
-	return "http://" + addr + rest
+	return "http://" + addr + strings.TrimPrefix(link, publicOrigin)
 }
 
 var linkIn = regexp.MustCompile(`<(` + regexp.QuoteMeta(publicURL) + `/[^>\s]*)>`)
@@ -162,7 +165,7 @@ func serverID(tb testing.TB, link string) (id, token string) {
 	if err != nil {
 		tb.Fatalf("parse link %q: %v", link, err)
 	}
-	id, ok := strings.CutPrefix(u.Path, "/servers/")
+	id, ok := strings.CutPrefix(u.Path, "/spawner/servers/")
 	if !ok || id == "" {
 		tb.Fatalf("link %q is not a server page", link)
 	}

@@ -24,7 +24,7 @@ func newEvents(awsCfg aws.Config, cfg *config.Config, log *slog.Logger, met *met
 		return nil
 	}
 	client := awssqs.NewFromConfig(awsCfg, func(o *awssqs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.SQSEndpoint) })
-	c := sqs.New(client, cfg.SQSQueueURL, cfg.Cluster, log.With("queue", cfg.SQSQueueURL))
+	c := sqs.New(client, cfg.SQSQueueURL, log.With("queue", cfg.SQSQueueURL))
 	if met != nil {
 		c.Count = func(o sqs.Outcome) { met.Event(string(o)) }
 	}
@@ -40,13 +40,23 @@ type eventsLoop struct {
 }
 
 // start long-polls c until stop, handing each change of one of the bot's
-// tasks to mgr. A change of a task mgr does not know is dropped there:
+// tasks to mgr. It first learns the cluster's full ARN from ECS (retried
+// until it answers), since an event is the bot's only when its cluster is
+// that ARN exactly. A change of a task mgr does not know is dropped there:
 // the sweep, which reads tags, decides about it.
-func (l *eventsLoop) start(ctx context.Context, c *sqs.Consumer, mgr *lifecycle.Manager, log *slog.Logger) {
+func (l *eventsLoop) start(ctx context.Context, c *sqs.Consumer, tasks *ecs.Tasks, mgr *lifecycle.Manager, log *slog.Logger) {
 	ctx, l.cancel = context.WithCancel(ctx)
 	l.wg.Go(func() {
-		log.Info("reading task events from the queue")
-		_ = c.Run(ctx, func(ch spawner.TaskChange) {
+		var cluster string
+		err := retry(ctx, log, "read the ECS cluster's ARN, to tell its task events", func(ctx context.Context) (err error) {
+			cluster, err = tasks.ClusterARN(ctx)
+			return err
+		})
+		if err != nil || ctx.Err() != nil {
+			return
+		}
+		log.Info("reading task events from the queue", "cluster", cluster)
+		_ = c.Run(ctx, cluster, func(ch spawner.TaskChange) {
 			log.Debug("task event", "task", ch.TaskARN, "status", ch.LastStatus, "desired", ch.DesiredStatus, "stopCode", ch.StopCode, "version", ch.Version)
 			mgr.TaskChanged(ecs.TaskOfChange(ch))
 		})

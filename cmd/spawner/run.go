@@ -18,6 +18,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
@@ -29,6 +30,11 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/sqs"
 )
+
+// limits bound every duration and count an admin sets, in the variables
+// and in game templates. The tests' world lowers its floors (its servers
+// live seconds); nothing else changes it.
+var limits = spawner.DefaultLimits()
 
 // usageError is a mistake in how spawner was called or configured: exit 2.
 type usageError struct{ error }
@@ -66,7 +72,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return err
 	}
-	cfg, err := config.Load(getenv, os.ReadFile)
+	cfg, err := config.LoadWithin(getenv, os.ReadFile, limits)
 	if cmd == "check" {
 		return check(ctx, cfg, err, stdout)
 	}
@@ -309,8 +315,10 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		CreateCooldown:   cooldown(cfg.CreateCooldown),
 		MaxExtensions:    extensions(cfg.MaxExtensions),
 		RCON:             rconRunner,
+		Limits:           limits,
 		Tasks:            a.runtime(),
 		Store:            a.store(),
+		Cooldowns:        a.store(),
 		Games:            a.store(),
 		GameChecker:      gameChecker(a),
 		Pinger:           newProbe(),
@@ -333,7 +341,7 @@ func (m *Main) start(ctx context.Context, mgr *lifecycle.Manager) error {
 	cfg, a := m.cfg, m.a
 	m.watchDocker(ctx, mgr)
 	if a.events != nil {
-		m.events.start(ctx, a.events, mgr, m.log)
+		m.events.start(ctx, a.events, a.tasks, mgr, m.log)
 	}
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {
@@ -362,7 +370,7 @@ func (m *Main) serveHTTP(met *metrics.Metrics) error {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
 	m.ln = ln
-	m.http = &http.Server{Handler: m.routes(met), ReadHeaderTimeout: 5 * time.Second}
+	m.http = newHTTPServer(m.routes(met), defaultHTTPTimeouts)
 	m.served.Go(func() {
 		if err := m.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			m.log.Error("http server", "err", err)
@@ -370,6 +378,28 @@ func (m *Main) serveHTTP(met *metrics.Metrics) error {
 	})
 	m.log.Info("http listening", "addr", ln.Addr().String())
 	return nil
+}
+
+// httpTimeouts are the bot's HTTP server's bounds on a connection.
+type httpTimeouts struct {
+	readHeader time.Duration // to read a request's headers
+	// idle is how long a kept-alive connection may wait for its next
+	// request. The feed's WebSockets are the server's no more once
+	// upgraded: their pings (feedPingInterval) keep them, and the idle
+	// timers of the proxies in front, busy.
+	idle time.Duration
+}
+
+// The bot's HTTP timeouts, and the feed's pings, well within the idle
+// timeouts of the bot and of common reverse proxies (nginx closes a
+// proxied connection silent for 60 s), so a live page never looks idle.
+var defaultHTTPTimeouts = httpTimeouts{readHeader: 5 * time.Second, idle: 2 * time.Minute}
+
+const feedPingInterval = 30 * time.Second
+
+// newHTTPServer returns the bot's HTTP server for h.
+func newHTTPServer(h http.Handler, t httpTimeouts) *http.Server {
+	return &http.Server{Handler: h, ReadHeaderTimeout: t.readHeader, IdleTimeout: t.idle}
 }
 
 // Close stops what Run started, in reverse order: the watchdogs and every
@@ -405,7 +435,9 @@ func (m *Main) Close() {
 }
 
 // routes serves /healthz (the process is up), /readyz (the gateway is
-// connected and the table answers), /metrics, and the live pages.
+// connected and the store answers: the table, or the embedded file open
+// with its last write through, a check cheap enough to ask at any rate),
+// /metrics, and the live pages.
 func (m *Main) routes(met *metrics.Metrics) http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -440,12 +472,12 @@ func (m *Main) routes(met *metrics.Metrics) http.Handler {
 // ctx ends, backing off from 1 s to 30 s, logging the first failure and
 // then every tenth. It returns the permanent error, else nil.
 func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Context) error) error {
-	backoff := time.Second
-	for attempt := 1; ; attempt++ {
+	b := backoff.Backoff{Min: time.Second, Max: 30 * time.Second}
+	for {
 		err := f(ctx)
 		if err == nil {
-			if attempt > 1 {
-				log.Info(what+": recovered", "attempts", attempt)
+			if b.Failures() > 0 {
+				log.Info(what+": recovered", "attempts", b.Failures()+1)
 			}
 			return nil
 		}
@@ -456,15 +488,13 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 		if errors.As(err, &p) {
 			return err
 		}
-		if attempt == 1 || attempt%10 == 0 {
+		wait := b.Next()
+		if attempt := b.Failures(); attempt == 1 || attempt%10 == 0 {
 			log.Error(what+"; retrying", "attempt", attempt, "err", err)
 		}
-		select {
-		case <-ctx.Done():
+		if backoff.Sleep(ctx, wait) != nil {
 			return nil
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 30*time.Second)
 	}
 }
 

@@ -23,14 +23,13 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// store is what the daemon needs of where servers and game templates are
-// kept: the DynamoDB table or the embedded file. Both adapters have the
-// same methods with the same semantics.
+// store is what the daemon needs of where servers, game templates and
+// creation cooldowns are kept: the DynamoDB table or the embedded file.
+// Both adapters have the same methods with the same semantics.
 type store interface {
 	lifecycle.Store
-	LoadGames(ctx context.Context) (map[string][]byte, []error, error)
-	PutGame(ctx context.Context, name string, doc []byte) error
-	DeleteGame(ctx context.Context, name string) error
+	lifecycle.Cooldowns
+	lifecycle.Games
 	// Check reports, changing nothing, whether the store answers as it
 	// should; a *spawner.Problem naming the variable to fix.
 	Check(ctx context.Context) error
@@ -185,15 +184,19 @@ func dataDir(cfg *config.Config) string {
 }
 
 // checkDataDir is `spawner check`'s look at the embedded store: it opens
-// the file (creating the folder if needed) and checks its pages. A store a
-// running spawner holds is reported as such, not as a problem: that daemon
-// is the one using it. When the store is readable, the games stored in it
-// are returned, so their images can be checked too.
+// the file (creating the folder if needed), which checks all its pages and
+// refuses a damaged file, changing nothing in it. A store a running
+// spawner holds is reported as such, not as a problem: that daemon is the
+// one using it. When the store is readable, the games stored in it are
+// returned, so their images can be checked too.
 func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, games map[string][]byte) {
 	f, err := bolt.Open(cfg.DataDir)
+	var p *spawner.Problem
 	switch {
 	case errors.Is(err, bolt.ErrInUse):
 		return fmt.Sprintf("data folder %s (in use by a running spawner: not checked further)", cfg.DataDir), nil, nil
+	case errors.As(err, &p):
+		return "", err, nil // names SPAWNER_DATA_DIR already
 	case err != nil:
 		return "", fmt.Errorf("SPAWNER_DATA_DIR: %w", err), nil
 	}
@@ -201,8 +204,8 @@ func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem e
 	if err := f.Check(ctx); err != nil {
 		return "", err, nil
 	}
-	games, _, _ = f.LoadGames(ctx)
-	return "data folder " + f.Path(), nil, games
+	stored, _ := f.LoadAll(ctx)
+	return "data folder " + f.Path(), nil, stored.Games
 }
 
 // dockerImages names the image of each game to check under Docker: the
@@ -212,7 +215,7 @@ func dockerImages(cfg *config.Config, games map[string][]byte) map[string]string
 	def := cfg.Catalog()[0]
 	images := map[string]string{"GAMESERVER_IMAGE": def.Image}
 	for name, doc := range games {
-		if g, err := spawner.ParseTemplate(doc, def); err == nil && g.Image != "" {
+		if g, err := spawner.ParseTemplateWithin(doc, def, limits); err == nil && g.Image != "" {
 			images["game template "+name] = g.Image
 		}
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/config"
@@ -61,7 +62,9 @@ func (l links) Server(srv spawner.Server, g spawner.Game) string {
 	if id == "" {
 		id = srv.TaskID()
 	}
-	token := l.signer.Sign(web.ServerScope(id), serverLinkTTL(g, l.cfg))
+	// Made for the owner: the feed counts its connections with the owner's
+	// other links.
+	token := l.signer.Sign(web.ServerScope(id).For(srv.Owner), serverLinkTTL(g, l.cfg))
 	return l.cfg.PublicURL + "/servers/" + url.PathEscape(id) + "?token=" + url.QueryEscape(token)
 }
 
@@ -84,7 +87,7 @@ func dashboardLink(cfg *config.Config) discord.Dashboard {
 	return func(actor spawner.Actor) (string, time.Duration) {
 		scope := web.MemberScope(actor.UserID)
 		if actor.Admin {
-			scope = web.FleetScope()
+			scope = web.FleetScope().For(actor.UserID)
 		}
 		return cfg.PublicURL + "/?token=" + url.QueryEscape(signer.Sign(scope, dashboardLinkTTL)), dashboardLinkTTL
 	}
@@ -120,12 +123,25 @@ func newPages(m *Main, met *metrics.Metrics) *pages {
 	if m.cfg.WebSecretRandom {
 		m.log.Info("WEB_SECRET is not set: web links stop working when the bot restarts")
 	}
-	opt := web.HubOptions{Fleet: fleetOf{m}, Logger: m.log}
+	opt := web.HubOptions{Fleet: fleetOf{m}, Logger: m.log, PingInterval: feedPingInterval}
 	if met != nil {
 		opt.OnClients, opt.OnDropped = met.FeedClients, met.FeedDropped
 	}
 	hub := web.NewHub(opt)
-	return &pages{hub: hub, handler: web.Handler(web.HandlerOptions{Signer: newSigner(m.cfg), Hub: hub, Logger: m.log})}
+	return &pages{hub: hub, handler: web.Handler(web.HandlerOptions{
+		Signer: newSigner(m.cfg), Hub: hub, Logger: m.log, BasePath: basePath(m.cfg.PublicURL),
+	})}
+}
+
+// basePath is the path of PUBLIC_URL ("/spawner" of
+// https://example.org/spawner), under which a reverse proxy that does not
+// strip it passes the pages on; "" when it has none.
+func basePath(publicURL string) string {
+	u, err := url.Parse(publicURL)
+	if err != nil { // config.Load checked it
+		return ""
+	}
+	return strings.TrimRight(u.Path, "/")
 }
 
 // events is the lifecycle's Events: nil (none) without pages.
@@ -137,7 +153,8 @@ func (p *pages) events() lifecycle.Events {
 }
 
 // mount serves the pages on mux: /events, /servers/{id}, / and /assets/,
-// everything but what mux already serves.
+// at the root and under PUBLIC_URL's path, everything but what mux
+// already serves.
 func (p *pages) mount(mux *http.ServeMux) {
 	if p == nil {
 		return

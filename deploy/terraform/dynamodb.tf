@@ -10,4 +10,11 @@ resource "aws_dynamodb_table" "servers" {
     name = "taskId"
     type = "S"
   }
+
+  # Point-in-time recovery: the records can be put back as they were at any
+  # second of the last 35 days (a mistaken delete, a bad upgrade). It is
+  # billed by the table's size, a few kilobytes here.
+  point_in_time_recovery {
+    enabled = true
+  }
 }

@@ -130,6 +130,20 @@ data "aws_iam_policy_document" "bot" {
     }
   }
 
+  # A ceiling, whatever else is granted to the identity this policy is
+  # attached to: passing a role hands over its permissions, so no role but
+  # these two can ever be passed. On an instance role, that role can then pass
+  # no other role either: give the bot an instance role of its own.
+  statement {
+    sid     = "PassNoOtherRole"
+    effect  = "Deny"
+    actions = ["iam:PassRole"]
+    not_resources = [
+      aws_iam_role.execution.arn,
+      aws_iam_role.task.arn,
+    ]
+  }
+
   # The public IP of a task is read from its network interface;
   # DescribeNetworkInterfaces supports no resource-level permission.
   statement {

@@ -126,3 +126,9 @@ variable "bot_cidrs" {
   type        = list(string)
   default     = []
 }
+
+variable "flow_logs" {
+  description = "Record the VPC's connections, accepted and refused, in CloudWatch Logs for log_retention_days (a few cents a month for a few servers). false: no flow logs."
+  type        = bool
+  default     = true
+}

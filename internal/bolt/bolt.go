@@ -6,7 +6,9 @@
 //   - it is pure Go, with no cgo, so the static distroless build of the
 //     daemon keeps working (modernc.org/sqlite is pure Go too, but a
 //     translated C library many times bbolt's size for two key-value maps);
-//   - everything is one file, spawner.db, easy to back up and to move;
+//   - everything is one file, spawner.db, easy to back up (a copy taken
+//     while spawner is stopped: a copy of a file being written may be
+//     inconsistent, and Open refuses it) and to move;
 //   - it allows one writer at a time, which is what one daemon is;
 //   - every write transaction is fsynced before Commit returns (the
 //     default, kept: NoSync is never set), so a Put that returned survives a
@@ -19,24 +21,25 @@
 // table's attribute names (taskId, publicIpAddress, token, creationDate in
 // Unix ms, channelId, typeServer, userId, creationId, game, ...), absent
 // when empty as in the table, so the code above the store cannot tell the
-// two apart, and a record moves from one to the other unchanged. Servers
-// live in the bucket "servers" under Server.Key(), game templates in the
-// bucket "games" under their name.
+// two apart, and a record moves from one to the other unchanged: both
+// translate their format to a spawner.Record, whose rules say what a record
+// holds and when it is malformed. Servers live in the bucket "servers"
+// under Server.Key(), game templates in the bucket "games" under their
+// name, the members' creation cooldowns in the bucket "cooldowns" under
+// the member id (made by the first PutCooldown: a file without it, an
+// older bot's, has no cooldown running).
 package bolt
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
 	"go.etcd.io/bbolt"
-	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -53,16 +56,18 @@ const LockTimeout = time.Second
 var ErrInUse = errors.New("in use by another spawner")
 
 var (
-	serversBucket = []byte("servers")
-	gamesBucket   = []byte("games")
+	serversBucket   = []byte("servers")
+	gamesBucket     = []byte("games")
+	cooldownsBucket = []byte("cooldowns")
 )
 
 // Store is the embedded store in one folder. Its methods are safe for
 // concurrent use; writes are serialised, each durable when it returns.
 type Store struct {
-	db  *bbolt.DB
-	dir string
-	now func() time.Time // stamps a game's updatedAt
+	db     *bbolt.DB
+	dir    string
+	now    func() time.Time // stamps a game's updatedAt
+	health writes           // what Check tells of the writes
 }
 
 // Open opens the store in dir, creating dir (mode 0700) and the file
@@ -70,16 +75,22 @@ type Store struct {
 // LockTimeout for the file lock: when another process holds it, the error
 // wraps ErrInUse and says "SPAWNER_DATA_DIR <dir> is in use by another
 // spawner (file lock on spawner.db)". The caller closes the Store.
+//
+// An existing file is checked whole first, reading only: a damaged one
+// (cut short, overwritten, not a store) is refused with a
+// *spawner.Problem naming SPAWNER_DATA_DIR that wraps ErrDamaged and says
+// what to do, and is left exactly as it was.
 func Open(dir string) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("SPAWNER_DATA_DIR %s: %w", dir, err)
 	}
-	db, err := bbolt.Open(filepath.Join(dir, FileName), 0o600, &bbolt.Options{Timeout: LockTimeout})
-	if errors.Is(err, berrors.ErrTimeout) {
-		return nil, fmt.Errorf("SPAWNER_DATA_DIR %s is %w (file lock on %s)", dir, ErrInUse, FileName)
+	path := filepath.Join(dir, FileName)
+	if err := verify(path); err != nil {
+		return nil, openFailed(dir, path, err)
 	}
+	db, err := openDB(path, bbolt.Options{Timeout: LockTimeout})
 	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", filepath.Join(dir, FileName), err)
+		return nil, openFailed(dir, path, err)
 	}
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for _, b := range [][]byte{serversBucket, gamesBucket} {
@@ -108,48 +119,59 @@ func (s *Store) Close() error {
 // Path is the store's file.
 func (s *Store) Path() string { return filepath.Join(s.dir, FileName) }
 
-// ItemError is a stored record that could not be turned into a server or a
-// game: it is left in the file and skipped.
-type ItemError struct {
-	Key string // the record's key in its bucket
-	Err error  // what is wrong, naming the attribute
+// buckets are where the records are, each with the prefix that makes a
+// key in it the record's key (spawner.Snapshot.Add tells them apart by it).
+var buckets = []struct {
+	name   []byte
+	prefix string
+}{
+	{serversBucket, ""},
+	{gamesBucket, spawner.GameKeyPrefix},
+	{cooldownsBucket, spawner.CooldownKeyPrefix},
 }
 
-func (e *ItemError) Error() string {
-	return fmt.Sprintf("item %s: %v", strconv.Quote(e.Key), e.Err)
-}
-
-func (e *ItemError) Unwrap() error { return e.Err }
-
-// Load returns every stored server. A record that cannot be turned into a
-// Server (not JSON, a missing or wrong-typed taskId, userId, channelId or
-// creationDate, an unknown state, ...) is skipped and returned as a
-// problem, one *ItemError each naming the key and what is wrong (never an
-// attribute's value: the token is a secret); err is for reading the file,
-// and then servers is nil. Game templates are never returned as servers.
-func (s *Store) Load(ctx context.Context) (servers []spawner.Server, problems []error, err error) {
+// LoadAll reads every stored record in one read transaction: the servers,
+// the game templates and the cooldowns. A record that cannot be read (not
+// a JSON object, a missing or wrong-typed taskId, userId, channelId or
+// creationDate, an unknown state, a template that is not JSON, ...; the
+// rules are spawner.Record's) is left in the file, skipped and returned
+// among the snapshot's problems, a *spawner.RecordError naming its key and
+// what is wrong (never a value: the token is a secret). A record under a
+// game's or a cooldown's key in the servers bucket is none of ours (Put
+// refuses such keys) and is skipped. err is for reading the file.
+func (s *Store) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("load servers: %w", err)
+		return spawner.Snapshot{}, fmt.Errorf("load %s: %w", s.Path(), err)
 	}
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(serversBucket).ForEach(func(k, v []byte) error {
-			key := string(k)
-			if strings.HasPrefix(key, spawner.GameKeyPrefix) {
-				return nil
+	var snap spawner.Snapshot
+	err := s.db.View(func(tx *bbolt.Tx) error {
+		for _, b := range buckets {
+			bucket := tx.Bucket(b.name)
+			if bucket == nil {
+				continue // cooldowns: none was ever put
 			}
-			srv, err := decode(key, v)
+			err := bucket.ForEach(func(k, v []byte) error {
+				key := b.prefix + string(k)
+				if b.prefix == "" && !spawner.IsServerKey(key) {
+					return nil
+				}
+				if rec, err := recordOf(v); err != nil {
+					snap.Skip(key, err)
+				} else {
+					snap.Add(key, rec)
+				}
+				return nil
+			})
 			if err != nil {
-				problems = append(problems, err)
-				return nil
+				return err
 			}
-			servers = append(servers, srv)
-			return nil
-		})
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("load servers: %w", err)
+		return spawner.Snapshot{}, fmt.Errorf("load %s: %w", s.Path(), err)
 	}
-	return servers, problems, nil
+	return snap, nil
 }
 
 // Put writes the whole record of srv under srv.Key(), replacing what was
@@ -159,112 +181,58 @@ func (s *Store) Load(ctx context.Context) (servers []spawner.Server, problems []
 //
 // Times are stored in Unix milliseconds, so they load back truncated to
 // the millisecond, in UTC; Players is capped at spawner.MaxPlayers. A
-// server that Load could not read back (no task ARN nor creation id, no
+// server that LoadAll could not read back (no task ARN nor creation id, no
 // owner, no channel, no creation time, a key of a game) is refused without
 // writing.
 func (s *Store) Put(ctx context.Context, srv spawner.Server) error {
-	if err := srv.Storable(); err != nil {
-		return fmt.Errorf("put %w", err)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("put server %s: %w", srv.Key(), err)
-	}
-	v, err := json.Marshal(encode(srv))
-	if err != nil {
-		return fmt.Errorf("put server %s: %w", srv.Key(), err)
-	}
-	if err := s.put(serversBucket, srv.Key(), v); err != nil {
-		return fmt.Errorf("put server %s: %w", srv.Key(), err)
-	}
-	return nil
+	rec, err := srv.Record()
+	return s.put(ctx, rec, err)
 }
 
 // Delete removes the record under key (a Server.Key()). A key that is not
 // stored is not an error.
 func (s *Store) Delete(ctx context.Context, key string) error {
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("delete server %s: %w", key, err)
-	}
-	if err := s.delete(serversBucket, key); err != nil {
-		return fmt.Errorf("delete server %s: %w", key, err)
-	}
-	return nil
-}
-
-// LoadGames returns the stored game templates by name, each the JSON
-// document as it was put. A record without a usable template (not JSON,
-// template missing or not a string, or not JSON itself) is skipped and
-// returned as a problem, an *ItemError naming its key; err is for reading
-// the file, and then games is nil. The templates' content is the caller's
-// to validate.
-func (s *Store) LoadGames(ctx context.Context) (games map[string][]byte, problems []error, err error) {
-	if err := ctx.Err(); err != nil {
-		return nil, nil, fmt.Errorf("load games: %w", err)
-	}
-	games = make(map[string][]byte)
-	err = s.db.View(func(tx *bbolt.Tx) error {
-		return tx.Bucket(gamesBucket).ForEach(func(k, v []byte) error {
-			doc, err := decodeGame(string(k), v)
-			if err != nil {
-				problems = append(problems, err)
-				return nil
-			}
-			games[string(k)] = doc
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("load games: %w", err)
-	}
-	return games, problems, nil
+	return s.delete(ctx, key, nil)
 }
 
 // PutGame stores the template doc under name, replacing the one stored
 // under that name, if any, and returns once it is on disk. Idempotent. An
 // empty name or a doc that is not JSON is refused without writing.
 func (s *Store) PutGame(ctx context.Context, name string, doc []byte) error {
-	switch {
-	case name == "":
-		return errors.New("put game: empty name")
-	case !json.Valid(doc):
-		return fmt.Errorf("put game %s: the template is not JSON", name)
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("put game %s: %w", name, err)
-	}
-	v, err := json.Marshal(gameRecord{
-		TaskID:    spawner.GameKeyPrefix + name,
-		Template:  string(doc),
-		UpdatedAt: s.now().UnixMilli(),
-	})
-	if err != nil {
-		return fmt.Errorf("put game %s: %w", name, err)
-	}
-	if err := s.put(gamesBucket, name, v); err != nil {
-		return fmt.Errorf("put game %s: %w", name, err)
-	}
-	return nil
+	rec, err := spawner.GameRecord(name, doc, s.now())
+	return s.put(ctx, rec, err)
 }
 
 // DeleteGame removes the template stored under name. A name with no
 // template is not an error.
 func (s *Store) DeleteGame(ctx context.Context, name string) error {
-	if name == "" {
-		return errors.New("delete game: empty name")
-	}
-	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("delete game %s: %w", name, err)
-	}
-	if err := s.delete(gamesBucket, name); err != nil {
-		return fmt.Errorf("delete game %s: %w", name, err)
-	}
-	return nil
+	key, err := spawner.GameKey(name)
+	return s.delete(ctx, key, err)
 }
 
-// Check verifies, changing nothing, that the file is open and consistent
-// (bbolt's page check, quick for a store this size) and holds both
-// buckets. It returns nil when all holds; otherwise a *spawner.Problem
-// naming SPAWNER_DATA_DIR.
+// PutCooldown records that member's creation cooldown started at since,
+// replacing the one stored for them, if any, and returns once it is on
+// disk. Idempotent. An empty member or a time LoadAll could not read back
+// (not after 1970) is refused without writing. since loads back truncated
+// to the millisecond.
+func (s *Store) PutCooldown(ctx context.Context, member string, since time.Time) error {
+	rec, err := spawner.CooldownRecord(member, since)
+	return s.put(ctx, rec, err)
+}
+
+// DeleteCooldown removes member's creation cooldown. A member with none
+// is not an error.
+func (s *Store) DeleteCooldown(ctx context.Context, member string) error {
+	key, err := spawner.CooldownKey(member)
+	return s.delete(ctx, key, err)
+}
+
+// Check tells, changing nothing and without reading the file's pages,
+// whether the store is open with both buckets and its last write went
+// through: cheap, and safe to call as often as a readiness probe does
+// while writes go on. (bbolt's page check is not safe beside writes: Open
+// runs it once, before any.) It returns nil when all holds; otherwise a
+// *spawner.Problem naming SPAWNER_DATA_DIR.
 func (s *Store) Check(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("check %s: %w", s.Path(), err)
@@ -275,29 +243,78 @@ func (s *Store) Check(ctx context.Context) error {
 				return fmt.Errorf("bucket %s is missing", b)
 			}
 		}
-		// Drain the checker: it reads pages of tx until it closes the channel.
-		var first error
-		for err := range tx.Check() {
-			if first == nil {
-				first = err
-			}
-		}
-		return first
+		return nil
 	})
+	if err == nil {
+		err = s.health.failure()
+	}
 	if err != nil {
 		return &spawner.Problem{Var: "SPAWNER_DATA_DIR", Err: fmt.Errorf("check %s: %w", s.Path(), err)}
 	}
 	return nil
 }
 
-func (s *Store) put(bucket []byte, key string, v []byte) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucket).Put([]byte(key), v)
-	})
+// put writes rec, made by spawner (Server.Record, GameRecord,
+// CooldownRecord), where its key says (locate), in a bucket made when it
+// does not exist yet (the cooldowns' is made by the first PutCooldown),
+// and returns once it is on disk. refused, when not nil, is why spawner
+// would not make the record: it is returned, and nothing is written.
+func (s *Store) put(ctx context.Context, rec spawner.Record, refused error) error {
+	if refused != nil {
+		return fmt.Errorf("put %w", refused)
+	}
+	key, _ := rec.Key() // spawner's records all have one
+	bucket, name := locate(key)
+	v, err := jsonOf(rec)
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err == nil {
+		err = s.health.wrote(s.db.Update(func(tx *bbolt.Tx) error {
+			b, err := tx.CreateBucketIfNotExists(bucket)
+			if err != nil {
+				return fmt.Errorf("create bucket %s: %w", bucket, err)
+			}
+			return b.Put([]byte(name), v)
+		}))
+	}
+	if err != nil {
+		return fmt.Errorf("put %s: %w", spawner.DescribeKey(key), err)
+	}
+	return nil
 }
 
-func (s *Store) delete(bucket []byte, key string) error {
-	return s.db.Update(func(tx *bbolt.Tx) error {
-		return tx.Bucket(bucket).Delete([]byte(key))
-	})
+// delete removes the record of key and returns once it is gone from the
+// disk; one that is not there (nor its bucket) is not an error. refused,
+// when not nil, is why spawner would not make the key (GameKey,
+// CooldownKey): it is returned, and nothing is written.
+func (s *Store) delete(ctx context.Context, key string, refused error) error {
+	if refused != nil {
+		return fmt.Errorf("delete %w", refused)
+	}
+	bucket, name := locate(key)
+	err := ctx.Err()
+	if err == nil {
+		err = s.health.wrote(s.db.Update(func(tx *bbolt.Tx) error {
+			if b := tx.Bucket(bucket); b != nil {
+				return b.Delete([]byte(name))
+			}
+			return nil
+		}))
+	}
+	if err != nil {
+		return fmt.Errorf("delete %s: %w", spawner.DescribeKey(key), err)
+	}
+	return nil
+}
+
+// locate is where the record of key is kept: the bucket of its kind,
+// under the key less the kind's prefix (the buckets' list).
+func locate(key string) (bucket []byte, name string) {
+	for _, b := range buckets {
+		if name, ok := strings.CutPrefix(key, b.prefix); ok && b.prefix != "" {
+			return b.name, name
+		}
+	}
+	return serversBucket, key
 }

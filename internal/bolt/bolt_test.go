@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"sort"
 	"strings"
 	"syscall"
 	"testing"
@@ -137,6 +138,10 @@ func TestRecordsKeepTheTableAttributeNames(t *testing.T) {
 	}
 }
 
+// What only the file can hold wrong (the rules every store shares are the
+// contract's, TestContractMalformedRecords): a value that is not a JSON
+// object, a taskId other than the record's key. Each is a problem naming
+// its key, skipped, never fatal; a JSON null is an absent attribute.
 func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
 	dir := t.TempDir()
 	st := openStore(t, dir)
@@ -147,83 +152,53 @@ func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
 	if err := st.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	base := func(key string) map[string]any {
-		return map[string]any{"taskId": key, "creationDate": 1700000000000, "channelId": "9", "userId": "8", "token": "never-in-errors"}
-	}
-	bad := []struct {
-		key, says string
-		change    func(map[string]any)
-	}{
-		{"no-user", "userId", func(m map[string]any) { delete(m, "userId") }},
-		{"user-number", "userId", func(m map[string]any) { m["userId"] = 8 }},
-		{"no-channel", "channelId", func(m map[string]any) { delete(m, "channelId") }},
-		{"no-date", "creationDate", func(m map[string]any) { delete(m, "creationDate") }},
-		{"date-string", "creationDate", func(m map[string]any) { m["creationDate"] = "2024-05-01" }},
-		{"date-fraction", "creationDate", func(m map[string]any) { m["creationDate"] = 1700000000000.5 }},
-		{"port-range", "port", func(m map[string]any) { m["port"] = 70000 }},
-		{"state-unknown", "state", func(m map[string]any) { m["state"] = "exploded" }},
-		{"token-number", "token", func(m map[string]any) { m["token"] = 424242 }},
-		{"stop-string", "stopAt", func(m map[string]any) { m["stopAt"] = "later" }},
-		{"extensions-negative", "extensions", func(m map[string]any) { m["extensions"] = -1 }},
-		{"key-mismatch", "taskId", func(m map[string]any) { m["taskId"] = "other" }},
-		{"creation/c-1", "creationId", func(m map[string]any) { m["creationId"] = "c-2" }},
-	}
-	for _, b := range bad {
-		m := base(b.key)
-		b.change(m)
-		v, err := json.Marshal(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rawPut(t, dir, "servers", b.key, v)
-	}
 	rawPut(t, dir, "servers", "not-json", []byte("{\"taskId\": \"not-json\", \x00"))
-	rawPut(t, dir, "games", "broken", []byte(`{"taskId":"game/broken","template":"{"}`))
-	rawPut(t, dir, "games", "empty", []byte(`{"taskId":"game/empty"}`))
-	rawPut(t, dir, "games", "fine", []byte(`{"taskId":"game/fine","template":"{}","updatedAt":1}`))
+	rawPut(t, dir, "servers", "a-list", []byte(`["taskId"]`))
+	rawPut(t, dir, "servers", "key-mismatch", []byte(`{"taskId":"other","userId":"8","channelId":"9","creationDate":1700000000000}`))
+	rawPut(t, dir, "servers", "no-key", []byte(`{"userId":"8","channelId":"9","creationDate":1700000000000}`))
+	rawPut(t, dir, "servers", "nulls", []byte(`{"taskId":"nulls","userId":"8","channelId":"9","creationDate":1700000000000,"port":null,"state":null,"token":null}`))
+	rawPut(t, dir, "games", "garbage", []byte("\x00\x01"))
+	rawPut(t, dir, "cooldowns", "garbage", []byte("\x00\x01"))
 
 	st = openStore(t, dir)
-	servers, problems, err := st.Load(wait.Context(t))
+	snap, err := st.LoadAll(wait.Context(t))
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	if len(servers) != 1 || !reflect.DeepEqual(servers[0], good) {
-		t.Errorf("loaded %+v, want only the good server", servers)
+	nulls := spawner.Server{TaskARN: "nulls", Owner: "8", ChannelID: "9", CreatedAt: time.UnixMilli(1700000000000).UTC()}
+	sort.Slice(snap.Servers, func(i, j int) bool { return snap.Servers[i].Key() < snap.Servers[j].Key() })
+	if want := []spawner.Server{good, nulls}; !reflect.DeepEqual(snap.Servers, want) {
+		t.Errorf("loaded\n%+v\nwant\n%+v", snap.Servers, want)
 	}
-	byKey := map[string]string{}
+	want := map[string]string{
+		"not-json":         `item "not-json": the record is not a JSON object`,
+		"a-list":           `item "a-list": the record is not a JSON object`,
+		"key-mismatch":     `item "key-mismatch": taskId does not match the record's key`,
+		"no-key":           `item "no-key": taskId is missing`,
+		"cooldown/garbage": `item "cooldown/garbage": the record is not a JSON object`,
+	}
+	if got := errorsByKey(t, snap.Problems); !reflect.DeepEqual(got, want) {
+		t.Errorf("problems = %q, want %q", got, want)
+	}
+	want = map[string]string{"game/garbage": `item "game/garbage": the record is not a JSON object`}
+	if got := errorsByKey(t, snap.GameProblems); !reflect.DeepEqual(got, want) {
+		t.Errorf("game problems = %q, want %q", got, want)
+	}
+}
+
+// errorsByKey is problems by the key each names.
+func errorsByKey(tb testing.TB, problems []error) map[string]string {
+	tb.Helper()
+	got := map[string]string{}
 	for _, p := range problems {
-		var ie *bolt.ItemError
-		if !errors.As(p, &ie) {
-			t.Errorf("problem %v is not an *ItemError", p)
+		var re *spawner.RecordError
+		if !errors.As(p, &re) {
+			tb.Errorf("problem %v is not a *spawner.RecordError", p)
 			continue
 		}
-		byKey[ie.Key] = p.Error()
-		if strings.Contains(p.Error(), "never-in-errors") || strings.Contains(p.Error(), "424242") {
-			t.Errorf("problem %q shows the token", p)
-		}
+		got[re.Key] = p.Error()
 	}
-	if len(problems) != len(bad)+1 {
-		t.Errorf("%d problems, want %d: %v", len(problems), len(bad)+1, problems)
-	}
-	for _, b := range bad {
-		if msg := byKey[b.key]; !strings.Contains(msg, b.key) || !strings.Contains(msg, b.says) {
-			t.Errorf("problem for %s = %q, want it to name the key and %s", b.key, msg, b.says)
-		}
-	}
-	if _, ok := byKey["not-json"]; !ok {
-		t.Errorf("no problem for the record that is not JSON")
-	}
-
-	games, problems, err := st.LoadGames(wait.Context(t))
-	if err != nil {
-		t.Fatalf("load games: %v", err)
-	}
-	if !reflect.DeepEqual(games, map[string][]byte{"fine": []byte("{}")}) {
-		t.Errorf("games = %q, want only fine", games)
-	}
-	if len(problems) != 2 || !strings.Contains(fmt.Sprint(problems), "game/broken") || !strings.Contains(fmt.Sprint(problems), "game/empty") {
-		t.Errorf("game problems = %v, want game/broken and game/empty", problems)
-	}
+	return got
 }
 
 func TestSecondOpenOnTheSameFolderIsRefused(t *testing.T) {
@@ -330,14 +305,11 @@ func TestCrashLosesNothingAcknowledged(t *testing.T) {
 		if err != nil {
 			t.Fatalf("round %d: the file does not open after a SIGKILL: %v", round, err)
 		}
-		servers, problems, err := st.Load(wait.Context(t))
-		if err != nil || len(problems) != 0 {
-			t.Fatalf("round %d: load after the kill: %v, problems %v", round, err, problems)
+		snap, err := st.LoadAll(wait.Context(t))
+		if err != nil || len(snap.Problems) != 0 || len(snap.GameProblems) != 0 {
+			t.Fatalf("round %d: load after the kill: %v, problems %v %v", round, err, snap.Problems, snap.GameProblems)
 		}
-		games, problems, err := st.LoadGames(wait.Context(t))
-		if err != nil || len(problems) != 0 {
-			t.Fatalf("round %d: load games after the kill: %v, problems %v", round, err, problems)
-		}
+		servers, games := snap.Servers, snap.Games
 		if err := st.Check(wait.Context(t)); err != nil {
 			t.Errorf("round %d: check after the kill: %v", round, err)
 		}

@@ -148,11 +148,11 @@ func TestStoresKeepThePlayerCount(t *testing.T) {
 				for i, v := range []string{"-2", fmt.Sprint(spawner.MaxPlayers + 1)} {
 					ps.rawWrite(t, fmt.Sprintf("arn:bad-%d", i), v)
 				}
-				got, problems, err := ps.st.Load(ctxFor(t))
-				if err != nil || len(got) != 0 || len(problems) != 2 {
-					t.Fatalf("load = %v, %v, %v; want two problems", got, problems, err)
+				snap, err := ps.st.LoadAll(ctxFor(t))
+				if err != nil || len(snap.Servers) != 0 || len(snap.Problems) != 2 {
+					t.Fatalf("load = %v, %v, %v; want two problems", snap.Servers, snap.Problems, err)
 				}
-				for _, p := range problems {
+				for _, p := range snap.Problems {
 					if !strings.Contains(p.Error(), "players is not a player count") {
 						t.Errorf("problem %q does not name players", p)
 					}

@@ -1,8 +1,11 @@
 // Package config reads the daemon's configuration from the environment and
-// validates all of it before anything is dialled. The variable names are
-// those of the original JavaScript bot (see /work/shared/interface.md), so its
-// .env loads unchanged; the few added since are documented on Config and in
-// .env.example at the repository root.
+// validates all of it before anything is dialled. The variables the
+// original JavaScript bot had keep their names, so its .env loads
+// unchanged.
+//
+// docs/configuration.md documents every variable: what it means, when it is
+// required, its default. Its tests check that page and .env.example against
+// what Load reads, so a variable added here without a row there fails them.
 package config
 
 import (
@@ -86,11 +89,11 @@ type Config struct {
 	LogFormat string     // LOG_FORMAT: "text" (default) or "json"
 	LogLevel  slog.Level // LOG_LEVEL: debug, info (default), warn or error
 
-	// Added 2026-11-26: templates, extensions, events and web pages.
+	// Task events, web pages and what members may do.
 
 	SQSQueueURL     string        // AWS_SQS_EVENTS_QUEUE_URL: the queue of ECS task events to long-poll; empty: polling only (ECS runtime only)
 	SQSEndpoint     string        // AWS_ENDPOINT_URL_SQS, as given
-	PublicURL       string        // PUBLIC_URL: absolute http(s) URL, no query or fragment, no trailing slash; empty: no web links posted
+	PublicURL       string        // PUBLIC_URL: absolute http(s) URL, maybe with a path, no query or fragment, no trailing slash; empty: no web links posted
 	WebSecret       Secret        // WEB_SECRET or WEB_SECRET_FILE: signs web links; at least 16 bytes; never empty after Load (see WebSecretRandom)
 	WebSecretRandom bool          // WebSecret was not given: Load drew 32 random bytes, so links stop working at a restart
 	ExtendDuration  time.Duration // GAMESERVER_EXTEND_DURATION: what one /server extend adds; default 30m
@@ -101,7 +104,7 @@ type Config struct {
 	// on its own and untagged tasks. Default: Table when set, else GuildID.
 	Deployment string
 
-	// Added 2026-11-26: one machine, no AWS.
+	// Where servers run, and what one machine without AWS needs.
 
 	Runtime          string    // SPAWNER_RUNTIME: RuntimeECS or RuntimeDocker; default ECS when AWS_ECS_CLUSTER_NAME is set, else Docker
 	DataDir          string    // SPAWNER_DATA_DIR: folder of the embedded store, used when Table is empty; default ./data
@@ -117,7 +120,7 @@ const (
 	RuntimeDocker = "docker" // containers in the host's Docker engine
 )
 
-// Defaults of the variables added on 2026-11-26.
+// Defaults of variables, applied when they are unset.
 const (
 	DefaultDataDir        = "./data"
 	DefaultGameImage      = "itzg/minecraft-server"
@@ -201,7 +204,13 @@ func (c *Config) Catalog() spawner.Catalog {
 // what is wrong and what is expected, never the value of a secret. On error
 // the Config is nil.
 func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*Config, error) {
-	l := &loader{getenv: getenv, readFile: readFile, read: make(map[string]bool)}
+	return LoadWithin(getenv, readFile, spawner.DefaultLimits())
+}
+
+// LoadWithin is Load with lim as the bounds of the durations and counts
+// (Load's are spawner.DefaultLimits).
+func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error), lim spawner.Limits) (*Config, error) {
+	l := &loader{getenv: getenv, readFile: readFile, read: make(map[string]bool), lim: lim}
 	c := &Config{}
 
 	// Where servers run decides what else is required.
@@ -209,7 +218,28 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	ecs := c.Runtime == RuntimeECS
 	usesAWS := ecs || l.get("AWS_DYNAMODB_TABLE_NAME") != "" || l.get("AWS_SQS_EVENTS_QUEUE_URL") != ""
 
-	// Discord, in the order of the interface's table.
+	// The steps read the variables in a fixed order, which is the order
+	// their problems are reported in.
+	l.loadDiscord(c)
+	l.loadAWS(c, ecs, usesAWS)
+	l.loadGame(c)
+	l.loadDaemon(c)
+	l.loadEventsAndPages(c, ecs)
+	l.loadMemberLimits(c)
+	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
+	l.loadOneMachine(c)
+
+	l.misplacedSecrets(l.secretValues(c))
+	if len(l.errs) > 0 {
+		l.redactSecrets(c)
+		return nil, l.errs
+	}
+	return c, nil
+}
+
+// loadDiscord reads the bot's token, the ids of the guild, its roles and
+// channels, and Discord's address.
+func (l *loader) loadDiscord(c *Config) {
 	c.DiscordToken = l.secret("DISCORD_TOKEN")
 	if c.DiscordToken.IsZero() && !l.given("DISCORD_TOKEN") {
 		l.missing("DISCORD_TOKEN", "the bot's token (Discord developer portal → your application → Bot → Reset Token), or its file's path in DISCORD_TOKEN_FILE")
@@ -220,8 +250,12 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.CategoryID = l.id("DISCORD_GAMESERVER_CATEGORY_ID", "the id of the category ticket channels go under (right-click the category → Copy Channel ID)")
 	c.LogChannelID = l.id("DISCORD_LOG_CHANNEL_ID", "")
 	c.DiscordAPIURL = l.discordURL("DISCORD_API_URL")
+}
 
-	// AWS.
+// loadAWS reads the region, the credentials and endpoints, the cluster and
+// its tasks' settings, and the table. The region is required when anything
+// uses AWS; the cluster and its tasks' settings with the ECS runtime.
+func (l *loader) loadAWS(c *Config, ecs, usesAWS bool) {
 	c.AWSRegion = l.region(usesAWS)
 	c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken = l.awsCredentials()
 	c.AWSEndpoint = l.endpoint("AWS_ENDPOINT_URL")
@@ -239,44 +273,65 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 	c.CapacityProvider = l.capacityProvider("ECS_CAPACITY_PROVIDER")
 	c.CreateTable = l.boolean("DYNAMODB_CREATE_TABLE", false)
 	c.Table = l.table("AWS_DYNAMODB_TABLE_NAME", c.CreateTable)
+}
 
-	// The game and its watchdogs.
+// loadGame reads the default game, its watchdogs and the timings of a
+// server's life, within the loader's bounds.
+func (l *loader) loadGame(c *Config) {
+	lim := l.lim
 	c.Port = l.integer("GAMESERVER_PORT", 25565, 1, 65535)
 	c.Version = l.get("GAMESERVER_VERSION")
-	maxDur, maxOK := l.duration("GAMESERVER_MAX_DURATION", 90*time.Minute, legacyMS, positive)
+	maxDur, maxOK := l.duration("GAMESERVER_MAX_DURATION", 90*time.Minute, legacyMS, lim.MaxDuration)
 	c.MaxDuration = maxDur
-	c.MinPlayers = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS", 4, 0, math.MaxInt32)
-	c.WarningCount = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", 3, 1, math.MaxInt32)
-	c.CheckInterval, _ = l.duration("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", 5*time.Minute, legacyMS, positive)
-	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, positive)
+	c.MinPlayers = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS", 4, lim.MinPlayers.Min, lim.MinPlayers.Max)
+	c.WarningCount = l.integer("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", 3, lim.Warnings.Min, lim.Warnings.Max)
+	c.CheckInterval, _ = l.duration("GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", 5*time.Minute, legacyMS, lim.CheckInterval)
+	c.ReadyTimeout, _ = l.duration("GAMESERVER_READY_TIMEOUT", 10*time.Minute, legacyMS, lim.ReadyTimeout)
 	c.MaxServers = l.maxServers("GAMESERVER_MAX_SERVERS")
 	c.MaxServersSet = l.get("GAMESERVER_MAX_SERVERS") != ""
-
-	// Ours, not the original's.
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
-	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, positive)
-	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, zeroOK)
+	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, lim.PollInterval)
+	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, lim.TicketCloseDelay)
+}
+
+// loadDaemon reads the daemon's own HTTP server and logs.
+func (l *loader) loadDaemon(c *Config) {
 	c.HTTPAddr = l.httpAddr("HTTP_ADDR")
 	c.LogFormat = l.oneOf("LOG_FORMAT", "text", "text", "json")
 	c.LogLevel = l.logLevel("LOG_LEVEL")
+}
 
-	// Added 2026-11-26: templates, extensions, events and web pages.
+// loadEventsAndPages reads the queue of ECS task events (ECS runtime only)
+// and the web pages' address and secret.
+func (l *loader) loadEventsAndPages(c *Config, ecs bool) {
 	c.SQSQueueURL = l.queueURL("AWS_SQS_EVENTS_QUEUE_URL", ecs)
 	c.SQSEndpoint = l.endpoint("AWS_ENDPOINT_URL_SQS")
 	c.PublicURL = l.publicURL("PUBLIC_URL")
 	c.WebSecret, c.WebSecretRandom = l.webSecret("WEB_SECRET")
-	c.ExtendDuration, _ = l.duration("GAMESERVER_EXTEND_DURATION", DefaultExtendDuration, withUnit, positive)
-	c.MaxExtensions = l.integer("GAMESERVER_MAX_EXTENSIONS", DefaultMaxExtensions, 0, math.MaxInt32)
-	c.CreateCooldown, _ = l.duration("GAMESERVER_CREATE_COOLDOWN", DefaultCreateCooldown, withUnit, zeroOK)
-	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
+}
 
-	// Added 2026-11-26: one machine, no AWS.
+// loadMemberLimits reads how long one extension lasts, how many a member
+// may add, and a member's wait between two creations.
+func (l *loader) loadMemberLimits(c *Config) {
+	lim := l.lim
+	c.ExtendDuration, _ = l.duration("GAMESERVER_EXTEND_DURATION", DefaultExtendDuration, withUnit, lim.ExtendDuration)
+	c.MaxExtensions = l.integer("GAMESERVER_MAX_EXTENSIONS", DefaultMaxExtensions, lim.MaxExtensions.Min, lim.MaxExtensions.Max)
+	c.CreateCooldown, _ = l.duration("GAMESERVER_CREATE_COOLDOWN", DefaultCreateCooldown, withUnit, lim.CreateCooldown)
+}
+
+// loadOneMachine reads what a deployment without AWS needs: the embedded
+// store's folder, and the Docker engine, public host, ports and image.
+func (l *loader) loadOneMachine(c *Config) {
 	c.DataDir = l.dataDir("SPAWNER_DATA_DIR")
 	c.DockerHost = l.get("DOCKER_HOST")
 	c.DockerPublicHost = l.publicHost("DOCKER_PUBLIC_HOST", c.Runtime == RuntimeDocker)
 	c.DockerPorts = l.portRange("DOCKER_PORT_RANGE")
 	c.GameImage = l.image("GAMESERVER_IMAGE")
+}
 
+// secretValues maps each secret's variable to its value: as loaded, or as
+// the AWS SDK will read it for those it reads itself.
+func (l *loader) secretValues(c *Config) map[string]Secret {
 	secrets := map[string]Secret{
 		"DISCORD_TOKEN": c.DiscordToken, "AWS_ACCESS_KEY_ID": c.AWSAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": c.AWSSecretAccessKey, "AWS_SESSION_TOKEN": c.AWSSessionToken,
@@ -289,18 +344,18 @@ func Load(getenv func(string) string, readFile func(string) ([]byte, error)) (*C
 			secrets[name] = raw
 		}
 	}
-	l.misplacedSecrets(secrets)
-	if len(l.errs) > 0 {
-		l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
-		// Secrets the SDK reads itself, or that failed to load, are
-		// redacted from their raw values too: a secret pasted into another
-		// variable must never be echoed.
-		for _, name := range secretVars {
-			l.redact(NewSecret(l.get(name)))
-		}
-		return nil, l.errs
+	return secrets
+}
+
+// redactSecrets removes every secret's value from the problems.
+func (l *loader) redactSecrets(c *Config) {
+	l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
+	// Secrets the SDK reads itself, or that failed to load, are
+	// redacted from their raw values too: a secret pasted into another
+	// variable must never be echoed.
+	for _, name := range secretVars {
+		l.redact(NewSecret(l.get(name)))
 	}
-	return c, nil
 }
 
 // secretVars are every variable whose value is a secret.
@@ -315,6 +370,7 @@ type loader struct {
 	readFile func(string) ([]byte, error)
 	errs     Errors
 	read     map[string]bool // every variable read, for misplacedSecrets
+	lim      spawner.Limits  // bounds of the durations and counts
 }
 
 func (l *loader) get(name string) string {
@@ -446,13 +502,20 @@ func isSnowflake(v string) bool {
 
 // id reads one Discord id; what is empty for an optional one.
 func (l *loader) id(name, what string) string {
-	v := l.get(name)
+	return l.checked(name, l.get(name), what != "", what, isSnowflake, "must be "+idExpected+", got %s")
+}
+
+// checked is v, the value of name, when valid accepts it. An empty v is
+// returned as it is, and reported missing (what says what to set) when
+// required. A value valid refuses is reported with refusal, a format whose
+// one verb is the value, and checked is "".
+func (l *loader) checked(name, v string, required bool, what string, valid func(string) bool, refusal string) string {
 	switch {
-	case v == "" && what != "":
+	case v == "" && required:
 		l.missing(name, what)
 	case v == "":
-	case !isSnowflake(v):
-		l.fail(name, "must be %s, got %s", idExpected, quote(v))
+	case !valid(v):
+		l.fail(name, refusal, quote(v))
 		return ""
 	}
 	return v
@@ -480,19 +543,22 @@ func quoteAll(vs []string) string {
 
 // ids reads a required comma list of Discord ids.
 func (l *loader) ids(name, what string) []string {
+	return l.idList(name, true, what, isSnowflake, idExpected)
+}
+
+// idList reads a comma list of ids, each of which valid accepts; expected
+// says what an item must be. An empty list is nil, and reported missing
+// (what says what to set) when required.
+func (l *loader) idList(name string, required bool, what string, valid func(string) bool, expected string) []string {
 	items := list(l.get(name))
 	if len(items) == 0 {
-		l.missing(name, what)
+		if required {
+			l.missing(name, what)
+		}
 		return nil
 	}
-	var bad []string
-	for _, item := range items {
-		if !isSnowflake(item) {
-			bad = append(bad, item)
-		}
-	}
-	if len(bad) > 0 {
-		l.fail(name, "each item must be %s, got %s", idExpected, quoteAll(bad))
+	if bad := slices.DeleteFunc(slices.Clone(items), valid); len(bad) > 0 {
+		l.fail(name, "each item must be %s, got %s", expected, quoteAll(bad))
 		return nil
 	}
 	return items
@@ -560,15 +626,8 @@ func (l *loader) region(required bool) string {
 			name, v = "AWS_DEFAULT_REGION", d
 		}
 	}
-	switch {
-	case v == "" && required:
-		l.missing(name, "the AWS region of the cluster and the table, like eu-west-3 (AWS_DEFAULT_REGION is read too)")
-	case v == "":
-	case !regionRE.MatchString(v):
-		l.fail(name, "must be an AWS region like eu-west-3, got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, v, required, "the AWS region of the cluster and the table, like eu-west-3 (AWS_DEFAULT_REGION is read too)",
+		regionRE.MatchString, "must be an AWS region like eu-west-3, got %s")
 }
 
 // ecsNameRE is ECS's rule for cluster, family and container names.
@@ -577,16 +636,9 @@ var ecsNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 var clusterARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
 
 func (l *loader) cluster(name string, required bool) string {
-	v := l.get(name)
-	switch {
-	case v == "" && !required:
-	case v == "":
-		l.missing(name, "the name of the ECS cluster the servers run in (ECS console → Clusters)")
-	case !ecsNameRE.MatchString(v) && !clusterARNRE.MatchString(v):
-		l.fail(name, "must be an ECS cluster name (letters, digits, - and _) or ARN, got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, l.get(name), required, "the name of the ECS cluster the servers run in (ECS console → Clusters)",
+		func(v string) bool { return ecsNameRE.MatchString(v) || clusterARNRE.MatchString(v) },
+		"must be an ECS cluster name (letters, digits, - and _) or ARN, got %s")
 }
 
 var taskDefARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/([A-Za-z0-9_-]{1,255})(:[0-9]+)?$`)
@@ -611,39 +663,15 @@ func (l *loader) taskDefinition(name string, required bool) string {
 }
 
 func (l *loader) container(name string, required bool) string {
-	v := l.get(name)
-	switch {
-	case v == "" && !required:
-	case v == "":
-		l.missing(name, "the name of the game's container inside the task definition (not the image)")
-	case !ecsNameRE.MatchString(v):
-		l.fail(name, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, l.get(name), required, "the name of the game's container inside the task definition (not the image)",
+		ecsNameRE.MatchString, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s")
 }
 
-// awsIDs reads a required comma list of ids like prefix-0123abcd, at most max.
+// awsIDs reads a comma list of ids like prefix-0123abcd, at most max.
 func (l *loader) awsIDs(name, prefix, example string, max int, required bool, what string) []string {
-	items := list(l.get(name))
-	if len(items) == 0 {
-		if required {
-			l.missing(name, what)
-		}
-		return nil
-	}
 	re := regexp.MustCompile(`^` + prefix + `-[0-9a-f]+$`)
-	var bad []string
-	for _, item := range items {
-		if !re.MatchString(item) {
-			bad = append(bad, item)
-		}
-	}
-	switch {
-	case len(bad) > 0:
-		l.fail(name, "each item must be an id like %s, got %s", example, quoteAll(bad))
-		return nil
-	case len(items) > max:
+	items := l.idList(name, required, what, re.MatchString, "an id like "+example)
+	if len(items) > max {
 		l.fail(name, "at most %d ids are allowed by ECS, got %d", max, len(items))
 		return nil
 	}
@@ -682,15 +710,11 @@ var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
 // unless the table is to be created.
 func (l *loader) table(name string, create bool) string {
 	v := l.get(name)
-	switch {
-	case v == "" && create:
+	if v == "" && create {
 		l.fail(name, "required with DYNAMODB_CREATE_TABLE=true: the name of the DynamoDB table to create (or unset DYNAMODB_CREATE_TABLE to keep servers in the embedded store in SPAWNER_DATA_DIR)")
-	case v == "":
-	case !tableRE.MatchString(v):
-		l.fail(name, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s", quote(v))
 		return ""
 	}
-	return v
+	return l.checked(name, v, false, "", tableRE.MatchString, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s")
 }
 
 func (l *loader) integer(name string, def, min, max int) int {
@@ -718,15 +742,9 @@ const (
 	withUnit = false
 )
 
-// Whether 0 is a valid duration.
-const (
-	positive = false
-	zeroOK   = true
-)
-
-// duration reads a duration, def when unset. ok is false when the variable
-// was malformed.
-func (l *loader) duration(name string, def time.Duration, bareMS, allowZero bool) (d time.Duration, ok bool) {
+// duration reads a duration within in, def when unset. ok is false when
+// the variable was malformed or out of bounds.
+func (l *loader) duration(name string, def time.Duration, bareMS bool, in spawner.Range[time.Duration]) (d time.Duration, ok bool) {
 	v := l.get(name)
 	if v == "" {
 		return def, true
@@ -741,16 +759,16 @@ func (l *loader) duration(name string, def time.Duration, bareMS, allowZero bool
 			d, err = time.Duration(n)*time.Millisecond, nil
 		}
 	}
-	switch {
-	case err != nil:
+	if err != nil {
 		l.fail(name, "must be %s, got %s", forms, quote(v))
 		return def, false
-	case d < 0 || (d == 0 && !allowZero):
-		least := "more than 0"
-		if allowZero {
-			least = "0 or more"
-		}
-		l.fail(name, "must be %s, got %s", least, quote(v))
+	}
+	given := v
+	if _, bare := strconv.ParseInt(v, 10, 64); bare == nil {
+		given += " (" + spawner.FormatDuration(d) + ")" // milliseconds, or 0
+	}
+	if problem := in.Check(d, given); problem != "" {
+		l.fail(name, "%s", problem)
 		return def, false
 	}
 	return d, true
@@ -765,7 +783,7 @@ func (l *loader) maxDurationWarning(name string, maxDur time.Duration, maxOK boo
 		}
 		return 10 * time.Minute
 	}
-	d, ok := l.duration(name, 0, withUnit, positive)
+	d, ok := l.duration(name, 0, withUnit, l.lim.MaxDurationWarning)
 	if ok && maxOK && d >= maxDur {
 		l.fail(name, "must be shorter than GAMESERVER_MAX_DURATION (%v), got %s", maxDur, quote(l.get(name)))
 	}
@@ -844,8 +862,18 @@ func (l *loader) queueURL(name string, ecs bool) string {
 	return l.url(name, v, "https://sqs.eu-west-3.amazonaws.com/123456789012/spawner-events")
 }
 
+// publicPathRE is what PUBLIC_URL's path may be, when the bot is served
+// under a path of its host: segments of letters, digits and - . _ ~ that
+// start with none of . (no "." or ".."), written as they are (no %).
+var publicPathRE = regexp.MustCompile(`^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?$`)
+
 func (l *loader) publicURL(name string) string {
-	return strings.TrimRight(l.url(name, l.get(name), "https://spawner.example.org"), "/")
+	v := strings.TrimRight(l.url(name, l.get(name), "https://spawner.example.org"), "/")
+	if u, err := url.Parse(v); err == nil && !publicPathRE.MatchString(u.EscapedPath()) {
+		l.fail(name, "its path must be made of letters, digits and - . _ ~ like https://example.org/spawner, got %s", quote(u.EscapedPath()))
+		return ""
+	}
+	return v
 }
 
 // minWebSecret is the shortest WEB_SECRET accepted, in bytes.
@@ -898,16 +926,13 @@ func (l *loader) dataDir(name string) string {
 var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
 
 func (l *loader) publicHost(name string, required bool) string {
-	v := l.get(name)
-	switch {
-	case v == "" && required:
-		l.missing(name, "the host name or IP address players connect to (this machine's public address), like play.example.org or 203.0.113.7")
-	case v == "":
-	case net.ParseIP(v) == nil && (len(v) > 253 || !hostnameRE.MatchString(v)):
-		l.fail(name, "must be a host name or IP address without scheme or port, like play.example.org or 203.0.113.7, got %s", quote(v))
-		return ""
-	}
-	return v
+	return l.checked(name, l.get(name), required, "the host name or IP address players connect to (this machine's public address), like play.example.org or 203.0.113.7",
+		isHost, "must be a host name or IP address without scheme or port, like play.example.org or 203.0.113.7, got %s")
+}
+
+// isHost reports whether v is an IP address or a host name.
+func isHost(v string) bool {
+	return net.ParseIP(v) != nil || (len(v) <= 253 && hostnameRE.MatchString(v))
 }
 
 func (l *loader) portRange(name string) PortRange {

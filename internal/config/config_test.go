@@ -31,7 +31,8 @@ var requiredVars = []string{
 
 // requiredECSVars are the variables without a default under
 // SPAWNER_RUNTIME=ecs, in the order Load reports them (the order of
-// interface.md's table); the table is optional since the embedded store.
+// interface.md's table); the table is optional: without it, servers live
+// in the embedded store.
 var requiredECSVars = []string{
 	"DISCORD_TOKEN",
 	"DISCORD_GUILD_ID",
@@ -334,23 +335,23 @@ func TestLoadMalformed(t *testing.T) {
 		{"port too big", map[string]string{"GAMESERVER_PORT": "65536"}, "GAMESERVER_PORT", "from 1 to 65535", "65536"},
 		{"port name", map[string]string{"GAMESERVER_PORT": "minecraft"}, "GAMESERVER_PORT", "whole number", "minecraft"},
 		{"max duration words", map[string]string{"GAMESERVER_MAX_DURATION": "1.5 hours"}, "GAMESERVER_MAX_DURATION", "like 90m, 1h30m or 250ms, or a whole number of milliseconds", "1.5 hours"},
-		{"max duration 0", map[string]string{"GAMESERVER_MAX_DURATION": "0"}, "GAMESERVER_MAX_DURATION", "more than 0", "0"},
-		{"max duration negative", map[string]string{"GAMESERVER_MAX_DURATION": "-90m"}, "GAMESERVER_MAX_DURATION", "more than 0", "-90m"},
+		{"max duration 0", map[string]string{"GAMESERVER_MAX_DURATION": "0"}, "GAMESERVER_MAX_DURATION", "below the minimum of 1m", "0"},
+		{"max duration negative", map[string]string{"GAMESERVER_MAX_DURATION": "-90m"}, "GAMESERVER_MAX_DURATION", "below the minimum of 1m", "-90m"},
 		{"max duration huge milliseconds", map[string]string{"GAMESERVER_MAX_DURATION": "99999999999999999"}, "GAMESERVER_MAX_DURATION", "whole number of milliseconds", "99999999999999999"},
 		{"max duration warning bare number", map[string]string{"GAMESERVER_MAX_DURATION_WARNING": "600000"}, "GAMESERVER_MAX_DURATION_WARNING", "with a unit like 10m", "600000"},
 		{"max duration warning not shorter", map[string]string{"GAMESERVER_MAX_DURATION_WARNING": "90m"}, "GAMESERVER_MAX_DURATION_WARNING", "shorter than GAMESERVER_MAX_DURATION (1h30m0s)", "90m"},
 		{"max duration warning longer than legacy max", map[string]string{"GAMESERVER_MAX_DURATION": "600000", "GAMESERVER_MAX_DURATION_WARNING": "15m"}, "GAMESERVER_MAX_DURATION_WARNING", "shorter than GAMESERVER_MAX_DURATION (10m0s)", "15m"},
-		{"max duration warning 0", map[string]string{"GAMESERVER_MAX_DURATION_WARNING": "0s"}, "GAMESERVER_MAX_DURATION_WARNING", "more than 0", "0s"},
-		{"min players negative", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS": "-1"}, "GAMESERVER_MIN_REQUIRED_PLAYERS", "at least 0", "-1"},
+		{"max duration warning 0", map[string]string{"GAMESERVER_MAX_DURATION_WARNING": "0s"}, "GAMESERVER_MAX_DURATION_WARNING", "below the minimum of 10s", "0s"},
+		{"min players negative", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS": "-1"}, "GAMESERVER_MIN_REQUIRED_PLAYERS", "from 0 to 1000", "-1"},
 		{"min players word", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS": "four"}, "GAMESERVER_MIN_REQUIRED_PLAYERS", "whole number", "four"},
-		{"warning count 0", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT": "0"}, "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", "at least 1", "0"},
+		{"warning count 0", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT": "0"}, "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT", "from 1 to 100", "0"},
 		{"check interval words", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION": "5 minutes"}, "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", "whole number of milliseconds", "5 minutes"},
-		{"check interval 0", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION": "0"}, "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", "more than 0", "0"},
+		{"check interval 0", map[string]string{"GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION": "0"}, "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", "below the minimum of 10s", "0"},
 		{"ready timeout decimal milliseconds", map[string]string{"GAMESERVER_READY_TIMEOUT": "600000.5"}, "GAMESERVER_READY_TIMEOUT", "whole number of milliseconds", "600000.5"},
 		{"poll interval bare number", map[string]string{"GAMESERVER_POLL_INTERVAL": "5000"}, "GAMESERVER_POLL_INTERVAL", "with a unit", "5000"},
-		{"poll interval 0", map[string]string{"GAMESERVER_POLL_INTERVAL": "0s"}, "GAMESERVER_POLL_INTERVAL", "more than 0", "0s"},
+		{"poll interval 0", map[string]string{"GAMESERVER_POLL_INTERVAL": "0s"}, "GAMESERVER_POLL_INTERVAL", "below the minimum of 250ms", "0s"},
 		{"max servers 0", map[string]string{"GAMESERVER_MAX_SERVERS": "0"}, "GAMESERVER_MAX_SERVERS", "at least 1", "0"},
-		{"ticket close delay negative", map[string]string{"DISCORD_TICKET_CLOSE_DELAY": "-1m"}, "DISCORD_TICKET_CLOSE_DELAY", "0 or more", "-1m"},
+		{"ticket close delay negative", map[string]string{"DISCORD_TICKET_CLOSE_DELAY": "-1m"}, "DISCORD_TICKET_CLOSE_DELAY", "below the minimum of 0s", "-1m"},
 		{"ticket close delay bare number", map[string]string{"DISCORD_TICKET_CLOSE_DELAY": "120"}, "DISCORD_TICKET_CLOSE_DELAY", "with a unit", "120"},
 		{"http addr port only", map[string]string{"HTTP_ADDR": "9090"}, "HTTP_ADDR", "must be host:port", "9090"},
 		{"http addr named port", map[string]string{"HTTP_ADDR": "localhost:http"}, "HTTP_ADDR", "must be host:port", "localhost:http"},
@@ -458,10 +459,10 @@ func TestLoadDurations(t *testing.T) {
 		{"max duration original default", "GAMESERVER_MAX_DURATION", "5400000", 90 * time.Minute, func(c *Config) time.Duration { return c.MaxDuration }},
 		{"max duration go syntax", "GAMESERVER_MAX_DURATION", "1h30m", 90 * time.Minute, func(c *Config) time.Duration { return c.MaxDuration }},
 		{"check interval in milliseconds", "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", "90000", 90 * time.Second, func(c *Config) time.Duration { return c.CheckInterval }},
-		{"check interval go syntax", "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", "250ms", 250 * time.Millisecond, func(c *Config) time.Duration { return c.CheckInterval }},
+		{"check interval go syntax", "GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION", "2m30s", 150 * time.Second, func(c *Config) time.Duration { return c.CheckInterval }},
 		{"ready timeout in milliseconds", "GAMESERVER_READY_TIMEOUT", "600000", 10 * time.Minute, func(c *Config) time.Duration { return c.ReadyTimeout }},
 		{"ready timeout go syntax", "GAMESERVER_READY_TIMEOUT", "7m30s", 7*time.Minute + 30*time.Second, func(c *Config) time.Duration { return c.ReadyTimeout }},
-		{"one millisecond", "GAMESERVER_READY_TIMEOUT", "1", time.Millisecond, func(c *Config) time.Duration { return c.ReadyTimeout }},
+		{"half a minute in milliseconds", "GAMESERVER_READY_TIMEOUT", "30000", 30 * time.Second, func(c *Config) time.Duration { return c.ReadyTimeout }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := mustLoad(t, with(requiredEnv(), map[string]string{tc.variable: tc.value}))

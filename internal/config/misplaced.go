@@ -15,11 +15,7 @@ import (
 // and whose value contains a secret's value. secrets maps each secret's
 // variable to its value (as loaded, or as the SDK will read it).
 func (l *loader) misplacedSecrets(secrets map[string]Secret) {
-	names := make([]string, 0, len(l.read))
-	for name := range l.read {
-		names = append(names, name)
-	}
-	slices.Sort(names)
+	names := slices.Sorted(maps.Keys(l.read))
 	secretNames := slices.Sorted(maps.Keys(secrets))
 	for _, name := range names {
 		if strings.HasSuffix(name, "_FILE") || slices.Contains(secretVars, name) {

@@ -2,6 +2,8 @@ package discord
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,17 +44,47 @@ func (b *Bot) CreateTicket(ctx context.Context, t spawner.Ticket) (string, error
 	return ch.ID, nil
 }
 
-// Send posts m in a channel; only the users in m.Mentions are pinged.
+// Send posts m in a channel; only the users in m.Mentions are pinged. A
+// message with a Key is posted once: its create carries a nonce made from
+// the key, which Discord enforces, so a create it carried out but answered
+// with an error (retried by the transport, or sent again by the caller
+// within a few minutes) returns the message already posted.
 func (b *Bot) Send(ctx context.Context, channelID string, m spawner.Message) (string, error) {
-	msg, err := b.s.ChannelMessageSendComplex(channelID, &discordgo.MessageSend{
+	endpoint := discordgo.EndpointChannelMessages(channelID)
+	body := createMessage{
 		Content:         cut(m.Content, maxContent),
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: m.Mentions},
-	}, discordgo.WithContext(ctx))
+	}
+	if m.Key != "" {
+		body.Nonce, body.EnforceNonce = b.nonce(channelID, m.Key), true
+	}
+	var msg discordgo.Message
+	resp, err := b.s.RequestWithBucketID(http.MethodPost, endpoint, body, endpoint, discordgo.WithContext(ctx))
+	if err == nil {
+		err = json.Unmarshal(resp, &msg)
+	}
 	if err != nil {
 		b.failed("send message")
 		return "", fmt.Errorf("send message: %w", permissionError(err, "send a message in channel "+channelID, needSend))
 	}
 	return msg.ID, nil
+}
+
+// createMessage is the body of Discord's Create Message as the adapter
+// sends it: discordgo's MessageSend (v0.29.0) has no nonce.
+type createMessage struct {
+	Content         string                            `json:"content"`
+	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions,omitempty"`
+	Nonce           string                            `json:"nonce,omitempty"`
+	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
+}
+
+// nonce is the nonce of the message key names in a channel: 24 hex
+// characters (Discord takes at most 25) of a hash of the guild, the
+// channel and the key, so two different messages never share one.
+func (b *Bot) nonce(channelID, key string) string {
+	h := sha256.Sum256([]byte(b.cfg.GuildID + "\x00" + channelID + "\x00" + key))
+	return hex.EncodeToString(h[:12])
 }
 
 // Edit replaces the content of a message the bot sent.
@@ -95,13 +127,13 @@ func (b *Bot) CategoryChannels(ctx context.Context) ([]spawner.Channel, error) {
 	return out, nil
 }
 
-// Log posts m in the admin log channel, pinging nobody; without a log
-// channel it does nothing.
+// Log posts m in the admin log channel, pinging nobody, once per Key as
+// Send does; without a log channel it does nothing.
 func (b *Bot) Log(ctx context.Context, m spawner.Message) error {
 	if b.cfg.LogChannelID == "" {
 		return nil
 	}
-	_, err := b.Send(ctx, b.cfg.LogChannelID, spawner.Message{Content: m.Content})
+	_, err := b.Send(ctx, b.cfg.LogChannelID, spawner.Message{Content: m.Content, Key: m.Key})
 	return err
 }
 

@@ -58,25 +58,15 @@ func (b *Bot) Check(ctx context.Context) []error {
 	if err != nil {
 		return []error{problem("DISCORD_GUILD_ID", "the bot cannot see guild %s (%s): check the id, and invite the bot there", b.cfg.GuildID, short(err))}
 	}
-	var problems []error
 	roles, err := b.s.GuildRoles(b.cfg.GuildID, opt)
 	if err != nil {
-		return append(problems, problem("DISCORD_GUILD_ID", "cannot list the guild's roles: %s", short(err)))
+		return []error{problem("DISCORD_GUILD_ID", "cannot list the guild's roles: %s", short(err))}
 	}
 	byID := make(map[string]*discordgo.Role, len(roles))
 	for _, r := range roles {
 		byID[r.ID] = r
 	}
-	for _, v := range []struct {
-		name string
-		ids  []string
-	}{{"DISCORD_USER_ROLE_ID", b.cfg.UserRoleIDs}, {"DISCORD_ADMIN_ROLE_ID", b.cfg.AdminRoleIDs}} {
-		for _, id := range v.ids {
-			if byID[id] == nil {
-				problems = append(problems, problem(v.name, "no role %s in guild %q", id, guild.Name))
-			}
-		}
-	}
+	problems := b.checkRoles(guild.Name, byID)
 	problems = append(problems, b.checkChannel(ctx, "DISCORD_GAMESERVER_CATEGORY_ID", b.cfg.CategoryID, discordgo.ChannelTypeGuildCategory, "a category")...)
 	if b.cfg.LogChannelID != "" {
 		problems = append(problems, b.checkChannel(ctx, "DISCORD_LOG_CHANNEL_ID", b.cfg.LogChannelID, discordgo.ChannelTypeGuildText, "a text channel")...)
@@ -85,6 +75,35 @@ func (b *Bot) Check(ctx context.Context) []error {
 	if err != nil {
 		return append(problems, problem("DISCORD_GUILD_ID", "cannot read the bot's own roles: %s", short(err)))
 	}
+	if guild.OwnerID == me.ID {
+		return problems // the owner holds every permission
+	}
+	if missing := missingPermissions(b.permissions(member, byID)); len(missing) > 0 {
+		problems = append(problems, problem("bot permissions", "the bot's roles lack %s: give them to its role in Server Settings → Roles, or re-invite it with the URL from the README", strings.Join(missing, ", ")))
+	}
+	return problems
+}
+
+// checkRoles tells each configured role that is not among the guild's
+// roles (byID).
+func (b *Bot) checkRoles(guild string, byID map[string]*discordgo.Role) []error {
+	var problems []error
+	for _, v := range []struct {
+		name string
+		ids  []string
+	}{{"DISCORD_USER_ROLE_ID", b.cfg.UserRoleIDs}, {"DISCORD_ADMIN_ROLE_ID", b.cfg.AdminRoleIDs}} {
+		for _, id := range v.ids {
+			if byID[id] == nil {
+				problems = append(problems, problem(v.name, "no role %s in guild %q", id, guild))
+			}
+		}
+	}
+	return problems
+}
+
+// permissions are the guild-wide permissions member holds through
+// @everyone and its roles.
+func (b *Bot) permissions(member *discordgo.Member, byID map[string]*discordgo.Role) int64 {
 	perms := int64(0)
 	if r := byID[b.cfg.GuildID]; r != nil { // @everyone
 		perms |= r.Permissions
@@ -94,18 +113,22 @@ func (b *Bot) Check(ctx context.Context) []error {
 			perms |= r.Permissions
 		}
 	}
-	if guild.OwnerID != me.ID && perms&discordgo.PermissionAdministrator == 0 {
-		var missing []string
-		for _, p := range requiredPermissions {
-			if perms&p.bit == 0 {
-				missing = append(missing, p.name)
-			}
-		}
-		if len(missing) > 0 {
-			problems = append(problems, problem("bot permissions", "the bot's roles lack %s: give them to its role in Server Settings → Roles, or re-invite it with the URL from the README", strings.Join(missing, ", ")))
+	return perms
+}
+
+// missingPermissions names the required permissions perms lacks; an
+// administrator lacks none.
+func missingPermissions(perms int64) []string {
+	if perms&discordgo.PermissionAdministrator != 0 {
+		return nil
+	}
+	var missing []string
+	for _, p := range requiredPermissions {
+		if perms&p.bit == 0 {
+			missing = append(missing, p.name)
 		}
 	}
-	return problems
+	return missing
 }
 
 func (b *Bot) checkChannel(ctx context.Context, name, id string, want discordgo.ChannelType, what string) []error {

@@ -155,11 +155,13 @@ func TestTransientErrorsAreRetried(t *testing.T) {
 }
 
 // A 500 that never ends: the adapter gives up once its budget is spent.
+// The budget counts from the first attempt: it is long enough for that
+// attempt to end and a retry to follow on a loaded machine.
 func TestPersistentErrorIsReturned(t *testing.T) {
 	t.Parallel()
 	srv := fakediscord.New(t, fakediscord.Options{})
 	b := newBot(t, srv, func(c *discord.Config) {
-		c.Retry = discord.Retry{First: time.Millisecond, Max: 5 * time.Millisecond, Budget: 50 * time.Millisecond}
+		c.Retry = discord.Retry{First: time.Millisecond, Max: 5 * time.Millisecond, Budget: 500 * time.Millisecond}
 	})
 	srv.FailNext("POST", "/channels/{channel}/messages", 1000, http.StatusInternalServerError)
 	_, err := b.Send(context.Background(), fakediscord.DefaultLogChannelID, spawner.Message{Content: "lost"})
@@ -422,5 +424,55 @@ func TestAnswerRetriedAfter500(t *testing.T) {
 	}
 	if got := statuses(srv, "POST /interactions/{id}/{token}/callback"); !slices.Equal(got, []int{500, 204}) {
 		t.Errorf("callbacks answered %v, want 500 then 204", got)
+	}
+}
+
+// Discord posts a message and then answers 500: the adapter's retry must
+// not post it again. The message's key becomes a nonce Discord enforces,
+// for ticket messages and log channel posts alike; two messages with
+// different keys are both posted.
+func TestRetryAfterHandledCreatePostsOnce(t *testing.T) {
+	t.Parallel()
+	srv := fakediscord.New(t, fakediscord.Options{})
+	b := newBot(t, srv, nil)
+	ctx := context.Background()
+	channel := fakediscord.DefaultGeneralID
+
+	srv.FailNextAfterEffect("POST", "/channels/{channel}/messages", 1, http.StatusInternalServerError)
+	id, err := b.Send(ctx, channel, spawner.Message{Content: "Your server is ready", Key: "c1/ready"})
+	if err != nil {
+		t.Fatalf("send after a handled 500: %v", err)
+	}
+	if got := statuses(srv, messagesRoute); !slices.Equal(got, []int{500, 200}) {
+		t.Errorf("message posts answered %v, want 500 then 200", got)
+	}
+	msgs := srv.Messages(channel)
+	if len(msgs) != 1 || msgs[0].ID != id {
+		t.Fatalf("channel holds %q, want the ready message once, with the id Send returned (%s)", contents(srv, channel), id)
+	}
+	if n := msgs[0].Nonce; n == "" || len(n) > 25 {
+		t.Errorf("nonce %q, want one of 1 to 25 characters", n)
+	}
+
+	srv.FailNextAfterEffect("POST", "/channels/{channel}/messages", 1, http.StatusInternalServerError)
+	if err := b.Log(ctx, spawner.Message{Content: "server c1 created", Key: "c1/log-created"}); err != nil {
+		t.Fatalf("log after a handled 500: %v", err)
+	}
+	if got := contents(srv, fakediscord.DefaultLogChannelID); !slices.Equal(got, []string{"server c1 created"}) {
+		t.Errorf("log channel holds %q, want the post once", got)
+	}
+
+	// Other keys are other messages, with other nonces.
+	for _, key := range []string{"c1/warn-players-1", "c2/ready"} {
+		if _, err := b.Send(ctx, channel, spawner.Message{Content: key, Key: key}); err != nil {
+			t.Fatalf("send %s: %v", key, err)
+		}
+	}
+	nonces := map[string]bool{}
+	for _, m := range srv.Messages(channel) {
+		nonces[m.Nonce] = true
+	}
+	if got := contents(srv, channel); len(got) != 3 || len(nonces) != 3 {
+		t.Errorf("channel holds %q with %d nonces, want 3 messages with 3 nonces", got, len(nonces))
 	}
 }

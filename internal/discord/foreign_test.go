@@ -10,9 +10,10 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 )
 
-// The commands added after /server create refuse a direct message and
-// another guild as it does, at once and before any work: even an admin
-// of the community, writing from elsewhere, changes nothing.
+// /server extend, op and dashboard and the /game commands refuse a direct
+// message and another guild as /server create does, at once and before any
+// work: even an admin of the community, writing from elsewhere, changes
+// nothing.
 func TestNewCommandsRefuseDMsAndOtherGuilds(t *testing.T) {
 	t.Parallel()
 	srv := fakediscord.New(t, fakediscord.Options{})

@@ -226,7 +226,7 @@ func gameName(doc []byte) string {
 	var t struct {
 		Name string `json:"name"`
 	}
-	_ = json.Unmarshal(doc, &t)
+	_ = json.Unmarshal(spawner.TrimBOM(doc), &t) // as the parser reads it
 	return t.Name
 }
 

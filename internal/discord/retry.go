@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/mineral-contest/spawner/internal/backoff"
 )
 
 // Retry says how the adapter retries a REST call that failed for a reason
@@ -65,7 +67,7 @@ type retrying struct {
 }
 
 func newRetrying(next http.RoundTripper, r Retry) *retrying {
-	return &retrying{next: next, retry: r.withDefaults(), sleep: sleepCtx}
+	return &retrying{next: next, retry: r.withDefaults(), sleep: backoff.Sleep}
 }
 
 // budgetKey carries a retry budget that replaces Retry.Budget for the
@@ -82,7 +84,7 @@ func withRetryBudget(ctx context.Context, d time.Duration) context.Context {
 func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	start := time.Now()
-	backoff := t.retry.First
+	b := backoff.Backoff{Min: t.retry.First, Max: t.retry.Max}
 	budget := t.retry.Budget
 	if d, ok := ctx.Value(budgetKey{}).(time.Duration); ok {
 		budget = d
@@ -109,8 +111,7 @@ func (t *retrying) RoundTrip(req *http.Request) (*http.Response, error) {
 			if oneShot {
 				return resp, err
 			}
-			wait = backoff
-			backoff = min(2*backoff, t.retry.Max)
+			wait = b.Next()
 			if time.Since(start)+wait > budget {
 				return resp, err
 			}
@@ -189,15 +190,4 @@ func retryAfter(resp *http.Response) (time.Duration, bool) {
 		return time.Duration(s * float64(time.Second)), true
 	}
 	return 0, false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

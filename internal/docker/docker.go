@@ -67,6 +67,11 @@ const (
 	// MemoryReserveMiB is the host memory MaxServers leaves to the system
 	// and the bot.
 	MemoryReserveMiB = 1024
+	// BadPortRecheck is how long a host port the engine could not bind
+	// (another program held it) is passed over while other ports of the
+	// range are free; then it is tried again. When no other port is free it
+	// is tried at once: the program may have let it go.
+	BadPortRecheck = 10 * time.Minute
 )
 
 // Engine API concurrency.
@@ -123,13 +128,13 @@ type Runtime struct {
 	allocMu sync.Mutex // held by allocate from listing to reserving
 
 	mu       sync.Mutex
-	reserved map[int]string // host port → creation id, while a RunTask is under way
-	badPorts map[int]bool   // host ports the engine could not bind (used by something else)
+	reserved map[int]string    // host port → creation id, while a RunTask is under way
+	badPorts map[int]time.Time // host ports the engine could not bind (used by something else) → when
 	exited   map[string]bool
 	creating map[string]chan struct{} // creation id → closed when its RunTask returns
 	ncpu     int                      // host cores, once known
-	// bridgeGateway is the default bridge's gateway, once known: the
-	// private address when Config.PrivateHostIP is empty.
+	// bridgeGateway is the host's address on the default bridge, once
+	// known: the private address when Config.PrivateHostIP is empty.
 	bridgeGateway string
 }
 
@@ -161,7 +166,7 @@ func New(cfg Config, opts ...client.Opt) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]bool{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
+	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]time.Time{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
 }
 
 // Close releases the client's connections.
@@ -227,6 +232,9 @@ func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 		}
 		t, retry, err := r.create(ctx, name, spec, bindings, cpu)
 		r.release(spec.CreationID)
+		if err == nil {
+			r.forgetBad(bindings)
+		}
 		if retry && attempt < attempts {
 			continue
 		}
@@ -289,39 +297,9 @@ func (r *Runtime) existing(ctx context.Context, name, creation string) (spawner.
 // when the engine could not bind a host port; the container is then
 // removed and the port marked bad.
 func (r *Runtime) create(ctx context.Context, name string, spec spawner.TaskSpec, bindings []binding, nanoCPUs int64) (t spawner.Task, retry bool, err error) {
-	memory := spec.Memory
-	if memory <= 0 {
-		memory = r.cfg.DefaultMemoryMiB
-	}
-	grace := int(r.cfg.StopGrace / time.Second)
-	labels := r.labels(spec.Tags, spec.CreationID, bindings)
-	exposed, portMap := nat.PortSet{}, nat.PortMap{}
-	for _, b := range bindings {
-		p := nat.Port(strconv.Itoa(b.container) + "/" + b.proto)
-		exposed[p] = struct{}{}
-		hostIP := r.cfg.HostIP
-		if b.private {
-			if hostIP, err = r.privateHostIP(ctx); err != nil {
-				return spawner.Task{}, false, err
-			}
-		}
-		portMap[p] = append(portMap[p], nat.PortBinding{HostIP: hostIP, HostPort: strconv.Itoa(b.host)})
-	}
-	cfg := &container.Config{
-		Image:        spec.Image,
-		Env:          environment(spec.Env),
-		Labels:       labels,
-		ExposedPorts: exposed,
-		StopSignal:   "SIGTERM",
-		StopTimeout:  &grace,
-	}
-	host := &container.HostConfig{
-		PortBindings:  portMap,
-		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
-		Resources: container.Resources{
-			Memory:   int64(memory) << 20,
-			NanoCPUs: nanoCPUs,
-		},
+	cfg, host, err := r.containerConfig(ctx, spec, bindings, nanoCPUs)
+	if err != nil {
+		return spawner.Task{}, false, err
 	}
 	created, err := r.cli.ContainerCreate(ctx, cfg, host, nil, nil, name)
 	if cerrdefs.IsConflict(err) {
@@ -339,23 +317,81 @@ func (r *Runtime) create(ctx context.Context, name string, spec spawner.TaskSpec
 		return spawner.Task{}, false, fmt.Errorf("run container: create: %w", err)
 	}
 	if err := r.cli.ContainerStart(ctx, created.ID, container.StartOptions{}); err != nil {
-		// Nothing may be left behind; the start's own context may be done.
-		rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
-		defer cancel()
-		if rmErr := r.cli.ContainerRemove(rmCtx, created.ID, container.RemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
-			return spawner.Task{}, false, fmt.Errorf("run container: start: %w (and remove: %v)", err, rmErr)
-		}
-		if portInUse(err) {
-			r.markBad(bindings, err)
-			return spawner.Task{}, true, &spawner.RunFailure{Reason: "a host port of DOCKER_PORT_RANGE is used by another program", Detail: err.Error()}
-		}
-		return spawner.Task{}, false, &spawner.RunFailure{Reason: "the container did not start", Detail: err.Error()}
+		retry, err := r.startFailed(ctx, created.ID, bindings, err)
+		return spawner.Task{}, retry, err
 	}
 	c, err := r.cli.ContainerInspect(ctx, created.ID)
 	if err != nil {
 		return spawner.Task{}, false, fmt.Errorf("run container: inspect: %w", err)
 	}
 	return taskOf(c), false, nil
+}
+
+// containerConfig is the container of spec with bindings published, as
+// the engine takes it: no restart, stopped with SIGTERM and StopGrace.
+func (r *Runtime) containerConfig(ctx context.Context, spec spawner.TaskSpec, bindings []binding, nanoCPUs int64) (*container.Config, *container.HostConfig, error) {
+	exposed, portMap, err := r.publish(ctx, bindings)
+	if err != nil {
+		return nil, nil, err
+	}
+	memory := spec.Memory
+	if memory <= 0 {
+		memory = r.cfg.DefaultMemoryMiB
+	}
+	grace := int(r.cfg.StopGrace / time.Second)
+	cfg := &container.Config{
+		Image:        spec.Image,
+		Env:          environment(spec.Env),
+		Labels:       r.labels(spec.Tags, spec.CreationID, bindings),
+		ExposedPorts: exposed,
+		StopSignal:   "SIGTERM",
+		StopTimeout:  &grace,
+	}
+	host := &container.HostConfig{
+		PortBindings:  portMap,
+		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
+		Resources: container.Resources{
+			Memory:   int64(memory) << 20,
+			NanoCPUs: nanoCPUs,
+		},
+	}
+	return cfg, host, nil
+}
+
+// publish is the container ports of bindings and the host ports they are
+// published on: on HostIP, or on the private address for a private one.
+func (r *Runtime) publish(ctx context.Context, bindings []binding) (nat.PortSet, nat.PortMap, error) {
+	exposed, portMap := nat.PortSet{}, nat.PortMap{}
+	for _, b := range bindings {
+		p := nat.Port(strconv.Itoa(b.container) + "/" + b.proto)
+		exposed[p] = struct{}{}
+		hostIP := r.cfg.HostIP
+		if b.private {
+			var err error
+			if hostIP, err = r.privateHostIP(ctx); err != nil {
+				return nil, nil, err
+			}
+		}
+		portMap[p] = append(portMap[p], nat.PortBinding{HostIP: hostIP, HostPort: strconv.Itoa(b.host)})
+	}
+	return exposed, portMap, nil
+}
+
+// startFailed removes the container id whose start failed with err, so
+// that nothing is left behind, and says why it failed. retry is true when a
+// host port of bindings was in use: the port is marked bad.
+func (r *Runtime) startFailed(ctx context.Context, id string, bindings []binding, err error) (retry bool, _ error) {
+	// The start's own context may be done.
+	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	if rmErr := r.cli.ContainerRemove(rmCtx, id, container.RemoveOptions{Force: true}); rmErr != nil && !cerrdefs.IsNotFound(rmErr) {
+		return false, fmt.Errorf("run container: start: %w (and remove: %v)", err, rmErr)
+	}
+	if portInUse(err) {
+		r.markBad(bindings, err)
+		return true, &spawner.RunFailure{Reason: "a host port of DOCKER_PORT_RANGE is used by another program", Detail: err.Error()}
+	}
+	return false, &spawner.RunFailure{Reason: "the container did not start", Detail: err.Error()}
 }
 
 // portInUse tells the engine's answer to a start whose host port is bound
@@ -391,6 +427,21 @@ func labelOfTag(key string) (string, bool) {
 		return "", false
 	}
 	return "spawner." + rest, true
+}
+
+// tagsOfLabels is the task tags a container's labels (or a removed
+// container's event attributes) carry back; nil when none.
+func tagsOfLabels(labels map[string]string) map[string]string {
+	var tags map[string]string
+	for k, v := range labels {
+		if tag, ok := tagOfLabel(k); ok {
+			if tags == nil {
+				tags = map[string]string{}
+			}
+			tags[tag] = v
+		}
+	}
+	return tags
 }
 
 // tagOfLabel is the task tag a label carries back: "spawner.x" → "spawner:x".

@@ -483,6 +483,68 @@ func TestPortBoundByAnotherProgramSkipped(t *testing.T) {
 	}
 }
 
+// A host port another program held is handed out again once that
+// program let it go: at once when the range has no other port left (while
+// it holds the port, the refusal says so), and after
+// docker.BadPortRecheck when the range has others.
+func TestPortFreedByAnotherProgramHandedOutAgain(t *testing.T) {
+	t.Parallel()
+	t.Run("range otherwise exhausted", func(t *testing.T) {
+		w := newWorld(t, 2)
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(w.cfg.PortLo)))
+		if err != nil {
+			t.Fatalf("bind the range's first port: %v", err)
+		}
+		r := w.runtime()
+		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+1 {
+			t.Fatalf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
+		}
+		// While the program holds it, the refusal says so.
+		_, err = r.RunTask(context.Background(), w.spec())
+		var rf *spawner.RunFailure
+		if !errors.As(err, &rf) || !strings.Contains(rf.Reason, "used by another program") {
+			t.Fatalf("RunTask with the last port held by another program: %v, want a RunFailure saying so", err)
+		}
+		if n := len(w.containers(w.cfg.Deployment)); n != 1 {
+			t.Errorf("%d containers, want the 1 server: the failed attempts removed", n)
+		}
+		_ = ln.Close() // the other program exits
+		task, err := r.RunTask(context.Background(), w.spec())
+		if err != nil {
+			t.Fatalf("RunTask once the other program let port %d go: %v", w.cfg.PortLo, err)
+		}
+		if hp := task.Ports[gamePort]; hp != w.cfg.PortLo {
+			t.Errorf("host port %d, want %d, the only one left", hp, w.cfg.PortLo)
+		}
+		w.ping(task)
+	})
+	t.Run("after the recheck delay", func(t *testing.T) {
+		w := newWorld(t, 4)
+		var ahead atomic.Int64 // how far the adapter's clock is ahead of the wall clock
+		r := w.runtime(func(c *docker.Config) {
+			c.Now = func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
+		})
+		ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(w.cfg.PortLo)))
+		if err != nil {
+			t.Fatalf("bind the range's first port: %v", err)
+		}
+		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+1 {
+			t.Fatalf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
+		}
+		_ = ln.Close()
+		// Within the delay, the port is still passed over while others are free.
+		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+2 {
+			t.Errorf("host port %d right after the failure, want %d", hp, w.cfg.PortLo+2)
+		}
+		ahead.Store(int64(docker.BadPortRecheck))
+		task := w.run(r, w.spec())
+		if hp := task.Ports[gamePort]; hp != w.cfg.PortLo {
+			t.Errorf("host port %d after %s, want %d again", hp, docker.BadPortRecheck, w.cfg.PortLo)
+		}
+		w.ping(task)
+	})
+}
+
 // An image that is not on the host and cannot be pulled fails the run
 // cleanly, saying why, and leaves nothing behind.
 func TestMissingImageFailsCleanly(t *testing.T) {

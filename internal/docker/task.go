@@ -26,14 +26,7 @@ func taskOf(c container.InspectResponse) spawner.Task {
 	t := spawner.Task{ARN: c.ID, Status: spawner.TaskPending}
 	if c.Config != nil {
 		t.StartedBy = c.Config.Labels[LabelStartedBy]
-		for k, v := range c.Config.Labels {
-			if tag, ok := tagOfLabel(k); ok {
-				if t.Tags == nil {
-					t.Tags = map[string]string{}
-				}
-				t.Tags[tag] = v
-			}
-		}
+		t.Tags = tagsOfLabels(c.Config.Labels)
 		t.Ports = hostPorts(c.Config.Labels[LabelPorts])
 	}
 	if created, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
@@ -115,9 +108,10 @@ func hostPorts(label string) map[int]int {
 // port of ports (the same host port for its TCP and UDP), for creation,
 // until release. A port is free when no container of any deployment
 // publishes or was handed it (read from the engine at every call, so a
-// restart forgets nothing), no RunTask under way holds it, and the engine
-// never failed to bind it. No port is free: a *spawner.RunFailure. The
-// bindings of the game ports listed in private are marked private.
+// restart forgets nothing) and no RunTask under way holds it. A port the
+// engine failed to bind is taken only after BadPortRecheck, or when no
+// other is free. No port is free: a *spawner.RunFailure. The bindings of
+// the game ports listed in private are marked private.
 func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner.PortSpec, private []int) ([]binding, error) {
 	if len(ports) == 0 {
 		return nil, nil
@@ -126,6 +120,44 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 	// never read the engine before either has reserved.
 	r.allocMu.Lock()
 	defer r.allocMu.Unlock()
+	used, err := r.takenPorts(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.cfg.Now()
+	hostOf := map[int]int{}
+	var out []binding
+	for _, p := range ports {
+		proto := strings.ToLower(p.Proto)
+		if proto == "" {
+			proto = "tcp"
+		}
+		h, ok := hostOf[p.Port]
+		if !ok {
+			if h, ok = r.freePort(used, now); !ok {
+				for _, b := range out {
+					delete(r.reserved, b.host)
+				}
+				return nil, &spawner.RunFailure{
+					Reason: fmt.Sprintf("no free port in DOCKER_PORT_RANGE %d-%d", r.cfg.PortLo, r.cfg.PortHi),
+					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server or another program", distinctPorts(ports)),
+				}
+			}
+			hostOf[p.Port] = h
+			r.reserved[h] = creation
+		}
+		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(private, p.Port)})
+	}
+	return out, nil
+}
+
+// takenPorts is the host ports the engine's containers publish, and those
+// handed to a container of this bot, of any deployment, that has not
+// ended (a container created but not started publishes nothing yet).
+func (r *Runtime) takenPorts(ctx context.Context) (map[int]bool, error) {
 	list, err := r.cli.ContainerList(ctx, container.ListOptions{All: true, Filters: filters.NewArgs()})
 	if err != nil {
 		return nil, fmt.Errorf("run container: list containers: %w", err)
@@ -141,41 +173,28 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 			}
 		}
 	}
+	return used, nil
+}
 
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	next := r.cfg.PortLo
-	hostOf := map[int]int{}
-	var out []binding
-	for _, p := range ports {
-		proto := strings.ToLower(p.Proto)
-		if proto == "" {
-			proto = "tcp"
+// freePort is the first port of the range that is not used and that nobody
+// reserved, passing over those the engine failed to bind less than
+// BadPortRecheck before now; when only such ports are left, the one marked
+// longest ago, since its program may be gone. r.mu must be held.
+func (r *Runtime) freePort(used map[int]bool, now time.Time) (int, bool) {
+	retry := 0
+	for p := r.cfg.PortLo; p <= r.cfg.PortHi; p++ {
+		if used[p] || r.reserved[p] != "" {
+			continue
 		}
-		h, ok := hostOf[p.Port]
-		if !ok {
-			for ; next <= r.cfg.PortHi; next++ {
-				if !used[next] && !r.badPorts[next] && r.reserved[next] == "" {
-					break
-				}
+		if at, bad := r.badPorts[p]; bad && now.Sub(at) < BadPortRecheck {
+			if retry == 0 || at.Before(r.badPorts[retry]) {
+				retry = p
 			}
-			if next > r.cfg.PortHi {
-				for _, b := range out {
-					delete(r.reserved, b.host)
-				}
-				return nil, &spawner.RunFailure{
-					Reason: fmt.Sprintf("no free port in DOCKER_PORT_RANGE %d-%d", r.cfg.PortLo, r.cfg.PortHi),
-					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server or another program", distinctPorts(ports)),
-				}
-			}
-			h = next
-			hostOf[p.Port] = h
-			r.reserved[h] = creation
-			next++
+			continue
 		}
-		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(private, p.Port)})
+		return p, true
 	}
-	return out, nil
+	return retry, retry != 0
 }
 
 // distinctPorts is how many host ports ports need.
@@ -199,25 +218,36 @@ func (r *Runtime) release(creation string) {
 	}
 }
 
-// markBad remembers host ports the engine failed to bind, so they are not
-// handed out again by this process.
+// markBad remembers host ports the engine failed to bind, so that
+// allocate passes over them for BadPortRecheck while others are free.
 // The engine's error names the port ("Bind for 0.0.0.0:25565 failed",
 // "listen tcp4 0.0.0.0:25565: bind"); when it names none, all are marked.
 func (r *Runtime) markBad(bindings []binding, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	now := r.cfg.Now()
 	msg := err.Error()
 	named := false
 	for _, b := range bindings {
 		p := ":" + strconv.Itoa(b.host)
 		if strings.Contains(msg, p+" ") || strings.Contains(msg, p+":") {
-			r.badPorts[b.host] = true
+			r.badPorts[b.host] = now
 			named = true
 		}
 	}
 	if !named {
 		for _, b := range bindings {
-			r.badPorts[b.host] = true
+			r.badPorts[b.host] = now
 		}
+	}
+}
+
+// forgetBad clears the marks of the host ports a container was just
+// started on: whatever held them has let them go.
+func (r *Runtime) forgetBad(bindings []binding) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, b := range bindings {
+		delete(r.badPorts, b.host)
 	}
 }

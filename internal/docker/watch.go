@@ -10,6 +10,7 @@ import (
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/events"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -30,8 +31,7 @@ const (
 // returns nil when ctx ends; it is the caller's goroutine that runs it.
 func (r *Runtime) Watch(ctx context.Context, fn func(spawner.Task)) error {
 	since := r.cfg.Now()
-	backoff := watchBackoffMin
-	failing := false
+	b := backoff.Backoff{Min: watchBackoffMin, Max: watchBackoffMax}
 	for ctx.Err() == nil {
 		last, got, err := r.watchOnce(ctx, since, fn)
 		if !last.IsZero() {
@@ -41,17 +41,13 @@ func (r *Runtime) Watch(ctx context.Context, fn func(spawner.Task)) error {
 			break
 		}
 		if got { // the connection worked for a while: a new failure
-			backoff, failing = watchBackoffMin, false
+			b.Reset()
 		}
-		if !failing { // one log line per streak of failures
+		wait := b.Next()
+		if b.Failures() == 1 { // one log line per streak of failures
 			r.cfg.Log.Warn("docker events stream broke; reconnecting", "err", err, "host", r.Host())
-			failing = true
 		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, watchBackoffMax)
+		_ = backoff.Sleep(ctx, wait) // ctx's end is seen by the loop
 	}
 	return nil
 }
@@ -105,14 +101,7 @@ func (r *Runtime) taskOfEvent(ctx context.Context, m events.Message) (spawner.Ta
 		r.cfg.Log.Warn("docker events: inspect container", "container", shortID(m.Actor.ID), "err", err)
 	}
 	t := spawner.Task{ARN: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
-	for k, v := range attrs {
-		if tag, ok := tagOfLabel(k); ok {
-			if t.Tags == nil {
-				t.Tags = map[string]string{}
-			}
-			t.Tags[tag] = v
-		}
-	}
+	t.Tags = tagsOfLabels(attrs)
 	t.Ports = hostPorts(attrs[LabelPorts])
 	t.StoppedReason = "container removed"
 	if code, err := strconv.Atoi(attrs["exitCode"]); err == nil {

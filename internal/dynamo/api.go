@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"github.com/mineral-contest/spawner/internal/awsapi"
+	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // DynamoAPI is how the table reaches DynamoDB: one JSON document in and
@@ -46,39 +47,45 @@ type value map[string]json.RawMessage
 
 func str(s string) value { return value{"S": strconv.AppendQuote(nil, s)} }
 
-func number(n int) value { return value{"N": strconv.AppendQuote(nil, strconv.Itoa(n))} }
-
 func boolean(b bool) value { return value{"BOOL": strconv.AppendBool(nil, b)} }
 
-// typeName is v's type, for error messages: "S", "N", "L", ...
-func (v value) typeName() string {
-	if len(v) == 1 {
-		for t := range v {
-			return t
+// attr is v as a record's attribute, of its DynamoDB type's kind: only S,
+// N and BOOL carry their value; a value of a type newer than this code,
+// or of none, is of no kind a record holds.
+func (v value) attr() spawner.Attr {
+	if len(v) != 1 {
+		return spawner.Attr{}
+	}
+	for t, raw := range v {
+		switch t {
+		case "S":
+			var s string
+			if json.Unmarshal(raw, &s) == nil {
+				return spawner.StringAttr(s)
+			}
+		case "N":
+			var n string
+			if json.Unmarshal(raw, &n) == nil {
+				return spawner.Attr{Kind: spawner.AttrNumber, Text: n}
+			}
+		case "BOOL":
+			var b bool
+			if json.Unmarshal(raw, &b) == nil {
+				return spawner.BoolAttr(b)
+			}
+		case "NULL":
+			return spawner.Attr{Kind: spawner.AttrNull}
+		case "B":
+			return spawner.Attr{Kind: spawner.AttrBinary}
+		case "L":
+			return spawner.Attr{Kind: spawner.AttrList}
+		case "M":
+			return spawner.Attr{Kind: spawner.AttrMap}
+		case "SS", "NS", "BS":
+			return spawner.Attr{Kind: spawner.AttrSet}
 		}
 	}
-	return "not one typed value"
-}
-
-// string is v's S, if v is one.
-func (v value) string() (string, bool) {
-	var s string
-	raw, ok := v["S"]
-	return s, ok && len(v) == 1 && json.Unmarshal(raw, &s) == nil
-}
-
-// number is v's N, the decimal string, if v is one.
-func (v value) number() (string, bool) {
-	var s string
-	raw, ok := v["N"]
-	return s, ok && len(v) == 1 && json.Unmarshal(raw, &s) == nil
-}
-
-// boolean is v's BOOL, if v is one.
-func (v value) boolean() (bool, bool) {
-	var b bool
-	raw, ok := v["BOOL"]
-	return b, ok && len(v) == 1 && json.Unmarshal(raw, &b) == nil
+	return spawner.Attr{}
 }
 
 type scanInput struct {

@@ -1,24 +1,26 @@
-// Package dynamo keeps the server records in the DynamoDB table, the truth
-// the daemon rebuilds its mirror from at start.
+// Package dynamo keeps the records in the DynamoDB table, the truth the
+// daemon rebuilds its state from at start.
 //
 // The table is the original JavaScript bot's: partition key taskId (S), and
 // its attributes taskId, publicIpAddress, token, creationDate (N, Unix ms),
 // channelId, typeServer and userId are read and written exactly as it did,
-// so a table it wrote is adopted. Our own attributes are optional on read:
-// absent means zero.
+// so a table it wrote is adopted. What a record holds and when it is
+// malformed is spawner.Record's to say; this package translates between a
+// Record and an item: a string is S, a number N, a boolean BOOL.
 //
 // Game templates live in the same table, under the key
 // spawner.GameKeyPrefix+name ("game/<name>"), with the template's JSON in
 // the attribute template (S) and the time it was stored in updatedAt (N,
-// Unix ms). Load never returns them as servers; LoadGames returns only them.
+// Unix ms). A member's creation cooldown lives there too, under the key
+// spawner.CooldownKeyPrefix+member id ("cooldown/<member id>"), with the
+// time it started in startedAt (N, Unix ms). A table without any (an older
+// bot's) has no cooldown running. LoadAll reads all of them in one Scan.
 package dynamo
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -28,35 +30,8 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// Attribute names. The first group is the original bot's and must not change.
-const (
-	attrTaskID          = "taskId"          // S, partition key: task ARN, or spawner.PendingKeyPrefix+creation id
-	attrPublicIP        = "publicIpAddress" // S
-	attrToken           = "token"           // S
-	attrCreationDate    = "creationDate"    // N, Unix ms
-	attrChannelID       = "channelId"       // S
-	attrTypeServer      = "typeServer"      // S, the variant
-	attrUserID          = "userId"          // S
-	attrCreationID      = "creationId"      // S
-	attrGame            = "game"            // S
-	attrStatusMessageID = "statusMessageId" // S
-	attrPort            = "port"            // N
-	attrLocale          = "locale"          // S
-	attrState           = "state"           // S, spawner.State
-	attrRunningDate     = "runningDate"     // N, Unix ms
-	attrReadyDate       = "readyDate"       // N, Unix ms
-	attrWarnings        = "warnings"        // N, player-count warnings since the last good check
-	attrRuntimeWarned   = "runtimeWarned"   // BOOL, the maximum-duration warning was posted
-	attrStopAt          = "stopAt"          // N, Unix ms: when the runtime watchdog stops the server
-	attrExtensions      = "extensions"      // N, /server extend calls so far
-	attrRCONPassword    = "rconPassword"    // S, secret
-	attrGameTemplate    = "gameTemplate"    // S, JSON text of the game's template at creation
-	attrPlayers         = "players"         // N, players the last probe saw; -1: the game does not count them; absent: unknown (0)
-
-	// A game template's item: taskId is spawner.GameKeyPrefix+name.
-	attrTemplate  = "template"  // S, the template's JSON
-	attrUpdatedAt = "updatedAt" // N, Unix ms
-)
+// attrTaskID is the partition key: the record's key (spawner.KeyAttr).
+const attrTaskID = spawner.KeyAttr
 
 // Table is the server table. Its methods are safe for concurrent use.
 type Table struct {
@@ -81,116 +56,78 @@ func New(api DynamoAPI, table string) *Table {
 // Name is the table's name.
 func (t *Table) Name() string { return t.name }
 
-// ItemError is an item of the table that could not be turned into a
-// server: the item is left in the table and skipped.
-type ItemError struct {
-	Key string // the item's taskId, or "" when it has none usable
-	Err error  // what is wrong, naming the attribute
-}
-
-func (e *ItemError) Error() string {
-	key := strconv.Quote(e.Key)
-	if e.Key == "" {
-		key = "without a usable taskId"
+// LoadAll reads the whole table in one consistent Scan (every page) and
+// returns its servers, game templates and cooldowns. An item that cannot
+// be read (a missing or wrong-typed taskId, userId, channelId or
+// creationDate, an unknown state, a template that is not JSON, ...; the
+// rules are spawner.Record's) is left in the table, skipped and returned
+// among the snapshot's problems, a *spawner.RecordError naming its key and
+// what is wrong. err is for the scan itself.
+func (t *Table) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
+	var snap spawner.Snapshot
+	err := t.scan(ctx, func(item item) {
+		rec := recordOf(item)
+		key, err := rec.Key()
+		if err != nil {
+			snap.Skip("", err)
+			return
+		}
+		snap.Add(key, rec)
+	})
+	if err != nil {
+		return spawner.Snapshot{}, err
 	}
-	return fmt.Sprintf("item %s: %v", key, e.Err)
+	return snap, nil
 }
 
-func (e *ItemError) Unwrap() error { return e.Err }
-
-// Load reads the whole table (a consistent Scan, every page) and returns
-// its servers. Items that cannot be turned into a Server (missing or
-// wrong-typed taskId, userId or channelId, creationDate not a number, an
-// unknown state, ...) are skipped and returned as problems, one *ItemError
-// each naming the item's key and what is wrong; err is for the scan itself,
-// and then servers is nil. Game templates (keys starting with
-// spawner.GameKeyPrefix) are not servers: Load skips them silently.
+// Put writes the whole record of s under s.Key(), replacing what was there.
+// Idempotent. When the record moves from the creation key to the task ARN,
+// the caller deletes the old key once the new one is written.
 //
-// A server read from an item of the original bot has Port 0 (the caller
-// fills in its game's port) and an empty State (the caller treats it as
-// ready).
-func (t *Table) Load(ctx context.Context) (servers []spawner.Server, problems []error, err error) {
-	err = t.scan(ctx, func(item item) {
-		if isGame(item) {
-			return
-		}
-		s, err := decode(item)
-		if err != nil {
-			problems = append(problems, err)
-			return
-		}
-		servers = append(servers, s)
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return servers, problems, nil
+// Times are stored in Unix milliseconds, so they load back truncated to the
+// millisecond, in UTC. A server that LoadAll could not read back (no task
+// ARN nor creation id, no owner, no channel, no creation time) is refused
+// without calling DynamoDB.
+func (t *Table) Put(ctx context.Context, s spawner.Server) error {
+	rec, err := s.Record()
+	return t.put(ctx, rec, err)
 }
 
-// LoadGames reads the whole table (a consistent Scan, every page) and
-// returns the stored game templates by name, each the JSON document as it
-// was put. A game item without a usable template (missing, not a string,
-// not JSON) is skipped and returned as a problem, an *ItemError naming its
-// key; err is for the scan itself, and then games is nil. Servers are
-// skipped. The templates' content is the caller's to validate.
-func (t *Table) LoadGames(ctx context.Context) (games map[string][]byte, problems []error, err error) {
-	games = make(map[string][]byte)
-	err = t.scan(ctx, func(item item) {
-		if !isGame(item) {
-			return
-		}
-		name, doc, err := decodeGame(item)
-		if err != nil {
-			problems = append(problems, err)
-			return
-		}
-		games[name] = doc
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-	return games, problems, nil
+// Delete removes the record under key (a Server.Key()). A key that is not
+// in the table is not an error.
+func (t *Table) Delete(ctx context.Context, key string) error {
+	return t.delete(ctx, key, nil)
 }
 
 // PutGame stores the template doc under the name name, replacing the one
 // stored under that name, if any. Idempotent. doc must be JSON; an empty
 // name or a doc that is not JSON is refused without calling DynamoDB.
 func (t *Table) PutGame(ctx context.Context, name string, doc []byte) error {
-	if err := checkGame(name, doc); err != nil {
-		return err
-	}
-	err := t.api.JSON(ctx, "PutItem", putItemInput{TableName: t.name, Item: item{
-		attrTaskID:    str(spawner.GameKeyPrefix + name),
-		attrTemplate:  str(string(doc)),
-		attrUpdatedAt: millis(t.now()),
-	}}, nil)
-	if err != nil {
-		return fmt.Errorf("put game %s: %w", name, err)
-	}
-	return nil
+	rec, err := spawner.GameRecord(name, doc, t.now())
+	return t.put(ctx, rec, err)
 }
 
 // DeleteGame removes the template stored under name. A name with no
 // template is not an error.
 func (t *Table) DeleteGame(ctx context.Context, name string) error {
-	if name == "" {
-		return errors.New("delete game: empty name")
-	}
-	if err := t.Delete(ctx, spawner.GameKeyPrefix+name); err != nil {
-		return fmt.Errorf("delete game %s: %w", name, err)
-	}
-	return nil
+	key, err := spawner.GameKey(name)
+	return t.delete(ctx, key, err)
 }
 
-// checkGame refuses what LoadGames could not read back.
-func checkGame(name string, doc []byte) error {
-	switch {
-	case name == "":
-		return errors.New("put game: empty name")
-	case !json.Valid(doc):
-		return fmt.Errorf("put game %s: the template is not JSON", name)
-	}
-	return nil
+// PutCooldown records that member's creation cooldown started at since,
+// replacing the one stored for them, if any. Idempotent. An empty member
+// or a time LoadAll could not read back (not after 1970) is refused
+// without calling DynamoDB. since loads back truncated to the millisecond.
+func (t *Table) PutCooldown(ctx context.Context, member string, since time.Time) error {
+	rec, err := spawner.CooldownRecord(member, since)
+	return t.put(ctx, rec, err)
+}
+
+// DeleteCooldown removes member's creation cooldown. A member with none
+// is not an error.
+func (t *Table) DeleteCooldown(ctx context.Context, member string) error {
+	key, err := spawner.CooldownKey(member)
+	return t.delete(ctx, key, err)
 }
 
 // scan calls each for every item of the table, page after page.
@@ -211,57 +148,30 @@ func (t *Table) scan(ctx context.Context, each func(item)) error {
 	}
 }
 
-// isGame reports whether item is a game template's.
-func isGame(it item) bool {
-	key, ok := it[attrTaskID].string()
-	return ok && strings.HasPrefix(key, spawner.GameKeyPrefix)
-}
-
-// decodeGame reads a game template's item.
-func decodeGame(item item) (string, []byte, error) {
-	d := decoder{item: item}
-	key := d.str(attrTaskID, true)
-	name := strings.TrimPrefix(key, spawner.GameKeyPrefix)
-	doc := d.str(attrTemplate, true)
-	d.millis(attrUpdatedAt, false)
-	switch {
-	case d.err != nil:
-	case name == "":
-		d.fail(errors.New("the game has no name"))
-	case !json.Valid([]byte(doc)):
-		d.fail(fmt.Errorf("%s is not JSON", attrTemplate))
+// put writes rec, made by spawner (Server.Record, GameRecord,
+// CooldownRecord), as an item, replacing the one under its key. refused,
+// when not nil, is why spawner would not make the record: it is returned,
+// and DynamoDB is not called.
+func (t *Table) put(ctx context.Context, rec spawner.Record, refused error) error {
+	if refused != nil {
+		return fmt.Errorf("put %w", refused)
 	}
-	if d.err != nil {
-		return "", nil, &ItemError{Key: key, Err: d.err}
-	}
-	return name, []byte(doc), nil
-}
-
-// Put writes the whole record of s under s.Key(), replacing what was there.
-// Idempotent. When the record moves from the creation key to the task ARN,
-// the caller deletes the old key once the new one is written.
-//
-// Times are stored in Unix milliseconds, so they load back truncated to the
-// millisecond, in UTC. A server that Load could not read back (no task ARN
-// nor creation id, no owner, no channel, no creation time) is refused
-// without calling DynamoDB.
-func (t *Table) Put(ctx context.Context, s spawner.Server) error {
-	if err := s.Storable(); err != nil {
-		return fmt.Errorf("put %w", err)
-	}
-	err := t.api.JSON(ctx, "PutItem", putItemInput{TableName: t.name, Item: encode(s)}, nil)
-	if err != nil {
-		return fmt.Errorf("put server %s: %w", s.Key(), err)
+	key, _ := rec.Key() // spawner's records all have one
+	if err := t.api.JSON(ctx, "PutItem", putItemInput{TableName: t.name, Item: itemOf(rec)}, nil); err != nil {
+		return fmt.Errorf("put %s: %w", spawner.DescribeKey(key), err)
 	}
 	return nil
 }
 
-// Delete removes the record under key (a Server.Key()). A key that is not
-// in the table is not an error.
-func (t *Table) Delete(ctx context.Context, key string) error {
-	err := t.api.JSON(ctx, "DeleteItem", deleteItemInput{TableName: t.name, Key: item{attrTaskID: str(key)}}, nil)
-	if err != nil {
-		return fmt.Errorf("delete server %s: %w", key, err)
+// delete removes the item under key; one that is not there is not an
+// error. refused, when not nil, is why spawner would not make the key
+// (GameKey, CooldownKey): it is returned, and DynamoDB is not called.
+func (t *Table) delete(ctx context.Context, key string, refused error) error {
+	if refused != nil {
+		return fmt.Errorf("delete %w", refused)
+	}
+	if err := t.api.JSON(ctx, "DeleteItem", deleteItemInput{TableName: t.name, Key: item{attrTaskID: str(key)}}, nil); err != nil {
+		return fmt.Errorf("delete %s: %w", spawner.DescribeKey(key), err)
 	}
 	return nil
 }
@@ -288,12 +198,6 @@ func (t *Table) Check(ctx context.Context) error {
 		return &spawner.Problem{Err: spawner.Unreachable(err)}
 	}
 	return &spawner.Problem{Var: "AWS_DYNAMODB_TABLE_NAME", Err: err}
-}
-
-// isAPIError reports whether err is DynamoDB's refusal with code.
-func isAPIError(err error, code string) bool {
-	var api smithy.APIError
-	return errors.As(err, &api) && api.ErrorCode() == code
 }
 
 // unanswered reports whether an AWS call failed without an answer from AWS
@@ -401,226 +305,34 @@ func (t *Table) checkSchema(desc *tableDescription) error {
 	return nil
 }
 
-// encode is the item for s. Empty strings and zero times are left out,
-// as the original bot left out what it did not know.
-func encode(s spawner.Server) item {
-	it := item{
-		attrTaskID:       str(s.Key()),
-		attrCreationDate: millis(s.CreatedAt),
-	}
-	put := func(name, v string) {
-		if v != "" {
-			it[name] = str(v)
+// itemOf is the item of rec: a string is S, a number N, a boolean BOOL.
+func itemOf(rec spawner.Record) item {
+	it := make(item, len(rec))
+	for name, a := range rec {
+		switch a.Kind {
+		case spawner.AttrString:
+			it[name] = str(a.Text)
+		case spawner.AttrNumber:
+			it[name] = value{"N": strconv.AppendQuote(nil, a.Text)}
+		case spawner.AttrBool:
+			it[name] = boolean(a.Bool)
 		}
-	}
-	put(attrPublicIP, s.Address)
-	put(attrToken, s.Token)
-	put(attrChannelID, s.ChannelID)
-	put(attrTypeServer, s.Variant)
-	put(attrUserID, s.Owner)
-	put(attrCreationID, s.CreationID)
-	put(attrGame, s.Game)
-	put(attrStatusMessageID, s.StatusMessageID)
-	put(attrLocale, s.Locale)
-	put(attrState, string(s.State))
-	if s.Port != 0 {
-		it[attrPort] = number(s.Port)
-	}
-	if !s.RunningAt.IsZero() {
-		it[attrRunningDate] = millis(s.RunningAt)
-	}
-	if !s.ReadyAt.IsZero() {
-		it[attrReadyDate] = millis(s.ReadyAt)
-	}
-	if s.Warnings > 0 {
-		it[attrWarnings] = number(s.Warnings)
-	}
-	if s.RuntimeWarned {
-		it[attrRuntimeWarned] = boolean(true)
-	}
-	if !s.StopsAt.IsZero() {
-		it[attrStopAt] = millis(s.StopsAt)
-	}
-	if s.Extensions > 0 {
-		it[attrExtensions] = number(s.Extensions)
-	}
-	put(attrRCONPassword, s.RCONPassword)
-	put(attrGameTemplate, string(s.GameTemplate))
-	if s.Players != 0 {
-		it[attrPlayers] = number(min(s.Players, spawner.MaxPlayers))
 	}
 	return it
 }
 
-func millis(t time.Time) value {
-	return value{"N": strconv.AppendQuote(nil, strconv.FormatInt(t.UnixMilli(), 10))}
+// recordOf is the record of it, each attribute of its DynamoDB type's
+// kind; what the record's rules make of it is spawner.Record's business.
+func recordOf(it item) spawner.Record {
+	rec := make(spawner.Record, len(it))
+	for name, v := range it {
+		rec[name] = v.attr()
+	}
+	return rec
 }
 
-// decode turns an item into a server, or says (as an *ItemError) what in
-// it is wrong. Attribute values never appear in the error: token is a secret.
-func decode(item item) (spawner.Server, error) {
-	d := decoder{item: item}
-	key := d.str(attrTaskID, true)
-	if d.err != nil {
-		return spawner.Server{}, &ItemError{Err: d.err}
-	}
-	if key == "" {
-		return spawner.Server{}, &ItemError{Err: fmt.Errorf("%s is empty", attrTaskID)}
-	}
-
-	var s spawner.Server
-	if id, ok := strings.CutPrefix(key, spawner.PendingKeyPrefix); ok {
-		s.CreationID = id
-	} else {
-		s.TaskARN = key
-	}
-	s.Owner = d.str(attrUserID, true)
-	s.ChannelID = d.str(attrChannelID, true)
-	s.CreatedAt = d.millis(attrCreationDate, true)
-	s.Address = d.str(attrPublicIP, false)
-	s.Token = d.str(attrToken, false)
-	s.Variant = d.str(attrTypeServer, false)
-	if id := d.str(attrCreationID, false); id != "" {
-		if s.CreationID != "" && id != s.CreationID {
-			d.fail(fmt.Errorf("%s does not match the key's creation id", attrCreationID))
-		}
-		s.CreationID = id
-	}
-	s.Game = d.str(attrGame, false)
-	s.StatusMessageID = d.str(attrStatusMessageID, false)
-	s.Locale = d.str(attrLocale, false)
-	s.State = spawner.State(d.str(attrState, false))
-	if s.State != "" && !s.State.Known() {
-		d.fail(fmt.Errorf("%s is not a known state", attrState))
-	}
-	s.Port = d.port()
-	s.RunningAt = d.millis(attrRunningDate, false)
-	s.ReadyAt = d.millis(attrReadyDate, false)
-	if n, ok := d.number(attrWarnings, false); ok {
-		if n < 0 || n > 1000 {
-			d.fail(fmt.Errorf("%s is not a small whole number", attrWarnings))
-		}
-		s.Warnings = int(n)
-	}
-	s.RuntimeWarned = d.boolean(attrRuntimeWarned)
-	s.StopsAt = d.millis(attrStopAt, false)
-	if n, ok := d.number(attrExtensions, false); ok {
-		if n < 0 || n > 1000 {
-			d.fail(fmt.Errorf("%s is not a small whole number", attrExtensions))
-		}
-		s.Extensions = int(n)
-	}
-	s.RCONPassword = d.str(attrRCONPassword, false)
-	if tpl := d.str(attrGameTemplate, false); tpl != "" {
-		s.GameTemplate = []byte(tpl)
-	}
-	if n, ok := d.number(attrPlayers, false); ok {
-		if n < -1 || n > spawner.MaxPlayers {
-			d.fail(fmt.Errorf("%s is not a player count", attrPlayers))
-		}
-		s.Players = int(n)
-	}
-
-	if s.Owner == "" && d.err == nil {
-		d.fail(fmt.Errorf("%s is empty", attrUserID))
-	}
-	if s.ChannelID == "" && d.err == nil {
-		d.fail(fmt.Errorf("%s is empty", attrChannelID))
-	}
-	if d.err != nil {
-		return spawner.Server{}, &ItemError{Key: key, Err: d.err}
-	}
-	return s, nil
-}
-
-// decoder reads typed attributes of one item, keeping the first problem.
-type decoder struct {
-	item item
-	err  error
-}
-
-func (d *decoder) fail(err error) {
-	if d.err == nil {
-		d.err = err
-	}
-}
-
-func (d *decoder) str(name string, required bool) string {
-	av, ok := d.item[name]
-	if !ok {
-		if required {
-			d.fail(fmt.Errorf("%s is missing", name))
-		}
-		return ""
-	}
-	v, ok := av.string()
-	if !ok {
-		d.fail(fmt.Errorf("%s is %s, want a string (S)", name, av.typeName()))
-		return ""
-	}
-	return v
-}
-
-// boolean reads an optional BOOL attribute.
-func (d *decoder) boolean(name string) bool {
-	av, ok := d.item[name]
-	if !ok {
-		return false
-	}
-	v, ok := av.boolean()
-	if !ok {
-		d.fail(fmt.Errorf("%s is %s, want a boolean (BOOL)", name, av.typeName()))
-		return false
-	}
-	return v
-}
-
-// number reads an N attribute as an int64. DynamoDB numbers are decimal
-// strings; a JavaScript writer may have stored a float like "1.7e12".
-func (d *decoder) number(name string, required bool) (int64, bool) {
-	av, ok := d.item[name]
-	if !ok {
-		if required {
-			d.fail(fmt.Errorf("%s is missing", name))
-		}
-		return 0, false
-	}
-	v, ok := av.number()
-	if !ok {
-		d.fail(fmt.Errorf("%s is %s, want a number (N)", name, av.typeName()))
-		return 0, false
-	}
-	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
-		return n, true
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsNaN(f) || math.IsInf(f, 0) || f != math.Trunc(f) || math.Abs(f) > 1<<62 {
-		d.fail(fmt.Errorf("%s is not a whole number", name))
-		return 0, false
-	}
-	return int64(f), true
-}
-
-func (d *decoder) millis(name string, required bool) time.Time {
-	n, ok := d.number(name, required)
-	if !ok {
-		return time.Time{}
-	}
-	if n <= 0 {
-		d.fail(fmt.Errorf("%s is not a time after 1970", name))
-		return time.Time{}
-	}
-	return time.UnixMilli(n).UTC()
-}
-
-func (d *decoder) port() int {
-	n, ok := d.number(attrPort, false)
-	if !ok {
-		return 0
-	}
-	if n < 1 || n > 65535 {
-		d.fail(fmt.Errorf("%s is not a TCP port", attrPort))
-		return 0
-	}
-	return int(n)
+// isAPIError reports whether err is DynamoDB's refusal with code.
+func isAPIError(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
 }

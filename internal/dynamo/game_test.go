@@ -1,9 +1,7 @@
 package dynamo_test
 
 import (
-	"errors"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -43,13 +41,13 @@ func TestGamesLiveBesideServersWithoutMixingUp(t *testing.T) {
 	if len(problems) != 0 || len(servers) != 1 || servers[0].Key() != srv.Key() {
 		t.Errorf("Load = %+v (problems %v), want only the server, no template as a server", servers, problems)
 	}
-	games, problems, err := table.LoadGames(ctx)
-	if err != nil || len(problems) != 0 {
-		t.Fatalf("LoadGames: %v (problems %v)", err, problems)
+	snap := loadAll(t, table)
+	if len(snap.GameProblems) != 0 {
+		t.Fatalf("game problems: %v", snap.GameProblems)
 	}
 	want := map[string][]byte{"valheim": valheim, "paper": []byte(`{"name":"paper"}`)}
-	if !reflect.DeepEqual(games, want) {
-		t.Errorf("LoadGames = %q, want %q", games, want)
+	if !reflect.DeepEqual(snap.Games, want) {
+		t.Errorf("games = %q, want %q", snap.Games, want)
 	}
 
 	// Replace, then remove; removing twice is not an error.
@@ -63,43 +61,32 @@ func TestGamesLiveBesideServersWithoutMixingUp(t *testing.T) {
 	if err := table.DeleteGame(ctx, "paper"); err != nil {
 		t.Errorf("delete a game not there: %v", err)
 	}
-	games, _, err = table.LoadGames(ctx)
-	if err != nil || !reflect.DeepEqual(games, map[string][]byte{"valheim": replaced}) {
-		t.Errorf("after replace and delete LoadGames = %q, %v", games, err)
+	if games := loadAll(t, table).Games; !reflect.DeepEqual(games, map[string][]byte{"valheim": replaced}) {
+		t.Errorf("after replace and delete games = %q", games)
 	}
 	if servers, _ := load(t, table); len(servers) != 1 {
 		t.Errorf("deleting a game touched the servers: %+v", servers)
 	}
 }
 
+// A game item whose key names no game, which only a table can hold (the
+// other malformed templates are the contract's), is a problem of games,
+// never a server's.
 func TestMalformedGameItemsAreProblems(t *testing.T) {
 	t.Parallel()
 	table, db := newTable(t)
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/good"), "template": s(`{"name":"good"}`), "updatedAt": n("1700000000000")})
-	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/notjson"), "template": s(`{"name":`)})
-	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/none")})
-	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/number"), "template": n("12")})
 	putRaw(t, db, map[string]types.AttributeValue{"taskId": s("game/"), "template": s(`{}`)})
 
-	games, problems, err := table.LoadGames(wait.Context(t))
-	if err != nil {
-		t.Fatalf("LoadGames: %v", err)
+	snap := loadAll(t, table)
+	if !reflect.DeepEqual(snap.Games, map[string][]byte{"good": []byte(`{"name":"good"}`)}) {
+		t.Errorf("games = %q, want only the good one", snap.Games)
 	}
-	if !reflect.DeepEqual(games, map[string][]byte{"good": []byte(`{"name":"good"}`)}) {
-		t.Errorf("games = %q, want only the good one", games)
+	if len(snap.GameProblems) != 1 || snap.GameProblems[0].Error() != `item "game/": the game has no name` {
+		t.Errorf("game problems = %v, want the game with no name", snap.GameProblems)
 	}
-	bad := map[string]string{"game/notjson": "not JSON", "game/none": "template is missing", "game/number": "want a string", "game/": "no name"}
-	if len(problems) != len(bad) {
-		t.Errorf("problems = %v, want one per bad item %v", problems, bad)
-	}
-	for _, p := range problems {
-		var ie *dynamo.ItemError
-		if !errors.As(p, &ie) || !strings.Contains(p.Error(), bad[ie.Key]) || bad[ie.Key] == "" {
-			t.Errorf("problem %q does not name its key and what is wrong", p)
-		}
-	}
-	if servers, problems := load(t, table); len(servers) != 0 || len(problems) != 0 {
-		t.Errorf("Load = %+v, %v; want no server and no problem from game items", servers, problems)
+	if len(snap.Servers) != 0 || len(snap.Problems) != 0 {
+		t.Errorf("servers = %+v, problems %v; want none from game items", snap.Servers, snap.Problems)
 	}
 }
 

@@ -151,6 +151,7 @@ type describeClustersInput struct {
 
 type describeClustersOutput struct {
 	Clusters []struct {
+		ClusterArn        string   `json:"clusterArn"`
 		Status            string   `json:"status"`
 		CapacityProviders []string `json:"capacityProviders"`
 	} `json:"clusters"`

@@ -281,6 +281,24 @@ func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) 
 	return "", fmt.Errorf("task address: network interface %s: %w", task.ENI, spawner.ErrNotFound)
 }
 
+// ClusterARN asks ECS for the full ARN of the configured cluster (given by
+// name or ARN): the one identity of the cluster, with its account and
+// region, by which task events are told apart from those of a cluster of
+// the same name elsewhere. It fails when ECS does not answer or does not
+// know the cluster.
+func (t *Tasks) ClusterARN(ctx context.Context) (string, error) {
+	var out describeClustersOutput
+	if err := t.ecs.JSON(ctx, "DescribeClusters", describeClustersInput{Clusters: []string{t.cfg.Cluster}}, &out); err != nil {
+		return "", fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err)
+	}
+	for _, c := range out.Clusters {
+		if arn := c.ClusterArn; arn != "" {
+			return arn, nil
+		}
+	}
+	return "", fmt.Errorf("cluster %q: not found", t.cfg.Cluster)
+}
+
 // Check verifies, changing nothing, that tasks can run: the cluster exists
 // and is ACTIVE with the configured capacity provider, and the family
 // taskDefinition has an ACTIVE revision with a container named container.

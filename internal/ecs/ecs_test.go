@@ -628,3 +628,27 @@ func TestCheck(t *testing.T) {
 		})
 	}
 }
+
+// TestClusterARN: the cluster's full ARN, learned from ECS whether the
+// cluster is configured by name or by ARN, so task events can be matched
+// by it exactly; a cluster ECS does not know is an error naming it.
+func TestClusterARN(t *testing.T) {
+	opts := fakeOptions()
+	opts.Account, opts.Region = "210987654321", "eu-west-3"
+	srv, byName := newTasks(t, opts, testConfig())
+	want := "arn:aws:ecs:eu-west-3:210987654321:cluster/" + fakeaws.DefaultClusterName
+	if arn, err := byName.ClusterARN(ctxFor(t)); err != nil || arn != want {
+		t.Errorf("ClusterARN by name = %q, %v; want %q", arn, err, want)
+	}
+	cfg := testConfig()
+	cfg.Cluster = srv.ClusterARN()
+	_, byARN := newTasks(t, opts, cfg)
+	if arn, err := byARN.ClusterARN(ctxFor(t)); err != nil || arn != want {
+		t.Errorf("ClusterARN by ARN = %q, %v; want %q", arn, err, want)
+	}
+	cfg.Cluster = "nowhere"
+	_, missing := newTasks(t, opts, cfg)
+	if arn, err := missing.ClusterARN(ctxFor(t)); err == nil || !strings.Contains(err.Error(), `"nowhere"`) {
+		t.Errorf("ClusterARN of an unknown cluster = %q, %v; want an error naming it", arn, err)
+	}
+}

@@ -6,20 +6,26 @@ import (
 
 // TaskChanged applies at once what the runtime just said of one task (an
 // ECS event from the queue, a container's death from the Docker events
-// stream), without waiting for the next poll or sweep:
+// stream), without waiting for the next poll or sweep. A change is a hint
+// to look, never a fact to act on: what ends or warns a server is what the
+// runtime answers when asked (DescribeTasks), so a forged or mistaken
+// event ends nothing.
 //
 //   - a server being created or booted: its worker is woken, reads the
 //     task again and goes on (RUNNING: the address, then pings) or fails;
-//   - a watched server whose task stopped (or is stopping): it ends as the
-//     sweep would end it, its owner told the reason and the exit code;
-//   - a watched server whose task Fargate Spot reclaims (stop code
-//     SpotInterruption, not stopped yet): its owner is told at once, once;
-//     it ends as above when the task has stopped;
+//   - a watched server whose task the change says stopped, is stopping or
+//     is reclaimed by Fargate Spot: the task is described, and then, as the
+//     runtime says, the server ends as the sweep would end it (its owner
+//     told the runtime's reason and exit code), or its owner is told once
+//     that Spot reclaims it, or, while the task still runs, nothing happens
+//     but a log line;
 //   - a task of no server, or of a server already ending: nothing; the
 //     sweep decides about orphans with its grace window.
 //
-// It never blocks on I/O: the end runs in a worker Close waits for. It is
-// safe for concurrent use, and applying the same change twice does no harm.
+// It never blocks on I/O: the look and the end run in a worker Close waits
+// for, one at a time per server (changes that come meanwhile make it look
+// once more). It is safe for concurrent use, and applying the same change
+// twice does no harm.
 func (m *Manager) TaskChanged(t spawner.Task) {
 	if t.ARN == "" {
 		return
@@ -36,23 +42,81 @@ func (m *Manager) TaskChanged(t spawner.Task) {
 		m.mu.Unlock()
 		return
 	}
-	id, ph := e.id, e.phase
+	ph := e.phase
 	m.mu.Unlock()
 
 	switch ph {
 	case phaseCreating:
 		e.nudgeWorker()
 	case phaseWatched:
-		if m.spotInterrupted(e, t) {
-			return
+		if t.StopCode != spawner.StopSpotInterruption && !t.Stopped() {
+			return // nothing a change alone could end or warn of
 		}
-		if !t.Stopped() {
-			return
-		}
-		task := t
-		m.log.Info("task stopped on its own; ending its server now", "task", t.ARN, "reason", t.StoppedReason)
-		m.goWorker(func() {
-			_ = m.finish(m.ctx, id, ending{cause: spawner.CauseTaskEnded, detail: taskEnded(task), task: &task})
-		})
+		m.look(e, t)
 	}
+}
+
+// look has a worker ask the runtime about e's task and apply its answer
+// (confirmTaskChange), unless one is already under way for e: that one
+// then looks once more when it is done. hint is the change that asked.
+func (m *Manager) look(e *entry, hint spawner.Task) {
+	m.mu.Lock()
+	e.hint = hint
+	if e.looking {
+		e.lookAgain = true
+		m.mu.Unlock()
+		return
+	}
+	e.looking = true
+	m.mu.Unlock()
+	m.goWorker(func() {
+		for {
+			m.confirmTaskChange(e)
+			m.mu.Lock()
+			again := e.lookAgain
+			e.lookAgain, e.looking = false, again
+			m.mu.Unlock()
+			if !again {
+				return
+			}
+		}
+	})
+}
+
+// confirmTaskChange describes e's task and does what the runtime's answer
+// calls for: a Spot warning, the end of the server, or nothing. A task the
+// runtime no longer knows is gone, as for the sweep; the change's words
+// then tell how it ended (the Docker runtime's, for a removed container).
+func (m *Manager) confirmTaskChange(e *entry) {
+	m.mu.Lock()
+	id, arn, hint := e.id, e.srv.TaskARN, e.hint
+	live := m.entries[id] == e && e.phase == phaseWatched
+	m.mu.Unlock()
+	if !live {
+		return
+	}
+	described, err := m.tasks.DescribeTasks(m.ctx, []string{arn})
+	if err != nil {
+		if m.ctx.Err() == nil {
+			m.log.Warn("task change not confirmed: the runtime could not be asked; the sweep will look", "task", arn, "err", err)
+		}
+		return
+	}
+	t := hint
+	t.Status, t.StopWanted = spawner.TaskStopped, true
+	for _, d := range described {
+		if d.ARN == arn {
+			t = d
+		}
+	}
+	if m.spotInterrupted(e, t) {
+		return
+	}
+	if !t.Stopped() {
+		m.log.Warn("task change not confirmed: the runtime reports the task still running; ignored",
+			"task", arn, "change_status", hint.Status, "change_reason", hint.StoppedReason)
+		return
+	}
+	m.log.Info("task stopped on its own; ending its server now", "task", arn, "reason", t.StoppedReason)
+	_ = m.finish(m.ctx, id, ending{cause: spawner.CauseTaskEnded, detail: taskEnded(t), task: &t})
 }

@@ -40,7 +40,7 @@ func (m *Manager) create(id string) {
 	}
 	log = log.With("channel", channelID)
 	srv = m.postStatus(ctx, id, log)
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogCreated(srv)})
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogCreated(srv), Key: msgKey(srv, "log-created")})
 
 	// The pending record: a restart finds it and never starts a second task
 	// for this creation (it adopts the task tagged with the creation id).
@@ -93,7 +93,10 @@ func (m *Manager) openTicket(ctx context.Context, e *entry, srv spawner.Server, 
 	log.Error("create ticket channel", "err", err)
 	m.forget(e.id)
 	m.replyTo(e, lang.CreationFailed(lang.FailChannel()))
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+errorSummary(err))})
+	_ = m.chat.Log(ctx, spawner.Message{
+		Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+errorSummary(err)),
+		Key:     msgKey(srv, "log-end"),
+	})
 	m.metrics.Stopped(spawner.CauseFailed)
 	return "", false
 }
@@ -434,25 +437,32 @@ func (m *Manager) noPublicIP(ctx context.Context, id string) {
 func (m *Manager) ready(ctx context.Context, id string, ping spawner.Ping, log *slog.Logger) {
 	now := m.clock.Now()
 	var gone <-chan struct{}
+	var cooldown time.Time
+	var counted bool
 	srv, ok := m.update(id, func(e *entry) {
 		e.srv.State = spawner.StateReady
 		e.srv.ReadyAt = now
 		e.srv.Players = playersSeen(e.game, ping)
 		e.nextCheck = now.Add(e.game.CheckInterval)
 		gone = e.gone
+		cooldown, counted = m.countLocked(e) // the member got their server
 	})
 	if !ok {
 		return
 	}
 	m.save(ctx, id)
+	if counted {
+		m.saveCooldown(ctx, srv.Owner, cooldown)
+	}
 	game := m.gameOf(srv)
 	m.editStatus(ctx, srv, "")
 	m.publishPlayers(id, ping.Online)
 	m.mustSay(ctx, srv.ChannelID, spawner.Message{
 		Content:  m.lang(srv).Ready(game, srv, m.StopsAt(srv)),
 		Mentions: []string{srv.Owner},
+		Key:      msgKey(srv, "ready"),
 	}, "ready message", gone)
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogReady(srv)})
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogReady(srv), Key: msgKey(srv, "log-ready")})
 	log.Info("server ready", "address", srv.HostPort(), "players", ping.Online, "latency", ping.Latency)
 	// Hand over to the watchdogs last, so a stop never races the messages above.
 	var stopBy *spawner.Actor
@@ -494,10 +504,15 @@ func (m *Manager) editStatus(ctx context.Context, srv spawner.Server, note strin
 	}
 	msg := m.statusMessage(srv, note)
 	if srv.StatusMessageID == "" {
-		if msgID, err := m.chat.Send(ctx, srv.ChannelID, msg); err == nil {
-			m.update(entryID(srv), func(e *entry) { e.srv.StatusMessageID = msgID })
+		msgID, err := m.chat.Send(ctx, srv.ChannelID, msg)
+		if err != nil {
+			return
 		}
-		return
+		m.update(entryID(srv), func(e *entry) { e.srv.StatusMessageID = msgID })
+		// The status message the creation failed to post may have been
+		// posted all the same: sent with the same Key, it is the one
+		// returned, still at an earlier step.
+		srv.StatusMessageID = msgID
 	}
 	if err := m.chat.Edit(ctx, srv.ChannelID, srv.StatusMessageID, msg); err != nil && ctx.Err() == nil {
 		m.log.Warn("edit status message", append([]any{"channel", srv.ChannelID}, errAttrs(err)...)...)

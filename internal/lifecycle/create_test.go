@@ -312,7 +312,8 @@ func TestCreateRefusals(t *testing.T) {
 }
 
 // TestCreateFailures goes through every way a creation can fail and checks
-// what the member and the admins are told, and that nothing is left.
+// what the member and the admins are told, that nothing is left, and that
+// the member may create again at once.
 func TestCreateFailures(t *testing.T) {
 	lang := text.For("en")
 	for _, tc := range []struct {
@@ -384,7 +385,10 @@ func TestCreateFailures(t *testing.T) {
 		stopsTask: true,
 	}} {
 		t.Run(tc.name, func(t *testing.T) {
-			w := newWorld(t, tc.opts...)
+			// A cooldown longer than the test: a creation that failed does
+			// not start it, so "you can try again" is true.
+			cooldown := withConfig(func(c *Options) { c.CreateCooldown = time.Hour })
+			w := newWorld(t, append([]option{cooldown}, tc.opts...)...)
 			w.recover()
 			if tc.setup != nil {
 				tc.setup(w)
@@ -452,7 +456,7 @@ func TestCreateFailures(t *testing.T) {
 			if !tc.noChannel {
 				w.expectClosedAfterDelay(ch)
 			}
-			// The slot is free again.
+			// The slot is free again, at once: no cooldown.
 			req, _ := w.request(alice, "")
 			if err := w.m.Create(req); err != nil {
 				t.Errorf("alice's next Create: %v, want accepted", err)

@@ -72,7 +72,7 @@ func (m *Manager) statusMessage(srv spawner.Server, note string) spawner.Message
 	if srv.State != spawner.StateStopped { // the end is told by publishEnd, with its cause
 		m.publishStep(srv)
 	}
-	return spawner.Message{Content: content}
+	return spawner.Message{Content: content, Key: msgKey(srv, "status")}
 }
 
 // event is the feed's view of srv now; never a token or a password.

@@ -3,6 +3,7 @@ package lifecycle
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -133,12 +134,14 @@ func (m *Manager) tellExtended(srv spawner.Server, by string, gone <-chan struct
 	ctx := m.ctx
 	lang := m.lang(srv)
 	m.editStatus(ctx, srv, lang.StatusStopsAt(srv.StopsAt))
-	msg := spawner.Message{Content: lang.ExtendedTicket(by, srv.StopsAt)}
+	// Each extension moves the stop time: it names the message.
+	stops := strconv.FormatInt(srv.StopsAt.UnixMilli(), 10)
+	msg := spawner.Message{Content: lang.ExtendedTicket(by, srv.StopsAt), Key: msgKey(srv, "extended-"+stops)}
 	if by != srv.Owner {
 		msg.Mentions = []string{srv.Owner}
 	}
 	m.mustSay(ctx, srv.ChannelID, msg, "extension message", gone)
-	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogExtended(srv, by, srv.StopsAt)}); err != nil && ctx.Err() == nil {
+	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogExtended(srv, by, srv.StopsAt), Key: msgKey(srv, "log-extended-"+stops)}); err != nil && ctx.Err() == nil {
 		m.log.Warn("tell log channel of an extension", "task", srv.TaskARN, "err", err)
 	}
 }

@@ -21,11 +21,12 @@ import (
 // method (to block it, or to do something "meanwhile").
 
 var (
-	_ Tasks   = (*fakeTasks)(nil)
-	_ Store   = (*fakeStore)(nil)
-	_ Pinger  = (*fakePinger)(nil)
-	_ Chat    = (*fakeChat)(nil)
-	_ Metrics = (*fakeMetrics)(nil)
+	_ Tasks     = (*fakeTasks)(nil)
+	_ Store     = (*fakeStore)(nil)
+	_ Cooldowns = (*fakeStore)(nil)
+	_ Pinger    = (*fakePinger)(nil)
+	_ Chat      = (*fakeChat)(nil)
+	_ Metrics   = (*fakeMetrics)(nil)
 )
 
 // journal is the ordered record of every call made to any fake.
@@ -445,25 +446,70 @@ type fakeStore struct {
 	problems []error
 	puts     []spawner.Server
 	deletes  []string
+	// cooldowns are the members' cooldown records ("cooldown/<member>"),
+	// by member; coolProblems the malformed ones LoadAll reports besides.
+	cooldowns    map[string]time.Time
+	coolProblems []error
+	// games, when set, holds the templates LoadAll reads (withGames).
+	games *fakeGames
 }
 
 func newFakeStore(j *journal) *fakeStore {
-	return &fakeStore{j: j, items: make(map[string]spawner.Server)}
+	return &fakeStore{j: j, items: make(map[string]spawner.Server), cooldowns: make(map[string]time.Time)}
 }
 
-func (s *fakeStore) Load(ctx context.Context) ([]spawner.Server, []error, error) {
-	s.j.add("store.Load")
-	if err := s.call(ctx, "Load"); err != nil {
-		return nil, nil, err
+func (s *fakeStore) PutCooldown(ctx context.Context, member string, since time.Time) error {
+	s.j.add("store.PutCooldown %s since=%s", member, since.Format(time.TimeOnly))
+	if err := s.call(ctx, "PutCooldown"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cooldowns[member] = since
+	return nil
+}
+
+func (s *fakeStore) DeleteCooldown(ctx context.Context, member string) error {
+	s.j.add("store.DeleteCooldown %s", member)
+	if err := s.call(ctx, "DeleteCooldown"); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.cooldowns, member)
+	return nil
+}
+
+// cooldownOf returns member's cooldown record, as stored.
+func (s *fakeStore) cooldownOf(member string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	since, ok := s.cooldowns[member]
+	return since, ok
+}
+
+// LoadAll reads the servers, the cooldowns and the templates of the
+// world's fakeGames, with the problems set for the test.
+func (s *fakeStore) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
+	s.j.add("store.LoadAll")
+	if err := s.call(ctx, "LoadAll"); err != nil {
+		return spawner.Snapshot{}, err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	keys := slices.Sorted(maps.Keys(s.items))
-	out := make([]spawner.Server, 0, len(keys))
-	for _, k := range keys {
-		out = append(out, s.items[k])
+	out := spawner.Snapshot{
+		Servers:   make([]spawner.Server, 0, len(keys)),
+		Cooldowns: maps.Clone(s.cooldowns),
+		Problems:  append(slices.Clone(s.problems), s.coolProblems...),
 	}
-	return out, slices.Clone(s.problems), nil
+	for _, k := range keys {
+		out.Servers = append(out.Servers, s.items[k])
+	}
+	if s.games != nil {
+		out.Games = s.games.stored()
+	}
+	return out, nil
 }
 
 func (s *fakeStore) Put(ctx context.Context, srv spawner.Server) error {
@@ -621,6 +667,7 @@ type fakeChat struct {
 	order   []string
 	logs    []spawner.Message
 	deletes []string
+	lost    []string // see loseAnswer
 }
 
 type fakeChannel struct {
@@ -632,6 +679,7 @@ type fakeChannel struct {
 
 type fakeMessage struct {
 	id       string
+	key      string
 	content  string
 	mentions []string
 	edits    []string // every content it was edited to, in order
@@ -655,6 +703,10 @@ func (c *fakeChat) CreateTicket(ctx context.Context, t spawner.Ticket) (string, 
 	return id, nil
 }
 
+// Send posts m, once per Key as the real adapter: a message whose Key is
+// already in the channel is not posted again, its id is returned. Discord
+// forgets a key after a few minutes; the fake never does, so two messages
+// that share a key show in any test.
 func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message) (string, error) {
 	c.j.add("chat.Send %s %.40q", channelID, m.Content)
 	if err := c.call(ctx, "Send"); err != nil {
@@ -666,10 +718,35 @@ func (c *fakeChat) Send(ctx context.Context, channelID string, m spawner.Message
 	if !ok || ch.deleted {
 		return "", fmt.Errorf("send message: channel %s: %w", channelID, spawner.ErrNotFound)
 	}
-	c.n++
-	msg := &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), content: m.Content, mentions: slices.Clone(m.Mentions)}
-	ch.msgs = append(ch.msgs, msg)
+	var msg *fakeMessage
+	for _, old := range ch.msgs {
+		if m.Key != "" && old.key == m.Key {
+			msg = old
+		}
+	}
+	if msg == nil {
+		c.n++
+		msg = &fakeMessage{id: fmt.Sprintf("1400000000000%06d", c.n), key: m.Key, content: m.Content, mentions: slices.Clone(m.Mentions)}
+		ch.msgs = append(ch.msgs, msg)
+	}
+	for i, part := range c.lost {
+		if strings.Contains(m.Content, part) {
+			c.lost = slices.Delete(c.lost, i, i+1)
+			return "", fmt.Errorf("send message: answer lost: %w", errBoom)
+		}
+	}
 	return msg.id, nil
+}
+
+// loseAnswer makes the next n Sends of a message containing part post it
+// (or find it posted, by its Key) and then fail, as Discord answering 500
+// after it carried out the create.
+func (c *fakeChat) loseAnswer(part string, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for range n {
+		c.lost = append(c.lost, part)
+	}
 }
 
 func (c *fakeChat) Edit(ctx context.Context, channelID, messageID string, m spawner.Message) error {
@@ -731,6 +808,11 @@ func (c *fakeChat) Log(ctx context.Context, m spawner.Message) error {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, old := range c.logs {
+		if m.Key != "" && old.Key == m.Key {
+			return nil // posted once per Key, as Send
+		}
+	}
 	c.logs = append(c.logs, m)
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
@@ -58,7 +59,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		if ctx.Err() == nil {
 			log.Error("stop server; will retry", "err", err)
 			if tell {
-				_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopRetry(srv, errorSummary(err))})
+				_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopRetry(srv, errorSummary(err)), Key: msgKey(srv, "log-stop-retry")})
 			}
 		}
 		return err
@@ -66,17 +67,32 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 
 	m.mu.Lock()
 	m.removeLocked(id)
+	// In the same critical section: no creation of the owner's may slip
+	// in between the end of this one and its cooldown.
+	var cooldown time.Time
+	var counted bool
+	if countsWhenEnded(e, end) {
+		cooldown, counted = m.countLocked(e)
+	}
+	var until time.Time
+	if !e.byAdmin {
+		until, _ = m.cooldownLocked(srv.Owner, m.clock.Now())
+	}
 	m.mu.Unlock()
+	if counted {
+		m.saveCooldown(ctx, srv.Owner, cooldown)
+	}
 	m.metrics.Stopped(end.cause)
-	m.announceEnd(ctx, srv, end, reply, log)
+	m.announceEnd(ctx, srv, end, reply, until, log)
 	m.poke()
 	return nil
 }
 
 // announceEnd tells the owner (in the ticket channel, until it is closed,
 // and in their ephemeral answer during a creation) and the log channel why
-// server srv ended.
-func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end ending, reply func(spawner.Message), log *slog.Logger) {
+// server srv ended; cooldown is when the owner may create again (zero: at
+// once).
+func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end ending, reply func(spawner.Message), cooldown time.Time, log *slog.Logger) {
 	lang := m.lang(srv)
 	detail, logDetail := "", ""
 	if end.detail != nil {
@@ -95,6 +111,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 		msg := spawner.Message{
 			Content:  lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay),
 			Mentions: []string{srv.Owner},
+			Key:      msgKey(srv, "end"),
 		}
 		sent := m.trySay(ctx, srv.ChannelID, msg, "end message", new(bool))
 		closed := m.closeLater(srv.ChannelID)
@@ -104,12 +121,12 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 	}
 	if reply != nil {
 		if end.cause == spawner.CauseCommand {
-			reply(spawner.Message{Content: lang.CreationStopped()})
+			reply(spawner.Message{Content: lang.CreationStopped(cooldown)})
 		} else {
 			reply(spawner.Message{Content: lang.CreationFailed(detail)})
 		}
 	}
-	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail)}); err != nil && ctx.Err() == nil {
+	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail), Key: msgKey(srv, "log-end")}); err != nil && ctx.Err() == nil {
 		log.Warn("tell log channel", "err", err)
 	}
 }

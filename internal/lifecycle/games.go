@@ -14,11 +14,9 @@ import (
 )
 
 // Games is the part of the table that keeps game templates, under the key
-// "game/<name>" (dynamo.Table and bolt.Store satisfy it).
+// "game/<name>" (dynamo.Table and bolt.Store satisfy it). Recover reads
+// them with the rest of the table (Store.LoadAll).
 type Games interface {
-	// LoadGames returns every stored template by name, and a problem for
-	// each item that could not be read.
-	LoadGames(ctx context.Context) (games map[string][]byte, problems []error, err error)
 	// PutGame stores doc under name, replacing any template of that name.
 	PutGame(ctx context.Context, name string, doc []byte) error
 	// DeleteGame removes the template name; removing one absent is not an error.
@@ -94,12 +92,13 @@ func (m *Manager) RemoveGame(ctx context.Context, by spawner.Actor, name string)
 	return g, nil
 }
 
-// ValidateGame parses a template with the default game's rules as defaults
-// and asks the runtime (Options.GameChecker) whether it can run it. It
+// ValidateGame parses a template with the default game's rules as defaults,
+// within Options.Limits, and asks the runtime (Options.GameChecker) whether it can run it. It
 // returns the game, or spawner.TemplateErrors with every problem found, or
 // another error when the runtime could not be asked. It changes nothing.
 func (m *Manager) ValidateGame(ctx context.Context, data []byte) (spawner.Game, error) {
-	g, err := spawner.ParseTemplate(data, m.defaultGame())
+	data = spawner.TrimBOM(data)
+	g, err := spawner.ParseTemplateWithin(data, m.defaultGame(), m.cfg.Limits)
 	var problems spawner.TemplateErrors
 	if err != nil && !errors.As(err, &problems) {
 		return spawner.Game{}, err
@@ -178,15 +177,12 @@ func (m *Manager) setGame(g spawner.Game) {
 	m.catalog = c
 }
 
-// loadGames reads the stored templates into the catalog at start. A
-// template that does not parse is reported in the log channel and skipped.
-func (m *Manager) loadGames(ctx context.Context) error {
+// loadGames puts the stored templates read at start into the catalog. A
+// record that could not be read (problems) or a template that does not
+// parse is reported in the log channel and skipped.
+func (m *Manager) loadGames(ctx context.Context, docs map[string][]byte, problems []error) {
 	if m.games == nil {
-		return nil
-	}
-	docs, problems, err := m.games.LoadGames(ctx)
-	if err != nil {
-		return fmt.Errorf("load games: %w", err)
+		return
 	}
 	for _, p := range problems {
 		m.badTemplate(ctx, "", p)
@@ -197,7 +193,7 @@ func (m *Manager) loadGames(ctx context.Context) error {
 	}
 	slices.Sort(names)
 	for _, name := range names {
-		g, err := spawner.ParseTemplate(docs[name], m.defaultGame())
+		g, err := spawner.ParseTemplateWithin(docs[name], m.defaultGame(), m.cfg.Limits)
 		if err == nil && g.Name != name {
 			err = fmt.Errorf("stored as %q but named %q", name, g.Name)
 		}
@@ -207,7 +203,6 @@ func (m *Manager) loadGames(ctx context.Context) error {
 		}
 		m.setGame(g)
 	}
-	return nil
 }
 
 // badTemplate reports a stored template that cannot be offered, once per
@@ -218,7 +213,7 @@ func (m *Manager) badTemplate(ctx context.Context, name string, err error) {
 		return
 	}
 	m.log.Warn("skipped a malformed game template", "game", name, "problem", err.Error())
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadTemplate(name, err.Error())})
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadTemplate(name, err.Error()), Key: "bad-template/" + name + "/" + err.Error()})
 }
 
 // gameOf is the game whose rules server s follows: the template it was
@@ -229,7 +224,7 @@ func (m *Manager) gameOf(s spawner.Server) spawner.Game {
 		if g, ok := m.kept.Load(string(s.GameTemplate)); ok {
 			return g.(spawner.Game)
 		}
-		if g, err := spawner.ParseTemplate(s.GameTemplate, m.defaultGame()); err == nil {
+		if g, err := spawner.ParseTemplateWithin(s.GameTemplate, m.defaultGame(), m.cfg.Limits); err == nil {
 			m.kept.Store(string(s.GameTemplate), g)
 			return g
 		}

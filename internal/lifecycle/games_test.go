@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -25,10 +26,11 @@ var _ Games = (*fakeGames)(nil)
 
 func newFakeGames() *fakeGames { return &fakeGames{docs: make(map[string][]byte)} }
 
-func (f *fakeGames) LoadGames(ctx context.Context) (map[string][]byte, []error, error) {
+// stored is what the table's LoadAll reads of the templates.
+func (f *fakeGames) stored() map[string][]byte {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return maps.Clone(f.docs), nil, nil
+	return maps.Clone(f.docs)
 }
 
 func (f *fakeGames) PutGame(ctx context.Context, name string, doc []byte) error {
@@ -356,5 +358,27 @@ func TestA2SProbeUsesTheHostPortsOfTheTask(t *testing.T) {
 	w.pass(true)
 	if len(w.pinger.pings()) == before || !strings.HasSuffix(lastPing(), ":30001") {
 		t.Errorf("after a restart, probed %v, want the host port 30001", w.pinger.pings()[before:])
+	}
+}
+
+// TestAddGameWithAByteOrderMark: a template saved by Windows Notepad
+// (a UTF-8 byte order mark first) is read as any other: stored without
+// the mark, and its problems, the runtime's included, named.
+func TestAddGameWithAByteOrderMark(t *testing.T) {
+	games := newFakeGames()
+	w := newWorld(t, withGames(games))
+	w.recover()
+	bom := []byte("\uFEFF")
+	if _, err := w.m.AddGame(w.ctx, admin, append(bom, valheimTemplate(1, "1m")...)); err != nil {
+		t.Fatalf("AddGame with a byte order mark: %v", err)
+	}
+	if doc := games.docs["valheim"]; !bytes.Equal(doc, valheimTemplate(1, "1m")) {
+		t.Errorf("stored %q, want the template without its mark", doc)
+	}
+	bad := strings.Replace(string(valheimTemplate(1, "1ms")), `"container": "valheim"`, `"container": "server"`, 1)
+	_, err := w.m.AddGame(w.ctx, admin, append(bom, bad...))
+	var problems spawner.TemplateErrors
+	if !errors.As(err, &problems) || !strings.Contains(err.Error(), "checkInterval: 1ms is below the minimum of 10s") || !strings.Contains(err.Error(), "container: ") {
+		t.Errorf("AddGame of a bad template with a byte order mark = %v, want its checkInterval and its container named", err)
 	}
 }

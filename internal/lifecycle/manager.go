@@ -35,7 +35,10 @@ type Tasks interface {
 
 // Store is the table of servers, the truth the mirror is loaded from.
 type Store interface {
-	Load(ctx context.Context) (servers []spawner.Server, problems []error, err error)
+	// LoadAll reads the whole table at once: its servers, and its game
+	// templates and cooldowns (which Recover reads only when Games and
+	// Cooldowns are set), with a problem for each record it could not read.
+	LoadAll(ctx context.Context) (spawner.Snapshot, error)
 	Put(ctx context.Context, s spawner.Server) error
 	Delete(ctx context.Context, key string) error
 }
@@ -77,8 +80,8 @@ const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
 	DefaultPollInterval = time.Second
-	// DefaultSweepInterval is the time between two ECS sweeps when no game
-	// sets a CheckInterval.
+	// DefaultSweepInterval is the time between two ECS sweeps when the
+	// default game sets no CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
 	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
 	DefaultPingConcurrency = 64
@@ -91,7 +94,8 @@ const (
 	// DefaultPingTimeout caps one watchdog ping (it is also at most half
 	// the game's CheckInterval). The pinger's own timeout should not be shorter.
 	DefaultPingTimeout = 10 * time.Second
-	// DefaultCreateCooldown is the time a member waits between two accepted creations.
+	// DefaultCreateCooldown is the time a member waits between two
+	// creations that counted (cooldown.go).
 	DefaultCreateCooldown = 2 * time.Minute
 	// DefaultMaxBackoff caps the wait between two tries of a failing
 	// background step (a sweep, a message a member must read).
@@ -122,7 +126,8 @@ type Options struct {
 	// PingTimeout caps one watchdog ping.
 	PingTimeout time.Duration
 	// CreateCooldown is the time a member (not an admin) must wait after
-	// an accepted creation before the next; negative disables it.
+	// a creation that counted before the next (cooldown.go); negative
+	// disables it.
 	CreateCooldown time.Duration
 	// MaxBackoff caps the wait between two tries of a failing background step.
 	MaxBackoff time.Duration
@@ -131,9 +136,15 @@ type Options struct {
 	MaxExtensions int
 	// RCON runs /server op's command in games that have RCON; nil: none can.
 	RCON RCON
+	// Limits bound the durations and counts of game templates; the zero
+	// value is spawner.DefaultLimits.
+	Limits spawner.Limits
 
 	Tasks Tasks
 	Store Store
+	// Cooldowns keeps the creation cooldowns across restarts; nil: they
+	// live in memory only.
+	Cooldowns Cooldowns
 	// Games keeps the game templates; nil: /game add is refused and only
 	// Catalog is offered.
 	Games Games
@@ -157,6 +168,9 @@ func (o Options) withDefaults() Options {
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, DefaultMaxBackoff)
 	o.MaxExtensions = cmp.Or(o.MaxExtensions, DefaultMaxExtensions)
 	o.PingConcurrency = spawner.PositiveOr(o.PingConcurrency, DefaultPingConcurrency)
+	if o.Limits == (spawner.Limits{}) {
+		o.Limits = spawner.DefaultLimits()
+	}
 	o.OrphanStopConcurrency = spawner.PositiveOr(o.OrphanStopConcurrency, DefaultOrphanStopConcurrency)
 	if o.Clock == nil {
 		o.Clock = RealClock{}
@@ -186,6 +200,8 @@ type Manager struct {
 	rcon    RCON
 	games   Games
 	checker GameChecker
+	// cooldowns keeps lastCreate in the table (cooldown.go); may be nil.
+	cooldowns Cooldowns
 
 	catMu   sync.RWMutex
 	catalog spawner.Catalog // copied on write: a snapshot never changes
@@ -201,7 +217,7 @@ type Manager struct {
 	closing    bool                 // Close was called: no new workers
 	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
 	closes     []closing            // ticket channels to delete later
-	lastCreate map[string]time.Time // member → their last accepted creation, for the cooldown
+	lastCreate map[string]time.Time // member → when their last creation that counted was asked for (cooldown.go)
 	wake       chan struct{}
 	workers    sync.WaitGroup
 	notes      sync.Map   // creation id → *progressNotes (progress.go)
@@ -233,7 +249,14 @@ type entry struct {
 	// runtime (Task.Ports), from the task's last description; nil on ECS.
 	hostPorts map[int]int
 	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
+	// looking is true while a worker asks the runtime about a change of
+	// the task (changes.go); lookAgain asks it to look once more, for the
+	// latest change, hint.
+	looking, lookAgain bool
+	hint               spawner.Task
 
+	byAdmin  bool                  // an admin asked for it: it starts no cooldown
+	counted  bool                  // it counted toward its owner's cooldown (cooldown.go)
 	reply    func(spawner.Message) // the member's ephemeral answer, during creation
 	gone     chan struct{}         // closed when the entry leaves the mirror
 	failed   chan struct{}         // closed when a finish of it first fails (endFailedLocked)
@@ -276,7 +299,7 @@ func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		cfg: o, games: o.Games, checker: o.GameChecker, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		cfg: o, games: o.Games, checker: o.GameChecker, cooldowns: o.Cooldowns, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
 		ctx: ctx, cancel: cancel,
 		entries:    make(map[string]*entry),
 		lastCreate: make(map[string]time.Time),
@@ -350,6 +373,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	}, game, phaseCreating)
 	e.reply = req.Reply
 	e.answered = req.Answered
+	e.byAdmin = req.Admin
 	if game.TokenEnv != "" {
 		e.srv.Token = newID(12)
 	}
@@ -362,9 +386,6 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		return err
 	}
 	m.entries[e.id] = e
-	if !req.Admin {
-		m.lastCreate[req.Owner] = now
-	}
 	m.workers.Add(1)
 	m.mu.Unlock()
 
@@ -388,10 +409,8 @@ func (m *Manager) admitLocked(req spawner.CreateRequest, now time.Time) error {
 				return &spawner.Refusal{Code: spawner.RefusedBusy}
 			}
 		}
-		if last, ok := m.lastCreate[req.Owner]; ok && m.cfg.CreateCooldown > 0 {
-			if until := last.Add(m.cfg.CreateCooldown); now.Before(until) {
-				return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
-			}
+		if until, ok := m.cooldownLocked(req.Owner, now); ok {
+			return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
 		}
 	}
 	if len(m.entries) >= m.cfg.MaxServers {

@@ -7,42 +7,43 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// Recover loads the table into the mirror and reconciles it with ECS and the
-// ticket category, then lets Create accept requests. Every server recorded
+// Recover reads the table once (Store.LoadAll: servers, game templates and
+// cooldowns) into the mirror and reconciles it with ECS and the ticket
+// category, then lets Create accept requests. Every server recorded
 // carries on (its watchdogs counting from its stored creation time); a
 // creation interrupted before its task existed is cleaned up and its owner
 // told; one whose task had started is adopted, never started twice; a record
 // whose task is gone is cleaned up and its owner told; an owned task with no
 // record is stopped and reported; a ticket channel of ours that no record
-// names is deleted. Malformed table items are reported and skipped.
+// names is deleted; the members' creation cooldowns are restored (those
+// over are removed). Malformed table items are reported and skipped.
 //
 // Recover returns an error, and changes nothing, when the table or ECS
 // cannot be read: the caller retries. The workers it starts (servers still
 // booting) are the Manager's: Close waits for them.
 func (m *Manager) Recover(ctx context.Context) error {
-	if err := m.loadGames(ctx); err != nil {
-		return err
+	table, err := m.store.LoadAll(ctx)
+	if err != nil {
+		return fmt.Errorf("load table: %w", err)
 	}
-	in, problems, err := m.readWorld(ctx)
+	m.loadGames(ctx, table.Games, table.GameProblems)
+	in, err := m.readWorld(ctx, table.Servers)
 	if err != nil {
 		return err
 	}
+	m.loadCooldowns(ctx, table.Cooldowns)
 	p := planRecovery(in)
-	m.actRecovery(ctx, p, problems)
+	m.actRecovery(ctx, p, table.Problems)
 	return nil
 }
 
-// readWorld reads the table, the owned tasks, the recorded tasks that are
-// not among them, and the ticket category (which may fail: no channel is
-// then deleted).
-func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
-	records, problems, err := m.store.Load(ctx)
-	if err != nil {
-		return observed{}, nil, fmt.Errorf("load table: %w", err)
-	}
+// readWorld reads, besides the table's records, the owned tasks, the
+// recorded tasks that are not among them, and the ticket category (which
+// may fail: no channel is then deleted).
+func (m *Manager) readWorld(ctx context.Context, records []spawner.Server) (observed, error) {
 	owned, err := m.tasks.ListOwnedTasks(ctx)
 	if err != nil {
-		return observed{}, nil, fmt.Errorf("list owned tasks: %w", err)
+		return observed{}, fmt.Errorf("list owned tasks: %w", err)
 	}
 	in := observed{records: records, owned: owned, recorded: make(map[string]spawner.Task)}
 	ownedARN := make(map[string]bool, len(owned))
@@ -58,7 +59,7 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 	if len(describe) > 0 {
 		ts, err := m.tasks.DescribeTasks(ctx, describe)
 		if err != nil {
-			return observed{}, nil, fmt.Errorf("describe recorded tasks: %w", err)
+			return observed{}, fmt.Errorf("describe recorded tasks: %w", err)
 		}
 		for _, t := range ts {
 			in.recorded[t.ARN] = t
@@ -67,7 +68,7 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 	if in.channels, err = m.chat.CategoryChannels(ctx); err != nil {
 		m.log.Warn("list ticket channels; none is cleaned up this time", "err", err)
 	}
-	return in, problems, nil
+	return in, nil
 }
 
 // actRecovery carries out plan p: fills the mirror, ends what is gone,
@@ -75,7 +76,7 @@ func (m *Manager) readWorld(ctx context.Context) (observed, []error, error) {
 func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []error) {
 	for _, pr := range problems {
 		m.log.Warn("skipped malformed table item", "problem", pr.Error())
-		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadRecord(pr.Error())})
+		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadRecord(pr.Error()), Key: "bad-record/" + pr.Error()})
 	}
 	var resume, ended []string
 	m.mu.Lock()

@@ -241,7 +241,7 @@ func TestRecoverFailsWithoutChanging(t *testing.T) {
 		name string
 		fail func(w *world)
 	}{
-		{"table unreadable", func(w *world) { w.store.failNext("Load", 1, errBoom) }},
+		{"table unreadable", func(w *world) { w.store.failNext("LoadAll", 1, errBoom) }},
 		{"ECS unreadable", func(w *world) { w.ecs.failNext("ListOwnedTasks", 1, errBoom) }},
 		{"recorded tasks undescribable", func(w *world) { w.ecs.failNext("DescribeTasks", 1, errBoom) }},
 	} {
@@ -394,5 +394,34 @@ func TestCloseWaitsForRecoveredWorkers(t *testing.T) {
 	}
 	if k := w.store.keys(); len(k) != 1 || k[0] != srv.TaskARN {
 		t.Errorf("table = %v, want the booting server kept for the next start", k)
+	}
+}
+
+// TestRecoverReadsTheTableOnce: one read of the table at start gives the
+// servers, the stored templates and the cooldowns, its malformed records
+// reported each where it belongs.
+func TestRecoverReadsTheTableOnce(t *testing.T) {
+	games := newFakeGames()
+	games.docs["factorio"] = factorioTemplate
+	w := newWorld(t, withGames(games), withCooldown())
+	w.seed(seed{owner: alice, createdAt: t0.Add(-time.Minute), state: spawner.StateReady, task: spawner.TaskRunning, owned: true})
+	w.store.mu.Lock()
+	w.store.cooldowns[bob] = t0.Add(-time.Minute)
+	w.store.problems = []error{errors.New(`item "arn:x": userId is missing`)}
+	w.store.mu.Unlock()
+
+	w.recover()
+	if got := w.j.count("store.LoadAll"); got != 1 {
+		t.Errorf("Recover read the table %d times, want once\n%s", got, w)
+	}
+	if _, ok := w.serverOf(alice); !ok {
+		t.Errorf("alice's server is not carried on\n%s", w)
+	}
+	if _, ok := w.m.Catalog().Lookup("factorio"); !ok {
+		t.Errorf("the stored template is not offered: %v", w.m.Catalog())
+	}
+	w.expectCooldown(bob, t0.Add(-time.Minute))
+	if got := w.chat.logsWith("arn:x", "userId is missing"); len(got) != 1 {
+		t.Errorf("log channel lines telling the malformed record = %q, want 1\n%s", got, w)
 	}
 }

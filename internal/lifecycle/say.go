@@ -3,8 +3,8 @@ package lifecycle
 import (
 	"context"
 	"errors"
-	"time"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -50,21 +50,29 @@ func (m *Manager) trySay(ctx context.Context, channelID string, msg spawner.Mess
 func (m *Manager) keepSaying(channelID string, msg spawner.Message, what string, stop <-chan struct{}) {
 	m.goWorker(func() {
 		logged := true // trySay's first failure was logged
-		b := backoff{base: m.cfg.PollInterval, max: m.cfg.MaxBackoff}
+		b := backoff.Backoff{Min: m.cfg.PollInterval, Max: m.cfg.MaxBackoff}
 		for {
 			select {
 			case <-m.ctx.Done():
 				return
 			case <-stop:
 				return
-			case <-m.clock.After(b.next()):
+			case <-m.clock.After(b.Next()):
 			}
 			if m.trySay(m.ctx, channelID, msg, what, &logged) {
-				m.log.Info("sent "+what+" after retrying", "channel", channelID, "tries", b.n+1)
+				m.log.Info("sent "+what+" after retrying", "channel", channelID, "tries", b.Failures()+1)
 				return
 			}
 		}
 	})
+}
+
+// msgKey is the Key of the message about server srv for purpose ("ready",
+// "log-created", "warn-players-1-<check time>"): the same each time that
+// message is sent again, different for any other message, so the chat
+// adapter never posts one message twice.
+func msgKey(srv spawner.Server, purpose string) string {
+	return entryID(srv) + "/" + purpose
 }
 
 // errAttrs are the log attributes of a Discord error: the error, and the
@@ -76,20 +84,3 @@ func errAttrs(err error) []any {
 	}
 	return []any{"err", err}
 }
-
-// backoff is a capped exponential backoff: base, 2×base, ... up to max.
-type backoff struct {
-	base, max time.Duration
-	n         int // failures so far
-}
-
-func (b *backoff) next() time.Duration {
-	d := b.base
-	for i := 0; i < b.n && d < b.max; i++ {
-		d *= 2
-	}
-	b.n++
-	return min(d, b.max)
-}
-
-func (b *backoff) reset() { b.n = 0 }

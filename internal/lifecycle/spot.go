@@ -31,6 +31,7 @@ func (m *Manager) spotInterrupted(e *entry, t spawner.Task) bool {
 		m.mustSay(m.ctx, srv.ChannelID, spawner.Message{
 			Content:  m.lang(srv).SpotInterruption(srv.Owner),
 			Mentions: []string{srv.Owner},
+			Key:      msgKey(srv, "warn-spot"),
 		}, "Spot interruption warning", gone)
 	})
 	return true

@@ -5,25 +5,30 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // Run drives the watchdogs until ctx ends: at once, then whenever a
 // player-count check, a runtime warning or stop, a ticket channel to close
-// or the periodic ECS sweep is due. A sweep that cannot read ECS is tried
-// again with capped backoff, logged once and again at most every
-// MaxBackoff, and its recovery is logged. Run returns nil when ctx ends;
+// or the periodic ECS sweep is due. The sweep runs at the fleet's
+// interval, the default game's CheckInterval: a game's own checkInterval
+// sets how often its servers are probed, never how often ECS is read. A
+// sweep that cannot read ECS is tried again with a backoff that grows up
+// to MaxBackoff (whatever the interval, so throttling gets relief), logged
+// once and again at most every MaxBackoff, and its recovery is logged. Run returns nil when ctx ends;
 // the workers it leaves are ended by Close. Servers keep running and
 // recorded.
 func (m *Manager) Run(ctx context.Context) error {
 	interval := m.sweepInterval()
 	nextSweep := m.clock.Now()
 	health := loopHealth{what: "sweep", log: m.log, clock: m.clock, every: m.cfg.MaxBackoff,
-		b: backoff{base: m.cfg.PollInterval, max: min(interval, m.cfg.MaxBackoff)}}
+		b: backoff.Backoff{Min: m.cfg.PollInterval, Max: m.cfg.MaxBackoff}}
 	for {
 		now := m.clock.Now()
 		sweep := !now.Before(nextSweep)
@@ -54,7 +59,7 @@ type loopHealth struct {
 	log      *slog.Logger
 	clock    Clock
 	every    time.Duration
-	b        backoff
+	b        backoff.Backoff
 	failures int
 	loggedAt time.Time
 }
@@ -67,7 +72,7 @@ func (h *loopHealth) failed(err error) time.Duration {
 		h.log.Warn(h.what+" failed; retrying with backoff", "err", err, "failures", h.failures)
 		h.loggedAt = now
 	}
-	return h.b.next()
+	return h.b.Next()
 }
 
 // ok records a success, saying so when it ends a run of failures.
@@ -76,17 +81,13 @@ func (h *loopHealth) ok() {
 		h.log.Info(h.what+" recovered", "failures", h.failures)
 	}
 	h.failures = 0
-	h.b.reset()
+	h.b.Reset()
 }
 
+// sweepInterval is the fleet's interval between two ECS sweeps: the
+// default game's CheckInterval (the variables'), whatever other games set.
 func (m *Manager) sweepInterval() time.Duration {
-	var d time.Duration
-	for _, g := range m.Catalog() {
-		if d == 0 || g.CheckInterval < d {
-			d = g.CheckInterval
-		}
-	}
-	return spawner.PositiveOr(d, DefaultSweepInterval)
+	return spawner.PositiveOr(m.defaultGame().CheckInterval, DefaultSweepInterval)
 }
 
 // nextEvent is the earliest time something is due, at the latest nextSweep.
@@ -234,8 +235,11 @@ func (m *Manager) warnRuntime(ctx context.Context, c check) {
 	m.save(ctx, c.id) // a restart must not warn again
 	m.metrics.Warned("runtime")
 	m.publishWarning(c.id, "runtime", 1, 1)
+	stops := stopsAt(c.srv, c.game)
 	m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
-		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stopsAt(c.srv, c.game)), Mentions: []string{c.srv.Owner},
+		Content: m.lang(c.srv).RuntimeWarning(c.srv.Owner, stops), Mentions: []string{c.srv.Owner},
+		// An extension moves the stop time and warns again: another message.
+		Key: msgKey(c.srv, "warn-runtime-"+strconv.FormatInt(stops.UnixMilli(), 10)),
 	}, "runtime warning", gone)
 }
 
@@ -278,11 +282,14 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	}
 	lang := m.lang(c.srv)
 	log := m.log.With("task", c.srv.TaskARN, "user", c.srv.Owner, "channel", c.srv.ChannelID)
+	// Warning k comes again after players came back and left: the check's
+	// time tells those messages apart.
+	checkAt := strconv.FormatInt(now.UnixMilli(), 10)
 	switch {
 	case enough && reset:
 		log.Info("players back; warnings reset", "players", ping.Online)
 		m.save(ctx, c.id) // a restart carries the count on
-		_, _ = m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{Content: lang.PlayersBack(ping.Online)})
+		_, _ = m.chat.Send(ctx, c.srv.ChannelID, spawner.Message{Content: lang.PlayersBack(ping.Online), Key: msgKey(c.srv, "players-back-"+checkAt)})
 	case enough && moved:
 		m.save(ctx, c.id) // a restart shows the last count, not the one at ready
 	case enough:
@@ -298,6 +305,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 		m.mustSay(ctx, c.srv.ChannelID, spawner.Message{
 			Content:  lang.PlayerWarning(c.srv.Owner, k, c.game.WarningCount, ping.Online, c.game.MinPlayers, err == nil, next),
 			Mentions: []string{c.srv.Owner},
+			Key:      msgKey(c.srv, "warn-players-"+strconv.Itoa(k)+"-"+checkAt),
 		}, "player warning", gone)
 	}
 }
@@ -384,7 +392,8 @@ func (m *Manager) stopOrphan(ctx context.Context, t spawner.Task) {
 	}
 	m.log.Warn("stopped orphaned task", "task", t.ARN, "user", t.Tags[spawner.TagOwner])
 	m.metrics.Stopped(spawner.CauseOrphan)
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}, spawner.CauseOrphan, "", "")})
+	orphan := spawner.Server{TaskARN: t.ARN, Owner: t.Tags[spawner.TagOwner]}
+	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(orphan, spawner.CauseOrphan, "", ""), Key: msgKey(orphan, "log-orphan")})
 	if ch := t.Tags[spawner.TagChannel]; ch != "" {
 		m.closeLater(ch)
 	}

@@ -100,6 +100,7 @@ func newWorld(tb testing.TB, opts ...option) *world {
 		CreateCooldown:   -1, // TestCreateCooldown turns it on
 		Tasks:            w.ecs,
 		Store:            w.store,
+		Cooldowns:        w.store,
 		Pinger:           w.pinger,
 		Chat:             w.chat,
 		Clock:            w.clock,
@@ -108,6 +109,9 @@ func newWorld(tb testing.TB, opts ...option) *world {
 	}
 	for _, o := range opts {
 		o(&w.cfg)
+	}
+	if g, ok := w.cfg.Games.(*fakeGames); ok {
+		w.store.games = g // one table holds the servers and the templates
 	}
 	w.start(ctx, cancel)
 	return w

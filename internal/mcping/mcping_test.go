@@ -218,9 +218,9 @@ func TestManyConcurrentPings(t *testing.T) {
 	}
 }
 
-// TestPingSurvivesNegativeStringLength is issue 7's crash: a status whose
-// string length is negative made go-mc's reader panic (makeslice: len out
-// of range) and took the daemon down. It must be a failed ping instead.
+// TestPingSurvivesNegativeStringLength: a status whose string length is
+// negative makes go-mc's reader panic (makeslice: len out of range), which,
+// uncontained, takes the daemon down. It must be a failed ping instead.
 func TestPingSurvivesNegativeStringLength(t *testing.T) {
 	addr := rawServer(t, func(conn *mcnet.Conn) {
 		_ = conn.WritePacket(pk.Marshal(0x00, pk.VarInt(-1)))

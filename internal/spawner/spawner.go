@@ -34,6 +34,10 @@ const (
 // GameKeyPrefix starts the table key of a stored game template: "game/<name>".
 const GameKeyPrefix = "game/"
 
+// CooldownKeyPrefix starts the table key of a member's creation cooldown:
+// "cooldown/<member id>".
+const CooldownKeyPrefix = "cooldown/"
+
 // State is where a server is in its life. The order of the constants is the
 // order a server goes through them.
 type State string
@@ -49,8 +53,8 @@ const (
 	StateStopped      State = "stopped"
 )
 
-// Known reports whether s is one of the states above; a store reports a
-// record with any other state as malformed.
+// Known reports whether s is one of the states above; a stored record
+// with any other state is malformed (Record.Server).
 func (s State) Known() bool {
 	switch s {
 	case StateRequested, StateProvisioning, StatePending, StateRunning,
@@ -371,9 +375,18 @@ type Channel struct {
 
 // Message is something said in a channel. Mentions lists the user ids that
 // may actually be pinged; any other mention in Content renders but does not ping.
+//
+// Key names the message: the server it is about and what it is for
+// ("<creation id>/ready", "<creation id>/warn-players-2-…"). Sends of the
+// same Key in one channel within a few minutes are one message: the chat
+// adapter has it posted at most once, so a send retried after an answer
+// that was lost (the adapter's own retries, or the lifecycle's for a
+// message that must be read) never shows it twice. Two different messages
+// never share a Key; an empty Key gives no such guarantee.
 type Message struct {
 	Content  string
 	Mentions []string
+	Key      string
 }
 
 // ErrNotFound is returned by adapters when the thing asked for does not

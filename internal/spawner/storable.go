@@ -12,9 +12,9 @@ import (
 const MaxPlayers = 1_000_000
 
 // Storable reports whether a store (the DynamoDB table, the embedded file)
-// may hold s: a server its Load could read back, with a task ARN or a
+// may hold s: a server Record.Server reads back, with a task ARN or a
 // creation id, an owner, a channel and a creation time, under a key that
-// is not a game template's. The error reads "server <key>: <what lacks>",
+// is not a game template's or a cooldown's. The error reads "server <key>: <what lacks>",
 // for the store to wrap ("put %w").
 func (s Server) Storable() error {
 	switch {
@@ -28,8 +28,117 @@ func (s Server) Storable() error {
 		return fmt.Errorf("server %s: no creation time", s.Key())
 	case strings.HasPrefix(s.Key(), GameKeyPrefix):
 		return fmt.Errorf("server %s: the key is a game template's", s.Key())
+	case strings.HasPrefix(s.Key(), CooldownKeyPrefix):
+		return fmt.Errorf("server %s: the key is a cooldown's", s.Key())
 	case s.Players < -1:
 		return fmt.Errorf("server %s: players is not a player count", s.Key())
 	}
 	return nil
+}
+
+// Record is the record that keeps s, under s.Key(): empty strings, zero
+// numbers and zero times are left out, times are in Unix ms (they load
+// back truncated to the millisecond, in UTC), and Players is capped at
+// MaxPlayers. A server Record.Server could not read back is refused with
+// Storable's error.
+func (s Server) Record() (Record, error) {
+	if err := s.Storable(); err != nil {
+		return nil, err
+	}
+	r := Record{KeyAttr: StringAttr(s.Key()), attrCreationDate: NumberAttr(s.CreatedAt.UnixMilli())}
+	r.setString(attrPublicIP, s.Address)
+	r.setString(attrToken, s.Token)
+	r.setString(attrChannelID, s.ChannelID)
+	r.setString(attrTypeServer, s.Variant)
+	r.setString(attrUserID, s.Owner)
+	r.setString(attrCreationID, s.CreationID)
+	r.setString(attrGame, s.Game)
+	r.setString(attrStatusMessageID, s.StatusMessageID)
+	r.setString(attrLocale, s.Locale)
+	r.setString(attrState, string(s.State))
+	r.setNumber(attrPort, s.Port)
+	r.setTime(attrRunningDate, s.RunningAt)
+	r.setTime(attrReadyDate, s.ReadyAt)
+	r.setNumber(attrWarnings, max(s.Warnings, 0))
+	if s.RuntimeWarned {
+		r.set(attrRuntimeWarned, BoolAttr(true))
+	}
+	r.setTime(attrStopAt, s.StopsAt)
+	r.setNumber(attrExtensions, max(s.Extensions, 0))
+	r.setString(attrRCONPassword, s.RCONPassword)
+	r.setString(attrGameTemplate, string(s.GameTemplate))
+	r.setNumber(attrPlayers, min(s.Players, MaxPlayers))
+	return r, nil
+}
+
+// Server reads r, stored under key, as a server. What in it is wrong comes
+// back as a *RecordError naming key and the attribute: a required one
+// (taskId, the key itself; userId; channelId; creationDate) missing or
+// empty, an attribute of the wrong kind, a number out of its range, a time
+// before 1970, an unknown state, a creationId other than the key's. An
+// optional number or time that is 0 is not known, as when it is absent.
+//
+// A record of the original bot reads with Port 0 (the caller fills in its
+// game's port) and an empty State (the caller treats it as ready).
+func (r Record) Server(key string) (Server, error) {
+	d := reader{rec: r}
+	if own, err := r.Key(); err != nil {
+		d.err = err
+	} else if own != key {
+		d.fail("%s does not match the record's key", KeyAttr)
+	}
+	s := Server{TaskARN: key}
+	if id, ok := strings.CutPrefix(key, PendingKeyPrefix); ok {
+		s.TaskARN, s.CreationID = "", id
+	}
+	d.identity(&s)
+	d.progress(&s)
+	d.watchdogs(&s)
+	if d.err != nil {
+		return Server{}, &RecordError{Key: key, Err: d.err}
+	}
+	return s, nil
+}
+
+// identity reads who asked for the server, where, and for what game.
+func (d *reader) identity(s *Server) {
+	s.Owner = d.str(attrUserID, true)
+	s.ChannelID = d.str(attrChannelID, true)
+	s.CreatedAt = d.time(attrCreationDate, true)
+	if id := d.str(attrCreationID, false); id != "" {
+		if s.CreationID != "" && id != s.CreationID {
+			d.fail("%s does not match the key's creation id", attrCreationID)
+		}
+		s.CreationID = id
+	}
+	s.Game = d.str(attrGame, false)
+	s.Variant = d.str(attrTypeServer, false)
+	s.Locale = d.str(attrLocale, false)
+	s.Token = d.str(attrToken, false)
+	s.RCONPassword = d.str(attrRCONPassword, false)
+	if tpl := d.str(attrGameTemplate, false); tpl != "" {
+		s.GameTemplate = []byte(tpl)
+	}
+}
+
+// progress reads where the server is in its life.
+func (d *reader) progress(s *Server) {
+	s.State = State(d.str(attrState, false))
+	if s.State != "" && !s.State.Known() {
+		d.fail("%s is not a known state", attrState)
+	}
+	s.StatusMessageID = d.str(attrStatusMessageID, false)
+	s.Address = d.str(attrPublicIP, false)
+	s.Port = d.within(attrPort, 0, 65535, "a TCP port")
+	s.RunningAt = d.time(attrRunningDate, false)
+	s.ReadyAt = d.time(attrReadyDate, false)
+}
+
+// watchdogs reads what the watchdogs keep across a restart.
+func (d *reader) watchdogs(s *Server) {
+	s.Warnings = d.within(attrWarnings, 0, 1000, "a small whole number")
+	s.RuntimeWarned = d.boolean(attrRuntimeWarned)
+	s.StopsAt = d.time(attrStopAt, false)
+	s.Extensions = d.within(attrExtensions, 0, 1000, "a small whole number")
+	s.Players = d.within(attrPlayers, -1, MaxPlayers, "a player count")
 }

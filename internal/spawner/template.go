@@ -69,11 +69,12 @@ var (
 const maxTitle = 80
 
 // ParseTemplate reads a game template (the JSON format of interface.md,
-// "Game template") and returns the game it describes. Rules the template
-// leaves out (minPlayers, warnings, checkInterval, maxDuration,
-// maxDurationWarning, readyTimeout, extendDuration) take defaults' values,
-// the variables'; nothing else is taken from defaults. The returned Game
-// keeps data in Template.
+// "Game template") within DefaultLimits and returns the game it describes.
+// Rules the template leaves out (minPlayers, warnings, checkInterval,
+// maxDuration, maxDurationWarning, readyTimeout, extendDuration) take
+// defaults' values, the variables'; nothing else is taken from defaults.
+// The returned Game keeps data in Template, without the UTF-8 byte order
+// mark an editor may have put at its start.
 //
 // taskDefinition and container are required unless image is set: the
 // Docker runtime runs image and needs neither.
@@ -81,7 +82,14 @@ const maxTitle = 80
 // On any problem it returns TemplateErrors listing every one, each naming
 // its key. It never panics, whatever data holds.
 func ParseTemplate(data []byte, defaults Game) (Game, error) {
-	p := &templateParser{}
+	return ParseTemplateWithin(data, defaults, DefaultLimits())
+}
+
+// ParseTemplateWithin is ParseTemplate with lim as the bounds of the
+// template's durations and counts.
+func ParseTemplateWithin(data []byte, defaults Game, lim Limits) (Game, error) {
+	data = TrimBOM(data)
+	p := &templateParser{lim: lim}
 	g := p.parse(data, defaults)
 	if len(p.errs) > 0 {
 		return Game{}, p.errs
@@ -90,8 +98,19 @@ func ParseTemplate(data []byte, defaults Game) (Game, error) {
 	return g, nil
 }
 
+// utf8BOM is the byte order mark Windows Notepad puts at the start of a
+// file it saves as UTF-8.
+var utf8BOM = []byte("\uFEFF")
+
+// TrimBOM returns data without the UTF-8 byte order mark it may start
+// with: JSON has none, but editors write one.
+func TrimBOM(data []byte) []byte { return bytes.TrimPrefix(data, utf8BOM) }
+
 type templateParser struct {
+	lim  Limits
 	errs TemplateErrors
+	// portKeys names, by port, the item of ports that lists it first.
+	portKeys map[int]string
 }
 
 func (p *templateParser) fail(key, format string, args ...any) {
@@ -127,6 +146,18 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 		ReadyTimeout:       defaults.ReadyTimeout,
 		ExtendDuration:     defaults.ExtendDuration,
 	}
+	p.identity(top, &g)
+	p.network(top, &g)
+	p.sizes(top, &g)
+	p.environment(top, &g)
+	p.rules(top, &g)
+	p.sort()
+	return g
+}
+
+// identity reads what names the game and what runs it: name, title,
+// version, image, taskDefinition and container.
+func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := p.required(top, "name"); ok {
 		if s, ok := p.string("name", raw); ok {
 			switch {
@@ -158,13 +189,12 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 			}
 		}
 	}
+	_, imageGiven := top["image"]
 	for _, key := range []string{"taskDefinition", "container"} {
 		raw, ok := top[key]
 		if !ok {
-			if g.Image == "" {
-				if _, given := top["image"]; !given {
-					p.fail(key, "required (unless image is set, for the Docker runtime)")
-				}
+			if !imageGiven {
+				p.fail(key, "required (unless image is set, for the Docker runtime)")
 			}
 			continue
 		}
@@ -182,6 +212,11 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 			g.Container = s
 		}
 	}
+}
+
+// network reads how the game is reached and probed: port, protocol,
+// queryPort, ports and rcon, whose port must be none of the others.
+func (p *templateParser) network(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := p.required(top, "port"); ok {
 		g.Port = p.port("port", raw)
 	}
@@ -201,13 +236,42 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 		p.fail("queryPort", "required when port is 65535 (it defaults to port+1)")
 	}
 	if raw, ok := top["ports"]; ok {
-		g.Ports = p.ports(raw, g)
+		g.Ports = p.ports(raw, *g)
 	}
+	if raw, ok := top["rcon"]; ok {
+		g.RCON = p.rcon(raw)
+		if g.RCON != nil && g.RCON.Port != 0 {
+			p.rconPrivate(g.RCON.Port, *g)
+		}
+	}
+}
+
+// rconPrivate refuses an RCON port that players reach: the game port, the
+// query port or a port of ports would publish RCON to them.
+func (p *templateParser) rconPrivate(rcon int, g Game) {
+	key := ""
+	switch {
+	case rcon == g.Port:
+		key = "port"
+	case rcon == g.QueryPort:
+		key = "queryPort"
+	case g.Protocol == ProtocolA2S && g.QueryPort == 0 && g.Port != 0 && rcon == g.Port+1:
+		key = "queryPort, port+1 by default"
+	default:
+		key = p.portKeys[rcon]
+	}
+	if key != "" {
+		p.fail("rcon.port", "%d is the game's port (%s): players reach it, so RCON would be public; give RCON a port of its own", rcon, key)
+	}
+}
+
+// sizes reads the task's size and capacity: cpu, memory, capacityProvider.
+func (p *templateParser) sizes(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := top["cpu"]; ok {
-		g.CPU = p.count("cpu", raw, 0)
+		g.CPU = p.count("cpu", raw, p.lim.CPU)
 	}
 	if raw, ok := top["memory"]; ok {
-		g.Memory = p.count("memory", raw, 0)
+		g.Memory = p.count("memory", raw, p.lim.Memory)
 	}
 	if raw, ok := top["capacityProvider"]; ok {
 		if s, ok := p.string("capacityProvider", raw); ok {
@@ -218,6 +282,11 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 			}
 		}
 	}
+}
+
+// environment reads what the container is given and what the owner is
+// shown: env, variants, defaultVariant, tokenEnv and adminCommand.
+func (p *templateParser) environment(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := top["env"]; ok {
 		g.Env = p.env("env", raw)
 	}
@@ -243,39 +312,43 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 			g.AdminCommand = p.text("adminCommand", s, 200)
 		}
 	}
-	if raw, ok := top["rcon"]; ok {
-		g.RCON = p.rcon(raw)
-	}
+}
+
+// rules reads the watchdogs' rules, each within its limits; those left
+// out keep g's (the variables').
+func (p *templateParser) rules(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := top["minPlayers"]; ok {
-		g.MinPlayers = p.count("minPlayers", raw, 0)
+		g.MinPlayers = p.count("minPlayers", raw, p.lim.MinPlayers)
 	}
 	if raw, ok := top["warnings"]; ok {
-		g.WarningCount = p.count("warnings", raw, 1)
+		g.WarningCount = p.count("warnings", raw, p.lim.Warnings)
 	}
 	durations := []struct {
 		key string
 		to  *time.Duration
+		in  Range[time.Duration]
 	}{
-		{"checkInterval", &g.CheckInterval},
-		{"maxDuration", &g.MaxDuration},
-		{"maxDurationWarning", &g.MaxDurationWarning},
-		{"readyTimeout", &g.ReadyTimeout},
-		{"extendDuration", &g.ExtendDuration},
+		{"checkInterval", &g.CheckInterval, p.lim.CheckInterval},
+		{"maxDuration", &g.MaxDuration, p.lim.MaxDuration},
+		{"maxDurationWarning", &g.MaxDurationWarning, p.lim.MaxDurationWarning},
+		{"readyTimeout", &g.ReadyTimeout, p.lim.ReadyTimeout},
+		{"extendDuration", &g.ExtendDuration, p.lim.ExtendDuration},
 	}
+	valid := true
 	for _, d := range durations {
 		if raw, ok := top[d.key]; ok {
-			if v, ok := p.duration(d.key, raw); ok {
+			v, ok := p.duration(d.key, raw, d.in)
+			if ok {
 				*d.to = v
 			}
+			valid = valid && ok
 		}
 	}
 	_, warnGiven := top["maxDurationWarning"]
 	_, maxGiven := top["maxDuration"]
-	if (warnGiven || maxGiven) && g.MaxDuration > 0 && g.MaxDurationWarning >= g.MaxDuration {
-		p.fail("maxDurationWarning", "%v must be shorter than maxDuration (%v)", g.MaxDurationWarning, g.MaxDuration)
+	if valid && (warnGiven || maxGiven) && g.MaxDuration > 0 && g.MaxDurationWarning >= g.MaxDuration {
+		p.fail("maxDurationWarning", "%v must be shorter than maxDuration (%v)", FormatDuration(g.MaxDurationWarning), FormatDuration(g.MaxDuration))
 	}
-	p.sort()
-	return g
 }
 
 // sort orders the problems by key in the template format's order, so the
@@ -392,34 +465,35 @@ func (p *templateParser) port(key string, raw json.RawMessage) int {
 	return n
 }
 
-// count reads a whole number of at least min.
-func (p *templateParser) count(key string, raw json.RawMessage, min int) int {
+// count reads a whole number within in.
+func (p *templateParser) count(key string, raw json.RawMessage, in Range[int]) int {
 	n, ok := p.integer(key, raw)
 	if !ok {
 		return 0
 	}
-	if n < min {
-		p.fail(key, "%d must be at least %d", n, min)
+	if problem := in.Check(n, strconv.Itoa(n)); problem != "" {
+		p.fail(key, "%s", problem)
 		return 0
 	}
 	return n
 }
 
-func (p *templateParser) duration(key string, raw json.RawMessage) (time.Duration, bool) {
+// duration reads a Go duration within in.
+func (p *templateParser) duration(key string, raw json.RawMessage, in Range[time.Duration]) (time.Duration, bool) {
 	s, ok := p.string(key, raw)
 	if !ok {
 		return 0, false
 	}
 	d, err := time.ParseDuration(s)
-	switch {
-	case err != nil:
+	if err != nil {
 		p.fail(key, "%s is not a duration (like 90s, 10m or 2h30m)", quote(s))
-	case d <= 0:
-		p.fail(key, "%s must be more than 0", quote(s))
-	default:
-		return d, true
+		return 0, false
 	}
-	return 0, false
+	if problem := in.Check(d, s); problem != "" {
+		p.fail(key, "%s", problem)
+		return 0, false
+	}
+	return d, true
 }
 
 func (p *templateParser) envName(key string, raw json.RawMessage) string {
@@ -531,6 +605,11 @@ func (p *templateParser) rcon(raw json.RawMessage) *RCON {
 
 func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 	var ports []PortSpec
+	var items []json.RawMessage
+	if json.Unmarshal(raw, &items) == nil && len(items) > p.lim.MaxPorts {
+		p.fail("ports", "%d ports listed, more than the %d allowed", len(items), p.lim.MaxPorts)
+		return nil
+	}
 	for key, m := range p.objects("ports", raw, "port", "proto") {
 		spec := PortSpec{Proto: "tcp"}
 		if raw, ok := m["port"]; ok {
@@ -556,6 +635,12 @@ func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 			continue
 		}
 		ports = append(ports, spec)
+		if _, listed := p.portKeys[spec.Port]; !listed {
+			if p.portKeys == nil {
+				p.portKeys = make(map[int]string)
+			}
+			p.portKeys[spec.Port] = key
+		}
 	}
 	// The game port comes first, as Game.Ports promises.
 	sort.SliceStable(ports, func(i, j int) bool { return ports[i].Port == g.Port && ports[j].Port != g.Port })

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"reflect"
 	"regexp"
+	"slices"
 	"testing"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -35,8 +36,14 @@ func FuzzParseTemplate(f *testing.F) {
 		if g.Image == "" && (g.TaskDefinition == "" || g.Container == "") {
 			t.Errorf("accepted a game with neither image nor task definition and container: %+v", g)
 		}
-		if g.WarningCount < 1 || g.MinPlayers < 0 || g.CheckInterval <= 0 || g.MaxDuration <= 0 {
-			t.Errorf("accepted rules %+v", g)
+		lim := spawner.DefaultLimits()
+		if lim.Warnings.Check(g.WarningCount, "") != "" || lim.MinPlayers.Check(g.MinPlayers, "") != "" ||
+			lim.CheckInterval.Check(g.CheckInterval, "") != "" || lim.MaxDuration.Check(g.MaxDuration, "") != "" ||
+			lim.ReadyTimeout.Check(g.ReadyTimeout, "") != "" || lim.ExtendDuration.Check(g.ExtendDuration, "") != "" {
+			t.Errorf("accepted rules out of the limits %+v", g)
+		}
+		if r := g.RCON; r != nil && (r.Port == g.Port || r.Port == g.QueryPort || slices.ContainsFunc(g.Ports, func(s spawner.PortSpec) bool { return s.Port == r.Port })) {
+			t.Errorf("accepted RCON on a players' port: %+v", g)
 		}
 		if _, ok := g.Variant(""); len(g.Variants) > 0 && !ok {
 			t.Errorf("default variant %q is not one of %+v", g.DefaultVariant, g.Variants)

@@ -2,6 +2,7 @@ package spawner_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -135,7 +136,7 @@ func TestParseTemplateProblems(t *testing.T) {
 			map[string]string{"name": "string", "title": "string", "taskDefinition": "string", "container": "string", "port": "number", "protocol": "string"}},
 		{"bad task definition", strings.Replace(valid, `"spawner-factorio"`, `"arn:aws:ecs:x"`, 1), map[string]string{"taskDefinition": "letters"}},
 		{"bad durations", with(`"checkInterval":"5","maxDuration":"-1h","readyTimeout":"0s","extendDuration":300,"minPlayers":-1,"warnings":0`),
-			map[string]string{"checkInterval": "duration", "maxDuration": "more than 0", "readyTimeout": "more than 0", "extendDuration": "string", "minPlayers": "at least 0", "warnings": "at least 1"}},
+			map[string]string{"checkInterval": "duration", "maxDuration": "below the minimum of 1m", "readyTimeout": "below the minimum of 30s", "extendDuration": "string", "minPlayers": "below the minimum of 0", "warnings": "below the minimum of 1"}},
 		{"warning after the end", with(`"maxDuration":"1h","maxDurationWarning":"2h"`), map[string]string{"maxDurationWarning": "shorter"}},
 		{"ports out of range", strings.Replace(with(`"queryPort":0,"rcon":{"port":70000,"passwordEnv":"P"},"ports":[{"port":-1},{"port":34197,"proto":"sctp"}]`), `34197,`, `65536,`, 1),
 			map[string]string{"port": "1 to 65535", "queryPort": "1 to 65535", "rcon.port": "1 to 65535", "ports[0].port": "1 to 65535", "ports[1].proto": "tcp or udp"}},
@@ -148,7 +149,7 @@ func TestParseTemplateProblems(t *testing.T) {
 		{"bad env names", with(`"env":{"1BAD":"x","GOOD":"y","BAD-NAME":"z","NUM":3},"variants":[{"name":"a","env":{"a b":"x"}}],"tokenEnv":"TOKEN=","rcon":{"port":25575,"passwordEnv":""}`),
 			map[string]string{"env.1BAD": "environment", "env.BAD-NAME": "environment", "env.NUM": "string", "variants[0].env.a b": "environment", "tokenEnv": "environment", "rcon.passwordEnv": "environment"}},
 		{"rcon missing keys", with(`"rcon":{}`), map[string]string{"rcon.port": "required", "rcon.passwordEnv": "required"}},
-		{"negative sizes", with(`"cpu":-1,"memory":-512`), map[string]string{"cpu": "at least 0", "memory": "at least 0"}},
+		{"negative sizes", with(`"cpu":-1,"memory":-512`), map[string]string{"cpu": "below the minimum of 128", "memory": "below the minimum of 128"}},
 		{"bad capacity provider", with(`"capacityProvider":"EC2"`), map[string]string{"capacityProvider": "FARGATE"}},
 		{"ports without the game port", with(`"ports":[{"port":1234}]`), map[string]string{"ports": "game port"}},
 		{"a2s ports without the query port", strings.Replace(with(`"ports":[{"port":34197,"proto":"udp"}]`), `"tcp"`, `"a2s"`, 1), map[string]string{"ports": "query port 34198"}},
@@ -224,6 +225,123 @@ func TestShippedGames(t *testing.T) {
 	for _, want := range []string{"minecraft-paper", "mineralcontest", "valheim"} {
 		if !slices.Contains(names, want) {
 			t.Errorf("deploy/games has no %s.json (found %v)", want, names)
+		}
+	}
+}
+
+// TestParseTemplateBounds: every duration and count a template sets has a
+// floor and a ceiling, and the answer names the key, the value and the bound.
+func TestParseTemplateBounds(t *testing.T) {
+	with := func(extra string) []byte { return []byte(strings.TrimSuffix(valid, "\n}") + ",\n" + extra + "\n}") }
+	manyPorts := `{"port":34197}`
+	for p := 1; p <= 16; p++ {
+		manyPorts += fmt.Sprintf(`,{"port":%d}`, 40000+p)
+	}
+	for _, c := range []struct {
+		name, extra, want string
+	}{
+		{"check interval of a millisecond", `"checkInterval": "1ms"`, "checkInterval: 1ms is below the minimum of 10s"},
+		{"check interval of a week", `"checkInterval": "168h"`, "checkInterval: 168h is above the maximum of 24h"},
+		{"max duration of a second", `"maxDuration": "1s"`, "maxDuration: 1s is below the minimum of 1m"},
+		{"max duration of a year", `"maxDuration": "8760h"`, "maxDuration: 8760h is above the maximum of 720h"},
+		{"max duration 0", `"maxDuration": "0s"`, "maxDuration: 0s is below the minimum of 1m"},
+		{"warning of a millisecond", `"maxDurationWarning": "1ms"`, "maxDurationWarning: 1ms is below the minimum of 10s"},
+		{"warning of two days", `"maxDuration": "720h", "maxDurationWarning": "48h"`, "maxDurationWarning: 48h is above the maximum of 24h"},
+		{"ready timeout of a millisecond", `"readyTimeout": "1ms"`, "readyTimeout: 1ms is below the minimum of 30s"},
+		{"ready timeout of a day", `"readyTimeout": "24h"`, "readyTimeout: 24h is above the maximum of 2h"},
+		{"extension of a second", `"extendDuration": "1s"`, "extendDuration: 1s is below the minimum of 1m"},
+		{"extension of a week", `"extendDuration": "168h"`, "extendDuration: 168h is above the maximum of 24h"},
+		{"negative players", `"minPlayers": -1`, "minPlayers: -1 is below the minimum of 0"},
+		{"a million players", `"minPlayers": 1000000`, "minPlayers: 1000000 is above the maximum of 1000"},
+		{"no warning", `"warnings": 0`, "warnings: 0 is below the minimum of 1"},
+		{"a thousand warnings", `"warnings": 1000`, "warnings: 1000 is above the maximum of 100"},
+		{"tiny cpu", `"cpu": 1`, "cpu: 1 is below the minimum of 128"},
+		{"huge cpu", `"cpu": 1000000`, "cpu: 1000000 is above the maximum of 16384"},
+		{"tiny memory", `"memory": 1`, "memory: 1 is below the minimum of 128"},
+		{"huge memory", `"memory": 100000000`, "memory: 100000000 is above the maximum of 122880"},
+		{"too many ports", `"ports": [` + manyPorts + `]`, "ports: 17 ports listed, more than the 16 allowed"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := spawner.ParseTemplate(with(c.extra), variables)
+			if err == nil || err.Error() != c.want {
+				t.Errorf("parse = %v, want exactly %q", err, c.want)
+			}
+		})
+	}
+	// The bounds themselves are accepted.
+	g, err := spawner.ParseTemplate(with(`"checkInterval": "10s", "maxDuration": "720h", "maxDurationWarning": "24h", "readyTimeout": "2h", "extendDuration": "1m", "minPlayers": 1000, "warnings": 100, "cpu": 16384, "memory": 128`), variables)
+	if err != nil {
+		t.Fatalf("parse at the bounds: %v", err)
+	}
+	if g.CheckInterval != 10*time.Second || g.MaxDuration != 720*time.Hour || g.MinPlayers != 1000 {
+		t.Errorf("game at the bounds = %+v", g)
+	}
+}
+
+// TestParseTemplateWithinLimits: the caller's limits apply instead of the
+// defaults (the tests' world lowers the floors, never the binary).
+func TestParseTemplateWithinLimits(t *testing.T) {
+	data := []byte(strings.TrimSuffix(valid, "\n}") + `, "checkInterval": "300ms"}`)
+	if _, err := spawner.ParseTemplate(data, variables); err == nil {
+		t.Fatalf("300ms accepted under the default limits")
+	}
+	lim := spawner.DefaultLimits()
+	lim.CheckInterval.Min = 100 * time.Millisecond
+	g, err := spawner.ParseTemplateWithin(data, variables, lim)
+	if err != nil || g.CheckInterval != 300*time.Millisecond {
+		t.Errorf("parse within a 100ms floor = %+v, %v", g.CheckInterval, err)
+	}
+	data = []byte(strings.TrimSuffix(valid, "\n}") + `, "checkInterval": "1ms"}`)
+	if _, err := spawner.ParseTemplateWithin(data, variables, lim); err == nil || err.Error() != "checkInterval: 1ms is below the minimum of 100ms" {
+		t.Errorf("parse of 1ms within a 100ms floor = %v", err)
+	}
+}
+
+// TestParseTemplateRCONOnAPlayersPort: RCON on a port players reach would
+// publish it to them; the template is refused, naming rcon.port and the
+// key it shares its port with.
+func TestParseTemplateRCONOnAPlayersPort(t *testing.T) {
+	a2s := strings.Replace(valid, `"tcp"`, `"a2s"`, 1)
+	with := func(base, extra string) []byte {
+		return []byte(strings.TrimSuffix(base, "\n}") + ",\n" + extra + "\n}")
+	}
+	for _, c := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"the game port", with(valid, `"rcon": {"port": 34197, "passwordEnv": "RCON_PASSWORD"}`), "rcon.port: 34197 is the game's port (port): players reach it, so RCON would be public; give RCON a port of its own"},
+		{"the query port", with(a2s, `"queryPort": 27015, "rcon": {"port": 27015, "passwordEnv": "RCON_PASSWORD"}`), "rcon.port: 27015 is the game's port (queryPort): players reach it, so RCON would be public; give RCON a port of its own"},
+		{"the default a2s query port", with(a2s, `"rcon": {"port": 34198, "passwordEnv": "RCON_PASSWORD"}`), "rcon.port: 34198 is the game's port (queryPort, port+1 by default): players reach it, so RCON would be public; give RCON a port of its own"},
+		{"a published port", with(valid, `"ports": [{"port": 27020, "proto": "udp"}, {"port": 34197}], "rcon": {"port": 27020, "passwordEnv": "RCON_PASSWORD"}`), "rcon.port: 27020 is the game's port (ports[0]): players reach it, so RCON would be public; give RCON a port of its own"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := spawner.ParseTemplate(c.data, variables)
+			if err == nil || err.Error() != c.want {
+				t.Errorf("parse = %v, want exactly %q", err, c.want)
+			}
+		})
+	}
+	// A port of its own is fine, and a tcp game's port+1 is no query port.
+	if _, err := spawner.ParseTemplate(with(valid, `"rcon": {"port": 34198, "passwordEnv": "RCON_PASSWORD"}`), variables); err != nil {
+		t.Errorf("rcon on a port of its own: %v", err)
+	}
+}
+
+// TestParseTemplateByteOrderMark: a template saved by Windows Notepad
+// starts with a UTF-8 byte order mark; it is read as if it had none.
+func TestParseTemplateByteOrderMark(t *testing.T) {
+	g, err := spawner.ParseTemplate(append([]byte("\uFEFF"), valid...), variables)
+	if err != nil {
+		t.Fatalf("parse of a template with a byte order mark: %v", err)
+	}
+	if g.Name != "factorio" || string(g.Template) != valid {
+		t.Errorf("game %q, template %q; want factorio and the template without its mark", g.Name, g.Template)
+	}
+	// Only one mark, at the start, is dropped.
+	for _, data := range []string{"\uFEFF\uFEFF" + valid, strings.Replace(valid, `"Factorio"`, "\uFEFF"+`"Factorio"`, 1)} {
+		if _, err := spawner.ParseTemplate([]byte(data), variables); err == nil {
+			t.Errorf("parse of %q accepted", data[:12])
 		}
 	}
 }

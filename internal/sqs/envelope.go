@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -70,34 +69,60 @@ var errNotTaskChange = errors.New("not an ECS task state change")
 // well-formed event of another kind, and another error for a body that
 // cannot be read as a task state change.
 func parse(body string) (spawner.TaskChange, error) {
+	env, err := decodeEnvelope(body)
+	if err != nil {
+		return spawner.TaskChange{}, err
+	}
+	d, err := decodeDetail(env)
+	if err != nil {
+		return spawner.TaskChange{}, err
+	}
+	return taskChange(env, d), nil
+}
+
+// decodeEnvelope reads body as the envelope of an ECS task state change
+// that carries a detail.
+func decodeEnvelope(body string) (envelope, error) {
 	var env envelope
 	if err := json.Unmarshal([]byte(body), &env); err != nil {
-		return spawner.TaskChange{}, fmt.Errorf("envelope: %w", err)
+		return envelope{}, fmt.Errorf("envelope: %w", err)
 	}
 	if env.Source != SourceECS || env.DetailType != DetailTypeTask {
 		if env.Source == "" && env.DetailType == "" {
-			return spawner.TaskChange{}, errors.New("envelope: no source nor detail-type")
+			return envelope{}, errors.New("envelope: no source nor detail-type")
 		}
-		return spawner.TaskChange{}, fmt.Errorf("%w: %s %q", errNotTaskChange, env.Source, env.DetailType)
+		return envelope{}, fmt.Errorf("%w: %s %q", errNotTaskChange, env.Source, env.DetailType)
 	}
 	if len(env.Detail) == 0 {
-		return spawner.TaskChange{}, errors.New("envelope: no detail")
+		return envelope{}, errors.New("envelope: no detail")
 	}
+	return env, nil
+}
+
+// decodeDetail reads env's detail, which must name the task (itself, or
+// through the envelope's one resource), its version and its last status.
+func decodeDetail(env envelope) (taskDetail, error) {
 	var d taskDetail
 	if err := json.Unmarshal(env.Detail, &d); err != nil {
-		return spawner.TaskChange{}, fmt.Errorf("detail: %w", err)
+		return taskDetail{}, fmt.Errorf("detail: %w", err)
 	}
 	if d.TaskArn == "" && len(env.Resources) == 1 {
 		d.TaskArn = env.Resources[0]
 	}
 	switch {
 	case d.TaskArn == "":
-		return spawner.TaskChange{}, errors.New("detail: no taskArn")
+		return taskDetail{}, errors.New("detail: no taskArn")
 	case d.Version == nil:
-		return spawner.TaskChange{}, errors.New("detail: no version")
+		return taskDetail{}, errors.New("detail: no version")
 	case d.LastStatus == "":
-		return spawner.TaskChange{}, errors.New("detail: no lastStatus")
+		return taskDetail{}, errors.New("detail: no lastStatus")
 	}
+	return d, nil
+}
+
+// taskChange is the change env tells, d being its detail as decodeDetail
+// checked it.
+func taskChange(env envelope, d taskDetail) spawner.TaskChange {
 	c := spawner.TaskChange{
 		TaskARN:       d.TaskArn,
 		ClusterARN:    d.ClusterArn,
@@ -138,15 +163,5 @@ func parse(body string) (spawner.TaskChange, error) {
 			}
 		}
 	}
-	return c, nil
-}
-
-// sameCluster reports whether the cluster ARN of an event names the cluster
-// configured as an ARN or a bare name.
-func sameCluster(eventARN, cluster string) bool {
-	if eventARN == cluster {
-		return true
-	}
-	_, name, ok := strings.Cut(eventARN, ":cluster/")
-	return ok && name == cluster
+	return c
 }

@@ -18,6 +18,7 @@ import (
 	awssqs "github.com/aws/aws-sdk-go-v2/service/sqs"
 	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
+	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -60,6 +61,7 @@ const (
 const (
 	batchSize       = 10  // SQS's most messages per ReceiveMessage and DeleteMessageBatch
 	maxUnparsableID = 256 // message ids remembered as already logged unparsable
+	maxForeignARN   = 256 // cluster ARNs remembered as already logged foreign
 	deleteTimeout   = 10 * time.Second
 )
 
@@ -67,10 +69,9 @@ const (
 // Run and Check may then be called from any goroutine, Run at most once at a
 // time.
 type Consumer struct {
-	api     SQSAPI
-	queue   string
-	cluster string
-	log     *slog.Logger
+	api   SQSAPI
+	queue string
+	log   *slog.Logger
 
 	// WaitTime is the long poll's wait (WaitTimeSeconds); SQS allows at
 	// most 20 s, and more is taken as 20 s.
@@ -92,6 +93,7 @@ type Consumer struct {
 	mu         sync.Mutex
 	tasks      map[string]*seen // task ARN → last applied
 	unparsable map[string]bool  // message ids already logged
+	foreign    map[string]bool  // other clusters' ARNs already logged
 	stats      Stats
 }
 
@@ -107,16 +109,14 @@ type Stats struct {
 	Received, Applied, Duplicate, Stale, Foreign, Unparsable int
 }
 
-// New is a consumer of the queue at queueURL for the tasks of cluster (its
-// name or ARN) that this bot started (startedBy spawner.StartedBy).
-func New(api SQSAPI, queueURL, cluster string, log *slog.Logger) *Consumer {
+// New is a consumer of the queue at queueURL. Nothing is dialled.
+func New(api SQSAPI, queueURL string, log *slog.Logger) *Consumer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Consumer{
 		api:        api,
 		queue:      queueURL,
-		cluster:    cluster,
 		log:        log,
 		WaitTime:   DefaultWaitTime,
 		MinBackoff: DefaultMinBackoff,
@@ -126,6 +126,7 @@ func New(api SQSAPI, queueURL, cluster string, log *slog.Logger) *Consumer {
 		Now:        time.Now,
 		tasks:      make(map[string]*seen),
 		unparsable: make(map[string]bool),
+		foreign:    make(map[string]bool),
 	}
 }
 
@@ -150,14 +151,18 @@ func (c *Consumer) Check(ctx context.Context) error {
 }
 
 // Run receives until ctx is done and calls handle, from Run's goroutine and
-// in the order received, for each new change of one of the bot's tasks.
+// in the order received, for each new change of one of the bot's tasks:
+// started by it (startedBy spawner.StartedBy) in the cluster whose full
+// ARN is clusterARN (as ECS gives it: ecs.Tasks.ClusterARN). An event's
+// cluster must be that ARN exactly: a cluster of the same name in another
+// account, region or partition is another cluster.
 // handle should hand the change on and return quickly: the batch's messages
 // are deleted once it returns, and the next receive waits for it. A queue
 // that cannot be reached is retried with a capped backoff, logged once when
 // it goes and once when it comes back. Run returns nil when ctx is done.
-func (c *Consumer) Run(ctx context.Context, handle func(spawner.TaskChange)) error {
+func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(spawner.TaskChange)) error {
 	var (
-		backoff   time.Duration
+		b         = backoff.Backoff{Min: c.MinBackoff, Max: c.MaxBackoff}
 		downSince time.Time
 	)
 	for {
@@ -174,26 +179,22 @@ func (c *Consumer) Run(ctx context.Context, handle func(spawner.TaskChange)) err
 				downSince = c.Now()
 				c.log.Warn("events queue unreachable; retrying with backoff, the sweep goes on meanwhile", "err", err)
 			}
-			backoff = min(max(2*backoff, c.MinBackoff), c.MaxBackoff)
-			t := time.NewTimer(backoff)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if backoff.Sleep(ctx, b.Next()) != nil {
 				return nil
-			case <-t.C:
 			}
 			continue
 		}
 		if !downSince.IsZero() {
 			c.log.Info("events queue reachable again", "down", c.Now().Sub(downSince).Round(time.Second))
-			downSince, backoff = time.Time{}, 0
+			downSince = time.Time{}
+			b.Reset()
 		}
 		if len(out.Messages) == 0 {
 			continue
 		}
 		done := make([]sqstypes.DeleteMessageBatchRequestEntry, 0, len(out.Messages))
 		for i, m := range out.Messages {
-			if ch, ok := c.accept(m); ok {
+			if ch, ok := c.accept(m, clusterARN); ok {
 				handle(ch)
 			}
 			done = append(done, sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: m.ReceiptHandle})
@@ -206,9 +207,9 @@ func (c *Consumer) Run(ctx context.Context, handle func(spawner.TaskChange)) err
 	}
 }
 
-// accept decides what to do with one message and counts it; it returns the
-// change to hand on, if any.
-func (c *Consumer) accept(m sqstypes.Message) (spawner.TaskChange, bool) {
+// accept decides what to do with one message of the queue of clusterARN's
+// events and counts it; it returns the change to hand on, if any.
+func (c *Consumer) accept(m sqstypes.Message, clusterARN string) (spawner.TaskChange, bool) {
 	c.count(OutcomeReceived)
 	ch, err := parse(aws.ToString(m.Body))
 	switch {
@@ -219,7 +220,11 @@ func (c *Consumer) accept(m sqstypes.Message) (spawner.TaskChange, bool) {
 		c.count(OutcomeUnparsable)
 		c.logUnparsable(aws.ToString(m.MessageId), err)
 		return ch, false
-	case ch.StartedBy != spawner.StartedBy || !sameCluster(ch.ClusterARN, c.cluster):
+	case ch.ClusterARN != clusterARN:
+		c.count(OutcomeForeign)
+		c.logForeign(ch, clusterARN)
+		return ch, false
+	case ch.StartedBy != spawner.StartedBy:
 		c.count(OutcomeForeign)
 		return ch, false
 	}
@@ -291,6 +296,25 @@ func (c *Consumer) logUnparsable(id string, err error) {
 	c.mu.Unlock()
 	if !logged {
 		c.log.Warn("events queue: message is not an event the bot can read; deleted", "message", id, "err", err)
+	}
+}
+
+// logForeign logs a task change of another cluster, once per cluster ARN:
+// the queue's rule sends only this cluster's, so one is either a mistake
+// in the rule or a forgery, and never acted on.
+func (c *Consumer) logForeign(ch spawner.TaskChange, clusterARN string) {
+	c.mu.Lock()
+	logged := c.foreign[ch.ClusterARN]
+	if !logged {
+		if len(c.foreign) >= maxForeignARN {
+			clear(c.foreign)
+		}
+		c.foreign[ch.ClusterARN] = true
+	}
+	c.mu.Unlock()
+	if !logged {
+		c.log.Warn("events queue: a task change of another cluster; ignored (only this cluster's events should reach the queue: check the EventBridge rule and who may send to the queue)",
+			"cluster", ch.ClusterARN, "want", clusterARN, "task", ch.TaskARN, "event", ch.EventID)
 	}
 }
 

@@ -146,7 +146,7 @@ func newWorld(tb testing.TB, q *goaws.SQS) *world {
 		log:     &logs{},
 		changes: make(chan spawner.TaskChange, 100),
 	}
-	w.c = sqs.New(w.api, q.QueueURL(goaws.DefaultQueue), cluster, slog.New(slog.NewTextHandler(w.log, nil)))
+	w.c = sqs.New(w.api, q.QueueURL(goaws.DefaultQueue), slog.New(slog.NewTextHandler(w.log, nil)))
 	w.c.WaitTime = time.Second
 	w.c.MinBackoff = 5 * time.Millisecond
 	w.c.MaxBackoff = 20 * time.Millisecond
@@ -159,7 +159,7 @@ func (w *world) run(tb testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	w.done = make(chan error, 1)
-	go func() { w.done <- w.c.Run(ctx, func(ch spawner.TaskChange) { w.changes <- ch }) }()
+	go func() { w.done <- w.c.Run(ctx, clusterARN, func(ch spawner.TaskChange) { w.changes <- ch }) }()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-w.done; err != nil {
@@ -319,23 +319,39 @@ func TestOtherTasksAreForeign(t *testing.T) {
 	}
 }
 
-func TestClusterByNameOrARN(t *testing.T) {
-	q := goaws.Start(t)
-	for i, name := range []string{cluster, clusterARN} {
-		t.Run(name, func(t *testing.T) {
-			// A queue of its own: the last subtest's long poll may still be
-			// open at the queue, and would take this message out of sight.
-			queue := fmt.Sprintf("by-name-or-arn-%d", i)
-			w := newWorld(t, q)
-			w.c = sqs.New(w.api, q.CreateQueue(t, queue), name, nil)
-			w.c.WaitTime = time.Second
-			q.SendTo(t, queue, envelope(change{task: 1, version: 1, last: "RUNNING"}))
-			w.run(t)
-			if ch := w.next(t, "the change"); ch.TaskARN != taskARN(1) {
-				t.Errorf("handed on %+v", ch)
-			}
-			w.noMore(t)
-		})
+// TestOtherClusterOfTheSameName: the cluster is matched by its full ARN:
+// an event of a cluster of the same name in another account, region or
+// partition (a forged STOPPED, say) is foreign, counted and logged once
+// per cluster, and never handed on.
+func TestOtherClusterOfTheSameName(t *testing.T) {
+	w := newWorld(t, goaws.Start(t))
+	others := []string{
+		"arn:aws:ecs:eu-west-3:999999999999:cluster/spawner", // another account
+		"arn:aws:ecs:us-east-1:123456789012:cluster/spawner", // another region
+		"arn:aws-cn:ecs:eu-west-3:123456789012:cluster/spawner",
+		"spawner", // the bare name
+		"arn:aws:ecs:eu-west-3:123456789012:cluster/spawner/x",
+	}
+	for i, other := range others {
+		w.q.Send(t, envelope(change{task: 1, version: int64(10 + i), last: "STOPPED", desired: "STOPPED", cluster: other}))
+	}
+	w.q.Send(t, envelope(change{task: 1, version: 20, last: "STOPPED", desired: "STOPPED", cluster: others[0]})) // the same again
+	w.q.Send(t, envelope(change{task: 1, version: 3, last: "RUNNING"}))
+	w.run(t)
+	if ch := w.next(t, "the change of our cluster"); ch.Version != 3 || ch.ClusterARN != clusterARN {
+		t.Fatalf("handed on %+v, want only the change of %s", ch, clusterARN)
+	}
+	w.noMore(t)
+	if s := w.c.Stats(); s != (sqs.Stats{Received: len(others) + 2, Applied: 1, Foreign: len(others) + 1}) {
+		t.Errorf("stats %+v, want %d foreign and 1 applied", s, len(others)+1)
+	}
+	for _, other := range others {
+		if n := w.log.lines(`cluster=` + other + ` `); n != 1 {
+			t.Errorf("%d log lines name the cluster %s, want 1; log:\n%s", n, other, w.log)
+		}
+	}
+	if n := w.log.lines("another cluster"); n != len(others) {
+		t.Errorf("%d log lines about another cluster, want %d (one per cluster); log:\n%s", n, len(others), w.log)
 	}
 }
 
@@ -374,7 +390,7 @@ func TestQueueDownBacksOffAndRecovers(t *testing.T) {
 func TestUnreachableQueueFromTheStart(t *testing.T) {
 	q := goaws.Start(t)
 	w := newWorld(t, q)
-	w.c = sqs.New(w.api, "http://127.0.0.1:1/123456789012/nowhere", cluster, slog.New(slog.NewTextHandler(w.log, nil)))
+	w.c = sqs.New(w.api, "http://127.0.0.1:1/123456789012/nowhere", slog.New(slog.NewTextHandler(w.log, nil)))
 	w.c.MinBackoff, w.c.MaxBackoff = time.Millisecond, 5*time.Millisecond
 	w.run(t)
 	w.eventually(t, "five failed receives", func() bool { return w.api.receiveErrs.Load() >= 5 })
@@ -388,7 +404,7 @@ func TestCancelReturnsNil(t *testing.T) {
 	w.c.WaitTime = 20 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.c.Run(ctx, func(spawner.TaskChange) {}) }()
+	go func() { done <- w.c.Run(ctx, clusterARN, func(spawner.TaskChange) {}) }()
 	select {
 	case <-w.api.receiving:
 	case <-time.After(10 * time.Second):
@@ -411,7 +427,7 @@ func TestCheck(t *testing.T) {
 	if err := w.c.Check(context.Background()); err != nil {
 		t.Errorf("Check of a queue that answers: %v", err)
 	}
-	gone := sqs.New(w.api, q.QueueURL("missing"), cluster, nil)
+	gone := sqs.New(w.api, q.QueueURL("missing"), nil)
 	err := gone.Check(context.Background())
 	var p *spawner.Problem
 	if !errors.As(err, &p) || p.Var != "AWS_SQS_EVENTS_QUEUE_URL" {

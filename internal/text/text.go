@@ -118,7 +118,13 @@ func (l Lang) Stopped(s spawner.Server) string {
 
 // CreationStopped replaces the member's ephemeral answer when their server
 // was stopped while it was being created (its ticket channel is going).
-func (l Lang) CreationStopped() string {
+// A member who stopped it themselves may create another once their
+// cooldown is over (until; zero: at once), and is told when.
+func (l Lang) CreationStopped(until time.Time) string {
+	if !until.IsZero() {
+		return fmt.Sprintf(l.pick("The creation of your server was stopped. Nothing is left running; you can create another %s.",
+			"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu pourras en créer un autre %s."), Timestamp(until, "R"))
+	}
 	return l.pick("The creation of your server was stopped. Nothing is left running; you can create another.",
 		"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu peux en créer un autre.")
 }

@@ -118,7 +118,7 @@ func rssMiB(tb testing.TB, field string) float64 {
 //	go test -run '^$' -bench Feed1000Clients -benchtime 500x -count 5 ./internal/web/
 func BenchmarkFeed1000Clients(b *testing.B) {
 	const clients = 1000
-	w := newWorld(b, HubOptions{MaxClients: clients, MaxPerToken: clients},
+	w := newWorld(b, HubOptions{MaxClients: clients, MaxPerToken: clients, MaxPerMember: clients},
 		snap("3f9a1c07b2e4d865", "111111111111111111", spawner.StateReady))
 	before := rssMiB(b, "VmRSS")
 	var m0, m1 runtime.MemStats

@@ -4,8 +4,12 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,23 +161,39 @@ func TestBrowserDashboardShowsOnlyMembersServers(t *testing.T) {
 	browser.Screenshot(t, ctx, "dashboard.png", "dashboard.png")
 }
 
+// startBot serves the pages of fleet, signed by signer, on l (a new
+// listener when nil), as the bot does; stopped with the test if not before.
+func startBot(tb testing.TB, fleet Fleet, signer *Signer, l net.Listener) (*httptest.Server, *Hub) {
+	tb.Helper()
+	quiet := slog.New(slog.DiscardHandler)
+	hub := NewHub(HubOptions{Fleet: fleet, Logger: quiet})
+	s := httptest.NewUnstartedServer(Handler(HandlerOptions{Signer: signer, Hub: hub, Logger: quiet}))
+	if l != nil {
+		s.Listener.Close()
+		s.Listener = l
+	}
+	s.Start()
+	tb.Cleanup(func() { hub.Close(); s.Close() })
+	return s, hub
+}
+
+// listenAgain listens on the address a stopped bot listened on.
+func listenAgain(tb testing.TB, addr string) net.Listener {
+	tb.Helper()
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		tb.Fatalf("listen again on %s: %v", addr, err)
+	}
+	return l
+}
+
 func TestBrowserPageReconnectsAfterRestart(t *testing.T) {
 	now := time.Now()
 	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateBooting, now)
 	fleet := &fakeFleet{}
 	fleet.Set(srv)
 	signer := NewSigner([]byte("WEB_SECRET survives restarts"), nil)
-	quiet := slog.New(slog.DiscardHandler)
-	start := func(l net.Listener) (*httptest.Server, *Hub) {
-		hub := NewHub(HubOptions{Fleet: fleet, Logger: quiet})
-		s := httptest.NewUnstartedServer(Handler(HandlerOptions{Signer: signer, Hub: hub, Logger: quiet}))
-		if l != nil {
-			s.Listener.Close()
-			s.Listener = l
-		}
-		s.Start()
-		return s, hub
-	}
+	start := func(l net.Listener) (*httptest.Server, *Hub) { return startBot(t, fleet, signer, l) }
 	s1, hub1 := start(nil)
 	addr := s1.Listener.Addr().String()
 	ctx := browser.New(t, 760, 980, "")
@@ -195,17 +215,142 @@ func TestBrowserPageReconnectsAfterRestart(t *testing.T) {
 	ready.State, ready.Time, ready.Address = spawner.StateReady, now.Add(time.Minute), "203.0.113.7:25565"
 	ready.Steps = liveServer(srv.Server, srv.Owner, "Minecraft", "vanilla", spawner.StateReady, now).Steps
 	fleet.Set(ready)
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Fatalf("listen again on %s: %v", addr, err)
-	}
-	s2, hub2 := start(l)
-	t.Cleanup(func() { hub2.Close(); s2.Close() })
+	start(listenAgain(t, addr))
 	browser.Do(t, ctx, "see the page live again with the new state",
 		chromedp.WaitVisible(`#conn[data-state="live"]`),
 		chromedp.WaitVisible(`.badge[data-state="ready"]`))
 	loaded := browser.Read(t, ctx, "check for a reload", chromedp.Evaluate[string](`window.loadedOnce || "reloaded"`))
 	if loaded != "yes" {
 		t.Fatal("the page reloaded instead of reconnecting")
+	}
+}
+
+// A live page whose link died while the bot was away (it came back with
+// another WEB_SECRET, or the link expired meanwhile) says so and how to
+// get a new link, in the page's language, instead of reconnecting for ever.
+func TestBrowserPageSaysWhenItsLinkDied(t *testing.T) {
+	now := time.Now()
+	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateBooting, now)
+	for _, tc := range []struct {
+		name, lang, page string
+		// restart stops the bot and what it comes back with: the signer
+		// of the new bot, after whatever happened while it was away.
+		restart      func(c *clock, signer *Signer) *Signer
+		title, how   string
+		screenshotAs string
+	}{
+		{name: "restarted without WEB_SECRET", page: "server",
+			restart: func(_ *clock, _ *Signer) *Signer { return NewSigner([]byte("a random secret of the new start"), nil) },
+			title:   "This link no longer works", how: "status message", screenshotAs: "dead-link.png"},
+		{name: "expired while offline", page: "dashboard",
+			restart: func(c *clock, signer *Signer) *Signer { c.Add(2 * time.Hour); return signer },
+			title:   "This link no longer works", how: "/server dashboard"},
+		{name: "expired while offline, French", lang: "fr-FR", page: "server",
+			restart: func(c *clock, signer *Signer) *Signer { c.Add(2 * time.Hour); return signer },
+			title:   "Ce lien ne marche plus", how: "message d’état"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fleet := &fakeFleet{}
+			fleet.Set(srv)
+			clk := &clock{t: now}
+			signer := NewSigner([]byte("the WEB_SECRET of the first start"), clk.Now)
+			s1, hub1 := startBot(t, fleet, signer, nil)
+			addr := s1.Listener.Addr().String()
+			url := s1.URL + "/servers/" + srv.Server + "?token=" + signer.Sign(ServerScope(srv.Server).For(srv.Owner), time.Hour)
+			if tc.page == "dashboard" {
+				url = s1.URL + "/?token=" + signer.Sign(MemberScope(srv.Owner), time.Hour)
+			}
+			ctx := browser.New(t, 760, 700, tc.lang)
+			browser.Do(t, ctx, "open the page and see it live",
+				chromedp.Navigate(url),
+				chromedp.WaitVisible(`#conn[data-state="live"]`),
+				chromedp.WaitVisible(`.badge[data-state="booting"]`))
+			hub1.Close()
+			s1.Close()
+			browser.Do(t, ctx, "see reconnecting", chromedp.WaitVisible(`#conn[data-state="reconnecting"]`))
+			startBot(t, fleet, tc.restart(clk, signer), listenAgain(t, addr))
+			browser.Do(t, ctx, "see that the link no longer works", chromedp.WaitVisible(`#dead`))
+			title := browser.Read(t, ctx, "read the notice's title", chromedp.Text(`#dead h2`))
+			how := browser.Read(t, ctx, "read the notice", chromedp.Text(`#dead p`))
+			conn := browser.Read(t, ctx, "read the status", chromedp.Evaluate[string](`document.getElementById("conn").dataset.state`))
+			if title != tc.title || !strings.Contains(how, tc.how) || !strings.Contains(how, "/server dashboard") {
+				t.Fatalf("the notice reads %q, %q; want %q and how to get a new link (%q)", title, how, tc.title, tc.how)
+			}
+			if conn == "reconnecting" {
+				t.Fatal("the page still says it is reconnecting")
+			}
+			if tc.screenshotAs != "" {
+				browser.Screenshot(t, ctx, tc.screenshotAs, "")
+			}
+		})
+	}
+}
+
+// proxyUnder is a reverse proxy that serves the bot at prefix on its own
+// address, keeping the Host header (as the README asks); strip says
+// whether it takes the prefix off before passing a request on.
+func proxyUnder(tb testing.TB, prefix string, bot *httptest.Server, strip bool) *httptest.Server {
+	tb.Helper()
+	target, err := url.Parse(bot.URL)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	rp := &httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target)
+		pr.Out.Host = pr.In.Host
+		if strip {
+			pr.Out.URL.Path = strings.TrimPrefix(pr.Out.URL.Path, prefix)
+			pr.Out.URL.RawPath = strings.TrimPrefix(pr.Out.URL.RawPath, prefix)
+		}
+	}}
+	mux := http.NewServeMux()
+	mux.Handle(prefix+"/", rp) // anything else is 404, as on a proxy that serves other sites beside
+	s := httptest.NewServer(mux)
+	tb.Cleanup(s.Close)
+	return s
+}
+
+// PUBLIC_URL may have a path: behind a proxy that serves the bot under it,
+// whether it strips the path or passes it on, the pages find their assets
+// and their feed and show the live state.
+func TestBrowserPagesBehindAPathPrefix(t *testing.T) {
+	now := time.Now()
+	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateReady, now)
+	srv.Address, srv.Players = "203.0.113.7:25565", players(2)
+	for _, strip := range []bool{true, false} {
+		name := map[bool]string{true: "proxy strips the path", false: "proxy passes the path on"}[strip]
+		t.Run(name, func(t *testing.T) {
+			fleet := &fakeFleet{}
+			fleet.Set(srv)
+			signer := NewSigner([]byte("a WEB_SECRET for the prefix"), nil)
+			quiet := slog.New(slog.DiscardHandler)
+			hub := NewHub(HubOptions{Fleet: fleet, Logger: quiet})
+			bot := httptest.NewServer(Handler(HandlerOptions{Signer: signer, Hub: hub, Logger: quiet, BasePath: "/spawner"}))
+			t.Cleanup(func() { hub.Close(); bot.Close() })
+			public := proxyUnder(t, "/spawner", bot, strip).URL + "/spawner" // PUBLIC_URL
+			ctx := browser.New(t, 760, 700, "")
+			browser.Do(t, ctx, "open the server page through the proxy and see it live",
+				chromedp.Navigate(public+"/servers/"+srv.Server+"?token="+signer.Sign(ServerScope(srv.Server).For(srv.Owner), time.Hour)),
+				chromedp.WaitVisible(`#conn[data-state="live"]`),
+				chromedp.WaitVisible(`.badge[data-state="ready"]`))
+			addr := browser.Read(t, ctx, "read the address", chromedp.Text(`.addr`))
+			styled := browser.Read(t, ctx, "check the stylesheet applies", chromedp.Evaluate[string](
+				`getComputedStyle(document.querySelector(".card")).borderRadius`))
+			if addr != srv.Address || styled == "0px" || styled == "" {
+				t.Fatalf("server page through the proxy: address %q, card border radius %q", addr, styled)
+			}
+			conns := hub.Clients()
+			hub.Publish(spawner.Event{Type: spawner.EventPlayers, Server: srv.Server, Owner: srv.Owner,
+				State: spawner.StateReady, Time: now.Add(time.Minute), Players: players(5), Min: 2})
+			browser.Do(t, ctx, "see the players change",
+				chromedp.Poll[chromedp.Void](`document.querySelector(".count").textContent === "5"`))
+			browser.Do(t, ctx, "open the dashboard through the proxy and see it live",
+				chromedp.Navigate(public+"/?token="+signer.Sign(MemberScope(srv.Owner), time.Hour)),
+				chromedp.WaitVisible(`#conn[data-state="live"]`),
+				chromedp.WaitVisible(`article[data-server="`+srv.Server+`"]`))
+			if conns != 1 {
+				t.Fatalf("%d feed connections for one page", conns)
+			}
+		})
 	}
 }

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/coder/websocket"
 )
@@ -30,6 +29,10 @@ type HandlerOptions struct {
 	// matches the request's Host, which is right behind a proxy that keeps
 	// the Host header (Caddy, nginx with proxy_set_header Host).
 	OriginPatterns []string
+	// BasePath is the path of PUBLIC_URL ("/spawner"), empty when it has
+	// none. Pages are served both at the root and under it, so a reverse
+	// proxy may pass requests on with that path or without it.
+	BasePath string
 }
 
 // Handler serves the pages and the feed:
@@ -38,6 +41,9 @@ type HandlerOptions struct {
 //	GET /servers/{id}?token=<t>          the live page of one server
 //	GET /?token=<t>                      the dashboard of the token's scope
 //	GET /assets/...                      the pages' CSS and JavaScript
+//
+// and the same under BasePath. The pages name their assets and their feed
+// by relative addresses, so they work wherever they are served.
 //
 // A missing, forged or expired token gets 401 and a token that does not
 // cover the server 403, before any upgrade; pages answer with a plain
@@ -65,7 +71,21 @@ func Handler(opt HandlerOptions) http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		files.ServeHTTP(w, r)
 	}))
-	return mux
+	base := strings.TrimRight(opt.BasePath, "/")
+	if base == "" {
+		return mux
+	}
+	under := http.StripPrefix(base, mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// A path the pages serve as it is came through a proxy that
+		// stripped BasePath (or straight to HTTP_ADDR); else it may still
+		// carry it.
+		if _, pattern := mux.Handler(r); pattern == "" && strings.HasPrefix(r.URL.Path, base+"/") {
+			under.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(w, r)
+	})
 }
 
 type handler struct {
@@ -73,24 +93,17 @@ type handler struct {
 }
 
 // check verifies the request's token and, when server is set, that it
-// covers that server. It returns the status to answer when it does not.
-func (h *handler) check(r *http.Request, server string) (status int, err error) {
-	_, _, _, status, err = h.checkLeft(r, server)
-	return status, err
-}
-
-// checkLeft is check that also returns the token, its scope and how long
-// it has left.
-func (h *handler) checkLeft(r *http.Request, server string) (Scope, string, time.Duration, int, error) {
-	token := r.URL.Query().Get("token")
-	scope, left, err := h.opt.Signer.verify(token)
+// covers that server. It returns what the token says, or the status to
+// answer when it does not.
+func (h *handler) check(r *http.Request, server string) (claims, int, error) {
+	c, err := h.opt.Signer.verify(r.URL.Query().Get("token"))
 	if err != nil {
-		return Scope{}, token, 0, http.StatusUnauthorized, err
+		return claims{}, http.StatusUnauthorized, err
 	}
-	if server != "" && !h.covers(scope, server) {
-		return Scope{}, token, 0, http.StatusForbidden, ErrOutOfScope
+	if server != "" && !h.covers(c.scope, server) {
+		return claims{}, http.StatusForbidden, ErrOutOfScope
 	}
-	return scope, token, left, 0, nil
+	return c, 0, nil
 }
 
 // covers reports whether scope may see server; a member's scope needs the
@@ -110,12 +123,12 @@ func (h *handler) covers(scope Scope, server string) bool {
 
 func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	server := r.URL.Query().Get("server")
-	scope, token, left, status, err := h.checkLeft(r, server)
+	claims, status, err := h.check(r, server)
 	if err != nil {
 		http.Error(w, feedError(err), status)
 		return
 	}
-	release, err := h.opt.Hub.reserve(token)
+	release, err := h.opt.Hub.reserve(claims.link, claims.scope.holder())
 	switch {
 	case errors.Is(err, ErrTooMany):
 		http.Error(w, "too many connections", http.StatusTooManyRequests)
@@ -133,8 +146,8 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 	}
 	// The hub owns the connection from here; returning frees the request
 	// and the HTTP server's goroutine, which matters with a thousand clients.
-	s := h.opt.Hub.open(conn, scope, server)
-	s.left = left
+	s := h.opt.Hub.open(conn, claims.scope, server)
+	s.left = claims.left
 	go func() {
 		defer release()
 		h.opt.Hub.serve(s)
@@ -157,11 +170,23 @@ type pageData struct {
 	Page   string // "server" or "dashboard"
 	Server string
 	Reason string // for the error page: "expired", "invalid", "scope"
+	// Root is the relative address of the pages' root from the page's
+	// own: "./" for the dashboard, "../" for /servers/{id}.
+	Root string
+}
+
+// root is pageData.Root for the request: a page under /servers/ is one
+// level below the root.
+func root(r *http.Request) string {
+	if r.PathValue("id") != "" {
+		return "../"
+	}
+	return "./"
 }
 
 func (h *handler) serverPage(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if status, err := h.check(r, id); err != nil {
+	if _, status, err := h.check(r, id); err != nil {
 		h.refuse(w, r, status, err)
 		return
 	}
@@ -169,7 +194,7 @@ func (h *handler) serverPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) dashboard(w http.ResponseWriter, r *http.Request) {
-	if status, err := h.check(r, ""); err != nil {
+	if _, status, err := h.check(r, ""); err != nil {
 		h.refuse(w, r, status, err)
 		return
 	}
@@ -189,6 +214,7 @@ func (h *handler) refuse(w http.ResponseWriter, r *http.Request, status int, err
 
 func (h *handler) render(w http.ResponseWriter, r *http.Request, status int, name string, data pageData) {
 	data.Lang = "en"
+	data.Root = root(r)
 	if strings.HasPrefix(strings.ToLower(r.Header.Get("Accept-Language")), "fr") {
 		data.Lang = "fr"
 	}

@@ -1,11 +1,15 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -30,12 +34,12 @@ func get(tb testing.TB, url, lang string) (*http.Response, string) {
 
 func TestPagesAreServedSafely(t *testing.T) {
 	w := newWorld(t, HubOptions{}, snap("a", "u1", spawner.StateReady), snap("c", "u2", spawner.StateReady))
-	for _, tc := range []struct{ name, path string }{
-		{"server page, server link", "/servers/a?token=" + w.signer.Sign(ServerScope("a"), time.Hour)},
-		{"server page, member link", "/servers/a?token=" + w.signer.Sign(MemberScope("u1"), time.Hour)},
-		{"server page, fleet link", "/servers/c?token=" + w.signer.Sign(FleetScope(), time.Hour)},
-		{"dashboard, member link", "/?token=" + w.signer.Sign(MemberScope("u1"), time.Hour)},
-		{"dashboard, fleet link", "/?token=" + w.signer.Sign(FleetScope(), time.Hour)},
+	for _, tc := range []struct{ name, path, root string }{
+		{"server page, server link", "/servers/a?token=" + w.signer.Sign(ServerScope("a"), time.Hour), "../"},
+		{"server page, member link", "/servers/a?token=" + w.signer.Sign(MemberScope("u1"), time.Hour), "../"},
+		{"server page, fleet link", "/servers/c?token=" + w.signer.Sign(FleetScope(), time.Hour), "../"},
+		{"dashboard, member link", "/?token=" + w.signer.Sign(MemberScope("u1"), time.Hour), "./"},
+		{"dashboard, fleet link", "/?token=" + w.signer.Sign(FleetScope(), time.Hour), "./"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			resp, body := get(t, w.srv.URL+tc.path, "")
@@ -61,8 +65,12 @@ func TestPagesAreServedSafely(t *testing.T) {
 			if strings.Contains(body, token) {
 				t.Error("the page shows its token")
 			}
-			if !strings.Contains(body, `<script src="/assets/app.js" defer></script>`) || strings.Count(body, "<script") != 1 {
-				t.Errorf("page should load only /assets/app.js, no inline script:\n%s", body)
+			// Relative addresses: the page works under PUBLIC_URL's path.
+			if !strings.Contains(body, `<script src="`+tc.root+`assets/app.js" defer></script>`) || strings.Count(body, "<script") != 1 {
+				t.Errorf("page should load only %sassets/app.js, no inline script:\n%s", tc.root, body)
+			}
+			if !strings.Contains(body, `<link rel="stylesheet" href="`+tc.root+`assets/app.css">`) {
+				t.Errorf("page should load %sassets/app.css:\n%s", tc.root, body)
 			}
 			if !strings.Contains(body, `name="viewport"`) {
 				t.Error("page has no viewport meta")
@@ -113,5 +121,51 @@ func TestAssetsAreServed(t *testing.T) {
 	}
 	if resp, _ := get(t, w.srv.URL+"/assets/page.html", ""); resp.StatusCode != 404 {
 		t.Errorf("the page template is served as an asset: %d", resp.StatusCode)
+	}
+}
+
+// Under PUBLIC_URL's path, the pages are served with and without it, for a
+// proxy that passes it on and for one that strips it; nothing else is.
+func TestPagesServedUnderBasePath(t *testing.T) {
+	fleet := &fakeFleet{}
+	fleet.Set(snap("a", "u1", spawner.StateReady))
+	signer := NewSigner([]byte("test secret"), nil)
+	hub := NewHub(HubOptions{Fleet: fleet})
+	srv := httptest.NewServer(Handler(HandlerOptions{Signer: signer, Hub: hub, BasePath: "/spawner/"}))
+	t.Cleanup(func() { hub.Close(); srv.Close() })
+	token := signer.Sign(MemberScope("u1"), time.Hour)
+	for _, tc := range []struct {
+		path   string
+		status int
+		says   string
+	}{
+		{"/servers/a?token=" + token, 200, `src="../assets/app.js"`},
+		{"/spawner/servers/a?token=" + token, 200, `src="../assets/app.js"`},
+		{"/?token=" + token, 200, `src="./assets/app.js"`},
+		{"/spawner/?token=" + token, 200, `src="./assets/app.js"`},
+		{"/spawner/assets/app.js", 200, "WebSocket"},
+		{"/assets/app.js", 200, "WebSocket"},
+		{"/spawner/servers/a?token=forged", 401, "This link is not valid"},
+		{"/elsewhere/servers/a?token=" + token, 404, ""},
+		{"/spawnerx/servers/a?token=" + token, 404, ""},
+		{"/spawner/spawner/?token=" + token, 404, ""},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := get(t, srv.URL+tc.path, "")
+			if resp.StatusCode != tc.status || !strings.Contains(body, tc.says) {
+				t.Fatalf("status %d; want %d saying %q:\n%s", resp.StatusCode, tc.status, tc.says, body)
+			}
+		})
+	}
+	// The feed, under the path.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/spawner/events?token="+token, nil)
+	if err != nil {
+		t.Fatalf("feed under the path: %v", err)
+	}
+	defer c.CloseNow()
+	if e := read(t, c); e.Server != "a" {
+		t.Fatalf("feed under the path sent %+v", e)
 	}
 }

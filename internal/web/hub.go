@@ -21,11 +21,18 @@ type Fleet interface {
 }
 
 // HubOptions tunes a Hub. Zero values take the defaults named on each field.
+//
+// A link counts by what it says, not how it is spelled (see Signer). The
+// links made for one member (Scope.Holder, or the member of a member scope)
+// count together: /server dashboard hands out a new link each time, and
+// that gives no more connections. A link that names no member counts by
+// its scope.
 type HubOptions struct {
 	Fleet        Fleet         // required
 	Buffer       int           // events queued per client before it is dropped; 64
 	MaxClients   int           // connections in total; 1000
-	MaxPerToken  int           // connections per token; 8
+	MaxPerToken  int           // connections per link; 8
+	MaxPerMember int           // connections of every link made for one member; 16
 	PingInterval time.Duration // time between pings; 30s
 	WriteTimeout time.Duration // bound on one write or ping; 10s
 	Logger       *slog.Logger  // slog.Default() when nil
@@ -58,11 +65,12 @@ type Hub struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 
-	mu       sync.Mutex
-	closed   bool
-	clients  map[*client]struct{}
-	perToken map[string]int
-	total    int // reserved slots, connected or upgrading
+	mu        sync.Mutex
+	closed    bool
+	clients   map[*client]struct{}
+	perLink   map[string]int // by claims.link
+	perMember map[string]int // by Scope.holder
+	total     int            // reserved slots, connected or upgrading
 }
 
 type client struct {
@@ -84,6 +92,9 @@ func NewHub(opt HubOptions) *Hub {
 	if opt.MaxPerToken <= 0 {
 		opt.MaxPerToken = 8
 	}
+	if opt.MaxPerMember <= 0 {
+		opt.MaxPerMember = 16
+	}
 	if opt.PingInterval <= 0 {
 		opt.PingInterval = 30 * time.Second
 	}
@@ -101,11 +112,12 @@ func NewHub(opt HubOptions) *Hub {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Hub{
-		opt:      opt,
-		ctx:      ctx,
-		cancel:   cancel,
-		clients:  make(map[*client]struct{}),
-		perToken: make(map[string]int),
+		opt:       opt,
+		ctx:       ctx,
+		cancel:    cancel,
+		clients:   make(map[*client]struct{}),
+		perLink:   make(map[string]int),
+		perMember: make(map[string]int),
 	}
 }
 
@@ -159,27 +171,32 @@ func (h *Hub) Clients() int {
 	return len(h.clients)
 }
 
-// reserve takes a connection slot for token, or returns ErrTooMany or
-// ErrHubClosed. The returned release gives it back.
-func (h *Hub) reserve(token string) (release func(), err error) {
+// reserve takes a connection slot for a link (its identity, claims.link)
+// held by member (Scope.holder), or returns ErrTooMany or ErrHubClosed. The
+// returned release gives it back.
+func (h *Hub) reserve(link, member string) (release func(), err error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
 		return nil, ErrHubClosed
 	}
-	if h.total >= h.opt.MaxClients || h.perToken[token] >= h.opt.MaxPerToken {
+	if h.total >= h.opt.MaxClients || h.perLink[link] >= h.opt.MaxPerToken || h.perMember[member] >= h.opt.MaxPerMember {
 		return nil, ErrTooMany
 	}
 	h.total++
-	h.perToken[token]++
+	h.perLink[link]++
+	h.perMember[member]++
 	h.wg.Add(1)
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			h.mu.Lock()
 			h.total--
-			if h.perToken[token]--; h.perToken[token] <= 0 {
-				delete(h.perToken, token)
+			if h.perLink[link]--; h.perLink[link] <= 0 {
+				delete(h.perLink, link)
+			}
+			if h.perMember[member]--; h.perMember[member] <= 0 {
+				delete(h.perMember, member)
 			}
 			h.mu.Unlock()
 			h.wg.Done()
@@ -261,13 +278,10 @@ func (h *Hub) serve(s *session) {
 	// ctx ends when the peer closes or the connection breaks; the hub's
 	// closing is watched apart, so that clients are told it is going away.
 	ctx := conn.CloseRead(context.Background())
-	for _, msg := range s.snapshot {
-		if err := h.write(ctx, conn, msg); err != nil {
-			h.end(conn)
-			return
-		}
+	if err := h.sendSnapshot(ctx, s); err != nil {
+		h.end(conn)
+		return
 	}
-	s.snapshot = nil
 	ping := time.NewTicker(h.opt.PingInterval)
 	defer ping.Stop()
 	// A token expires for an open connection too: a link that leaked, or
@@ -287,17 +301,7 @@ func (h *Hub) serve(s *session) {
 		}
 		select {
 		case msg := <-c.send:
-			if s.check > 0 {
-				s.check--
-				t, ok := s.seen[msg.server]
-				if s.check == 0 {
-					s.seen = nil // past the changes that could predate the snapshot
-				}
-				if ok && msg.time.Before(t) {
-					continue
-				}
-			}
-			if err := h.write(ctx, conn, msg.data); err != nil {
+			if err := h.forward(ctx, s, msg); err != nil {
 				h.end(conn)
 				return
 			}
@@ -308,10 +312,7 @@ func (h *Hub) serve(s *session) {
 			conn.Close(StatusLinkExpired, "link expired")
 			return
 		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
+			if err := h.ping(ctx, conn); err != nil {
 				h.end(conn)
 				return
 			}
@@ -323,6 +324,48 @@ func (h *Hub) serve(s *session) {
 			return
 		}
 	}
+}
+
+// sendSnapshot writes the snapshot open read, then lets it go.
+func (h *Hub) sendSnapshot(ctx context.Context, s *session) error {
+	for _, msg := range s.snapshot {
+		if err := h.write(ctx, s.conn, msg); err != nil {
+			return err
+		}
+	}
+	s.snapshot = nil
+	return nil
+}
+
+// forward writes a queued change, unless it is older than the snapshot
+// already sent.
+func (h *Hub) forward(ctx context.Context, s *session, msg *message) error {
+	if s.predatesSnapshot(msg) {
+		return nil
+	}
+	return h.write(ctx, s.conn, msg.data)
+}
+
+// predatesSnapshot tells whether msg, the next queued change, is older than
+// the snapshot's state of its server. Only the changes queued before the
+// snapshot was read can be; past them, the snapshot's times are let go.
+func (s *session) predatesSnapshot(msg *message) bool {
+	if s.check <= 0 {
+		return false
+	}
+	s.check--
+	t, ok := s.seen[msg.server]
+	if s.check == 0 {
+		s.seen = nil // past the changes that could predate the snapshot
+	}
+	return ok && msg.time.Before(t)
+}
+
+// ping asks the peer to answer within WriteTimeout.
+func (h *Hub) ping(ctx context.Context, conn *websocket.Conn) error {
+	pctx, cancel := context.WithTimeout(ctx, h.opt.WriteTimeout)
+	defer cancel()
+	return conn.Ping(pctx)
 }
 
 func (h *Hub) drop(conn *websocket.Conn) {

@@ -9,6 +9,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -27,6 +28,31 @@ const (
 type Scope struct {
 	Kind ScopeKind
 	ID   string // server id or Discord user id; empty for the fleet
+	// Holder is the Discord user id of the member the link was made for
+	// (see For): the feed counts the connections of every link made for
+	// one member together. It is not part of the text form and widens
+	// nothing: what the link shows is Kind and ID alone.
+	Holder string
+}
+
+// For returns the scope of a link made for the Discord member userID: the
+// owner of the server of a ticket's link, the admin of a fleet link.
+func (s Scope) For(userID string) Scope {
+	s.Holder = userID
+	return s
+}
+
+// holder names the member whose connections a link counts among: its
+// Holder, else the member of a member scope, else the scope itself (a link
+// that names no member, as those signed before links named one).
+func (s Scope) holder() string {
+	switch {
+	case s.Holder != "":
+		return "member:" + s.Holder
+	case s.Kind == ScopeMember:
+		return "member:" + s.ID
+	}
+	return s.String()
 }
 
 // ServerScope covers the one server with this public id.
@@ -80,12 +106,18 @@ var (
 	ErrOutOfScope   = errors.New("token does not cover this server")
 )
 
-const tokenVersion = 1
+// Versions of a token's payload: 1 names no holder, 2 names one.
+const (
+	tokenVersion       = 1
+	tokenVersionHolder = 2
+)
 
 // Signer makes and checks the tokens of web links. A token is
-// base64url(payload) "." base64url(HMAC-SHA256(secret, payload)), where the
-// payload is a version byte, the expiry in Unix seconds (8 bytes, big
-// endian) and the scope's text. It is safe for concurrent use.
+// base64url(payload) "." base64url(HMAC-SHA256(secret, payload)), with no
+// padding and nothing else: Verify refuses any other spelling. The payload
+// is a version byte, the expiry in Unix seconds (8 bytes, big endian),
+// for version 2 the holder's length (1 byte) and the holder, and the
+// scope's text. It is safe for concurrent use.
 type Signer struct {
 	secret []byte
 	now    func() time.Time
@@ -101,54 +133,95 @@ func NewSigner(secret []byte, now func() time.Time) *Signer {
 	return &Signer{secret: append([]byte(nil), secret...), now: now}
 }
 
-// Sign returns a URL-safe token for scope that expires ttl from now.
+// Sign returns a URL-safe token for scope that expires ttl from now. The
+// scope's Holder, a Discord user id, is signed with it; one longer than
+// 255 bytes is a programming error and panics.
 func (s *Signer) Sign(scope Scope, ttl time.Duration) string {
-	payload := make([]byte, 9, 9+len(scope.String()))
+	payload := make([]byte, 9, 10+len(scope.Holder)+len(scope.String()))
 	payload[0] = tokenVersion
 	binary.BigEndian.PutUint64(payload[1:9], uint64(s.now().Add(ttl).Unix()))
+	if scope.Holder != "" {
+		if len(scope.Holder) > 255 {
+			panic("web: a link's holder is a Discord user id, not " + strconv.Itoa(len(scope.Holder)) + " bytes")
+		}
+		payload[0] = tokenVersionHolder
+		payload = append(payload, byte(len(scope.Holder)))
+		payload = append(payload, scope.Holder...)
+	}
 	payload = append(payload, scope.String()...)
 	enc := base64.RawURLEncoding
 	return enc.EncodeToString(payload) + "." + enc.EncodeToString(s.mac(payload))
 }
 
-// Verify returns the scope a token names. It returns an error wrapping
-// ErrTokenInvalid when the token is malformed or not signed with this
-// Signer's secret, and ErrTokenExpired when it is genuine but past its
-// expiry. The MAC is compared in constant time before anything else is read.
+// Verify returns the scope a token names, with its Holder when the token
+// names one. It returns an error wrapping ErrTokenInvalid when the token is
+// malformed, spelled otherwise than Sign spells it (line breaks, padding,
+// stray bits) or not signed with this Signer's secret, and ErrTokenExpired
+// when it is genuine but past its expiry. The MAC is compared in constant
+// time before anything else is read.
 func (s *Signer) Verify(token string) (Scope, error) {
-	scope, _, err := s.verify(token)
-	return scope, err
+	c, err := s.verify(token)
+	return c.scope, err
 }
 
-// verify is Verify that also returns how long the token has left, by the
-// Signer's clock.
-func (s *Signer) verify(token string) (Scope, time.Duration, error) {
+// claims is what a genuine token says.
+type claims struct {
+	scope Scope
+	left  time.Duration // until it expires, by the Signer's clock
+	// link is the token's identity: its MAC, which names its payload under
+	// the secret. Two spellings of one link would share it; Verify admits
+	// one spelling only, and the feed counts by this anyway.
+	link string
+}
+
+// verify is Verify that also returns how long the token has left and its
+// identity.
+func (s *Signer) verify(token string) (claims, error) {
+	invalid := fmt.Errorf("verify token: %w", ErrTokenInvalid)
 	enc := base64.RawURLEncoding
 	p, m, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 512 {
-		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return claims{}, invalid
 	}
 	payload, err1 := enc.DecodeString(p)
 	mac, err2 := enc.DecodeString(m)
 	if err1 != nil || err2 != nil {
-		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return claims{}, invalid
 	}
 	if !hmac.Equal(mac, s.mac(payload)) {
-		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return claims{}, invalid
 	}
-	if len(payload) < 9 || payload[0] != tokenVersion {
-		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+	// The decoder skips line breaks and ignores the last character's
+	// spare bits: only the one spelling Sign makes is a link.
+	if enc.EncodeToString(payload) != p || enc.EncodeToString(mac) != m {
+		return claims{}, invalid
 	}
-	scope, err := ParseScope(string(payload[9:]))
+	if len(payload) < 9 {
+		return claims{}, invalid
+	}
+	var holder string
+	text := payload[9:]
+	switch payload[0] {
+	case tokenVersion:
+	case tokenVersionHolder:
+		if len(text) < 1 || text[0] == 0 || len(text) < 1+int(text[0]) {
+			return claims{}, invalid
+		}
+		holder, text = string(text[1:1+int(text[0])]), text[1+int(text[0]):]
+	default:
+		return claims{}, invalid
+	}
+	scope, err := ParseScope(string(text))
 	if err != nil {
-		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenInvalid)
+		return claims{}, invalid
 	}
+	scope.Holder = holder
 	expires := time.Unix(int64(binary.BigEndian.Uint64(payload[1:9])), 0)
 	left := expires.Sub(s.now())
 	if left <= 0 {
-		return Scope{}, 0, fmt.Errorf("verify token: %w", ErrTokenExpired)
+		return claims{}, fmt.Errorf("verify token: %w", ErrTokenExpired)
 	}
-	return scope, left, nil
+	return claims{scope: scope, left: left, link: string(mac)}, nil
 }
 
 func (s *Signer) mac(payload []byte) []byte {

@@ -37,6 +37,51 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	}
 }
 
+func TestSignVerifyHolder(t *testing.T) {
+	s := NewSigner([]byte("secret"), (&clock{t: t0}).Now)
+	for _, scope := range []Scope{ServerScope("srv-1").For("111"), MemberScope("222").For("222"), FleetScope().For("333")} {
+		got, err := s.Verify(s.Sign(scope, time.Hour))
+		if err != nil || got != scope {
+			t.Errorf("Verify = %+v, %v; want %+v", got, err, scope)
+		}
+		if got.String() != scope.String() || !strings.HasPrefix(got.String(), string(scope.Kind)) {
+			t.Errorf("the holder changed the scope's text: %q", got.String())
+		}
+	}
+	// A link without a holder, as every link made before holders existed.
+	if got, err := s.Verify(s.Sign(FleetScope(), time.Hour)); err != nil || got.Holder != "" || got.Kind != ScopeFleet {
+		t.Errorf("Verify of a link without a holder = %+v, %v", got, err)
+	}
+}
+
+// Only the spelling Sign makes is a link: base64 decoding skips line
+// breaks and ignores the spare bits of the last character, so other
+// spellings of one token would otherwise pass for other links.
+func TestVerifyRefusesOtherSpellings(t *testing.T) {
+	s := NewSigner([]byte("secret"), (&clock{t: t0}).Now)
+	good := s.Sign(MemberScope("123456789012345678"), time.Hour)
+	if _, err := s.Verify(good); err != nil {
+		t.Fatalf("Verify(good) = %v", err)
+	}
+	payload, mac, _ := strings.Cut(good, ".")
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	last := strings.IndexByte(alphabet, mac[len(mac)-1])
+	spare := mac[:len(mac)-1] + string(alphabet[last^1]) // a 32-byte MAC leaves 2 spare bits
+	for name, token := range map[string]string{
+		"line break in the payload": payload[:3] + "\n" + payload[3:] + "." + mac,
+		"line break in the MAC":     payload + "." + mac[:5] + "\r\n" + mac[5:],
+		"trailing line break":       good + "\n",
+		"spare bits set":            payload + "." + spare,
+		"padding":                   good + "=",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := s.Verify(token); !errors.Is(err, ErrTokenInvalid) {
+				t.Fatalf("Verify(%q) = %v; want ErrTokenInvalid", token, err)
+			}
+		})
+	}
+}
+
 func TestVerifyRefuses(t *testing.T) {
 	clk := &clock{t: time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)}
 	s := NewSigner([]byte("secret"), clk.Now)

@@ -91,8 +91,8 @@ func Read[T any](tb testing.TB, ctx context.Context, what string, a chromedp.Act
 
 // Screenshot saves the whole page as file in $SPAWNER_ARTIFACTS (a
 // temporary folder when unset). With SPAWNER_DOCS_SCREENSHOTS=1 and docs
-// set, it also replaces docs/<docs> at the module's root: the README's
-// pictures.
+// set, it also replaces docs/<docs> at the module's root: the pictures
+// of the README and of docs/.
 func Screenshot(tb testing.TB, ctx context.Context, file, docs string) {
 	tb.Helper()
 	png := Read(tb, ctx, "screenshot "+file, chromedp.FullScreenshot(100))

@@ -10,6 +10,10 @@
 // the test binary (Pdeathsig SIGKILL), and whatever a killed binary left
 // behind (processes, mounts, folders) is cleaned by the next start.
 //
+// Every engine starts as on a host just booted: the docker0 interface an
+// earlier engine left is deleted first, so the engine creates it (see
+// removeBridge), unless the host's own engine runs and uses it.
+//
 // A test that needs the engine calls Shared; when none can be started it
 // fails with the engine's log tail, it never skips. A package using it runs
 // its tests through Run, so the engine is stopped when they end:
@@ -138,6 +142,10 @@ func start() (*Engine, error) {
 		return nil, err
 	}
 	cleanStale()
+	if err := removeBridge(); err != nil {
+		releaseLock(lock)
+		return nil, err
+	}
 	dir, err := os.MkdirTemp("", prefix)
 	if err != nil {
 		releaseLock(lock)

@@ -7,9 +7,10 @@
 // guilds the bot is in), records every request and gateway op, and lets a
 // test play the users' side: dispatch slash commands and autocompletes (with
 // attached files, served at the URL the interaction gives), drop the
-// connection or the session, make the next requests fail (FailNext) or be
-// rate limited (RateLimitNext). Everything it returns is a
-// copy, safe to keep and to read from any goroutine.
+// connection or the session, make the next requests fail (FailNext), fail
+// after doing what they asked (FailNextAfterEffect) or be rate limited
+// (RateLimitNext). Everything it returns is a copy, safe to keep and to read
+// from any goroutine.
 //
 // It answers the API paths under any version prefix (/api/v9/... as
 // discordgo v0.29.0 sends, /api/v10/...).
@@ -27,7 +28,9 @@
 // channel's overwrites, as Discord does) to read or post in a channel — a
 // private channel needs an overwrite for the bot; Send Messages to post;
 // message, embed, autocomplete and command limits; 50 channels per category
-// and 500 per guild; one callback per interaction, within the deadline.
+// and 500 per guild; one callback per interaction, within the deadline; a
+// message created with a nonce and enforce_nonce is created once: the same
+// nonce again in the same channel within Options.NonceWindow returns it.
 package fakediscord
 
 import (
@@ -128,6 +131,11 @@ type Options struct {
 	// ConnectWait bounds how long Dispatch, Command and friends wait for the
 	// bot to have identified before failing the test; 5 s when zero.
 	ConnectWait time.Duration
+	// NonceWindow is how long a message's nonce is remembered for
+	// enforce_nonce: a create in the same channel with the same nonce within
+	// it returns that message instead of posting another. Discord says "the
+	// past few minutes"; 2 minutes when zero.
+	NonceWindow time.Duration
 }
 
 func (o *Options) fill() {
@@ -176,6 +184,9 @@ func (o *Options) fill() {
 	}
 	if o.ConnectWait == 0 {
 		o.ConnectWait = 5 * time.Second
+	}
+	if o.NonceWindow == 0 {
+		o.NonceWindow = 2 * time.Minute
 	}
 }
 

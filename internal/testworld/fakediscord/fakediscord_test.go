@@ -1,6 +1,7 @@
 package fakediscord_test
 
 import (
+	"encoding/json"
 	"io"
 	"net/http"
 	"slices"
@@ -689,5 +690,91 @@ func TestAttachmentOption(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 404 {
 		t.Errorf("a URL with another signature: %s, want 404", resp.Status)
+	}
+}
+
+// createWithNonce posts content in the log channel with nonce (any JSON
+// value) and enforce_nonce, as the raw body Discord receives.
+func createWithNonce(b *bot, content string, nonce any, enforce bool) (*discordgo.Message, error) {
+	endpoint := discordgo.EndpointChannelMessages(fakediscord.DefaultLogChannelID)
+	body := map[string]any{"content": content, "nonce": nonce, "enforce_nonce": enforce}
+	raw, err := b.s.RequestWithBucketID("POST", endpoint, body, endpoint)
+	if err != nil {
+		return nil, err
+	}
+	var m discordgo.Message
+	return &m, json.Unmarshal(raw, &m)
+}
+
+// A create with a nonce and enforce_nonce is posted once: the same nonce
+// again in the channel returns the first message, as Discord does; a
+// different nonce, no enforce_nonce or the window passed post another.
+func TestNonceIsEnforced(t *testing.T) {
+	t.Parallel()
+	srv := fakediscord.New(t, fakediscord.Options{})
+	b := newBot(t, srv)
+	first, err := createWithNonce(b, "ready", "abc", true)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	again, err := createWithNonce(b, "ready, sent again", "abc", true)
+	if err != nil {
+		t.Fatalf("create again: %v", err)
+	}
+	if again.ID != first.ID || again.Content != "ready" {
+		t.Errorf("the same nonce returned %s %q, want the first message %s", again.ID, again.Content, first.ID)
+	}
+	if _, err := createWithNonce(b, "warning", "abd", true); err != nil {
+		t.Fatalf("create with another nonce: %v", err)
+	}
+	if _, err := createWithNonce(b, "not enforced", "abc", false); err != nil {
+		t.Fatalf("create without enforce_nonce: %v", err)
+	}
+	if _, err := createWithNonce(b, "integer", 1234567890123, true); err != nil {
+		t.Fatalf("create with an integer nonce: %v", err)
+	}
+	var got []string
+	for _, m := range srv.Messages(fakediscord.DefaultLogChannelID) {
+		got = append(got, m.Content+"/"+m.Nonce)
+	}
+	if want := []string{"ready/abc", "warning/abd", "not enforced/abc", "integer/1234567890123"}; !slices.Equal(got, want) {
+		t.Errorf("messages %q, want %q", got, want)
+	}
+
+	_, err = createWithNonce(b, "long", strings.Repeat("n", 26), true)
+	if status, code := restCode(t, err); status != 400 || code != fakediscord.CodeInvalidFormBody {
+		t.Errorf("a 26-character nonce: %d %d, want 400 %d", status, code, fakediscord.CodeInvalidFormBody)
+	}
+
+	passed := fakediscord.New(t, fakediscord.Options{NonceWindow: time.Nanosecond})
+	pb := newBot(t, passed)
+	for range 2 {
+		if _, err := createWithNonce(pb, "after the window", "abc", true); err != nil {
+			t.Fatalf("create: %v", err)
+		}
+	}
+	if n := len(passed.Messages(fakediscord.DefaultLogChannelID)); n != 2 {
+		t.Errorf("%d messages once the window passed, want 2", n)
+	}
+}
+
+// FailNextAfterEffect posts the message and answers 500: the message is
+// there, the client saw a failure.
+func TestFailNextAfterEffect(t *testing.T) {
+	t.Parallel()
+	srv := fakediscord.New(t, fakediscord.Options{})
+	b := newBot(t, srv)
+	srv.FailNextAfterEffect("POST", "/channels/{channel}/messages", 1, http.StatusInternalServerError)
+	_, err := b.s.ChannelMessageSend(fakediscord.DefaultLogChannelID, "handled")
+	if status, _ := restCode(t, err); status != 500 {
+		t.Errorf("status %d, want 500", status)
+	}
+	msgs := srv.Messages(fakediscord.DefaultLogChannelID)
+	if len(msgs) != 1 || msgs[0].Content != "handled" {
+		t.Errorf("messages %+v, want the one the 500 answered", msgs)
+	}
+	reqs := srv.Requests()
+	if last := reqs[len(reqs)-1]; !last.Injected || last.Status != 500 {
+		t.Errorf("request recorded as %+v, want injected 500", last)
 	}
 }

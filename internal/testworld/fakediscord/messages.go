@@ -208,6 +208,9 @@ func (s *Server) messageJSONLocked(m *messageState) map[string]any {
 	if !m.EditedAt.IsZero() {
 		j["edited_timestamp"] = m.EditedAt.UTC().Format(time.RFC3339Nano)
 	}
+	if m.Nonce != "" {
+		j["nonce"] = m.Nonce
+	}
 	if m.InteractionID != "" {
 		j["type"] = 20 // CHAT_INPUT_COMMAND
 		j["webhook_id"] = s.opts.ApplicationID
@@ -216,8 +219,68 @@ func (s *Server) messageJSONLocked(m *messageState) map[string]any {
 	return j
 }
 
+// messageNonce is a create's nonce and whether it asked Discord to
+// enforce it.
+type messageNonce struct {
+	value   string // "" when none
+	enforce bool
+}
+
+// decodeNonce reads nonce (a string of at most 25 characters, or an
+// integer) and enforce_nonce from a create's body, as Discord validates them.
+func decodeNonce(b []byte) (messageNonce, *badRequest) {
+	var raw struct {
+		Nonce   json.RawMessage `json:"nonce"`
+		Enforce json.RawMessage `json:"enforce_nonce"`
+	}
+	var n messageNonce
+	if json.Unmarshal(b, &raw) != nil {
+		return n, &badRequest{field: "_body", msg: "could not decode"}
+	}
+	if v := raw.Nonce; len(v) > 0 && string(v) != "null" {
+		var str string
+		var num json.Number
+		switch {
+		case json.Unmarshal(v, &str) == nil:
+			if utf8.RuneCountInString(str) > 25 {
+				return n, &badRequest{field: "nonce", msg: "Must be 25 or fewer in length."}
+			}
+			n.value = str
+		case json.Unmarshal(v, &num) == nil:
+			if _, err := num.Int64(); err != nil {
+				return n, &badRequest{field: "nonce", msg: "Must be a string or an integer."}
+			}
+			n.value = num.String()
+		default:
+			return n, &badRequest{field: "nonce", msg: "Must be a string or an integer."}
+		}
+	}
+	if v := raw.Enforce; len(v) > 0 && string(v) != "null" {
+		if json.Unmarshal(v, &n.enforce) != nil {
+			return n, &badRequest{field: "enforce_nonce", msg: "Must be a boolean."}
+		}
+	}
+	return n, nil
+}
+
+// nonceMessageLocked returns the live message of channelID created with
+// nonce within the nonce window, if any.
+func (s *Server) nonceMessageLocked(channelID, nonce string, now time.Time) *messageState {
+	for _, m := range s.messages {
+		if m.ChannelID == channelID && m.Nonce == nonce && !m.Deleted && now.Sub(m.CreatedAt) < s.opts.NonceWindow {
+			return m
+		}
+	}
+	return nil
+}
+
 func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, body []byte) {
 	p, bad := decodeMessagePatch(jsonBody(r, body))
+	if bad != nil {
+		bad.write(w)
+		return
+	}
+	nonce, bad := decodeNonce(jsonBody(r, body))
 	if bad != nil {
 		bad.write(w)
 		return
@@ -237,7 +300,13 @@ func (s *Server) postMessage(w http.ResponseWriter, r *http.Request, body []byte
 		return
 	}
 	now := time.Now()
-	m := &messageState{Message: Message{ID: s.ids.next(), ChannelID: c.ID, CreatedAt: now}}
+	if nonce.enforce && nonce.value != "" {
+		if m := s.nonceMessageLocked(c.ID, nonce.value, now); m != nil {
+			writeJSON(w, http.StatusOK, s.messageJSONLocked(m))
+			return
+		}
+	}
+	m := &messageState{Message: Message{ID: s.ids.next(), ChannelID: c.ID, CreatedAt: now, Nonce: nonce.value}}
 	if bad := p.apply(m, now, false); bad != nil {
 		bad.write(w)
 		return

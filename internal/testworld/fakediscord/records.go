@@ -61,7 +61,8 @@ type Message struct {
 	CreatedAt       time.Time
 	EditedAt        time.Time // zero until edited
 	History         []MessageVersion
-	Deleted         bool // deleted itself, or its channel was
+	Deleted         bool   // deleted itself, or its channel was
+	Nonce           string // as the bot created it (an integer in decimal); "" when none
 }
 
 // Ephemeral reports whether the message is only shown to the user who ran
@@ -125,7 +126,7 @@ type Request struct {
 	At             time.Time // when it arrived
 	Body           string    // the request body (never carries the token)
 	AuditLogReason string
-	Injected       bool // the status came from FailNext
+	Injected       bool // the status came from FailNext or FailNextAfterEffect
 }
 
 // GatewayOp is one gateway payload, received from the bot or sent to it.

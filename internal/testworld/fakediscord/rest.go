@@ -10,6 +10,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"net/http/httptest"
 	"path"
 	"regexp"
 	"strconv"
@@ -139,6 +140,9 @@ func (s *Server) wrap(route string, h handler) http.Handler {
 		}
 		if f := s.takeFault(r.Method, route, p); f != nil {
 			req.Injected = true
+			if f.afterEffect {
+				h(httptest.NewRecorder(), r, body) // done, and its answer lost
+			}
 			s.writeFault(rec, route, f)
 			return
 		}
@@ -196,11 +200,12 @@ func (s *Server) Count(route string) int {
 }
 
 type fault struct {
-	method     string
-	pattern    string
-	left       int
-	status     int
-	retryAfter time.Duration // for a 429; Options.RateLimitRetryAfter when zero
+	method      string
+	pattern     string
+	left        int
+	status      int
+	retryAfter  time.Duration // for a 429; Options.RateLimitRetryAfter when zero
+	afterEffect bool          // the request is carried out before the status is answered
 }
 
 // FailNext makes the next n requests matching method and pathPattern fail
@@ -218,6 +223,18 @@ func (s *Server) FailNext(method, pathPattern string, n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = append(s.faults, &fault{method: method, pattern: pathPattern, left: n, status: status})
+}
+
+// FailNextAfterEffect makes the next n requests matching method and
+// pathPattern (as FailNext) do what they ask — a message is posted, a
+// channel created — and then answer status (as FailNext) instead of the
+// result: Discord failing after it acted, so that a client that retries
+// does it twice unless the request says how not to (a message's nonce with
+// enforce_nonce).
+func (s *Server) FailNextAfterEffect(method, pathPattern string, n int, status int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = append(s.faults, &fault{method: method, pattern: pathPattern, left: n, status: status, afterEffect: true})
 }
 
 // RateLimitNext makes the next n requests matching method and pathPattern

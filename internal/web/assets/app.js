@@ -11,6 +11,10 @@
       connecting: "Connecting…",
       live: "Live",
       reconnecting: "Reconnecting…",
+      dead: "Link no longer valid",
+      deadTitle: "This link no longer works",
+      deadServer: "Open the link in the status message of the server’s ticket in Discord again (it is renewed at each step), or ask the bot for a new one with /server dashboard.",
+      deadDashboard: "Ask the bot for a new one with /server dashboard in Discord.",
       empty: "No server right now. Start one with /server create in Discord.",
       waiting: "Waiting for news of this server…",
       steps: "Steps",
@@ -47,6 +51,10 @@
       connecting: "Connexion…",
       live: "En direct",
       reconnecting: "Reconnexion…",
+      dead: "Lien plus valable",
+      deadTitle: "Ce lien ne marche plus",
+      deadServer: "Rouvrez le lien du message d’état dans le salon du serveur sur Discord (il est renouvelé à chaque étape), ou demandez-en un nouveau au bot avec /server dashboard.",
+      deadDashboard: "Demandez-en un nouveau au bot avec /server dashboard sur Discord.",
       empty: "Aucun serveur pour l’instant. Lancez-en un avec /server create sur Discord.",
       waiting: "En attente de nouvelles de ce serveur…",
       steps: "Étapes",
@@ -78,6 +86,10 @@
       },
     },
   };
+
+  // The feed's address, from this script's: the assets are one level
+  // below the pages' root, wherever a proxy serves it (PUBLIC_URL's path).
+  const feed = new URL("../events", document.currentScript.src);
 
   const lang = String(navigator.language || "en").toLowerCase().startsWith("fr") ? "fr" : "en";
   const S = STRINGS[lang];
@@ -269,12 +281,35 @@
     conn.textContent = t(state);
   }
 
+  // linkIsDead asks the page's own address whether the link still works:
+  // a refused WebSocket shows only as 1006, the same as a bot that is away,
+  // while the page answers 401 or 403 once its link is no longer valid (the
+  // bot came back with another WEB_SECRET, or the link expired meanwhile).
+  function linkIsDead() {
+    return fetch(location.href, { method: "HEAD", cache: "no-store" }).then(
+      function (r) { return r.status === 401 || r.status === 403; },
+      function () { return false; }); // the bot is away: try again later
+  }
+
+  // showDead tells the person the page will not come back and how to get a
+  // new link; what is shown stays, greyed, as it was last known.
+  function showDead() {
+    setConn("dead");
+    const notice = el("section", { id: "dead", class: "dead", role: "alert" }, [
+      el("h2", { text: t("deadTitle") }),
+      el("p", { text: t(page === "server" ? "deadServer" : "deadDashboard") }),
+    ]);
+    main.parentNode.insertBefore(notice, main);
+    main.classList.add("stale");
+  }
+
   let attempt = 0;
   function connect() {
-    const proto = location.protocol === "https:" ? "wss:" : "ws:";
-    let url = proto + "//" + location.host + "/events?token=" + encodeURIComponent(token);
-    if (only) url += "&server=" + encodeURIComponent(only);
-    const ws = new WebSocket(url);
+    const url = new URL(feed);
+    url.protocol = feed.protocol === "https:" ? "wss:" : "ws:";
+    url.searchParams.set("token", token);
+    if (only) url.searchParams.set("server", only);
+    const ws = new WebSocket(url.href);
     let fresh = true;
     ws.onmessage = function (m) {
       if (fresh) {
@@ -292,7 +327,10 @@
       if (ev.code === 4001) { location.reload(); return; } // the link expired: the page says so
       setConn("reconnecting");
       const delay = Math.min(15000, 500 * Math.pow(2, attempt++)) * (0.8 + Math.random() * 0.4);
-      setTimeout(connect, delay);
+      linkIsDead().then(function (dead) {
+        if (dead) showDead();
+        else setTimeout(connect, delay);
+      });
     };
   }
 
