@@ -4,7 +4,7 @@ package main
 // binary, built as the Dockerfile builds it, against the test world. Run it
 // with
 //
-//	go test -run '^$' -bench BenchmarkFootprint -benchtime 5x ./cmd/spawner   # ~2 min
+//	go test -run '^$' -bench BenchmarkFootprint -benchtime 5x ./cmd/spawner   # ~5 min
 
 import (
 	"bufio"
@@ -33,10 +33,12 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/mcserver"
 )
 
+// fpSweepInterval is GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION
+// with a fleet: the sweep's period, the shortest allowed so that a run
+// sees sweeps soon.
+var fpSweepInterval = spawner.DefaultLimits().CheckInterval.Min
+
 const (
-	// fpSweepInterval is GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_DURATION
-	// with a fleet: the sweep's period, short so that a run sees sweeps.
-	fpSweepInterval = 2 * time.Second
 	// fpIdleSettle is how long after READY an idle daemon is left alone
 	// before its RSS is read: its first sweep is done and nothing is due.
 	fpIdleSettle = 3 * time.Second
@@ -245,7 +247,8 @@ func newFPWorldDocker(b *testing.B, n int) *fpWorld {
 	env := fpEnv(b, w, n)
 	dataDir := filepath.Join(b.TempDir(), "data")
 	const deployment = "footprint"
-	lo, hi := dkPortRange(b, max(n, 100))
+	lo, fleet := fpFleet(b, n)
+	hi := lo + max(n, 100) - 1
 	for k, v := range map[string]string{
 		"SPAWNER_RUNTIME":    "docker",
 		"SPAWNER_DATA_DIR":   dataDir,
@@ -279,14 +282,47 @@ func newFPWorldDocker(b *testing.B, n int) *fpWorld {
 				docker.LabelPorts: fmt.Sprintf("25565:%d/tcp", host),
 			},
 		})
-		mc := mcserver.Listen(b, "127.0.0.1:"+strconv.Itoa(host))
-		mc.SetPlayers(5, 20)
-		fw.servers = append(fw.servers, mc)
+		fw.servers = append(fw.servers, fleet[i])
 		if err := store.Put(context.Background(), s); err != nil {
 			b.Fatalf("record server: %v", err)
 		}
 	}
 	return fw
+}
+
+// fpFleet starts n game servers with enough players on 127.0.0.1, on n
+// consecutive ports below the kernel's ephemeral ports, and returns the
+// first port and the servers; they are closed when b ends.
+func fpFleet(b *testing.B, n int) (int, []*mcserver.Server) {
+	b.Helper()
+	const first, last = 10000, 32000 // below 32768, the ephemeral ports' start
+	if n == 0 {
+		return first, nil
+	}
+	for lo := first + os.Getpid()%100*10; lo+n <= last; lo += n {
+		fleet := make([]*mcserver.Server, 0, n)
+		for p := lo; p < lo+n; p++ {
+			mc, err := mcserver.Start("127.0.0.1:" + strconv.Itoa(p))
+			if err != nil {
+				break
+			}
+			mc.SetPlayers(5, 20)
+			fleet = append(fleet, mc)
+		}
+		if len(fleet) == n {
+			b.Cleanup(func() {
+				for _, mc := range fleet {
+					mc.Close()
+				}
+			})
+			return lo, fleet
+		}
+		for _, mc := range fleet {
+			mc.Close()
+		}
+	}
+	b.Fatalf("no %d consecutive free ports between %d and %d", n, first, last)
+	return 0, nil
 }
 
 // fpServer is the i-th ready server of a fleet, with enough players and
