@@ -5,8 +5,10 @@ package dynamo
 // or reads (DynamoDB's API reference names each).
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -40,50 +42,76 @@ func NewClient(cfg aws.Config, endpoint *string) *awsapi.Client {
 // item is an item: attribute name → value.
 type item map[string]value
 
-// value is an attribute value as the protocol carries it, an object with
-// one member that names its type: {"S": "abc"}, {"N": "12"},
-// {"BOOL": true}, {"L": [...]}, ...
-type value map[string]json.RawMessage
+// value is an attribute value. On the wire it is an object with one
+// member that names its type: {"S": "abc"}, {"N": "12"}, {"BOOL": true},
+// {"L": [...]}, ...
+type value struct {
+	kind string // "S", "N", "BOOL", "L", ...; "" when not one typed value
+	text string // an S's or an N's text; the JSON of any other type's value
+	b    bool   // a BOOL's
+}
 
-func str(s string) value { return value{"S": strconv.AppendQuote(nil, s)} }
+func str(s string) value { return value{kind: "S", text: s} }
 
-func boolean(b bool) value { return value{"BOOL": strconv.AppendBool(nil, b)} }
+func boolean(b bool) value { return value{kind: "BOOL", b: b} }
+
+func (v value) MarshalJSON() ([]byte, error) {
+	var inner []byte
+	switch v.kind {
+	case "S", "N":
+		inner = strconv.AppendQuote(nil, v.text)
+	case "BOOL":
+		inner = strconv.AppendBool(nil, v.b)
+	default:
+		inner = []byte(v.text)
+	}
+	return json.Marshal(map[string]json.RawMessage{v.kind: inner})
+}
+
+func (v *value) UnmarshalJSON(data []byte) error {
+	var one map[string]json.RawMessage
+	if err := json.Unmarshal(data, &one); err != nil {
+		return err
+	}
+	*v = value{}
+	if len(one) != 1 {
+		return nil
+	}
+	for kind, raw := range one {
+		v.kind = kind
+		switch kind {
+		case "S", "N":
+			return json.Unmarshal(raw, &v.text)
+		case "BOOL":
+			return json.Unmarshal(raw, &v.b)
+		default:
+			v.text = string(raw)
+		}
+	}
+	return nil
+}
 
 // attr is v as a record's attribute, of its DynamoDB type's kind: only S,
 // N and BOOL carry their value; a value of a type newer than this code,
 // or of none, is of no kind a record holds.
 func (v value) attr() spawner.Attr {
-	if len(v) != 1 {
-		return spawner.Attr{}
-	}
-	for t, raw := range v {
-		switch t {
-		case "S":
-			var s string
-			if json.Unmarshal(raw, &s) == nil {
-				return spawner.StringAttr(s)
-			}
-		case "N":
-			var n string
-			if json.Unmarshal(raw, &n) == nil {
-				return spawner.Attr{Kind: spawner.AttrNumber, Text: n}
-			}
-		case "BOOL":
-			var b bool
-			if json.Unmarshal(raw, &b) == nil {
-				return spawner.BoolAttr(b)
-			}
-		case "NULL":
-			return spawner.Attr{Kind: spawner.AttrNull}
-		case "B":
-			return spawner.Attr{Kind: spawner.AttrBinary}
-		case "L":
-			return spawner.Attr{Kind: spawner.AttrList}
-		case "M":
-			return spawner.Attr{Kind: spawner.AttrMap}
-		case "SS", "NS", "BS":
-			return spawner.Attr{Kind: spawner.AttrSet}
-		}
+	switch v.kind {
+	case "S":
+		return spawner.StringAttr(v.text)
+	case "N":
+		return spawner.Attr{Kind: spawner.AttrNumber, Text: v.text}
+	case "BOOL":
+		return spawner.BoolAttr(v.b)
+	case "NULL":
+		return spawner.Attr{Kind: spawner.AttrNull}
+	case "B":
+		return spawner.Attr{Kind: spawner.AttrBinary}
+	case "L":
+		return spawner.Attr{Kind: spawner.AttrList}
+	case "M":
+		return spawner.Attr{Kind: spawner.AttrMap}
+	case "SS", "NS", "BS":
+		return spawner.Attr{Kind: spawner.AttrSet}
 	}
 	return spawner.Attr{}
 }
@@ -94,9 +122,69 @@ type scanInput struct {
 	ExclusiveStartKey item   `json:"ExclusiveStartKey,omitempty"`
 }
 
-type scanOutput struct {
-	Items            []item `json:"Items"`
-	LastEvaluatedKey item   `json:"LastEvaluatedKey"`
+// scanPage is a Scan answer read item by item, each handed to each as it
+// is decoded: a page of a thousand servers never sits whole in memory as
+// items.
+type scanPage struct {
+	each             func(item)
+	LastEvaluatedKey item
+}
+
+func (p *scanPage) UnmarshalJSON(data []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := expect(dec, json.Delim('{')); err != nil {
+		return err
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		switch tok {
+		case "Items":
+			err = p.items(dec)
+		case "LastEvaluatedKey":
+			err = dec.Decode(&p.LastEvaluatedKey)
+		default:
+			var skip json.RawMessage
+			err = dec.Decode(&skip)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return expect(dec, json.Delim('}'))
+}
+
+// items reads the array of items, or null.
+func (p *scanPage) items(dec *json.Decoder) error {
+	tok, err := dec.Token()
+	if err != nil || tok == nil {
+		return err
+	}
+	if tok != json.Delim('[') {
+		return fmt.Errorf("Items is %v, want a list", tok)
+	}
+	for dec.More() {
+		var it item
+		if err := dec.Decode(&it); err != nil {
+			return err
+		}
+		p.each(it)
+	}
+	return expect(dec, json.Delim(']'))
+}
+
+// expect reads the next token, which must be want.
+func expect(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return fmt.Errorf("%v where %v was expected", tok, want)
+	}
+	return nil
 }
 
 type putItemInput struct {

@@ -21,7 +21,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -134,12 +133,9 @@ func (t *Table) DeleteCooldown(ctx context.Context, member string) error {
 func (t *Table) scan(ctx context.Context, each func(item)) error {
 	in := scanInput{TableName: t.name, ConsistentRead: true}
 	for {
-		var page scanOutput
+		page := scanPage{each: each}
 		if err := t.api.JSON(ctx, "Scan", in, &page); err != nil {
 			return fmt.Errorf("scan table %s: %w", t.name, err)
-		}
-		for _, it := range page.Items {
-			each(it)
 		}
 		if len(page.LastEvaluatedKey) == 0 {
 			return nil
@@ -313,7 +309,7 @@ func itemOf(rec spawner.Record) item {
 		case spawner.AttrString:
 			it[name] = str(a.Text)
 		case spawner.AttrNumber:
-			it[name] = value{"N": strconv.AppendQuote(nil, a.Text)}
+			it[name] = value{kind: "N", text: a.Text}
 		case spawner.AttrBool:
 			it[name] = boolean(a.Bool)
 		}

@@ -148,7 +148,10 @@ func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 		ecsState, err = m.sweepECS(ctx, now)
 	}
 	m.mu.Lock()
-	var checks []check
+	// Sized once and read in place: a check holds copies of its server
+	// and game (some 750 bytes); growing the slice and copying each check
+	// into its goroutine made a fleet's worth of them several times over.
+	checks := make([]check, 0, len(m.entries))
 	for id, e := range m.entries {
 		if c, ok := m.checkLocked(id, e, now, sweep, ecsState); ok {
 			checks = append(checks, c)
@@ -158,9 +161,9 @@ func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.cfg.PingConcurrency)
-	for _, c := range checks {
+	for i := range checks {
 		g.Go(func() error {
-			m.act(gctx, now, c)
+			m.act(gctx, now, checks[i])
 			return nil
 		})
 	}
