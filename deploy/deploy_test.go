@@ -1044,7 +1044,12 @@ var dockerAPISections = map[string]struct {
 	"ContainerCreate": {"CONTAINERS", true}, "ContainerStart": {"CONTAINERS", true},
 	"ContainerStop": {"CONTAINERS", true}, "ContainerRemove": {"CONTAINERS", true},
 	"ContainerKill": {"CONTAINERS", true},
-	"ImageInspect":  {"IMAGES", false}, "ImagePull": {"IMAGES", true},
+	// A world's backup and restore: the archive of a helper container.
+	"CopyFromContainer": {"CONTAINERS", false}, "CopyToContainer": {"CONTAINERS", true},
+	"ImageInspect": {"IMAGES", false}, "ImagePull": {"IMAGES", true},
+	"ImageImport":  {"IMAGES", true}, // the helper containers' empty image
+	"VolumeCreate": {"VOLUMES", true}, "VolumeRemove": {"VOLUMES", true},
+	"VolumeInspect": {"VOLUMES", false}, "VolumeList": {"VOLUMES", false},
 	"DistributionInspect": {"DISTRIBUTION", false},
 	"Events":              {"EVENTS", false},
 	"Info":                {"INFO", false},
@@ -1279,7 +1284,7 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		t.Fatal(`deploy/terraform: no data "aws_iam_policy_document" "bot"`)
 	}
 	granted := map[string]bool{}
-	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs|sqs):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
+	for _, a := range regexp.MustCompile(`"((?:ecs|ec2|dynamodb|iam|sts|logs|sqs|s3|sns):[A-Za-z*]+)"`).FindAllStringSubmatch(m[1], -1) {
 		granted[a[1]] = true
 	}
 	for _, want := range []string{
@@ -1288,6 +1293,8 @@ func TestTerraformBotPolicyGrantsEveryCallAndNoMore(t *testing.T) {
 		"ec2:DescribeNetworkInterfaces",
 		"dynamodb:Scan", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:DescribeTable",
 		"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes",
+		"s3:ListBucket", "s3:ListBucketMultipartUploads", "s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload",
+		"sns:Publish", "sns:GetTopicAttributes",
 	} {
 		if !granted[want] {
 			t.Errorf("bot policy does not grant %s, which the daemon calls", want)
@@ -1561,29 +1568,52 @@ func TestTerraformFlowLogsAreOnAndWriteOnlyTheirGroup(t *testing.T) {
 	}
 }
 
-// TestTerraformBotCanPassNoOtherRole: whatever else the identity the bot's
-// policy is attached to holds, that policy denies passing any role but the
-// game servers' two: passing a role hands over its permissions.
-func TestTerraformBotCanPassNoOtherRole(t *testing.T) {
-	bot := block(t, readTerraform(t), `data "aws_iam_policy_document" "bot"`)
-	m := regexp.MustCompile(`(?s)sid\s*=\s*"PassNoOtherRole"(.*?)\n  \}`).FindStringSubmatch(bot)
+// checkPassRoles: the bot may pass the game servers' roles (execution,
+// task, and the world task role of games with a world) to ECS tasks, and
+// its policy denies passing any other, whatever else the identity it is
+// attached to holds: passing a role hands over its permissions.
+func checkPassRoles(tf string) []string {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	m := regexp.MustCompile(`(?s)passable_roles = concat\((.*?)\n  \)`).FindStringSubmatch(tf)
 	if m == nil {
-		t.Fatal(`bot policy has no "PassNoOtherRole" statement`)
+		return []string{"no local passable_roles = concat(...): the roles the bot may pass"}
 	}
-	deny := m[1]
-	for _, want := range []string{`effect  = "Deny"`, `actions = ["iam:PassRole"]`} {
-		if !strings.Contains(deny, want) {
-			t.Errorf("PassNoOtherRole lacks %s:\n%s", want, deny)
-		}
+	got := regexp.MustCompile(`[a-z][a-z_]*(?:\.[a-z_]+|\[\*\]|\[\d+\])+`).FindAllString(m[1], -1)
+	if strings.Contains(m[1], `"`) {
+		got = append(got, "a literal ARN")
 	}
-	roles := regexp.MustCompile(`(?s)not_resources = \[(.*?)\]`).FindStringSubmatch(deny)
-	if roles == nil {
-		t.Fatalf("PassNoOtherRole has no not_resources: it would deny the two roles the bot must pass:\n%s", deny)
+	if want := []string{"aws_iam_role.execution.arn", "aws_iam_role.task.arn", "aws_iam_role.world_task[*].arn"}; !slices.Equal(got, want) {
+		bad("passable_roles is %v, want exactly %v", got, want)
 	}
-	got := strings.Fields(strings.ReplaceAll(roles[1], ",", " "))
-	if want := []string{"aws_iam_role.execution.arn", "aws_iam_role.task.arn"}; !slices.Equal(got, want) {
-		t.Errorf("PassNoOtherRole spares %v, want exactly %v", got, want)
+	stmts, _ := statementsOf(blockOf(tf, `data "aws_iam_policy_document" "bot"`))
+	allow, deny := stmts["PassGameServerRoles"], stmts["PassNoOtherRole"]
+	if attr(allow, "resources") != "local.passable_roles" {
+		bad("PassGameServerRoles passes %q, want local.passable_roles", attr(allow, "resources"))
 	}
+	if attr(allow, "effect") != "" || attr(allow, "actions") != `["iam:PassRole"]` || !strings.Contains(allow, `"iam:PassedToService"`) {
+		bad("PassGameServerRoles is not an Allow of iam:PassRole to ECS tasks only (iam:PassedToService):\n%s", allow)
+	}
+	if attr(deny, "effect") != `"Deny"` || attr(deny, "actions") != `["iam:PassRole"]` {
+		bad("PassNoOtherRole is not a Deny of iam:PassRole:\n%s", deny)
+	}
+	if attr(deny, "not_resources") != "local.passable_roles" {
+		bad("PassNoOtherRole spares %q, want not_resources = local.passable_roles: it would deny the roles the bot must pass, or spare others", attr(deny, "not_resources"))
+	}
+	return problems
+}
+
+// TestTerraformBotCanPassNoOtherRole: the roles the bot passes are the game
+// servers' three, and the bot's policy denies passing any other.
+func TestTerraformBotCanPassNoOtherRole(t *testing.T) {
+	runBreakCases(t, checkPassRoles, []breakCase{
+		{"world role not passable", "iam.tf", "    aws_iam_role.world_task[*].arn,\n", "", "passable_roles is"},
+		{"another role passable", "iam.tf", "    aws_iam_role.world_task[*].arn,\n", "    aws_iam_role.world_task[*].arn,\n    aws_iam_role.flow_logs[*].arn,\n", "passable_roles is"},
+		{"no ceiling", "iam.tf", `effect        = "Deny"`, `effect        = "Allow"`, "not a Deny"},
+		{"ceiling on nothing", "iam.tf", "not_resources = local.passable_roles", `not_resources = ["*"]`, "PassNoOtherRole spares"},
+		{"pass anything", "iam.tf", "resources = local.passable_roles", `resources = ["*"]`, "PassGameServerRoles passes"},
+		{"to any service", "iam.tf", `variable = "iam:PassedToService"`, `variable = "aws:SourceAccount"`, "ECS tasks only"},
+	})
 }
 
 // TestTrivyIgnoreGivesEachFindingItsReason: every finding .trivyignore

@@ -12,6 +12,8 @@ import (
 
 	"github.com/aws/smithy-go"
 
+	"github.com/mineral-contest/spawner/internal/alert"
+	"github.com/mineral-contest/spawner/internal/backup"
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -41,13 +43,18 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
-	a, err := newAdapters(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	a, err := newAdapters(ctx, cfg, quiet, nil)
 	if err != nil {
 		r.problems = append(r.problems, err.Error())
 		return r.report(out)
 	}
 	defer a.close()
-	r.add(a, askAll(ctx, cfg, a))
+	alerts, err := newAlerts(ctx, cfg, quiet, nil)
+	if err != nil {
+		r.problems = append(r.problems, err.Error())
+	}
+	r.add(a, askAll(ctx, cfg, a, alerts))
 	return r.report(out)
 }
 
@@ -56,11 +63,14 @@ type findings struct {
 	discord, ecs, docker []error
 	table, file, queue   error
 	fileOK               string
+	topic                error
+	topicAsked           bool // the alerts' topic was read (an AWS configuration was found)
+	bucket               error
 }
 
 // askAll asks every configured system at once, so systems that do not
 // answer cost the SDK's retries once, not once each.
-func askAll(ctx context.Context, cfg *config.Config, a *adapters) findings {
+func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.Notifier) findings {
 	var f findings
 	var games map[string][]byte
 	if cfg.EmbeddedStore() {
@@ -79,6 +89,13 @@ func askAll(ctx context.Context, cfg *config.Config, a *adapters) findings {
 	}
 	if a.events != nil {
 		wg.Go(func() { f.queue = a.events.Check(ctx) })
+	}
+	if cfg.WorldBucket != "" {
+		wg.Go(func() { f.bucket = checkWorldBucket(ctx, cfg) })
+	}
+	if alerts != nil && slices.Contains(alerts.Sinks(), alert.SinkSNS) {
+		f.topicAsked = true
+		wg.Go(func() { f.topic = alerts.Check(ctx) })
 	}
 	wg.Wait()
 	return f
@@ -114,6 +131,33 @@ func (r *checkResult) add(a *adapters, f findings) {
 	if a.events != nil {
 		r.section("sqs events queue", errsOf(f.queue), "", "")
 	}
+	if f.topicAsked {
+		r.section("alerts: sns topic "+cfg.AlertTopicARN+" (read, nothing published)", errsOf(f.topic), "AWS_ENDPOINT_URL_SNS", cfg.SNSEndpoint)
+	}
+	if !cfg.AlertWebhookURL.IsZero() {
+		r.ok = append(r.ok, "alerts: webhook "+webhookHost(cfg)+" (an https URL; nothing posted to it)")
+	}
+	if cfg.WorldBucket != "" {
+		r.section("worlds: s3 bucket "+cfg.WorldBucket+" (one key listed under "+backup.S3Prefix+", nothing written)", errsOf(f.bucket), "AWS_ENDPOINT_URL_S3", cfg.S3Endpoint)
+	}
+}
+
+// checkWorldBucket lists one key under worlds/ of WORLD_S3_BUCKET: the
+// roles may list the bucket under that prefix only, so HeadBucket would be
+// refused to them. The problem names WORLD_S3_BUCKET.
+func checkWorldBucket(ctx context.Context, cfg *config.Config) error {
+	store, err := worldBucket(ctx, cfg, nil)
+	if err == nil {
+		err = store.Check(ctx)
+	}
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "AccessDenied" {
+		err = fmt.Errorf("%w (the bot's role needs s3:ListBucket on it with the prefix %s)", err, backup.S3Prefix)
+	}
+	if err != nil {
+		return &spawner.Problem{Var: "WORLD_S3_BUCKET", Err: err}
+	}
+	return nil
 }
 
 // errsOf is err as a section's findings: none when nil.

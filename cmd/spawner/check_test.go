@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
+	"github.com/mineral-contest/spawner/internal/testworld/fakes3"
 )
 
 // checkLimit is a third of the test's deadline for one `spawner check`,
@@ -392,6 +394,44 @@ func TestCheckOkOnlyForWhatIsOk(t *testing.T) {
 	for _, v := range []string{"DISCORD_TOKEN", "DISCORD_GUILD_ID", "GAMESERVER_PORT", "DOCKER_PUBLIC_HOST"} {
 		if !strings.Contains(out.String(), "PROBLEM  "+v+": ") {
 			t.Errorf("the report does not tell %s:\n%s", v, out.String())
+		}
+	}
+}
+
+// TestCheckWorldBucket: with WORLD_S3_BUCKET, check lists one key under
+// worlds/ (what the bot's role may; HeadBucket it may not), and tells a
+// missing bucket, a refusal and an S3 out of reach, each naming what to fix.
+func TestCheckWorldBucket(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	fake := fakes3.Start(t)
+	const bucket = "spawner-worlds-123456789012"
+	fake.Bucket(t, bucket)
+	fake.DenyWhen(fakes3.BotDenies)
+	env := map[string]string{"WORLD_S3_BUCKET": bucket, "AWS_ENDPOINT_URL_S3": fake.URL}
+
+	r := checkRunEnv(t, w, env)
+	checkExpect(t, w, r, nil)
+	if !strings.Contains(r.out, "ok       worlds: s3 bucket "+bucket) {
+		t.Errorf("the report does not say the bucket is ok:\n%s", r.out)
+	}
+	if got := fake.Requests(); len(got) != 1 || got[0] != "GET /"+bucket+"?list-type&max-keys&prefix" {
+		t.Errorf("check asked S3 %v, want one ListObjectsV2", got)
+	}
+
+	r = checkRunEnv(t, w, map[string]string{"WORLD_S3_BUCKET": "no-such-bucket", "AWS_ENDPOINT_URL_S3": fake.URL})
+	checkExpect(t, w, r, []checkWant{{"WORLD_S3_BUCKET", []string{"no-such-bucket", "NoSuchBucket"}}})
+
+	fake.DenyWhen(func(*http.Request) bool { return true })
+	r = checkRunEnv(t, w, env)
+	checkExpect(t, w, r, []checkWant{{"WORLD_S3_BUCKET", []string{bucket, "AccessDenied", "s3:ListBucket", "worlds/"}}})
+
+	r = checkRunEnv(t, w, map[string]string{"WORLD_S3_BUCKET": bucket, "AWS_ENDPOINT_URL_S3": checkClosedURL(t)})
+	checkExpect(t, w, r, []checkWant{{"AWS_ENDPOINT_URL_S3", []string{bucket, "connection refused"}}})
+	checkNothingChanged(t, w)
+	for _, req := range fake.Requests() {
+		if !strings.HasPrefix(req, "GET ") {
+			t.Errorf("check asked S3 %s", req)
 		}
 	}
 }

@@ -33,7 +33,10 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 )
 
-func TestMain(m *testing.M) { os.Exit(dockerd.Run(m)) }
+func TestMain(m *testing.M) {
+	alertHTTPClient = testAlertClient() // before any daemon runs (e2e_alerts_test.go)
+	os.Exit(dockerd.Run(m))
+}
 
 // dockerWorld is a world whose servers run in the test engine: no AWS, no
 // DynamoDB (the fake ECS is there only for the world's failure dumps).

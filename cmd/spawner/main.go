@@ -5,6 +5,7 @@
 //	spawner [run]   the daemon (default)
 //	spawner check   report every configuration problem, change nothing
 //	spawner health  exit 0 when the daemon's /healthz answers (for container healthchecks)
+//	spawner world   a world's backups in and out of a folder; the ECS companion (world sidecar|ready)
 package main
 
 import (
@@ -31,12 +32,16 @@ func main() {
 }
 
 // exitCode maps run's error to the process status: 0 ok, 2 bad usage or
-// configuration, 1 anything else.
+// configuration, the code of an exitStatus (`world sidecar`), 1 anything
+// else.
 func exitCode(err error) int {
 	var ue usageError
+	var es exitStatus
 	switch {
 	case err == nil:
 		return 0
+	case errors.As(err, &es):
+		return es.code
 	case errors.As(err, &ue):
 		return 2
 	default:

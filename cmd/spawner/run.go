@@ -18,6 +18,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 
+	"github.com/mineral-contest/spawner/internal/alert"
 	"github.com/mineral-contest/spawner/internal/backoff"
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/config"
@@ -41,10 +42,12 @@ type usageError struct{ error }
 
 func (e usageError) Unwrap() error { return e.error }
 
-const usage = `usage: spawner [run|check|health]
+const usage = `usage: spawner [run|check|health|world]
   run     the daemon (default)
   check   report every configuration problem and exit non-zero if any; changes nothing
-  health  exit 0 if the running daemon's /healthz answers (needs HTTP_ADDR)`
+  health  exit 0 if the running daemon's /healthz answers (needs HTTP_ADDR)
+  world   pull|push <world id> <folder>: a world's newest backup into a folder, or a folder as its backup;
+          sidecar|ready: the ECS companion of a game with a world, and its health check`
 
 // run is the whole program but for the process: main calls it with the
 // real environment, tests with theirs. It returns when ctx ends (the daemon)
@@ -58,6 +61,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "run", "check", "health":
+	case "world":
+		return worldCommand(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil
@@ -92,6 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 func daemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	m := NewMain(cfg, log)
 	if err := m.Run(ctx); err != nil {
+		m.alertStartFailed(err)
 		m.Close()
 		return err
 	}
@@ -154,17 +160,9 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		return a, nil
 	}
 
-	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.AWSRegion)}
-	if cfg.HasStaticAWSCredentials() {
-		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
-			cfg.AWSAccessKeyID.Value(), cfg.AWSSecretAccessKey.Value(), cfg.AWSSessionToken.Value())))
-	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	awsCfg, err := loadAWS(ctx, cfg, met)
 	if err != nil {
-		return nil, fmt.Errorf("aws configuration: %w", err)
-	}
-	if met != nil {
-		met.InstrumentAWS(&awsCfg)
+		return nil, err
 	}
 	if cfg.Runtime == config.RuntimeECS {
 		ecsClient := ecs.NewECS(awsCfg, awsEndpoint(cfg, cfg.ECSEndpoint))
@@ -190,6 +188,25 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		a.table = dynamo.New(dynamoClient, cfg.Table)
 	}
 	return a, nil
+}
+
+// loadAWS is the SDK configuration every AWS client is built from: the
+// region, the credentials (from files when given, else the SDK's chain),
+// and failed calls counted when met is set. Nothing is dialled.
+func loadAWS(ctx context.Context, cfg *config.Config, met *metrics.Metrics) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{awsconfig.WithRegion(cfg.AWSRegion)}
+	if cfg.HasStaticAWSCredentials() {
+		opts = append(opts, awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(
+			cfg.AWSAccessKeyID.Value(), cfg.AWSSecretAccessKey.Value(), cfg.AWSSessionToken.Value())))
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws configuration: %w", err)
+	}
+	if met != nil {
+		met.InstrumentAWS(&awsCfg)
+	}
+	return awsCfg, nil
 }
 
 // awsEndpoint is where a service's client sends its requests: its own
@@ -229,6 +246,8 @@ type Main struct {
 	runErr   error              // what it returned, once done is closed
 
 	events eventsLoop // the events queue's consumer, when one is set
+
+	alerts *alert.Notifier // nil without ALERT_SNS_TOPIC_ARN or ALERT_WEBHOOK_URL (alerts.go)
 }
 
 // NewMain returns a daemon for cfg that logs to log; nothing is started.
@@ -250,6 +269,14 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		return nil
 	})
+	// The alerts first: every failure of the start after this point is told.
+	var err error
+	if m.alerts, err = newAlerts(ctx, m.cfg, m.log, met); m.alerts != nil {
+		m.alerts.Start()
+	}
+	if err != nil {
+		return err
+	}
 	if err := m.open(ctx, met); err != nil {
 		return err
 	}
@@ -328,6 +355,7 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		Metrics:          a.met,
 		Events:           m.pages.events(),
 		Links:            lifecycleLinks(cfg),
+		Alerts:           m.lifecycleAlerts(),
 	})
 	m.mgr.Store(mgr)
 	a.progress = mgr.Progress
@@ -430,7 +458,10 @@ func (m *Main) Close() {
 		m.served.Wait()
 	}
 	if m.a != nil {
-		m.a.close() // last: nothing uses the store or the engine any more
+		m.a.close() // nothing uses the store or the engine any more
+	}
+	if m.alerts != nil {
+		m.alerts.Close() // last: nothing raises alerts any more
 	}
 }
 

@@ -33,6 +33,7 @@ var daemonFrames = []string{
 	"spawner/internal/dynamo.",
 	"spawner/internal/mcping.",
 	"spawner/internal/metrics.",
+	"spawner/internal/alert.",
 	"github.com/bwmarrin/discordgo.",
 	"\nnet/http.(*Server).Serve(", // the accept loop itself, not what it created
 }

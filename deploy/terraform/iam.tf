@@ -1,7 +1,9 @@
-# Three identities:
+# The identities:
 #
 # - the execution role, used by ECS itself to pull the image and ship logs;
 # - the task role, given to the game server's container, allowed nothing;
+# - the world task role (worlds.tf, var.worlds), given to the tasks of games
+#   with a world, allowed to pull and push backups under worlds/ only;
 # - the bot: an IAM user with an access key. The bot usually runs on a VPS
 #   outside AWS, where no role can be assumed without a first credential, so a
 #   long-lived key scoped by the policy below is the simplest sound choice. Its
@@ -50,6 +52,12 @@ locals {
     for td in aws_ecs_task_definition.games : "${local.ecs_arn_prefix}:task-definition/${td.family}:*"
   ]
   cluster_task_arn = "${local.ecs_arn_prefix}:task/${aws_ecs_cluster.main.name}/*"
+
+  # The roles the bot hands to the tasks it runs, and no other.
+  passable_roles = concat(
+    [aws_iam_role.execution.arn, aws_iam_role.task.arn],
+    aws_iam_role.world_task[*].arn,
+  )
 }
 
 # What the bot calls, and only on what it owns.
@@ -116,12 +124,9 @@ data "aws_iam_policy_document" "bot" {
   }
 
   statement {
-    sid     = "PassGameServerRoles"
-    actions = ["iam:PassRole"]
-    resources = [
-      aws_iam_role.execution.arn,
-      aws_iam_role.task.arn,
-    ]
+    sid       = "PassGameServerRoles"
+    actions   = ["iam:PassRole"]
+    resources = local.passable_roles
 
     condition {
       test     = "StringEquals"
@@ -132,16 +137,13 @@ data "aws_iam_policy_document" "bot" {
 
   # A ceiling, whatever else is granted to the identity this policy is
   # attached to: passing a role hands over its permissions, so no role but
-  # these two can ever be passed. On an instance role, that role can then pass
-  # no other role either: give the bot an instance role of its own.
+  # the game servers' can ever be passed. On an instance role, that role can
+  # then pass no other role either: give the bot an instance role of its own.
   statement {
-    sid     = "PassNoOtherRole"
-    effect  = "Deny"
-    actions = ["iam:PassRole"]
-    not_resources = [
-      aws_iam_role.execution.arn,
-      aws_iam_role.task.arn,
-    ]
+    sid           = "PassNoOtherRole"
+    effect        = "Deny"
+    actions       = ["iam:PassRole"]
+    not_resources = local.passable_roles
   }
 
   # The public IP of a task is read from its network interface;
@@ -165,6 +167,66 @@ data "aws_iam_policy_document" "bot" {
         "sqs:GetQueueAttributes",
       ]
       resources = [aws_sqs_queue.events[0].arn]
+    }
+  }
+
+  # The worlds' backups (worlds.tf): list one world's, read them (and
+  # presign downloads), write new ones, prune and delete them, abort an
+  # upload cut short; under worlds/ only. ListMultipartUploads (the sweep of
+  # uploads a crash left) has no prefix condition key; it lists the names
+  # of uploads under way, nothing else.
+  dynamic "statement" {
+    for_each = var.worlds ? [1] : []
+
+    content {
+      sid       = "ListWorlds"
+      actions   = ["s3:ListBucket"]
+      resources = [aws_s3_bucket.worlds[0].arn]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${local.worlds_prefix}*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.worlds ? [1] : []
+
+    content {
+      sid       = "SweepWorldUploads"
+      actions   = ["s3:ListBucketMultipartUploads"]
+      resources = [aws_s3_bucket.worlds[0].arn]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.worlds ? [1] : []
+
+    content {
+      sid = "KeepWorldBackups"
+      actions = [
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+      ]
+      resources = [local.world_objects]
+    }
+  }
+
+  # Alerts (alerts.tf): publish, and read the topic for `spawner check`.
+  dynamic "statement" {
+    for_each = var.alerts_topic ? [1] : []
+
+    content {
+      sid = "PublishAlerts"
+      actions = [
+        "sns:Publish",
+        "sns:GetTopicAttributes",
+      ]
+      resources = [aws_sns_topic.alerts[0].arn]
     }
   }
 

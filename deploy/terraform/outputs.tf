@@ -1,6 +1,9 @@
+# A line of an optional resource is there only when it is made, so that
+# appending env_file never blanks a value the admin set in .env before.
 output "env_file" {
   description = "The AWS half of the bot's .env: `terraform output -raw env_file >> .env`."
-  value       = <<-EOT
+  value = join("", [
+    <<-EOT
     AWS_REGION=${var.region}
     AWS_ECS_CLUSTER_NAME=${aws_ecs_cluster.main.name}
     ECS_TASK_DEFINITION=${aws_ecs_task_definition.game.family}
@@ -12,7 +15,11 @@ output "env_file" {
     GAMESERVER_PORT=${var.game_port}
     GAMESERVER_VERSION=${var.minecraft_version}
     AWS_SQS_EVENTS_QUEUE_URL=${var.events ? aws_sqs_queue.events[0].url : ""}
-  EOT
+    EOT
+    ,
+    var.worlds ? "WORLD_S3_BUCKET=${aws_s3_bucket.worlds[0].bucket}\n" : "",
+    var.alerts_topic ? "ALERT_SNS_TOPIC_ARN=${aws_sns_topic.alerts[0].arn}\n" : "",
+  ])
 }
 
 output "aws_access_key_id" {
@@ -45,4 +52,14 @@ output "game_task_definitions" {
       container      = "game"
     }
   }
+}
+
+output "worlds_bucket" {
+  description = "S3 bucket of the worlds' backups (WORLD_S3_BUCKET), when worlds = true."
+  value       = one(aws_s3_bucket.worlds[*].bucket)
+}
+
+output "alerts_topic_arn" {
+  description = "SNS topic of the bot's alerts (ALERT_SNS_TOPIC_ARN), when alerts_topic = true: subscribe to it."
+  value       = one(aws_sns_topic.alerts[*].arn)
 }

@@ -104,6 +104,13 @@ variable "games" {
     "<name>-<game>" with a container "game" each, and their ports opened to
     game_port_allowed_cidrs (RCON only to bot_cidrs). Upload the matching
     template from deploy/games/ with /game add.
+
+    world = { path = "/data" } for a game whose template has a world (the
+    same path): its task definition gets the companion container "world"
+    that fills path from the world's newest backup before the game starts
+    and backs it up to the worlds bucket after the game exited (needs
+    worlds = true). stop_timeout: seconds the game has to quit and save
+    after SIGTERM before it is killed and the backup starts (2 to 120).
   EOT
   type = map(object({
     image       = string
@@ -112,12 +119,26 @@ variable "games" {
     ports       = list(object({ port = number, protocol = string }))
     rcon_port   = optional(number)
     environment = optional(map(string), {})
+    world = optional(object({
+      path         = string
+      stop_timeout = optional(number, 120)
+    }))
   }))
   default = {}
 
   validation {
     condition     = alltrue([for g in values(var.games) : alltrue([for p in g.ports : contains(["tcp", "udp"], p.protocol)])])
     error_message = "A game port's protocol is tcp or udp."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.games) : g.world == null ? true : can(regex("^/[^\\s]*[^/\\s]$", g.world.path))])
+    error_message = "A game's world.path is an absolute folder of its container, not / itself, without spaces and without a trailing slash (for example /data)."
+  }
+
+  validation {
+    condition     = alltrue([for g in values(var.games) : g.world == null ? true : g.world.stop_timeout >= 2 && g.world.stop_timeout <= 120])
+    error_message = "A game's world.stop_timeout is 2 to 120 seconds: Fargate kills a container at most 120 s after SIGTERM."
   }
 }
 
@@ -131,4 +152,33 @@ variable "flow_logs" {
   description = "Record the VPC's connections, accepted and refused, in CloudWatch Logs for log_retention_days (a few cents a month for a few servers). false: no flow logs."
   type        = bool
   default     = true
+}
+
+variable "worlds" {
+  description = "Create the S3 bucket of the worlds' backups (WORLD_S3_BUCKET) and the role of the games with a world. Required by any game of var.games with a world."
+  type        = bool
+  default     = false
+}
+
+variable "world_recovery_days" {
+  description = "Days a world backup deleted or overwritten in the worlds bucket can still be recovered (S3 keeps it as a noncurrent version), then it is gone for good."
+  type        = number
+  default     = 7
+
+  validation {
+    condition     = var.world_recovery_days >= 1 && var.world_recovery_days == floor(var.world_recovery_days)
+    error_message = "world_recovery_days is a whole number of days, at least 1."
+  }
+}
+
+variable "spawner_image" {
+  description = "The bot's own image, which the companion container of games with a world runs (spawner world sidecar). Pin it to the bot's version (a tag or a digest): the companion and the bot must agree."
+  type        = string
+  default     = "ghcr.io/mineral-contest/spawner:latest"
+}
+
+variable "alerts_topic" {
+  description = "Create an SNS topic for the bot's alerts (ALERT_SNS_TOPIC_ARN), which the bot may publish to and read, and nothing else. Subscribe to it yourself (email, SMS, a queue)."
+  type        = bool
+  default     = false
 }

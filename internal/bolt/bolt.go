@@ -27,7 +27,9 @@
 // under Server.Key(), game templates in the bucket "games" under their
 // name, the members' creation cooldowns in the bucket "cooldowns" under
 // the member id (made by the first PutCooldown: a file without it, an
-// older bot's, has no cooldown running).
+// older bot's, has no cooldown running), the servers' sessions in the
+// bucket "sessions" under their id and the monthly reports sent in the
+// bucket "reports" under their month (each made by its first write too).
 package bolt
 
 import (
@@ -59,6 +61,8 @@ var (
 	serversBucket   = []byte("servers")
 	gamesBucket     = []byte("games")
 	cooldownsBucket = []byte("cooldowns")
+	sessionsBucket  = []byte("sessions")
+	reportsBucket   = []byte("reports")
 )
 
 // Store is the embedded store in one folder. Its methods are safe for
@@ -128,10 +132,13 @@ var buckets = []struct {
 	{serversBucket, ""},
 	{gamesBucket, spawner.GameKeyPrefix},
 	{cooldownsBucket, spawner.CooldownKeyPrefix},
+	{sessionsBucket, spawner.SessionKeyPrefix},
+	{reportsBucket, spawner.ReportKeyPrefix},
 }
 
 // LoadAll reads every stored record in one read transaction: the servers,
-// the game templates and the cooldowns. A record that cannot be read (not
+// the game templates and the cooldowns, not the sessions nor the reports
+// (read on demand: Sessions, Report). A record that cannot be read (not
 // a JSON object, a missing or wrong-typed taskId, userId, channelId or
 // creationDate, an unknown state, a template that is not JSON, ...; the
 // rules are spawner.Record's) is left in the file, skipped and returned
@@ -147,8 +154,8 @@ func (s *Store) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
 	err := s.db.View(func(tx *bbolt.Tx) error {
 		for _, b := range buckets {
 			bucket := tx.Bucket(b.name)
-			if bucket == nil {
-				continue // cooldowns: none was ever put
+			if bucket == nil || !spawner.InSnapshot(b.prefix) {
+				continue // cooldowns: none was ever put; sessions: not at start
 			}
 			err := bucket.ForEach(func(k, v []byte) error {
 				key := b.prefix + string(k)

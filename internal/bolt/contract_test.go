@@ -35,6 +35,13 @@ type store interface {
 	PutCooldown(ctx context.Context, member string, since time.Time) error
 	DeleteCooldown(ctx context.Context, member string) error
 	Check(ctx context.Context) error
+
+	PutSession(ctx context.Context, s spawner.Session) error
+	Sessions(ctx context.Context, from, to time.Time) ([]spawner.Session, []error, error)
+	PruneSessions(ctx context.Context, before time.Time) (int, error)
+	PutReport(ctx context.Context, month spawner.Month, sentAt time.Time) error
+	Report(ctx context.Context, month spawner.Month) (time.Time, bool, error)
+	DeleteReport(ctx context.Context, month spawner.Month) error
 }
 
 var (
@@ -100,6 +107,8 @@ var contract = []struct {
 			"no time":       func(s *spawner.Server) { s.CreatedAt = time.Time{} },
 			"a game's key":  func(s *spawner.Server) { s.TaskARN = spawner.GameKeyPrefix + "x" },
 			"a cooldown's":  func(s *spawner.Server) { s.TaskARN = spawner.CooldownKeyPrefix + "x" },
+			"a session's":   func(s *spawner.Server) { s.TaskARN = spawner.SessionKeyPrefix + "x" },
+			"a report's":    func(s *spawner.Server) { s.TaskARN = spawner.ReportKeyPrefix + "2026-11" },
 			"before 1970":   func(s *spawner.Server) { s.CreatedAt = time.Unix(-5, 0) },
 			"at 1970 exact": func(s *spawner.Server) { s.CreatedAt = time.Unix(0, 0) },
 		} {
@@ -336,6 +345,12 @@ func bucketOf(key string) (bucket, name string) {
 	}
 	if name, ok := strings.CutPrefix(key, spawner.CooldownKeyPrefix); ok {
 		return "cooldowns", name
+	}
+	if name, ok := strings.CutPrefix(key, spawner.SessionKeyPrefix); ok {
+		return "sessions", name
+	}
+	if name, ok := strings.CutPrefix(key, spawner.ReportKeyPrefix); ok {
+		return "reports", name
 	}
 	return "servers", key
 }

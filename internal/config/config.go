@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/cost"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -111,6 +112,37 @@ type Config struct {
 	DockerPublicHost string    // DOCKER_PUBLIC_HOST: host name or IP players connect to; required with RuntimeDocker
 	DockerPorts      PortRange // DOCKER_PORT_RANGE: host ports handed to servers; default 25565-25664
 	GameImage        string    // GAMESERVER_IMAGE: image of the default game under Docker; default itzg/minecraft-server
+
+	// Alerts outside Discord.
+
+	AlertTopicARN string // ALERT_SNS_TOPIC_ARN: the SNS topic alerts are published to, in its own region; empty: none
+	SNSEndpoint   string // AWS_ENDPOINT_URL_SNS, as given
+	// AlertWebhookURL is ALERT_WEBHOOK_URL or ALERT_WEBHOOK_URL_FILE: the
+	// https URL every alert is POSTed to as JSON. A secret: a chat
+	// webhook's URL holds its token. Empty: none.
+	AlertWebhookURL Secret
+
+	// What the servers cost.
+
+	// CostRates are the rates /server cost and the monthly report estimate
+	// with: COST_RATES_FILE's table when it is set, else the repository's
+	// (cost.DefaultRates).
+	CostRates     cost.Rates
+	CostRatesFile string // COST_RATES_FILE, as given; empty: the repository's table
+	// HostMonthlyPrice is DOCKER_HOST_MONTHLY_PRICE: what the Docker host
+	// costs a month, in the rates' currency, shared out among the Docker
+	// servers by their hours; 0 (the default): not set, hours alone.
+	HostMonthlyPrice float64
+
+	// Worlds (world.go).
+
+	// WorldBucket is WORLD_S3_BUCKET: the S3 bucket of the worlds' backups,
+	// objects under worlds/; empty: SPAWNER_DATA_DIR/backups under Docker,
+	// and no game with a world under ECS.
+	WorldBucket      string
+	S3Endpoint       string        // AWS_ENDPOINT_URL_S3, as given
+	WorldBackupsKeep int           // WORLD_BACKUPS_KEEP: backups kept per world, newest first; 1 to 100, default 5
+	WorldSleepMax    time.Duration // WORLD_SLEEP_MAX: how long an asleep world keeps its port after it was last played; 1h to 8760h, default 168h
 }
 
 // Runtimes: where game servers run (SPAWNER_RUNTIME).
@@ -215,7 +247,7 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	// Where servers run decides what else is required.
 	c.Runtime = l.runtime("SPAWNER_RUNTIME")
 	ecs := c.Runtime == RuntimeECS
-	usesAWS := ecs || l.get("AWS_DYNAMODB_TABLE_NAME") != "" || l.get("AWS_SQS_EVENTS_QUEUE_URL") != ""
+	usesAWS := ecs || l.get("AWS_DYNAMODB_TABLE_NAME") != "" || l.get("AWS_SQS_EVENTS_QUEUE_URL") != "" || l.get("WORLD_S3_BUCKET") != ""
 
 	// The steps read the variables in a fixed order, which is the order
 	// their problems are reported in.
@@ -227,6 +259,9 @@ func LoadWithin(getenv func(string) string, readFile func(string) ([]byte, error
 	l.loadMemberLimits(c)
 	c.Deployment = l.deployment("SPAWNER_DEPLOYMENT", c.Table, c.GuildID)
 	l.loadOneMachine(c)
+	l.loadAlerts(c)
+	l.loadCost(c, ecs)
+	l.loadWorlds(c)
 
 	l.misplacedSecrets(l.secretValues(c))
 	if len(l.errs) > 0 {
@@ -328,12 +363,20 @@ func (l *loader) loadOneMachine(c *Config) {
 	c.GameImage = l.image("GAMESERVER_IMAGE")
 }
 
+// loadAlerts reads where alerts go outside Discord.
+func (l *loader) loadAlerts(c *Config) {
+	c.AlertTopicARN = l.topicARN("ALERT_SNS_TOPIC_ARN")
+	c.SNSEndpoint = l.endpoint("AWS_ENDPOINT_URL_SNS")
+	c.AlertWebhookURL = l.webhookURL("ALERT_WEBHOOK_URL")
+}
+
 // secretValues maps each secret's variable to its value: as loaded, or as
 // the AWS SDK will read it for those it reads itself.
 func (l *loader) secretValues(c *Config) map[string]Secret {
 	secrets := map[string]Secret{
 		"DISCORD_TOKEN": c.DiscordToken, "AWS_ACCESS_KEY_ID": c.AWSAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY": c.AWSSecretAccessKey, "AWS_SESSION_TOKEN": c.AWSSessionToken,
+		"ALERT_WEBHOOK_URL": c.AlertWebhookURL,
 	}
 	if !c.WebSecretRandom {
 		secrets["WEB_SECRET"] = c.WebSecret
@@ -348,7 +391,7 @@ func (l *loader) secretValues(c *Config) map[string]Secret {
 
 // redactSecrets removes every secret's value from the problems.
 func (l *loader) redactSecrets(c *Config) {
-	l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret)
+	l.redact(c.DiscordToken, c.AWSAccessKeyID, c.AWSSecretAccessKey, c.AWSSessionToken, c.WebSecret, c.AlertWebhookURL)
 	// Secrets the SDK reads itself, or that failed to load, are
 	// redacted from their raw values too: a secret pasted into another
 	// variable must never be echoed.
@@ -361,6 +404,7 @@ func (l *loader) redactSecrets(c *Config) {
 var secretVars = []string{
 	"DISCORD_TOKEN", "WEB_SECRET",
 	"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", legacySecretKey, "AWS_SESSION_TOKEN",
+	"ALERT_WEBHOOK_URL",
 }
 
 // loader reads variables and collects every problem.
@@ -943,4 +987,45 @@ func (l *loader) image(name string) string {
 		return ""
 	}
 	return v
+}
+
+// AlertTopicRegion is the region of ALERT_SNS_TOPIC_ARN, where it is
+// published to; empty without a topic.
+func (c *Config) AlertTopicRegion() string {
+	parts := strings.Split(c.AlertTopicARN, ":")
+	if len(parts) < 6 {
+		return ""
+	}
+	return parts[3]
+}
+
+func (l *loader) topicARN(name string) string {
+	v := l.get(name)
+	if v != "" && !isTopicARN(v) {
+		l.fail(name, "must be the ARN of an SNS topic, like arn:aws:sns:eu-west-3:123456789012:spawner-alerts (SNS console → Topics), got %s", quote(v))
+		return ""
+	}
+	return v
+}
+
+// webhookURL reads the alerts' webhook, a secret: what is wrong with it is
+// told without its value.
+func (l *loader) webhookURL(name string) Secret {
+	s := l.secret(name)
+	if s.IsZero() {
+		return s
+	}
+	const expected = "must be an https URL like https://hooks.slack.com/services/… or https://discord.com/api/webhooks/… (the value, a secret, is not shown)"
+	u, err := url.Parse(s.Value())
+	switch {
+	case err != nil || u.Host == "" || u.Opaque != "":
+		l.fail(name, "%s", expected)
+	case u.Scheme != "https":
+		l.fail(name, "%s; its scheme is %s: the URL holds the webhook's token, which must not cross the network in clear", expected, quote(u.Scheme))
+	case u.Fragment != "":
+		l.fail(name, "%s, without a fragment (#)", expected)
+	default:
+		return s
+	}
+	return Secret{}
 }

@@ -16,6 +16,8 @@ import (
 	"log/slog"
 
 	"github.com/joho/godotenv"
+
+	"github.com/mineral-contest/spawner/internal/cost"
 )
 
 // requiredVars are the variables without a default when nothing says ECS:
@@ -153,6 +155,9 @@ func defaults() *Config {
 		DataDir:            "./data",
 		DockerPorts:        PortRange{First: 25565, Last: 25664},
 		GameImage:          "itzg/minecraft-server",
+		CostRates:          cost.DefaultRates(),
+		WorldBackupsKeep:   5,
+		WorldSleepMax:      168 * time.Hour,
 	}
 }
 

@@ -61,21 +61,39 @@ func taskDefinitionARNFamily(v string) (string, bool) {
 }
 
 // ecsARN is what follows resource+"/" in v when v is an ECS ARN of that
-// resource: arn:aws<partition>:ecs:<region>:<account>:<resource>/..., the
+// resource.
+func ecsARN(v, resource string) (string, bool) {
+	rest, ok := arn(v, "ecs")
+	if !ok {
+		return "", false
+	}
+	return strings.CutPrefix(rest, resource+"/")
+}
+
+// isTopicARN: an SNS topic's ARN, its name 1 to 256 letters, digits,
+// hyphens and underscores, maybe followed by .fifo.
+func isTopicARN(v string) bool {
+	rest, ok := arn(v, "sns")
+	name := strings.TrimSuffix(rest, ".fifo")
+	return ok && len(name) >= 1 && len(name) <= 256 && bytesIn(name, isAlnum, "_-")
+}
+
+// arn is the resource part of v when v is an ARN of service:
+// arn:aws<partition>:<service>:<region>:<account>:<resource>, the
 // partition's suffix lowercase letters and hyphens, the region lowercase
 // letters, digits and hyphens, the account 12 digits.
-func ecsARN(v, resource string) (string, bool) {
+func arn(v, service string) (string, bool) {
 	rest, ok := strings.CutPrefix(v, "arn:aws")
 	if !ok {
 		return "", false
 	}
-	fields := strings.SplitN(rest, ":", 5) // partition suffix, "ecs", region, account, resource/...
-	if len(fields) != 5 || !bytesIn(fields[0], isLower, "-") || fields[1] != "ecs" ||
+	fields := strings.SplitN(rest, ":", 5) // partition suffix, service, region, account, resource
+	if len(fields) != 5 || !bytesIn(fields[0], isLower, "-") || fields[1] != service ||
 		fields[2] == "" || !bytesIn(fields[2], isLowerAlnum, "-") ||
 		len(fields[3]) != 12 || !bytesIn(fields[3], isDigit, "") {
 		return "", false
 	}
-	return strings.CutPrefix(fields[4], resource+"/")
+	return fields[4], true
 }
 
 // awsID reports whether v is an id like prefix-0123abcd (lowercase hex).

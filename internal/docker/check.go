@@ -12,6 +12,7 @@ import (
 
 	cerrdefs "github.com/containerd/errdefs"
 	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/api/types/volume"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
@@ -21,7 +22,9 @@ import (
 // the host or its registry knows it, and no port of the range is already
 // published by a container that is not the bot's, or bound on this host
 // (seen only when the bot runs on the host itself, not in a container),
-// and a private address for RCON ports is known (see private.go).
+// a private address for RCON ports is known (see private.go), and the
+// engine allows the volume calls worlds need (a socket proxy without
+// VOLUMES refuses them: the problem's Var is VarVolumes).
 //
 // images maps the variable or the place that names each image (for
 // example "GAMESERVER_IMAGE", or "game template valheim") to the image.
@@ -56,7 +59,30 @@ func (r *Runtime) Check(ctx context.Context, images map[string]string) []error {
 	if _, err := r.privateHostIP(ctx); err != nil {
 		problems = append(problems, &spawner.Problem{Var: "DOCKER_HOST", Err: fmt.Errorf("RCON ports could not be published privately: %w", err)})
 	}
+	if p := r.checkVolumes(ctx); p != nil {
+		problems = append(problems, p)
+	}
 	return problems
+}
+
+// VarVolumes is the Var of the problem Check reports when the engine
+// refuses volume calls: the variable of the socket proxy to set.
+const VarVolumes = "VOLUMES of the Docker socket proxy"
+
+// checkVolumes lists the deployment's world volumes, as the bot does at
+// start: a socket proxy that does not allow VOLUMES refuses it, and worlds
+// could then be neither made nor backed up.
+func (r *Runtime) checkVolumes(ctx context.Context) error {
+	_, err := r.cli.VolumeList(ctx, volume.ListOptions{Filters: r.worldFilter()})
+	switch {
+	case err == nil:
+		return nil
+	case cerrdefs.IsPermissionDenied(err):
+		return &spawner.Problem{Var: VarVolumes, Err: fmt.Errorf("the Docker API at %s refuses volume calls (403 Forbidden), so games with a world could not keep it: "+
+			"set VOLUMES: \"1\" on the docker-proxy service of docker-compose.yaml (beside CONTAINERS), then docker compose up -d", r.Host())}
+	default:
+		return &spawner.Problem{Var: "DOCKER_HOST", Err: fmt.Errorf("list volumes (games with a world keep it in one): %w", err)}
+	}
 }
 
 // checkPorts finds the ports of the range that servers could not get.

@@ -136,6 +136,10 @@ type Runtime struct {
 	// bridgeGateway is the host's address on the default bridge, once
 	// known: the private address when Config.PrivateHostIP is empty.
 	bridgeGateway string
+	worldBusy     map[string]int       // world storage → helpers of this process opening it
+	worldFresh    map[string]time.Time // world storage → when this process made it
+
+	helperImageMu sync.Mutex // held while HelperImage is looked for and imported
 }
 
 // New returns the adapter for cfg, on the engine named by DOCKER_HOST (the
@@ -166,7 +170,8 @@ func New(cfg Config, opts ...client.Opt) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
 	}
-	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]time.Time{}, exited: map[string]bool{}, creating: map[string]chan struct{}{}}, nil
+	return &Runtime{cli: cli, cfg: cfg, reserved: map[int]string{}, badPorts: map[int]time.Time{}, exited: map[string]bool{}, creating: map[string]chan struct{}{},
+		worldBusy: map[string]int{}, worldFresh: map[string]time.Time{}}, nil
 }
 
 // Close releases the client's connections.
@@ -190,9 +195,11 @@ var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 // RunTask creates and starts the container of spec: spec.Image (pulled
 // first when the host does not have it, with the progress told to
 // Config.OnPull), spec.Env, the memory and CPU limits of spec or the
-// defaults, restart policy "no", the labels of the bot and of spec.Tags, and
+// defaults, restart policy "no", the labels of the bot and of spec.Tags,
 // each of spec.Ports published on a free host port of the range (the
-// task's Ports say which).
+// task's Ports say which), and spec.World's volume mounted at its path (a
+// volume that is missing or not one of this deployment's worlds is a
+// *spawner.RunFailure: the engine would make an empty one).
 //
 // It is idempotent on spec.CreationID: a retried call returns the
 // container already created for it, starting it if it was not yet.
@@ -334,6 +341,10 @@ func (r *Runtime) containerConfig(ctx context.Context, spec spawner.TaskSpec, bi
 	if err != nil {
 		return nil, nil, err
 	}
+	mounts, err := r.worldMount(ctx, spec.World)
+	if err != nil {
+		return nil, nil, err
+	}
 	memory := spec.Memory
 	if memory <= 0 {
 		memory = r.cfg.DefaultMemoryMiB
@@ -349,6 +360,7 @@ func (r *Runtime) containerConfig(ctx context.Context, spec spawner.TaskSpec, bi
 	}
 	host := &container.HostConfig{
 		PortBindings:  portMap,
+		Mounts:        mounts,
 		RestartPolicy: container.RestartPolicy{Name: container.RestartPolicyDisabled},
 		Resources: container.Resources{
 			Memory:   int64(memory) << 20,

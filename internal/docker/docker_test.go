@@ -135,9 +135,14 @@ func (w *world) containers(deployment string) []container.Summary {
 	return list
 }
 
+// removeDeployment removes the containers and then the volumes of
+// deployment.
 func (w *world) removeDeployment(deployment string) {
 	for _, c := range w.containers(deployment) {
 		_ = w.cli.ContainerRemove(context.Background(), c.ID, container.RemoveOptions{Force: true})
+	}
+	for _, v := range w.volumes(deployment) {
+		_ = w.cli.VolumeRemove(context.Background(), v, true)
 	}
 }
 

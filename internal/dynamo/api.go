@@ -1,7 +1,7 @@
 package dynamo
 
 // DynamoDB's calls as the table makes them: the client, and the JSON
-// documents of its five operations, with only the members the table sends
+// documents of its operations, with only the members the table sends
 // or reads (DynamoDB's API reference names each).
 
 import (
@@ -117,9 +117,11 @@ func (v value) attr() spawner.Attr {
 }
 
 type scanInput struct {
-	TableName         string `json:"TableName"`
-	ConsistentRead    bool   `json:"ConsistentRead"`
-	ExclusiveStartKey item   `json:"ExclusiveStartKey,omitempty"`
+	TableName                 string `json:"TableName"`
+	ConsistentRead            bool   `json:"ConsistentRead"`
+	FilterExpression          string `json:"FilterExpression,omitempty"`
+	ExpressionAttributeValues item   `json:"ExpressionAttributeValues,omitempty"`
+	ExclusiveStartKey         item   `json:"ExclusiveStartKey,omitempty"`
 }
 
 // scanPage is a Scan answer read item by item, each handed to each as it
@@ -195,6 +197,26 @@ type putItemInput struct {
 type deleteItemInput struct {
 	TableName string `json:"TableName"`
 	Key       item   `json:"Key"`
+}
+
+type getItemInput struct {
+	TableName      string `json:"TableName"`
+	Key            item   `json:"Key"`
+	ConsistentRead bool   `json:"ConsistentRead"`
+}
+
+type getItemOutput struct {
+	Item item `json:"Item"`
+}
+
+type updateTimeToLiveInput struct {
+	TableName               string                  `json:"TableName"`
+	TimeToLiveSpecification timeToLiveSpecification `json:"TimeToLiveSpecification"`
+}
+
+type timeToLiveSpecification struct {
+	AttributeName string `json:"AttributeName"`
+	Enabled       bool   `json:"Enabled"`
 }
 
 type describeTableInput struct {

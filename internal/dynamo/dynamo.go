@@ -15,6 +15,13 @@
 // spawner.CooldownKeyPrefix+member id ("cooldown/<member id>"), with the
 // time it started in startedAt (N, Unix ms). A table without any (an older
 // bot's) has no cooldown running. LoadAll reads all of them in one Scan.
+//
+// The servers' sessions live there as well, under
+// spawner.SessionKeyPrefix+id ("session/<id>"), and the monthly reports
+// sent under spawner.ReportKeyPrefix+month ("report/2026-11"), each with
+// expiresAt (N, Unix seconds), the attribute of the table's time to live:
+// DynamoDB deletes them 13 months on. LoadAll leaves them out (its Scan
+// filters them away); Sessions and Report read them on demand.
 package dynamo
 
 import (
@@ -56,7 +63,8 @@ func New(api DynamoAPI, table string) *Table {
 func (t *Table) Name() string { return t.name }
 
 // LoadAll reads the whole table in one consistent Scan (every page) and
-// returns its servers, game templates and cooldowns. An item that cannot
+// returns its servers, game templates and cooldowns; the sessions and
+// reports are filtered away by DynamoDB. An item that cannot
 // be read (a missing or wrong-typed taskId, userId, channelId or
 // creationDate, an unknown state, a template that is not JSON, ...; the
 // rules are spawner.Record's) is left in the table, skipped and returned
@@ -64,7 +72,7 @@ func (t *Table) Name() string { return t.name }
 // what is wrong. err is for the scan itself.
 func (t *Table) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
 	var snap spawner.Snapshot
-	err := t.scan(ctx, func(item item) {
+	err := t.scan(ctx, snapshotFilter, func(item item) {
 		rec := recordOf(item)
 		key, err := rec.Key()
 		if err != nil {
@@ -129,9 +137,26 @@ func (t *Table) DeleteCooldown(ctx context.Context, member string) error {
 	return t.delete(ctx, key, err)
 }
 
-// scan calls each for every item of the table, page after page.
-func (t *Table) scan(ctx context.Context, each func(item)) error {
-	in := scanInput{TableName: t.name, ConsistentRead: true}
+// filter is a Scan's filter expression on the key, with its values.
+type filter struct {
+	expr   string
+	values item
+}
+
+// snapshotFilter keeps the items LoadAll reads: all but the sessions and
+// the reports.
+var snapshotFilter = filter{
+	expr: "NOT begins_with(" + attrTaskID + ", :session) AND NOT begins_with(" + attrTaskID + ", :report)",
+	values: item{
+		":session": str(spawner.SessionKeyPrefix),
+		":report":  str(spawner.ReportKeyPrefix),
+	},
+}
+
+// scan calls each for every item of the table that f keeps, page after
+// page.
+func (t *Table) scan(ctx context.Context, f filter, each func(item)) error {
+	in := scanInput{TableName: t.name, ConsistentRead: true, FilterExpression: f.expr, ExpressionAttributeValues: f.values}
 	for {
 		page := scanPage{each: each}
 		if err := t.api.JSON(ctx, "Scan", in, &page); err != nil {
@@ -206,14 +231,18 @@ func unanswered(err error) bool {
 }
 
 // EnsureTable creates the table (on-demand billing, partition key taskId
-// of type S) when it does not exist, and waits until it is ACTIVE, within
-// ctx. An existing table with the right key is left as it is; one with
-// another key schema is an error naming the table. Idempotent, and safe
-// against another process creating the table at the same time.
+// of type S) when it does not exist, waits until it is ACTIVE, within ctx,
+// and turns on its time to live on expiresAt, so DynamoDB deletes the
+// sessions and reports past their 13 months (a DynamoDB without the time
+// to live API, such as the tests' dynalite, is left without: PruneSessions
+// removes them). An existing table with the right key is left as it is;
+// one with another key schema is an error naming the table. Idempotent,
+// and safe against another process creating the table at the same time.
 func (t *Table) EnsureTable(ctx context.Context) error {
 	desc, err := t.describe(ctx)
+	created := false
 	if errors.Is(err, spawner.ErrNotFound) {
-		desc, err = t.create(ctx)
+		desc, created, err = t.create(ctx)
 	}
 	if err != nil {
 		return err
@@ -221,6 +250,17 @@ func (t *Table) EnsureTable(ctx context.Context) error {
 	if err := t.checkSchema(desc); err != nil {
 		return err
 	}
+	if err := t.waitActive(ctx, desc); err != nil {
+		return err
+	}
+	if created {
+		return t.enableTTL(ctx)
+	}
+	return nil
+}
+
+// waitActive waits until the table described by desc is ACTIVE, within ctx.
+func (t *Table) waitActive(ctx context.Context, desc *tableDescription) error {
 	delay := firstWaitDelay
 	for desc.TableStatus != statusActive {
 		if desc.TableStatus != "CREATING" && desc.TableStatus != "UPDATING" {
@@ -232,6 +272,7 @@ func (t *Table) EnsureTable(ctx context.Context) error {
 		case <-time.After(delay):
 		}
 		delay = min(2*delay, maxWaitDelay)
+		var err error
 		if desc, err = t.describe(ctx); err != nil {
 			return err
 		}
@@ -239,7 +280,9 @@ func (t *Table) EnsureTable(ctx context.Context) error {
 	return nil
 }
 
-func (t *Table) create(ctx context.Context) (*tableDescription, error) {
+// create creates the table and tells whether this call did: false when
+// another process created it meanwhile.
+func (t *Table) create(ctx context.Context) (*tableDescription, bool, error) {
 	var out createTableOutput
 	err := t.api.JSON(ctx, "CreateTable", createTableInput{
 		TableName:            t.name,
@@ -249,15 +292,17 @@ func (t *Table) create(ctx context.Context) (*tableDescription, error) {
 	}, &out)
 	if isAPIError(err, "ResourceInUseException") {
 		// Someone else created it meanwhile: theirs is checked like any.
-		return t.describe(ctx)
+		desc, err := t.describe(ctx)
+		return desc, false, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("create table %s: %w", t.name, err)
+		return nil, false, fmt.Errorf("create table %s: %w", t.name, err)
 	}
 	if out.TableDescription == nil {
-		return t.describe(ctx)
+		desc, err := t.describe(ctx)
+		return desc, true, err
 	}
-	return out.TableDescription, nil
+	return out.TableDescription, true, nil
 }
 
 // describe returns the table's description, or an error wrapping

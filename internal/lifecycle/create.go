@@ -93,10 +93,12 @@ func (m *Manager) openTicket(ctx context.Context, e *entry, srv spawner.Server, 
 	log.Error("create ticket channel", "err", err)
 	m.forget(e.id)
 	m.replyTo(e, lang.CreationFailed(lang.FailChannel()))
+	why := m.logLang().FailChannel() + ": " + errorSummary(err)
 	_ = m.chat.Log(ctx, spawner.Message{
-		Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", m.logLang().FailChannel()+": "+errorSummary(err)),
+		Content: m.logLang().LogStopped(srv, spawner.CauseFailed, "", why),
 		Key:     msgKey(srv, "log-end"),
 	})
+	m.alert(spawner.CreationFailedAlert(srv, spawner.CauseFailed, why, text.En.FailChannel()+": "+errorSummary(err), m.clock.Now()))
 	m.metrics.Stopped(spawner.CauseFailed)
 	return "", false
 }

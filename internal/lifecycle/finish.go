@@ -60,6 +60,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 			log.Error("stop server; will retry", "err", err)
 			if tell {
 				_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopRetry(srv, errorSummary(err)), Key: msgKey(srv, "log-stop-retry")})
+				m.alert(spawner.StopFailedAlert(srv, errorSummary(err), errorSummary(err), m.clock.Now()))
 			}
 		}
 		return err
@@ -129,6 +130,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogStopped(srv, end.cause, end.by, logDetail), Key: msgKey(srv, "log-end")}); err != nil && ctx.Err() == nil {
 		log.Warn("tell log channel", "err", err)
 	}
+	m.alertEnd(srv, end, logDetail)
 }
 
 // release stops the task and deletes the records, idempotently.

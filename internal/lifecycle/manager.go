@@ -157,6 +157,9 @@ type Options struct {
 	Metrics     Metrics      // none when nil
 	Events      Events       // the web feed; none when nil
 	Links       Links        // links to the web pages in status messages; none when nil
+	// Alerts is told, beside the log channel, of the failures admins
+	// should hear of outside Discord (alert.go); none when nil.
+	Alerts Alerts
 }
 
 // withDefaults returns o with every zero setting given its default.

@@ -29,7 +29,8 @@ type Metrics struct {
 	awsErrors  *prometheus.CounterVec
 	discordErr *prometheus.CounterVec
 	events     *prometheus.CounterVec
-	feed       feedMetrics // web.go
+	alerts     *prometheus.CounterVec // alerts.go
+	feed       feedMetrics            // web.go
 }
 
 // New returns Metrics whose servers gauge reads servers() at each scrape.
@@ -59,10 +60,11 @@ func New(servers func() []spawner.Server) *Metrics {
 			Name: "spawner_discord_errors_total", Help: "Failed Discord calls (after retries), by operation.",
 		}, []string{"operation"}),
 		events: newEventsCounter(),
+		alerts: newAlertsCounter(),
 		feed:   newFeedMetrics(),
 	}
 	byState := prometheus.NewDesc("spawner_servers", "Servers tracked now, by state.", []string{"state"}, nil)
-	m.reg.MustRegister(m.created, m.stopped, m.warnings, m.ping, m.pingErrors, m.awsErrors, m.discordErr, m.events,
+	m.reg.MustRegister(m.created, m.stopped, m.warnings, m.ping, m.pingErrors, m.awsErrors, m.discordErr, m.events, m.alerts,
 		m.feed.clients, m.feed.dropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		stateCollector{desc: byState, servers: servers})

@@ -16,4 +16,6 @@ type ContainerSpec struct {
 	// default.
 	CPU    int
 	Memory int
+	// World, when set, is the world the server keeps, mounted at its path.
+	World *WorldMount
 }

@@ -27,9 +27,11 @@ type Snapshot struct {
 
 // Add reads r, stored under key, into s: a game template, a cooldown or a
 // server, as its key says. A record that cannot be read is added to the
-// problems instead.
+// problems instead. Sessions and reports are not part of a snapshot (they
+// are read on demand): a record under their keys is left out.
 func (s *Snapshot) Add(key string, r Record) {
 	switch {
+	case !InSnapshot(key):
 	case strings.HasPrefix(key, GameKeyPrefix):
 		name, doc, err := r.Game(key)
 		if err != nil {
@@ -71,22 +73,46 @@ func (s *Snapshot) Skip(key string, err error) {
 	s.Problems = append(s.Problems, err)
 }
 
-// DescribeKey names the record of key in a message: "game <name>",
-// "cooldown <member id>" or "server <key>".
-func DescribeKey(key string) string {
-	if name, ok := strings.CutPrefix(key, GameKeyPrefix); ok {
-		return "game " + name
-	}
-	if member, ok := strings.CutPrefix(key, CooldownKeyPrefix); ok {
-		return "cooldown " + member
-	}
-	return "server " + key
+// kinds are the prefixes of the keys of records other than servers', with
+// the word that names each kind in a message.
+var kinds = []struct{ prefix, name string }{
+	{GameKeyPrefix, "game"},
+	{CooldownKeyPrefix, "cooldown"},
+	{SessionKeyPrefix, "session"},
+	{ReportKeyPrefix, "report"},
 }
 
-// IsServerKey reports whether key may be a server's: it is neither a game
-// template's nor a cooldown's.
+// DescribeKey names the record of key in a message: "game <name>",
+// "cooldown <member id>", "session <id>", "report <YYYY-MM>" or
+// "server <key>".
+func DescribeKey(key string) string {
+	kind, rest := kindOf(key)
+	return kind + " " + rest
+}
+
+// IsServerKey reports whether key may be a server's: it is not the key of
+// a game template, a cooldown, a session or a report.
 func IsServerKey(key string) bool {
-	return !strings.HasPrefix(key, GameKeyPrefix) && !strings.HasPrefix(key, CooldownKeyPrefix)
+	kind, _ := kindOf(key)
+	return kind == "server"
+}
+
+// kindOf is the kind of the record of key, as a word ("server" when no
+// other kind's prefix starts it), and the key less that prefix.
+func kindOf(key string) (kind, rest string) {
+	for _, k := range kinds {
+		if rest, ok := strings.CutPrefix(key, k.prefix); ok {
+			return k.name, rest
+		}
+	}
+	return "server", key
+}
+
+// InSnapshot reports whether the record of key is read with the others at
+// start (Snapshot.Add): a server's, a game template's or a cooldown's. A
+// session's or a report's is read on demand.
+func InSnapshot(key string) bool {
+	return !strings.HasPrefix(key, SessionKeyPrefix) && !strings.HasPrefix(key, ReportKeyPrefix)
 }
 
 // GameKey is the key of the game template name: GameKeyPrefix+name. An

@@ -14,8 +14,9 @@ const MaxPlayers = 1_000_000
 // Storable reports whether a store (the DynamoDB table, the embedded file)
 // may hold s: a server Record.Server reads back, with a task ARN or a
 // creation id, an owner, a channel and a creation time, under a key that
-// is not a game template's or a cooldown's. The error reads "server <key>: <what lacks>",
-// for the store to wrap ("put %w").
+// is not a game template's, a cooldown's, a session's or a report's
+// (IsServerKey). The error reads "server <key>: <what lacks>", for the
+// store to wrap ("put %w").
 func (s Server) Storable() error {
 	switch {
 	case s.TaskARN == "" && s.CreationID == "":
@@ -26,10 +27,9 @@ func (s Server) Storable() error {
 		return fmt.Errorf("server %s: no channel", s.Key())
 	case s.CreatedAt.UnixMilli() <= 0:
 		return fmt.Errorf("server %s: no creation time", s.Key())
-	case strings.HasPrefix(s.Key(), GameKeyPrefix):
-		return fmt.Errorf("server %s: the key is a game template's", s.Key())
-	case strings.HasPrefix(s.Key(), CooldownKeyPrefix):
-		return fmt.Errorf("server %s: the key is a cooldown's", s.Key())
+	case !IsServerKey(s.Key()):
+		kind, _ := kindOf(s.Key())
+		return fmt.Errorf("server %s: the key is a %s's", s.Key(), kind)
 	case s.Players < -1:
 		return fmt.Errorf("server %s: players is not a player count", s.Key())
 	}

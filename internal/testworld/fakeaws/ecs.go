@@ -226,7 +226,7 @@ func (s *Server) wire(t *task, withTags bool) wireTask {
 		ExecutionStoppedAt:   epochOf(t.StoppedAt),
 		StopCode:             t.StopCode,
 		StoppedReason:        t.StoppedReason,
-		HealthStatus:         "UNKNOWN",
+		HealthStatus:         s.taskHealth(t),
 		Version:              t.version,
 		Overrides:            TaskOverride{ContainerOverrides: []ContainerOverride{}},
 	}
@@ -274,11 +274,11 @@ func (s *Server) wire(t *task, withTags bool) wireTask {
 			ContainerArn:      c.arn,
 			TaskArn:           t.ARN,
 			Name:              c.name,
-			Image:             "registry.example/" + c.name + ":latest",
+			Image:             c.image,
 			LastStatus:        containerStatus(t),
 			ExitCode:          c.exitCode,
 			Reason:            c.reason,
-			HealthStatus:      "UNKNOWN",
+			HealthStatus:      containerHealth(t, c),
 			CPU:               "0",
 			NetworkBindings:   []struct{}{},
 			NetworkInterfaces: []wireNetworkInterface{},
@@ -289,6 +289,34 @@ func (s *Server) wire(t *task, withTags bool) wireTask {
 		w.Containers = append(w.Containers, wc)
 	}
 	return w
+}
+
+// containerHealth is HEALTHY while a container with a health check runs
+// (the fake's checks always pass), UNKNOWN otherwise.
+func containerHealth(t *task, c container) string {
+	if c.health && c.exitCode == nil && containerStatus(t) == "RUNNING" {
+		return "HEALTHY"
+	}
+	return "UNKNOWN"
+}
+
+// taskHealth is what ECS says of a task's health: that of its essential
+// containers with a health check, UNKNOWN when it has none.
+func (s *Server) taskHealth(t *task) string {
+	checked := false
+	for _, c := range t.containers {
+		if !c.health || !s.containerDefinition(t.Family, c.name).essential() {
+			continue
+		}
+		checked = true
+		if containerHealth(t, c) != "HEALTHY" {
+			return "UNKNOWN"
+		}
+	}
+	if !checked {
+		return "UNKNOWN"
+	}
+	return "HEALTHY"
 }
 
 func containerStatus(t *task) string {
@@ -423,6 +451,9 @@ func (s *Server) runTask(body []byte) (any, *apiError) {
 		return nil, invalidParameter("assignPublicIp must be ENABLED or DISABLED.")
 	}
 	if in.Overrides != nil {
+		if b, _ := json.Marshal(in.Overrides.ContainerOverrides); len(b) > 8192 {
+			return nil, invalidParameter("Container Overrides length must be at most 8192")
+		}
 		for _, o := range in.Overrides.ContainerOverrides {
 			if !slices.Contains(containers, o.Name) {
 				return nil, invalidParameter("Override for container named %s is not a container in the TaskDefinition.", o.Name)
@@ -687,27 +718,18 @@ func (s *Server) describeTaskDefinition(body []byte) (any, *apiError) {
 	if !ok {
 		return nil, &apiError{http.StatusBadRequest, "ClientException", "Unable to describe task definition."}
 	}
-	type containerDefinition struct {
-		Name         string         `json:"name"`
-		Image        string         `json:"image"`
-		CPU          int            `json:"cpu"`
-		Essential    bool           `json:"essential"`
-		Environment  []KeyValuePair `json:"environment"`
-		PortMappings []struct{}     `json:"portMappings"`
-	}
 	type taskDefinition struct {
-		TaskDefinitionArn       string                `json:"taskDefinitionArn"`
-		Family                  string                `json:"family"`
-		Revision                int                   `json:"revision"`
-		Status                  string                `json:"status"`
-		NetworkMode             string                `json:"networkMode"`
-		Compatibilities         []string              `json:"compatibilities"`
-		RequiresCompatibilities []string              `json:"requiresCompatibilities"`
-		CPU                     string                `json:"cpu"`
-		Memory                  string                `json:"memory"`
-		RegisteredAt            *epoch                `json:"registeredAt"`
-		ContainerDefinitions    []containerDefinition `json:"containerDefinitions"`
+		TaskDefinitionArn       string   `json:"taskDefinitionArn"`
+		Family                  string   `json:"family"`
+		Revision                int      `json:"revision"`
+		Status                  string   `json:"status"`
+		NetworkMode             string   `json:"networkMode"`
+		Compatibilities         []string `json:"compatibilities"`
+		RequiresCompatibilities []string `json:"requiresCompatibilities"`
+		RegisteredAt            *epoch   `json:"registeredAt"`
+		TaskDefinition
 	}
+	def := s.defs[family]
 	td := taskDefinition{
 		TaskDefinitionArn:       s.TaskDefinitionARN(family),
 		Family:                  family,
@@ -716,16 +738,28 @@ func (s *Server) describeTaskDefinition(body []byte) (any, *apiError) {
 		NetworkMode:             "awsvpc",
 		Compatibilities:         []string{"EC2", "FARGATE"},
 		RequiresCompatibilities: []string{"FARGATE"},
-		CPU:                     "1024",
-		Memory:                  "2048",
 		RegisteredAt:            epochOf(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)),
-		ContainerDefinitions:    []containerDefinition{},
+		TaskDefinition:          def,
 	}
-	for _, name := range s.opts.TaskDefinitionFamilies[family] {
-		td.ContainerDefinitions = append(td.ContainerDefinitions, containerDefinition{
-			Name: name, Image: "registry.example/" + name + ":latest", Essential: true,
-			Environment: []KeyValuePair{}, PortMappings: []struct{}{},
-		})
+	// ECS answers every container's essential flag, environment and
+	// port mappings, empty or not.
+	td.ContainerDefinitions = slices.Clone(def.ContainerDefinitions)
+	for i, c := range td.ContainerDefinitions {
+		essential := c.essential()
+		c.Essential = &essential
+		if c.Environment == nil {
+			c.Environment = []KeyValuePair{}
+		}
+		if c.PortMappings == nil {
+			c.PortMappings = []PortMapping{}
+		}
+		if c.MountPoints == nil {
+			c.MountPoints = []MountPoint{}
+		}
+		td.ContainerDefinitions[i] = c
+	}
+	if td.Volumes == nil {
+		td.Volumes = []Volume{}
 	}
 	out := struct {
 		TaskDefinition taskDefinition `json:"taskDefinition"`

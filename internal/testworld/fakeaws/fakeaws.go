@@ -59,8 +59,15 @@ type Options struct {
 	// FARGATE_SPOT. RunTask with any other provider is refused, as ECS does.
 	CapacityProviders []string
 	// TaskDefinitionFamilies are the task definitions registered: family →
-	// names of its containers. Each has one ACTIVE revision, 1.
+	// names of its containers, each essential, without health check. Each
+	// has one ACTIVE revision, 1.
 	TaskDefinitionFamilies map[string][]string
+	// TaskDefinitions are task definitions registered with their content
+	// (several containers, dependencies, health checks, volumes), as
+	// Terraform registers them; one ACTIVE revision, 1, each. New refuses,
+	// as a test error, what RegisterTaskDefinition would. A family may be
+	// in both maps only with the same containers.
+	TaskDefinitions map[string]TaskDefinition
 
 	// ProvisioningDelay is how long a new task stays PROVISIONING,
 	// PendingDelay how long it then stays PENDING, and StoppingDelay how
@@ -97,6 +104,7 @@ type Options struct {
 type Server struct {
 	tb   testing.TB
 	opts Options
+	defs map[string]TaskDefinition // by family, every registered one
 	http *httptest.Server
 
 	mu          sync.Mutex
@@ -138,9 +146,11 @@ func New(tb testing.TB, opts Options) *Server {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	defs := registerTaskDefinitions(tb, &opts)
 	s := &Server{
 		tb:      tb,
 		opts:    opts,
+		defs:    defs,
 		byARN:   make(map[string]*task),
 		byID:    make(map[string]*task),
 		byToken: make(map[string][]*task),

@@ -27,18 +27,39 @@ type Task struct {
 	StoppedReason     string
 	StopCode          string
 	ExitCode          *int32 // of the first container, once it exited
-	ENI               string // network interface id, attached from PENDING until STOPPED
-	PrivateIP         string // 127.1.x.y
-	PublicIP          string // 127.2.x.y, or "" when assignPublicIp is DISABLED
-	Tags              map[string]string
-	CreatedAt         time.Time
-	StartedAt         time.Time // zero until RUNNING
-	StoppedAt         time.Time // zero until STOPPED
+	// Containers are the task's containers, in the task definition's
+	// order, with how each exited.
+	Containers []Container
+	ENI        string // network interface id, attached from PENDING until STOPPED
+	PrivateIP  string // 127.1.x.y
+	PublicIP   string // 127.2.x.y, or "" when assignPublicIp is DISABLED
+	Tags       map[string]string
+	CreatedAt  time.Time
+	StartedAt  time.Time // zero until RUNNING
+	StoppedAt  time.Time // zero until STOPPED
 	// External is true for a task put in by StartExternalTask.
 	External bool
 	// Input is the RunTask request that started the task; nil when External.
 	// It is shared: do not modify it.
 	Input *RunTaskInput
+}
+
+// Container is one container of a task, as DescribeTasks tells it.
+type Container struct {
+	Name     string
+	ExitCode *int32 // once it exited; nil when it never ran
+	Reason   string
+}
+
+// Container returns the task's container name; ok is false when it has
+// none of that name.
+func (t Task) Container(name string) (c Container, ok bool) {
+	for _, c := range t.Containers {
+		if c.Name == name {
+			return c, true
+		}
+	}
+	return Container{}, false
 }
 
 // Environment is the environment override given to container at RunTask,
@@ -78,10 +99,14 @@ type task struct {
 }
 
 type container struct {
-	name     string
-	arn      string
-	exitCode *int32
-	reason   string
+	name       string
+	arn        string
+	image      string
+	health     bool // has a health check
+	exitCode   *int32
+	reason     string
+	stopExit   *int32 // by ExitAtStop: its exit code at the next stop, instead of 0
+	stopReason string
 }
 
 // snapshot is a copy of the public record that shares nothing mutable.
@@ -93,6 +118,14 @@ func (t *task) snapshot() Task {
 	if t.ExitCode != nil {
 		v := *t.ExitCode
 		c.ExitCode = &v
+	}
+	c.Containers = make([]Container, len(t.containers))
+	for i, tc := range t.containers {
+		c.Containers[i] = Container{Name: tc.name, Reason: tc.reason}
+		if tc.exitCode != nil {
+			v := *tc.exitCode
+			c.Containers[i].ExitCode = &v
+		}
 	}
 	return c
 }
@@ -332,9 +365,12 @@ func (s *Server) newTaskLocked(family string, containers []string, assignPublicI
 		t.PublicIP = fmt.Sprintf("127.2.%d.%d", x, y)
 	}
 	for i, name := range containers {
+		def := s.containerDefinition(family, name)
 		t.containers = append(t.containers, container{
-			name: name,
-			arn:  fmt.Sprintf("arn:aws:ecs:%s:%s:container/%s/%s/%08x-0000-4000-8000-%012x", s.opts.Region, s.opts.Account, s.opts.ClusterName, id, i, n),
+			name:   name,
+			arn:    fmt.Sprintf("arn:aws:ecs:%s:%s:container/%s/%s/%08x-0000-4000-8000-%012x", s.opts.Region, s.opts.Account, s.opts.ClusterName, id, i, n),
+			image:  def.Image,
+			health: def.HealthCheck != nil,
 		})
 	}
 	t.version = 1
@@ -400,11 +436,24 @@ func (s *Server) announceLocked(t *task) bool {
 // beginStopLocked sets the task on its way to STOPPED.
 func (s *Server) beginStopLocked(t *task, code, reason string) {
 	now := s.opts.Now()
-	if t.LastStatus == "RUNNING" && t.ExitCode == nil && len(t.containers) > 0 {
-		// The game container was running and is stopped cleanly.
-		zero := int32(0)
-		t.containers[0].exitCode = &zero
-		t.ExitCode = &zero
+	if t.LastStatus == "RUNNING" {
+		// The containers still running are stopped cleanly, or as
+		// ExitAtStop said.
+		for i := range t.containers {
+			c := &t.containers[i]
+			if c.exitCode != nil {
+				continue
+			}
+			code := int32(0)
+			if c.stopExit != nil {
+				code, c.reason = *c.stopExit, c.stopReason
+			}
+			c.exitCode = &code
+		}
+		if t.ExitCode == nil && len(t.containers) > 0 {
+			code := *t.containers[0].exitCode
+			t.ExitCode = &code
+		}
 	}
 	t.DesiredStatus = "STOPPED"
 	t.LastStatus = "STOPPING"

@@ -3,10 +3,11 @@
 // websocket protocol, so an unmodified discordgo Session can be pointed at it
 // by changing addresses only.
 //
-// It keeps the state a user would see (channels, messages, commands, the
-// guilds the bot is in), records every request and gateway op, and lets a
-// test play the users' side: dispatch slash commands and autocompletes (with
-// attached files, served at the URL the interaction gives), drop the
+// It keeps the state a user would see (channels, messages and their
+// buttons, commands, the guilds the bot is in), records every request and
+// gateway op, and lets a test play the users' side: dispatch slash commands
+// and autocompletes (with attached files, served at the URL the interaction
+// gives), click the buttons of the bot's messages (Click), drop the
 // connection or the session, make the next requests fail (FailNext), fail
 // after doing what they asked (FailNextAfterEffect) or be rate limited
 // (RateLimitNext). Everything it returns is a copy, safe to keep and to read
@@ -27,10 +28,13 @@
 // the bot holds itself; View Channel (computed from the bot's role and the
 // channel's overwrites, as Discord does) to read or post in a channel — a
 // private channel needs an overwrite for the bot; Send Messages to post;
-// message, embed, autocomplete and command limits; 50 channels per category
-// and 500 per guild; one callback per interaction, within the deadline; a
-// message created with a nonce and enforce_nonce is created once: the same
-// nonce again in the same channel within Options.NonceWindow returns it.
+// message, embed, component (action rows of buttons), autocomplete and
+// command limits; 50 channels per category and 500 per guild; one callback
+// per interaction, within the deadline, of a type valid for it (6 and 7 only
+// for a click); who may click a button (the message visible to them, the
+// button enabled and not a link); a message created with a nonce and
+// enforce_nonce is created once: the same nonce again in the same channel
+// within Options.NonceWindow returns it.
 package fakediscord
 
 import (

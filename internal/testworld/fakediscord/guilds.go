@@ -528,6 +528,12 @@ func (s *Server) PermissionsOf(channelID string, u User) int64 {
 	if c == nil {
 		return 0
 	}
+	return memberPerms(c, u)
+}
+
+// memberPerms computes a member's permissions in a channel with
+// Discord's algorithm, from their guild-level User.Permissions.
+func memberPerms(c *channelState, u User) int64 {
 	perms := u.Permissions
 	if perms&PermAdministrator != 0 {
 		return permAll

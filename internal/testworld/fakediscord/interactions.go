@@ -16,6 +16,7 @@ import (
 // Interaction types.
 const (
 	InteractionCommand      = 2
+	InteractionComponent    = 3 // a click on a button (MESSAGE_COMPONENT)
 	InteractionAutocomplete = 4
 )
 
@@ -23,6 +24,8 @@ const (
 const (
 	ResponseChannelMessage         = 4
 	ResponseDeferredChannelMessage = 5
+	ResponseDeferredUpdateMessage  = 6 // components only: edit the clicked message later
+	ResponseUpdateMessage          = 7 // components only: edit the clicked message now
 	ResponseAutocomplete           = 8
 	ResponseModal                  = 9
 	FlagEphemeral                  = 64
@@ -54,7 +57,9 @@ type InteractionSpec struct {
 }
 
 // Response is the bot's answer to an interaction: the body of its POST
-// /interactions/{id}/{token}/callback.
+// /interactions/{id}/{token}/callback. For an UPDATE_MESSAGE (type 7) the
+// content, embeds and components are those of the clicked message after
+// the update.
 type Response struct {
 	Type            int
 	Content         string
@@ -91,13 +96,19 @@ type Interaction struct {
 type interactionState struct {
 	id, token    string
 	typ          int
-	name         string
+	name         string // what the user did, for Dump and refusals: "/server create", "button confirm"
 	channelID    string
+	guildID      string // "" in a direct message
+	dm           bool
+	user         User
 	dispatchedAt time.Time
 	response     *Response
-	original     *messageState
-	edits        []Message
-	followups    []*messageState
+	// original is the message @original names: the answer of a type 4 or 5
+	// callback, or for a click answered with type 6 or 7 the clicked message.
+	original  *messageState
+	message   *messageState // for a click: the message the button is on
+	edits     []Message
+	followups []*messageState
 }
 
 // Command dispatches a chat input command from user in the main guild, e.g.
@@ -141,6 +152,13 @@ func (s *Server) Interact(tb testing.TB, spec InteractionSpec) *Interaction {
 	if err != nil {
 		tb.Fatalf("fakediscord: %v", err)
 	}
+	return s.dispatch(tb, "/"+strings.Join(spec.Path, " "), payload, ix)
+}
+
+// dispatch sends a registered interaction to the bot as INTERACTION_CREATE
+// and returns its handle; it fails the test when the bot is not connected.
+func (s *Server) dispatch(tb testing.TB, what string, payload map[string]any, ix *interactionState) *Interaction {
+	tb.Helper()
 	written := func(t time.Time) {
 		s.mu.Lock()
 		ix.dispatchedAt = t
@@ -149,7 +167,7 @@ func (s *Server) Interact(tb testing.TB, spec InteractionSpec) *Interaction {
 	if err := s.waitSession(true, func(sess *gwSession) error {
 		return s.emitLocked(sess, "INTERACTION_CREATE", payload, written)
 	}); err != nil {
-		tb.Fatalf("dispatch /%s: %v\n%s", strings.Join(spec.Path, " "), err, s.Dump())
+		tb.Fatalf("dispatch %s: %v\n%s", what, err, s.Dump())
 	}
 	s.mu.Lock()
 	at := ix.dispatchedAt
@@ -216,33 +234,45 @@ func (s *Server) interactionPayloadLocked(spec InteractionSpec) (map[string]any,
 
 	ix := &interactionState{
 		id: s.ids.next(), token: "fake-ix-" + randomToken(24), typ: spec.Type,
-		name: strings.Join(spec.Path, " "), channelID: channelID,
+		name: "/" + strings.Join(spec.Path, " "), channelID: channelID, guildID: guildID, dm: spec.DM,
+		user: spec.User,
+	}
+	return s.payloadLocked(ix, spec.Locale, data), ix, nil
+}
+
+// payloadLocked is the INTERACTION_CREATE payload of ix with its data, the
+// user as a member of the guild it comes from or as the user of a direct
+// message.
+func (s *Server) payloadLocked(ix *interactionState, locale string, data map[string]any) map[string]any {
+	channelType := ChannelText
+	if c := s.channels[ix.channelID]; c != nil {
+		channelType = c.Type
 	}
 	p := map[string]any{
-		"id": ix.id, "application_id": s.opts.ApplicationID, "type": spec.Type, "token": ix.token,
-		"version": 1, "locale": spec.Locale, "channel_id": channelID,
-		"channel":         map[string]any{"id": channelID, "type": ChannelText},
+		"id": ix.id, "application_id": s.opts.ApplicationID, "type": ix.typ, "token": ix.token,
+		"version": 1, "locale": locale, "channel_id": ix.channelID,
+		"channel":         map[string]any{"id": ix.channelID, "type": channelType},
 		"app_permissions": strconv.FormatInt(s.basePermsLocked(), 10),
 		"entitlements":    []any{}, "data": data,
 	}
-	if spec.DM {
-		p["channel"] = map[string]any{"id": channelID, "type": 1}
-		p["user"] = userJSON(spec.User)
+	if ix.dm {
+		p["channel"] = map[string]any{"id": ix.channelID, "type": 1}
+		p["user"] = userJSON(ix.user)
 		p["context"] = 1
 		p["authorizing_integration_owners"] = map[string]any{"0": s.opts.GuildID}
-	} else {
-		locale := "en-US"
-		if guildID == s.opts.GuildID {
-			locale = s.opts.GuildPreferredLocale
-			s.members[spec.User.ID] = spec.User
-		}
-		p["guild_id"] = guildID
-		p["guild_locale"] = locale
-		p["member"] = s.memberJSONLocked(spec.User)
-		p["context"] = 0
-		p["authorizing_integration_owners"] = map[string]any{"0": guildID}
+		return p
 	}
-	return p, ix, nil
+	guildLocale := "en-US"
+	if ix.guildID == s.opts.GuildID {
+		guildLocale = s.opts.GuildPreferredLocale
+		s.members[ix.user.ID] = ix.user
+	}
+	p["guild_id"] = ix.guildID
+	p["guild_locale"] = guildLocale
+	p["member"] = s.memberJSONLocked(ix.user)
+	p["context"] = 0
+	p["authorizing_integration_owners"] = map[string]any{"0": ix.guildID}
+	return p
 }
 
 // leafOptions builds the options of the innermost subcommand, typed from
@@ -362,8 +392,11 @@ func (s *Server) interactionCallback(w http.ResponseWriter, r *http.Request, bod
 		return
 	}
 	allowed := []int{ResponseChannelMessage, ResponseDeferredChannelMessage, ResponseModal}
-	if ix.typ == InteractionAutocomplete {
+	switch ix.typ {
+	case InteractionAutocomplete:
 		allowed = []int{ResponseAutocomplete}
+	case InteractionComponent:
+		allowed = append(allowed, ResponseDeferredUpdateMessage, ResponseUpdateMessage)
 	}
 	if !slices.Contains(allowed, req.Type) {
 		formError(w, "type", "Interaction callback type is invalid for this interaction")
@@ -395,6 +428,36 @@ func (s *Server) interactionCallback(w http.ResponseWriter, r *http.Request, bod
 			return
 		}
 		m := original.snapshot()
+		resp.Content, resp.Flags, resp.Embeds = m.Content, m.Flags, m.Embeds
+		resp.Components, resp.AllowedMentions = m.Components, m.AllowedMentions
+	case ResponseDeferredUpdateMessage:
+		original = ix.message
+	case ResponseUpdateMessage:
+		p := messagePatch{}
+		if len(req.Data) > 0 && string(req.Data) != "null" {
+			var bad *badRequest
+			if p, bad = decodeMessagePatch(req.Data); bad != nil {
+				bad.write(w)
+				return
+			}
+		}
+		p.flags = nil // an update cannot make a message ephemeral or public
+		if ix.message.Deleted {
+			writeError(w, http.StatusNotFound, CodeUnknownMessage, "Unknown Message")
+			return
+		}
+		// Applied to a copy: a late update is refused and changes nothing.
+		updated := &messageState{Message: ix.message.snapshot(), rawEmbeds: ix.message.rawEmbeds}
+		if bad := p.apply(updated, at, true); bad != nil {
+			bad.write(w)
+			return
+		}
+		if !late {
+			*ix.message = *updated
+			ix.edits = append(ix.edits, updated.snapshot())
+		}
+		original = ix.message
+		m := updated.snapshot()
 		resp.Content, resp.Flags, resp.Embeds = m.Content, m.Flags, m.Embeds
 		resp.Components, resp.AllowedMentions = m.Components, m.AllowedMentions
 	case ResponseAutocomplete:
@@ -582,7 +645,8 @@ func (ix *Interaction) Latency() (time.Duration, bool) {
 }
 
 // Original returns the current state of the original response message (after
-// a type 4 or 5 callback).
+// a type 4 or 5 callback; for a click answered with type 6 or 7, the
+// message the button is on).
 func (ix *Interaction) Original() (Message, bool) {
 	ix.srv.mu.Lock()
 	defer ix.srv.mu.Unlock()
@@ -594,7 +658,8 @@ func (ix *Interaction) Original() (Message, bool) {
 }
 
 // Edits returns the state of the original response after each PATCH of
-// @original, in order.
+// @original, in order; for a click, an UPDATE_MESSAGE (type 7) counts as
+// an edit of the clicked message.
 func (ix *Interaction) Edits() []Message {
 	ix.srv.mu.Lock()
 	defer ix.srv.mu.Unlock()

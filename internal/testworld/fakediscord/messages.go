@@ -27,17 +27,21 @@ type messagePatch struct {
 // badRequest is a 400 to answer: Invalid Form Body on field, or, with code
 // set, another Discord error.
 type badRequest struct {
-	field string
-	msg   string
-	code  int
+	field     string
+	msg       string
+	code      int
+	fieldCode string // the field error's code; BASE_TYPE_INVALID when empty
 }
 
 func (e *badRequest) write(w http.ResponseWriter) {
-	if e.code != 0 {
+	switch {
+	case e.code != 0:
 		writeError(w, http.StatusBadRequest, e.code, e.msg)
-		return
+	case e.fieldCode != "":
+		formErrorCode(w, e.field, e.fieldCode, e.msg)
+	default:
+		formError(w, e.field, e.msg)
 	}
-	formError(w, e.field, e.msg)
 }
 
 func decodeMessagePatch(b []byte) (messagePatch, *badRequest) {
@@ -175,6 +179,9 @@ func validateMessage(m Message) *badRequest {
 	}
 	if total > 6000 {
 		return &badRequest{field: "embeds", msg: "Embed size exceeds maximum size of 6000"}
+	}
+	if bad := validateComponents(m.Components, m.Flags); bad != nil {
+		return bad
 	}
 	if m.Content == "" && len(m.Embeds) == 0 && len(m.Components) == 0 {
 		return &badRequest{code: CodeCannotSendEmpty, msg: "Cannot send an empty message"}

@@ -1,7 +1,8 @@
 // Package goaws runs an SQS for tests: github.com/Admiral-Piett/goaws
 // (v0.5.4, which speaks the JSON protocol of the current aws-sdk-go-v2 sqs
 // client) in this process, on a 127.0.0.1:0 port, with its periodic tasks
-// (visibility-timeout expiry) running.
+// (visibility-timeout expiry) running. It is an SNS as well, on the same
+// endpoint (sns.go).
 //
 // goaws keeps its queues and its configuration in package-level variables,
 // so only one SQS can run at a time in a test binary: Start takes a package
@@ -105,6 +106,9 @@ func (q *SQS) serve(ln net.Listener) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		q.inflight.Add(1)
 		defer q.inflight.Done()
+		if getTopicAttributes(w, r) {
+			return
+		}
 		h.ServeHTTP(w, r)
 	})}
 	q.mu.Lock()

@@ -2,11 +2,15 @@ package goaws_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sns"
+	snstypes "github.com/aws/aws-sdk-go-v2/service/sns/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/testworld/goaws"
 )
@@ -77,5 +81,46 @@ func TestDownThenUp(t *testing.T) {
 	}
 	if got := q.Depth(); got != 1 {
 		t.Errorf("depth after Down and Up = %d, want the 1 message kept", got)
+	}
+}
+
+// TestSNSToSubscribedQueue: a message published to a topic through the
+// SDK reaches the queue subscribed to it, in SNS's envelope, with the
+// protocol's own message of a MessageStructure json; GetTopicAttributes
+// answers for the topic and NotFound for another.
+func TestSNSToSubscribedQueue(t *testing.T) {
+	q := goaws.Start(t)
+	ctx := context.Background()
+	arn := q.CreateTopic(t, "alerts")
+	if arn != goaws.TopicARN("alerts") {
+		t.Fatalf("topic ARN = %q, want %q", arn, goaws.TopicARN("alerts"))
+	}
+	q.Subscribe(t, arn, "alerts-sub")
+	_, err := q.SNSClient().Publish(ctx, &sns.PublishInput{
+		TopicArn:         aws.String(arn),
+		Subject:          aws.String("a subject"),
+		MessageStructure: aws.String("json"),
+		Message:          aws.String(`{"default":"for everyone","sqs":"for queues"}`),
+		MessageAttributes: map[string]snstypes.MessageAttributeValue{
+			"kind": {DataType: aws.String("String"), StringValue: aws.String("test")},
+		},
+	})
+	if err != nil {
+		t.Fatalf("publish: %v", err)
+	}
+	got := q.Notifications(t, "alerts-sub")
+	if len(got) != 1 || got[0].Message != "for queues" || got[0].Subject != "a subject" || got[0].TopicArn != arn || got[0].Attributes["kind"] != "test" {
+		t.Fatalf("notifications = %+v, want the queues' message once", got)
+	}
+	if again := q.Notifications(t, "alerts-sub"); len(again) != 0 {
+		t.Errorf("notifications read twice: %+v", again)
+	}
+	if _, err := q.SNSClient().GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(arn)}); err != nil {
+		t.Errorf("GetTopicAttributes of the topic: %v", err)
+	}
+	var api smithy.APIError
+	_, err = q.SNSClient().GetTopicAttributes(ctx, &sns.GetTopicAttributesInput{TopicArn: aws.String(goaws.TopicARN("none"))})
+	if !errors.As(err, &api) || api.ErrorCode() != "NotFound" {
+		t.Errorf("GetTopicAttributes of no topic = %v, want NotFound", err)
 	}
 }

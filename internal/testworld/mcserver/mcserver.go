@@ -102,6 +102,13 @@ func (s *Server) SetPlayers(online, max int) {
 	s.online, s.max = online, max
 }
 
+// SetMOTD sets the description (message of the day) the status reports.
+func (s *Server) SetMOTD(text string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.motd = text
+}
+
 // SetVersion sets the version name the status reports.
 func (s *Server) SetVersion(name string) {
 	s.mu.Lock()

@@ -5,7 +5,9 @@
 // An unhandled SIGTERM would leave PID 1 running until the engine's SIGKILL
 // (exit code 137), so a stopped container's exit code tells a graceful stop.
 // With RCON_PASSWORD set, it also answers Minecraft RCON on RCON_ADDR
-// (":25575" by default) for that password.
+// (":25575" by default) for that password. With MC_WORLD set to a folder,
+// it counts its starts in a file of it and shows the count (see
+// countStart): the test game of worlds.
 //
 // It is built static (CGO_ENABLED=0) into the images of package dockerd.
 package main
@@ -25,6 +27,16 @@ func main() {
 	if addr == "" {
 		addr = ":25565"
 	}
+	motd := ""
+	if dir := os.Getenv("MC_WORLD"); dir != "" {
+		n, err := countStart(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "mcresponder: world:", err)
+			os.Exit(1)
+		}
+		motd = fmt.Sprintf("spawner test server, start %d", n)
+		fmt.Println("mcresponder: start", n, "of the world in", dir)
+	}
 	srv, err := mcserver.Start(addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "mcresponder:", err)
@@ -32,6 +44,9 @@ func main() {
 	}
 	if n, err := strconv.Atoi(os.Getenv("MC_PLAYERS")); err == nil {
 		srv.SetPlayers(n, mcserver.DefaultMaxPlayers)
+	}
+	if motd != "" {
+		srv.SetMOTD(motd)
 	}
 	fmt.Println("mcresponder: listening on", srv.Addr())
 	if password := os.Getenv("RCON_PASSWORD"); password != "" {

@@ -1,0 +1,137 @@
+package spawner
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// WorldKeyPrefix starts the table key of a world: "world/<id>".
+const WorldKeyPrefix = "world/"
+
+// WorldState is where a world is between its servers.
+type WorldState string
+
+const (
+	WorldRunning WorldState = "running" // a server of the world runs
+	WorldAsleep  WorldState = "asleep"  // no server; the world keeps its port until WORLD_SLEEP_MAX
+	WorldStored  WorldState = "stored"  // no server and no port: only its content and backups remain
+)
+
+// Known reports whether s is one of the states above.
+func (s WorldState) Known() bool {
+	switch s {
+	case WorldRunning, WorldAsleep, WorldStored:
+		return true
+	}
+	return false
+}
+
+// World is what a game server writes under its template's world path, kept
+// from one server of the world to the next: one per member, game and name.
+type World struct {
+	ID    string // see ValidWorldID; names its volume, its folder and its backups
+	Owner string // Discord user id of the member whose world it is
+	Game  string
+	Name  string // see ValidWorldName; unique per owner and game
+	State WorldState
+	// Size is the content's size in bytes, as of its newest backup.
+	Size       int64
+	LastPlayed time.Time // when its last server ended; zero while it never ran
+	// Port is the host port the world keeps while it is running or asleep
+	// (Docker runtime), so its address does not change between sessions;
+	// 0 when it holds none.
+	Port int
+	// StatusVersion and StatusProtocol are the version name and protocol
+	// number its game last answered to a status ping, so an asleep world can
+	// answer pings as its game would.
+	StatusVersion  string
+	StatusProtocol int
+	CreatedAt      time.Time
+}
+
+// Key is the table key of the world: WorldKeyPrefix followed by its id.
+func (w World) Key() string { return WorldKeyPrefix + w.ID }
+
+// BackupReason says why a backup was taken.
+type BackupReason string
+
+const (
+	BackupStop          BackupReason = "stop"           // the end of a server of the world
+	BackupManual        BackupReason = "manual"         // /world backup
+	BackupBeforeRestore BackupReason = "before-restore" // the content a restore replaced
+)
+
+// Known reports whether r is one of the reasons above.
+func (r BackupReason) Known() bool {
+	switch r {
+	case BackupStop, BackupManual, BackupBeforeRestore:
+		return true
+	}
+	return false
+}
+
+// Backup describes one archive of a world's content: a tar.gz whose entries
+// are the content of the world's path, relative to it.
+type Backup struct {
+	ID      string // see ValidBackupID; sorts by time
+	WorldID string
+	Time    time.Time // when it was begun
+	Size    int64     // bytes of the archive
+	// SHA256 is the hex SHA-256 of the archive's bytes; a restore refuses
+	// an archive that does not match it.
+	SHA256 string
+	// ContentSize is the sum of the sizes of the regular files in the
+	// archive: the world's size, and the most a restore of it writes.
+	ContentSize int64
+	Reason      BackupReason
+}
+
+// ErrWorldName is the cause of every error ValidWorldName returns.
+var ErrWorldName = errors.New("not a valid world name")
+
+// ValidWorldName returns nil when name is 1 to 32 characters, each a
+// lowercase ASCII letter, a digit or '-'; anything else is refused with an
+// error wrapping ErrWorldName that says why.
+func ValidWorldName(name string) error {
+	if n := len(name); n < 1 || n > 32 {
+		return fmt.Errorf("%w: it must be 1 to 32 characters long", ErrWorldName)
+	}
+	for _, c := range []byte(name) {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '-':
+		default:
+			return fmt.Errorf("%w: only a-z, 0-9 and - are allowed", ErrWorldName)
+		}
+	}
+	return nil
+}
+
+// ErrWorldID is the cause of every error ValidWorldID and ValidBackupID
+// return.
+var ErrWorldID = errors.New("not a valid world or backup id")
+
+// ValidWorldID returns nil when id can name a world's folder, volume and
+// objects as it is: 1 to 64 ASCII letters, digits, '-' or '_', the first a
+// letter or a digit. Anything else (a '/', a '.', "..") is refused with an
+// error wrapping ErrWorldID, so an id can never name a path outside the
+// world's own.
+func ValidWorldID(id string) error { return validID("world", id) }
+
+// ValidBackupID is ValidWorldID for the id of a backup.
+func ValidBackupID(id string) error { return validID("backup", id) }
+
+func validID(what, id string) error {
+	if n := len(id); n < 1 || n > 64 {
+		return fmt.Errorf("%w: %s id must be 1 to 64 characters long", ErrWorldID, what)
+	}
+	for i, c := range []byte(id) {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case (c == '-' || c == '_') && i > 0:
+		default:
+			return fmt.Errorf("%w: %s id %q: only letters, digits, - and _ are allowed, starting with a letter or digit", ErrWorldID, what, id)
+		}
+	}
+	return nil
+}
