@@ -59,7 +59,7 @@ func TestComposeCaddyServesOnlyThePages(t *testing.T) {
 		}
 	}
 	conf := strings.Join(lines, "\n")
-	for _, want := range []string{"{$PUBLIC_URL} {", "@pages path / /servers/* /assets/* /events", "handle @pages {",
+	for _, want := range []string{"{$PUBLIC_URL} {", "@pages path / /servers/* /assets/* /events /worlds/*", "handle @pages {",
 		"reverse_proxy spawner:8080", "header_up Host {host}", "respond 404"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("Caddyfile lacks %q:\n%s", want, conf)

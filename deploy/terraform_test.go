@@ -74,10 +74,7 @@ func resourcesOf(stmt string) []string {
 		v = m[1]
 	}
 	var out []string
-	for _, r := range strings.FieldsFunc(strings.Trim(v, "[] "), func(r rune) bool { return r == ',' || r == '\n' || r == ' ' }) {
-		out = append(out, r)
-	}
-	return out
+	return append(out, strings.FieldsFunc(strings.Trim(v, "[] "), func(r rune) bool { return r == ',' || r == '\n' || r == ' ' })...)
 }
 
 // breakCase is one broken variant of the Terraform: old replaced by new in

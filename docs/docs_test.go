@@ -7,6 +7,7 @@ package docs_test
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"go/build"
 	"io/fs"
@@ -354,8 +355,14 @@ func imports(tb testing.TB, module string) map[string][]string {
 				return fs.SkipDir
 			}
 			pkg, err := build.ImportDir(dir, 0)
-			if err != nil || len(pkg.GoFiles) == 0 {
-				return nil // no Go files, or tests only
+			if _, ok := errors.AsType[*build.NoGoError](err); ok {
+				return nil // no Go files
+			}
+			if err != nil {
+				return fmt.Errorf("read package %s: %w", rel, err)
+			}
+			if len(pkg.GoFiles) == 0 {
+				return nil // tests only
 			}
 			deps := []string{}
 			for _, imp := range pkg.Imports {

@@ -216,7 +216,7 @@ func newFPWorldECS(b *testing.B, n int) *fpWorld {
 				spawner.TagGame: s.Game, spawner.TagVariant: s.Variant,
 			},
 		})
-		s.TaskARN, s.Address, s.Port = t.ARN, t.PublicIP, w.mc.Port()
+		s.TaskID, s.Address, s.Port = t.ARN, t.PublicIP, w.mc.Port()
 		records = append(records, s)
 		mc := w.mc.Get(t.PublicIP)
 		if mc == nil {
@@ -271,10 +271,10 @@ func newFPWorldDocker(b *testing.B, n int) *fpWorld {
 	for i := range n {
 		s := fpServer(i, created)
 		host := lo + i
-		s.TaskARN = fmt.Sprintf("%064x", i+1)
+		s.TaskID = fmt.Sprintf("%064x", i+1)
 		s.Address, s.Port = "127.0.0.1", host
 		engine.Add(fakedocker.Container{
-			ID: s.TaskARN, Name: docker.ContainerName(s.CreationID), Image: "itzg/minecraft-server", Created: created,
+			ID: s.TaskID, Name: docker.ContainerName(s.CreationID), Image: "itzg/minecraft-server", Created: created,
 			Labels: map[string]string{
 				docker.LabelStartedBy: spawner.StartedBy, docker.LabelDeployment: deployment,
 				docker.LabelCreation: s.CreationID, docker.LabelOwner: s.Owner, docker.LabelGame: s.Game,

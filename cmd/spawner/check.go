@@ -37,7 +37,7 @@ func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer
 		}
 		return r.report(out)
 	}
-	r.ok = append(r.ok, "configuration")
+	r.ok = append(r.ok, "configuration", costCheck(cfg))
 	if slices.Contains(cfg.UserRoleIDs, cfg.GuildID) {
 		r.ok = append(r.ok, "DISCORD_USER_ROLE_ID is the guild's id, the @everyone role: every member may ask for servers")
 	}

@@ -457,7 +457,7 @@ func TestDockerWithDynamoDB(t *testing.T) {
 	d := w.start(t)
 	channelID, addr := dkReady(t, w, d, member(1))
 	recs := w.table(t)
-	if len(recs) != 1 || recs[0].ChannelID != channelID || recs[0].HostPort() != addr || recs[0].TaskARN != w.containerOf(t, channelID).ID {
+	if len(recs) != 1 || recs[0].ChannelID != channelID || recs[0].HostPort() != addr || recs[0].TaskID != w.containerOf(t, channelID).ID {
 		t.Errorf("table = %+v, want the container's server at %s", recs, addr)
 	}
 	if _, err := os.Stat(w.dataDir); !os.IsNotExist(err) {
@@ -485,7 +485,7 @@ func TestECSWithEmbeddedStore(t *testing.T) {
 	defer s.Close()
 	stored, err := s.LoadAll(context.Background())
 	recs := stored.Servers
-	if err != nil || len(recs) != 1 || recs[0].ChannelID != channelID || !strings.Contains(recs[0].TaskARN, ":task/") {
+	if err != nil || len(recs) != 1 || recs[0].ChannelID != channelID || !strings.Contains(recs[0].TaskID, ":task/") {
 		t.Errorf("embedded store = %+v (%v), want the ECS task's server", recs, err)
 	}
 }

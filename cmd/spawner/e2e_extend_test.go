@@ -90,7 +90,7 @@ func TestExtendUpToTheLimitE2E(t *testing.T) {
 	d := w.start(t)
 	u := member(1)
 	channelID, arn := createReady(t, w, d, u, nil)
-	id := spawner.TaskID(arn)
+	id := spawner.ShortTaskID(arn)
 	end := w.table(t)[0].CreatedAt.Add(time.Hour)
 
 	// The autocomplete offers the member's own server, and nobody else's.
@@ -149,7 +149,7 @@ func TestExtensionKeptAcrossRestartE2E(t *testing.T) {
 	channelID, arn := createReady(t, w, d1, u, nil)
 	created := w.table(t)[0].CreatedAt
 	oldEnd, newEnd := created.Add(maxDuration), created.Add(maxDuration+extend)
-	mustSay(t, "extension", command(t, w, u, "extend", map[string]any{"server": spawner.TaskID(arn)}), fmt.Sprintf("<t:%d:", newEnd.Unix()))
+	mustSay(t, "extension", command(t, w, u, "extend", map[string]any{"server": spawner.ShortTaskID(arn)}), fmt.Sprintf("<t:%d:", newEnd.Unix()))
 	if err := d1.stop(t); err != nil {
 		t.Fatalf("first daemon: %v", err)
 	}
@@ -181,10 +181,10 @@ func TestOpThroughRCONE2E(t *testing.T) {
 
 	// The default game has no RCON: no op there, and no password made.
 	_, defaultARN := createReady(t, w, d, admin(2), nil)
-	mustSay(t, "op on the default game", command(t, w, admin(2), "op", map[string]any{"server": spawner.TaskID(defaultARN), "player": "Steve"}), "has no RCON")
+	mustSay(t, "op on the default game", command(t, w, admin(2), "op", map[string]any{"server": spawner.ShortTaskID(defaultARN), "player": "Steve"}), "has no RCON")
 
 	channelID, arn := createReady(t, w, d, u, map[string]any{"game": "paper"})
-	id := spawner.TaskID(arn)
+	id := spawner.ShortTaskID(arn)
 	task := wdTask(t, w, arn)
 	password := task.Environment(container)["RCON_PASSWORD"]
 	if len(password) != 48 {

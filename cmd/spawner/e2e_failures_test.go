@@ -337,7 +337,7 @@ func TestFailureRunTaskRefusedRetryAtOnce(t *testing.T) {
 	if len(recs) != 1 {
 		t.Fatalf("records = %+v, want the retried server's", recs)
 	}
-	hdStop(t, w, u, wdTask(t, w, recs[0].TaskARN).ID)
+	hdStop(t, w, u, wdTask(t, w, recs[0].TaskID).ID)
 	r := w.discord.Command(u, "en-US", []string{"server", "create"}, nil).WaitResponse(t, waitLong)
 	if !strings.HasPrefix(r.Text(), "You created a server a moment ago.") {
 		t.Errorf("a creation after a ready server was answered %q, want the cooldown refusal", r.Text())

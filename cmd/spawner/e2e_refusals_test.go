@@ -151,7 +151,7 @@ func TestRefusalCreateBusy(t *testing.T) {
 	first.WaitResponse(t, waitLong)
 	w.waitFor(t, "member 2's record in state provisioning", func() bool {
 		for _, r := range w.table(t) {
-			if r.Owner == m2.ID && r.State == spawner.StateProvisioning && r.TaskARN != "" {
+			if r.Owner == m2.ID && r.State == spawner.StateProvisioning && r.TaskID != "" {
 				return true
 			}
 		}

@@ -240,7 +240,7 @@ func TestRestartCarriesOnReadyServer(t *testing.T) {
 	if n := len(w.aws.Calls("RunTask")); n != 1 || len(w.aws.Tasks()) != 1 {
 		t.Errorf("RunTask calls = %d, tasks = %d after the restart, want 1 and 1", n, len(w.aws.Tasks()))
 	}
-	if recs := w.table(t); len(recs) != 1 || recs[0].TaskARN != arn || !recs[0].CreatedAt.Equal(created) || recs[0].State != spawner.StateReady {
+	if recs := w.table(t); len(recs) != 1 || recs[0].TaskID != arn || !recs[0].CreatedAt.Equal(created) || recs[0].State != spawner.StateReady {
 		t.Errorf("records after the restart = %+v, want the one of before: %+v", recs, before)
 	}
 	list := w.discord.Command(u, "en-US", []string{"server", "list"}, nil).WaitResponse(t, waitLong)
@@ -391,7 +391,7 @@ func TestRestartReconcilesTableWithECS(t *testing.T) {
 	w.aws.Crash(crashed.ARN, "Essential container in task exited", 1)
 	crashCh := rsChannel(t, w, "minecraft-crash", "Minecraft · official · "+"spawner:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa")
 	rsPut(t, table, spawner.Server{
-		TaskARN: crashed.ARN, CreationID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Game: "minecraft", Variant: "official",
+		TaskID: crashed.ARN, CreationID: "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", Game: "minecraft", Variant: "official",
 		Owner: uCrash.ID, ChannelID: crashCh, Address: crashed.PublicIP, Port: w.mc.Port(), Locale: "en-US",
 		State: spawner.StateReady, CreatedAt: now.Add(-20 * time.Minute),
 	})
@@ -400,7 +400,7 @@ func TestRestartReconcilesTableWithECS(t *testing.T) {
 	missingARN := "arn:aws:ecs:eu-west-3:123456789012:task/spawner/0123456789abcdef0123456789abcdef"
 	missingCh := rsChannel(t, w, "minecraft-missing", "")
 	rsPut(t, table, spawner.Server{
-		TaskARN: missingARN, Owner: uMissing.ID, ChannelID: missingCh, Address: "127.2.200.1", Variant: "official",
+		TaskID: missingARN, Owner: uMissing.ID, ChannelID: missingCh, Address: "127.2.200.1", Variant: "official",
 		CreatedAt: now.Add(-2 * time.Hour),
 	})
 	// A creation interrupted before its task existed.
@@ -433,7 +433,7 @@ func TestRestartReconcilesTableWithECS(t *testing.T) {
 	// The log channel speaks the guild's French.
 	for _, c := range []struct{ who, says string }{
 		{uCrash.ID, "disparu : le serveur s'est arrêté tout seul (Essential container in task exited, code de sortie 1) · tâche `" + crashed.ID + "`"},
-		{uMissing.ID, "disparu : le serveur s'est arrêté tout seul (sans raison donnée) · tâche `" + spawner.TaskID(missingARN) + "`"},
+		{uMissing.ID, "disparu : le serveur s'est arrêté tout seul (sans raison donnée) · tâche `" + spawner.ShortTaskID(missingARN) + "`"},
 		{uPending.ID, "interrompue par un redémarrage avant le lancement de sa tâche"},
 	} {
 		if !w.said(logChannel, "<@"+c.who+">", c.says) {
@@ -479,7 +479,7 @@ func TestRestartAfterSIGKILLDuringCreation(t *testing.T) {
 		}
 		task = ts[0]
 		for _, s := range w.table(t) {
-			if s.TaskARN == task.ARN {
+			if s.TaskID == task.ARN {
 				return true
 			}
 		}
@@ -501,7 +501,7 @@ func TestRestartAfterSIGKILLDuringCreation(t *testing.T) {
 		t.Errorf("ticket channels = %+v, want only %s", chans, channelID)
 	}
 	recs := w.table(t)
-	if len(recs) != 1 || recs[0].TaskARN != task.ARN || recs[0].State != spawner.StateReady || recs[0].Address != task.PublicIP {
+	if len(recs) != 1 || recs[0].TaskID != task.ARN || recs[0].State != spawner.StateReady || recs[0].Address != task.PublicIP {
 		t.Errorf("records = %+v, want the one ready server", recs)
 	}
 	// The status message of the first process is the one brought to ready.
@@ -539,7 +539,7 @@ func TestRestartAfterSIGKILLBeforeRunTask(t *testing.T) {
 			return false
 		}
 		recs := w.table(t)
-		return len(recs) == 1 && recs[0].TaskARN == "" && recs[0].ChannelID == channelID
+		return len(recs) == 1 && recs[0].TaskID == "" && recs[0].ChannelID == channelID
 	}, p1.handle(w))
 	p1.kill(t)
 	if n := len(w.aws.Tasks()); n != 0 {
@@ -587,7 +587,7 @@ func TestRestartSIGTERMKeepsServers(t *testing.T) {
 			}
 		}
 		for _, s := range w.table(t) {
-			if held.ARN != "" && s.TaskARN == held.ARN {
+			if held.ARN != "" && s.TaskID == held.ARN {
 				return true
 			}
 		}
@@ -616,8 +616,8 @@ func TestRestartSIGTERMKeepsServers(t *testing.T) {
 	recs := w.table(t)
 	var readyRec, heldRec bool
 	for _, s := range recs {
-		readyRec = readyRec || (s.TaskARN == readyARN && s.State == spawner.StateReady)
-		heldRec = heldRec || s.TaskARN == held.ARN
+		readyRec = readyRec || (s.TaskID == readyARN && s.State == spawner.StateReady)
+		heldRec = heldRec || s.TaskID == held.ARN
 	}
 	if !readyRec || !heldRec {
 		t.Errorf("records after SIGTERM = %+v, want both servers", recs)

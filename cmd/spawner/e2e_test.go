@@ -25,7 +25,7 @@ func createReady(t *testing.T, w *world, d *daemonHandle, u fakediscord.User, op
 	var arn string
 	for _, s := range w.table(t) {
 		if s.ChannelID == channelID {
-			arn = s.TaskARN
+			arn = s.TaskID
 		}
 	}
 	if arn == "" {
@@ -146,7 +146,7 @@ func TestCreateReadyStop(t *testing.T) {
 		t.Fatalf("records = %+v", recs)
 	}
 	r := recs[0]
-	if r.TaskARN != task.ARN || r.Address != task.PublicIP || r.Token != token || r.Owner != u.ID || r.Variant != "non_official" || r.State != spawner.StateReady || r.CreatedAt.IsZero() {
+	if r.TaskID != task.ARN || r.Address != task.PublicIP || r.Token != token || r.Owner != u.ID || r.Variant != "non_official" || r.State != spawner.StateReady || r.CreatedAt.IsZero() {
 		t.Errorf("record = %+v", r)
 	}
 

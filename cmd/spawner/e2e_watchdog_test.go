@@ -73,7 +73,7 @@ func wdAssertGone(t *testing.T, w *world, d *daemonHandle, arn, channelID string
 		t.Errorf("task %s desired status = %s, want STOPPED", arn, got.DesiredStatus)
 	}
 	for _, s := range w.table(t) {
-		if s.TaskARN == arn || s.ChannelID == channelID {
+		if s.TaskID == arn || s.ChannelID == channelID {
 			t.Errorf("record left in the table: %+v", s)
 		}
 	}
@@ -230,7 +230,7 @@ func TestWatchdogRuntimeWarnsThenStops(t *testing.T) {
 		t.Errorf("player warnings with enough players: %v", got)
 	}
 	wdAssertGone(t, w, d, arn, channelID)
-	if !w.said(logChannel, "arrêté : durée maximale atteinte", spawner.TaskID(arn)) {
+	if !w.said(logChannel, "arrêté : durée maximale atteinte", spawner.ShortTaskID(arn)) {
 		t.Errorf("log channel not told: %q", w.messagesIn(logChannel))
 	}
 }
@@ -271,7 +271,7 @@ func TestWatchdogNoticesCrashedTask(t *testing.T) {
 		t.Errorf("the owner is not pinged: %q", told.Text())
 	}
 	wdAssertGone(t, w, d, arn, channelID)
-	if !w.said(logChannel, reason, "137", spawner.TaskID(arn), "<@"+u.ID+">") {
+	if !w.said(logChannel, reason, "137", spawner.ShortTaskID(arn), "<@"+u.ID+">") {
 		t.Errorf("log channel not told of the crash: %q", w.messagesIn(logChannel))
 	}
 	if n := len(wdFind(w, channelID, "Server gone:")); n != 1 {
@@ -312,7 +312,7 @@ func TestWatchdogSweepSurvivesECSFaults(t *testing.T) {
 		if n := len(w.aws.Calls("StopTask")); n != 0 {
 			t.Fatalf("after %s: %d StopTask calls", after, n)
 		}
-		if recs := w.table(t); len(recs) != 1 || recs[0].TaskARN != arn {
+		if recs := w.table(t); len(recs) != 1 || recs[0].TaskID != arn {
 			t.Fatalf("after %s: records = %+v", after, recs)
 		}
 		for _, ch := range []string{channelID, logChannel} {
@@ -359,7 +359,7 @@ func TestWatchdogStopRetriedWhileDynamoDown(t *testing.T) {
 	d := w.start(t)
 	u := member(1)
 	channelID, arn := createReady(t, w, d, u, nil)
-	taskID := spawner.TaskID(arn)
+	taskID := spawner.ShortTaskID(arn)
 
 	w.db.Down()
 	stop := w.discord.Command(u, "en-US", []string{"server", "stop"}, map[string]any{"server": taskID})
@@ -373,7 +373,7 @@ func TestWatchdogStopRetriedWhileDynamoDown(t *testing.T) {
 	if got := wdTask(t, w, arn); got.DesiredStatus != "STOPPED" {
 		t.Errorf("task desired status = %s, want it stopped even though the table is down", got.DesiredStatus)
 	}
-	if recs := w.table(t); len(recs) != 1 || recs[0].TaskARN != arn {
+	if recs := w.table(t); len(recs) != 1 || recs[0].TaskID != arn {
 		t.Errorf("records while DynamoDB is down = %+v, want the record kept", recs)
 	}
 	w.waitFor(t, "the log channel to say the stop is retried", func() bool {
@@ -452,7 +452,7 @@ func TestWatchdogSurvivesDiscordErrors(t *testing.T) {
 	}
 	arn := w.aws.Tasks()[0].ARN
 	wdAssertGone(t, w, d, arn, channelID)
-	if !w.said(logChannel, "arrêté : trop peu de joueurs", spawner.TaskID(arn)) {
+	if !w.said(logChannel, "arrêté : trop peu de joueurs", spawner.ShortTaskID(arn)) {
 		t.Errorf("log channel not told: %q", w.messagesIn(logChannel))
 	}
 }

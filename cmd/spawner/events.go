@@ -12,7 +12,6 @@ import (
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
 	"github.com/mineral-contest/spawner/internal/metrics"
-	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/sqs"
 )
 
@@ -56,9 +55,9 @@ func (l *eventsLoop) start(ctx context.Context, c *sqs.Consumer, tasks *ecs.Task
 			return
 		}
 		log.Info("reading task events from the queue", "cluster", cluster)
-		_ = c.Run(ctx, cluster, func(ch spawner.TaskChange) {
+		_ = c.Run(ctx, cluster, func(ch sqs.TaskChange) {
 			log.Debug("task event", "task", ch.TaskARN, "status", ch.LastStatus, "desired", ch.DesiredStatus, "stopCode", ch.StopCode, "version", ch.Version)
-			mgr.TaskChanged(ecs.TaskOfChange(ch))
+			mgr.TaskChanged(ch.Hint())
 		})
 	})
 }

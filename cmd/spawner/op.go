@@ -19,12 +19,3 @@ var rconRunner lifecycle.RCON = lifecycle.RCONFunc(func(ctx context.Context, add
 	}
 	return reply, err
 })
-
-// extensions maps GAMESERVER_MAX_EXTENSIONS (0: members may not extend)
-// to the lifecycle's option (0 takes the default, negative: none).
-func extensions(n int) int {
-	if n == 0 {
-		return -1
-	}
-	return n
-}

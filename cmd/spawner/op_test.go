@@ -36,11 +36,3 @@ func TestRCONRunner(t *testing.T) {
 		t.Errorf("commands run = %q, want [op Steve]", got)
 	}
 }
-
-func TestExtensionsOption(t *testing.T) {
-	for n, want := range map[int]int{0: -1, 1: 1, 2: 2} {
-		if got := extensions(n); got != want {
-			t.Errorf("extensions(%d) = %d, want %d", n, got, want)
-		}
-	}
-}

@@ -10,6 +10,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
 	"github.com/mineral-contest/spawner/internal/mcping"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/tcpprobe"
@@ -50,7 +51,7 @@ func (p probe) Ping(ctx context.Context, proto spawner.Protocol, addr string) (s
 // family is known and holds its container.
 type ecsGames struct{ tasks *ecs.Tasks }
 
-var _ lifecycle.GameChecker = ecsGames{}
+var _ catalog.Checker = ecsGames{}
 
 // CheckGame returns a *spawner.Problem naming the key to fix, or nil.
 func (c ecsGames) CheckGame(ctx context.Context, g spawner.Game) error {
@@ -67,7 +68,7 @@ func (c ecsGames) CheckGame(ctx context.Context, g spawner.Game) error {
 // it names an image that is on the host or can be pulled.
 type dockerGames struct{ rt *docker.Runtime }
 
-var _ lifecycle.GameChecker = dockerGames{}
+var _ catalog.Checker = dockerGames{}
 
 // CheckGame returns a *spawner.Problem naming the key to fix, or nil.
 func (c dockerGames) CheckGame(ctx context.Context, g spawner.Game) error {
@@ -84,7 +85,7 @@ func (c dockerGames) CheckGame(ctx context.Context, g spawner.Game) error {
 }
 
 // gameChecker is the check of templates for the runtime in use.
-func gameChecker(a *adapters) lifecycle.GameChecker {
+func gameChecker(a *adapters) catalog.Checker {
 	if a.docker != nil {
 		return dockerGames{a.docker}
 	}

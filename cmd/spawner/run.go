@@ -247,6 +247,8 @@ type Main struct {
 
 	events eventsLoop // the events queue's consumer, when one is set
 
+	monthly monthlyLoop // the monthly report (cost.go)
+
 	alerts *alert.Notifier // nil without ALERT_SNS_TOPIC_ARN or ALERT_WEBHOOK_URL (alerts.go)
 }
 
@@ -288,6 +290,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := retry(ctx, m.log, "recover servers from the "+m.a.storeName()+" and "+runtimeName(m.cfg), mgr.Recover); err != nil || ctx.Err() != nil {
 		return err
 	}
+	m.startCost(ctx, locale)
 	return m.start(ctx, mgr)
 }
 
@@ -339,8 +342,8 @@ func (m *Main) newManager(locale string, maxServers int) *lifecycle.Manager {
 		PollInterval:     cfg.PollInterval,
 		TicketCloseDelay: cfg.TicketCloseDelay,
 		Locale:           locale,
-		CreateCooldown:   cooldown(cfg.CreateCooldown),
-		MaxExtensions:    extensions(cfg.MaxExtensions),
+		CreateCooldown:   cfg.CreateCooldown,
+		MaxExtensions:    cfg.MaxExtensions,
 		RCON:             rconRunner,
 		Limits:           limits,
 		Tasks:            a.runtime(),
@@ -441,6 +444,7 @@ func (m *Main) Close() {
 		<-m.done
 	}
 	m.events.stop()
+	m.monthly.stop()
 	if mgr := m.mgr.Load(); mgr != nil {
 		mgr.Close() // every worker, Recover's included, waited for
 	}
@@ -527,13 +531,4 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 			return nil
 		}
 	}
-}
-
-// cooldown maps GAMESERVER_CREATE_COOLDOWN (0 turns it off) to the
-// lifecycle's option (0 takes the default, negative turns it off).
-func cooldown(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

@@ -20,6 +20,8 @@ import (
 	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
+	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -28,8 +30,8 @@ import (
 // Both adapters have the same methods with the same semantics.
 type store interface {
 	lifecycle.Store
-	lifecycle.Cooldowns
-	lifecycle.Games
+	admission.Cooldowns
+	catalog.Store
 	// Check reports, changing nothing, whether the store answers as it
 	// should; a *spawner.Problem naming the variable to fix.
 	Check(ctx context.Context) error

@@ -9,6 +9,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/discord"
 	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/feed"
 	"github.com/mineral-contest/spawner/internal/metrics"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/web"
@@ -60,7 +61,7 @@ var _ lifecycle.Links = links{}
 func (l links) Server(srv spawner.Server, g spawner.Game) string {
 	id := srv.CreationID
 	if id == "" {
-		id = srv.TaskID()
+		id = srv.ShortTaskID()
 	}
 	// Made for the owner: the feed counts its connections with the owner's
 	// other links.
@@ -145,7 +146,7 @@ func basePath(publicURL string) string {
 }
 
 // events is the lifecycle's Events: nil (none) without pages.
-func (p *pages) events() lifecycle.Events {
+func (p *pages) events() feed.Events {
 	if p == nil {
 		return nil
 	}

@@ -122,7 +122,11 @@ func parseChallenge(reply []byte) ([]byte, bool, error) {
 	if err := r.header(); err != nil {
 		return nil, false, err
 	}
-	if t := r.byte(); r.err != nil || t != typeChallenge {
+	t := r.byte()
+	if r.err != nil {
+		return nil, false, r.err
+	}
+	if t != typeChallenge {
 		return nil, false, nil
 	}
 	c := r.bytes(4)

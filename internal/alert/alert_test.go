@@ -281,7 +281,7 @@ func (r *rig) waitPending(tb testing.TB, d time.Duration) {
 // creationFailed is a creation of member 100…001's minecraft server that
 // failed for reason.
 func creationFailed(id, reason string) spawner.Alert {
-	srv := spawner.Server{CreationID: id, TaskARN: "arn:aws:ecs:eu-west-3:123456789012:task/c/" + id, Game: "minecraft", Owner: "100000000000000001",
+	srv := spawner.Server{CreationID: id, TaskID: "arn:aws:ecs:eu-west-3:123456789012:task/c/" + id, Game: "minecraft", Owner: "100000000000000001",
 		Token: "server-token-must-not-leak", RCONPassword: "rcon-password-must-not-leak"}
 	a := spawner.CreationFailedAlert(srv, spawner.CauseFailed, "it could not be started ("+reason+")", "it could not be started ("+reason+")", t0)
 	a.Title = "Creation failed"

@@ -218,71 +218,101 @@ func (x *extractor) add(name string, h *tar.Header, body io.Reader) error {
 			return fmt.Errorf("restore %s: %w", name, err)
 		}
 	}
-	mode := fs.FileMode(h.Mode) & fs.ModePerm
+	var err error
 	switch h.Typeflag {
 	case tar.TypeDir:
-		err := x.root.Mkdir(name, 0o700)
-		if errors.Is(err, fs.ErrExist) {
-			info, serr := x.root.Lstat(name)
-			if serr == nil && info.IsDir() {
-				err = nil
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
-		}
-		x.dirs = append(x.dirs, dirMeta{name: name, mode: mode, mtime: h.ModTime})
+		err = x.addDir(name, h)
 	case tar.TypeReg, tar.TypeRegA:
-		f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %q: a second entry of that name", ErrUnsafeEntry, name)
-		}
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
-		}
-		_, err = io.Copy(f, body)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err == nil {
-			err = x.root.Chmod(name, mode)
-		}
-		if err == nil {
-			err = x.root.Chtimes(name, h.ModTime, h.ModTime)
-		}
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
-		}
+		err = x.addFile(name, h, body)
 	case tar.TypeSymlink:
-		if h.Linkname == "" || strings.IndexByte(h.Linkname, 0) >= 0 {
-			return fmt.Errorf("%w: %q: a symbolic link to nothing", ErrUnsafeEntry, name)
-		}
-		err := x.root.Symlink(h.Linkname, name)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %q: a second entry of that name", ErrUnsafeEntry, name)
-		}
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
-		}
-		x.links[name] = true
+		err = x.addSymlink(name, h)
 	case tar.TypeLink:
-		target, err := entryName(h.Linkname)
-		if err != nil || target == "." || x.throughLink(target) {
-			return fmt.Errorf("%w: %q: a hard link to %q", ErrUnsafeEntry, name, h.Linkname)
-		}
-		err = x.root.Link(target, name)
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("%w: %q: a second entry of that name", ErrUnsafeEntry, name)
-		}
-		if err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
-		}
-		return nil // the target's owner and mode are the link's
+		return x.addHardLink(name, h) // the target's owner and mode are the link's
 	}
-	if x.chown {
-		if err := x.root.Lchown(name, h.Uid, h.Gid); err != nil {
-			return fmt.Errorf("restore %s: %w", name, err)
+	if err != nil || !x.chown {
+		return err
+	}
+	if err := x.root.Lchown(name, h.Uid, h.Gid); err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	return nil
+}
+
+// addDir makes the folder name, or keeps the one an earlier entry's path
+// made; its mode and times are given by finish, once everything is in.
+func (x *extractor) addDir(name string, h *tar.Header) error {
+	err := x.root.Mkdir(name, 0o700)
+	if errors.Is(err, fs.ErrExist) {
+		info, serr := x.root.Lstat(name)
+		if serr == nil && info.IsDir() {
+			err = nil
 		}
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	x.dirs = append(x.dirs, dirMeta{name: name, mode: fs.FileMode(h.Mode) & fs.ModePerm, mtime: h.ModTime})
+	return nil
+}
+
+// addFile writes the file name with body, then gives it its mode and
+// times; a second entry of that name is refused.
+func (x *extractor) addFile(name string, h *tar.Header, body io.Reader) error {
+	f, err := x.root.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %q: a second entry of that name", ErrUnsafeEntry, name)
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	_, err = io.Copy(f, body)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = x.root.Chmod(name, fs.FileMode(h.Mode)&fs.ModePerm)
+	}
+	if err == nil {
+		err = x.root.Chtimes(name, h.ModTime, h.ModTime)
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	return nil
+}
+
+// addSymlink makes the symbolic link name, which nothing is written
+// through afterwards; a link to nothing or a second entry of that name is
+// refused.
+func (x *extractor) addSymlink(name string, h *tar.Header) error {
+	if h.Linkname == "" || strings.IndexByte(h.Linkname, 0) >= 0 {
+		return fmt.Errorf("%w: %q: a symbolic link to nothing", ErrUnsafeEntry, name)
+	}
+	err := x.root.Symlink(h.Linkname, name)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %q: a second entry of that name", ErrUnsafeEntry, name)
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
+	}
+	x.links[name] = true
+	return nil
+}
+
+// addHardLink links name to an entry of the archive already written; a
+// target outside the folder or through a symbolic link, or a second entry
+// of that name, is refused.
+func (x *extractor) addHardLink(name string, h *tar.Header) error {
+	target, err := entryName(h.Linkname)
+	if err != nil || target == "." || x.throughLink(target) {
+		return fmt.Errorf("%w: %q: a hard link to %q", ErrUnsafeEntry, name, h.Linkname)
+	}
+	err = x.root.Link(target, name)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("%w: %q: a second entry of that name", ErrUnsafeEntry, name)
+	}
+	if err != nil {
+		return fmt.Errorf("restore %s: %w", name, err)
 	}
 	return nil
 }

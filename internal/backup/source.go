@@ -114,54 +114,68 @@ func Dir(dir string) Source {
 			if name == "." {
 				return nil
 			}
-			info, err := root.Lstat(name)
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			if err != nil {
-				return err
-			}
-			switch info.Mode().Type() {
-			case 0:
-				f, err := root.Open(name)
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				defer f.Close()
-				h, err := tar.FileInfoHeader(info, "")
-				if err != nil {
-					return err
-				}
-				h.Name = name
-				return a.Add(h, f)
-			case fs.ModeDir:
-				h, err := tar.FileInfoHeader(info, "")
-				if err != nil {
-					return err
-				}
-				h.Name = name
-				return a.Add(h, nil)
-			case fs.ModeSymlink:
-				target, err := root.Readlink(name)
-				if errors.Is(err, fs.ErrNotExist) {
-					return nil
-				}
-				if err != nil {
-					return err
-				}
-				h, err := tar.FileInfoHeader(info, target)
-				if err != nil {
-					return err
-				}
-				h.Name = name
-				return a.Add(h, nil)
-			}
-			return nil
+			return addDirEntry(a, root, name)
 		})
 	}
+}
+
+// addDirEntry adds to a the entry name of root as it is now: a file, a
+// folder, or a symbolic link kept as a link. Anything else, and an entry
+// removed since the folder was listed, is left out.
+func addDirEntry(a *Archive, root *os.Root, name string) error {
+	info, err := root.Lstat(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	switch info.Mode().Type() {
+	case 0:
+		return addDirFile(a, root, name, info)
+	case fs.ModeDir:
+		return addDirHeader(a, name, info, "")
+	case fs.ModeSymlink:
+		target, err := root.Readlink(name)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return addDirHeader(a, name, info, target)
+	}
+	return nil
+}
+
+// addDirFile adds the file name of root, info as Lstat saw it, with its
+// content; a file removed meanwhile is left out.
+func addDirFile(a *Archive, root *os.Root, name string, info fs.FileInfo) error {
+	f, err := root.Open(name)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h, err := tar.FileInfoHeader(info, "")
+	if err != nil {
+		return err
+	}
+	h.Name = name
+	return a.Add(h, f)
+}
+
+// addDirHeader adds name, a folder or a link to target, an entry with no
+// content.
+func addDirHeader(a *Archive, name string, info fs.FileInfo, target string) error {
+	h, err := tar.FileInfoHeader(info, target)
+	if err != nil {
+		return err
+	}
+	h.Name = name
+	return a.Add(h, nil)
 }
 
 // TarStream is the content of an uncompressed tar stream, such as the one

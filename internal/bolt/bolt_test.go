@@ -165,7 +165,7 @@ func TestMalformedRecordsAreProblemsAndSkipped(t *testing.T) {
 	if err != nil {
 		t.Fatalf("load: %v", err)
 	}
-	nulls := spawner.Server{TaskARN: "nulls", Owner: "8", ChannelID: "9", CreatedAt: time.UnixMilli(1700000000000).UTC()}
+	nulls := spawner.Server{TaskID: "nulls", Owner: "8", ChannelID: "9", CreatedAt: time.UnixMilli(1700000000000).UTC()}
 	sort.Slice(snap.Servers, func(i, j int) bool { return snap.Servers[i].Key() < snap.Servers[j].Key() })
 	if want := []spawner.Server{good, nulls}; !reflect.DeepEqual(snap.Servers, want) {
 		t.Errorf("loaded\n%+v\nwant\n%+v", snap.Servers, want)
@@ -254,7 +254,7 @@ func crashWriter(dir, prefix string) {
 	out := bufio.NewWriter(os.Stdout)
 	for i := range crashBurst {
 		srv := records.Full()
-		srv.TaskARN = fmt.Sprintf("%s-%s-%05d", records.TaskARN, prefix, i)
+		srv.TaskID = fmt.Sprintf("%s-%s-%05d", records.TaskARN, prefix, i)
 		srv.Token = strings.Repeat("t", i%4000) // records of varying size, so pages split
 		if err := st.Put(context.Background(), srv); err != nil {
 			fmt.Println("put:", err)

@@ -72,7 +72,7 @@ var contract = []struct {
 	{"put replaces the whole record", func(t *testing.T, st store) {
 		full := records.Full()
 		put(t, st, full)
-		bare := spawner.Server{TaskARN: full.TaskARN, Owner: full.Owner, ChannelID: full.ChannelID, CreatedAt: full.CreatedAt}
+		bare := spawner.Server{TaskID: full.TaskID, Owner: full.Owner, ChannelID: full.ChannelID, CreatedAt: full.CreatedAt}
 		put(t, st, bare)
 		wantServers(t, st, bare)
 	}},
@@ -80,7 +80,7 @@ var contract = []struct {
 		srv := records.Pending()
 		put(t, st, srv)
 		moved := srv
-		moved.TaskARN = records.TaskARN
+		moved.TaskID = records.TaskARN
 		put(t, st, moved)
 		if err := st.Delete(ctxFor(t), srv.Key()); err != nil {
 			t.Fatalf("delete %s: %v", srv.Key(), err)
@@ -101,14 +101,14 @@ var contract = []struct {
 	}},
 	{"put refuses what load could not read back", func(t *testing.T, st store) {
 		for name, change := range map[string]func(*spawner.Server){
-			"no key":        func(s *spawner.Server) { s.TaskARN, s.CreationID = "", "" },
+			"no key":        func(s *spawner.Server) { s.TaskID, s.CreationID = "", "" },
 			"no owner":      func(s *spawner.Server) { s.Owner = "" },
 			"no channel":    func(s *spawner.Server) { s.ChannelID = "" },
 			"no time":       func(s *spawner.Server) { s.CreatedAt = time.Time{} },
-			"a game's key":  func(s *spawner.Server) { s.TaskARN = spawner.GameKeyPrefix + "x" },
-			"a cooldown's":  func(s *spawner.Server) { s.TaskARN = spawner.CooldownKeyPrefix + "x" },
-			"a session's":   func(s *spawner.Server) { s.TaskARN = spawner.SessionKeyPrefix + "x" },
-			"a report's":    func(s *spawner.Server) { s.TaskARN = spawner.ReportKeyPrefix + "2026-11" },
+			"a game's key":  func(s *spawner.Server) { s.TaskID = spawner.GameKeyPrefix + "x" },
+			"a cooldown's":  func(s *spawner.Server) { s.TaskID = spawner.CooldownKeyPrefix + "x" },
+			"a session's":   func(s *spawner.Server) { s.TaskID = spawner.SessionKeyPrefix + "x" },
+			"a report's":    func(s *spawner.Server) { s.TaskID = spawner.ReportKeyPrefix + "2026-11" },
 			"before 1970":   func(s *spawner.Server) { s.CreatedAt = time.Unix(-5, 0) },
 			"at 1970 exact": func(s *spawner.Server) { s.CreatedAt = time.Unix(0, 0) },
 		} {
@@ -498,10 +498,10 @@ func goodRecords(tb testing.TB, sub subject) {
 func wantGood(tb testing.TB, snap spawner.Snapshot) {
 	tb.Helper()
 	want := []spawner.Server{
-		{TaskARN: records.TaskARN, Address: "198.51.100.20", Token: "d41d8cd98f00b204", CreatedAt: time.UnixMilli(1700000000123).UTC(),
+		{TaskID: records.TaskARN, Address: "198.51.100.20", Token: "d41d8cd98f00b204", CreatedAt: time.UnixMilli(1700000000123).UTC(),
 			ChannelID: "987654321098765432", Variant: "official", Owner: "123456789012345678"},
-		{TaskARN: "float-date", Owner: "8", ChannelID: "9", CreatedAt: time.UnixMilli(1.7e12).UTC(), Token: "never-in-errors"},
-		{TaskARN: "zeroes", Owner: "8", ChannelID: "9", CreatedAt: time.UnixMilli(1700000000000).UTC(), Token: "never-in-errors"},
+		{TaskID: "float-date", Owner: "8", ChannelID: "9", CreatedAt: time.UnixMilli(1.7e12).UTC(), Token: "never-in-errors"},
+		{TaskID: "zeroes", Owner: "8", ChannelID: "9", CreatedAt: time.UnixMilli(1700000000000).UTC(), Token: "never-in-errors"},
 	}
 	sort.Slice(snap.Servers, func(i, j int) bool { return snap.Servers[i].Key() < snap.Servers[j].Key() })
 	sort.Slice(want, func(i, j int) bool { return want[i].Key() < want[j].Key() })

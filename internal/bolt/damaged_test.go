@@ -72,7 +72,7 @@ func TestCheckWhileWritesGoOn(t *testing.T) {
 	go func() {
 		for i := range writes {
 			srv := records.Full()
-			srv.TaskARN = fmt.Sprintf("%s-%04d", records.TaskARN, i)
+			srv.TaskID = fmt.Sprintf("%s-%04d", records.TaskARN, i)
 			srv.Token = strings.Repeat("t", i*37%3000) // pages split and are freed
 			if err := st.Put(ctx, srv); err != nil {
 				written <- err

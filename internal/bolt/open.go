@@ -102,7 +102,7 @@ func view(path string, preload bool, fn func(*bbolt.Tx) error) (err error) {
 func openDB(path string, opts bbolt.Options) (db *bbolt.DB, err error) {
 	var file *os.File
 	opts.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
-		f, err := os.OpenFile(name, flag, perm)
+		f, err := os.OpenFile(name, flag, perm) //nolint:gosec // G304: the store's file, in the admin's SPAWNER_DATA_DIR
 		if err != nil {
 			return nil, openError{err}
 		}
@@ -121,7 +121,7 @@ func openDB(path string, opts bbolt.Options) (db *bbolt.DB, err error) {
 // panics on some damaged files (an invalid free-page list, a page that is
 // not the one expected) rather than failing.
 func contain(err *error, release func()) {
-	r := recover()
+	r := recover() //nolint:revive // defer: contain is the deferred function, so recover stops the panic
 	if r == nil {
 		return
 	}

@@ -23,6 +23,9 @@ func jsonOf(rec spawner.Record) ([]byte, error) {
 			obj[name] = json.Number(a.Text)
 		case spawner.AttrBool:
 			obj[name] = a.Bool
+		default:
+			// A record is made of the three kinds above; the others are
+			// only read back, to be named in a problem (spawner.AttrKind).
 		}
 	}
 	return json.Marshal(obj)

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/cost"
+	"github.com/mineral-contest/spawner/internal/lifecycle"
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -155,9 +157,9 @@ const (
 const (
 	DefaultDataDir        = "./data"
 	DefaultGameImage      = "itzg/minecraft-server"
-	DefaultExtendDuration = 30 * time.Minute
-	DefaultMaxExtensions  = 2
-	DefaultCreateCooldown = 2 * time.Minute
+	DefaultExtendDuration = lifecycle.DefaultExtendDuration
+	DefaultMaxExtensions  = lifecycle.DefaultMaxExtensions
+	DefaultCreateCooldown = admission.DefaultCooldown
 )
 
 // DefaultDockerPorts is DOCKER_PORT_RANGE's default, 25565-25664.
@@ -195,7 +197,7 @@ func (c *Config) HasStaticAWSCredentials() bool { return !c.AWSAccessKeyID.IsZer
 // Under the Docker runtime the game runs GAMESERVER_IMAGE and is probed
 // with Server List Ping.
 func (c *Config) Catalog() spawner.Catalog {
-	g := spawner.Game{
+	g := spawner.Game{ //nolint:gosec // G101: TokenEnv is the name of the variable the game reads its token from, not a token
 		Name:           "minecraft",
 		Title:          "Minecraft",
 		TaskDefinition: c.TaskDefinition,
@@ -324,7 +326,7 @@ func (l *loader) loadGame(c *Config) {
 	c.MaxServers = l.maxServers("GAMESERVER_MAX_SERVERS")
 	c.MaxServersSet = l.get("GAMESERVER_MAX_SERVERS") != ""
 	c.MaxDurationWarning = l.maxDurationWarning("GAMESERVER_MAX_DURATION_WARNING", maxDur, maxOK)
-	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", time.Second, withUnit, lim.PollInterval)
+	c.PollInterval, _ = l.duration("GAMESERVER_POLL_INTERVAL", lifecycle.DefaultPollInterval, withUnit, lim.PollInterval)
 	c.TicketCloseDelay, _ = l.duration("DISCORD_TICKET_CLOSE_DELAY", 2*time.Minute, withUnit, lim.TicketCloseDelay)
 }
 
@@ -529,7 +531,7 @@ func (l *loader) awsCredentials() (id, key, token Secret) {
 }
 
 // legacySecretKey is the original bot's name for AWS_SECRET_ACCESS_KEY.
-const legacySecretKey = "AWS_SECRET_ACCESS_KEY_ID"
+const legacySecretKey = "AWS_SECRET_ACCESS_KEY_ID" //nolint:gosec // G101: a variable's name, not a secret
 
 const idExpected = "a Discord id (17 to 20 digits; with developer mode on, right-click → Copy ID)"
 
@@ -700,11 +702,11 @@ func (l *loader) container(name string, required bool) string {
 		spawner.IsECSName, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s")
 }
 
-// awsIDs reads a comma list of ids like prefix-0123abcd, at most max.
-func (l *loader) awsIDs(name, prefix, example string, max int, required bool, what string) []string {
+// awsIDs reads a comma list of ids like prefix-0123abcd, at most limit.
+func (l *loader) awsIDs(name, prefix, example string, limit int, required bool, what string) []string {
 	items := l.idList(name, required, what, awsID(prefix), "an id like "+example)
-	if len(items) > max {
-		l.fail(name, "at most %d ids are allowed by ECS, got %d", max, len(items))
+	if len(items) > limit {
+		l.fail(name, "at most %d ids are allowed by ECS, got %d", limit, len(items))
 		return nil
 	}
 	return items
@@ -747,18 +749,18 @@ func (l *loader) table(name string, create bool) string {
 	return l.checked(name, v, false, "", isTableName, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s")
 }
 
-func (l *loader) integer(name string, def, min, max int) int {
+func (l *loader) integer(name string, def, floor, ceiling int) int {
 	v := l.get(name)
 	if v == "" {
 		return def
 	}
 	n, err := strconv.Atoi(v)
 	switch {
-	case err != nil || n < min || n > max:
-		if max == math.MaxInt32 {
-			l.fail(name, "must be a whole number of at least %d, got %s", min, quote(v))
+	case err != nil || n < floor || n > ceiling:
+		if ceiling == math.MaxInt32 {
+			l.fail(name, "must be a whole number of at least %d, got %s", floor, quote(v))
 		} else {
-			l.fail(name, "must be a whole number from %d to %d, got %s", min, max, quote(v))
+			l.fail(name, "must be a whole number from %d to %d, got %s", floor, ceiling, quote(v))
 		}
 		return def
 	}

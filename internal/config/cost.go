@@ -47,15 +47,15 @@ func (l *loader) rates(name, path string, ecs bool, region string) cost.Rates {
 	return r
 }
 
-// price reads a decimal amount from 0 to max, 0 when unset.
-func (l *loader) price(name string, max float64) float64 {
+// price reads a decimal amount from 0 to ceiling, 0 when unset.
+func (l *loader) price(name string, ceiling float64) float64 {
 	v := l.get(name)
 	if v == "" {
 		return 0
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || !(f >= 0 && f <= max) {
-		l.fail(name, "must be an amount from 0 to %s, like 12.50, got %s", strconv.FormatFloat(max, 'f', -1, 64), quote(v))
+	if err != nil || !(f >= 0 && f <= ceiling) {
+		l.fail(name, "must be an amount from 0 to %s, like 12.50, got %s", strconv.FormatFloat(ceiling, 'f', -1, 64), quote(v))
 		return 0
 	}
 	return f

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/cost"
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/costcase"
 )
 
 var (
@@ -34,19 +35,9 @@ func docker(id, member string, start time.Time, d time.Duration) spawner.Session
 	return spawner.Session{ID: id, Owner: member, Game: "minecraft", StartedAt: start, EndedAt: start.Add(d), Capacity: spawner.CapacityDocker}
 }
 
-// paris are November's sessions of the hand computation below.
-func paris() []spawner.Session {
-	const od, spot = spawner.CapacityFargate, spawner.CapacityFargateSpot
-	return []spawner.Session{
-		fargate("A", "alice", "minecraft", od, 1024, 2048, true, at(3, 20, 0), 90*time.Minute),
-		fargate("B", "bob", "valheim", spot, 2048, 4096, true, at(10, 18, 0), 4*time.Hour),
-		fargate("C", "alice", "minecraft", od, 1024, 2048, true, time.Date(2026, 10, 31, 23, 0, 0, 0, time.UTC), 2*time.Hour),
-		fargate("D", "bob", "minecraft", od, 512, 1024, false, at(30, 23, 0), 0),
-		fargate("E", "carol", "minecraft", od, 1024, 2048, true, at(5, 12, 0), 40*time.Second),
-		fargate("F", "dave", "minecraft", od, 0, 0, true, at(6, 12, 0), 2*time.Hour),
-		fargate("X", "erin", "minecraft", od, 1024, 2048, true, time.Date(2026, 10, 2, 12, 0, 0, 0, time.UTC), time.Hour),
-	}
-}
+// paris are November's sessions of the hand computation below, shared
+// with the tests of /server cost and of the monthly report (costcase).
+func paris() []spawner.Session { return costcase.Sessions(nil) }
 
 func near(a, b float64) bool { return math.Abs(a-b) < 1e-9 }
 

@@ -90,11 +90,13 @@ func (m *Monthly) Look(ctx context.Context) error {
 // posted, and the record removed if posting fails: a restart, even in the
 // middle, never posts it twice (a crash between the two loses it). A
 // record of the report that cannot be read is an error, and nothing is
-// posted.
+// posted. A month in which no server ran is recorded and not posted: the
+// first start of a new bot, or of one that kept no sessions before, would
+// otherwise say that nothing ran in a month it did not see.
 func (m *Monthly) SendDue(ctx context.Context) (bool, error) {
 	now := m.now()
 	past := spawner.MonthOf(now).Prev()
-	_, sent, err := m.Store.Report(ctx, past)
+	sentAt, sent, err := m.Store.Report(ctx, past)
 	if err != nil {
 		return false, fmt.Errorf("monthly report of %s: %w", past, err)
 	}
@@ -104,6 +106,7 @@ func (m *Monthly) SendDue(ctx context.Context) (bool, error) {
 	}
 	month, due := ReportDue(now, last)
 	if !due {
+		m.log().Debug("monthly report already sent", "month", past.String(), "sent_at", sentAt)
 		return false, nil
 	}
 	sessions, problems, err := m.Store.Sessions(ctx, month.Start(), month.End())
@@ -116,6 +119,10 @@ func (m *Monthly) SendDue(ctx context.Context) (bool, error) {
 	report := MonthlyReport(month, sessions, m.Pricing, now)
 	if err := m.Store.PutReport(ctx, month, now); err != nil {
 		return false, fmt.Errorf("monthly report of %s: %w", month, err)
+	}
+	if report.Estimate.Total.Servers == 0 {
+		m.log().Info("monthly report: no server ran in the month; nothing posted", "month", month.String())
+		return false, nil
 	}
 	if err := m.Post(ctx, report); err != nil {
 		if derr := m.Store.DeleteReport(context.WithoutCancel(ctx), month); derr != nil {

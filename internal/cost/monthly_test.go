@@ -64,6 +64,16 @@ func openBolt(tb testing.TB, dir string) *bolt.Store {
 	return st
 }
 
+// putParis stores the sessions of the hand computation (estimate_test.go).
+func putParis(tb testing.TB, st *bolt.Store) {
+	tb.Helper()
+	for _, s := range paris() {
+		if err := st.PutSession(context.Background(), s); err != nil {
+			tb.Fatalf("put session: %v", err)
+		}
+	}
+}
+
 // The report arrives once: on the first at midnight, not again after a
 // restart later that day, not again later in the month, and the next
 // month's on the next first.
@@ -71,11 +81,7 @@ func TestMonthlyReportOnceAcrossRestart(t *testing.T) {
 	dir := t.TempDir()
 	st := openBolt(t, dir)
 	ctx := wait.Context(t)
-	for _, s := range paris() {
-		if err := st.PutSession(ctx, s); err != nil {
-			t.Fatalf("put session: %v", err)
-		}
-	}
+	putParis(t, st)
 	var p posts
 	clk := &clock{t: time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC)}
 	monthly := func(st cost.Store) *cost.Monthly {
@@ -125,6 +131,7 @@ func slicesEqual(got []string, want ...string) bool {
 func TestMonthlyDownOnTheFirst(t *testing.T) {
 	st := openBolt(t, t.TempDir())
 	t.Cleanup(func() { _ = st.Close() })
+	putParis(t, st)
 	var p posts
 	m := &cost.Monthly{Log: quiet, Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 14, 18, 0, 0, 0, time.UTC) }}
 	if sent, err := m.SendDue(wait.Context(t)); !sent || err != nil {
@@ -139,6 +146,7 @@ func TestMonthlyDownOnTheFirst(t *testing.T) {
 func TestMonthlyPostFails(t *testing.T) {
 	st := openBolt(t, t.TempDir())
 	t.Cleanup(func() { _ = st.Close() })
+	putParis(t, st)
 	p := posts{fail: errors.New("discord: 503")}
 	m := &cost.Monthly{Log: quiet, Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 1, 0, 1, 0, 0, time.UTC) }}
 	ctx := wait.Context(t)
@@ -232,5 +240,33 @@ func TestMonthlyRun(t *testing.T) {
 	}
 	if _, prunes := st.counts(); prunes != 1 {
 		t.Errorf("%d prunes within a day, want 1", prunes)
+	}
+}
+
+// A month in which no server ran is recorded and not posted: a new bot's
+// first start says nothing of a month it did not see, and the next start
+// does not look again.
+func TestMonthlyNothingRan(t *testing.T) {
+	st := openBolt(t, t.TempDir())
+	t.Cleanup(func() { _ = st.Close() })
+	ctx := wait.Context(t)
+	// Only sessions of other months.
+	for _, s := range paris() {
+		if s.ID == "X" {
+			if err := st.PutSession(ctx, s); err != nil {
+				t.Fatalf("put session: %v", err)
+			}
+		}
+	}
+	var p posts
+	m := &cost.Monthly{Log: quiet, Store: st, Post: p.post, Now: func() time.Time { return time.Date(2026, 12, 7, 14, 0, 0, 0, time.UTC) }}
+	if sent, err := m.SendDue(ctx); sent || err != nil {
+		t.Fatalf("SendDue = %v, %v; want nothing sent, no error", sent, err)
+	}
+	if len(p.months()) != 0 {
+		t.Errorf("posted %v for a month without servers", p.months())
+	}
+	if _, sent, err := st.Report(ctx, november); !sent || err != nil {
+		t.Errorf("November's report recorded = %v, %v; want recorded, so it is not looked for again", sent, err)
 	}
 }

@@ -72,6 +72,13 @@ type Bot struct {
 	ctx       context.Context
 	// Errors counts failed REST calls, for metrics; may be nil.
 	Errors func(op string)
+	// Costs is what /server cost answers from (cost.go); set before Open.
+	Costs *Costs
+
+	// worlds serves /world; nil when the bot keeps no worlds (worlds.go).
+	worlds WorldControl
+	// confirms are the restores and deletions waiting for a click.
+	confirms confirmations
 }
 
 // New returns a Bot for cfg. It dials nothing.

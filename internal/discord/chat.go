@@ -44,15 +44,15 @@ func (b *Bot) CreateTicket(ctx context.Context, t spawner.Ticket) (string, error
 	return ch.ID, nil
 }
 
-// Send posts m in a channel; only the users in m.Mentions are pinged. A
-// message with a Key is posted once: its create carries a nonce made from
+// Send posts m in a channel, as messageContent renders it; only the users
+// in m.Mentions are pinged. A message with a Key is posted once: its create carries a nonce made from
 // the key, which Discord enforces, so a create it carried out but answered
 // with an error (retried by the transport, or sent again by the caller
 // within a few minutes) returns the message already posted.
 func (b *Bot) Send(ctx context.Context, channelID string, m spawner.Message) (string, error) {
 	endpoint := discordgo.EndpointChannelMessages(channelID)
 	body := createMessage{
-		Content:         cut(m.Content, maxContent),
+		Content:         messageContent(m),
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: m.Mentions},
 	}
 	if m.Key != "" {
@@ -87,9 +87,10 @@ func (b *Bot) nonce(channelID, key string) string {
 	return hex.EncodeToString(h[:12])
 }
 
-// Edit replaces the content of a message the bot sent.
+// Edit replaces the content of a message the bot sent with m, as
+// messageContent renders it.
 func (b *Bot) Edit(ctx context.Context, channelID, messageID string, m spawner.Message) error {
-	content := cut(m.Content, maxContent)
+	content := messageContent(m)
 	_, err := b.s.ChannelMessageEditComplex(&discordgo.MessageEdit{
 		ID: messageID, Channel: channelID, Content: &content,
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: m.Mentions},
@@ -133,7 +134,7 @@ func (b *Bot) Log(ctx context.Context, m spawner.Message) error {
 	if b.cfg.LogChannelID == "" {
 		return nil
 	}
-	_, err := b.Send(ctx, b.cfg.LogChannelID, spawner.Message{Content: m.Content, Key: m.Key})
+	_, err := b.Send(ctx, b.cfg.LogChannelID, spawner.Message{Content: m.Content, Footer: m.Footer, Key: m.Key})
 	return err
 }
 
@@ -155,21 +156,22 @@ const (
 	codeMaxGuildChannels   = 30013
 )
 
-// permissionError returns err as a *spawner.PermissionError when Discord
-// refused the action for a missing permission (403, code 50013), so the
-// lifecycle can say which permission to grant; other errors unchanged.
+// permissionError returns err as a *spawner.MissingPermission when
+// Discord refused the action for a missing permission (403, code 50013),
+// so the lifecycle can say which permission to grant; other errors
+// unchanged.
 func permissionError(err error, action, need string) error {
 	var re *discordgo.RESTError
 	if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode == http.StatusForbidden &&
 		re.Message != nil && re.Message.Code == codeMissingPermissions {
-		return &spawner.PermissionError{Action: action, Need: need, Err: err}
+		return &spawner.MissingPermission{System: "Discord", Action: action, Need: need, Err: err}
 	}
 	return err
 }
 
 // ticketError maps Discord's refusals of a ticket channel: a full category
 // (400, 50035, parent_id CHANNEL_PARENT_MAX_CHANNELS) or guild (30013) to
-// the domain's errors, a missing permission to a *spawner.PermissionError.
+// the domain's errors, a missing permission to a *spawner.MissingPermission.
 func ticketError(err error) error {
 	var re *discordgo.RESTError
 	if !errors.As(err, &re) || re.Message == nil {
@@ -177,7 +179,7 @@ func ticketError(err error) error {
 	}
 	switch re.Message.Code {
 	case codeMaxGuildChannels:
-		return fmt.Errorf("%w: %w", spawner.ErrGuildFull, err)
+		return fmt.Errorf("%w: %w", spawner.ErrCommunityFull, err)
 	case codeInvalidFormBody:
 		var body struct {
 			Errors struct {

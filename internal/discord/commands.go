@@ -59,7 +59,7 @@ func Commands() []*discordgo.ApplicationCommand {
 				Type: discordgo.ApplicationCommandOptionSubCommand, Name: "list", NameLocalizations: *fr("liste"),
 				Description: "Servers running now", DescriptionLocalizations: *fr("Serveurs lancés en ce moment"),
 			},
-		}, controlOptions()...),
+		}, append(controlOptions(), costCommand())...),
 	}, gameCommand()}
 }
 
@@ -76,11 +76,18 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 	switch i.Type {
 	case discordgo.InteractionApplicationCommand, discordgo.InteractionApplicationCommandAutocomplete:
 		data = i.ApplicationCommandData()
+	case discordgo.InteractionMessageComponent:
+		b.onClick(i)
+		return
 	default:
 		return
 	}
 	if data.Name == "game" && len(data.Options) > 0 {
 		b.onGame(i, data)
+		return
+	}
+	if data.Name == "world" && len(data.Options) > 0 {
+		b.onWorld(i, data)
 		return
 	}
 	if data.Name != "server" || len(data.Options) == 0 {
@@ -105,6 +112,11 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		return
 	}
 	b.rememberName(i)
+	b.onServer(i, actor, lang, sub)
+}
+
+// onServer runs one /server subcommand for actor, who may use the bot.
+func (b *Bot) onServer(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	switch sub.Name {
 	case "create":
 		b.create(i, actor, lang, sub)
@@ -118,13 +130,15 @@ func (b *Bot) onInteraction(s *discordgo.Session, ic *discordgo.InteractionCreat
 		b.op(i, actor, lang, sub)
 	case "dashboard":
 		b.dashboard(i, actor, lang)
+	case "cost":
+		b.cost(i, actor, lang, sub)
 	}
 }
 
 // who is the member behind an interaction, or why they may not use the bot.
 func (b *Bot) who(i *discordgo.Interaction) (spawner.Actor, *spawner.Refusal) {
 	if i.GuildID != b.cfg.GuildID || i.Member == nil || i.Member.User == nil {
-		return spawner.Actor{}, &spawner.Refusal{Code: spawner.RefusedGuild}
+		return spawner.Actor{}, &spawner.Refusal{Code: spawner.RefusedElsewhere}
 	}
 	a := spawner.Actor{UserID: i.Member.User.ID}
 	// Every member holds the @everyone role, whose id is the guild's, though
@@ -169,23 +183,43 @@ func focused(opts []*discordgo.ApplicationCommandInteractionDataOption) (name, v
 func (b *Bot) create(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	game, _ := option(sub.Options, "game")
 	variant, _ := option(sub.Options, "variant")
-	acked := make(chan struct{})
+	world, refused := createWorld(sub)
+	if refused != nil {
+		b.ephemeral(i, lang.Refusal(refused))
+		return
+	}
+	answer := &interactionAnswer{b: b, i: i, given: make(chan struct{})}
 	err := b.fleet.Create(spawner.CreateRequest{
 		Owner: actor.UserID, Admin: actor.Admin, Locale: string(i.Locale), Game: game, Variant: variant,
-		Reply:    func(m spawner.Message) { b.editResponse(i, m.Content) },
-		Answered: acked,
+		World: world, Answer: answer,
 	})
 	var refusal *spawner.Refusal
 	if errors.As(err, &refusal) {
-		close(acked)
+		close(answer.given)
 		echo := *refusal // the unknown name is what the member typed: any length
 		echo.Name = cut(echo.Name, maxEcho)
 		b.ephemeral(i, lang.Refusal(&echo))
 		return
 	}
 	b.defer_(i)
-	close(acked)
+	close(answer.given)
 }
+
+// interactionAnswer is a creation's answer to the member's command: the
+// deferred answer given at once (given is closed once it was sent, so
+// the creation's own requests never delay it), then edited with what the
+// creation tells.
+type interactionAnswer struct {
+	b     *Bot
+	i     *discordgo.Interaction
+	given chan struct{}
+}
+
+func (a *interactionAnswer) Given() <-chan struct{} { return a.given }
+
+func (a *interactionAnswer) Update(m spawner.Message) { a.b.editRendered(a.i, messageContent(m)) }
+
+var _ spawner.Answer = (*interactionAnswer)(nil)
 
 func (b *Bot) stop(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) {
 	value, _ := option(sub.Options, "server")
@@ -211,7 +245,7 @@ func answer(lang text.Lang, err error, failed, done func() string) string {
 
 func (b *Bot) list(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang) {
 	servers := b.fleet.Servers(actor)
-	content := lang.List(servers, b.fleet.StopsAt, actor.Admin)
+	content := render(lang.List(servers, b.fleet.StopsAt, actor.Admin))
 	if utf8.RuneCountInString(content) > maxContent {
 		// Whole lines, so no server is shown half.
 		content = cut(content, maxContent-1)
@@ -219,7 +253,7 @@ func (b *Bot) list(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang
 			content = content[:nl+1] + ellipsis
 		}
 	}
-	b.ephemeral(i, content)
+	b.ephemeralRendered(i, content)
 }
 
 func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.ApplicationCommandInteractionDataOption) []*discordgo.ApplicationCommandOptionChoice {
@@ -238,6 +272,8 @@ func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.A
 		for _, g := range catalog {
 			add(g.Title, g.Name)
 		}
+	case sub.Name == "create" && name == "world":
+		return b.createWorldChoices(actor, lang, sub)
 	case sub.Name == "create" && name == "variant":
 		gameName, _ := option(sub.Options, "game")
 		if g, ok := catalog.Lookup(gameName); ok {
@@ -251,8 +287,8 @@ func (b *Bot) autocomplete(actor spawner.Actor, lang text.Lang, sub *discordgo.A
 			if !offers(sub.Name, s, catalog) {
 				continue
 			}
-			value := s.TaskID()
-			if s.TaskARN == "" {
+			value := s.ShortTaskID()
+			if s.TaskID == "" {
 				value = s.CreationID
 			}
 			add(lang.Choice(s, b.name(s.Owner), now), value)
@@ -296,7 +332,13 @@ func (b *Bot) respond(i *discordgo.Interaction, r *discordgo.InteractionResponse
 	}
 }
 
+// ephemeral answers i privately with content, a sentence of package text.
 func (b *Bot) ephemeral(i *discordgo.Interaction, content string) {
+	b.ephemeralRendered(i, render(content))
+}
+
+// ephemeralRendered answers i privately with content as Discord shows it.
+func (b *Bot) ephemeralRendered(i *discordgo.Interaction, content string) {
 	b.respond(i, &discordgo.InteractionResponse{
 		Type: discordgo.InteractionResponseChannelMessageWithSource,
 		Data: &discordgo.InteractionResponseData{
@@ -329,7 +371,14 @@ func (b *Bot) answerLater(i *discordgo.Interaction, timeout time.Duration, work 
 	}()
 }
 
+// editResponse replaces the answer to i with content, a sentence of
+// package text.
 func (b *Bot) editResponse(i *discordgo.Interaction, content string) {
+	b.editRendered(i, render(content))
+}
+
+// editRendered replaces the answer to i with content as Discord shows it.
+func (b *Bot) editRendered(i *discordgo.Interaction, content string) {
 	content = cut(content, maxContent)
 	if _, err := b.s.InteractionResponseEdit(i, &discordgo.WebhookEdit{
 		Content: &content, AllowedMentions: &discordgo.MessageAllowedMentions{},

@@ -14,11 +14,15 @@ import (
 // the link works.
 type Dashboard func(actor spawner.Actor) (url string, validFor time.Duration)
 
-// commands is what Open registers: Commands, with /server dashboard when
-// the bot has web pages (Config.Dashboard set). Without them the
+// commands is what Open registers: Commands, with /world and the world
+// option of /server create when the bot keeps worlds (ServeWorlds), and
+// /server dashboard when the bot has web pages (Config.Dashboard set). Without them the
 // subcommand is not offered at all, rather than offered to say no.
 func (b *Bot) commands() []*discordgo.ApplicationCommand {
 	cmds := Commands()
+	if b.worlds != nil {
+		cmds = withWorlds(cmds)
+	}
 	if b.cfg.Dashboard != nil {
 		for _, c := range cmds {
 			if c.Name == "server" {

@@ -236,7 +236,7 @@ func TestTicketChannelLimits(t *testing.T) {
 		want     error
 	}{
 		{"category full", filler(fakediscord.MaxCategoryChannels, fakediscord.DefaultCategoryID), spawner.ErrCategoryFull},
-		{"guild full", filler(fakediscord.MaxGuildChannels-len(base), ""), spawner.ErrGuildFull},
+		{"guild full", filler(fakediscord.MaxGuildChannels-len(base), ""), spawner.ErrCommunityFull},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -255,7 +255,7 @@ func TestTicketChannelLimits(t *testing.T) {
 	}
 }
 
-// A 403 Missing Permissions is a PermissionError naming what to grant.
+// A 403 Missing Permissions is a MissingPermission naming what to grant.
 func TestMissingPermission(t *testing.T) {
 	t.Parallel()
 	srv := fakediscord.New(t, fakediscord.Options{})
@@ -263,18 +263,19 @@ func TestMissingPermission(t *testing.T) {
 
 	srv.FailNext("POST", "/channels/{channel}/messages", 1, http.StatusForbidden)
 	_, err := b.Send(context.Background(), fakediscord.DefaultLogChannelID, spawner.Message{Content: "ready"})
-	var pe *spawner.PermissionError
+	var pe *spawner.MissingPermission
 	if !errors.As(err, &pe) {
-		t.Fatalf("send refused with 403: %v, want a PermissionError", err)
+		t.Fatalf("send refused with 403: %v, want a MissingPermission", err)
 	}
-	if !strings.Contains(pe.Need, "Send Messages") || !strings.Contains(pe.Action, fakediscord.DefaultLogChannelID) || !strings.Contains(err.Error(), "50013") {
+	if pe.System != "Discord" || !strings.Contains(pe.Need, "Send Messages") || !strings.Contains(pe.Action, fakediscord.DefaultLogChannelID) ||
+		!strings.Contains(err.Error(), "50013") || !strings.Contains(err.Error(), "missing Discord permission") {
 		t.Errorf("error %q does not name the action, the permission and Discord's code", err)
 	}
 
 	srv.SetBotPermissions(fakediscord.DefaultBotPermissions &^ fakediscord.PermManageChannels)
 	_, err = b.CreateTicket(context.Background(), spawner.Ticket{Name: "minecraft-1a2b", Owner: member(1).ID})
 	if !errors.As(err, &pe) || !strings.Contains(pe.Need, "Manage Channels") {
-		t.Errorf("create ticket without Manage Channels: %v, want a PermissionError naming it", err)
+		t.Errorf("create ticket without Manage Channels: %v, want a MissingPermission naming it", err)
 	}
 }
 

@@ -85,7 +85,7 @@ func (b *Bot) op(i *discordgo.Interaction, actor spawner.Actor, lang text.Lang, 
 	b.answerLater(i, 30*time.Second, func(ctx context.Context) string {
 		var srv spawner.Server
 		for _, s := range b.fleet.Servers(actor) {
-			if s.TaskID() == value || s.CreationID == value {
+			if s.ShortTaskID() == value || s.CreationID == value {
 				srv = s
 			}
 		}

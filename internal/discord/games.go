@@ -116,7 +116,8 @@ func (b *Bot) onGame(i *discordgo.Interaction, data discordgo.ApplicationCommand
 			b.ephemeral(i, lang.GameUnknown(cut(name, maxEcho)))
 			return
 		}
-		b.ephemeral(i, showTemplate(lang.GameShowHeader(g), g.Template))
+		// The template is shown as it is: only the header is rendered.
+		b.ephemeralRendered(i, showTemplate(render(lang.GameShowHeader(g)), g.Template))
 	case "remove":
 		name, _ := option(sub.Options, "game")
 		b.answerLater(i, time.Minute, func(ctx context.Context) string {

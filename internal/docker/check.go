@@ -107,7 +107,7 @@ func (r *Runtime) checkPorts(ctx context.Context) error {
 		if inUse[port] {
 			continue
 		}
-		ln, err := net.Listen("tcp", net.JoinHostPort(r.cfg.HostIP, strconv.Itoa(port)))
+		ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", net.JoinHostPort(r.cfg.HostIP, strconv.Itoa(port)))
 		if err != nil {
 			taken = append(taken, fmt.Sprintf("%d (bound on this host)", port))
 			continue

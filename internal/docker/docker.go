@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net"
 	"regexp"
 	"slices"
 	"strconv"
@@ -545,7 +546,7 @@ func (r *Runtime) inspectOwned(ctx context.Context, ids []string) ([]inspected, 
 	}
 	owned := out[:0]
 	for _, c := range out {
-		if c.task.ARN != "" {
+		if c.task.ID != "" {
 			owned = append(owned, c)
 		}
 	}
@@ -604,13 +605,13 @@ func (r *Runtime) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
 	seen := maps.Clone(r.exited)
 	for _, c := range cs {
 		if c.task.Stopped() {
-			r.exited[c.task.ARN] = true
+			r.exited[c.task.ID] = true
 		}
 	}
 	r.mu.Unlock()
 	tasks := make([]spawner.Task, 0, len(cs))
 	for _, c := range cs {
-		id := c.task.ARN
+		id := c.task.ID
 		if c.task.Stopped() && seen[id] {
 			finished, err := time.Parse(time.RFC3339Nano, c.finished)
 			if err == nil && now.Sub(finished) > r.cfg.ExitedRetention {
@@ -636,13 +637,28 @@ func (r *Runtime) ownFilter() filters.Args {
 	)
 }
 
-// Address is the host players connect to, Config.PublicHost; the task's
-// Ports give the host port of each game port.
-func (r *Runtime) Address(_ context.Context, t spawner.Task) (string, error) {
+// Address is "host:port" where players reach the game port port of task
+// t: Config.PublicHost, and the host port the container publishes port on
+// (port itself when it publishes none for it). The container is inspected
+// for its ports: only t.ID is read.
+func (r *Runtime) Address(ctx context.Context, t spawner.Task, port int) (string, error) {
 	if r.cfg.PublicHost == "" {
 		return "", fmt.Errorf("container address: %w (DOCKER_PUBLIC_HOST is empty)", spawner.ErrNoPublicIP)
 	}
-	return r.cfg.PublicHost, nil
+	c, err := r.cli.ContainerInspect(ctx, t.ID)
+	if cerrdefs.IsNotFound(err) {
+		return "", fmt.Errorf("container address: container %s: %w", shortID(t.ID), spawner.ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("container address: %w", err)
+	}
+	if !r.ours(c.Config) {
+		return "", fmt.Errorf("container address: %s is not this deployment's", shortID(t.ID))
+	}
+	if hp, ok := hostPorts(c.Config.Labels[LabelPorts])[port]; ok && hp > 0 {
+		port = hp
+	}
+	return net.JoinHostPort(r.cfg.PublicHost, strconv.Itoa(port)), nil
 }
 
 // shortID is the 12-character form of a container id, for messages.

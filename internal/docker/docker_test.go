@@ -20,6 +20,7 @@ import (
 	"github.com/docker/docker/api/types/events"
 	"github.com/docker/docker/api/types/filters"
 	"github.com/docker/docker/client"
+	"github.com/docker/go-connections/nat"
 
 	"github.com/mineral-contest/spawner/internal/docker"
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -115,11 +116,25 @@ func (w *world) run(r *docker.Runtime, spec spawner.TaskSpec) spawner.Task {
 // ping waits for the server of task to answer through its published port.
 func (w *world) ping(t spawner.Task) string {
 	w.tb.Helper()
-	hp, ok := t.Ports[gamePort]
-	if !ok {
-		w.tb.Fatalf("task %s has no host port for %d: %v", t.ARN, gamePort, t.Ports)
+	return dockerd.WaitForPing(w.tb, net.JoinHostPort("127.0.0.1", strconv.Itoa(w.hostPort(t))), 20*time.Second)
+}
+
+// hostPort is the host port the engine publishes the game port of task on.
+func (w *world) hostPort(task spawner.Task) int {
+	w.tb.Helper()
+	c, err := w.cli.ContainerInspect(context.Background(), task.ID)
+	if err != nil {
+		w.tb.Fatalf("inspect %s: %v", task.ID, err)
 	}
-	return dockerd.WaitForPing(w.tb, net.JoinHostPort("127.0.0.1", strconv.Itoa(hp)), 20*time.Second)
+	if c.HostConfig != nil {
+		for _, b := range c.HostConfig.PortBindings[nat.Port(strconv.Itoa(gamePort)+"/tcp")] {
+			if hp, err := strconv.Atoi(b.HostPort); err == nil && hp > 0 {
+				return hp
+			}
+		}
+	}
+	w.tb.Fatalf("task %s publishes no host port for %d", task.ID, gamePort)
+	return 0
 }
 
 // containers lists the engine's containers of deployment, whatever their state.
@@ -165,7 +180,7 @@ func TestRunTask(t *testing.T) {
 	if task.Status != spawner.TaskRunning || task.Stopped() {
 		t.Errorf("task is %s (stop wanted %v), want running", task.Status, task.StopWanted)
 	}
-	if hp := task.Ports[gamePort]; hp < w.cfg.PortLo || hp > w.cfg.PortHi {
+	if hp := w.hostPort(task); hp < w.cfg.PortLo || hp > w.cfg.PortHi {
 		t.Errorf("host port %d is outside the range %d-%d", hp, w.cfg.PortLo, w.cfg.PortHi)
 	}
 	if got := task.Tags[spawner.TagCreation]; got != spec.CreationID {
@@ -175,7 +190,7 @@ func TestRunTask(t *testing.T) {
 		t.Errorf("ping answer %s, want the 2 players MC_PLAYERS set", resp)
 	}
 
-	c, err := w.cli.ContainerInspect(ctx, task.ARN)
+	c, err := w.cli.ContainerInspect(ctx, task.ID)
 	if err != nil {
 		t.Fatalf("inspect: %v", err)
 	}
@@ -215,23 +230,23 @@ func TestRunTask(t *testing.T) {
 	}
 
 	again := w.run(r, spec)
-	if again.ARN != task.ARN || again.Ports[gamePort] != task.Ports[gamePort] {
-		t.Errorf("retried RunTask gave %s on %v, want the same container %s on %v", again.ARN, again.Ports, task.ARN, task.Ports)
+	if again.ID != task.ID || w.hostPort(again) != w.hostPort(task) {
+		t.Errorf("retried RunTask gave %s on %d, want the same container %s on %d", again.ID, w.hostPort(again), task.ID, w.hostPort(task))
 	}
 	if n := len(w.containers(w.cfg.Deployment)); n != 1 {
 		t.Errorf("%d containers after a retried RunTask, want 1", n)
 	}
 
-	described, err := r.DescribeTasks(ctx, []string{task.ARN, strings.Repeat("0", 64)})
+	described, err := r.DescribeTasks(ctx, []string{task.ID, strings.Repeat("0", 64)})
 	if err != nil {
 		t.Fatalf("describe: %v", err)
 	}
-	if len(described) != 1 || described[0].ARN != task.ARN || described[0].Ports[gamePort] != task.Ports[gamePort] || described[0].Tags[spawner.TagOwner] != "1234" {
-		t.Errorf("describe gave %+v, want only the task with its ports and tags", described)
+	if len(described) != 1 || described[0].ID != task.ID || described[0].Tags[spawner.TagOwner] != "1234" {
+		t.Errorf("describe gave %+v, want only the task with its tags", described)
 	}
-	addr, err := r.Address(ctx, task)
-	if err != nil || addr != "play.example.net" {
-		t.Errorf("address %q, %v; want the public host", addr, err)
+	addr, err := r.Address(ctx, spawner.Task{ID: task.ID}, gamePort)
+	if want := net.JoinHostPort("play.example.net", strconv.Itoa(w.hostPort(task))); err != nil || addr != want {
+		t.Errorf("address %q, %v; want the public host and the game port's host port %s", addr, err, want)
 	}
 }
 
@@ -248,7 +263,7 @@ func TestRunTaskCPUNeverAboveHost(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := w.cli.ContainerInspect(context.Background(), task.ARN)
+	c, err := w.cli.ContainerInspect(context.Background(), task.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -269,18 +284,18 @@ func TestStopTaskIsGraceful(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	msgs, errs := w.cli.Events(ctx, events.ListOptions{Filters: filters.NewArgs(
-		filters.Arg("container", task.ARN),
+		filters.Arg("container", task.ID),
 		filters.Arg("event", "kill"),
 		filters.Arg("event", "die"),
 	)})
 	// The events stream is live once the engine answered it; an event of
 	// our own proves it before the stop.
-	if err := w.cli.ContainerKill(ctx, task.ARN, "SIGWINCH"); err != nil {
+	if err := w.cli.ContainerKill(ctx, task.ID, "SIGWINCH"); err != nil {
 		t.Fatalf("kill SIGWINCH: %v", err)
 	}
 	waitEvent(t, msgs, errs, "the kill of SIGWINCH", func(m events.Message) bool { return m.Action == events.ActionKill })
 
-	if err := r.StopTask(context.Background(), task.ARN, "spawner: command"); err != nil {
+	if err := r.StopTask(context.Background(), task.ID, "spawner: command"); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	kill := waitEvent(t, msgs, errs, "the kill of the stop", func(m events.Message) bool { return m.Action == events.ActionKill })
@@ -291,13 +306,13 @@ func TestStopTaskIsGraceful(t *testing.T) {
 	if code := die.Actor.Attributes["exitCode"]; code != "0" {
 		t.Errorf("game exited with code %s, want 0: it saved and exited on SIGTERM, not killed after the grace", code)
 	}
-	if _, err := w.cli.ContainerInspect(context.Background(), task.ARN); !cerrdefs.IsNotFound(err) {
+	if _, err := w.cli.ContainerInspect(context.Background(), task.ID); !cerrdefs.IsNotFound(err) {
 		t.Errorf("container still there after the stop: %v", err)
 	}
-	if got, err := r.DescribeTasks(context.Background(), []string{task.ARN}); err != nil || len(got) != 0 {
+	if got, err := r.DescribeTasks(context.Background(), []string{task.ID}); err != nil || len(got) != 0 {
 		t.Errorf("describe after stop: %v, %v; want nothing", got, err)
 	}
-	if err := r.StopTask(context.Background(), task.ARN, "again"); err != nil {
+	if err := r.StopTask(context.Background(), task.ID, "again"); err != nil {
 		t.Errorf("stopping a removed container: %v, want success", err)
 	}
 }
@@ -333,24 +348,24 @@ func TestOtherDeploymentLeftAlone(t *testing.T) {
 
 	my := w.run(mine, w.spec())
 	their := w.run(theirs, w.spec())
-	if my.Ports[gamePort] == their.Ports[gamePort] {
-		t.Errorf("both deployments got host port %d", my.Ports[gamePort])
+	if w.hostPort(my) == w.hostPort(their) {
+		t.Errorf("both deployments got host port %d", w.hostPort(my))
 	}
 
 	owned, err := mine.ListOwnedTasks(ctx)
 	if err != nil {
 		t.Fatalf("list owned: %v", err)
 	}
-	if len(owned) != 1 || owned[0].ARN != my.ARN {
-		t.Errorf("list owned gave %d tasks %v, want only %s", len(owned), arns(owned), my.ARN[:12])
+	if len(owned) != 1 || owned[0].ID != my.ID {
+		t.Errorf("list owned gave %d tasks %v, want only %s", len(owned), arns(owned), my.ID[:12])
 	}
-	if got, err := mine.DescribeTasks(ctx, []string{their.ARN}); err != nil || len(got) != 0 {
+	if got, err := mine.DescribeTasks(ctx, []string{their.ID}); err != nil || len(got) != 0 {
 		t.Errorf("describing the other deployment's container gave %v, %v; want nothing", arns(got), err)
 	}
-	if err := mine.StopTask(ctx, their.ARN, "not mine"); err == nil {
+	if err := mine.StopTask(ctx, their.ID, "not mine"); err == nil {
 		t.Errorf("stopping the other deployment's container succeeded, want a refusal")
 	}
-	c, err := w.cli.ContainerInspect(ctx, their.ARN)
+	c, err := w.cli.ContainerInspect(ctx, their.ID)
 	if err != nil || !c.State.Running {
 		t.Errorf("the other deployment's container is not running any more: %v", err)
 	}
@@ -359,7 +374,7 @@ func TestOtherDeploymentLeftAlone(t *testing.T) {
 func arns(ts []spawner.Task) []string {
 	var out []string
 	for _, t := range ts {
-		out = append(out, t.ARN[:12])
+		out = append(out, t.ID[:12])
 	}
 	return out
 }
@@ -396,13 +411,13 @@ func TestWatchReportsContainerKilledBehindTheBotsBack(t *testing.T) {
 
 	// Watch asks for events since it began, so a kill right now is seen
 	// even if the stream connects after it.
-	if err := w.cli.ContainerKill(context.Background(), task.ARN, "SIGKILL"); err != nil {
+	if err := w.cli.ContainerKill(context.Background(), task.ID, "SIGKILL"); err != nil {
 		t.Fatalf("kill: %v", err)
 	}
 	select {
 	case got := <-died:
-		if got.ARN != task.ARN || !got.Stopped() || got.ExitCode == nil || *got.ExitCode != 137 {
-			t.Errorf("watch reported %s stopped=%v exit=%v, want %s stopped with exit code 137", got.ARN, got.Stopped(), got.ExitCode, task.ARN)
+		if got.ID != task.ID || !got.Stopped() || got.ExitCode == nil || *got.ExitCode != 137 {
+			t.Errorf("watch reported %s stopped=%v exit=%v, want %s stopped with exit code 137", got.ID, got.Stopped(), got.ExitCode, task.ID)
 		}
 		if got.Tags[spawner.TagCreation] != task.Tags[spawner.TagCreation] || got.StoppedReason != "exited with code 137" {
 			t.Errorf("watch reported tags %v reason %q, want the creation tag and \"exited with code 137\"", got.Tags, got.StoppedReason)
@@ -438,7 +453,7 @@ func TestPortsRecoveredAndExhausted(t *testing.T) {
 
 	restarted := w.runtime()
 	c := w.run(restarted, w.spec())
-	ports := []int{a.Ports[gamePort], b.Ports[gamePort], c.Ports[gamePort]}
+	ports := []int{w.hostPort(a), w.hostPort(b), w.hostPort(c)}
 	slices.Sort(ports)
 	if want := []int{w.cfg.PortLo, w.cfg.PortLo + 1, w.cfg.PortLo + 2}; !slices.Equal(ports, want) {
 		t.Errorf("host ports %v, want each of the range once %v", ports, want)
@@ -459,12 +474,13 @@ func TestPortsRecoveredAndExhausted(t *testing.T) {
 	}
 
 	// Once one is stopped, its port is free again.
-	if err := restarted.StopTask(context.Background(), b.ARN, "test"); err != nil {
+	freed := w.hostPort(b)
+	if err := restarted.StopTask(context.Background(), b.ID, "test"); err != nil {
 		t.Fatal(err)
 	}
 	d := w.run(restarted, w.spec())
-	if d.Ports[gamePort] != b.Ports[gamePort] {
-		t.Errorf("new server got port %d, want the freed %d", d.Ports[gamePort], b.Ports[gamePort])
+	if w.hostPort(d) != freed {
+		t.Errorf("new server got port %d, want the freed %d", w.hostPort(d), freed)
 	}
 }
 
@@ -479,7 +495,7 @@ func TestPortBoundByAnotherProgramSkipped(t *testing.T) {
 	defer ln.Close()
 	r := w.runtime()
 	task := w.run(r, w.spec())
-	if hp := task.Ports[gamePort]; hp != w.cfg.PortLo+1 {
+	if hp := w.hostPort(task); hp != w.cfg.PortLo+1 {
 		t.Errorf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
 	}
 	w.ping(task)
@@ -501,7 +517,7 @@ func TestPortFreedByAnotherProgramHandedOutAgain(t *testing.T) {
 			t.Fatalf("bind the range's first port: %v", err)
 		}
 		r := w.runtime()
-		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+1 {
+		if hp := w.hostPort(w.run(r, w.spec())); hp != w.cfg.PortLo+1 {
 			t.Fatalf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
 		}
 		// While the program holds it, the refusal says so.
@@ -518,7 +534,7 @@ func TestPortFreedByAnotherProgramHandedOutAgain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RunTask once the other program let port %d go: %v", w.cfg.PortLo, err)
 		}
-		if hp := task.Ports[gamePort]; hp != w.cfg.PortLo {
+		if hp := w.hostPort(task); hp != w.cfg.PortLo {
 			t.Errorf("host port %d, want %d, the only one left", hp, w.cfg.PortLo)
 		}
 		w.ping(task)
@@ -533,17 +549,17 @@ func TestPortFreedByAnotherProgramHandedOutAgain(t *testing.T) {
 		if err != nil {
 			t.Fatalf("bind the range's first port: %v", err)
 		}
-		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+1 {
+		if hp := w.hostPort(w.run(r, w.spec())); hp != w.cfg.PortLo+1 {
 			t.Fatalf("host port %d, want %d: the first is taken by another program", hp, w.cfg.PortLo+1)
 		}
 		_ = ln.Close()
 		// Within the delay, the port is still passed over while others are free.
-		if hp := w.run(r, w.spec()).Ports[gamePort]; hp != w.cfg.PortLo+2 {
+		if hp := w.hostPort(w.run(r, w.spec())); hp != w.cfg.PortLo+2 {
 			t.Errorf("host port %d right after the failure, want %d", hp, w.cfg.PortLo+2)
 		}
 		ahead.Store(int64(docker.BadPortRecheck))
 		task := w.run(r, w.spec())
-		if hp := task.Ports[gamePort]; hp != w.cfg.PortLo {
+		if hp := w.hostPort(task); hp != w.cfg.PortLo {
 			t.Errorf("host port %d after %s, want %d again", hp, docker.BadPortRecheck, w.cfg.PortLo)
 		}
 		w.ping(task)
@@ -683,13 +699,13 @@ func TestConcurrentRunTasks(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("run task %d: %v", i, errs[i])
 		}
-		if other, ok := ports[task.Ports[gamePort]]; ok && other != task.ARN {
-			t.Errorf("host port %d handed to %s and %s", task.Ports[gamePort], other[:12], task.ARN[:12])
+		if other, ok := ports[w.hostPort(task)]; ok && other != task.ID {
+			t.Errorf("host port %d handed to %s and %s", w.hostPort(task), other[:12], task.ID[:12])
 		}
-		ports[task.Ports[gamePort]] = task.ARN
+		ports[w.hostPort(task)] = task.ID
 	}
-	if tasks[0].ARN != tasks[3].ARN {
-		t.Errorf("the same creation run twice at once gave %s and %s", tasks[0].ARN[:12], tasks[3].ARN[:12])
+	if tasks[0].ID != tasks[3].ID {
+		t.Errorf("the same creation run twice at once gave %s and %s", tasks[0].ID[:12], tasks[3].ID[:12])
 	}
 	if n := len(w.containers(w.cfg.Deployment)); n != 3 {
 		t.Errorf("%d containers, want 3", n)

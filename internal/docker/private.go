@@ -128,22 +128,22 @@ func bridgeAddress(n network.Inspect) (string, error) {
 // address; a container that published it on every address (created before
 // private ports were) is reached at Config.PublicHost, as players would.
 func (r *Runtime) PrivateAddress(ctx context.Context, t spawner.Task, port int) (string, error) {
-	c, err := r.cli.ContainerInspect(ctx, t.ARN)
+	c, err := r.cli.ContainerInspect(ctx, t.ID)
 	if cerrdefs.IsNotFound(err) {
-		return "", fmt.Errorf("private address: container %s is gone", shortID(t.ARN))
+		return "", fmt.Errorf("private address: container %s is gone", shortID(t.ID))
 	}
 	if err != nil {
 		return "", fmt.Errorf("private address: %w", err)
 	}
 	if !r.ours(c.Config) {
-		return "", fmt.Errorf("private address: %s is not this deployment's", shortID(t.ARN))
+		return "", fmt.Errorf("private address: %s is not this deployment's", shortID(t.ID))
 	}
 	var bs []nat.PortBinding
 	if c.HostConfig != nil {
 		bs = c.HostConfig.PortBindings[nat.Port(strconv.Itoa(port)+"/tcp")]
 	}
 	if len(bs) == 0 || bs[0].HostPort == "" {
-		return "", fmt.Errorf("private address: container %s does not publish port %d/tcp", shortID(t.ARN), port)
+		return "", fmt.Errorf("private address: container %s does not publish port %d/tcp", shortID(t.ID), port)
 	}
 	host := bs[0].HostIP
 	if ip := net.ParseIP(host); host == "" || ip.IsUnspecified() {

@@ -32,9 +32,9 @@ func (w *world) privateSpec() spawner.TaskSpec {
 // container port p/tcp of task.
 func (w *world) bindings(task spawner.Task, p int) []nat.PortBinding {
 	w.tb.Helper()
-	c, err := w.cli.ContainerInspect(context.Background(), task.ARN)
+	c, err := w.cli.ContainerInspect(context.Background(), task.ID)
 	if err != nil {
-		w.tb.Fatalf("inspect %s: %v", task.ARN, err)
+		w.tb.Fatalf("inspect %s: %v", task.ID, err)
 	}
 	return c.NetworkSettings.Ports[nat.Port(strconv.Itoa(p)+"/tcp")]
 }
@@ -74,11 +74,11 @@ func TestPrivatePortOnBridgeGateway(t *testing.T) {
 	}
 
 	addr, err := r.PrivateAddress(ctx, task, gamePort)
-	if want := net.JoinHostPort(gateway, strconv.Itoa(task.Ports[gamePort])); err != nil || addr != want {
+	if want := net.JoinHostPort(gateway, strconv.Itoa(w.hostPort(task))); err != nil || addr != want {
 		t.Fatalf("private address = %q, %v; want %q", addr, err, want)
 	}
 	dockerd.WaitForPing(t, addr, 20*time.Second)
-	other := net.JoinHostPort("127.0.0.1", strconv.Itoa(task.Ports[gamePort]))
+	other := net.JoinHostPort("127.0.0.1", strconv.Itoa(w.hostPort(task)))
 	if c, err := net.DialTimeout("tcp", other, 5*time.Second); err == nil {
 		_ = c.Close()
 		t.Errorf("the private port answers on %s too", other)
@@ -98,7 +98,7 @@ func TestPrivatePortOnConfiguredAddress(t *testing.T) {
 		}
 	}
 	addr, err := r.PrivateAddress(context.Background(), task, gamePort)
-	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(task.Ports[gamePort])); err != nil || addr != want {
+	if want := net.JoinHostPort("127.0.0.1", strconv.Itoa(w.hostPort(task))); err != nil || addr != want {
 		t.Fatalf("private address = %q, %v; want %q", addr, err, want)
 	}
 	dockerd.WaitForPing(t, addr, 20*time.Second)
@@ -114,13 +114,13 @@ func TestPrivateAddressOfPublicAndMissingPorts(t *testing.T) {
 	ctx := context.Background()
 	task := w.run(r, w.spec())
 	addr, err := r.PrivateAddress(ctx, task, gamePort)
-	if want := net.JoinHostPort(w.cfg.PublicHost, strconv.Itoa(task.Ports[gamePort])); err != nil || addr != want {
+	if want := net.JoinHostPort(w.cfg.PublicHost, strconv.Itoa(w.hostPort(task))); err != nil || addr != want {
 		t.Errorf("private address of a public port = %q, %v; want %q", addr, err, want)
 	}
 	if addr, err := r.PrivateAddress(ctx, task, playPort); err == nil {
 		t.Errorf("private address of a port not published = %q, want an error", addr)
 	}
-	if err := w.cli.ContainerRemove(ctx, task.ARN, container.RemoveOptions{Force: true}); err != nil {
+	if err := w.cli.ContainerRemove(ctx, task.ID, container.RemoveOptions{Force: true}); err != nil {
 		t.Fatal(err)
 	}
 	if addr, err := r.PrivateAddress(ctx, task, gamePort); err == nil {

@@ -23,11 +23,10 @@ import (
 //	removing, exited, dead      stopped (stop wanted), with the exit
 //	                            code and a reason
 func taskOf(c container.InspectResponse) spawner.Task {
-	t := spawner.Task{ARN: c.ID, Status: spawner.TaskPending}
+	t := spawner.Task{ID: c.ID, Status: spawner.TaskPending}
 	if c.Config != nil {
 		t.StartedBy = c.Config.Labels[LabelStartedBy]
 		t.Tags = tagsOfLabels(c.Config.Labels)
-		t.Ports = hostPorts(c.Config.Labels[LabelPorts])
 	}
 	if created, err := time.Parse(time.RFC3339Nano, c.Created); err == nil {
 		t.CreatedAt = created
@@ -38,7 +37,7 @@ func taskOf(c container.InspectResponse) spawner.Task {
 			t.Status = spawner.TaskRunning
 		case "removing", "exited", "dead":
 			t.Status, t.StopWanted = spawner.TaskStopped, true
-			code := int32(s.ExitCode)
+			code := int32(s.ExitCode) //nolint:gosec // G115: an exit code is a byte, or -1 when the engine has none
 			t.ExitCode = &code
 			switch {
 			case s.OOMKilled:

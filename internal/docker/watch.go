@@ -16,8 +16,8 @@ import (
 
 // Backoff of the events stream's reconnections.
 const (
-	watchBackoffMin = 250 * time.Millisecond
-	watchBackoffMax = 15 * time.Second
+	minWatchBackoff = 250 * time.Millisecond
+	maxWatchBackoff = 15 * time.Second
 )
 
 // Watch follows the engine's events stream and calls fn with the task of
@@ -31,7 +31,7 @@ const (
 // returns nil when ctx ends; it is the caller's goroutine that runs it.
 func (r *Runtime) Watch(ctx context.Context, fn func(spawner.Task)) error {
 	since := r.cfg.Now()
-	b := backoff.Backoff{Min: watchBackoffMin, Max: watchBackoffMax}
+	b := backoff.Backoff{Min: minWatchBackoff, Max: maxWatchBackoff}
 	for ctx.Err() == nil {
 		last, got, err := r.watchOnce(ctx, since, fn)
 		if !last.IsZero() {
@@ -49,7 +49,7 @@ func (r *Runtime) Watch(ctx context.Context, fn func(spawner.Task)) error {
 		}
 		_ = backoff.Sleep(ctx, wait) // ctx's end is seen by the loop
 	}
-	return nil
+	return nil //nolint:nilerr // the stream's errors are logged and retried; Watch ends, with nil, only when ctx does
 }
 
 // watchOnce follows one connection of the events stream from since, until
@@ -100,11 +100,10 @@ func (r *Runtime) taskOfEvent(ctx context.Context, m events.Message) (spawner.Ta
 	if err != nil && !cerrdefs.IsNotFound(err) {
 		r.cfg.Log.Warn("docker events: inspect container", "container", shortID(m.Actor.ID), "err", err)
 	}
-	t := spawner.Task{ARN: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
+	t := spawner.Task{ID: m.Actor.ID, StartedBy: spawner.StartedBy, Status: spawner.TaskStopped, StopWanted: true}
 	t.Tags = tagsOfLabels(attrs)
-	t.Ports = hostPorts(attrs[LabelPorts])
 	t.StoppedReason = "container removed"
-	if code, err := strconv.Atoi(attrs["exitCode"]); err == nil {
+	if code, err := strconv.ParseInt(attrs["exitCode"], 10, 32); err == nil {
 		c := int32(code)
 		t.ExitCode = &c
 		t.StoppedReason = "exited with code " + attrs["exitCode"]

@@ -117,16 +117,16 @@ func TestWatchReconnectsAndCatchesUp(t *testing.T) {
 
 	// A first death proves the stream is connected.
 	first := w.run(r, w.spec())
-	if err := w.cli.ContainerKill(context.Background(), first.ARN, "SIGKILL"); err != nil {
+	if err := w.cli.ContainerKill(context.Background(), first.ID, "SIGKILL"); err != nil {
 		t.Fatal(err)
 	}
-	waitDied(t, died, first.ARN)
+	waitDied(t, died, first.ID)
 
 	proxy.cut(true)
-	if err := w.cli.ContainerKill(context.Background(), task.ARN, "SIGKILL"); err != nil {
+	if err := w.cli.ContainerKill(context.Background(), task.ID, "SIGKILL"); err != nil {
 		t.Fatal(err)
 	}
-	waitCh, errCh := w.cli.ContainerWait(context.Background(), task.ARN, container.WaitConditionNotRunning)
+	waitCh, errCh := w.cli.ContainerWait(context.Background(), task.ID, container.WaitConditionNotRunning)
 	select {
 	case <-waitCh:
 	case err := <-errCh:
@@ -136,11 +136,11 @@ func TestWatchReconnectsAndCatchesUp(t *testing.T) {
 	}
 	select {
 	case got := <-died:
-		t.Fatalf("watch reported %s while disconnected", got.ARN)
+		t.Fatalf("watch reported %s while disconnected", got.ID)
 	default:
 	}
 	proxy.setDown(false)
-	waitDied(t, died, task.ARN)
+	waitDied(t, died, task.ID)
 }
 
 func waitDied(tb testing.TB, died <-chan spawner.Task, arn string) {
@@ -149,7 +149,7 @@ func waitDied(tb testing.TB, died <-chan spawner.Task, arn string) {
 	for {
 		select {
 		case got := <-died:
-			if got.ARN == arn && got.Stopped() {
+			if got.ID == arn && got.Stopped() {
 				return
 			}
 		case <-timeout:

@@ -76,7 +76,7 @@ func (w *world) serve(r *docker.Runtime, storage string) (spawner.Task, string) 
 func (w *world) play(r *docker.Runtime, storage string) string {
 	w.tb.Helper()
 	task, motd := w.serve(r, storage)
-	if err := r.StopTask(context.Background(), task.ARN, "played"); err != nil {
+	if err := r.StopTask(context.Background(), task.ID, "played"); err != nil {
 		w.tb.Fatalf("stop the server of the world: %v", err)
 	}
 	return strings.TrimPrefix(motd, "spawner test server, ")
@@ -196,7 +196,7 @@ func TestWorldOutlivesItsServers(t *testing.T) {
 	if got, want := w.backup(r, storage), []string{"./", "./starts=3\n"}; !slices.Equal(got, want) {
 		t.Errorf("backup of the running world holds %q, want %q", got, want)
 	}
-	if c, err := w.cli.ContainerInspect(ctx, task.ARN); err != nil || !c.State.Running {
+	if c, err := w.cli.ContainerInspect(ctx, task.ID); err != nil || !c.State.Running {
 		t.Errorf("the server is no longer running after a backup: %v", err)
 	}
 	if n := len(w.containers(w.cfg.Deployment)); n != 1 {
@@ -334,7 +334,7 @@ func TestDeleteWorldStorageInUse(t *testing.T) {
 	if !errors.Is(err, spawner.ErrWorldStorageInUse) || !strings.Contains(err.Error(), docker.ContainerName(task.Tags[spawner.TagCreation])) {
 		t.Fatalf("deleting the storage of a running server: %v, want it in use by %s", err, docker.ContainerName(task.Tags[spawner.TagCreation]))
 	}
-	if err := r.StopTask(ctx, task.ARN, "done"); err != nil {
+	if err := r.StopTask(ctx, task.ID, "done"); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.DeleteWorldStorage(ctx, storage); err != nil {

@@ -118,7 +118,7 @@ func TestPutCooldownRefusesWhatCannotLoadBack(t *testing.T) {
 		t.Errorf("DeleteCooldown of no member succeeded")
 	}
 	srv := records.Full()
-	srv.TaskARN = "cooldown/sneaky"
+	srv.TaskID = "cooldown/sneaky"
 	if err := table.Put(ctx, srv); err == nil {
 		t.Errorf("Put of a server keyed like a cooldown succeeded")
 	}

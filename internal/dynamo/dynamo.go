@@ -357,6 +357,9 @@ func itemOf(rec spawner.Record) item {
 			it[name] = value{kind: "N", text: a.Text}
 		case spawner.AttrBool:
 			it[name] = boolean(a.Bool)
+		default:
+			// A record is made of the three kinds above; the others are
+			// only read back, to be named in a problem (spawner.AttrKind).
 		}
 	}
 	return it

@@ -157,7 +157,7 @@ func TestPutRefusesUnloadableServer(t *testing.T) {
 	table, _ := newTable(t)
 	base := records.Full()
 	cases := map[string]func(*spawner.Server){
-		"no key":          func(s *spawner.Server) { s.TaskARN, s.CreationID = "", "" },
+		"no key":          func(s *spawner.Server) { s.TaskID, s.CreationID = "", "" },
 		"no owner":        func(s *spawner.Server) { s.Owner = "" },
 		"no channel":      func(s *spawner.Server) { s.ChannelID = "" },
 		"no created time": func(s *spawner.Server) { s.CreatedAt = time.Time{} },
@@ -196,7 +196,7 @@ func TestLoadAdoptsOriginalItem(t *testing.T) {
 		t.Fatalf("problems with an original item: %v", problems)
 	}
 	want := []spawner.Server{{
-		TaskARN:   records.TaskARN,
+		TaskID:    records.TaskARN,
 		Address:   "198.51.100.20",
 		Token:     "d41d8cd98f00b204",
 		CreatedAt: time.UnixMilli(1700000000123).UTC(),
@@ -435,7 +435,7 @@ func TestLoadReadsEveryPage(t *testing.T) {
 	big := strings.Repeat("x", 300<<10)
 	srv := records.Full()
 	for i := range count {
-		srv.TaskARN = records.TaskARN + string(rune('a'+i))
+		srv.TaskID = records.TaskARN + string(rune('a'+i))
 		srv.Token = big
 		if err := table.Put(wait.Context(t), srv); err != nil {
 			t.Fatalf("put %d: %v", i, err)

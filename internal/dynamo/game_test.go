@@ -99,7 +99,7 @@ func TestPutGameRefusesWhatCannotLoadBack(t *testing.T) {
 		}
 	}
 	srv := records.Full()
-	srv.TaskARN = "game/sneaky"
+	srv.TaskID = "game/sneaky"
 	if err := table.Put(wait.Context(t), srv); err == nil {
 		t.Errorf("Put of a server keyed like a game succeeded")
 	}

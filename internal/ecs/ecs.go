@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"slices"
 	"strconv"
 	"strings"
@@ -250,35 +251,93 @@ func (t *Tasks) tags(spec map[string]string) map[string]string {
 	return tags
 }
 
-// Address is the IP players connect to: with a public IP assigned, the
-// public IP of the task's network interface (asked of EC2); otherwise the
-// task's private IP. It fails while the task has no network interface yet;
-// when the interface exists but EC2 gives it no public IP (subnets that do
-// not assign one), the error wraps spawner.ErrNoPublicIP.
-func (t *Tasks) Address(ctx context.Context, task spawner.Task) (string, error) {
-	if task.ENI == "" {
-		return "", fmt.Errorf("task address: task %s has no network interface yet", spawner.TaskID(task.ARN))
+// Address is "ip:port" where players reach port of the task: with a
+// public IP assigned, the public IP of the task's network interface
+// (asked of EC2); otherwise the task's private IP. A task is reached on
+// its own address, so port is the game's own. Only task.ID is read: the
+// task is described again for its network interface. It fails while the
+// task has no network interface yet; when the interface exists but EC2
+// gives it no public IP (subnets that do not assign one), the error wraps
+// spawner.ErrNoPublicIP.
+func (t *Tasks) Address(ctx context.Context, task spawner.Task, port int) (string, error) {
+	ip, err := t.address(ctx, task.ID)
+	if err != nil {
+		return "", err
+	}
+	return net.JoinHostPort(ip, strconv.Itoa(port)), nil
+}
+
+// address is the IP players connect to on the task arn.
+func (t *Tasks) address(ctx context.Context, arn string) (string, error) {
+	nic, err := t.networkInterface(ctx, arn)
+	if err != nil {
+		return "", err
+	}
+	if nic.id == "" {
+		return "", fmt.Errorf("task address: task %s has no network interface yet", spawner.ShortTaskID(arn))
 	}
 	if !t.cfg.AssignPublicIP {
-		if task.PrivateIP == "" {
-			return "", fmt.Errorf("task address: task %s has no private IP yet", spawner.TaskID(task.ARN))
+		if nic.privateIP == "" {
+			return "", fmt.Errorf("task address: task %s has no private IP yet", spawner.ShortTaskID(arn))
 		}
-		return task.PrivateIP, nil
+		return nic.privateIP, nil
 	}
-	nis, err := t.ec2.DescribeNetworkInterfaces(ctx, []string{task.ENI})
+	nis, err := t.ec2.DescribeNetworkInterfaces(ctx, []string{nic.id})
 	if err != nil {
-		return "", fmt.Errorf("describe network interface %s: %w", task.ENI, err)
+		return "", fmt.Errorf("describe network interface %s: %w", nic.id, err)
 	}
 	for _, ni := range nis {
-		if ni.ID != task.ENI {
+		if ni.ID != nic.id {
 			continue
 		}
 		if ni.PublicIP != "" {
 			return ni.PublicIP, nil
 		}
-		return "", fmt.Errorf("task address: network interface %s: %w", task.ENI, spawner.ErrNoPublicIP)
+		return "", fmt.Errorf("task address: network interface %s: %w", nic.id, spawner.ErrNoPublicIP)
 	}
-	return "", fmt.Errorf("task address: network interface %s: %w", task.ENI, spawner.ErrNotFound)
+	return "", fmt.Errorf("task address: network interface %s: %w", nic.id, spawner.ErrNotFound)
+}
+
+// networkInterface is the awsvpc attachment of a task: its network
+// interface id and private IP, empty until ECS attached it.
+type networkInterface struct {
+	id, privateIP string
+}
+
+// networkInterface describes the task arn for its network interface. A
+// task ECS does not know is an error wrapping spawner.ErrNotFound.
+func (t *Tasks) networkInterface(ctx context.Context, arn string) (networkInterface, error) {
+	var out tasksOutput
+	in := describeTasksInput{Cluster: t.cfg.Cluster, Tasks: []string{arn}}
+	if err := t.ecs.JSON(ctx, "DescribeTasks", in, &out); err != nil {
+		return networkInterface{}, fmt.Errorf("describe task for its address: %w", err)
+	}
+	for _, task := range out.Tasks {
+		if task.TaskArn == arn {
+			return networkInterfaceOf(task), nil
+		}
+	}
+	return networkInterface{}, fmt.Errorf("task address: task %s: %w", spawner.ShortTaskID(arn), spawner.ErrNotFound)
+}
+
+// networkInterfaceOf reads the awsvpc attachment of a described task.
+func networkInterfaceOf(in task) networkInterface {
+	var nic networkInterface
+	for _, a := range in.Attachments {
+		if a.Type != "ElasticNetworkInterface" {
+			continue
+		}
+		for _, d := range a.Details {
+			switch d.Name {
+			case "networkInterfaceId":
+				nic.id = d.Value
+			case "privateIPv4Address":
+				nic.privateIP = d.Value
+			}
+		}
+		break
+	}
+	return nic
 }
 
 // ClusterARN asks ECS for the full ARN of the configured cluster (given by
@@ -413,16 +472,21 @@ func apiError(err error, code string) smithy.APIError {
 	return nil
 }
 
-// taskOf maps ECS's description of a task to the domain's.
+// taskOf maps ECS's description of a task to the domain's. ECS's stop
+// code is told as the reason when ECS gives no other; SpotInterruption
+// (Fargate Spot taking the capacity back) is Reclaimed.
 func taskOf(in task) spawner.Task {
 	t := spawner.Task{
-		ARN:           in.TaskArn,
+		ID:            in.TaskArn,
 		Status:        statusOf(in.LastStatus),
 		StopWanted:    in.DesiredStatus == "STOPPED",
+		Reclaimed:     in.StopCode == "SpotInterruption",
 		StartedBy:     in.StartedBy,
 		StoppedReason: in.StoppedReason,
-		StopCode:      in.StopCode,
 		CreatedAt:     time.Time(in.CreatedAt),
+	}
+	if t.StoppedReason == "" {
+		t.StoppedReason = in.StopCode
 	}
 	for _, c := range in.Containers {
 		if c.ExitCode != nil {
@@ -430,20 +494,6 @@ func taskOf(in task) spawner.Task {
 			t.ExitCode = &code
 			break
 		}
-	}
-	for _, a := range in.Attachments {
-		if a.Type != "ElasticNetworkInterface" {
-			continue
-		}
-		for _, d := range a.Details {
-			switch d.Name {
-			case "networkInterfaceId":
-				t.ENI = d.Value
-			case "privateIPv4Address":
-				t.PrivateIP = d.Value
-			}
-		}
-		break
 	}
 	if len(in.Tags) > 0 {
 		t.Tags = make(map[string]string, len(in.Tags))

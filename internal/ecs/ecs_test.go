@@ -106,7 +106,7 @@ func TestRunTaskSendsEverythingTheTaskNeeds(t *testing.T) {
 				t.Fatalf("fake has %d tasks, want 1", len(all))
 			}
 			ft := all[0]
-			if got.ARN != ft.ARN || got.Status != spawner.TaskProvisioning || got.StopWanted || got.StartedBy != spawner.StartedBy {
+			if got.ID != ft.ARN || got.Status != spawner.TaskProvisioning || got.StopWanted || got.StartedBy != spawner.StartedBy {
 				t.Errorf("RunTask returned %+v, want the fake's task %s PROVISIONING/RUNNING started by %q", got, ft.ARN, spawner.StartedBy)
 			}
 			if got.Tags[spawner.TagCreation] != "c0ffee" || got.Tags["aws:ecs:clusterName"] != fakeaws.DefaultClusterName {
@@ -204,14 +204,14 @@ func TestRunTaskIsIdempotentByCreationID(t *testing.T) {
 		if err != nil {
 			t.Fatalf("second RunTask: %v", err)
 		}
-		if first.ARN != second.ARN {
-			t.Errorf("second RunTask started %s, want the first task %s again", second.ARN, first.ARN)
+		if first.ID != second.ID {
+			t.Errorf("second RunTask started %s, want the first task %s again", second.ID, first.ID)
 		}
 		other, err := tasks.RunTask(ctx, testSpec("other"))
 		if err != nil {
 			t.Fatalf("third RunTask: %v", err)
 		}
-		if other.ARN == first.ARN {
+		if other.ID == first.ID {
 			t.Errorf("a new creation id got the old task")
 		}
 		if n := len(srv.Tasks()); n != 2 {
@@ -226,8 +226,8 @@ func TestRunTaskIsIdempotentByCreationID(t *testing.T) {
 			t.Fatalf("RunTask: %v", err)
 		}
 		all := srv.Tasks()
-		if len(all) != 1 || all[0].ARN != got.ARN {
-			t.Fatalf("fake runs %v, want only the returned task %s", all, got.ARN)
+		if len(all) != 1 || all[0].ARN != got.ID {
+			t.Fatalf("fake runs %v, want only the returned task %s", all, got.ID)
 		}
 		calls := srv.Calls("RunTask")
 		if len(calls) != 2 {
@@ -264,9 +264,9 @@ func TestDescribeTasksBatchesOf100(t *testing.T) {
 	}
 	seen := make(map[string]bool)
 	for _, task := range got {
-		seen[task.ARN] = true
+		seen[task.ID] = true
 		if task.Tags[spawner.TagCreation] == "" || task.Status != spawner.TaskRunning {
-			t.Errorf("task %s: status %s tags %v, want running with its tags", task.ARN, task.Status, task.Tags)
+			t.Errorf("task %s: status %s tags %v, want running with its tags", task.ID, task.Status, task.Tags)
 		}
 	}
 	if seen[gone] {
@@ -308,22 +308,22 @@ func TestDescribeTasksMapsWhatECSSays(t *testing.T) {
 	if err != nil {
 		t.Fatalf("RunTask: %v", err)
 	}
-	ft := waitRunning(t, running, task.ARN)
-	srv.Crash(task.ARN, "OutOfMemoryError: Container killed due to memory usage", 137)
+	ft := waitRunning(t, running, task.ID)
+	srv.Crash(task.ID, "OutOfMemoryError: Container killed due to memory usage", 137)
 
-	got, err := tasks.DescribeTasks(ctx, []string{task.ARN})
+	got, err := tasks.DescribeTasks(ctx, []string{task.ID})
 	if err != nil || len(got) != 1 {
 		t.Fatalf("DescribeTasks = %v, %v", got, err)
 	}
 	d := got[0]
-	if d.ENI != ft.ENI || d.PrivateIP != ft.PrivateIP || d.ENI == "" {
-		t.Errorf("ENI %q private IP %q, want %q %q", d.ENI, d.PrivateIP, ft.ENI, ft.PrivateIP)
+	if ft.ENI == "" {
+		t.Errorf("the fake's task has no network interface: %+v", ft)
 	}
 	if d.ExitCode == nil || *d.ExitCode != 137 {
 		t.Errorf("exit code = %v, want 137", d.ExitCode)
 	}
-	if d.StopCode != "EssentialContainerExited" || !strings.HasPrefix(d.StoppedReason, "OutOfMemoryError") || !d.Stopped() {
-		t.Errorf("stop code %q reason %q stopped %v, want the crash", d.StopCode, d.StoppedReason, d.Stopped())
+	if d.Reclaimed || !strings.HasPrefix(d.StoppedReason, "OutOfMemoryError") || !d.Stopped() {
+		t.Errorf("reclaimed %v reason %q stopped %v, want the crash", d.Reclaimed, d.StoppedReason, d.Stopped())
 	}
 	if !d.CreatedAt.Equal(created) {
 		t.Errorf("createdAt = %v, want %v", d.CreatedAt, created)
@@ -341,10 +341,10 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 		t.Fatalf("RunTask: %v", err)
 	}
 	long := strings.Repeat("é", 300)
-	if err := tasks.StopTask(ctx, task.ARN, long); err != nil {
+	if err := tasks.StopTask(ctx, task.ID, long); err != nil {
 		t.Fatalf("StopTask: %v", err)
 	}
-	ft, _ := srv.Task(task.ARN)
+	ft, _ := srv.Task(task.ID)
 	if ft.DesiredStatus != "STOPPED" || ft.StopCode != "UserInitiated" {
 		t.Errorf("after StopTask the task is desired %q stop code %q", ft.DesiredStatus, ft.StopCode)
 	}
@@ -352,10 +352,10 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 		t.Errorf("stopped reason has %d characters (valid UTF-8: %v), want 255", n, utf8.ValidString(ft.StoppedReason))
 	}
 
-	if err := tasks.StopTask(ctx, task.ARN, "again"); err != nil {
+	if err := tasks.StopTask(ctx, task.ID, "again"); err != nil {
 		t.Errorf("stopping a stopped task: %v", err)
 	}
-	if ft, _ := srv.Task(task.ARN); ft.StoppedReason != strings.Repeat("é", 255) {
+	if ft, _ := srv.Task(task.ID); ft.StoppedReason != strings.Repeat("é", 255) {
 		t.Errorf("a second stop changed the reason to %q", ft.StoppedReason)
 	}
 	unknown := ft.ClusterARN[:strings.Index(ft.ClusterARN, ":cluster/")] + ":task/" + fakeaws.DefaultClusterName + "/0123456789abcdef0123456789abcdef"
@@ -366,7 +366,7 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 	cfg := testConfig()
 	cfg.Cluster = "elsewhere"
 	wrong := ecs.New(ecs.NewECS(srv.AWSConfig(), nil), ecs.NewEC2(srv.AWSConfig(), nil), cfg)
-	if err := wrong.StopTask(ctx, task.ARN, "x"); err == nil {
+	if err := wrong.StopTask(ctx, task.ID, "x"); err == nil {
 		t.Errorf("StopTask on a missing cluster succeeded; only a missing task is fine")
 	}
 }
@@ -399,8 +399,8 @@ func TestListOwnedTasksReadsEveryPage(t *testing.T) {
 		t.Errorf("listed %d owned tasks, want %d", len(got), len(want))
 	}
 	for _, task := range got {
-		if !want[task.ARN] {
-			t.Errorf("listed %s (started by %q, status %s, stop wanted %v), not an owned live task", task.ARN, task.StartedBy, task.Status, task.StopWanted)
+		if !want[task.ID] {
+			t.Errorf("listed %s (started by %q, status %s, stop wanted %v), not an owned live task", task.ID, task.StartedBy, task.Status, task.StopWanted)
 		}
 	}
 	calls := srv.Calls("ListTasks")
@@ -415,6 +415,23 @@ func TestListOwnedTasksReadsEveryPage(t *testing.T) {
 		if in.StartedBy != spawner.StartedBy || in.DesiredStatus != "RUNNING" || in.Cluster != fakeaws.DefaultClusterName {
 			t.Errorf("ListTasks call %d = %+v", i, in)
 		}
+	}
+}
+
+// TestSpotInterruptionIsReclaimed: a task Fargate Spot is taking back is
+// told to the lifecycle as reclaimed, while it still runs, with ECS's
+// words as its reason.
+func TestSpotInterruptionIsReclaimed(t *testing.T) {
+	srv, tasks := newTasks(t, fakeOptions(), testConfig())
+	ft := srv.StartExternalTask(fakeaws.ExternalTask{Family: family, StartedBy: spawner.StartedBy})
+	ctx := ctxFor(t)
+	srv.SpotInterrupt(ft.ARN)
+	got, err := tasks.DescribeTasks(ctx, []string{ft.ARN})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("DescribeTasks = %v, %v", got, err)
+	}
+	if d := got[0]; !d.Reclaimed || d.Status == spawner.TaskStopped || d.StoppedReason != "Your Spot Task was interrupted." {
+		t.Errorf("task = %+v, want reclaimed, not stopped yet, with ECS's reason", d)
 	}
 }
 
@@ -440,17 +457,17 @@ func TestAddress(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RunTask: %v", err)
 		}
-		ft := waitRunning(t, running, task.ARN)
-		described, err := tasks.DescribeTasks(ctx, []string{task.ARN})
+		ft := waitRunning(t, running, task.ID)
+		described, err := tasks.DescribeTasks(ctx, []string{task.ID})
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
-		addr, err := tasks.Address(ctx, described[0])
+		addr, err := tasks.Address(ctx, described[0], 25565)
 		if err != nil {
 			t.Fatalf("Address: %v", err)
 		}
-		if addr != ft.PublicIP || !strings.HasPrefix(addr, "127.2.") {
-			t.Errorf("address %q, want the public IP %q", addr, ft.PublicIP)
+		if addr != ft.PublicIP+":25565" || !strings.HasPrefix(addr, "127.2.") {
+			t.Errorf("address %q, want the public IP %q and the game port", addr, ft.PublicIP)
 		}
 		if n := len(srv.Calls("DescribeNetworkInterfaces")); n != 1 {
 			t.Errorf("%d DescribeNetworkInterfaces calls, want 1", n)
@@ -466,9 +483,9 @@ func TestAddress(t *testing.T) {
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
-		addr, err := tasks.Address(ctx, described[0])
-		if err != nil || addr != ft.PrivateIP || !strings.HasPrefix(addr, "127.1.") {
-			t.Errorf("Address = %q, %v; want the private IP %q", addr, err, ft.PrivateIP)
+		addr, err := tasks.Address(ctx, described[0], 25565)
+		if err != nil || addr != ft.PrivateIP+":25565" || !strings.HasPrefix(addr, "127.1.") {
+			t.Errorf("Address = %q, %v; want the private IP %q and the game port", addr, err, ft.PrivateIP)
 		}
 		if n := len(srv.Calls("DescribeNetworkInterfaces")); n != 0 {
 			t.Errorf("%d DescribeNetworkInterfaces calls, want none", n)
@@ -483,7 +500,7 @@ func TestAddress(t *testing.T) {
 		if err != nil {
 			t.Fatalf("RunTask: %v", err)
 		}
-		if _, err := tasks.Address(ctx, task); err == nil || !strings.Contains(err.Error(), "no network interface") {
+		if _, err := tasks.Address(ctx, task, 25565); err == nil || !strings.Contains(err.Error(), "no network interface") {
 			t.Errorf("Address of a provisioning task: err = %v, want no network interface", err)
 		}
 	})
@@ -495,7 +512,7 @@ func TestAddress(t *testing.T) {
 		if err != nil || len(described) != 1 {
 			t.Fatalf("DescribeTasks = %v, %v", described, err)
 		}
-		addr, err := tasks.Address(ctx, described[0])
+		addr, err := tasks.Address(ctx, described[0], 25565)
 		if !errors.Is(err, spawner.ErrNoPublicIP) || addr != "" {
 			t.Errorf("Address = %q, %v; want an error wrapping spawner.ErrNoPublicIP", addr, err)
 		}
@@ -517,7 +534,7 @@ func TestAddress(t *testing.T) {
 		if got := srv.Advance(ft.ARN); got != "STOPPED" {
 			t.Fatalf("Advance after stop = %q, want STOPPED", got)
 		}
-		_, err = tasks.Address(ctx, described[0])
+		_, err = tasks.Address(ctx, described[0], 25565)
 		var apiErr smithy.APIError
 		if !errors.As(err, &apiErr) || apiErr.ErrorCode() != "InvalidNetworkInterfaceID.NotFound" {
 			t.Errorf("Address of a stopped task: err = %v, want EC2's InvalidNetworkInterfaceID.NotFound", err)
@@ -543,11 +560,11 @@ func TestSDKRetriesTransientErrors(t *testing.T) {
 			return tasks.StopTask(ctx, arn, "r")
 		}},
 		{"DescribeNetworkInterfaces", fakeaws.Throttle, func(ctx context.Context, tasks *ecs.Tasks, arn string) error {
-			_, err := tasks.Address(ctx, spawner.Task{ARN: arn, ENI: "eni-00000000000000001"})
+			_, err := tasks.Address(ctx, spawner.Task{ID: arn}, 25565)
 			return err
 		}},
 		{"DescribeNetworkInterfaces", fakeaws.ServerError, func(ctx context.Context, tasks *ecs.Tasks, arn string) error {
-			_, err := tasks.Address(ctx, spawner.Task{ARN: arn, ENI: "eni-00000000000000001"})
+			_, err := tasks.Address(ctx, spawner.Task{ID: arn}, 25565)
 			return err
 		}},
 	} {

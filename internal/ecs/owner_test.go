@@ -28,7 +28,7 @@ func adapterFor(srv *fakeaws.Server, deployment string) *ecs.Tasks {
 func arnsOf(tasks []spawner.Task) []string {
 	var arns []string
 	for _, t := range tasks {
-		arns = append(arns, t.ARN)
+		arns = append(arns, t.ID)
 	}
 	slices.Sort(arns)
 	return arns
@@ -61,11 +61,11 @@ func TestTwoDeploymentsOnOneClusterSeeOnlyTheirOwnTasks(t *testing.T) {
 
 	for _, ft := range srv.Tasks() {
 		switch ft.ARN {
-		case a.ARN:
+		case a.ID:
 			if ft.Tags[spawner.TagDeployment] != "alpha" {
 				t.Errorf("alpha's task carries deployment tag %q, want alpha", ft.Tags[spawner.TagDeployment])
 			}
-		case b.ARN:
+		case b.ID:
 			if ft.Tags[spawner.TagDeployment] != "beta" {
 				t.Errorf("beta's task carries deployment tag %q, want beta", ft.Tags[spawner.TagDeployment])
 			}
@@ -80,8 +80,8 @@ func TestTwoDeploymentsOnOneClusterSeeOnlyTheirOwnTasks(t *testing.T) {
 		tasks *ecs.Tasks
 		want  []string
 	}{
-		{"alpha", alpha, []string{a.ARN, legacy.ARN}},
-		{"beta", beta, []string{b.ARN, legacy.ARN}},
+		{"alpha", alpha, []string{a.ID, legacy.ARN}},
+		{"beta", beta, []string{b.ID, legacy.ARN}},
 	} {
 		got, err := tc.tasks.ListOwnedTasks(ctx)
 		if err != nil {
@@ -94,19 +94,19 @@ func TestTwoDeploymentsOnOneClusterSeeOnlyTheirOwnTasks(t *testing.T) {
 		}
 		for _, task := range got {
 			if !tc.tasks.Owns(task) {
-				t.Errorf("%s listed %s but does not own it", tc.name, task.ARN)
+				t.Errorf("%s listed %s but does not own it", tc.name, task.ID)
 			}
 		}
 	}
 
 	// The answer to "what does alpha own" decides what alpha stops as an
 	// orphan: beta's task described by alpha is not alpha's.
-	described, err := alpha.DescribeTasks(ctx, []string{b.ARN})
+	described, err := alpha.DescribeTasks(ctx, []string{b.ID})
 	if err != nil || len(described) != 1 {
 		t.Fatalf("DescribeTasks = %v, %v", described, err)
 	}
 	if alpha.Owns(described[0]) {
-		t.Errorf("alpha owns beta's task %s (tags %v)", b.ARN, described[0].Tags)
+		t.Errorf("alpha owns beta's task %s (tags %v)", b.ID, described[0].Tags)
 	}
 }
 
@@ -128,8 +128,8 @@ func TestDeploymentlessAdapterOwnsOnlyUntaggedTasks(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ListOwnedTasks: %v", err)
 	}
-	if g := arnsOf(got); !slices.Equal(g, []string{own.ARN}) {
-		t.Errorf("owns %v, want only %s", g, own.ARN)
+	if g := arnsOf(got); !slices.Equal(g, []string{own.ID}) {
+		t.Errorf("owns %v, want only %s", g, own.ID)
 	}
 }
 
@@ -156,13 +156,13 @@ func TestDescribeTasksAnswersAreMatchedByARN(t *testing.T) {
 		t.Fatalf("described %d tasks, want %d (the missing one left out)", len(got), len(arns))
 	}
 	for _, task := range got {
-		c, ok := creationOf[task.ARN]
+		c, ok := creationOf[task.ID]
 		if !ok {
-			t.Errorf("described %s, which was not asked for or is missing", task.ARN)
+			t.Errorf("described %s, which was not asked for or is missing", task.ID)
 			continue
 		}
 		if task.Tags[spawner.TagCreation] != c {
-			t.Errorf("task %s carries creation %q, want %q: a description was paired with the wrong task", task.ARN, task.Tags[spawner.TagCreation], c)
+			t.Errorf("task %s carries creation %q, want %q: a description was paired with the wrong task", task.ID, task.Tags[spawner.TagCreation], c)
 		}
 	}
 }
@@ -282,8 +282,8 @@ func TestDescribeTasksReportsFailuresOtherThanMissing(t *testing.T) {
 		t.Fatalf("DescribeTasks with a MISSING task: %v", err)
 	}
 	for _, task := range got {
-		if task.Tags[spawner.TagCreation] != "c"+strings.TrimPrefix(task.ARN, "arn:") {
-			t.Errorf("task %s carries %v: paired with another task's description", task.ARN, task.Tags)
+		if task.Tags[spawner.TagCreation] != "c"+strings.TrimPrefix(task.ID, "arn:") {
+			t.Errorf("task %s carries %v: paired with another task's description", task.ID, task.Tags)
 		}
 	}
 	if g := arnsOf(got); !slices.Equal(g, []string{"arn:a", "arn:b"}) {

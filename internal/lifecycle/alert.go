@@ -5,7 +5,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// Alerts tells the admins outside Discord (SNS, a webhook) of a failure
+// Alerts tells the admins outside the chat (SNS, a webhook) of a failure
 // the log channel is told of. Alert must return at once, whatever becomes
 // of the alert: the lifecycle calls it in the middle of its work.
 type Alerts interface {

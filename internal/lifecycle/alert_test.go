@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"strings"
@@ -36,6 +37,17 @@ func withAlerts(f *fakeAlerts) option {
 	return withConfig(func(c *Options) { c.Alerts = f })
 }
 
+// failRuns makes the runtime refuse the next n tasks with err.
+func (w *world) failRuns(n int, err error) {
+	fail := failing(n)
+	w.tasks.RunTaskFn = func(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
+		if fail() {
+			return spawner.Task{}, err
+		}
+		return w.cluster.RunTask(ctx, spec)
+	}
+}
+
 // onlyAlert returns the one alert raised, failing the test when there is
 // not exactly one.
 func onlyAlert(tb testing.TB, w *world, f *fakeAlerts) spawner.Alert {
@@ -63,7 +75,7 @@ func expectAlertOf(tb testing.TB, a spawner.Alert, srv spawner.Server, kind spaw
 	if a.Time.Before(t0) {
 		tb.Errorf("alert time %v, want the fake clock's", a.Time)
 	}
-	if a.Key == "" || strings.Contains(a.Key, srv.CreationID) || (srv.TaskARN != "" && strings.Contains(a.Key, srv.TaskID())) {
+	if a.Key == "" || strings.Contains(a.Key, srv.CreationID) || (srv.TaskID != "" && strings.Contains(a.Key, srv.ShortTaskID())) {
 		tb.Errorf("alert key %q: want the failure, without the server's ids", a.Key)
 	}
 	all := fmt.Sprintf("%+v", a)
@@ -86,21 +98,27 @@ func TestAlertCreationFailed(t *testing.T) {
 		why   string
 		cause spawner.StopCause
 	}{{
-		name:  "ticket channel",
-		setup: func(w *world) { w.chat.failNext("CreateTicket", 2, errBoom) },
-		why:   "the ticket channel could not be created: service unavailable",
+		name: "ticket channel",
+		setup: func(w *world) {
+			fail := failing(2)
+			w.chat.CreateTicketFn = func(ctx context.Context, tk spawner.Ticket) (string, error) {
+				if fail() {
+					return "", errBoom
+				}
+				return w.guild.CreateTicket(ctx, tk)
+			}
+		},
+		why: "the ticket channel could not be created: service unavailable",
 	}, {
 		name: "run task",
 		setup: func(w *world) {
-			w.ecs.failNext("RunTask", 2, &spawner.RunFailure{Reason: "RESOURCE:FARGATE", Detail: "capacity is unavailable"})
+			w.failRuns(2, &spawner.RunFailure{Reason: "RESOURCE:FARGATE", Detail: "capacity is unavailable"})
 		},
 		why: "it could not be started (RESOURCE:FARGATE)",
 	}, {
-		name: "no ping answer",
-		opts: []option{withGame(func(g *spawner.Game) { g.ReadyTimeout = time.Minute })},
-		setup: func(w *world) {
-			w.ecs.startStatus = spawner.TaskRunning
-		},
+		name:  "no ping answer",
+		opts:  []option{withGame(func(g *spawner.Game) { g.ReadyTimeout = time.Minute })},
+		setup: func(w *world) { w.cluster.startIn(spawner.TaskRunning) },
 		drive: func(w *world) { w.pollUntilWorkersDone(20) },
 		why:   "the game did not answer within 1 min of starting",
 		cause: spawner.CauseNotReady,
@@ -131,7 +149,7 @@ func TestAlertCreationFailed(t *testing.T) {
 					t.Fatalf("the server of %s is still tracked\n%s", owner, w)
 				}
 				srv := spawner.Server{CreationID: a.Server, Owner: owner, Game: "minecraft"}
-				for _, p := range w.store.putsOf() {
+				for _, p := range w.table.puts.all() {
 					if p.CreationID == a.Server {
 						srv = p
 					}
@@ -140,8 +158,8 @@ func TestAlertCreationFailed(t *testing.T) {
 				if a.Fields["cause"] != string(cause) {
 					t.Errorf("alert cause = %q, want %q", a.Fields["cause"], cause)
 				}
-				if len(w.chat.logsWith(tc.why)) != i+1 {
-					t.Errorf("the log channel was not told as well\n%s", w)
+				if n := w.logged(srv, "log-end"); n != 1 {
+					t.Errorf("the log channel was told of the end %d times, want once as well\n%s", n, w)
 				}
 				keys = append(keys, a.Key)
 			}
@@ -159,7 +177,7 @@ func TestAlertCreationFailedFrench(t *testing.T) {
 		f := &fakeAlerts{}
 		w := newWorld(t, withAlerts(f), withConfig(func(c *Options) { c.Locale = locale }))
 		w.recover()
-		w.ecs.failNext("RunTask", 1, &spawner.RunFailure{Reason: "RESOURCE:FARGATE"})
+		w.failRuns(1, &spawner.RunFailure{Reason: "RESOURCE:FARGATE"})
 		w.create(alice, "")
 		w.waitWorkers()
 		return onlyAlert(t, w, f)
@@ -174,23 +192,23 @@ func TestAlertCreationFailedFrench(t *testing.T) {
 }
 
 // TestAlertServerFailed: a ready server whose task stopped on its own
-// raises one alert, with the exit code; a Spot reclaim only a warning.
+// raises one alert, with the exit code; a reclaimed one only a warning.
 func TestAlertServerFailed(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		end      func(w *world, arn string)
+		end      func(w *world, id string)
 		severity spawner.Severity
 		why      string
 	}{{
 		name:     "crash",
-		end:      func(w *world, arn string) { w.ecs.endOnOwn(arn, "OutOfMemoryError: Container killed", 137) },
+		end:      func(w *world, id string) { w.cluster.endOnOwn(id, "OutOfMemoryError: Container killed", 137) },
 		severity: spawner.SeverityError,
 		why:      "the server stopped on its own (OutOfMemoryError: Container killed, exit code 137)",
 	}, {
-		name: "spot",
-		end: func(w *world, arn string) {
-			w.ecs.set(arn, func(t *spawner.Task) {
-				t.Status, t.StopCode, t.StoppedReason = spawner.TaskStopped, spawner.StopSpotInterruption, "Your Spot Task was interrupted."
+		name: "reclaimed",
+		end: func(w *world, id string) {
+			w.cluster.set(id, func(t *spawner.Task) {
+				t.Status, t.Reclaimed, t.StoppedReason = spawner.TaskStopped, true, "Your Spot Task was interrupted."
 			})
 		},
 		severity: spawner.SeverityWarning,
@@ -200,30 +218,36 @@ func TestAlertServerFailed(t *testing.T) {
 			f := &fakeAlerts{}
 			w := newWorld(t, withAlerts(f))
 			w.recover()
-			srv, _ := w.readyServer(alice)
+			srv := w.readyServer(alice)
 			if got := f.all(); len(got) != 0 {
 				t.Fatalf("a server that became ready raised alerts: %+v", got)
 			}
-			tc.end(w, srv.TaskARN)
+			tc.end(w, srv.TaskID)
 			w.pass(true)
 			a := onlyAlert(t, w, f)
 			expectAlertOf(t, a, srv, spawner.AlertServerFailed, tc.severity, "Server gone", tc.why)
-			if a.Fields["task"] != srv.TaskID() || a.Fields["cause"] != string(spawner.CauseTaskEnded) {
-				t.Errorf("alert fields = %v, want task %s and cause task_ended", a.Fields, srv.TaskID())
+			if a.Fields["task"] != srv.ShortTaskID() || a.Fields["cause"] != string(spawner.CauseTaskEnded) {
+				t.Errorf("alert fields = %v, want task %s and cause task_ended", a.Fields, srv.ShortTaskID())
 			}
 		})
 	}
 }
 
-// TestAlertStopFailed: a stop AWS refuses raises one alert, however often
-// it is retried; the server then ending as asked raises none.
+// TestAlertStopFailed: a stop the runtime refuses raises one alert,
+// however often it is retried; the server then ending as asked raises none.
 func TestAlertStopFailed(t *testing.T) {
 	f := &fakeAlerts{}
 	w := newWorld(t, withAlerts(f))
 	w.recover()
-	srv, _ := w.readyServer(alice)
-	w.ecs.failNext("StopTask", 2, errBoom)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); !errors.Is(err, errBoom) {
+	srv := w.readyServer(alice)
+	fail := failing(2)
+	w.tasks.StopTaskFn = func(ctx context.Context, id, reason string) error {
+		if fail() {
+			return errBoom
+		}
+		return w.cluster.StopTask(ctx, id, reason)
+	}
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); !errors.Is(err, errBoom) {
 		t.Fatalf("Stop = %v, want the failure", err)
 	}
 	a := onlyAlert(t, w, f)
@@ -242,11 +266,11 @@ func TestAlertNoneForOrdinaryEnds(t *testing.T) {
 	f := &fakeAlerts{}
 	w := newWorld(t, withAlerts(f))
 	w.recover()
-	srv, _ := w.readyServer(alice)
-	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.TaskID()); err != nil {
+	srv := w.readyServer(alice)
+	if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	srv, _ = w.readyServer(bob)
+	w.readyServer(bob)
 	w.advanceAndPass(w.game().MaxDuration, true)
 	if _, ok := w.serverOf(bob); ok {
 		t.Fatalf("the runtime watchdog did not stop bob's server\n%s", w)

@@ -221,7 +221,7 @@ func newBenchSweepWorld(b *testing.B, ctx context.Context, n int) *benchSweepWor
 			},
 		})
 		w.servers = append(w.servers, spawner.Server{
-			TaskARN: t.ARN, CreationID: creation, Address: t.PublicIP, Port: game.Port,
+			TaskID: t.ID, CreationID: creation, Address: t.PublicIP, Port: game.Port,
 			Token: fmt.Sprintf("tok%021d", i+1), CreatedAt: created, ChannelID: channel,
 			StatusMessageID: fmt.Sprintf("16%016d", i+1), Variant: "official", Owner: owner,
 			Game: game.Name, Locale: "fr", State: spawner.StateReady,
@@ -283,14 +283,14 @@ func (w *benchSweepWorld) checkSweep(b *testing.B, sweeps int, marks map[string]
 		for _, arn := range in.Tasks {
 			described[arn]++
 		}
-		seen = append(seen, fmt.Sprintf("DescribeTasks of %d tasks from %s", len(in.Tasks), spawner.TaskID(in.Tasks[0])))
+		seen = append(seen, fmt.Sprintf("DescribeTasks of %d tasks from %s", len(in.Tasks), spawner.ShortTaskID(in.Tasks[0])))
 	}
 	retries, events := w.http.marks()
 	for _, s := range w.servers {
 		// A request the SDK retried after its answer was lost is seen twice by the fake.
-		if n := described[s.TaskARN]; n == 0 || (n > 1 && retries == marks["retries"]) {
+		if n := described[s.TaskID]; n == 0 || (n > 1 && retries == marks["retries"]) {
 			b.Fatalf("task %s described %d times in sweep %d, want once; the sweep's calls:\n%s\nretries and transport errors so far:\n%s",
-				s.TaskARN, n, sweeps, strings.Join(seen, "\n"), events)
+				s.TaskID, n, sweeps, strings.Join(seen, "\n"), events)
 		}
 	}
 	if retries != marks["retries"] {

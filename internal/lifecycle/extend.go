@@ -14,49 +14,16 @@ import (
 const DefaultExtendDuration = 30 * time.Minute
 
 // DefaultMaxExtensions is how many times a member may extend one server
-// when Options.MaxExtensions is zero.
+// when GAMESERVER_MAX_EXTENSIONS is unset.
 const DefaultMaxExtensions = 2
 
-// findLocked returns the server whose task id (or, before its task
-// exists, creation id) is id; the caller holds m.mu.
-func (m *Manager) findLocked(id string) *entry {
-	for _, e := range m.entries {
-		if (e.srv.TaskARN != "" && e.srv.TaskID() == id) || e.id == id {
-			return e
-		}
+// control finds the ready server id that by may act on (its owner or an
+// admin), or says why not; nothing is controlled once Close was called.
+func (m *Manager) control(by spawner.Actor, id string) (*entry, spawner.Server, error) {
+	if m.closed() {
+		return nil, spawner.Server{}, &spawner.Refusal{Code: spawner.RefusedShuttingDown}
 	}
-	return nil
-}
-
-// ownedLocked finds the server id that by may act on (its owner or an
-// admin), whatever its phase, or says why not; the caller holds m.mu.
-func (m *Manager) ownedLocked(by spawner.Actor, id string) (*entry, error) {
-	e := m.findLocked(id)
-	switch {
-	case e == nil:
-		return nil, &spawner.Refusal{Code: spawner.RefusedNoServer}
-	case e.srv.Owner != by.UserID && !by.Admin:
-		return nil, &spawner.Refusal{Code: spawner.RefusedNotOwner}
-	}
-	return e, nil
-}
-
-// controlLocked finds the ready server id that by may act on (its owner or
-// an admin), or says why not; the caller holds m.mu.
-func (m *Manager) controlLocked(by spawner.Actor, id string) (*entry, error) {
-	if m.closing {
-		return nil, &spawner.Refusal{Code: spawner.RefusedShuttingDown}
-	}
-	e, err := m.ownedLocked(by, id)
-	switch {
-	case err != nil:
-		return nil, err
-	case e.ended() || e.stopBy != nil:
-		return nil, &spawner.Refusal{Code: spawner.RefusedStopping}
-	case e.phase != phaseWatched:
-		return nil, &spawner.Refusal{Code: spawner.RefusedNotReady}
-	}
-	return e, nil
+	return m.fleet.control(by, id)
 }
 
 // Extend moves the stop time of the server whose task id is id later by
@@ -71,60 +38,68 @@ func (m *Manager) controlLocked(by spawner.Actor, id string) (*entry, error) {
 // limit reached) returns a *spawner.Refusal and changes nothing; so does a
 // failed save, returned as a plain error.
 func (m *Manager) Extend(ctx context.Context, by spawner.Actor, id string) (spawner.Extension, error) {
-	m.mu.Lock()
-	e, err := m.controlLocked(by, id)
+	e, _, err := m.control(by, id)
 	if err != nil {
-		m.mu.Unlock()
 		return spawner.Extension{}, err
 	}
-	m.mu.Unlock()
-
 	// The server's records are written one at a time: a save of the
 	// watchdogs never overwrites the new stop time with the old one.
 	e.io.Lock()
 	defer e.io.Unlock()
-	m.mu.Lock()
-	if _, err := m.controlLocked(by, id); err != nil {
-		m.mu.Unlock()
+	next, limit, err := m.extension(e, by)
+	if err != nil {
 		return spawner.Extension{}, err
 	}
-	limit := max(m.cfg.MaxExtensions, 0) // negative: members may not
-	if !by.Admin && e.srv.Extensions >= limit {
-		m.mu.Unlock()
-		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedExtendLimit, Limit: limit}
-	}
-	next := e.srv
-	next.StopsAt = stopsAt(e.srv, e.game).Add(spawner.PositiveOr(e.game.ExtendDuration, DefaultExtendDuration))
-	next.RuntimeWarned = false // warned again before the new end
-	if !by.Admin {
-		next.Extensions++
-	}
-	m.mu.Unlock()
-
 	if err := m.store.Put(ctx, next); err != nil {
-		m.log.Warn("save extended server; nothing changed", "task", next.TaskARN, "by", by.UserID, "err", err)
+		m.log.Warn("save extended server; nothing changed", "task", next.TaskID, "by", by.UserID, "err", err)
 		return spawner.Extension{}, fmt.Errorf("save extended server: %w", err)
 	}
-	m.mu.Lock()
-	if e.ended() || m.entries[e.id] != e {
-		m.mu.Unlock() // a stop came first; its end deletes the record
-		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedStopping}
+	var srv spawner.Server
+	var gone <-chan struct{}
+	var ended bool
+	if !m.fleet.updateEntry(e, func(e *entry) {
+		if ended = e.ended(); !ended {
+			e.srv.StopsAt = next.StopsAt
+			e.srv.RuntimeWarned = false
+			e.srv.Extensions = next.Extensions
+			srv, gone = e.srv, e.gone
+		}
+	}) || ended {
+		return spawner.Extension{}, &spawner.Refusal{Code: spawner.RefusedStopping} // a stop came first; its end deletes the record
 	}
-	e.srv.StopsAt = next.StopsAt
-	e.srv.RuntimeWarned = false
-	e.srv.Extensions = next.Extensions
-	srv, gone := e.srv, e.gone
-	m.mu.Unlock()
 	m.poke() // the watchdog's next wake-up moved
 
 	left := -1
 	if !by.Admin {
 		left = max(limit-srv.Extensions, 0)
 	}
-	m.log.Info("server extended", "task", srv.TaskARN, "user", srv.Owner, "by", by.UserID,
+	m.log.Info("server extended", "task", srv.TaskID, "user", srv.Owner, "by", by.UserID,
 		"stops_at", srv.StopsAt.UTC().Format(time.RFC3339), "extensions", srv.Extensions)
 	m.goWorker(func() { m.tellExtended(srv, by.UserID, gone) })
 	return spawner.Extension{Server: srv, StopsAt: srv.StopsAt, Left: left}, nil
+}
+
+// extension is server e extended by by, not saved yet, and the members'
+// limit; or why it may not be, a *spawner.Refusal.
+func (m *Manager) extension(e *entry, by spawner.Actor) (next spawner.Server, limit int, err error) {
+	limit = max(m.cfg.MaxExtensions, 0)
+	err = &spawner.Refusal{Code: spawner.RefusedNoServer} // unless still in the mirror
+	m.fleet.updateEntry(e, func(e *entry) {
+		if err = e.controlRefusal(); err != nil {
+			return
+		}
+		if !by.Admin && e.srv.Extensions >= limit {
+			err = &spawner.Refusal{Code: spawner.RefusedExtendLimit, Limit: limit}
+			return
+		}
+		next = e.srv
+		next.StopsAt = e.srv.StopTime(e.game).Add(spawner.PositiveOr(e.game.ExtendDuration, DefaultExtendDuration))
+		next.RuntimeWarned = false // warned again before the new end
+		if !by.Admin {
+			next.Extensions++
+		}
+	})
+	return next, limit, err
 }
 
 // tellExtended shows srv's new stop time in its status message, says who
@@ -142,6 +117,6 @@ func (m *Manager) tellExtended(srv spawner.Server, by string, gone <-chan struct
 	}
 	m.mustSay(ctx, srv.ChannelID, msg, "extension message", gone)
 	if err := m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogExtended(srv, by, srv.StopsAt), Key: msgKey(srv, "log-extended-"+stops)}); err != nil && ctx.Err() == nil {
-		m.log.Warn("tell log channel of an extension", "task", srv.TaskARN, "err", err)
+		m.log.Warn("tell log channel of an extension", "task", srv.TaskID, "err", err)
 	}
 }

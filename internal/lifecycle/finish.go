@@ -15,7 +15,7 @@ type ending struct {
 	cause  spawner.StopCause
 	by     string                 // the member who stopped it, for CauseCommand
 	detail func(text.Lang) string // told to the owner and the log channel, each in their language
-	task   *spawner.Task          // what ECS last said, when it ended on its own
+	task   *spawner.Task          // what the runtime last said, when it ended on its own
 	err    error                  // the error behind a failure, for the logs only
 }
 
@@ -24,38 +24,25 @@ var errStopping = &spawner.Refusal{Code: spawner.RefusedStopping}
 
 // finish ends server id: stops its task, removes its records and its
 // mirror entry, tells the owner and the log channel, and schedules the
-// ticket channel's deletion. It is idempotent and safe to retry: when AWS or
-// the table fails, the entry stays with the ending remembered and each sweep
+// ticket channel's deletion. It is idempotent and safe to retry: when the
+// runtime or the table fails, the entry stays with the ending remembered and each sweep
 // tries again until it succeeds, so a task is never left running unrecorded.
 func (m *Manager) finish(ctx context.Context, id string, end ending) error {
-	m.mu.Lock()
-	e, ok := m.entries[id]
-	if !ok {
-		m.mu.Unlock()
-		return nil
+	e, srv, prevState, reply, err := m.beginEnd(id, &end)
+	if e == nil {
+		return err
 	}
-	end, ok = beginEndLocked(e, end)
-	if !ok {
-		m.mu.Unlock()
-		return errStopping
-	}
-	prevState := e.srv.State
-	e.srv.State = spawner.StateStopping
-	srv, reply := e.srv, e.reply
-	m.mu.Unlock()
-
-	log := m.log.With("creation", srv.CreationID, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
+	log := m.log.With("creation", srv.CreationID, "task", srv.TaskID, "user", srv.Owner, "channel", srv.ChannelID, "cause", string(end.cause))
 	if prevState != spawner.StateStopping {
 		m.editStatus(ctx, srv, "")
 	}
 
 	e.io.Lock()
-	err := m.release(ctx, srv, end)
+	err = m.release(ctx, srv, end)
 	e.io.Unlock()
 	if err != nil {
-		m.mu.Lock()
-		tell := endFailedLocked(e)
-		m.mu.Unlock()
+		var tell bool
+		m.fleet.updateEntry(e, func(e *entry) { tell = endFailedLocked(e) })
 		if ctx.Err() == nil {
 			log.Error("stop server; will retry", "err", err)
 			if tell {
@@ -66,27 +53,43 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		return err
 	}
 
-	m.mu.Lock()
-	m.removeLocked(id)
-	// In the same critical section: no creation of the owner's may slip
-	// in between the end of this one and its cooldown.
-	var cooldown time.Time
-	var counted bool
-	if countsWhenEnded(e, end) {
-		cooldown, counted = m.countLocked(e)
-	}
-	var until time.Time
-	if !e.byAdmin {
-		until, _ = m.cooldownLocked(srv.Owner, m.clock.Now())
-	}
-	m.mu.Unlock()
-	if counted {
-		m.saveCooldown(ctx, srv.Owner, cooldown)
-	}
+	// Its owner stopped it: their creation counts (one that reached ready
+	// counted already).
+	ownerStopped := end.cause == spawner.CauseCommand && end.by == srv.Owner
+	until := m.untrack(ctx, id, ownerStopped)
 	m.metrics.Stopped(end.cause)
 	m.announceEnd(ctx, srv, end, reply, until, log)
 	m.poke()
 	return nil
+}
+
+// beginEnd starts the end of server id (beginEndLocked), its step now
+// stopping, and returns it with a copy of its record, the step it was at
+// and the answer to its member during a creation; *end becomes the ending
+// to carry out. It returns a nil entry when id is not in the mirror (nil
+// error: nothing to do) or a finish of it is under way (errStopping).
+func (m *Manager) beginEnd(id string, end *ending) (*entry, spawner.Server, spawner.State, func(spawner.Message), error) {
+	var e *entry
+	var prevState spawner.State
+	var reply func(spawner.Message)
+	started := false
+	srv, found := m.fleet.update(id, func(x *entry) {
+		if *end, started = beginEndLocked(x, *end); !started {
+			return
+		}
+		e, prevState = x, x.srv.State
+		x.srv.State = spawner.StateStopping
+		if x.worker != nil {
+			reply = x.worker.reply
+		}
+	})
+	switch {
+	case !found:
+		return nil, srv, "", nil, nil
+	case !started:
+		return nil, srv, "", nil, errStopping
+	}
+	return e, srv, prevState, reply, nil
 }
 
 // announceEnd tells the owner (in the ticket channel, until it is closed,
@@ -106,7 +109,7 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 	log.Info("server ended")
 
 	srv.State = spawner.StateStopped
-	m.publishEnd(srv, end.cause)
+	m.feed.End(srv, m.gameOf(srv), end.cause)
 	if srv.ChannelID != "" {
 		m.editStatus(ctx, srv, "")
 		msg := spawner.Message{
@@ -135,13 +138,13 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 
 // release stops the task and deletes the records, idempotently.
 func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) error {
-	if srv.TaskARN != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
-		if err := m.tasks.StopTask(ctx, srv.TaskARN, "spawner: "+string(end.cause)); err != nil {
+	if srv.TaskID != "" && (end.task == nil || end.task.Status != spawner.TaskStopped) {
+		if err := m.tasks.StopTask(ctx, srv.TaskID, "spawner: "+string(end.cause)); err != nil {
 			return err
 		}
 	}
-	if srv.TaskARN != "" {
-		if err := m.store.Delete(ctx, srv.TaskARN); err != nil {
+	if srv.TaskID != "" {
+		if err := m.store.Delete(ctx, srv.TaskID); err != nil {
 			return err
 		}
 	}
@@ -153,22 +156,10 @@ func (m *Manager) release(ctx context.Context, srv spawner.Server, end ending) e
 	return nil
 }
 
-// closeLater deletes a ticket channel after the close delay, so its owner
-// can read why the server ended. A restart in between leaves it to the
-// start's sweep of the category. The channel returned is closed once the
-// ticket channel is deleted.
+// closeLater has the closer delete a ticket channel after the close delay
+// and wakes the loop that deletes it; see tickets.Closer.Later.
 func (m *Manager) closeLater(channelID string) <-chan struct{} {
-	done := make(chan struct{})
-	if m.cfg.TicketCloseDelay <= 0 {
-		if err := m.chat.DeleteChannel(m.ctx, channelID); err != nil && m.ctx.Err() == nil {
-			m.log.Warn("delete ticket channel", "channel", channelID, "err", err)
-		}
-		close(done)
-		return done
-	}
-	m.mu.Lock()
-	m.closes = append(m.closes, closing{channelID: channelID, at: m.clock.Now().Add(m.cfg.TicketCloseDelay), done: done})
-	m.mu.Unlock()
+	done := m.closer.Later(m.ctx, channelID)
 	m.poke()
 	return done
 }

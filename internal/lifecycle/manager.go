@@ -1,10 +1,38 @@
 // Package lifecycle is the one place that knows the rules of a game server's
 // life: who may create and stop one, the creation steps and their cleanup on
 // failure, the watchdogs that stop servers nobody plays on, and the
-// reconciliation with ECS and the table after a restart.
+// reconciliation with the runtime and the table after a restart.
 //
-// It talks to the outside world only through the small interfaces below,
-// which the adapters (discord, ecs, dynamo, mcping) satisfy.
+// A Manager composes parts that each own their state, under their own lock
+// or in one goroutine, and never hold it across I/O:
+//
+//   - the fleet (fleet.go, phase.go): the servers, each in one phase that
+//     says who may act on it;
+//   - a creation (create.go, boot.go, beat.go, progress.go): one server's
+//     way from a member's request, or a restart that found it booting, to
+//     ready, owned by one worker from start to end;
+//   - the ending (stop.go, finish.go): a server's one way out, whatever
+//     ends it;
+//   - the sweep (sweep.go, plan.go, watchdogs.go): read the runtime and the
+//     fleet, plan with a pure function, then act: runtime warnings, player
+//     checks, servers whose task ended, orphaned tasks; recovery at start
+//     reads, plans and acts the same way (recover.go);
+//   - admission (package admission): the fleet's cap, one server per
+//     member, the creation cooldowns;
+//   - the catalog (package catalog): the games offered and their templates;
+//   - the feed (package feed): what the live pages were told of each server;
+//   - the ticket closer (package tickets): the channels waiting to be deleted.
+//
+// Worlds (a world per member and name, a backup at every end of a server,
+// restore) are the next part: a package of its own beside admission and
+// the catalog, which a creation asks for the world to mount before its
+// task starts (create.go, startTask) and the ending tells to back it up
+// before the records go (finish.go, release). A wake by a login is a
+// creation started from a world rather than a command (create.go, beside
+// Create), admitted without the cooldown (package admission).
+//
+// It talks to the outside world only through the small interfaces below and
+// those of its parts, which the adapters satisfy, and in the domain's words.
 package lifecycle
 
 import (
@@ -12,32 +40,38 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"log/slog"
-	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
+	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
+	"github.com/mineral-contest/spawner/internal/lifecycle/feed"
+	"github.com/mineral-contest/spawner/internal/lifecycle/tickets"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
-// Tasks is what the lifecycle needs of ECS (and EC2 for addresses).
+// Tasks is what the lifecycle needs of the task runtime.
 type Tasks interface {
 	RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error)
-	DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error)
-	StopTask(ctx context.Context, arn, reason string) error
+	DescribeTasks(ctx context.Context, ids []string) ([]spawner.Task, error)
+	StopTask(ctx context.Context, id, reason string) error
 	ListOwnedTasks(ctx context.Context) ([]spawner.Task, error)
-	Address(ctx context.Context, task spawner.Task) (string, error)
+	// Address is "host:port" where players reach port, a port the game
+	// listens on, of the running task (only its ID is read). It fails
+	// while the task has no address yet, with an error wrapping
+	// spawner.ErrNoPublicIP when it will never have one players can reach.
+	Address(ctx context.Context, task spawner.Task, port int) (string, error)
 }
 
 // Store is the table of servers, the truth the mirror is loaded from.
 type Store interface {
 	// LoadAll reads the whole table at once: its servers, and its game
-	// templates and cooldowns (which Recover reads only when Games and
-	// Cooldowns are set), with a problem for each record it could not read.
+	// templates and cooldowns (which Recover gives the catalog and
+	// admission only when Games and Cooldowns are set), with a problem
+	// for each record it could not read.
 	LoadAll(ctx context.Context) (spawner.Snapshot, error)
 	Put(ctx context.Context, s spawner.Server) error
 	Delete(ctx context.Context, key string) error
@@ -49,7 +83,7 @@ type Pinger interface {
 	Ping(ctx context.Context, proto spawner.Protocol, addr string) (spawner.Ping, error)
 }
 
-// Chat is what the lifecycle says and does on Discord.
+// Chat is what the lifecycle says and does in the community's chat.
 type Chat interface {
 	CreateTicket(ctx context.Context, t spawner.Ticket) (channelID string, err error)
 	Send(ctx context.Context, channelID string, m spawner.Message) (messageID string, err error)
@@ -75,35 +109,35 @@ type Metrics interface {
 	Pinged(d time.Duration, err error)
 }
 
-// Default settings, used when the matching Options field is zero.
+// Default settings. A zero Options field takes its default, unless the
+// field says what zero means (the same as in the variable it comes from).
 const (
 	// DefaultPollInterval is how often the booting servers' tasks are
 	// described (all in one call) and each booting server pinged.
 	DefaultPollInterval = time.Second
-	// DefaultSweepInterval is the time between two ECS sweeps when the
-	// default game sets no CheckInterval.
+	// DefaultSweepInterval is the time between two sweeps of the runtime
+	// when the default game sets no CheckInterval.
 	DefaultSweepInterval = 5 * time.Minute
 	// DefaultPingConcurrency bounds the pings and stops of one watchdog pass.
 	DefaultPingConcurrency = 64
 	// DefaultOrphanGrace is how old an owned task with no record must be
-	// before a sweep stops it, so a creation between its RunTask and its
-	// record is never mistaken for an orphan.
+	// before a sweep stops it, so a creation between its task's start and
+	// its record is never mistaken for an orphan.
 	DefaultOrphanGrace = 2 * time.Minute
 	// DefaultOrphanStopConcurrency bounds the StopTask calls for orphans in flight at once.
 	DefaultOrphanStopConcurrency = 8
 	// DefaultPingTimeout caps one watchdog ping (it is also at most half
 	// the game's CheckInterval). The pinger's own timeout should not be shorter.
 	DefaultPingTimeout = 10 * time.Second
-	// DefaultCreateCooldown is the time a member waits between two
-	// creations that counted (cooldown.go).
-	DefaultCreateCooldown = 2 * time.Minute
 	// DefaultMaxBackoff caps the wait between two tries of a failing
 	// background step (a sweep, a message a member must read).
 	DefaultMaxBackoff = 5 * time.Minute
 )
 
 // Options are the Manager's settings and the adapters it talks to. Zero
-// durations and bounds take the Default... values above.
+// durations and bounds take the Default... values above, except
+// CreateCooldown and MaxExtensions, whose zero means none, as in their
+// variables.
 type Options struct {
 	// Catalog is the games offered at start, the default game first; the
 	// stored templates (Games) are added to it by Recover.
@@ -126,13 +160,13 @@ type Options struct {
 	// PingTimeout caps one watchdog ping.
 	PingTimeout time.Duration
 	// CreateCooldown is the time a member (not an admin) must wait after
-	// a creation that counted before the next (cooldown.go); negative
-	// disables it.
+	// a creation that counted before the next (package admission); zero:
+	// no cooldown.
 	CreateCooldown time.Duration
 	// MaxBackoff caps the wait between two tries of a failing background step.
 	MaxBackoff time.Duration
 	// MaxExtensions is how many times a member may extend one server
-	// (admins: no limit); negative: members may not.
+	// (admins: no limit); zero: members may not.
 	MaxExtensions int
 	// RCON runs /server op's command in games that have RCON; nil: none can.
 	RCON RCON
@@ -144,21 +178,21 @@ type Options struct {
 	Store Store
 	// Cooldowns keeps the creation cooldowns across restarts; nil: they
 	// live in memory only.
-	Cooldowns Cooldowns
+	Cooldowns admission.Cooldowns
 	// Games keeps the game templates; nil: /game add is refused and only
 	// Catalog is offered.
-	Games Games
+	Games catalog.Store
 	// GameChecker, when set, is the runtime's check of a template at /game add.
-	GameChecker GameChecker
+	GameChecker catalog.Checker
 	Pinger      Pinger
 	Chat        Chat
 	Clock       Clock        // RealClock when nil
 	Log         *slog.Logger // slog.Default() when nil
 	Metrics     Metrics      // none when nil
-	Events      Events       // the web feed; none when nil
+	Events      feed.Events  // the web feed; none when nil
 	Links       Links        // links to the web pages in status messages; none when nil
 	// Alerts is told, beside the log channel, of the failures admins
-	// should hear of outside Discord (alert.go); none when nil.
+	// should hear of outside the chat (alert.go); none when nil.
 	Alerts Alerts
 }
 
@@ -167,9 +201,7 @@ func (o Options) withDefaults() Options {
 	o.PollInterval = cmp.Or(o.PollInterval, DefaultPollInterval)
 	o.OrphanGrace = cmp.Or(o.OrphanGrace, DefaultOrphanGrace)
 	o.PingTimeout = cmp.Or(o.PingTimeout, DefaultPingTimeout)
-	o.CreateCooldown = cmp.Or(o.CreateCooldown, DefaultCreateCooldown)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, DefaultMaxBackoff)
-	o.MaxExtensions = cmp.Or(o.MaxExtensions, DefaultMaxExtensions)
 	o.PingConcurrency = spawner.PositiveOr(o.PingConcurrency, DefaultPingConcurrency)
 	if o.Limits == (spawner.Limits{}) {
 		o.Limits = spawner.DefaultLimits()
@@ -187,10 +219,10 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Manager runs the fleet. Create, Stop and Servers are safe for concurrent
-// use; Recover must complete before Create accepts requests; Run drives the
-// watchdogs until its context ends; Close ends every worker the Manager
-// started and waits for them.
+// Manager runs the fleet. Create, Stop, Servers and the other requests are
+// safe for concurrent use; Recover must complete before Create accepts
+// requests; Run drives the sweep until its context ends; Close ends every
+// worker the Manager started and waits for them.
 type Manager struct {
 	cfg     Options
 	tasks   Tasks
@@ -201,99 +233,22 @@ type Manager struct {
 	log     *slog.Logger
 	metrics Metrics
 	rcon    RCON
-	games   Games
-	checker GameChecker
-	// cooldowns keeps lastCreate in the table (cooldown.go); may be nil.
-	cooldowns Cooldowns
 
-	catMu   sync.RWMutex
-	catalog spawner.Catalog // copied on write: a snapshot never changes
-	gamesMu sync.Mutex      // serialises the changes of stored templates
+	// The parts, each the owner of its state.
+	fleet     *fleet               // the servers and their phases
+	admission *admission.Admission // the fleet's cap, one server per member, the cooldowns
+	catalog   *catalog.Catalog     // the games offered and kept
+	feed      *feed.Feed           // what the live pages were told of each server
+	closer    *tickets.Closer      // the ticket channels waiting for their close delay
+	beat      *beat                // the booting servers' shared description (beat.go)
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
 	ctx       context.Context
 	cancel    context.CancelFunc
 	recovered atomic.Bool
-
-	mu         sync.Mutex
-	closing    bool                 // Close was called: no new workers
-	entries    map[string]*entry    // by CreationID (or TaskARN for the original bot's records)
-	closes     []closing            // ticket channels to delete later
-	lastCreate map[string]time.Time // member → when their last creation that counted was asked for (cooldown.go)
-	wake       chan struct{}
-	workers    sync.WaitGroup
-	notes      sync.Map   // creation id → *progressNotes (progress.go)
-	round      *bootRound // the booting beat's last DescribeTasks (booting.go)
-
-	// badTemplates holds the malformed templates already reported, so
-	// a Recover retried at start reports each once (games.go).
-	badTemplates sync.Map
-	// kept holds the games parsed from the templates servers keep in their
-	// records (gameOf), by template text: parsed once, not at every
-	// status edit or watchdog check.
-	kept sync.Map
-}
-
-// entry is a server in the mirror and what the watchdogs know of it. Its
-// phase, end, stopBy, endTold and unsaved change only through phase.go.
-type entry struct {
-	id   string
-	srv  spawner.Server
-	game spawner.Game
-
-	phase     phase
-	end       *ending        // the end decided (phaseEnding, phaseEndWanted)
-	stopBy    *spawner.Actor // /server stop asked in phaseCreating: the worker ends it
-	endTold   bool           // the log channel was told the end is being retried
-	unsaved   bool           // the record in the table is behind the mirror
-	nextCheck time.Time
-	// hostPorts maps the game's ports to the host's under the Docker
-	// runtime (Task.Ports), from the task's last description; nil on ECS.
-	hostPorts map[int]int
-	spotTold  bool // the owner was told Fargate Spot is reclaiming the server (spot.go)
-	// looking is true while a worker asks the runtime about a change of
-	// the task (changes.go); lookAgain asks it to look once more, for the
-	// latest change, hint.
-	looking, lookAgain bool
-	hint               spawner.Task
-
-	byAdmin  bool                  // an admin asked for it: it starts no cooldown
-	counted  bool                  // it counted toward its owner's cooldown (cooldown.go)
-	reply    func(spawner.Message) // the member's ephemeral answer, during creation
-	gone     chan struct{}         // closed when the entry leaves the mirror
-	failed   chan struct{}         // closed when a finish of it first fails (endFailedLocked)
-	nudge    chan struct{}         // wakes the creation worker before its next poll
-	answered <-chan struct{}       // closed once the member was answered (may be nil)
-	io       sync.Mutex            // serialises the writes of the server's records
-	feed     feedSeen              // what the web feed was told (events.go)
-}
-
-func newEntry(id string, srv spawner.Server, game spawner.Game, p phase) *entry {
-	return &entry{id: id, srv: srv, game: game, phase: p, gone: make(chan struct{}), failed: make(chan struct{}), nudge: make(chan struct{}, 1)}
-}
-
-// nudgeWorker wakes e's creation worker before its next poll; a wake-up
-// already waiting is enough.
-func (e *entry) nudgeWorker() {
-	select {
-	case e.nudge <- struct{}{}:
-	default:
-	}
-}
-
-// remove drops entry id from the mirror; the caller holds m.mu.
-func (m *Manager) removeLocked(id string) {
-	if e, ok := m.entries[id]; ok {
-		delete(m.entries, id)
-		close(e.gone)
-	}
-}
-
-type closing struct {
-	channelID string
-	at        time.Time
-	done      chan struct{} // closed once the channel is deleted
+	workers   workers
+	wake      chan struct{} // wakes Run's loop before its next event
 }
 
 // New returns a Manager with o's settings. It starts nothing: Recover,
@@ -301,13 +256,21 @@ type closing struct {
 func New(o Options) *Manager {
 	o = o.withDefaults()
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Manager{
-		cfg: o, games: o.Games, checker: o.GameChecker, cooldowns: o.Cooldowns, catalog: slices.Clone(o.Catalog), tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat, clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
-		ctx: ctx, cancel: cancel,
-		entries:    make(map[string]*entry),
-		lastCreate: make(map[string]time.Time),
-		wake:       make(chan struct{}, 1),
+	games := catalog.New(o.Catalog, o.Games, o.GameChecker, o.Limits)
+	m := &Manager{
+		cfg: o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat,
+		clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		fleet:     newFleet(),
+		admission: admission.New(o.MaxServers, o.CreateCooldown, o.Cooldowns, o.Log),
+		catalog:   games,
+		feed:      feed.New(o.Events, o.Clock.Now),
+		// A delete that fails is tried again at the next sweep.
+		closer: tickets.New(o.Chat, o.Log, o.Clock.Now, o.TicketCloseDelay, sweepInterval(games.Default())),
+		ctx:    ctx, cancel: cancel,
+		wake: make(chan struct{}, 1),
 	}
+	m.beat = &beat{every: o.PollInterval, tasks: o.Tasks, booting: m.fleet.bootingTasks}
+	return m
 }
 
 // Close refuses new creations, ends every worker the Manager started
@@ -315,217 +278,87 @@ func New(o Options) *Manager {
 // they were) and waits for them. Servers keep running and recorded. Close
 // is idempotent.
 func (m *Manager) Close() error {
-	m.mu.Lock()
-	m.closing = true
-	m.mu.Unlock()
+	m.workers.close()
 	m.cancel()
-	m.workers.Wait()
+	m.workers.wait()
 	return nil
 }
 
-// goWorker runs f in a goroutine Close waits for, unless Close was called.
-func (m *Manager) goWorker(f func()) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if m.closing {
-		return
+// Wait blocks until every worker the Manager started has returned.
+func (m *Manager) Wait() { m.workers.wait() }
+
+// closed reports whether Close was called.
+func (m *Manager) closed() bool { return m.ctx.Err() != nil }
+
+// workers are the goroutines the Manager starts: creations, the messages
+// a member must read, the looks at a task's change. Close refuses new ones
+// and waits for those running.
+type workers struct {
+	mu      sync.Mutex
+	closing bool
+	running sync.WaitGroup
+}
+
+// run runs f in a goroutine Close waits for, and reports whether it did:
+// not once Close was called.
+func (w *workers) run(f func()) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closing {
+		return false
 	}
-	m.workers.Add(1)
+	w.running.Add(1)
 	go func() {
-		defer m.workers.Done()
+		defer w.running.Done()
 		f()
 	}()
+	return true
 }
 
-type nopMetrics struct{}
-
-func (nopMetrics) Created(string)              {}
-func (nopMetrics) Stopped(spawner.StopCause)   {}
-func (nopMetrics) Warned(string)               {}
-func (nopMetrics) Pinged(time.Duration, error) {}
-
-// Create checks req against the rules and, when accepted, starts the
-// creation in the background and returns nil at once. A refused request
-// returns a *spawner.Refusal and changes nothing. Create does no I/O.
-func (m *Manager) Create(req spawner.CreateRequest) error {
-	if !m.recovered.Load() || m.ctx.Err() != nil {
-		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
-	}
-	game, ok := m.Catalog().Lookup(req.Game)
-	if !ok {
-		return &spawner.Refusal{Code: spawner.RefusedUnknownGame, Name: req.Game}
-	}
-	variant, ok := game.Variant(req.Variant)
-	if len(game.Variants) == 0 && req.Variant == "" {
-		variant, ok = spawner.Variant{}, true // a game without variants
-	}
-	if !ok {
-		return &spawner.Refusal{Code: spawner.RefusedUnknownVariant, Name: req.Variant}
-	}
-	now := m.clock.Now()
-	e := newEntry(newID(16), spawner.Server{
-		Game:      game.Name,
-		Variant:   variant.Name,
-		Owner:     req.Owner,
-		Port:      game.Port,
-		Locale:    req.Locale,
-		State:     spawner.StateRequested,
-		CreatedAt: now,
-		// Its rules, kept across restarts whatever becomes of the template.
-		GameTemplate: game.Template,
-	}, game, phaseCreating)
-	e.reply = req.Reply
-	e.answered = req.Answered
-	e.byAdmin = req.Admin
-	if game.TokenEnv != "" {
-		e.srv.Token = newID(12)
-	}
-	e.srv.RCONPassword = rconPassword(game)
-	e.srv.CreationID = e.id
-
-	m.mu.Lock()
-	if err := m.admitLocked(req, now); err != nil {
-		m.mu.Unlock()
-		return err
-	}
-	m.entries[e.id] = e
-	m.workers.Add(1)
-	m.mu.Unlock()
-
-	m.log.Info("creation accepted", "creation", e.id, "user", req.Owner, "game", game.Name, "variant", variant.Name)
-	m.metrics.Created(game.Name)
-	go func() {
-		defer m.workers.Done()
-		m.create(e.id)
-	}()
-	return nil
+func (w *workers) close() {
+	w.mu.Lock()
+	w.closing = true
+	w.mu.Unlock()
 }
 
-// admitLocked applies the fleet's limits to req; the caller holds m.mu.
-func (m *Manager) admitLocked(req spawner.CreateRequest, now time.Time) error {
-	if m.closing {
-		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
-	}
-	if !req.Admin {
-		for _, o := range m.entries {
-			if o.srv.Owner == req.Owner {
-				return &spawner.Refusal{Code: spawner.RefusedBusy}
-			}
-		}
-		if until, ok := m.cooldownLocked(req.Owner, now); ok {
-			return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
-		}
-	}
-	if len(m.entries) >= m.cfg.MaxServers {
-		return &spawner.Refusal{Code: spawner.RefusedCap, Limit: m.cfg.MaxServers}
-	}
-	return nil
+func (w *workers) wait() { w.running.Wait() }
+
+// goWorker runs f in a worker, unless Close was called.
+func (m *Manager) goWorker(f func()) { m.workers.run(f) }
+
+// track puts e in the fleet and has the feed follow it; admission gave it
+// its place first.
+func (m *Manager) track(e *entry) {
+	m.fleet.add(e)
+	m.feed.Follow(e.id)
 }
 
-// Stop stops the server whose task id is taskID on behalf of by: its owner
-// or an admin. It returns once the task is stopped and the record removed
-// (the channel goes after the close delay), or a *spawner.Refusal, or the
-// error that kept it from stopping (a retry is then scheduled).
-func (m *Manager) Stop(ctx context.Context, by spawner.Actor, taskID string) (spawner.Server, error) {
-	m.mu.Lock()
-	e, err := m.ownedLocked(by, taskID)
-	if err != nil {
-		m.mu.Unlock()
-		return spawner.Server{}, err
-	}
-	srv := e.srv
-	creating, ok := askStopLocked(e, by)
-	m.mu.Unlock()
-	if !ok {
-		return spawner.Server{}, &spawner.Refusal{Code: spawner.RefusedStopping}
-	}
-	if !creating {
-		err := m.finish(ctx, e.id, ending{cause: spawner.CauseCommand, by: by.UserID})
-		return srv, err
-	}
-	// The creation worker owns the server until it is ready; it ends it at
-	// its next step, never longer than one poll away.
-	e.nudgeWorker()
-	m.log.Info("stop asked during creation", "creation", e.id, "task", srv.TaskARN, "by", by.UserID)
-	// Its end may fail (AWS or the table down): the member is then told,
-	// as for a watched server, while the sweep retries it.
-	select {
-	case <-e.gone:
-		return srv, nil
-	case <-e.failed:
-		return srv, errEndRetried
-	case <-ctx.Done():
-		return srv, ctx.Err()
-	}
+// untrack takes server id out of the fleet, the feed and admission. When
+// its owner stopped it (ownerStopped), its creation counts toward their
+// cooldown. It returns until when the owner's cooldown refuses them a
+// creation (zero: none).
+func (m *Manager) untrack(ctx context.Context, id string, ownerStopped bool) time.Time {
+	m.fleet.remove(id)
+	m.feed.Forget(id)
+	return m.admission.Leave(ctx, id, ownerStopped, m.clock.Now())
 }
-
-// errEndRetried is Stop's answer when the end of a server stopped during
-// its creation failed: the sweep retries it.
-var errEndRetried = errors.New("stop server: failed; the sweep retries it")
 
 // Servers returns the servers by visible to who: every server for an admin,
 // their own for anyone else, oldest first.
-func (m *Manager) Servers(who spawner.Actor) []spawner.Server {
-	m.mu.Lock()
-	out := make([]spawner.Server, 0, len(m.entries))
-	for _, e := range m.entries {
-		if who.Admin || e.srv.Owner == who.UserID {
-			out = append(out, e.srv)
-		}
-	}
-	m.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.Before(out[j].CreatedAt)
-		}
-		return out[i].CreationID < out[j].CreationID
-	})
-	return out
-}
+func (m *Manager) Servers(who spawner.Actor) []spawner.Server { return m.fleet.servers(who) }
 
 // StopsAt is when the runtime watchdog stops s: s.StopsAt when set (moved
 // by /server extend), else its creation time plus its game's MaxDuration.
 func (m *Manager) StopsAt(s spawner.Server) time.Time {
-	return stopsAt(s, m.gameOf(s))
+	return s.StopTime(m.gameOf(s))
 }
 
-func stopsAt(s spawner.Server, g spawner.Game) time.Time {
-	if !s.StopsAt.IsZero() {
-		return s.StopsAt
-	}
-	return s.CreatedAt.Add(g.MaxDuration)
-}
-
-// Wait blocks until every worker the Manager started has returned.
-func (m *Manager) Wait() { m.workers.Wait() }
-
+// poke wakes Run's loop: something is due sooner than it planned.
 func (m *Manager) poke() {
 	select {
 	case m.wake <- struct{}{}:
 	default:
 	}
-}
-
-func (m *Manager) get(id string) (*entry, spawner.Server, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.entries[id]
-	if !ok {
-		return nil, spawner.Server{}, false
-	}
-	return e, e.srv, true
-}
-
-// update changes the mirror's copy of a server under the lock and returns the result.
-func (m *Manager) update(id string, f func(e *entry)) (spawner.Server, bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	e, ok := m.entries[id]
-	if !ok {
-		return spawner.Server{}, false
-	}
-	f(e)
-	return e.srv, true
 }
 
 func (m *Manager) lang(s spawner.Server) text.Lang {
@@ -553,3 +386,10 @@ func (RealClock) Now() time.Time { return time.Now() }
 
 // After returns time.After(d).
 func (RealClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
+type nopMetrics struct{}
+
+func (nopMetrics) Created(string)              {}
+func (nopMetrics) Stopped(spawner.StopCause)   {}
+func (nopMetrics) Warned(string)               {}
+func (nopMetrics) Pinged(time.Duration, error) {}

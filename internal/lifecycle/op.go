@@ -61,13 +61,7 @@ func taskEnv(g spawner.Game, v spawner.Variant, s spawner.Server) map[string]str
 // an error; a refused password wraps spawner.ErrRCONAuth. The password is
 // never logged nor returned.
 func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (string, error) {
-	m.mu.Lock()
-	e, err := m.ownedLocked(by, id)
-	var game spawner.Game
-	if e != nil {
-		game = e.game
-	}
-	m.mu.Unlock()
+	_, _, game, err := m.fleet.owned(by, id)
 	switch {
 	case err != nil:
 		return "", err
@@ -77,13 +71,7 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 	if err := spawner.ValidPlayerName(player); err != nil {
 		return "", &spawner.Refusal{Code: spawner.RefusedPlayerName, Name: player}
 	}
-	m.mu.Lock()
-	e, err = m.controlLocked(by, id)
-	var srv spawner.Server
-	if e != nil {
-		srv = e.srv
-	}
-	m.mu.Unlock()
+	_, srv, err := m.control(by, id)
 	if err != nil {
 		return "", err
 	}
@@ -94,7 +82,7 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 	ctx, cancel := context.WithTimeout(ctx, DefaultRCONTimeout)
 	defer cancel()
 	addr, err := m.rconAddr(ctx, srv, game)
-	log := m.log.With("task", srv.TaskARN, "user", srv.Owner, "by", by.UserID, "rcon", addr)
+	log := m.log.With("task", srv.TaskID, "user", srv.Owner, "by", by.UserID, "rcon", addr)
 	if err != nil {
 		log.Warn("op through RCON: no address", "player", player, "err", err)
 		return "", fmt.Errorf("op %s: %w", player, err)
@@ -109,10 +97,10 @@ func (m *Manager) Op(ctx context.Context, by spawner.Actor, id, player string) (
 }
 
 // PrivateAddresser is a Tasks whose ports only the bot may use (RCON) are
-// reached at another address than the one players use: Docker publishes
-// them on a private host address. Without it, a game's port is reached at
-// the server's address (ECS, where the security group opens RCON to the
-// bot alone).
+// reached at another address than the one players use: a runtime that
+// publishes them on a private host address. Without it, a game's port is
+// reached where the runtime's Address says (a runtime whose network opens
+// RCON to the bot alone).
 type PrivateAddresser interface {
 	// PrivateAddress is "host:port" where the bot reaches TCP port port of
 	// task t.
@@ -120,34 +108,38 @@ type PrivateAddresser interface {
 }
 
 // rconAddr is where the bot reaches the RCON of srv. Under a runtime with
-// private addresses (Docker) it is the runtime's private address of the
-// port, and an error when it has none: the password is never sent to the
-// players' address there. Otherwise it is the server's address and the
-// game's RCON port, or the host port the runtime mapped it to.
+// private addresses it is the runtime's private address of the port, and
+// an error when it has none: the password is never sent to the players'
+// address there. Otherwise it is the runtime's address of the game's RCON
+// port, or, when the runtime cannot say, that port on the server's address.
 func (m *Manager) rconAddr(ctx context.Context, srv spawner.Server, game spawner.Game) (string, error) {
 	port := game.RCON.Port
 	pa, private := m.tasks.(PrivateAddresser)
-	if srv.TaskARN != "" {
-		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskARN})
-		t, found := taskByARN(tasks, srv.TaskARN)
-		switch {
-		case private && err != nil:
-			return "", fmt.Errorf("describe task for its RCON address: %w", err)
-		case private && !found:
-			return "", errors.New("describe task for its RCON address: the task is gone")
-		case private:
-			addr, err := pa.PrivateAddress(ctx, t, port)
-			if err != nil {
-				return "", fmt.Errorf("RCON address: %w", err)
-			}
-			return addr, nil
-		case err == nil && found && t.Ports[port] != 0:
-			port = t.Ports[port]
-		case err != nil && ctx.Err() == nil:
-			m.log.Warn("describe task for its RCON port; using the game's", "task", srv.TaskARN, "err", err)
-		}
-	} else if private {
+	switch {
+	case private && srv.TaskID == "":
 		return "", errors.New("RCON address: the server has no task")
+	case private:
+		tasks, err := m.tasks.DescribeTasks(ctx, []string{srv.TaskID})
+		t, found := taskByID(tasks, srv.TaskID)
+		switch {
+		case err != nil:
+			return "", fmt.Errorf("describe task for its RCON address: %w", err)
+		case !found:
+			return "", errors.New("describe task for its RCON address: the task is gone")
+		}
+		addr, err := pa.PrivateAddress(ctx, t, port)
+		if err != nil {
+			return "", fmt.Errorf("RCON address: %w", err)
+		}
+		return addr, nil
+	case srv.TaskID != "":
+		addr, err := m.tasks.Address(ctx, spawner.Task{ID: srv.TaskID}, port)
+		if err == nil {
+			return addr, nil
+		}
+		if ctx.Err() == nil {
+			m.log.Warn("the task's RCON address; using the game's port on the server's address", "task", srv.TaskID, "err", err)
+		}
 	}
 	return net.JoinHostPort(srv.Address, strconv.Itoa(port)), nil
 }

@@ -4,7 +4,7 @@ import "github.com/mineral-contest/spawner/internal/spawner"
 
 // A server in the mirror is in exactly one phase, which says who may act
 // on it. Every change of phase is a function of this file, called with
-// m.mu held.
+// the fleet's lock held (fleet.update).
 //
 //	creating ──handOver──▶ watched
 //	   │                     │
@@ -18,8 +18,9 @@ import "github.com/mineral-contest/spawner/internal/spawner"
 type phase int
 
 const (
-	// phaseCreating: a creation worker (or, after a restart, a boot
-	// worker) owns the server until it is ready or ended.
+	// phaseCreating: its creation (create.go), started by Create or by a
+	// restart that found it booting, owns the server until it is ready
+	// or ended.
 	phaseCreating phase = iota + 1
 	// phaseWatched: ready; the watchdogs and the sweep own it.
 	phaseWatched
@@ -55,8 +56,21 @@ func handOverLocked(e *entry) *spawner.Actor {
 		return nil
 	}
 	e.phase = phaseWatched
-	e.reply = nil
+	e.worker = nil
 	return e.stopBy
+}
+
+// controlRefusal says why a member may not act on e now (/server extend,
+// /server op): it must be ready, with no end decided nor stop asked; nil
+// when they may.
+func (e *entry) controlRefusal() error {
+	switch {
+	case e.ended() || e.stopBy != nil:
+		return &spawner.Refusal{Code: spawner.RefusedStopping}
+	case e.phase != phaseWatched:
+		return &spawner.Refusal{Code: spawner.RefusedNotReady}
+	}
+	return nil
 }
 
 // askStopLocked records a /server stop by by. It returns creating when the

@@ -8,17 +8,23 @@ import (
 )
 
 // ProgressInterval is the least time between two edits of a status message
-// for progress notes, so a pull's progress does not flood Discord.
+// for progress notes, so a pull's progress does not flood the chat.
 const ProgressInterval = 2 * time.Second
 
-// progressNotes is what Progress remembers of one creation.
+// progressNotes is what Progress remembers of one creation; the creation
+// holds them.
 type progressNotes struct {
-	mu        sync.Mutex            // held while the status message is edited for a note
+	mu        sync.Mutex            // guards the fields below, never held across an edit
 	last      time.Time             // when a note was last shown
 	pending   *spawner.PullProgress // the latest note not shown yet
 	scheduled bool                  // a worker shows pending once the interval is over
 	done      bool                  // the step is over: no note is shown any more
-	stop      chan struct{}
+	stop      chan struct{}         // closed when done
+
+	// edit is held across the edit of a note, and only that: notes are
+	// shown one at a time, in order, and endProgress waits for the one
+	// under way, as entry.io orders a server's records.
+	edit sync.Mutex
 }
 
 // Progress shows an image pull's progress under the steps of the status
@@ -29,78 +35,88 @@ type progressNotes struct {
 // creation that is not starting its task is left alone.
 //
 // It is safe for concurrent use and may be called from the runtime's
-// RunTask (docker.Config.OnPull); it blocks at most for one edit.
+// RunTask (its pull hook); it blocks at most for one edit.
 func (m *Manager) Progress(creationID string, note spawner.PullProgress) {
-	m.mu.Lock()
-	e, ok := m.entries[creationID]
-	starting := ok && e.phase == phaseCreating && e.srv.TaskARN == ""
-	m.mu.Unlock()
-	if !starting {
-		return
+	if c := m.fleet.starting(creationID); c != nil {
+		c.progress(note)
 	}
-	v, _ := m.notes.LoadOrStore(creationID, &progressNotes{stop: make(chan struct{})})
-	p := v.(*progressNotes)
+}
+
+// progress shows note now, or once the interval since the last is over.
+func (c *creation) progress(note spawner.PullProgress) {
+	p := &c.notes
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.done {
+		p.mu.Unlock()
 		return
 	}
-	now := m.clock.Now()
+	now := c.m.clock.Now()
 	if wait := ProgressInterval - now.Sub(p.last); wait > 0 && !p.last.IsZero() {
 		p.pending = &note
 		if !p.scheduled {
 			p.scheduled = true
-			m.goWorker(func() { m.showPending(creationID, p, wait) })
+			c.m.goWorker(func() { c.showPending(wait) })
 		}
+		p.mu.Unlock()
 		return
 	}
 	p.last, p.pending = now, nil
-	m.showNote(creationID, note)
+	p.mu.Unlock()
+	c.show(note)
 }
 
-// showPending shows p's pending note after wait, unless the step ended.
-func (m *Manager) showPending(id string, p *progressNotes, wait time.Duration) {
+// showPending shows the pending note after wait, unless the step ended.
+func (c *creation) showPending(wait time.Duration) {
+	p := &c.notes
 	select {
-	case <-m.clock.After(wait):
+	case <-c.m.clock.After(wait):
 	case <-p.stop:
 		return
-	case <-m.ctx.Done():
+	case <-c.m.ctx.Done():
 		return
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	p.scheduled = false
 	if p.done || p.pending == nil {
+		p.mu.Unlock()
 		return
 	}
 	note := *p.pending
-	p.last, p.pending = m.clock.Now(), nil
-	m.showNote(id, note)
+	p.last, p.pending = c.m.clock.Now(), nil
+	p.mu.Unlock()
+	c.show(note)
 }
 
-// showNote edits the creation's status message with note, in the
-// ticket's language; the caller holds the notes' lock.
-func (m *Manager) showNote(id string, note spawner.PullProgress) {
-	_, srv, ok := m.get(id)
+// show edits the creation's status message with note, in the ticket's
+// language, unless the step ended meanwhile.
+func (c *creation) show(note spawner.PullProgress) {
+	p := &c.notes
+	p.edit.Lock()
+	defer p.edit.Unlock()
+	p.mu.Lock()
+	done := p.done
+	p.mu.Unlock()
+	if done {
+		return
+	}
+	_, srv, ok := c.m.fleet.get(c.id)
 	if !ok {
 		return
 	}
-	m.editStatus(m.ctx, srv, m.lang(srv).Pull(note))
+	c.m.editStatus(c.m.ctx, srv, c.m.lang(srv).Pull(note))
 }
 
-// endProgress ends the notes of creation id: once it returns, no note is
+// endProgress ends the creation's notes: once it returns, no note is
 // shown any more (an edit under way has finished), so the steps that
 // follow are never overwritten by a late one.
-func (m *Manager) endProgress(id string) {
-	v, ok := m.notes.LoadAndDelete(id)
-	if !ok {
-		return
-	}
-	p := v.(*progressNotes)
+func (c *creation) endProgress() {
+	p := &c.notes
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if !p.done {
 		p.done = true
 		close(p.stop)
 	}
+	p.mu.Unlock()
+	p.edit.Lock() // the edit under way, if any, is over
+	p.edit.Unlock()
 }

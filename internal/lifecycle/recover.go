@@ -8,8 +8,8 @@ import (
 )
 
 // Recover reads the table once (Store.LoadAll: servers, game templates and
-// cooldowns) into the mirror and reconciles it with ECS and the ticket
-// category, then lets Create accept requests. Every server recorded
+// cooldowns) into the mirror and reconciles it with the runtime and the
+// ticket category, then lets Create accept requests. Every server recorded
 // carries on (its watchdogs counting from its stored creation time); a
 // creation interrupted before its task existed is cleaned up and its owner
 // told; one whose task had started is adopted, never started twice; a record
@@ -18,9 +18,9 @@ import (
 // names is deleted; the members' creation cooldowns are restored (those
 // over are removed). Malformed table items are reported and skipped.
 //
-// Recover returns an error, and changes nothing, when the table or ECS
-// cannot be read: the caller retries. The workers it starts (servers still
-// booting) are the Manager's: Close waits for them.
+// Recover returns an error, and changes nothing, when the table or the
+// runtime cannot be read: the caller retries. The workers it starts
+// (servers still booting) are the Manager's: Close waits for them.
 func (m *Manager) Recover(ctx context.Context) error {
 	table, err := m.store.LoadAll(ctx)
 	if err != nil {
@@ -31,7 +31,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	m.loadCooldowns(ctx, table.Cooldowns)
+	m.admission.Load(ctx, table.Cooldowns, m.clock.Now())
 	p := planRecovery(in)
 	m.actRecovery(ctx, p, table.Problems)
 	return nil
@@ -46,14 +46,14 @@ func (m *Manager) readWorld(ctx context.Context, records []spawner.Server) (obse
 		return observed{}, fmt.Errorf("list owned tasks: %w", err)
 	}
 	in := observed{records: records, owned: owned, recorded: make(map[string]spawner.Task)}
-	ownedARN := make(map[string]bool, len(owned))
+	ownedIDs := make(map[string]bool, len(owned))
 	for _, t := range owned {
-		ownedARN[t.ARN] = true
+		ownedIDs[t.ID] = true
 	}
 	var describe []string
 	for _, r := range records {
-		if r.TaskARN != "" && !ownedARN[r.TaskARN] {
-			describe = append(describe, r.TaskARN)
+		if r.TaskID != "" && !ownedIDs[r.TaskID] {
+			describe = append(describe, r.TaskID)
 		}
 	}
 	if len(describe) > 0 {
@@ -62,7 +62,7 @@ func (m *Manager) readWorld(ctx context.Context, records []spawner.Server) (obse
 			return observed{}, fmt.Errorf("describe recorded tasks: %w", err)
 		}
 		for _, t := range ts {
-			in.recorded[t.ARN] = t
+			in.recorded[t.ID] = t
 		}
 	}
 	if in.channels, err = m.chat.CategoryChannels(ctx); err != nil {
@@ -78,19 +78,18 @@ func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []er
 		m.log.Warn("skipped malformed table item", "problem", pr.Error())
 		_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogBadRecord(pr.Error()), Key: "bad-record/" + pr.Error()})
 	}
-	var resume, ended []string
-	m.mu.Lock()
+	var resume []*creation
+	var ended []string
 	for _, s := range p.servers {
-		id, ok := m.mirrorLocked(s)
+		e, ok := m.mirror(s)
 		switch {
 		case !ok:
-		case s.verdict == verdictAdopt || s.verdict == verdictResume:
-			resume = append(resume, id)
+		case e.worker != nil:
+			resume = append(resume, e.worker)
 		case s.verdict == verdictGone || s.verdict == verdictInterrupted:
-			ended = append(ended, id)
+			ended = append(ended, e.id)
 		}
 	}
-	m.mu.Unlock()
 	for _, s := range p.servers {
 		if s.verdict == verdictSuperseded {
 			if err := m.store.Delete(ctx, s.srv.Key()); err != nil && ctx.Err() == nil {
@@ -110,15 +109,16 @@ func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []er
 		}
 	}
 	m.recovered.Store(true)
-	for _, id := range resume {
-		m.goWorker(func() { m.resume(id) })
+	for _, c := range resume {
+		m.goWorker(func() { c.resume(m.ctx) })
 	}
 	m.log.Info("recovered", "servers", len(m.Servers(spawner.Actor{Admin: true})), "resumed", len(resume), "ended", len(ended), "orphans", len(p.orphans), "malformed", len(problems))
 }
 
-// mirrorLocked puts a planned server in the mirror, in the phase its
-// verdict gives it, and returns its id; the caller holds m.mu.
-func (m *Manager) mirrorLocked(s planned) (string, bool) {
+// mirror puts a planned server in the fleet, in the phase its verdict
+// gives it, with its place held by admission; one that boots gets its
+// creation, for resume.
+func (m *Manager) mirror(s planned) (*entry, bool) {
 	r := s.srv
 	game := m.gameOf(r)
 	if r.Port == 0 {
@@ -128,13 +128,14 @@ func (m *Manager) mirrorLocked(s planned) (string, bool) {
 	var e *entry
 	switch s.verdict {
 	case verdictSuperseded:
-		return "", false
+		return nil, false
 	case verdictWatch:
 		e = newEntry(id, r, game, phaseWatched)
 		e.nextCheck = m.clock.Now().Add(game.CheckInterval)
 	case verdictResume, verdictAdopt:
 		e = newEntry(id, r, game, phaseCreating)
 		savedLocked(e, s.verdict != verdictAdopt) // an adopted task's record is written by its worker
+		e.worker = m.newCreation(id, game, m.log.With("creation", id, "task", r.TaskID, "user", r.Owner, "channel", r.ChannelID))
 	case verdictInterrupted:
 		e = newEntry(id, r, game, phaseEndWanted)
 		endWantedLocked(e, ending{cause: spawner.CauseRestart})
@@ -143,21 +144,7 @@ func (m *Manager) mirrorLocked(s planned) (string, bool) {
 		t := s.task
 		endWantedLocked(e, ending{cause: spawner.CauseRecordGone, detail: taskEnded(t), task: &t})
 	}
-	m.entries[id] = e
-	return id, true
-}
-
-// resume follows a server recovery found booting until it is ready.
-func (m *Manager) resume(id string) {
-	_, srv, ok := m.get(id)
-	if !ok {
-		return
-	}
-	log := m.log.With("creation", id, "task", srv.TaskARN, "user", srv.Owner, "channel", srv.ChannelID)
-	log.Info("resuming a server that was booting")
-	m.save(m.ctx, id)
-	if srv.CreationID != "" {
-		_ = m.store.Delete(m.ctx, spawner.PendingKeyPrefix+srv.CreationID)
-	}
-	m.boot(m.ctx, id, log)
+	m.admission.Hold(id, r.Owner, r.CreatedAt)
+	m.track(e)
+	return e, true
 }

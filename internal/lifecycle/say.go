@@ -36,9 +36,9 @@ func (m *Manager) trySay(ctx context.Context, channelID string, msg spawner.Mess
 		return false
 	}
 	*logged = true
-	var perm *spawner.PermissionError
+	var perm *spawner.MissingPermission
 	if errors.As(err, &perm) {
-		m.log.Error("missing Discord permission; will retry", "what", what, "channel", channelID, "need", perm.Need, "err", err)
+		m.log.Error("missing permission; will retry", "what", what, "channel", channelID, "system", perm.System, "need", perm.Need, "err", err)
 	} else {
 		m.log.Warn("send "+what+"; will retry", "channel", channelID, "err", err)
 	}
@@ -75,10 +75,10 @@ func msgKey(srv spawner.Server, purpose string) string {
 	return entryID(srv) + "/" + purpose
 }
 
-// errAttrs are the log attributes of a Discord error: the error, and the
+// errAttrs are the log attributes of the chat's error: the error, and the
 // permission to grant when it is a missing one.
 func errAttrs(err error) []any {
-	var perm *spawner.PermissionError
+	var perm *spawner.MissingPermission
 	if errors.As(err, &perm) {
 		return []any{"err", err, "need", perm.Need}
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -13,6 +14,15 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/syncbuf"
 )
+
+// The world the Manager's tests run in. Its ports are the function-field
+// fakes of mock_test.go; newWorld points their functions at the small
+// models of models_test.go: a runtime whose tasks a test moves through their statuses
+// (cluster), the table (table), the guild, which keeps every message by
+// its Key, so that a test asserts what was said, to whom and of which
+// server by its purpose, and leaves the words to text's own tests (guild),
+// and the games' answers to probes (players). The feed's events and the
+// metrics are recorded too.
 
 // t0 is when every test's fake clock starts.
 var t0 = time.Date(2025, 6, 1, 18, 0, 0, 0, time.UTC)
@@ -52,22 +62,31 @@ func testGame() spawner.Game {
 	}
 }
 
-// world is a Manager wired to fakes of everything it talks to.
+// world is a Manager wired to function-field fakes and their models.
 type world struct {
 	tb     testing.TB
 	ctx    context.Context
 	cancel context.CancelFunc
 	cfg    Options
+	clock  *fakeClock
+	logs   *syncbuf.Buffer
+	m      *Manager
 
-	clock   *fakeClock
-	j       *journal
-	ecs     *fakeTasks
-	store   *fakeStore
-	pinger  *fakePinger
-	chat    *fakeChat
-	metrics *fakeMetrics
-	logs    *syncBuffer
-	m       *Manager
+	// The Manager's ports; a test replaces a function to fail it, hold it
+	// or watch it.
+	tasks  *mockTasks
+	store  *mockStore
+	pinger *mockPinger
+	chat   *mockChat
+
+	// What the ports' functions read and change, and what the feed and
+	// the metrics were told.
+	cluster *cluster
+	table   *table
+	guild   *guild
+	players *players
+	feed    *events
+	metrics *counts
 
 	seeded int // servers put in the table by seed
 }
@@ -83,13 +102,20 @@ func withConfig(change func(c *Options)) option { return option(change) }
 
 func newWorld(tb testing.TB, opts ...option) *world {
 	tb.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &world{tb: tb, clock: newFakeClock(t0), j: &journal{}, logs: &syncBuffer{}}
-	w.ecs = newFakeTasks(w.j, w.clock)
-	w.store = newFakeStore(w.j)
-	w.pinger = newFakePinger(w.j)
-	w.chat = newFakeChat(w.j)
-	w.metrics = newFakeMetrics()
+	w := &world{tb: tb, clock: newFakeClock(t0), logs: &syncbuf.Buffer{}}
+	w.cluster = &cluster{clock: w.clock, tasks: map[string]*spawner.Task{}, ips: map[string]string{}}
+	w.table = &table{items: map[string]spawner.Server{}, cooldowns: map[string]time.Time{}}
+	w.guild = &guild{tickets: map[string]*ticket{}}
+	w.players = &players{at: map[string]int{}}
+	w.feed = &events{}
+	w.metrics = &counts{stopped: map[spawner.StopCause]int{}, warned: map[string]int{}}
+	c, s, g := w.cluster, w.table, w.guild
+	w.tasks = &mockTasks{RunTaskFn: c.RunTask, DescribeTasksFn: c.DescribeTasks, StopTaskFn: c.StopTask, ListOwnedTasksFn: c.ListOwnedTasks, AddressFn: c.Address}
+	w.store = &mockStore{LoadAllFn: s.LoadAll, PutFn: s.Put, DeleteFn: s.Delete,
+		PutCooldownFn: s.PutCooldown, DeleteCooldownFn: s.DeleteCooldown}
+	w.pinger = &mockPinger{PingFn: w.players.Ping}
+	w.chat = &mockChat{CreateTicketFn: g.CreateTicket, SendFn: g.Send, EditFn: g.Edit, DeleteChannelFn: g.DeleteChannel,
+		CategoryChannelsFn: g.CategoryChannels, LogFn: g.Log}
 	w.cfg = Options{
 		Catalog:          spawner.Catalog{testGame()},
 		MaxServers:       10,
@@ -97,8 +123,7 @@ func newWorld(tb testing.TB, opts ...option) *world {
 		TicketCloseDelay: time.Minute,
 		Locale:           "en-US",
 		OrphanGrace:      2 * time.Minute,
-		CreateCooldown:   -1, // TestCreateCooldown turns it on
-		Tasks:            w.ecs,
+		Tasks:            w.tasks,
 		Store:            w.store,
 		Cooldowns:        w.store,
 		Pinger:           w.pinger,
@@ -106,28 +131,34 @@ func newWorld(tb testing.TB, opts ...option) *world {
 		Clock:            w.clock,
 		Log:              slog.New(slog.NewTextHandler(w.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		Metrics:          w.metrics,
+		Events:           w.feed,
 	}
 	for _, o := range opts {
 		o(&w.cfg)
 	}
-	if g, ok := w.cfg.Games.(*fakeGames); ok {
-		w.store.games = g // one table holds the servers and the templates
-	}
-	w.start(ctx, cancel)
+	w.start()
 	return w
 }
 
 // start makes the world's Manager, as the daemon does at start; w.cancel
 // is then its shutdown: the context ends and the Manager closes.
-func (w *world) start(ctx context.Context, cancel context.CancelFunc) {
+func (w *world) start() {
+	ctx, cancel := context.WithCancel(context.Background())
 	m := New(w.cfg)
-	w.m = m
-	w.ctx = ctx
+	w.m, w.ctx = m, ctx
 	w.cancel = func() {
 		cancel()
 		w.closeManager(m)
 	}
 	w.tb.Cleanup(w.cancel)
+}
+
+// restart replaces the world's Manager by a new one on the same fakes, as
+// the daemon does when it starts again; the old one must have been shut
+// down (w.cancel).
+func (w *world) restart() {
+	w.tb.Helper()
+	w.start()
 }
 
 // closeManager closes m, failing the test when its workers do not return.
@@ -144,18 +175,16 @@ func (w *world) closeManager(m *Manager) {
 
 func (w *world) game() spawner.Game { return w.cfg.Catalog[0] }
 
-// String dumps everything the fakes recorded.
+// String dumps everything the models recorded.
 func (w *world) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "--- clock: %v (%d waiting)\n", w.clock.Now().Format(time.TimeOnly), w.clock.Waiters())
-	b.WriteString("--- calls:\n" + w.j.String())
-	b.WriteString("--- discord:\n" + w.chat.String())
-	b.WriteString("--- table:\n" + w.store.String())
-	b.WriteString("--- ecs:\n" + w.ecs.String())
-	b.WriteString("--- metrics:\n" + w.metrics.String())
+	b.WriteString("--- discord:\n" + w.guild.String())
+	b.WriteString("--- table:\n" + w.table.String())
+	b.WriteString("--- runtime:\n" + w.cluster.String())
 	b.WriteString("--- mirror:\n")
 	for _, s := range w.m.Servers(admin) {
-		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.TaskID(), s.State, s.Owner, s.HostPort())
+		fmt.Fprintf(&b, "  %s task=%s state=%s owner=%s addr=%s\n", s.CreationID, s.ShortTaskID(), s.State, s.Owner, s.HostPort())
 	}
 	b.WriteString("--- log:\n" + w.logs.String())
 	return b.String()
@@ -180,34 +209,44 @@ func (w *world) recover() {
 	}
 }
 
-// replies records what a member is answered, ephemerally, during creation.
+// replies records what a member is answered, ephemerally, during
+// creation: the request's Answer.
 type replies struct {
 	mu   sync.Mutex
-	msgs []spawner.Message
+	msgs []string
 }
 
-func (r *replies) reply(m spawner.Message) {
+var _ spawner.Answer = (*replies)(nil)
+
+// Given says the member was answered at once.
+func (r *replies) Given() <-chan struct{} { return nil }
+
+// Update records m.
+func (r *replies) Update(m spawner.Message) {
 	r.mu.Lock()
-	r.msgs = append(r.msgs, m)
+	r.msgs = append(r.msgs, m.Content)
 	r.mu.Unlock()
 }
 
 func (r *replies) all() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := make([]string, len(r.msgs))
-	for i, m := range r.msgs {
-		out[i] = m.Content
-	}
-	return out
+	return slices.Clone(r.msgs)
 }
 
-func (r *replies) String() string { return "--- replies:\n  " + strings.Join(r.all(), "\n  ") + "\n" }
+// last is the last answer, "" for none.
+func (r *replies) last() string {
+	all := r.all()
+	if len(all) == 0 {
+		return ""
+	}
+	return all[len(all)-1]
+}
 
 // request is a member's /server create with a recorded reply.
 func (w *world) request(owner, variant string) (spawner.CreateRequest, *replies) {
 	r := &replies{}
-	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Reply: r.reply}, r
+	return spawner.CreateRequest{Owner: owner, Locale: "en-US", Variant: variant, Answer: r}, r
 }
 
 // create asks for a server for owner, failing the test when refused.
@@ -220,13 +259,13 @@ func (w *world) create(owner, variant string) *replies {
 	return r
 }
 
-// waitWorkers waits until every creation worker has returned.
+// waitWorkers waits until every worker of the Manager has returned.
 func (w *world) waitWorkers() {
 	w.tb.Helper()
 	select {
 	case <-w.workersDone():
 	case <-time.After(waitTimeout):
-		w.tb.Fatalf("creation workers still running after %v\n%s", waitTimeout, w)
+		w.tb.Fatalf("workers still running after %v\n%s", waitTimeout, w)
 	}
 }
 
@@ -237,14 +276,13 @@ func (w *world) workersDone() <-chan struct{} {
 }
 
 // pollUntilWorkersDone advances the clock by PollInterval each time a
-// creation worker waits on it, until every worker has returned; at most
-// maxPolls polls.
+// worker waits on it, until every worker has returned; at most maxPolls.
 func (w *world) pollUntilWorkersDone(maxPolls int) {
 	w.tb.Helper()
 	done := w.workersDone()
 	for i := 0; ; i++ {
 		var finished bool
-		w.waitFor("a creation worker to wait on the clock or return", func() bool {
+		w.waitFor("a worker to wait on the clock or return", func() bool {
 			select {
 			case <-done:
 				finished = true
@@ -264,21 +302,32 @@ func (w *world) pollUntilWorkersDone(maxPolls int) {
 }
 
 // readyServer creates a server for owner and lets it boot to ready at
-// once (task RUNNING at the first poll, the game answering with the minimum).
-func (w *world) readyServer(owner string) (spawner.Server, *replies) {
+// once (task RUNNING at the first poll, the game answering with the
+// minimum).
+func (w *world) readyServer(owner string) spawner.Server {
 	w.tb.Helper()
-	w.ecs.mu.Lock()
-	w.ecs.startStatus = spawner.TaskRunning
-	w.ecs.mu.Unlock()
-	w.pinger.answer(w.game().MinPlayers)
-	r := w.create(owner, "")
+	w.cluster.startIn(spawner.TaskRunning)
+	w.players.answer(w.game().MinPlayers)
+	w.create(owner, "")
 	w.waitWorkers()
 	srv, ok := w.serverOf(owner)
 	if !ok || srv.State != spawner.StateReady {
 		w.tb.Fatalf("server of %s not ready: %+v\n%s", owner, srv, w)
 	}
 	w.expectPhase(srv.CreationID, phaseWatched)
-	return srv, r
+	return srv
+}
+
+// waitServerReady waits until owner's server is ready in the mirror.
+func (w *world) waitServerReady(owner string) spawner.Server {
+	w.tb.Helper()
+	var srv spawner.Server
+	w.waitFor(owner+"'s server ready", func() bool {
+		s, ok := w.serverOf(owner)
+		srv = s
+		return ok && s.State == spawner.StateReady
+	})
+	return srv
 }
 
 // serverOf returns owner's server in the mirror.
@@ -292,9 +341,7 @@ func (w *world) serverOf(owner string) (spawner.Server, bool) {
 }
 
 // pass runs one watchdog pass at the fake clock's time.
-func (w *world) pass(sweep bool) {
-	w.m.Pass(w.ctx, w.clock.Now(), sweep)
-}
+func (w *world) pass(sweep bool) { w.m.Pass(w.ctx, w.clock.Now(), sweep) }
 
 // advanceAndPass moves the clock by d and runs a pass.
 func (w *world) advanceAndPass(d time.Duration, sweep bool) {
@@ -302,24 +349,55 @@ func (w *world) advanceAndPass(d time.Duration, sweep bool) {
 	w.pass(sweep)
 }
 
-// mustContain fails the test unless s contains every one of parts.
-func (w *world) mustContain(what, s string, parts ...string) {
+// said returns the message about srv for purpose in its ticket channel.
+func (w *world) said(srv spawner.Server, purpose string) (post, bool) {
+	return w.guild.said(srv.ChannelID, msgKey(srv, purpose))
+}
+
+// logged is how many times the log channel was told of srv for purpose.
+func (w *world) logged(srv spawner.Server, purpose string) int {
+	return len(w.guild.logged(msgKey(srv, purpose)))
+}
+
+// expectSaid fails the test unless the message about srv for purpose is
+// in its ticket channel, mentioning exactly mentions.
+func (w *world) expectSaid(srv spawner.Server, purpose string, mentions ...string) post {
 	w.tb.Helper()
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			w.tb.Errorf("%s does not contain %q:\n%s", what, p, s)
-		}
+	p, ok := w.said(srv, purpose)
+	if !ok {
+		w.tb.Fatalf("no %q message about %s in #%s\n%s", purpose, srv.CreationID, srv.ChannelID, w)
+	}
+	if !slices.Equal(p.mentions, mentions) {
+		w.tb.Errorf("the %q message mentions %v, want %v", purpose, p.mentions, mentions)
+	}
+	return p
+}
+
+// expectEnded checks srv ended for cause: the feed and the metrics were
+// told so once, its owner was told in the ticket (mentioned) unless it
+// had none, and the log channel once.
+func (w *world) expectEnded(srv spawner.Server, cause spawner.StopCause) {
+	w.tb.Helper()
+	if got, ok := w.feed.endOf(feedID(srv)); !ok || got != cause {
+		w.tb.Errorf("the feed was told %s ended with %q (%v), want %q\n%s", srv.CreationID, got, ok, cause, w)
+	}
+	if got := w.metrics.stoppedOf(cause); got != 1 {
+		w.tb.Errorf("metrics counted %d %s stops, want 1", got, cause)
+	}
+	if srv.ChannelID != "" {
+		w.expectSaid(srv, "end", srv.Owner)
+	}
+	if n := w.logged(srv, "log-end"); n != 1 {
+		w.tb.Errorf("the log channel was told of the end %d times, want once\n%s", n, w)
 	}
 }
 
-// lastMessage returns the last message of a channel, failing when there is none.
-func (w *world) lastMessage(channelID string) fakeMessage {
-	w.tb.Helper()
-	msgs := w.chat.messages(channelID)
-	if len(msgs) == 0 {
-		w.tb.Fatalf("no message in channel %s\n%s", channelID, w)
+// feedID is the id the feed names srv by.
+func feedID(srv spawner.Server) string {
+	if srv.CreationID != "" {
+		return srv.CreationID
 	}
-	return msgs[len(msgs)-1]
+	return srv.ShortTaskID()
 }
 
 // expectClosedAfterDelay checks the ticket channel is still there, then
@@ -327,11 +405,11 @@ func (w *world) lastMessage(channelID string) fakeMessage {
 func (w *world) expectClosedAfterDelay(channelID string) {
 	w.tb.Helper()
 	w.pass(false)
-	if w.chat.isDeleted(channelID) {
+	if w.guild.isDeleted(channelID) {
 		w.tb.Fatalf("ticket channel %s deleted before the close delay\n%s", channelID, w)
 	}
 	w.advanceAndPass(w.cfg.TicketCloseDelay, false)
-	if !w.chat.isDeleted(channelID) {
+	if !w.guild.isDeleted(channelID) {
 		w.tb.Fatalf("ticket channel %s not deleted after the close delay\n%s", channelID, w)
 	}
 }
@@ -339,10 +417,10 @@ func (w *world) expectClosedAfterDelay(channelID string) {
 // expectNothingLeft checks no task runs, no record is left and the mirror is empty.
 func (w *world) expectNothingLeft() {
 	w.tb.Helper()
-	if r := w.ecs.running(); len(r) > 0 {
-		w.tb.Errorf("tasks left running: %v\n%s", taskIDs(r), w)
+	if r := w.cluster.running(); len(r) > 0 {
+		w.tb.Errorf("tasks left running: %v\n%s", r, w)
 	}
-	if k := w.store.keys(); len(k) > 0 {
+	if k := w.table.keys(); len(k) > 0 {
 		w.tb.Errorf("records left in the table: %v\n%s", k, w)
 	}
 	if s := w.m.Servers(admin); len(s) > 0 {
@@ -358,19 +436,22 @@ func refusalCode(err error) spawner.RefusalCode {
 	return 0
 }
 
-// syncBuffer collects the logger's concurrent writes.
-type syncBuffer = syncbuf.Buffer
+// expectRefused fails the test unless err is a refusal with code want.
+func expectRefused(tb testing.TB, what string, err error, want spawner.RefusalCode) *spawner.Refusal {
+	tb.Helper()
+	var r *spawner.Refusal
+	if !errors.As(err, &r) || r.Code != want {
+		tb.Fatalf("%s: err = %v, want refusal %d", what, err, want)
+	}
+	return r
+}
 
 // phaseOf returns the phase of server id (its creation id, or task ARN for
 // an original record) and whether it is in the mirror at all.
 func (w *world) phaseOf(id string) (phase, bool) {
-	w.m.mu.Lock()
-	defer w.m.mu.Unlock()
-	e, ok := w.m.entries[id]
-	if !ok {
-		return 0, false
-	}
-	return e.phase, true
+	var p phase
+	_, ok := w.m.fleet.update(id, func(e *entry) { p = e.phase })
+	return p, ok
 }
 
 // expectPhase fails the test unless server id is in the mirror in phase want.
@@ -382,4 +463,67 @@ func (w *world) expectPhase(id string, want phase) {
 	} else if got != want {
 		w.tb.Errorf("server %s is %s, want %s\n%s", id, got, want, w)
 	}
+}
+
+// logCount is how many lines of the daemon's log contain s.
+func (w *world) logCount(s string) int { return strings.Count(w.logs.String(), s) }
+
+// seed puts in the table, the runtime and the category a server recorded
+// before the Manager started, as a previous run (or the original bot)
+// left it.
+type seed struct {
+	owner     string
+	createdAt time.Time
+	state     spawner.State      // record state ("" as the original bot wrote it)
+	task      spawner.TaskStatus // status of its task; 0 for no task at all
+	owned     bool               // task started by this bot (startedBy spawner)
+	pending   bool               // only the pending record: RunTask had not answered
+	original  bool               // written by the original bot: no creation id, no port
+}
+
+func (w *world) seed(s seed) spawner.Server {
+	w.tb.Helper()
+	w.seeded++
+	id := fmt.Sprintf("c0ffee%026x", w.seeded)
+	ch := fmt.Sprintf("1300000000009%06d", w.seeded)
+	topic := "Minecraft · official · " + TopicMarker + id
+	if s.original {
+		topic = "Serveur de " + s.owner // the original bot put no marker
+	}
+	statusID := w.guild.addChannel(ch, topic, s.owner)
+	arn := fmt.Sprintf("arn:aws:ecs:eu-west-3:111122223333:task/games/%032x", 0xfeed0000+w.seeded)
+	srv := spawner.Server{
+		TaskID: arn, CreationID: id, Game: "minecraft", Variant: "official", Owner: s.owner,
+		ChannelID: ch, StatusMessageID: statusID, Port: 25565, Token: fmt.Sprintf("tok%09d", w.seeded),
+		Locale: "en-US", State: s.state, CreatedAt: s.createdAt,
+	}
+	if s.task != 0 {
+		t := spawner.Task{
+			ID: arn, Status: s.task, CreatedAt: s.createdAt,
+			Tags: map[string]string{spawner.TagCreation: id, spawner.TagOwner: s.owner, spawner.TagChannel: ch},
+		}
+		if t.Status == spawner.TaskStopped {
+			t.StopWanted, t.StoppedReason = true, "Task stopped by user"
+		}
+		if s.owned {
+			t.StartedBy = spawner.StartedBy
+		}
+		w.cluster.add(t)
+		if s.task == spawner.TaskRunning && s.state != spawner.StatePending && s.state != spawner.StateProvisioning {
+			srv.Address = w.cluster.ipOf(arn)
+			srv.RunningAt = s.createdAt.Add(time.Minute)
+		}
+	}
+	if s.state == spawner.StateReady {
+		srv.ReadyAt = s.createdAt.Add(2 * time.Minute)
+	}
+	if s.original {
+		srv.CreationID, srv.Port, srv.StatusMessageID, srv.Locale = "", 0, "", ""
+		srv.ReadyAt, srv.RunningAt = time.Time{}, time.Time{}
+	}
+	if s.pending {
+		srv.TaskID = ""
+	}
+	w.table.put(srv)
+	return srv
 }

@@ -122,8 +122,8 @@ func rawServer(tb testing.TB, answer func(conn *mcnet.Conn)) string {
 			if err != nil {
 				return
 			}
-			var p pk.Packet
-			if conn.ReadPacket(&p) == nil && conn.ReadPacket(&p) == nil { // handshake, status request
+			var handshake, request pk.Packet
+			if conn.ReadPacket(&handshake) == nil && conn.ReadPacket(&request) == nil {
 				answer(&conn)
 			}
 			_ = conn.Close()

@@ -80,9 +80,10 @@ func (c stateCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
 func (c stateCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := map[spawner.State]int{}
-	for _, st := range []spawner.State{spawner.StateRequested, spawner.StateProvisioning, spawner.StatePending,
-		spawner.StateRunning, spawner.StateBooting, spawner.StateReady, spawner.StateStopping} {
-		counts[st] = 0
+	for _, st := range spawner.States() {
+		if st != spawner.StateStopped { // a stopped server has left the fleet
+			counts[st] = 0
+		}
 	}
 	if c.servers != nil {
 		for _, s := range c.servers() {

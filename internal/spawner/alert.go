@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// An Alert tells the admins, outside Discord, of something they should
+// An Alert tells the admins, outside the chat, of something they should
 // know without watching the log channel: a creation or a server that
 // failed, a task the bot could not stop, a world backup that failed, the
 // bot's own start failing, a game image built. Its facts come from the
@@ -25,8 +25,8 @@ type Alert struct {
 	// alert is about no server.
 	Server string
 	Game   string
-	// Member is the Discord user id of the member concerned: the server's
-	// or the world's owner.
+	// Member is the id of the member concerned: the server's or the
+	// world's owner.
 	Member string
 	Time   time.Time
 	// Key names the failure: alerts of the same Kind and Key are the same
@@ -56,7 +56,7 @@ type Severity string
 
 const (
 	SeverityError   Severity = "error"   // something failed that admins should look at
-	SeverityWarning Severity = "warning" // something ended that may be expected (a Spot reclaim, a game that exited cleanly)
+	SeverityWarning Severity = "warning" // something ended that may be expected (capacity reclaimed, a game that exited cleanly)
 	SeverityInfo    Severity = "info"    // good news (an image built)
 )
 
@@ -71,12 +71,12 @@ func CreationFailedAlert(srv Server, cause StopCause, detail, reason string, at 
 
 // ServerFailedAlert is the alert of server srv, once ready, ending with
 // cause (its task stopped on its own, or was found gone at start); see
-// CreationFailedAlert for detail and reason. A task reclaimed by Fargate
-// Spot, or whose game exited with code 0, is a warning; any other end an
-// error.
+// CreationFailedAlert for detail and reason. A task whose capacity was
+// reclaimed (Task.Reclaimed), or whose game exited with code 0, is a
+// warning; any other end an error.
 func ServerFailedAlert(srv Server, cause StopCause, task *Task, detail, reason string, at time.Time) Alert {
 	severity := SeverityError
-	if task != nil && (task.StopCode == StopSpotInterruption || (task.ExitCode != nil && *task.ExitCode == 0)) {
+	if task != nil && (task.Reclaimed || (task.ExitCode != nil && *task.ExitCode == 0)) {
 		severity = SeverityWarning
 	}
 	a := serverAlert(AlertServerFailed, severity, srv, cause, detail, reason, at)
@@ -136,7 +136,7 @@ func serverAlert(kind AlertKind, severity Severity, srv Server, cause StopCause,
 		Key:      srv.Game + "/" + string(cause) + "/" + FailureKey(reason),
 		Fields:   map[string]string{},
 	}
-	if task := srv.TaskID(); task != "" {
+	if task := srv.ShortTaskID(); task != "" {
 		a.Fields["task"] = task
 	}
 	if cause != "" {

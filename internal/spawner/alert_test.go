@@ -34,7 +34,7 @@ func TestFailureKey(t *testing.T) {
 // server, never its token or RCON password.
 func TestAlertsCarryNoSecret(t *testing.T) {
 	exit := int32(1)
-	srv := Server{CreationID: "c1", TaskARN: "arn:aws:ecs:eu-west-3:123456789012:task/cl/0123abcd", Game: "minecraft", Owner: "100000000000000001",
+	srv := Server{CreationID: "c1", TaskID: "arn:aws:ecs:eu-west-3:123456789012:task/cl/0123abcd", Game: "minecraft", Owner: "100000000000000001",
 		Token: "token-of-the-server", RCONPassword: "rcon-password-of-the-server"}
 	at := time.Date(2026, 12, 7, 10, 0, 0, 0, time.UTC)
 	for _, a := range []Alert{

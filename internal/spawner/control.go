@@ -26,7 +26,7 @@ func (r *Refusal) controlError() string {
 	case RefusedPlayerName:
 		return "refused: not a player name"
 	}
-	return "refused"
+	return r.worldError()
 }
 
 // Extension is what one /server extend did.

@@ -14,26 +14,27 @@ const (
 	EventEnded    EventType = "ended"    // stopped; Cause says why
 )
 
-// Event is one change of one server, as the web feed sends it. It carries
-// nothing secret: never the admin token, never the RCON password.
+// Event is one change of one server, as the feed tells it to those who
+// follow the server. It carries nothing secret: never the admin token,
+// never the RCON password.
 type Event struct {
-	Type    EventType `json:"type"`
-	Server  string    `json:"server"` // the server's public id (the creation id)
-	Owner   string    `json:"owner"`  // Discord user id, for scoping
-	State   State     `json:"state"`
-	Time    time.Time `json:"time"`
-	Game    string    `json:"game,omitempty"`
-	Title   string    `json:"title,omitempty"`
-	Variant string    `json:"variant,omitempty"`
-	Address string    `json:"address,omitempty"` // ip:port once known
-	Players *int      `json:"players,omitempty"`
-	Min     int       `json:"minPlayers,omitempty"`
-	StopsAt time.Time `json:"stopsAt,omitzero"`
+	Type    EventType
+	Server  string // the server's public id (the creation id)
+	Owner   string // the owner's member id, for scoping
+	State   State
+	Time    time.Time
+	Game    string
+	Title   string
+	Variant string
+	Address string // host:port once known
+	Players *int
+	Min     int       // the game's minimum players, for a game that counts them
+	StopsAt time.Time // once ready
 	// Steps are the times each state was reached, for the page's timeline.
-	Steps map[State]time.Time `json:"steps,omitempty"`
+	Steps map[State]time.Time
 	// Warning is "players" or "runtime" for EventWarning, with K of N.
-	Warning string    `json:"warning,omitempty"`
-	K       int       `json:"k,omitempty"`
-	N       int       `json:"n,omitempty"`
-	Cause   StopCause `json:"cause,omitempty"`
+	Warning string
+	K       int
+	N       int
+	Cause   StopCause // why it ended, for EventEnded
 }

@@ -47,7 +47,7 @@ func FormatDuration(d time.Duration) string {
 
 // Limits are the floor and the ceiling of every duration and count an
 // admin sets, in the variables and in game templates. They keep a setting
-// from making the bot hammer AWS, Discord or a game (a check every
+// from making the bot hammer the runtime, the chat or a game (a check every
 // millisecond) or from overflowing what a server may live.
 //
 // DefaultLimits are the daemon's; a caller may lower a floor only where no
@@ -68,7 +68,7 @@ type Limits struct {
 	MinPlayers    Range[int] // minPlayers, GAMESERVER_MIN_REQUIRED_PLAYERS
 	Warnings      Range[int] // warnings, GAMESERVER_MIN_REQUIRED_PLAYERS_WARNING_COUNT
 	MaxExtensions Range[int] // GAMESERVER_MAX_EXTENSIONS
-	CPU           Range[int] // cpu: ECS CPU units (1024 = 1 vCPU)
+	CPU           Range[int] // cpu: CPU units (1024 = 1 vCPU)
 	Memory        Range[int] // memory: MiB
 	// MaxPorts is how many ports a template's ports may list.
 	MaxPorts int
@@ -76,9 +76,9 @@ type Limits struct {
 
 // DefaultLimits are the bounds the daemon applies: wide enough for any
 // community, narrow enough that no setting harms the bot or its hosts.
-// The minimum of ready timeout leaves time for Fargate to provision a task
-// and pull its image; a check or a sweep more often than every 10 s only
-// costs AWS calls and pings.
+// The minimum of ready timeout leaves time for a runtime to provision a
+// task and pull its image; a check or a sweep more often than every 10 s
+// only costs the runtime's calls and pings.
 func DefaultLimits() Limits {
 	return Limits{
 		CheckInterval:      Range[time.Duration]{10 * time.Second, 24 * time.Hour},

@@ -6,7 +6,7 @@ import "strings"
 // admin should fix. Every adapter's Check returns its findings as Problems,
 // so check never guesses a variable from an error's message.
 type Problem struct {
-	Var string // e.g. "AWS_ECS_CLUSTER_NAME"; may name several: "AWS_REGION and the AWS credentials"
+	Var string // e.g. "GAMESERVER_PORT"; may name several: "AWS_REGION and the AWS credentials"
 	Err error
 }
 

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Record is one record of a store (the DynamoDB table, the embedded file)
+// Record is one record of a store (a table, an embedded file)
 // as the store read it or is to write it: its attributes by name, each of
 // a neutral kind. A store only translates its wire format into a Record
 // and back; what a record holds and what makes one malformed (Server,
@@ -21,7 +21,7 @@ import (
 type Record map[string]Attr
 
 // KeyAttr is the attribute that holds a record's key, the table's
-// partition key (a string): a task ARN, PendingKeyPrefix+creation id,
+// partition key (a string): a task id, PendingKeyPrefix+creation id,
 // GameKeyPrefix+name or CooldownKeyPrefix+member id.
 const KeyAttr = "taskId"
 

@@ -1,12 +1,12 @@
 package spawner
 
-// ContainerSpec is what a container runtime (Docker) needs to run a game
-// beyond ECS's task definition: the image, the ports to publish and the
-// limits. It is embedded in TaskSpec; ECS ignores it.
+// ContainerSpec is what a runtime that runs images needs to run a game:
+// the image, the ports to publish and the size. It is embedded in
+// TaskSpec; a runtime of task definitions takes only the size from it.
 type ContainerSpec struct {
 	Image string
 	// Ports are every port the game listens on, each published on a host
-	// port of the runtime's choosing (see Task.Ports).
+	// port of the runtime's choosing (its Address tells which).
 	Ports []PortSpec
 	// PrivatePorts are the ports of Ports (by number) that only the bot
 	// may reach, never players: the RCON port. The runtime publishes them

@@ -14,7 +14,7 @@ import (
 // report, /server cost), never with the servers at start.
 type Session struct {
 	ID      string // the server's creation id: one session per server
-	Owner   string // the member who asked for it (a Discord user id)
+	Owner   string // the member who asked for it (their id)
 	Game    string
 	Variant string
 	// StartedAt is when the runtime was asked to run the server: Fargate

@@ -121,7 +121,7 @@ func TestSessionKeysAreNotServers(t *testing.T) {
 		if spawner.IsServerKey(key) || spawner.InSnapshot(key) {
 			t.Errorf("%s: IsServerKey %v, InSnapshot %v; want neither", key, spawner.IsServerKey(key), spawner.InSnapshot(key))
 		}
-		srv := spawner.Server{TaskARN: key, Owner: "1", ChannelID: "2", CreatedAt: time.Now()}
+		srv := spawner.Server{TaskID: key, Owner: "1", ChannelID: "2", CreatedAt: time.Now()}
 		if err := srv.Storable(); err == nil {
 			t.Errorf("a server under %s is storable", key)
 		}

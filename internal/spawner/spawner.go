@@ -1,8 +1,8 @@
 // Package spawner holds the domain of the bot: the game servers it runs for
-// the members of one Discord guild, the games they can ask for, and the
-// errors the rest of the code branches on. It imports no outside system;
-// every adapter (discord, ecs, dynamo, mcping) and the lifecycle speak in
-// these types.
+// the members of one community, the games they can ask for, what is said
+// to them, and the errors the rest of the code branches on. It imports no
+// outside system and names none: every adapter and the lifecycle speak in
+// these types, and each adapter maps them to its system's own.
 package spawner
 
 import (
@@ -13,9 +13,10 @@ import (
 	"time"
 )
 
-// StartedBy is the value of the ECS task's startedBy field for every task
-// this bot runs. Reconciliation lists the cluster's tasks by it, so a task
-// carrying it and no record in the table is one of ours that was orphaned.
+// StartedBy marks every task this bot runs (the runtime's own "started
+// by" field, or a label). Reconciliation lists the runtime's tasks by it,
+// so a task carrying it and no record in the table is one of ours that was
+// orphaned.
 const StartedBy = "spawner"
 
 // Tag keys put on every task, so a task can be tied back to the creation that
@@ -38,14 +39,14 @@ const GameKeyPrefix = "game/"
 // "cooldown/<member id>".
 const CooldownKeyPrefix = "cooldown/"
 
-// State is where a server is in its life. The order of the constants is the
-// order a server goes through them.
+// State is where a server is in its life. The constants are listed in the
+// order a server goes through them, which Rank gives (life.go).
 type State string
 
 const (
 	StateRequested    State = "requested"    // channel made, task not asked for yet
-	StateProvisioning State = "provisioning" // RunTask accepted
-	StatePending      State = "pending"      // ECS is pulling the image
+	StateProvisioning State = "provisioning" // the runtime accepted the task
+	StatePending      State = "pending"      // the image is being pulled, the container started
 	StateRunning      State = "running"      // task RUNNING, address known
 	StateBooting      State = "booting"      // waiting for the first ping answer
 	StateReady        State = "ready"        // answered a ping; watchdogs on
@@ -55,33 +56,27 @@ const (
 
 // Known reports whether s is one of the states above; a stored record
 // with any other state is malformed (Record.Server).
-func (s State) Known() bool {
-	switch s {
-	case StateRequested, StateProvisioning, StatePending, StateRunning,
-		StateBooting, StateReady, StateStopping, StateStopped:
-		return true
-	}
-	return false
-}
+func (s State) Known() bool { return s.Rank() >= 0 }
 
 // Server is one game server a member asked for: the row of the table and the
 // entry of the in-memory mirror.
 //
-// Before RunTask has answered, a Server has no TaskARN and is stored under
-// its CreationID (see Key); that record is what lets a restart know a
-// creation was under way and never start a second task for it.
+// Before the runtime has started its task, a Server has no TaskID and is
+// stored under its CreationID (see Key); that record is what lets a
+// restart know a creation was under way and never start a second task
+// for it.
 type Server struct {
-	TaskARN         string // taskId in the table; empty until RunTask answered
-	CreationID      string // also the RunTask client token and a task tag
+	TaskID          string // the runtime's id of its task (taskId in the table); empty until started
+	CreationID      string // also the token that makes starting its task idempotent, and a task tag
 	Game            string
 	Variant         string // typeServer in the table
-	Owner           string // Discord user id (userId)
+	Owner           string // the member's id (userId)
 	ChannelID       string // the private ticket channel
 	StatusMessageID string // the message in the ticket channel edited at each step
 	Address         string // IP the players connect to (publicIpAddress)
 	Port            int
 	Token           string // admin token given to the game, shown to the owner only
-	Locale          string // Discord locale of the member who asked, for messages
+	Locale          string // locale of the member who asked ("fr", "en-US"), for messages
 	State           State
 	CreatedAt       time.Time // creationDate; the watchdogs count from it
 	RunningAt       time.Time
@@ -110,25 +105,29 @@ type Server struct {
 // PendingKeyPrefix starts the table key of a creation whose task is not known yet.
 const PendingKeyPrefix = "creation/"
 
-// Key is the table's partition key for the server: the task ARN, or, before
-// RunTask answered, PendingKeyPrefix followed by the creation id.
+// Key is the table's partition key for the server: its task id, or, before
+// the task was started, PendingKeyPrefix followed by the creation id.
 func (s Server) Key() string {
-	if s.TaskARN != "" {
-		return s.TaskARN
+	if s.TaskID != "" {
+		return s.TaskID
 	}
 	return PendingKeyPrefix + s.CreationID
 }
 
-// TaskID is the last segment of the task ARN: short, unique in the cluster,
-// and what the /server stop option carries.
-func (s Server) TaskID() string { return TaskID(s.TaskARN) }
+// ShortTaskID is the short form of the server's task id (see the
+// function ShortTaskID): what members pick in /server stop and read in
+// the log channel.
+func (s Server) ShortTaskID() string { return ShortTaskID(s.TaskID) }
 
-// TaskID returns the last segment of a task ARN ("arn:...:task/cluster/abc" → "abc").
-func TaskID(arn string) string {
-	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
-		return arn[i+1:]
+// ShortTaskID returns the last '/'-separated segment of a task id
+// ("…/games/abc" → "abc"). A runtime whose ids are paths keeps the last
+// segment unique among its tasks, so it names the task as well as the
+// whole id does, in fewer characters.
+func ShortTaskID(id string) string {
+	if i := strings.LastIndexByte(id, '/'); i >= 0 {
+		return id[i+1:]
 	}
-	return arn
+	return id
 }
 
 // HostPort is the address players type in Minecraft: "ip:port", or "" while unknown.
@@ -145,8 +144,8 @@ func (s Server) HostPort() string {
 type Game struct {
 	Name           string // option value, e.g. "minecraft"
 	Title          string // shown to users, e.g. "Minecraft"
-	TaskDefinition string // ECS task definition family; its latest ACTIVE revision runs
-	Container      string // container name inside the task definition
+	TaskDefinition string // the task definition a runtime of task definitions runs (the template's taskDefinition)
+	Container      string // the game's container in it (the template's container)
 	Port           int    // game port, pinged with Server List Ping
 	Version        string // shown to users
 	Env            map[string]string
@@ -170,20 +169,23 @@ type Game struct {
 	// Protocol says how readiness and players are checked; empty means
 	// ProtocolMinecraft.
 	Protocol Protocol
-	// QueryPort is the A2S query port (ProtocolA2S); 0 means Port+1.
+	// QueryPort is the A2S query port (ProtocolA2S); 0 means Port+1 (see
+	// ProbePort).
 	QueryPort int
 	// Ports are every port the game listens on, the game port first; empty
-	// means Port over TCP. The Docker runtime publishes each of them.
+	// means Port over TCP. A runtime that publishes ports publishes each.
 	Ports []PortSpec
 	// RCON, when set, is how the bot runs commands in game (/server op).
 	RCON *RCON
-	// Image is the container image under the Docker runtime.
+	// Image is the container image, for a runtime that runs images.
 	Image string
-	// CPU (in vCPU units of 1024) and Memory (MiB) limit the container, or
-	// override the task definition's under ECS; 0 keeps the default.
+	// CPU (in vCPU units of 1024) and Memory (MiB) size a server: limits
+	// of its container, or overrides of its task definition's; 0 keeps the
+	// runtime's default.
 	CPU    int
 	Memory int
-	// CapacityProvider overrides ECS_CAPACITY_PROVIDER for this game.
+	// CapacityProvider is the capacity the game's servers run on, instead
+	// of the runtime's configured one (the template's capacityProvider).
 	CapacityProvider string
 	// Template is the game's template as it was uploaded, empty for the
 	// game built from the variables.
@@ -246,6 +248,18 @@ func (g Game) ProbeProtocol() Protocol {
 	return g.Protocol
 }
 
+// ProbePort is the port g's servers answer their probe on: for an a2s
+// game its QueryPort, Port+1 when unset; else its Port.
+func (g Game) ProbePort() int {
+	if g.Protocol != ProtocolA2S {
+		return g.Port
+	}
+	if g.QueryPort != 0 {
+		return g.QueryPort
+	}
+	return g.Port + 1
+}
+
 // Environment is the container environment for a server of variant v: the
 // game's, then the variant's, then the token.
 func (g Game) Environment(v Variant, token string) map[string]string {
@@ -282,39 +296,37 @@ func (c Catalog) Lookup(name string) (Game, bool) {
 	return Game{}, false
 }
 
-// TaskSpec is what the lifecycle asks ECS to run. Cluster, networking and
-// capacity provider are the ECS adapter's configuration, not the game's.
+// TaskSpec is what the lifecycle asks the task runtime to run. Where and
+// how tasks run (the cluster, the network, the capacity) is the runtime's
+// configuration, not the game's.
 type TaskSpec struct {
-	CreationID     string // RunTask clientToken, so a retried call never starts two tasks
+	CreationID     string // idempotency token: a retried call never starts two tasks
 	TaskDefinition string
 	Container      string
 	Env            map[string]string
 	Tags           map[string]string
-	// CapacityProvider, when set, replaces the ECS adapter's configured
-	// one for this task (the game's own).
+	// CapacityProvider, when set, replaces the runtime's configured
+	// capacity for this task (the game's own).
 	CapacityProvider string
-	ContainerSpec    // image, ports and limits; ECS applies CPU and Memory as task overrides
+	ContainerSpec    // image, ports and size
 }
 
-// Task is what the task runtime (ECS) says of a task.
+// Task is what the task runtime says of a task.
 type Task struct {
-	ARN    string
-	Status TaskStatus // where the task is in its life
-	// StopWanted is true once the task was asked to stop (ECS's desired
-	// status STOPPED), even while it still runs.
-	StopWanted    bool
+	ID     string     // the runtime's id of the task
+	Status TaskStatus // where the task is in its life; zero: not known
+	// StopWanted is true once the task was asked to stop, even while it
+	// still runs.
+	StopWanted bool
+	// Reclaimed is true when the provider is taking the task's capacity
+	// back (spot capacity): the task stops within minutes whatever the
+	// bot does.
+	Reclaimed     bool
 	StartedBy     string
-	StoppedReason string
-	StopCode      string
+	StoppedReason string // the runtime's words for why it stopped, for people
 	ExitCode      *int32 // of the game container, when it exited
-	ENI           string // network interface id of the awsvpc attachment
-	PrivateIP     string
 	Tags          map[string]string
 	CreatedAt     time.Time
-	// Ports maps each game port (in the container) to the host port
-	// players connect to, under the Docker runtime; nil under ECS, where
-	// the game port is reached on the task's own address.
-	Ports map[int]int
 }
 
 // TaskStatus is where a task is in its life, in the runtime's own order.
@@ -373,28 +385,13 @@ type Channel struct {
 	Topic string
 }
 
-// Message is something said in a channel. Mentions lists the user ids that
-// may actually be pinged; any other mention in Content renders but does not ping.
-//
-// Key names the message: the server it is about and what it is for
-// ("<creation id>/ready", "<creation id>/warn-players-2-…"). Sends of the
-// same Key in one channel within a few minutes are one message: the chat
-// adapter has it posted at most once, so a send retried after an answer
-// that was lost (the adapter's own retries, or the lifecycle's for a
-// message that must be read) never shows it twice. Two different messages
-// never share a Key; an empty Key gives no such guarantee.
-type Message struct {
-	Content  string
-	Mentions []string
-	Key      string
-}
-
 // ErrNotFound is returned by adapters when the thing asked for does not
 // exist; deleting or stopping something not found is not an error.
 var ErrNotFound = errors.New("not found")
 
-// RunFailure is RunTask answering with failures instead of a task
-// (capacity, a bad subnet, a missing task definition).
+// RunFailure is the runtime refusing to run a task, with its reason (no
+// capacity, a bad network setting, a missing task definition, no free
+// port).
 type RunFailure struct {
 	Reason string
 	Detail string
@@ -422,7 +419,7 @@ type RefusalCode int
 
 const (
 	RefusedNoRole         RefusalCode = iota + 1 // member holds neither the user nor the admin role
-	RefusedGuild                                 // not from the configured guild (another guild or a DM)
+	RefusedElsewhere                             // not from the community's own server (another one, or a private conversation)
 	RefusedBusy                                  // member already has a server or a creation under way
 	RefusedCap                                   // GAMESERVER_MAX_SERVERS reached
 	RefusedUnknownGame                           // no such game
@@ -431,7 +428,7 @@ const (
 	RefusedNotOwner                              // stop: the server is someone else's
 	RefusedStopping                              // stop: already being stopped
 	RefusedShuttingDown                          // the bot is shutting down; try again in a moment
-	RefusedCategoryFull                          // the ticket category (or the guild) has no room for a channel
+	RefusedCategoryFull                          // the ticket category (or the community) has no room for a channel
 	RefusedCooldown                              // the member created a server too recently; see Until
 )
 
@@ -439,8 +436,8 @@ func (r *Refusal) Error() string {
 	switch r.Code {
 	case RefusedNoRole:
 		return "refused: missing role"
-	case RefusedGuild:
-		return "refused: wrong guild"
+	case RefusedElsewhere:
+		return "refused: not from the community's server"
 	case RefusedBusy:
 		return "refused: member already has a server"
 	case RefusedCap:
@@ -479,7 +476,7 @@ const (
 	CauseCommand    StopCause = "command"     // /server stop
 	CauseRuntime    StopCause = "max_runtime" // GAMESERVER_MAX_DURATION reached
 	CausePlayers    StopCause = "players"     // too few players after the last warning
-	CauseFailed     StopCause = "failed"      // creation failed (RunTask, Discord, DynamoDB)
+	CauseFailed     StopCause = "failed"      // creation failed (the runtime, the chat or the table)
 	CauseNotReady   StopCause = "not_ready"   // no ping answer before the ready timeout
 	CauseTaskEnded  StopCause = "task_ended"  // the task stopped on its own
 	CauseOrphan     StopCause = "orphan"      // an owned task with no record
@@ -494,39 +491,55 @@ type CreateRequest struct {
 	Locale  string
 	Game    string // empty: the default game
 	Variant string // empty: the game's default variant
-	// Reply, when set, is called with what the member should read in their
-	// ephemeral answer: once the ticket channel exists, or why it failed.
-	Reply func(Message)
-	// Answered, when set, is closed once the member's interaction has been
-	// answered; the creation's first call waits for it, so the answer never
-	// queues behind the creation's work.
-	Answered <-chan struct{}
+	// World names the member's world to play, for a game with a world:
+	// checked with ValidWorldName; empty lets the rules choose.
+	World string
+	// Answer, when set, is how the member who asked learns what became of
+	// their creation once it was accepted.
+	Answer Answer
 }
 
-// ErrCategoryFull is returned by the chat adapter when Discord refuses a
-// ticket channel because the category holds its maximum of channels (50).
+// Answer is the private answer of the member who asked for something
+// whose work goes on after it was accepted (a creation). The adapter the
+// request came through owns it: it decides when the member is first
+// answered and how they read what follows.
+type Answer interface {
+	// Given returns a channel closed once the member has been told their
+	// request was accepted; nil when they already were. The work waits
+	// for it, so that first answer never queues behind the work.
+	Given() <-chan struct{}
+	// Update replaces what the member reads with m: where to follow their
+	// server, or why its creation failed or was stopped. It is called
+	// from the work's goroutine, after Given.
+	Update(m Message)
+}
+
+// ErrCategoryFull is returned by the chat adapter when the chat refuses a
+// ticket channel because the category holds as many channels as it may.
 var ErrCategoryFull = errors.New("the ticket category is full")
 
-// ErrGuildFull is returned by the chat adapter when Discord refuses a
-// channel because the guild holds its maximum of channels (500).
-var ErrGuildFull = errors.New("the guild has reached its channel limit")
+// ErrCommunityFull is returned by the chat adapter when the chat refuses a
+// channel because the community holds as many channels as it may.
+var ErrCommunityFull = errors.New("the community has reached its channel limit")
 
-// ErrNoPublicIP is returned by the task runtime's Address when a RUNNING
-// task has no public address (subnets that do not assign one, or
-// ECS_ASSIGN_PUBLIC_IP=false).
+// ErrNoPublicIP is returned by the task runtime's Address when a running
+// task has no address players can reach and will not get one (a network
+// that assigns none).
 var ErrNoPublicIP = errors.New("running, but it has no public address")
 
-// PermissionError is Discord refusing an action because the bot lacks a
-// permission (code 50013). Need names the permissions the action requires,
-// so an admin knows what to grant.
-type PermissionError struct {
-	Action string // e.g. "send a message in #minecraft-3f9a1c"
+// MissingPermission is an outside system refusing an action because the
+// bot lacks a permission there. Need names the permissions the action
+// requires, as that system's settings name them, so an admin knows what
+// to grant and where.
+type MissingPermission struct {
+	System string // the system that refused, as admins know it
+	Action string // e.g. "send a message in channel 1300…"
 	Need   string // e.g. "View Channel, Send Messages"
-	Err    error
+	Err    error  // the system's own answer
 }
 
-func (e *PermissionError) Error() string {
-	return "missing permission to " + e.Action + " (needs " + e.Need + "): " + e.Err.Error()
+func (e *MissingPermission) Error() string {
+	return "missing " + e.System + " permission to " + e.Action + " (needs " + e.Need + "): " + e.Err.Error()
 }
 
-func (e *PermissionError) Unwrap() error { return e.Err }
+func (e *MissingPermission) Unwrap() error { return e.Err }

@@ -43,9 +43,9 @@ func TestServerKeyAndAddress(t *testing.T) {
 	if s.Key() != PendingKeyPrefix+"abc" {
 		t.Errorf("pending key = %q", s.Key())
 	}
-	s.TaskARN = "arn:aws:ecs:eu-west-3:1:task/spawner/0123"
-	if s.Key() != s.TaskARN || s.TaskID() != "0123" {
-		t.Errorf("key = %q, task id = %q", s.Key(), s.TaskID())
+	s.TaskID = "arn:aws:ecs:eu-west-3:1:task/spawner/0123"
+	if s.Key() != s.TaskID || s.ShortTaskID() != "0123" {
+		t.Errorf("key = %q, task id = %q", s.Key(), s.ShortTaskID())
 	}
 	if s.HostPort() != "203.0.113.7:25565" {
 		t.Errorf("host:port = %q", s.HostPort())

@@ -11,16 +11,16 @@ import (
 // MaxPlayers, and a stored count above it is not read back.
 const MaxPlayers = 1_000_000
 
-// Storable reports whether a store (the DynamoDB table, the embedded file)
-// may hold s: a server Record.Server reads back, with a task ARN or a
+// Storable reports whether a store (a table, an embedded file) may hold
+// s: a server Record.Server reads back, with a task id or a
 // creation id, an owner, a channel and a creation time, under a key that
 // is not a game template's, a cooldown's, a session's or a report's
 // (IsServerKey). The error reads "server <key>: <what lacks>", for the
 // store to wrap ("put %w").
 func (s Server) Storable() error {
 	switch {
-	case s.TaskARN == "" && s.CreationID == "":
-		return errors.New("server: neither task ARN nor creation id")
+	case s.TaskID == "" && s.CreationID == "":
+		return errors.New("server: neither task id nor creation id")
 	case s.Owner == "":
 		return fmt.Errorf("server %s: no owner", s.Key())
 	case s.ChannelID == "":
@@ -87,9 +87,9 @@ func (r Record) Server(key string) (Server, error) {
 	} else if own != key {
 		d.fail("%s does not match the record's key", KeyAttr)
 	}
-	s := Server{TaskARN: key}
+	s := Server{TaskID: key}
 	if id, ok := strings.CutPrefix(key, PendingKeyPrefix); ok {
-		s.TaskARN, s.CreationID = "", id
+		s.TaskID, s.CreationID = "", id
 	}
 	d.identity(&s)
 	d.progress(&s)

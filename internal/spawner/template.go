@@ -54,7 +54,7 @@ var templateKeys = []string{
 	"readyTimeout", "extendDuration",
 }
 
-// maxTitle bounds a game's title, in characters: it is shown in Discord
+// maxTitle bounds a game's title, in characters: it is shown in the chat's
 // choices (100 at most) next to other words.
 const maxTitle = 80
 
@@ -66,8 +66,8 @@ const maxTitle = 80
 // The returned Game keeps data in Template, without the UTF-8 byte order
 // mark an editor may have put at its start.
 //
-// taskDefinition and container are required unless image is set: the
-// Docker runtime runs image and needs neither.
+// taskDefinition and container are required unless image is set: a
+// runtime that runs images needs neither.
 //
 // On any problem it returns TemplateErrors listing every one, each naming
 // its key. It never panics, whatever data holds.
@@ -245,7 +245,7 @@ func (p *templateParser) rconPrivate(rcon int, g Game) {
 		key = "port"
 	case rcon == g.QueryPort:
 		key = "queryPort"
-	case g.Protocol == ProtocolA2S && g.QueryPort == 0 && g.Port != 0 && rcon == g.Port+1:
+	case g.Protocol == ProtocolA2S && g.QueryPort == 0 && g.Port != 0 && rcon == g.ProbePort():
 		key = "queryPort, port+1 by default"
 	default:
 		key = p.portKeys[rcon]
@@ -638,10 +638,7 @@ func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 		p.fail("ports", "must list the game port %d", g.Port)
 	}
 	if g.Protocol == ProtocolA2S && g.Port != 0 && len(ports) > 0 {
-		q := g.QueryPort
-		if q == 0 {
-			q = g.Port + 1
-		}
+		q := g.ProbePort()
 		if !slices.Contains(ports, PortSpec{Port: q, Proto: "udp"}) {
 			p.fail("ports", "must list the query port %d over udp", q)
 		}

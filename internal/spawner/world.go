@@ -31,7 +31,7 @@ func (s WorldState) Known() bool {
 // from one server of the world to the next: one per member, game and name.
 type World struct {
 	ID    string // see ValidWorldID; names its volume, its folder and its backups
-	Owner string // Discord user id of the member whose world it is
+	Owner string // id of the member whose world it is
 	Game  string
 	Name  string // see ValidWorldName; unique per owner and game
 	State WorldState

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // What EventBridge puts in an ECS task state change envelope.
@@ -68,14 +66,14 @@ var errNotTaskChange = errors.New("not an ECS task state change")
 // parse reads one message body. It returns errNotTaskChange (wrapped) for a
 // well-formed event of another kind, and another error for a body that
 // cannot be read as a task state change.
-func parse(body string) (spawner.TaskChange, error) {
+func parse(body string) (TaskChange, error) {
 	env, err := decodeEnvelope(body)
 	if err != nil {
-		return spawner.TaskChange{}, err
+		return TaskChange{}, err
 	}
 	d, err := decodeDetail(env)
 	if err != nil {
-		return spawner.TaskChange{}, err
+		return TaskChange{}, err
 	}
 	return taskChange(env, d), nil
 }
@@ -122,8 +120,8 @@ func decodeDetail(env envelope) (taskDetail, error) {
 
 // taskChange is the change env tells, d being its detail as decodeDetail
 // checked it.
-func taskChange(env envelope, d taskDetail) spawner.TaskChange {
-	c := spawner.TaskChange{
+func taskChange(env envelope, d taskDetail) TaskChange {
+	c := TaskChange{
 		TaskARN:       d.TaskArn,
 		ClusterARN:    d.ClusterArn,
 		StartedBy:     d.StartedBy,
@@ -143,7 +141,7 @@ func taskChange(env envelope, d taskDetail) spawner.TaskChange {
 		c.UpdatedAt = env.Time
 	}
 	for _, ct := range d.Containers {
-		cc := spawner.ContainerChange{Name: ct.Name, LastStatus: ct.LastStatus, ExitCode: ct.ExitCode, Reason: ct.Reason}
+		cc := ContainerChange{Name: ct.Name, LastStatus: ct.LastStatus, ExitCode: ct.ExitCode, Reason: ct.Reason}
 		if c.ExitCode == nil && ct.ExitCode != nil {
 			code := *ct.ExitCode
 			c.ExitCode = &code

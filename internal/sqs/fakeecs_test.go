@@ -73,7 +73,7 @@ func TestFakeECSPublishesEveryChange(t *testing.T) {
 	}
 	stopping := w.next(t, "the stop asked")
 	stopped := w.next(t, "STOPPED")
-	if stopping.LastStatus != "STOPPING" || stopping.DesiredStatus != "STOPPED" || stopping.StopCode != spawner.StopUserInitiated || stopping.StoppedReason != "bye" {
+	if stopping.LastStatus != "STOPPING" || stopping.DesiredStatus != "STOPPED" || stopping.StopCode != "UserInitiated" || stopping.StoppedReason != "bye" {
 		t.Errorf("stop asked: %+v, want STOPPING, desired STOPPED, UserInitiated, bye", stopping)
 	}
 	if stopped.LastStatus != "STOPPED" || stopped.Version <= stopping.Version || stopped.ExitCode == nil || *stopped.ExitCode != 0 {
@@ -126,10 +126,10 @@ func TestFakeECSSpotInterruption(t *testing.T) {
 	w.steps(t, arn, 3)
 	srv.SpotInterrupt(arn)
 	ch := w.next(t, "the Spot interruption")
-	if ch.StopCode != spawner.StopSpotInterruption || ch.DesiredStatus != "STOPPED" {
+	if ch.StopCode != "SpotInterruption" || ch.DesiredStatus != "STOPPED" {
 		t.Errorf("change %+v, want desired STOPPED with stop code SpotInterruption", ch)
 	}
-	if ch = w.next(t, "STOPPED"); ch.LastStatus != "STOPPED" || ch.StopCode != spawner.StopSpotInterruption {
+	if ch = w.next(t, "STOPPED"); ch.LastStatus != "STOPPED" || ch.StopCode != "SpotInterruption" {
 		t.Errorf("change %+v, want STOPPED by SpotInterruption", ch)
 	}
 }

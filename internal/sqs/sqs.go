@@ -22,15 +22,15 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// SQSAPI is the part of the SQS client the consumer uses, with the SDK's
+// API is the part of the SQS client the consumer uses, with the SDK's
 // own signatures so *sqs.Client satisfies it.
-type SQSAPI interface {
+type API interface {
 	ReceiveMessage(ctx context.Context, params *awssqs.ReceiveMessageInput, optFns ...func(*awssqs.Options)) (*awssqs.ReceiveMessageOutput, error)
 	DeleteMessageBatch(ctx context.Context, params *awssqs.DeleteMessageBatchInput, optFns ...func(*awssqs.Options)) (*awssqs.DeleteMessageBatchOutput, error)
 	GetQueueAttributes(ctx context.Context, params *awssqs.GetQueueAttributesInput, optFns ...func(*awssqs.Options)) (*awssqs.GetQueueAttributesOutput, error)
 }
 
-var _ SQSAPI = (*awssqs.Client)(nil)
+var _ API = (*awssqs.Client)(nil)
 
 // QueueVar is the variable that names the queue, for Check's Problem.
 const QueueVar = "AWS_SQS_EVENTS_QUEUE_URL"
@@ -69,7 +69,7 @@ const (
 // Run and Check may then be called from any goroutine, Run at most once at a
 // time.
 type Consumer struct {
-	api   SQSAPI
+	api   API
 	queue string
 	log   *slog.Logger
 
@@ -110,7 +110,7 @@ type Stats struct {
 }
 
 // New is a consumer of the queue at queueURL. Nothing is dialled.
-func New(api SQSAPI, queueURL string, log *slog.Logger) *Consumer {
+func New(api API, queueURL string, log *slog.Logger) *Consumer {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -160,7 +160,7 @@ func (c *Consumer) Check(ctx context.Context) error {
 // are deleted once it returns, and the next receive waits for it. A queue
 // that cannot be reached is retried with a capped backoff, logged once when
 // it goes and once when it comes back. Run returns nil when ctx is done.
-func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(spawner.TaskChange)) error {
+func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(TaskChange)) error {
 	var (
 		b         = backoff.Backoff{Min: c.MinBackoff, Max: c.MaxBackoff}
 		downSince time.Time
@@ -169,10 +169,10 @@ func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(spawn
 		out, err := c.api.ReceiveMessage(ctx, &awssqs.ReceiveMessageInput{
 			QueueUrl:            aws.String(c.queue),
 			MaxNumberOfMessages: batchSize,
-			WaitTimeSeconds:     int32(min(c.WaitTime, DefaultWaitTime) / time.Second),
+			WaitTimeSeconds:     int32(min(c.WaitTime, DefaultWaitTime) / time.Second), //nolint:gosec // G115: at most DefaultWaitTime, 20 s
 		})
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // Run ends with nil when ctx is done, whatever the receive said
 		}
 		if err != nil {
 			if downSince.IsZero() {
@@ -180,7 +180,7 @@ func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(spawn
 				c.log.Warn("events queue unreachable; retrying with backoff, the sweep goes on meanwhile", "err", err)
 			}
 			if backoff.Sleep(ctx, b.Next()) != nil {
-				return nil
+				return nil //nolint:nilerr // ctx is done: Run ends with nil
 			}
 			continue
 		}
@@ -209,7 +209,7 @@ func (c *Consumer) Run(ctx context.Context, clusterARN string, handle func(spawn
 
 // accept decides what to do with one message of the queue of clusterARN's
 // events and counts it; it returns the change to hand on, if any.
-func (c *Consumer) accept(m sqstypes.Message, clusterARN string) (spawner.TaskChange, bool) {
+func (c *Consumer) accept(m sqstypes.Message, clusterARN string) (TaskChange, bool) {
 	c.count(OutcomeReceived)
 	ch, err := parse(aws.ToString(m.Body))
 	switch {
@@ -302,7 +302,7 @@ func (c *Consumer) logUnparsable(id string, err error) {
 // logForeign logs a task change of another cluster, once per cluster ARN:
 // the queue's rule sends only this cluster's, so one is either a mistake
 // in the rule or a forgery, and never acted on.
-func (c *Consumer) logForeign(ch spawner.TaskChange, clusterARN string) {
+func (c *Consumer) logForeign(ch TaskChange, clusterARN string) {
 	c.mu.Lock()
 	logged := c.foreign[ch.ClusterARN]
 	if !logged {

@@ -131,7 +131,7 @@ type world struct {
 	api     *api
 	c       *sqs.Consumer
 	log     *logs
-	changes chan spawner.TaskChange
+	changes chan sqs.TaskChange
 	cancel  context.CancelFunc
 	done    chan error
 }
@@ -144,7 +144,7 @@ func newWorld(tb testing.TB, q *goaws.SQS) *world {
 		q:       q,
 		api:     &api{Client: awssqs.NewFromConfig(cfg), receiving: make(chan struct{}, 1)},
 		log:     &logs{},
-		changes: make(chan spawner.TaskChange, 100),
+		changes: make(chan sqs.TaskChange, 100),
 	}
 	w.c = sqs.New(w.api, q.QueueURL(goaws.DefaultQueue), slog.New(slog.NewTextHandler(w.log, nil)))
 	w.c.WaitTime = time.Second
@@ -159,7 +159,7 @@ func (w *world) run(tb testing.TB) {
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
 	w.done = make(chan error, 1)
-	go func() { w.done <- w.c.Run(ctx, clusterARN, func(ch spawner.TaskChange) { w.changes <- ch }) }()
+	go func() { w.done <- w.c.Run(ctx, clusterARN, func(ch sqs.TaskChange) { w.changes <- ch }) }()
 	tb.Cleanup(func() {
 		cancel()
 		if err := <-w.done; err != nil {
@@ -169,14 +169,14 @@ func (w *world) run(tb testing.TB) {
 }
 
 // next is the next change handed on, or a test failure saying what was seen.
-func (w *world) next(tb testing.TB, what string) spawner.TaskChange {
+func (w *world) next(tb testing.TB, what string) sqs.TaskChange {
 	tb.Helper()
 	select {
 	case ch := <-w.changes:
 		return ch
 	case <-time.After(10 * time.Second):
 		tb.Fatalf("no change handed on while waiting for %s; stats %+v; log:\n%s", what, w.c.Stats(), w.log)
-		return spawner.TaskChange{}
+		return sqs.TaskChange{}
 	}
 }
 
@@ -228,9 +228,9 @@ func TestChangeCarriesWhatTheEventTells(t *testing.T) {
 	w.q.Send(t, envelope(change{task: 7, version: 9, last: "STOPPED", desired: "STOPPED", stopCode: "EssentialContainerExited", exitCode: &code}))
 	w.run(t)
 	ch := w.next(t, "the STOPPED change")
-	want := spawner.TaskChange{
+	want := sqs.TaskChange{
 		TaskARN: taskARN(7), ClusterARN: clusterARN, StartedBy: "spawner", Group: "family:minecraft",
-		LastStatus: "STOPPED", DesiredStatus: "STOPPED", StopCode: spawner.StopEssentialExited,
+		LastStatus: "STOPPED", DesiredStatus: "STOPPED", StopCode: "EssentialContainerExited",
 		StoppedReason: "reason of EssentialContainerExited", Version: 9, ENI: "eni-0123", PrivateIP: "10.0.0.7",
 		EventID: "ev-7-9",
 	}
@@ -362,7 +362,7 @@ func TestSpotInterruptionIsSurfaced(t *testing.T) {
 	w.run(t)
 	w.next(t, "RUNNING")
 	ch := w.next(t, "the Spot interruption")
-	if ch.StopCode != spawner.StopSpotInterruption || ch.DesiredStatus != "STOPPED" || ch.LastStatus != "RUNNING" {
+	if ch.StopCode != "SpotInterruption" || ch.DesiredStatus != "STOPPED" || ch.LastStatus != "RUNNING" {
 		t.Errorf("handed on %+v, want RUNNING, desired STOPPED, stop code SpotInterruption", ch)
 	}
 }
@@ -404,7 +404,7 @@ func TestCancelReturnsNil(t *testing.T) {
 	w.c.WaitTime = 20 * time.Second
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.c.Run(ctx, clusterARN, func(spawner.TaskChange) {}) }()
+	go func() { done <- w.c.Run(ctx, clusterARN, func(sqs.TaskChange) {}) }()
 	select {
 	case <-w.api.receiving:
 	case <-time.After(10 * time.Second):

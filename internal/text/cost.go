@@ -1,8 +1,7 @@
 package text
 
 // The sentences of /server cost and of the monthly report: plain text,
-// without Discord markup, each member shown by the MemberName the caller
-// gives (the Discord adapter renders a mention; nil shows the bare id).
+// each member a reference (Mention) that the chat adapter renders.
 
 import (
 	"fmt"
@@ -14,16 +13,6 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// MemberName shows the member of a Discord user id in a sentence.
-type MemberName func(id string) string
-
-func (n MemberName) show(id string) string {
-	if n == nil {
-		return id
-	}
-	return n(id)
-}
-
 // maxCostLines is how many members or games a list shows; the rest is
 // counted.
 const maxCostLines = 15
@@ -31,7 +20,7 @@ const maxCostLines = 15
 // CostEstimate is the admins' answer to /server cost: the month's servers,
 // time and estimated cost in all, by member and by game, the rates used
 // with their date and source, and what the Docker host's price comes to.
-func (l Lang) CostEstimate(e cost.Estimate, who MemberName) string {
+func (l Lang) CostEstimate(e cost.Estimate) string {
 	var b strings.Builder
 	b.WriteString(l.costTitle(e))
 	if e.Total.Servers == 0 {
@@ -39,7 +28,7 @@ func (l Lang) CostEstimate(e cost.Estimate, who MemberName) string {
 	} else {
 		fmt.Fprintf(&b, "\n%s %s", l.pick("Total:", "Total :"), l.costLine(e, e.Total))
 		b.WriteString("\n" + l.pick("By member:", "Par membre :"))
-		l.costLines(&b, e, e.Members, who.show)
+		l.costLines(&b, e, e.Members, Mention)
 		b.WriteString("\n" + l.pick("By game:", "Par jeu :"))
 		l.costLines(&b, e, e.Games, func(game string) string { return game })
 	}
@@ -64,7 +53,7 @@ func (l Lang) CostOwn(e cost.Estimate) string {
 // CostReport is the monthly report posted to the log channel: servers
 // created, who played most, the longest session, the most servers at
 // once, and the month's estimated cost.
-func (l Lang) CostReport(r cost.Report, who MemberName) string {
+func (l Lang) CostReport(r cost.Report) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, l.pick("Monthly report, %s", "Bilan du mois, %s"), l.monthName(r.Month))
 	if r.Estimate.Total.Servers == 0 {
@@ -75,11 +64,11 @@ func (l Lang) CostReport(r cost.Report, who MemberName) string {
 	fmt.Fprintf(&b, "\n%s %d", l.pick("Servers created:", "Serveurs créés :"), r.Created)
 	b.WriteString("\n" + l.pick("Most time on servers:", "Le plus de temps sur les serveurs :"))
 	for i, m := range r.Top {
-		fmt.Fprintf(&b, "\n%d. %s%s%s", i+1, who.show(m.Key), l.colon(), l.hours(m.Time))
+		fmt.Fprintf(&b, "\n%d. %s%s%s", i+1, Mention(m.Key), l.colon(), l.hours(m.Time))
 	}
 	if r.Longest.ID != "" {
 		fmt.Fprintf(&b, l.pick("\nLongest session: %s, %s (%s), %s", "\nSession la plus longue : %s, %s (%s), %s"),
-			l.hours(r.LongestTime), who.show(r.Longest.Owner), r.Longest.Game, l.day(r.Longest.StartedAt))
+			l.hours(r.LongestTime), Mention(r.Longest.Owner), r.Longest.Game, l.day(r.Longest.StartedAt))
 	}
 	fmt.Fprintf(&b, l.pick("\nMost servers at once: %d (%s)", "\nLe plus de serveurs à la fois : %d (%s)"), r.Peak, l.dayTime(r.PeakAt))
 	fmt.Fprintf(&b, "\n%s %s", l.pick("Estimated cost:", "Coût estimé :"), l.costLine(r.Estimate, r.Estimate.Total))
@@ -154,8 +143,10 @@ func (l Lang) costLines(b *strings.Builder, e cost.Estimate, lines []cost.Line, 
 	}
 }
 
-// costFooter tells the rates used, with their date and source, what the
-// Docker host's price comes to (to admins), and that it is an estimate.
+// costFooter tells the rates used, with their date and source (a link
+// the chat shows without a preview of the page, which would dwarf the
+// report), what the Docker host's price comes to (to admins), and that it
+// is an estimate.
 func (l Lang) costFooter(b *strings.Builder, e cost.Estimate, admin bool) {
 	r := e.Pricing.Rates
 	for _, region := range e.Regions {
@@ -163,7 +154,7 @@ func (l Lang) costFooter(b *strings.Builder, e cost.Estimate, admin bool) {
 	}
 	if len(e.Regions) > 0 {
 		fmt.Fprintf(b, l.pick("\nPublic IPv4: %s an hour. Rates read %s from %s.", "\nIPv4 publique : %s de l'heure. Tarifs relevés le %s sur %s."),
-			l.rate(r.PublicIPv4PerHour, r.Currency), r.Date, r.Source)
+			l.rate(r.PublicIPv4PerHour, r.Currency), r.Date, spawner.LinkRef(r.Source))
 	}
 	switch {
 	case admin && e.HostPrice > 0:

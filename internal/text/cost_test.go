@@ -29,13 +29,12 @@ func costSessions() []spawner.Session {
 }
 
 // markup is Discord's: bold, code, mentions, timestamps. The adapter adds
-// it; the cost's sentences carry none.
+// it; the cost's sentences carry none, and refer to members (Mention).
 var markup = regexp.MustCompile("\\*\\*|`|<@|<#|<t:")
 
 func TestCostEstimate(t *testing.T) {
 	p := cost.Pricing{Rates: cost.DefaultRates(), HostMonthly: 12}
 	e := cost.EstimateMonth(november, costSessions(), p, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	who := func(id string) string { return "member#" + id }
 	for _, c := range []struct {
 		l    Lang
 		want []string
@@ -43,26 +42,26 @@ func TestCostEstimate(t *testing.T) {
 		{En, []string{
 			"Estimated cost of the servers, November 2026\n",
 			"Total: 4 server(s), 7.0 h, 12.25 USD (1.0 h not priced",
-			"- member#111: 2 server(s), 3.0 h, 12.13 USD",
-			"- member#222: 1 server(s), 3.0 h, 0.12 USD",
-			"- member#333: 1 server(s), 1.0 h (1.0 h not priced",
+			"- " + Mention("111") + ": 2 server(s), 3.0 h, 12.13 USD",
+			"- " + Mention("222") + ": 1 server(s), 3.0 h, 0.12 USD",
+			"- " + Mention("333") + ": 1 server(s), 1.0 h (1.0 h not priced",
 			"- valheim: 1 server(s), 3.0 h, 0.12 USD",
 			"Rates in eu-west-3: Fargate 0.0486 USD per vCPU-hour and 0.0053 USD per GB-hour; Fargate Spot 0.01458 USD and 0.00159 USD (typical, an estimate).",
-			"Rates read 2026-12-07 from https://aws.amazon.com/fargate/pricing/.",
+			"Rates read 2026-12-07 from " + spawner.LinkRef("https://aws.amazon.com/fargate/pricing/") + ".",
 			"Docker host: 12.00 USD for the period, shared out over 1.0 h of servers.",
 			"not AWS's bill",
 		}},
 		{Fr, []string{
 			"Coût estimé des serveurs, novembre 2026\n",
 			"Total : 4 serveur(s), 7,0 h, 12,25 USD (1,0 h sans prix",
-			"- member#111 : 2 serveur(s), 3,0 h, 12,13 USD",
+			"- " + Mention("111") + " : 2 serveur(s), 3,0 h, 12,13 USD",
 			"Tarifs en eu-west-3 : Fargate 0,0486 USD par vCPU-heure et 0,0053 USD par Go-heure ; Fargate Spot 0,01458 USD et 0,00159 USD (valeurs typiques, une estimation).",
-			"Tarifs relevés le 2026-12-07 sur https://aws.amazon.com/fargate/pricing/.",
+			"Tarifs relevés le 2026-12-07 sur " + spawner.LinkRef("https://aws.amazon.com/fargate/pricing/") + ".",
 			"Hôte Docker : 12,00 USD pour la période, réparti sur 1,0 h de serveurs.",
 			"pas la facture d'AWS",
 		}},
 	} {
-		got := c.l.CostEstimate(e, who)
+		got := c.l.CostEstimate(e)
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("estimate does not say %q:\n%s", w, got)
@@ -80,8 +79,8 @@ func TestCostEstimate(t *testing.T) {
 func TestCostEstimateDockerWithoutPrice(t *testing.T) {
 	sessions := costSessions()[3:]
 	e := cost.EstimateMonth(november, sessions, cost.Pricing{Rates: cost.DefaultRates()}, time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC))
-	got := En.CostEstimate(e, nil)
-	for _, w := range []string{"Total: 1 server(s), 1.0 h\n", "- 111: 1 server(s), 1.0 h\n", "Docker: 1.0 h of servers; set DOCKER_HOST_MONTHLY_PRICE"} {
+	got := En.CostEstimate(e)
+	for _, w := range []string{"Total: 1 server(s), 1.0 h\n", "- " + Mention("111") + ": 1 server(s), 1.0 h\n", "Docker: 1.0 h of servers; set DOCKER_HOST_MONTHLY_PRICE"} {
 		if !strings.Contains(got, w) {
 			t.Errorf("estimate does not say %q:\n%s", w, got)
 		}
@@ -93,7 +92,7 @@ func TestCostEstimateDockerWithoutPrice(t *testing.T) {
 
 func TestCostEstimateUnderWay(t *testing.T) {
 	e := cost.EstimateMonth(november, nil, cost.Pricing{Rates: cost.DefaultRates()}, novemberAt(20, 9))
-	got := Fr.CostEstimate(e, nil)
+	got := Fr.CostEstimate(e)
 	if want := "Coût estimé des serveurs, novembre 2026 (jusqu'ici, au 20 novembre, 09:00 UTC)\nAucun serveur n'a tourné."; got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
 	}
@@ -122,20 +121,20 @@ func TestCostReport(t *testing.T) {
 		want []string
 	}{
 		{En, []string{
-			"Monthly report, November 2026\nServers created: 4\nMost time on servers:\n1. 111: 3.0 h\n2. 222: 3.0 h\n3. 333: 1.0 h\n",
-			"Longest session: 3.0 h, 222 (valheim), November 4\n",
+			"Monthly report, November 2026\nServers created: 4\nMost time on servers:\n1. " + Mention("111") + ": 3.0 h\n2. " + Mention("222") + ": 3.0 h\n3. " + Mention("333") + ": 1.0 h\n",
+			"Longest session: 3.0 h, " + Mention("222") + " (valheim), November 4\n",
 			"Most servers at once: 2 (November 4, 21:00 UTC)\n",
 			"Estimated cost: 4 server(s), 7.0 h, 0.25 USD (1.0 h not priced",
 			"Docker: 1.0 h of servers",
 		}},
 		{Fr, []string{
-			"Bilan du mois, novembre 2026\nServeurs créés : 4\nLe plus de temps sur les serveurs :\n1. 111 : 3,0 h\n",
-			"Session la plus longue : 3,0 h, 222 (valheim), 4 novembre\n",
+			"Bilan du mois, novembre 2026\nServeurs créés : 4\nLe plus de temps sur les serveurs :\n1. " + Mention("111") + " : 3,0 h\n",
+			"Session la plus longue : 3,0 h, " + Mention("222") + " (valheim), 4 novembre\n",
 			"Le plus de serveurs à la fois : 2 (4 novembre, 21:00 UTC)\n",
 			"Coût estimé : 4 serveur(s), 7,0 h, 0,25 USD",
 		}},
 	} {
-		got := c.l.CostReport(r, nil)
+		got := c.l.CostReport(r)
 		for _, w := range c.want {
 			if !strings.Contains(got, w) {
 				t.Errorf("report does not say %q:\n%s", w, got)
@@ -146,7 +145,7 @@ func TestCostReport(t *testing.T) {
 		}
 	}
 	empty := cost.MonthlyReport(november, nil, cost.Pricing{Rates: cost.DefaultRates()}, time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC))
-	if got := En.CostReport(empty, nil); got != "Monthly report, November 2026\nNo server ran." {
+	if got := En.CostReport(empty); got != "Monthly report, November 2026\nNo server ran." {
 		t.Errorf("empty month: %q", got)
 	}
 }

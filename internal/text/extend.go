@@ -28,7 +28,7 @@ func (l Lang) controlRefusal(r *spawner.Refusal) string {
 		return fmt.Sprintf(l.pick("%s is not a Minecraft player name: %s. Nothing was sent to the server.",
 			"%s n'est pas un nom de joueur Minecraft : %s. Rien n'a été envoyé au serveur."), quoteName(r.Name), l.playerNameProblem(r.Name))
 	}
-	return l.pick("Refused.", "Refusé.")
+	return l.worldRefusal(r)
 }
 
 // quoteName shows what a member typed as a player name, on one line.
@@ -67,7 +67,7 @@ func (l Lang) playerNameProblem(name string) string {
 // extensions left (left < 0: an admin, who has no limit).
 func (l Lang) Extended(s spawner.Server, stopAt time.Time, left int) string {
 	msg := fmt.Sprintf(l.pick("⏰ Server %s extended: it now stops %s (%s).", "⏰ Serveur %s prolongé : il s'arrête maintenant %s (%s)."),
-		l.ServerLabel(s), Timestamp(stopAt, "f"), Timestamp(stopAt, "R"))
+		l.ServerLabel(s), Timestamp(stopAt, spawner.TimeDateTime), Timestamp(stopAt, spawner.TimeRelative))
 	switch {
 	case left < 0:
 		return msg + " " + l.pick("Admins may extend it again without limit.", "Les admins peuvent le prolonger encore sans limite.")
@@ -88,18 +88,18 @@ func (l Lang) ExtendFailed() string {
 // and its new stop time.
 func (l Lang) ExtendedTicket(by string, stopAt time.Time) string {
 	return fmt.Sprintf(l.pick("⏰ %s extended the server: it now stops %s (%s).", "⏰ %s a prolongé le serveur : il s'arrête maintenant %s (%s)."),
-		Mention(by), Timestamp(stopAt, "t"), Timestamp(stopAt, "R"))
+		Mention(by), Timestamp(stopAt, spawner.TimeOfDay), Timestamp(stopAt, spawner.TimeRelative))
 }
 
 // StatusStopsAt is the note of the status message once the stop time moved.
 func (l Lang) StatusStopsAt(stopAt time.Time) string {
-	return fmt.Sprintf(l.pick("⏰ Stops %s (%s) · extended", "⏰ Arrêt %s (%s) · prolongé"), Timestamp(stopAt, "t"), Timestamp(stopAt, "R"))
+	return fmt.Sprintf(l.pick("⏰ Stops %s (%s) · extended", "⏰ Arrêt %s (%s) · prolongé"), Timestamp(stopAt, spawner.TimeOfDay), Timestamp(stopAt, spawner.TimeRelative))
 }
 
 // LogExtended: a server's stop time moved.
 func (l Lang) LogExtended(s spawner.Server, by string, stopAt time.Time) string {
 	return fmt.Sprintf(l.pick("⏰ Server of %s extended by %s until %s · task `%s`", "⏰ Serveur de %s prolongé par %s jusqu'à %s · tâche `%s`"),
-		Mention(s.Owner), Mention(by), Timestamp(stopAt, "f"), s.TaskID())
+		Mention(s.Owner), Mention(by), Timestamp(stopAt, spawner.TimeDateTime), s.ShortTaskID())
 }
 
 // maxReply bounds what the answer to /server op repeats of the game's reply.

@@ -7,7 +7,7 @@ import (
 )
 
 // Pull is the note under the steps of the status message while a game's
-// image is pulled onto the Docker host: started, the share downloaded
+// image is pulled onto the runtime's host: started, the share downloaded
 // and its size, extracting, done.
 func (l Lang) Pull(p spawner.PullProgress) string {
 	img := "`" + p.Image + "`"

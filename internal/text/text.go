@@ -1,6 +1,9 @@
 // Package text holds every sentence the bot says to people, in English and
-// French, so wording lives in one place and never in the middle of AWS or
-// Discord code. Functions take a Lang chosen from a Discord locale.
+// French, so wording lives in one place and never in the middle of an
+// adapter's code. Functions take a Lang chosen from a member's locale. A
+// sentence refers to members, channels, moments and pages through the
+// domain's references (Mention, ChannelLink, Timestamp, spawner.LinkRef),
+// which the chat adapter renders: no sentence carries a chat's markup.
 package text
 
 import (
@@ -19,7 +22,7 @@ const (
 	Fr
 )
 
-// For picks the language for a Discord locale ("fr", "en-US", ...); English
+// For picks the language for a member's locale ("fr", "en-US", ...); English
 // when there is no translation.
 func For(locale string) Lang {
 	if strings.HasPrefix(strings.ToLower(locale), "fr") {
@@ -35,16 +38,15 @@ func (l Lang) pick(en, fr string) string {
 	return en
 }
 
-// Mention renders a user mention.
-func Mention(userID string) string { return "<@" + userID + ">" }
+// Mention refers to a member; the chat adapter renders the mention.
+func Mention(userID string) string { return spawner.UserRef(userID) }
 
-// ChannelLink renders a channel mention, a link in Discord.
-func ChannelLink(channelID string) string { return "<#" + channelID + ">" }
+// ChannelLink refers to a channel; the chat adapter renders a link to it.
+func ChannelLink(channelID string) string { return spawner.ChannelRef(channelID) }
 
-// Timestamp renders t as a Discord timestamp in style "f" (date and time), "R" (relative) or "t" (time).
-func Timestamp(t time.Time, style string) string {
-	return fmt.Sprintf("<t:%d:%s>", t.Unix(), style)
-}
+// Timestamp refers to the moment t, shown in style; the chat adapter
+// renders it in each reader's time zone and language.
+func Timestamp(t time.Time, style spawner.TimeStyle) string { return spawner.TimeRef(t, style) }
 
 // Variant is how a variant is shown.
 func (l Lang) Variant(name string) string {
@@ -64,7 +66,7 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 	switch r.Code {
 	case spawner.RefusedNoRole:
 		return l.pick("You don't have a role that allows this.", "Tu n'as pas de rôle qui permet cela.")
-	case spawner.RefusedGuild:
+	case spawner.RefusedElsewhere:
 		return l.pick("This command only works in the community's server.", "Cette commande ne marche que sur le serveur de la communauté.")
 	case spawner.RefusedBusy:
 		return l.pick("You already have a server running or being created. Stop it first with `/server stop`.",
@@ -89,7 +91,7 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 			"La catégorie des tickets est pleine : aucun salon ne peut être créé pour un nouveau serveur. Rien n'a été lancé ; réessaie quand un serveur sera terminé.")
 	case spawner.RefusedCooldown:
 		return fmt.Sprintf(l.pick("You created a server a moment ago. You can create another %s.",
-			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, "R"))
+			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, spawner.TimeRelative))
 	}
 	return l.controlRefusal(r)
 }
@@ -123,13 +125,13 @@ func (l Lang) Stopped(s spawner.Server) string {
 func (l Lang) CreationStopped(until time.Time) string {
 	if !until.IsZero() {
 		return fmt.Sprintf(l.pick("The creation of your server was stopped. Nothing is left running; you can create another %s.",
-			"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu pourras en créer un autre %s."), Timestamp(until, "R"))
+			"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu pourras en créer un autre %s."), Timestamp(until, spawner.TimeRelative))
 	}
 	return l.pick("The creation of your server was stopped. Nothing is left running; you can create another.",
 		"La création de ton serveur a été arrêtée. Rien n'est resté lancé ; tu peux en créer un autre.")
 }
 
-// StopFailed is the answer to /server stop when AWS would not stop it yet.
+// StopFailed is the answer to /server stop when the runtime would not stop it yet.
 func (l Lang) StopFailed() string {
 	return l.pick("The server could not be stopped right now; the bot keeps trying and will say so in the log channel.",
 		"Le serveur n'a pas pu être arrêté pour l'instant ; le bot réessaie et le dira dans le salon de logs.")
@@ -177,7 +179,7 @@ func (l Lang) List(servers []spawner.Server, stopAt func(spawner.Server) time.Ti
 	b.WriteString(fmt.Sprintf(l.pick("**%d server(s):**\n", "**%d serveur(s) :**\n"), len(servers)))
 	for _, s := range servers {
 		fmt.Fprintf(&b, "- %s · %s · %s %s · %s",
-			l.ServerLabel(s), Mention(s.Owner), l.pick("stops", "arrêt"), Timestamp(stopAt(s), "R"), ChannelLink(s.ChannelID))
+			l.ServerLabel(s), Mention(s.Owner), l.pick("stops", "arrêt"), Timestamp(stopAt(s), spawner.TimeRelative), ChannelLink(s.ChannelID))
 		if s.State != spawner.StateReady {
 			fmt.Fprintf(&b, " · %s", l.State(s.State))
 		} else if p := l.Players(s.Players); p != "" {
@@ -211,27 +213,17 @@ func (l Lang) State(s spawner.State) string {
 	return string(s)
 }
 
-var steps = []spawner.State{
-	spawner.StateRequested, spawner.StateProvisioning, spawner.StatePending,
-	spawner.StateRunning, spawner.StateBooting, spawner.StateReady,
-}
-
 // Status is the ticket channel's status message, edited in place at each step.
 // note, when not empty, is shown under the steps (the address, a failure).
 func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "🎮 **%s** · %s · %s %s\n", g.Title, l.Variant(s.Variant), l.pick("for", "pour"), Mention(s.Owner))
-	current := -1
-	for i, st := range steps {
-		if st == s.State {
-			current = i
-		}
-	}
+	current := s.State.Rank()
 	ended := s.State == spawner.StateStopping || s.State == spawner.StateStopped
 	if ended {
-		current = reached(s)
+		current = s.Reached().Rank()
 	}
-	for i, st := range steps {
+	for i, st := range spawner.Steps() {
 		mark := "▫️"
 		switch {
 		case i < current || (i == current && (st == spawner.StateReady || ended)):
@@ -257,29 +249,6 @@ func (l Lang) Status(g spawner.Game, s spawner.Server, note string) string {
 	return strings.TrimRight(b.String(), "\n")
 }
 
-// reached is the index in steps of the last step an ended server got to,
-// from what it recorded on the way, so its status never claims a step that
-// did not happen (a creation that failed while pending is not shown ready).
-func reached(s spawner.Server) int {
-	step := spawner.StateRequested
-	switch {
-	case !s.ReadyAt.IsZero():
-		step = spawner.StateReady
-	case s.Address != "":
-		step = spawner.StateBooting
-	case !s.RunningAt.IsZero():
-		step = spawner.StateRunning
-	case s.TaskARN != "":
-		step = spawner.StateProvisioning
-	}
-	for i, st := range steps {
-		if st == step {
-			return i
-		}
-	}
-	return 0
-}
-
 // Ready is the message that tells the owner their server is up.
 func (l Lang) Ready(g spawner.Game, s spawner.Server, stopAt time.Time) string {
 	var b strings.Builder
@@ -299,7 +268,7 @@ func (l Lang) Ready(g spawner.Game, s spawner.Server, stopAt time.Time) string {
 			"**Joueurs minimum :** %d (vérifié toutes les %s ; après %d avertissements, le serveur s'arrête)\n"),
 			g.MinPlayers, Duration(g.CheckInterval), g.WarningCount)
 	}
-	fmt.Fprintf(&b, l.pick("**Stops:** %s (%s)\n", "**Arrêt :** %s (%s)\n"), Timestamp(stopAt, "t"), Timestamp(stopAt, "R"))
+	fmt.Fprintf(&b, l.pick("**Stops:** %s (%s)\n", "**Arrêt :** %s (%s)\n"), Timestamp(stopAt, spawner.TimeOfDay), Timestamp(stopAt, spawner.TimeRelative))
 	if s.Token != "" {
 		if g.AdminCommand != "" {
 			fmt.Fprintf(&b, l.pick("**Admin:** type `%s` in the game to become operator.\n", "**Admin :** tape `%s` dans le jeu pour devenir opérateur.\n"),
@@ -339,10 +308,10 @@ func (l Lang) PlayerWarning(owner string, k, n, seen, min int, answered bool, ne
 	if k == n {
 		return fmt.Sprintf(l.pick("⚠️ %s warning **%d/%d**: %s. Last warning: if there are still too few players at the next check (%s), the server stops.",
 			"⚠️ %s avertissement **%d/%d** : %s. Dernier avertissement : s'il y a encore trop peu de joueurs à la prochaine vérification (%s), le serveur s'arrête."),
-			Mention(owner), k, n, found, Timestamp(next, "R"))
+			Mention(owner), k, n, found, Timestamp(next, spawner.TimeRelative))
 	}
 	return fmt.Sprintf(l.pick("⚠️ %s warning **%d/%d**: %s. Next check %s.",
-		"⚠️ %s avertissement **%d/%d** : %s. Prochaine vérification %s."), Mention(owner), k, n, found, Timestamp(next, "R"))
+		"⚠️ %s avertissement **%d/%d** : %s. Prochaine vérification %s."), Mention(owner), k, n, found, Timestamp(next, spawner.TimeRelative))
 }
 
 // PlayersBack says the count is back at the minimum and the warnings are reset.
@@ -353,7 +322,7 @@ func (l Lang) PlayersBack(seen int) string {
 // RuntimeWarning warns the owner the server reaches its maximum duration soon.
 func (l Lang) RuntimeWarning(owner string, stopAt time.Time) string {
 	return fmt.Sprintf(l.pick("⏰ %s this server reaches its maximum duration and stops %s (%s).",
-		"⏰ %s ce serveur atteint sa durée maximale et s'arrête %s (%s)."), Mention(owner), Timestamp(stopAt, "R"), Timestamp(stopAt, "t"))
+		"⏰ %s ce serveur atteint sa durée maximale et s'arrête %s (%s)."), Mention(owner), Timestamp(stopAt, spawner.TimeRelative), Timestamp(stopAt, spawner.TimeOfDay))
 }
 
 // Failure reasons, shown to the owner after "could not be created: ".
@@ -368,7 +337,7 @@ func (l Lang) FailRecord() string {
 	return l.pick("the server could not be recorded", "le serveur n'a pas pu être enregistré")
 }
 
-// FailRun: the runtime (ECS or the Docker engine) refused to run the server.
+// FailRun: the runtime refused to run the server.
 func (l Lang) FailRun(reason string) string {
 	if reason == "" {
 		return l.pick("it could not be started", "il n'a pas pu être lancé")
@@ -390,9 +359,6 @@ func (l Lang) FailNotReady(d time.Duration) string {
 func (l Lang) FailTaskEnded(t spawner.Task) string {
 	reason := t.StoppedReason
 	if reason == "" {
-		reason = t.StopCode
-	}
-	if reason == "" {
 		reason = l.pick("no reason given", "sans raison donnée")
 	}
 	if t.ExitCode != nil {
@@ -401,13 +367,14 @@ func (l Lang) FailTaskEnded(t spawner.Task) string {
 	return fmt.Sprintf(l.pick("the server stopped on its own (%s)", "le serveur s'est arrêté tout seul (%s)"), reason)
 }
 
-// FailNoPublicIP: the task runs, but AWS gave it no public address.
+// FailNoPublicIP: the task runs, but has no public address. The sentence
+// names what to check on AWS, the only runtime where that can happen.
 func (l Lang) FailNoPublicIP() string {
 	return l.pick("running, but AWS gave it no public address: check the subnets' public IP setting or ECS_ASSIGN_PUBLIC_IP",
 		"lancé, mais AWS ne lui a donné aucune adresse publique : vérifie le réglage d'IP publique des sous-réseaux ou ECS_ASSIGN_PUBLIC_IP")
 }
 
-// FailInternal: anything else (Discord or AWS unreachable).
+// FailInternal: anything else (the chat or the runtime unreachable).
 func (l Lang) FailInternal() string {
 	return l.pick("an error occurred on the bot's side", "une erreur s'est produite du côté du bot")
 }
@@ -449,13 +416,13 @@ func (l Lang) LogCreated(s spawner.Server) string {
 
 // LogReady: a server is ready.
 func (l Lang) LogReady(s spawner.Server) string {
-	return fmt.Sprintf(l.pick("✅ Server `%s` of %s is ready · task `%s`", "✅ Le serveur `%s` de %s est prêt · tâche `%s`"), s.HostPort(), Mention(s.Owner), s.TaskID())
+	return fmt.Sprintf(l.pick("✅ Server `%s` of %s is ready · task `%s`", "✅ Le serveur `%s` de %s est prêt · tâche `%s`"), s.HostPort(), Mention(s.Owner), s.ShortTaskID())
 }
 
 // LogStopped: a server stopped, by whom or why.
 func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail string) string {
 	who := Mention(s.Owner)
-	task := s.TaskID()
+	task := s.ShortTaskID()
 	if task == "" {
 		task = "—"
 	}
@@ -478,7 +445,7 @@ func (l Lang) LogStopped(s spawner.Server, cause spawner.StopCause, by, detail s
 
 // LogStopRetry: stopping failed and will be retried.
 func (l Lang) LogStopRetry(s spawner.Server, err string) string {
-	return fmt.Sprintf(l.pick("⚠️ Could not stop task `%s` of %s yet (%s); retrying.", "⚠️ Impossible d'arrêter la tâche `%s` de %s pour l'instant (%s) ; nouvel essai."), s.TaskID(), Mention(s.Owner), err)
+	return fmt.Sprintf(l.pick("⚠️ Could not stop task `%s` of %s yet (%s); retrying.", "⚠️ Impossible d'arrêter la tâche `%s` de %s pour l'instant (%s) ; nouvel essai."), s.ShortTaskID(), Mention(s.Owner), err)
 }
 
 // LogBadRecord: a malformed table item was skipped at start.

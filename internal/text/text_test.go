@@ -1,7 +1,6 @@
 package text
 
 import (
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -29,7 +28,7 @@ func TestNewRefusals(t *testing.T) {
 	until := time.Date(2026, 11, 26, 14, 0, 0, 0, time.UTC)
 	for _, l := range []Lang{En, Fr} {
 		got := l.Refusal(&spawner.Refusal{Code: spawner.RefusedCooldown, Until: until})
-		if want := fmt.Sprintf("<t:%d:R>", until.Unix()); !strings.Contains(got, want) {
+		if want := spawner.TimeRef(until, spawner.TimeRelative); !strings.Contains(got, want) {
 			t.Errorf("cooldown refusal = %q, want the retry time %s", got, want)
 		}
 		full := l.Refusal(&spawner.Refusal{Code: spawner.RefusedCategoryFull})

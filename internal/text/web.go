@@ -3,12 +3,14 @@ package text
 import (
 	"fmt"
 	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // StatusLink is the last line of a ticket's status message: the address of
-// the server's live page. The angle brackets keep Discord from unfurling it.
+// the server's live page.
 func (l Lang) StatusLink(url string) string {
-	return fmt.Sprintf(l.pick("🌐 Follow it live: <%s>", "🌐 Suivre en direct : <%s>"), url)
+	return fmt.Sprintf(l.pick("🌐 Follow it live: %s", "🌐 Suivre en direct : %s"), spawner.LinkRef(url))
 }
 
 // Dashboard answers /server dashboard with the address of the live page of
@@ -18,9 +20,9 @@ func (l Lang) Dashboard(url string, all bool, validFor time.Duration) string {
 	if all {
 		what = l.pick("every server", "tous les serveurs")
 	}
-	return fmt.Sprintf(l.pick("Live page of %s: <%s>\nThis link is yours: it works for %s; ask again for a new one.",
-		"Page en direct de %s : <%s>\nCe lien est à toi : il marche pendant %s ; redemande-le pour en avoir un nouveau."),
-		what, url, Duration(validFor))
+	return fmt.Sprintf(l.pick("Live page of %s: %s\nThis link is yours: it works for %s; ask again for a new one.",
+		"Page en direct de %s : %s\nCe lien est à toi : il marche pendant %s ; redemande-le pour en avoir un nouveau."),
+		what, spawner.LinkRef(url), Duration(validFor))
 }
 
 // NoDashboard answers /server dashboard when no web page is configured.

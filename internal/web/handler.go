@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -33,6 +34,12 @@ type HandlerOptions struct {
 	// none. Pages are served both at the root and under it, so a reverse
 	// proxy may pass requests on with that path or without it.
 	BasePath string
+	// Backups, when set, serves the downloads of world backups
+	// (download.go); nil serves none.
+	Backups BackupOpener
+	// DownloadStall is how long a download may wait for its client to
+	// take more bytes before it is dropped; 0 is DefaultDownloadStall.
+	DownloadStall time.Duration
 }
 
 // Handler serves the pages and the feed:
@@ -41,6 +48,8 @@ type HandlerOptions struct {
 //	GET /servers/{id}?token=<t>          the live page of one server
 //	GET /?token=<t>                      the dashboard of the token's scope
 //	GET /assets/...                      the pages' CSS and JavaScript
+//	GET /worlds/{world}/backups/{backup}.tar.gz?token=<t>
+//	                                     a backup's archive (with Backups)
 //
 // and the same under BasePath. The pages name their assets and their feed
 // by relative addresses, so they work wherever they are served.
@@ -62,6 +71,9 @@ func Handler(opt HandlerOptions) http.Handler {
 	mux.HandleFunc("GET /events", h.events)
 	mux.HandleFunc("GET /servers/{id}", h.serverPage)
 	mux.HandleFunc("GET /{$}", h.dashboard)
+	if opt.Backups != nil {
+		mux.HandleFunc("GET /worlds/{world}/backups/{file}", h.download)
+	}
 	mux.Handle("GET /assets/{file}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if strings.HasSuffix(r.URL.Path, ".html") {
 			http.NotFound(w, r)
@@ -99,6 +111,9 @@ func (h *handler) check(r *http.Request, server string) (claims, int, error) {
 	c, err := h.opt.Signer.verify(r.URL.Query().Get("token"))
 	if err != nil {
 		return claims{}, http.StatusUnauthorized, err
+	}
+	if c.scope.Kind == ScopeBackup { // a download link opens no page
+		return claims{}, http.StatusForbidden, ErrOutOfScope
 	}
 	if server != "" && !h.covers(c.scope, server) {
 		return claims{}, http.StatusForbidden, ErrOutOfScope

@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -133,7 +132,7 @@ func (c *client) wants(e *spawner.Event) bool {
 // any goroutine, also while holding the caller's own locks, and after Close
 // (it then does nothing).
 func (h *Hub) Publish(e spawner.Event) {
-	data, err := json.Marshal(e)
+	data, err := encodeEvent(e)
 	if err != nil {
 		h.opt.Logger.Error("encode event", "server", e.Server, "err", err)
 		return
@@ -252,7 +251,7 @@ func (h *Hub) open(conn *websocket.Conn, scope Scope, server string) *session {
 			continue
 		}
 		e.Type = spawner.EventSnapshot
-		msg, err := json.Marshal(e)
+		msg, err := encodeEvent(e)
 		if err != nil {
 			h.opt.Logger.Error("encode snapshot", "server", e.Server, "err", err)
 			continue

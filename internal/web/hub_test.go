@@ -432,7 +432,7 @@ func TestEventJSONCarriesNoSecret(t *testing.T) {
 		Game: "minecraft", Title: "Minecraft", Variant: "vanilla", Address: "203.0.113.7:25565", Players: &n, Min: 2,
 		StopsAt: t0.Add(time.Hour), Steps: map[spawner.State]time.Time{spawner.StateReady: t0},
 		Warning: "players", K: 1, N: 2, Cause: spawner.CausePlayers}
-	data, err := json.Marshal(e)
+	data, err := encodeEvent(e)
 	if err != nil {
 		t.Fatal(err)
 	}

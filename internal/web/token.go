@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // ScopeKind says what a token lets its holder see.
@@ -21,13 +23,19 @@ const (
 	ScopeServer ScopeKind = "server" // one server, by its public id
 	ScopeMember ScopeKind = "member" // every server a Discord member owns
 	ScopeFleet  ScopeKind = "fleet"  // every server: the admin's view
+	// ScopeBackup is one backup of one world, to download: it covers no
+	// server, page or feed.
+	ScopeBackup ScopeKind = "backup"
 )
 
-// Scope names what a token covers: one server, a member's servers, or the
-// whole fleet. Its text form is "server:<id>", "member:<user id>" or "fleet".
+// Scope names what a token covers: one server, a member's servers, the
+// whole fleet, or one backup to download. Its text form is "server:<id>",
+// "member:<user id>", "fleet" or "backup:<world id>/<backup id>".
 type Scope struct {
 	Kind ScopeKind
-	ID   string // server id or Discord user id; empty for the fleet
+	// ID is the server id, the Discord user id, "<world id>/<backup id>",
+	// or empty for the fleet.
+	ID string
 	// Holder is the Discord user id of the member the link was made for
 	// (see For): the feed counts the connections of every link made for
 	// one member together. It is not part of the text form and widens
@@ -64,6 +72,12 @@ func MemberScope(userID string) Scope { return Scope{Kind: ScopeMember, ID: user
 // FleetScope covers every server.
 func FleetScope() Scope { return Scope{Kind: ScopeFleet} }
 
+// BackupScope covers the download of one backup of one world, by their
+// ids (spawner.ValidWorldID, spawner.ValidBackupID): nothing else.
+func BackupScope(worldID, backupID string) Scope {
+	return Scope{Kind: ScopeBackup, ID: worldID + "/" + backupID}
+}
+
 // String returns the scope's text form, as ParseScope reads it.
 func (s Scope) String() string {
 	if s.Kind == ScopeFleet {
@@ -72,20 +86,28 @@ func (s Scope) String() string {
 	return string(s.Kind) + ":" + s.ID
 }
 
-// ParseScope reads "server:<id>", "member:<id>" or "fleet".
+// ParseScope reads "server:<id>", "member:<id>", "fleet" or
+// "backup:<world id>/<backup id>" (both valid ids).
 func ParseScope(text string) (Scope, error) {
 	if text == string(ScopeFleet) {
 		return FleetScope(), nil
 	}
 	kind, id, ok := strings.Cut(text, ":")
+	if kind == string(ScopeBackup) {
+		world, backup, _ := strings.Cut(id, "/")
+		if err := errors.Join(spawner.ValidWorldID(world), spawner.ValidBackupID(backup)); err != nil {
+			return Scope{}, fmt.Errorf("parse scope %q: want backup:<world id>/<backup id>: %w", text, err)
+		}
+		return BackupScope(world, backup), nil
+	}
 	if !ok || id == "" || (kind != string(ScopeServer) && kind != string(ScopeMember)) {
-		return Scope{}, fmt.Errorf("parse scope %q: want server:<id>, member:<id> or fleet", text)
+		return Scope{}, fmt.Errorf("parse scope %q: want server:<id>, member:<id>, fleet or backup:<world id>/<backup id>", text)
 	}
 	return Scope{Kind: ScopeKind(kind), ID: id}, nil
 }
 
 // Covers reports whether the scope lets its holder see the server with this
-// id and owner.
+// id and owner. A backup's scope covers none.
 func (s Scope) Covers(server, owner string) bool {
 	switch s.Kind {
 	case ScopeFleet:
@@ -137,9 +159,17 @@ func NewSigner(secret []byte, now func() time.Time) *Signer {
 // scope's Holder, a Discord user id, is signed with it; one longer than
 // 255 bytes is a programming error and panics.
 func (s *Signer) Sign(scope Scope, ttl time.Duration) string {
+	token, _ := s.sign(scope, ttl)
+	return token
+}
+
+// sign is Sign that also returns when the token expires, to the second
+// the token keeps.
+func (s *Signer) sign(scope Scope, ttl time.Duration) (string, time.Time) {
+	expires := s.now().Add(ttl).Unix()
 	payload := make([]byte, 9, 10+len(scope.Holder)+len(scope.String()))
 	payload[0] = tokenVersion
-	binary.BigEndian.PutUint64(payload[1:9], uint64(s.now().Add(ttl).Unix()))
+	binary.BigEndian.PutUint64(payload[1:9], uint64(expires))
 	if scope.Holder != "" {
 		if len(scope.Holder) > 255 {
 			panic("web: a link's holder is a Discord user id, not " + strconv.Itoa(len(scope.Holder)) + " bytes")
@@ -150,7 +180,7 @@ func (s *Signer) Sign(scope Scope, ttl time.Duration) string {
 	}
 	payload = append(payload, scope.String()...)
 	enc := base64.RawURLEncoding
-	return enc.EncodeToString(payload) + "." + enc.EncodeToString(s.mac(payload))
+	return enc.EncodeToString(payload) + "." + enc.EncodeToString(s.mac(payload)), time.Unix(expires, 0)
 }
 
 // Verify returns the scope a token names, with its Holder when the token

@@ -133,13 +133,14 @@ func TestScopeCovers(t *testing.T) {
 }
 
 func TestParseScope(t *testing.T) {
-	for _, text := range []string{"server:a", "member:42", "fleet"} {
+	for _, text := range []string{"server:a", "member:42", "fleet", "backup:w1/20261207T153000123Z-0a1b2c3d"} {
 		s, err := ParseScope(text)
 		if err != nil || s.String() != text {
 			t.Errorf("ParseScope(%q) = %v, %v", text, s, err)
 		}
 	}
-	for _, text := range []string{"", "server:", "admin:1", "fleet:x", "member"} {
+	for _, text := range []string{"", "server:", "admin:1", "fleet:x", "member",
+		"backup:", "backup:w1", "backup:w1/", "backup:/b1", "backup:../b1", "backup:w1/b1/c", "backup:w1/.."} {
 		if _, err := ParseScope(text); err == nil {
 			t.Errorf("ParseScope(%q) accepted", text)
 		}

@@ -83,10 +83,10 @@ func (s *Server) Addr() string { return s.addr }
 func (s *Server) Port() int { return s.conn.LocalAddr().(*net.UDPAddr).Port }
 
 // SetPlayers sets the players online (bots included) and the maximum.
-func (s *Server) SetPlayers(online, max int) {
+func (s *Server) SetPlayers(online, maximum int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.players, s.max = online, max
+	s.players, s.max = online, maximum
 }
 
 // SetBots sets how many of the players are bots.

@@ -217,11 +217,11 @@ func (e *Engine) launch() error {
 		}
 		select {
 		case <-e.exited:
-			return fmt.Errorf("dockerd exited before answering: %v", e.waitErr)
+			return fmt.Errorf("dockerd exited before answering: %w", e.waitErr)
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("dockerd did not answer on %s within %s: %v", e.host, startTimeout, err)
+			return fmt.Errorf("dockerd did not answer on %s within %s: %w", e.host, startTimeout, err)
 		}
 	}
 }

@@ -47,14 +47,16 @@ func (e *Engine) ResponderImage(tb testing.TB) string {
 
 func (e *Engine) importResponder() error {
 	bin := filepath.Join(e.dir, "mcresponder")
-	goBin := filepath.Join(runtime.GOROOT(), "bin", "go")
+	// The toolchain that built this test binary, when it is still there
+	// (as under `go test`); else the go on PATH.
+	goBin := filepath.Join(runtime.GOROOT(), "bin", "go") //nolint:staticcheck // SA1019: GOROOT is deprecated for binaries copied elsewhere; a test binary runs where it was built, and the fallback covers the rest
 	if _, err := os.Stat(goBin); err != nil {
 		goBin = "go"
 	}
 	build := exec.Command(goBin, "build", "-trimpath", "-o", bin, responderPkg)
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
 	if out, err := build.CombinedOutput(); err != nil {
-		return fmt.Errorf("go build %s: %v\n%s", responderPkg, err, out)
+		return fmt.Errorf("go build %s: %w\n%s", responderPkg, err, out)
 	}
 	rootfs, err := rootFS(bin)
 	if err != nil {

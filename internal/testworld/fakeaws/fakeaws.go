@@ -401,6 +401,7 @@ func (s *Server) serveECS(r *http.Request, op string, body []byte) (int, string,
 		return ecsError(&apiError{http.StatusBadRequest, "ThrottlingException", "Rate exceeded"})
 	case ServerError:
 		return ecsError(&apiError{http.StatusInternalServerError, "ServerException", "Service Unavailable. Please try again later."})
+	case ServerErrorAfterEffect: // answered once the call has had its effect, below
 	}
 	handler, ok := ecsOps[op]
 	if !ok {
@@ -445,6 +446,7 @@ func (s *Server) serveEC2(r *http.Request, op string, form url.Values, reqID str
 		return ec2Error(&apiError{http.StatusServiceUnavailable, "RequestLimitExceeded", "Request limit exceeded."}, reqID)
 	case ServerError:
 		return ec2Error(&apiError{http.StatusInternalServerError, "InternalError", "An internal error has occurred"}, reqID)
+	case ServerErrorAfterEffect: // answered once the call has had its effect, below
 	}
 	var (
 		out  []byte

@@ -121,8 +121,9 @@ func (s *Server) CommandsIn(guildID string) []Command {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []Command
-	b, _ := json.Marshal(s.commands[guildID]) // deep copy
-	json.Unmarshal(b, &out)
+	// A deep copy: what was just encoded decodes into the same type.
+	b, _ := json.Marshal(s.commands[guildID])
+	_ = json.Unmarshal(b, &out)
 	return out
 }
 

@@ -101,7 +101,7 @@ func (s *Server) handleOpLocked(c *gwConn, f gatewayFrame) {
 	}
 	switch f.Op {
 	case opHeartbeat:
-		s.writeLocked(c, gatewayFrame{Op: opHeartbeatAck})
+		_ = s.writeLocked(c, gatewayFrame{Op: opHeartbeatAck}) // a failed write drops the connection
 	case opIdentify:
 		s.identifies++
 		var d struct {
@@ -119,9 +119,10 @@ func (s *Server) handleOpLocked(c *gwConn, f gatewayFrame) {
 		s.sessions[sess.id] = sess
 		s.current = sess
 		c.session = sess
-		s.emitLocked(sess, "READY", s.readyPayload(sess), nil)
+		// emitLocked fails only to encode, and these payloads are the fake's own.
+		_ = s.emitLocked(sess, "READY", s.readyPayload(sess), nil)
 		for _, g := range s.guildPayloads() {
-			s.emitLocked(sess, "GUILD_CREATE", g, nil)
+			_ = s.emitLocked(sess, "GUILD_CREATE", g, nil)
 		}
 	case opResume:
 		s.resumes++
@@ -137,7 +138,7 @@ func (s *Server) handleOpLocked(c *gwConn, f gatewayFrame) {
 		sess := s.sessions[d.SessionID]
 		if sess == nil {
 			s.invalids++
-			s.writeLocked(c, gatewayFrame{Op: opInvalidSession, Data: json.RawMessage("false")})
+			_ = s.writeLocked(c, gatewayFrame{Op: opInvalidSession, Data: json.RawMessage("false")}) // a failed write drops the connection
 			return
 		}
 		if old := sess.conn; old != nil && old != c {
@@ -154,7 +155,7 @@ func (s *Server) handleOpLocked(c *gwConn, f gatewayFrame) {
 				s.writeEntryLocked(sess, e)
 			}
 		}
-		s.emitLocked(sess, "RESUMED", map[string]any{"_trace": []string{"fakediscord"}}, nil)
+		_ = s.emitLocked(sess, "RESUMED", map[string]any{"_trace": []string{"fakediscord"}}, nil) // fails only to encode
 	}
 }
 
@@ -203,7 +204,7 @@ func (s *Server) writeEntryLocked(sess *gwSession, e *dispatchEntry) {
 		// Before the write: the bot may answer before WriteMessage returns.
 		e.written(now)
 	}
-	c.ws.SetWriteDeadline(now.Add(5 * time.Second))
+	_ = c.ws.SetWriteDeadline(now.Add(5 * time.Second)) // on a closed connection, the write fails too
 	if err := c.ws.WriteMessage(websocket.TextMessage, e.frame); err != nil {
 		s.dropLocked(c)
 		return
@@ -220,7 +221,7 @@ func (s *Server) writeLocked(c *gwConn, f gatewayFrame) error {
 		f.Data = json.RawMessage("null")
 	}
 	b, _ := json.Marshal(f)
-	c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second))
+	_ = c.ws.SetWriteDeadline(time.Now().Add(5 * time.Second)) // on a closed connection, the write fails too
 	if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
 		s.dropLocked(c)
 		return err
@@ -234,7 +235,8 @@ func (s *Server) closeLocked(c *gwConn, code int, text string) {
 	if c.dead {
 		return
 	}
-	c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
+	// The connection is dropped next, whether the close frame went or not.
+	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, text), time.Now().Add(time.Second))
 	s.dropLocked(c)
 }
 
@@ -287,7 +289,7 @@ func (s *Server) emitGuildEvent(event string, data any) {
 	if s.current == nil || s.current.intents&intentGuilds == 0 {
 		return
 	}
-	s.emitLocked(s.current, event, data, nil)
+	_ = s.emitLocked(s.current, event, data, nil) // fails only to encode the fake's own objects
 }
 
 // DropConnection cuts the bot's gateway connection without a close frame, as

@@ -96,10 +96,10 @@ func (s *Server) Port() int {
 }
 
 // SetPlayers sets the players online and the maximum the status reports.
-func (s *Server) SetPlayers(online, max int) {
+func (s *Server) SetPlayers(online, maximum int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.online, s.max = online, max
+	s.online, s.max = online, maximum
 }
 
 // SetMOTD sets the description (message of the day) the status reports.

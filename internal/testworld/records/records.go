@@ -17,7 +17,7 @@ const TaskARN = "arn:aws:ecs:eu-west-3:123456789012:task/minecraft/0123456789abc
 func Full() spawner.Server {
 	created := time.Date(2024, 5, 1, 20, 30, 15, 123_000_000, time.UTC)
 	return spawner.Server{
-		TaskARN:         TaskARN,
+		TaskID:          TaskARN,
 		CreationID:      "c-42",
 		Game:            "minecraft",
 		Variant:         "non_official",

@@ -40,7 +40,7 @@ func Filled(tb testing.TB, dir string) string {
 	}
 	for i := range 300 {
 		srv := records.Full()
-		srv.TaskARN = fmt.Sprintf("%s-%03d", records.TaskARN, i)
+		srv.TaskID = fmt.Sprintf("%s-%03d", records.TaskARN, i)
 		srv.Token = strings.Repeat("t", 100+i*7%900) // varying sizes, so pages split
 		v, err := json.Marshal(srv)
 		if err != nil {
@@ -51,7 +51,7 @@ func Filled(tb testing.TB, dir string) string {
 			if b == nil {
 				return fmt.Errorf("no servers bucket")
 			}
-			if err := b.Put([]byte(srv.TaskARN), v); err != nil {
+			if err := b.Put([]byte(srv.TaskID), v); err != nil {
 				return err
 			}
 			if i%3 == 0 {

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
+)
+
+// eventJSON is an event as the feed sends it and the pages read it. Its
+// names are the feed's, fixed: the pages and whoever follows the feed
+// rely on them.
+type eventJSON struct {
+	Type    spawner.EventType           `json:"type"`
+	Server  string                      `json:"server"`
+	Owner   string                      `json:"owner"`
+	State   spawner.State               `json:"state"`
+	Time    time.Time                   `json:"time"`
+	Game    string                      `json:"game,omitempty"`
+	Title   string                      `json:"title,omitempty"`
+	Variant string                      `json:"variant,omitempty"`
+	Address string                      `json:"address,omitempty"`
+	Players *int                        `json:"players,omitempty"`
+	Min     int                         `json:"minPlayers,omitempty"`
+	StopsAt time.Time                   `json:"stopsAt,omitzero"`
+	Steps   map[spawner.State]time.Time `json:"steps,omitempty"`
+	Warning string                      `json:"warning,omitempty"`
+	K       int                         `json:"k,omitempty"`
+	N       int                         `json:"n,omitempty"`
+	Cause   spawner.StopCause           `json:"cause,omitempty"`
+}
+
+// encodeEvent is e as the feed's JSON.
+func encodeEvent(e spawner.Event) ([]byte, error) {
+	return json.Marshal(eventJSON{
+		Type: e.Type, Server: e.Server, Owner: e.Owner, State: e.State, Time: e.Time,
+		Game: e.Game, Title: e.Title, Variant: e.Variant, Address: e.Address,
+		Players: e.Players, Min: e.Min, StopsAt: e.StopsAt, Steps: e.Steps,
+		Warning: e.Warning, K: e.K, N: e.N, Cause: e.Cause,
+	})
+}
