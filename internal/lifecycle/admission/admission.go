@@ -64,12 +64,12 @@ type place struct {
 	counted bool      // it counted toward its owner's cooldown
 }
 
-// New returns an Admission that lets max servers run at once and makes a
+// New returns an Admission that lets maxServers run at once and makes a
 // member wait cooldown between two creations that counted (zero: no
 // cooldown), keeping the cooldowns in store (nil: in memory only).
-func New(max int, cooldown time.Duration, store Cooldowns, log *slog.Logger) *Admission {
+func New(maxServers int, cooldown time.Duration, store Cooldowns, log *slog.Logger) *Admission {
 	return &Admission{
-		max: max, cooldown: cooldown, store: store, log: log,
+		max: maxServers, cooldown: cooldown, store: store, log: log,
 		places: make(map[string]place), since: make(map[string]time.Time),
 	}
 }
