@@ -210,7 +210,7 @@ func (c *Client) retry(ctx context.Context, attempt func() error) error {
 		if err == nil {
 			return nil
 		}
-		if max := c.retryer.MaxAttempts(); (max > 0 && n >= max) || !c.retryer.IsErrorRetryable(err) {
+		if limit := c.retryer.MaxAttempts(); (limit > 0 && n >= limit) || !c.retryer.IsErrorRetryable(err) {
 			return err
 		}
 		delay, derr := c.retryer.RetryDelay(n, err)

@@ -57,7 +57,7 @@ func newServer(t *testing.T, answers ...answer) (*server, string) {
 			w.Header().Set(k, v)
 		}
 		w.WriteHeader(a.status)
-		io.WriteString(w, a.body)
+		_, _ = io.WriteString(w, a.body)
 	}))
 	t.Cleanup(ts.Close)
 	return s, ts.URL
