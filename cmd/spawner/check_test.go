@@ -18,7 +18,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
-	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/fakes3"
@@ -342,7 +341,7 @@ func TestCheck(t *testing.T) {
 	checkNothingChanged(t, w)
 
 	// With the table there, DYNAMODB_CREATE_TABLE=false is all good...
-	if err := dynamo.New(w.dynamo(t), tableName).EnsureTable(context.Background()); err != nil {
+	if err := w.serverTable(t).EnsureTable(context.Background()); err != nil {
 		t.Fatalf("create the table: %v", err)
 	}
 	checkExpect(t, w, checkRunEnv(t, w, map[string]string{"DYNAMODB_CREATE_TABLE": "false"}), nil)

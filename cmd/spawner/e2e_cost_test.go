@@ -16,7 +16,6 @@ import (
 
 	"github.com/mineral-contest/spawner/internal/bolt"
 	"github.com/mineral-contest/spawner/internal/cost"
-	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/costcase"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
@@ -79,7 +78,7 @@ var costStores = []struct {
 	open func(tb testing.TB, w *world, dir string) (cost.Store, func())
 }{
 	{"table", func(string) map[string]string { return nil }, func(tb testing.TB, w *world, _ string) (cost.Store, func()) {
-		tbl := dynamo.New(w.dynamo(tb), tableName)
+		tbl := w.serverTable(tb)
 		if err := tbl.EnsureTable(context.Background()); err != nil {
 			tb.Fatalf("create table: %v", err)
 		}

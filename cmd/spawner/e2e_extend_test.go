@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/config"
-	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/rconserver"
@@ -55,7 +54,7 @@ func putRCONTemplate(tb testing.TB, w *world, rconPort int) {
 		tb.Fatalf("the test's template is refused: %v", err)
 	}
 	ctx := context.Background()
-	table := dynamo.New(w.dynamo(tb), tableName)
+	table := w.serverTable(tb)
 	if err := table.EnsureTable(ctx); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/testworld/a2sserver"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
@@ -61,7 +60,7 @@ func gmAnswer(t *testing.T, ix *fakediscord.Interaction) string {
 // gmStored reads the templates in the table through the real adapter.
 func gmStored(t *testing.T, w *world) map[string][]byte {
 	t.Helper()
-	stored, err := dynamo.New(w.dynamo(t), tableName).LoadAll(context.Background())
+	stored, err := w.serverTable(t).LoadAll(context.Background())
 	if err != nil || len(stored.GameProblems) > 0 {
 		t.Fatalf("load games: %v %v", err, stored.GameProblems)
 	}

@@ -144,7 +144,7 @@ func (p *rsProcess) kill(tb testing.TB) {
 // first starts, and returns it through the real adapter.
 func rsTable(tb testing.TB, w *world) *dynamo.Table {
 	tb.Helper()
-	table := dynamo.New(w.dynamo(tb), tableName)
+	table := w.serverTable(tb)
 	if err := table.EnsureTable(context.Background()); err != nil {
 		tb.Fatalf("create table: %v", err)
 	}

@@ -19,7 +19,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 )
@@ -90,7 +89,7 @@ func httpWaitReady(tb testing.TB, w *world, d *daemonHandle, addr, what string) 
 func TestHTTPHealthAndReady(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{env: map[string]string{"HTTP_ADDR": "127.0.0.1:0", "DYNAMODB_CREATE_TABLE": "false"}})
-	if err := dynamo.New(w.dynamo(t), tableName).EnsureTable(context.Background()); err != nil {
+	if err := w.serverTable(t).EnsureTable(context.Background()); err != nil {
 		t.Fatalf("create the table: %v", err)
 	}
 	// DynamoDB is down as the daemon starts: it cannot read its table, so it

@@ -17,9 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"github.com/mineral-contest/spawner/internal/alert"
 	"github.com/mineral-contest/spawner/internal/backoff"
@@ -168,8 +165,11 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		return nil, err
 	}
 	if cfg.Runtime == config.RuntimeECS {
-		ecsClient := awsecs.NewFromConfig(awsCfg, func(o *awsecs.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.ECSEndpoint) })
-		ec2Client := ec2.NewFromConfig(awsCfg, func(o *ec2.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.EC2Endpoint) })
+		ecsClient := ecs.NewECS(awsCfg, awsEndpoint(cfg, cfg.ECSEndpoint))
+		ec2Client := ecs.NewEC2(awsCfg, awsEndpoint(cfg, cfg.EC2Endpoint))
+		if met != nil {
+			ecsClient.Errors, ec2Client.Errors = met.AWSError, met.AWSError
+		}
 		a.tasks = ecs.New(ecsClient, ec2Client, ecs.Config{
 			Cluster:          cfg.Cluster,
 			Subnets:          cfg.Subnets,
@@ -181,7 +181,10 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 		a.events = newEvents(awsCfg, cfg, log, met)
 	}
 	if !cfg.EmbeddedStore() {
-		dynamoClient := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.BaseEndpoint = awsEndpoint(cfg, cfg.DynamoDBEndpoint) })
+		dynamoClient := dynamo.NewClient(awsCfg, awsEndpoint(cfg, cfg.DynamoDBEndpoint))
+		if met != nil {
+			dynamoClient.Errors = met.AWSError
+		}
 		a.table = dynamo.New(dynamoClient, cfg.Table)
 	}
 	return a, nil

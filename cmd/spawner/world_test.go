@@ -275,8 +275,7 @@ func admin(n int) fakediscord.User {
 // a malformed server item.
 func (w *world) table(tb testing.TB) []spawner.Server {
 	tb.Helper()
-	client := dynalite.NewClient(tb, w.dyn.Endpoint())
-	stored, err := dynamo.New(client, tableName).LoadAll(context.Background())
+	stored, err := w.serverTable(tb).LoadAll(context.Background())
 	if err != nil {
 		tb.Fatalf("read table: %v", err)
 	}
@@ -290,8 +289,15 @@ func (w *world) table(tb testing.TB) []spawner.Server {
 	return stored.Servers
 }
 
+// dynamo is the SDK's client of the world's DynamoDB, to read and write
+// items as another program would.
 func (w *world) dynamo(tb testing.TB) *dynamodb.Client {
 	return dynalite.NewClient(tb, w.dyn.Endpoint())
+}
+
+// serverTable is the server table as the daemon's adapter reads it.
+func (w *world) serverTable(tb testing.TB) *dynamo.Table {
+	return dynamo.New(dynamo.NewClient(dynalite.AWSConfig(w.dyn.Endpoint()), nil), tableName)
 }
 
 // running lists the tasks that are not stopped.

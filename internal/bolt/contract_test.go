@@ -293,7 +293,8 @@ type subject struct {
 // in a folder of its own, or a table of its own in one dynalite.
 func subjects(t *testing.T) map[string]func(t *testing.T) subject {
 	var tables atomic.Int32
-	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
+	endpoint := dynalite.Start(t).Endpoint()
+	db := dynalite.NewClient(t, endpoint)
 	return map[string]func(t *testing.T) subject{
 		"bolt": func(t *testing.T) subject {
 			dir := t.TempDir()
@@ -314,7 +315,7 @@ func subjects(t *testing.T) map[string]func(t *testing.T) subject {
 		},
 		"dynamo": func(t *testing.T) subject {
 			name := fmt.Sprintf("contract-%d", tables.Add(1))
-			table := dynamo.New(db, name)
+			table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig(endpoint), nil), name)
 			if err := table.EnsureTable(ctxFor(t)); err != nil {
 				t.Fatalf("ensure table: %v", err)
 			}

@@ -26,7 +26,8 @@ type playerStore struct {
 }
 
 func playerStores(t *testing.T) map[string]func(t *testing.T) playerStore {
-	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
+	endpoint := dynalite.Start(t).Endpoint()
+	db := dynalite.NewClient(t, endpoint)
 	var tables atomic.Int32
 	return map[string]func(t *testing.T) playerStore{
 		"bolt": func(t *testing.T) playerStore {
@@ -64,7 +65,7 @@ func playerStores(t *testing.T) map[string]func(t *testing.T) playerStore {
 		},
 		"dynamo": func(t *testing.T) playerStore {
 			name := fmt.Sprintf("players-%d", tables.Add(1))
-			table := dynamo.New(db, name)
+			table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig(endpoint), nil), name)
 			if err := table.EnsureTable(ctxFor(t)); err != nil {
 				t.Fatalf("ensure table: %v", err)
 			}

@@ -17,7 +17,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -534,12 +533,10 @@ func (l *loader) awsCredentials() (id, key, token Secret) {
 // legacySecretKey is the original bot's name for AWS_SECRET_ACCESS_KEY.
 const legacySecretKey = "AWS_SECRET_ACCESS_KEY_ID" //nolint:gosec // G101: a variable's name, not a secret
 
-var snowflakeRE = regexp.MustCompile(`^[0-9]{17,20}$`)
-
 const idExpected = "a Discord id (17 to 20 digits; with developer mode on, right-click → Copy ID)"
 
 func isSnowflake(v string) bool {
-	if !snowflakeRE.MatchString(v) {
+	if !isSnowflakeSyntax(v) {
 		return false
 	}
 	_, err := strconv.ParseUint(v, 10, 64)
@@ -663,8 +660,6 @@ func (l *loader) url(name, v, example string) string {
 	return v
 }
 
-var regionRE = regexp.MustCompile(`^[a-z0-9]+(-[a-z0-9]+)*$`)
-
 func (l *loader) region(required bool) string {
 	name, v := "AWS_REGION", l.get("AWS_REGION")
 	if v == "" {
@@ -673,21 +668,14 @@ func (l *loader) region(required bool) string {
 		}
 	}
 	return l.checked(name, v, required, "the AWS region of the cluster and the table, like eu-west-3 (AWS_DEFAULT_REGION is read too)",
-		regionRE.MatchString, "must be an AWS region like eu-west-3, got %s")
+		isRegion, "must be an AWS region like eu-west-3, got %s")
 }
-
-// ecsNameRE is ECS's rule for cluster, family and container names.
-var ecsNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-
-var clusterARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:cluster/[A-Za-z0-9_-]{1,255}$`)
 
 func (l *loader) cluster(name string, required bool) string {
 	return l.checked(name, l.get(name), required, "the name of the ECS cluster the servers run in (ECS console → Clusters)",
-		func(v string) bool { return ecsNameRE.MatchString(v) || clusterARNRE.MatchString(v) },
+		isClusterName,
 		"must be an ECS cluster name (letters, digits, - and _) or ARN, got %s")
 }
-
-var taskDefARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:task-definition/([A-Za-z0-9_-]{1,255})(:[0-9]+)?$`)
 
 func (l *loader) taskDefinition(name string, required bool) string {
 	v := l.get(name)
@@ -696,11 +684,12 @@ func (l *loader) taskDefinition(name string, required bool) string {
 	case v == "" && !required:
 	case v == "":
 		l.missing(name, "the family name of the game's task definition (ECS console → Task definitions); its latest ACTIVE revision is used")
-	case ecsNameRE.MatchString(v):
+	case spawner.IsECSName(v):
 		return v
-	case taskDefARNRE.MatchString(v):
-		l.fail(name, "%s; use %s instead of %s", expected, quote(taskDefARNRE.FindStringSubmatch(v)[1]), quote(v))
-	case strings.Count(v, ":") == 1 && ecsNameRE.MatchString(v[:strings.IndexByte(v, ':')]):
+	case isTaskDefinitionARN(v):
+		family, _ := taskDefinitionARNFamily(v)
+		l.fail(name, "%s; use %s instead of %s", expected, quote(family), quote(v))
+	case strings.Count(v, ":") == 1 && spawner.IsECSName(v[:strings.IndexByte(v, ':')]):
 		l.fail(name, "%s; use %s instead of %s", expected, quote(v[:strings.IndexByte(v, ':')]), quote(v))
 	default:
 		l.fail(name, "%s, got %s", expected, quote(v))
@@ -710,13 +699,12 @@ func (l *loader) taskDefinition(name string, required bool) string {
 
 func (l *loader) container(name string, required bool) string {
 	return l.checked(name, l.get(name), required, "the name of the game's container inside the task definition (not the image)",
-		ecsNameRE.MatchString, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s")
+		spawner.IsECSName, "must be the name of the container inside the task definition (letters, digits, - and _), not an image reference; got %s")
 }
 
 // awsIDs reads a comma list of ids like prefix-0123abcd, at most limit.
 func (l *loader) awsIDs(name, prefix, example string, limit int, required bool, what string) []string {
-	re := regexp.MustCompile(`^` + prefix + `-[0-9a-f]+$`)
-	items := l.idList(name, required, what, re.MatchString, "an id like "+example)
+	items := l.idList(name, required, what, awsID(prefix), "an id like "+example)
 	if len(items) > limit {
 		l.fail(name, "at most %d ids are allowed by ECS, got %d", limit, len(items))
 		return nil
@@ -750,8 +738,6 @@ func (l *loader) capacityProvider(name string) string {
 	return ""
 }
 
-var tableRE = regexp.MustCompile(`^[A-Za-z0-9_.-]{3,255}$`)
-
 // table reads the DynamoDB table's name; empty means the embedded store,
 // unless the table is to be created.
 func (l *loader) table(name string, create bool) string {
@@ -760,7 +746,7 @@ func (l *loader) table(name string, create bool) string {
 		l.fail(name, "required with DYNAMODB_CREATE_TABLE=true: the name of the DynamoDB table to create (or unset DYNAMODB_CREATE_TABLE to keep servers in the embedded store in SPAWNER_DATA_DIR)")
 		return ""
 	}
-	return l.checked(name, v, false, "", tableRE.MatchString, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s")
+	return l.checked(name, v, false, "", isTableName, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s")
 }
 
 func (l *loader) integer(name string, def, floor, ceiling int) int {
@@ -908,14 +894,9 @@ func (l *loader) queueURL(name string, ecs bool) string {
 	return l.url(name, v, "https://sqs.eu-west-3.amazonaws.com/123456789012/spawner-events")
 }
 
-// publicPathRE is what PUBLIC_URL's path may be, when the bot is served
-// under a path of its host: segments of letters, digits and - . _ ~ that
-// start with none of . (no "." or ".."), written as they are (no %).
-var publicPathRE = regexp.MustCompile(`^(/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?$`)
-
 func (l *loader) publicURL(name string) string {
 	v := strings.TrimRight(l.url(name, l.get(name), "https://spawner.example.org"), "/")
-	if u, err := url.Parse(v); err == nil && !publicPathRE.MatchString(u.EscapedPath()) {
+	if u, err := url.Parse(v); err == nil && !isPublicPath(u.EscapedPath()) {
 		l.fail(name, "its path must be made of letters, digits and - . _ ~ like https://example.org/spawner, got %s", quote(u.EscapedPath()))
 		return ""
 	}
@@ -940,9 +921,6 @@ func (l *loader) webSecret(name string) (s Secret, random bool) {
 	return NewSecret(string(b)), true
 }
 
-// deploymentRE is what both an AWS tag value and a Docker label accept.
-var deploymentRE = regexp.MustCompile(`^[A-Za-z0-9_.:/=+@-]{1,128}$`)
-
 func (l *loader) deployment(name, table, guild string) string {
 	v := l.get(name)
 	switch {
@@ -950,7 +928,7 @@ func (l *loader) deployment(name, table, guild string) string {
 		return table
 	case v == "":
 		return guild
-	case !deploymentRE.MatchString(v):
+	case !isDeployment(v):
 		l.fail(name, "must be 1 to 128 letters, digits and _ . : / = + @ - (it becomes a task tag and a container label), got %s", quote(v))
 		return ""
 	}
@@ -969,8 +947,6 @@ func (l *loader) dataDir(name string) string {
 	return v
 }
 
-var hostnameRE = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$`)
-
 func (l *loader) publicHost(name string, required bool) string {
 	return l.checked(name, l.get(name), required, "the host name or IP address players connect to (this machine's public address), like play.example.org or 203.0.113.7",
 		isHost, "must be a host name or IP address without scheme or port, like play.example.org or 203.0.113.7, got %s")
@@ -978,7 +954,7 @@ func (l *loader) publicHost(name string, required bool) string {
 
 // isHost reports whether v is an IP address or a host name.
 func isHost(v string) bool {
-	return net.ParseIP(v) != nil || (len(v) <= 253 && hostnameRE.MatchString(v))
+	return net.ParseIP(v) != nil || (len(v) <= 253 && isHostName(v))
 }
 
 func (l *loader) portRange(name string) PortRange {
@@ -1003,15 +979,12 @@ func (l *loader) portRange(name string) PortRange {
 	return DefaultDockerPorts
 }
 
-// imageRE is a loose Docker image reference: registry, path, tag, digest.
-var imageRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._/:-]*(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(@sha256:[0-9a-f]{64})?$`)
-
 func (l *loader) image(name string) string {
 	v := l.get(name)
 	switch {
 	case v == "":
 		return DefaultGameImage
-	case len(v) > 255 || !imageRE.MatchString(v):
+	case len(v) > 255 || !isImage(v):
 		l.fail(name, "must be a Docker image reference like itzg/minecraft-server or itzg/minecraft-server:java21, got %s", quote(v))
 		return ""
 	}
@@ -1028,11 +1001,9 @@ func (c *Config) AlertTopicRegion() string {
 	return parts[3]
 }
 
-var topicARNRE = regexp.MustCompile(`^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$`)
-
 func (l *loader) topicARN(name string) string {
 	v := l.get(name)
-	if v != "" && !topicARNRE.MatchString(v) {
+	if v != "" && !isTopicARN(v) {
 		l.fail(name, "must be the ARN of an SNS topic, like arn:aws:sns:eu-west-3:123456789012:spawner-alerts (SNS console → Topics), got %s", quote(v))
 		return ""
 	}

@@ -503,15 +503,24 @@ func (r *Runtime) DescribeTasks(ctx context.Context, ids []string) ([]spawner.Ta
 	}
 	tasks := make([]spawner.Task, 0, len(cs))
 	for _, c := range cs {
-		tasks = append(tasks, taskOf(c))
+		tasks = append(tasks, c.task)
 	}
 	return tasks, nil
 }
 
+// inspected is what the runtime keeps of a container's inspection: its
+// task, and when it finished (RFC 3339), if it did. The engine's whole
+// description is dropped at once: kept for a fleet, it was the largest
+// part of the bot's memory during a sweep.
+type inspected struct {
+	task     spawner.Task
+	finished string
+}
+
 // inspectOwned inspects the containers ids, a few at a time, keeping those
-// that exist and are this deployment's.
-func (r *Runtime) inspectOwned(ctx context.Context, ids []string) ([]container.InspectResponse, error) {
-	out := make([]*container.InspectResponse, len(ids))
+// that exist and are this deployment's, in the order of ids.
+func (r *Runtime) inspectOwned(ctx context.Context, ids []string) ([]inspected, error) {
+	out := make([]inspected, len(ids))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(inspectWorkers)
 	for i, id := range ids {
@@ -524,7 +533,10 @@ func (r *Runtime) inspectOwned(ctx context.Context, ids []string) ([]container.I
 				return fmt.Errorf("inspect %s: %w", shortID(id), err)
 			}
 			if r.ours(c.Config) {
-				out[i] = &c
+				out[i] = inspected{task: taskOf(c)}
+				if c.State != nil {
+					out[i].finished = c.State.FinishedAt
+				}
 			}
 			return nil
 		})
@@ -532,13 +544,13 @@ func (r *Runtime) inspectOwned(ctx context.Context, ids []string) ([]container.I
 	if err := g.Wait(); err != nil {
 		return nil, err
 	}
-	cs := make([]container.InspectResponse, 0, len(ids))
+	owned := out[:0]
 	for _, c := range out {
-		if c != nil {
-			cs = append(cs, *c)
+		if c.task.ID != "" {
+			owned = append(owned, c)
 		}
 	}
-	return cs, nil
+	return owned, nil
 }
 
 // StopTask stops the container id gracefully (SIGTERM, then SIGKILL after
@@ -592,26 +604,27 @@ func (r *Runtime) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
 	r.mu.Lock()
 	seen := maps.Clone(r.exited)
 	for _, c := range cs {
-		if stopped(c) {
-			r.exited[c.ID] = true
+		if c.task.Stopped() {
+			r.exited[c.task.ID] = true
 		}
 	}
 	r.mu.Unlock()
 	tasks := make([]spawner.Task, 0, len(cs))
 	for _, c := range cs {
-		if stopped(c) && seen[c.ID] {
-			finished, err := time.Parse(time.RFC3339Nano, c.State.FinishedAt)
+		id := c.task.ID
+		if c.task.Stopped() && seen[id] {
+			finished, err := time.Parse(time.RFC3339Nano, c.finished)
 			if err == nil && now.Sub(finished) > r.cfg.ExitedRetention {
-				if err := r.cli.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
-					return nil, fmt.Errorf("remove exited container %s: %w", shortID(c.ID), err)
+				if err := r.cli.ContainerRemove(ctx, id, container.RemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+					return nil, fmt.Errorf("remove exited container %s: %w", shortID(id), err)
 				}
 				r.mu.Lock()
-				delete(r.exited, c.ID)
+				delete(r.exited, id)
 				r.mu.Unlock()
 				continue
 			}
 		}
-		tasks = append(tasks, taskOf(c))
+		tasks = append(tasks, c.task)
 	}
 	return tasks, nil
 }

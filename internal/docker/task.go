@@ -55,11 +55,6 @@ func taskOf(c container.InspectResponse) spawner.Task {
 	return t
 }
 
-// stopped reports whether the container is no longer running.
-func stopped(c container.InspectResponse) bool {
-	return taskOf(c).Stopped()
-}
-
 // binding is one game port published on one host port.
 type binding struct {
 	container int

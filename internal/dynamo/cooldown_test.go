@@ -104,8 +104,7 @@ func TestOriginalTableHasNoCooldowns(t *testing.T) {
 
 func TestPutCooldownRefusesWhatCannotLoadBack(t *testing.T) {
 	t.Parallel()
-	db := dynalite.NewClient(t, "http://127.0.0.1:1") // never called
-	table := dynamo.New(db, tableName)
+	table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig("http://127.0.0.1:1"), nil), tableName) // never called
 	ctx := wait.Context(t)
 	if err := table.PutCooldown(ctx, "", time.Now()); err == nil {
 		t.Errorf("PutCooldown of no member succeeded")

@@ -31,27 +31,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
-
-// DynamoAPI is the part of the DynamoDB API the table uses, with the SDK's
-// signatures: *dynamodb.Client satisfies it, and a test may fake it.
-type DynamoAPI interface {
-	Scan(ctx context.Context, in *dynamodb.ScanInput, optFns ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error)
-	PutItem(ctx context.Context, in *dynamodb.PutItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
-	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
-	GetItem(ctx context.Context, in *dynamodb.GetItemInput, optFns ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
-	DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
-	CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, optFns ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
-	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, optFns ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
-}
-
-var _ DynamoAPI = (*dynamodb.Client)(nil)
 
 // attrTaskID is the partition key: the record's key (spawner.KeyAttr).
 const attrTaskID = spawner.KeyAttr
@@ -89,7 +72,7 @@ func (t *Table) Name() string { return t.name }
 // what is wrong. err is for the scan itself.
 func (t *Table) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
 	var snap spawner.Snapshot
-	err := t.scan(ctx, snapshotFilter, func(item map[string]types.AttributeValue) {
+	err := t.scan(ctx, snapshotFilter, func(item item) {
 		rec := recordOf(item)
 		key, err := rec.Key()
 		if err != nil {
@@ -157,38 +140,33 @@ func (t *Table) DeleteCooldown(ctx context.Context, member string) error {
 // filter is a Scan's filter expression on the key, with its values.
 type filter struct {
 	expr   string
-	values map[string]types.AttributeValue
+	values item
 }
 
 // snapshotFilter keeps the items LoadAll reads: all but the sessions and
 // the reports.
 var snapshotFilter = filter{
 	expr: "NOT begins_with(" + attrTaskID + ", :session) AND NOT begins_with(" + attrTaskID + ", :report)",
-	values: map[string]types.AttributeValue{
-		":session": &types.AttributeValueMemberS{Value: spawner.SessionKeyPrefix},
-		":report":  &types.AttributeValueMemberS{Value: spawner.ReportKeyPrefix},
+	values: item{
+		":session": str(spawner.SessionKeyPrefix),
+		":report":  str(spawner.ReportKeyPrefix),
 	},
 }
 
 // scan calls each for every item of the table that f keeps, page after
 // page.
-func (t *Table) scan(ctx context.Context, f filter, each func(map[string]types.AttributeValue)) error {
-	pages := dynamodb.NewScanPaginator(t.api, &dynamodb.ScanInput{
-		TableName:                 aws.String(t.name),
-		ConsistentRead:            aws.Bool(true),
-		FilterExpression:          aws.String(f.expr),
-		ExpressionAttributeValues: f.values,
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
+func (t *Table) scan(ctx context.Context, f filter, each func(item)) error {
+	in := scanInput{TableName: t.name, ConsistentRead: true, FilterExpression: f.expr, ExpressionAttributeValues: f.values}
+	for {
+		page := scanPage{each: each}
+		if err := t.api.JSON(ctx, "Scan", in, &page); err != nil {
 			return fmt.Errorf("scan table %s: %w", t.name, err)
 		}
-		for _, item := range page.Items {
-			each(item)
+		if len(page.LastEvaluatedKey) == 0 {
+			return nil
 		}
+		in.ExclusiveStartKey = page.LastEvaluatedKey
 	}
-	return nil
 }
 
 // put writes rec, made by spawner (Server.Record, GameRecord,
@@ -200,11 +178,7 @@ func (t *Table) put(ctx context.Context, rec spawner.Record, refused error) erro
 		return fmt.Errorf("put %w", refused)
 	}
 	key, _ := rec.Key() // spawner's records all have one
-	_, err := t.api.PutItem(ctx, &dynamodb.PutItemInput{
-		TableName: aws.String(t.name),
-		Item:      itemOf(rec),
-	})
-	if err != nil {
+	if err := t.api.JSON(ctx, "PutItem", putItemInput{TableName: t.name, Item: itemOf(rec)}, nil); err != nil {
 		return fmt.Errorf("put %s: %w", spawner.DescribeKey(key), err)
 	}
 	return nil
@@ -217,11 +191,7 @@ func (t *Table) delete(ctx context.Context, key string, refused error) error {
 	if refused != nil {
 		return fmt.Errorf("delete %w", refused)
 	}
-	_, err := t.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
-		TableName: aws.String(t.name),
-		Key:       map[string]types.AttributeValue{attrTaskID: &types.AttributeValueMemberS{Value: key}},
-	})
-	if err != nil {
+	if err := t.api.JSON(ctx, "DeleteItem", deleteItemInput{TableName: t.name, Key: item{attrTaskID: str(key)}}, nil); err != nil {
 		return fmt.Errorf("delete %s: %w", spawner.DescribeKey(key), err)
 	}
 	return nil
@@ -239,7 +209,7 @@ func (t *Table) Check(ctx context.Context) error {
 	if err == nil {
 		err = t.checkSchema(desc)
 	}
-	if err == nil && desc.TableStatus != types.TableStatusActive {
+	if err == nil && desc.TableStatus != statusActive {
 		err = fmt.Errorf("table %s is %s, not ACTIVE", t.name, desc.TableStatus)
 	}
 	switch {
@@ -290,10 +260,10 @@ func (t *Table) EnsureTable(ctx context.Context) error {
 }
 
 // waitActive waits until the table described by desc is ACTIVE, within ctx.
-func (t *Table) waitActive(ctx context.Context, desc *types.TableDescription) error {
+func (t *Table) waitActive(ctx context.Context, desc *tableDescription) error {
 	delay := firstWaitDelay
-	for desc.TableStatus != types.TableStatusActive {
-		if desc.TableStatus != types.TableStatusCreating && desc.TableStatus != types.TableStatusUpdating {
+	for desc.TableStatus != statusActive {
+		if desc.TableStatus != "CREATING" && desc.TableStatus != "UPDATING" {
 			return fmt.Errorf("table %s is %s", t.name, desc.TableStatus)
 		}
 		select {
@@ -312,21 +282,15 @@ func (t *Table) waitActive(ctx context.Context, desc *types.TableDescription) er
 
 // create creates the table and tells whether this call did: false when
 // another process created it meanwhile.
-func (t *Table) create(ctx context.Context) (*types.TableDescription, bool, error) {
-	out, err := t.api.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   aws.String(t.name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{{
-			AttributeName: aws.String(attrTaskID),
-			AttributeType: types.ScalarAttributeTypeS,
-		}},
-		KeySchema: []types.KeySchemaElement{{
-			AttributeName: aws.String(attrTaskID),
-			KeyType:       types.KeyTypeHash,
-		}},
-	})
-	var inUse *types.ResourceInUseException
-	if errors.As(err, &inUse) {
+func (t *Table) create(ctx context.Context) (*tableDescription, bool, error) {
+	var out createTableOutput
+	err := t.api.JSON(ctx, "CreateTable", createTableInput{
+		TableName:            t.name,
+		BillingMode:          "PAY_PER_REQUEST",
+		AttributeDefinitions: []attributeDefinition{{AttributeName: attrTaskID, AttributeType: "S"}},
+		KeySchema:            []keySchemaElement{{AttributeName: attrTaskID, KeyType: "HASH"}},
+	}, &out)
+	if isAPIError(err, "ResourceInUseException") {
 		// Someone else created it meanwhile: theirs is checked like any.
 		desc, err := t.describe(ctx)
 		return desc, false, err
@@ -343,10 +307,10 @@ func (t *Table) create(ctx context.Context) (*types.TableDescription, bool, erro
 
 // describe returns the table's description, or an error wrapping
 // spawner.ErrNotFound when the table does not exist.
-func (t *Table) describe(ctx context.Context) (*types.TableDescription, error) {
-	out, err := t.api.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.name)})
-	var notFound *types.ResourceNotFoundException
-	if errors.As(err, &notFound) {
+func (t *Table) describe(ctx context.Context) (*tableDescription, error) {
+	var out describeTableOutput
+	err := t.api.JSON(ctx, "DescribeTable", describeTableInput{TableName: t.name}, &out)
+	if isAPIError(err, "ResourceNotFoundException") {
 		return nil, fmt.Errorf("table %s does not exist: %w", t.name, spawner.ErrNotFound)
 	}
 	if err != nil {
@@ -359,10 +323,10 @@ func (t *Table) describe(ctx context.Context) (*types.TableDescription, error) {
 }
 
 // checkSchema wants exactly the hash key taskId of type S.
-func (t *Table) checkSchema(desc *types.TableDescription) error {
+func (t *Table) checkSchema(desc *tableDescription) error {
 	var keys []string
 	for _, k := range desc.KeySchema {
-		keys = append(keys, fmt.Sprintf("%s (%s)", aws.ToString(k.AttributeName), k.KeyType))
+		keys = append(keys, fmt.Sprintf("%s (%s)", k.AttributeName, k.KeyType))
 	}
 	wrong := func(why string) error {
 		return fmt.Errorf("table %s has key schema [%s]: %s; want only the partition key %s of type S", t.name, strings.Join(keys, ", "), why, attrTaskID)
@@ -371,11 +335,11 @@ func (t *Table) checkSchema(desc *types.TableDescription) error {
 		return wrong(fmt.Sprintf("%d key attributes", len(desc.KeySchema)))
 	}
 	k := desc.KeySchema[0]
-	if aws.ToString(k.AttributeName) != attrTaskID || k.KeyType != types.KeyTypeHash {
+	if k.AttributeName != attrTaskID || k.KeyType != "HASH" {
 		return wrong("wrong partition key")
 	}
 	for _, def := range desc.AttributeDefinitions {
-		if aws.ToString(def.AttributeName) == attrTaskID && def.AttributeType != types.ScalarAttributeTypeS {
+		if def.AttributeName == attrTaskID && def.AttributeType != "S" {
 			return wrong(fmt.Sprintf("%s is of type %s", attrTaskID, def.AttributeType))
 		}
 	}
@@ -383,52 +347,36 @@ func (t *Table) checkSchema(desc *types.TableDescription) error {
 }
 
 // itemOf is the item of rec: a string is S, a number N, a boolean BOOL.
-func itemOf(rec spawner.Record) map[string]types.AttributeValue {
-	item := make(map[string]types.AttributeValue, len(rec))
+func itemOf(rec spawner.Record) item {
+	it := make(item, len(rec))
 	for name, a := range rec {
 		switch a.Kind {
 		case spawner.AttrString:
-			item[name] = &types.AttributeValueMemberS{Value: a.Text}
+			it[name] = str(a.Text)
 		case spawner.AttrNumber:
-			item[name] = &types.AttributeValueMemberN{Value: a.Text}
+			it[name] = value{kind: "N", text: a.Text}
 		case spawner.AttrBool:
-			item[name] = &types.AttributeValueMemberBOOL{Value: a.Bool}
+			it[name] = boolean(a.Bool)
 		default:
 			// A record is made of the three kinds above; the others are
 			// only read back, to be named in a problem (spawner.AttrKind).
 		}
 	}
-	return item
+	return it
 }
 
-// recordOf is the record of item, each attribute of its DynamoDB type's
+// recordOf is the record of it, each attribute of its DynamoDB type's
 // kind; what the record's rules make of it is spawner.Record's business.
-func recordOf(item map[string]types.AttributeValue) spawner.Record {
-	rec := make(spawner.Record, len(item))
-	for name, av := range item {
-		rec[name] = attrOf(av)
+func recordOf(it item) spawner.Record {
+	rec := make(spawner.Record, len(it))
+	for name, v := range it {
+		rec[name] = v.attr()
 	}
 	return rec
 }
 
-func attrOf(av types.AttributeValue) spawner.Attr {
-	switch v := av.(type) {
-	case *types.AttributeValueMemberS:
-		return spawner.StringAttr(v.Value)
-	case *types.AttributeValueMemberN:
-		return spawner.Attr{Kind: spawner.AttrNumber, Text: v.Value}
-	case *types.AttributeValueMemberBOOL:
-		return spawner.BoolAttr(v.Value)
-	case *types.AttributeValueMemberNULL:
-		return spawner.Attr{Kind: spawner.AttrNull}
-	case *types.AttributeValueMemberB:
-		return spawner.Attr{Kind: spawner.AttrBinary}
-	case *types.AttributeValueMemberL:
-		return spawner.Attr{Kind: spawner.AttrList}
-	case *types.AttributeValueMemberM:
-		return spawner.Attr{Kind: spawner.AttrMap}
-	case *types.AttributeValueMemberSS, *types.AttributeValueMemberNS, *types.AttributeValueMemberBS:
-		return spawner.Attr{Kind: spawner.AttrSet}
-	}
-	return spawner.Attr{} // a type newer than this code: of no kind a record holds
+// isAPIError reports whether err is DynamoDB's refusal with code.
+func isAPIError(err error, code string) bool {
+	var api smithy.APIError
+	return errors.As(err, &api) && api.ErrorCode() == code
 }

@@ -2,6 +2,7 @@ package dynamo_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"reflect"
@@ -27,12 +28,12 @@ const tableName = "spawner-servers"
 // newTable starts a dynalite with the server table created by EnsureTable.
 func newTable(tb testing.TB) (*dynamo.Table, *dynamodb.Client) {
 	tb.Helper()
-	db := dynalite.NewClient(tb, dynalite.Start(tb).Endpoint())
-	table := dynamo.New(db, tableName)
+	endpoint := dynalite.Start(tb).Endpoint()
+	table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig(endpoint), nil), tableName)
 	if err := table.EnsureTable(wait.Context(tb)); err != nil {
 		tb.Fatalf("ensure table: %v", err)
 	}
-	return table, db
+	return table, dynalite.NewClient(tb, endpoint)
 }
 
 func putRaw(tb testing.TB, db *dynamodb.Client, item map[string]types.AttributeValue) {
@@ -257,32 +258,26 @@ func TestLoadNamesTheDynamoTypes(t *testing.T) {
 	}
 }
 
-// scanStub answers Scan with fixed items; the key cases cannot be stored in
-// a table whose key is taskId (S), but another writer's table might hold them.
-type scanStub struct {
-	dynamo.DynamoAPI
-	items []map[string]types.AttributeValue
-}
+// scanStub answers Scan with a fixed page, as DynamoDB's JSON; the key
+// cases cannot be stored in a table whose key is taskId (S), but another
+// writer's table might hold them.
+type scanStub struct{ page string }
 
-func (f scanStub) Scan(context.Context, *dynamodb.ScanInput, ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	return &dynamodb.ScanOutput{Items: f.items}, nil
+func (f scanStub) JSON(_ context.Context, op string, _, out any) error {
+	if op != "Scan" {
+		return errors.New("scanStub: " + op)
+	}
+	return json.Unmarshal([]byte(f.page), out)
 }
 
 func TestLoadReportsItemsWithoutUsableKey(t *testing.T) {
 	t.Parallel()
-	rest := map[string]types.AttributeValue{"creationDate": n("1700000000000"), "channelId": s("1"), "userId": s("2")}
-	with := func(k string, v types.AttributeValue) map[string]types.AttributeValue {
-		item := map[string]types.AttributeValue{k: v}
-		for name, av := range rest {
-			item[name] = av
-		}
-		return item
-	}
-	table := dynamo.New(scanStub{items: []map[string]types.AttributeValue{
-		rest,
-		with("taskId", n("12")),
-		with("taskId", s("")),
-	}}, tableName)
+	const rest = `"creationDate": {"N": "1700000000000"}, "channelId": {"S": "1"}, "userId": {"S": "2"}`
+	table := dynamo.New(scanStub{page: `{"Items": [
+		{` + rest + `},
+		{"taskId": {"N": "12"}, ` + rest + `},
+		{"taskId": {"S": ""}, ` + rest + `}
+	]}`}, tableName)
 	servers, problems := load(t, table)
 	if len(servers) != 0 || len(problems) != 3 {
 		t.Fatalf("loaded %v with problems %v, want 3 problems", servers, problems)
@@ -321,8 +316,9 @@ func TestDeleteIsIdempotent(t *testing.T) {
 
 func TestEnsureTableCreatesThenIsANoOp(t *testing.T) {
 	t.Parallel()
-	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
-	table := dynamo.New(db, tableName)
+	endpoint := dynalite.Start(t).Endpoint()
+	db := dynalite.NewClient(t, endpoint)
+	table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig(endpoint), nil), tableName)
 
 	err := table.Check(wait.Context(t))
 	if !errors.Is(err, spawner.ErrNotFound) || !strings.Contains(err.Error(), tableName) {
@@ -382,7 +378,8 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 			},
 		},
 	}
-	db := dynalite.NewClient(t, dynalite.Start(t).Endpoint())
+	endpoint := dynalite.Start(t).Endpoint()
+	db := dynalite.NewClient(t, endpoint)
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			name := tableName + "-" + string(rune('a'+i))
@@ -395,7 +392,7 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 			if err != nil {
 				t.Fatalf("create table: %v", err)
 			}
-			table := dynamo.New(db, name)
+			table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig(endpoint), nil), name)
 			for op, f := range map[string]func(context.Context) error{"Check": table.Check, "EnsureTable": table.EnsureTable} {
 				err := f(wait.Context(t))
 				if err == nil || !strings.Contains(err.Error(), name) || !strings.Contains(err.Error(), "key schema") {
@@ -417,15 +414,20 @@ type countingAPI struct {
 	scans atomic.Int32
 }
 
-func (c *countingAPI) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	c.scans.Add(1)
-	return c.DynamoAPI.Scan(ctx, in, opts...)
+func (c *countingAPI) JSON(ctx context.Context, op string, in, out any) error {
+	if op == "Scan" {
+		c.scans.Add(1)
+	}
+	return c.DynamoAPI.JSON(ctx, op, in, out)
 }
 
 func TestLoadReadsEveryPage(t *testing.T) {
 	t.Parallel()
-	_, db := newTable(t)
-	api := &countingAPI{DynamoAPI: db}
+	endpoint := dynalite.Start(t).Endpoint()
+	api := &countingAPI{DynamoAPI: dynamo.NewClient(dynalite.AWSConfig(endpoint), nil)}
+	if err := dynamo.New(api, tableName).EnsureTable(wait.Context(t)); err != nil {
+		t.Fatalf("ensure table: %v", err)
+	}
 	table := dynamo.New(api, tableName)
 
 	// A Scan page holds at most 1 MB: eight items of ~300 KB need several.
@@ -452,10 +454,13 @@ func TestLoadReadsEveryPage(t *testing.T) {
 // the game templates and the cooldowns.
 func TestLoadAllScansOnce(t *testing.T) {
 	t.Parallel()
-	_, db := newTable(t)
-	api := &countingAPI{DynamoAPI: db}
+	endpoint := dynalite.Start(t).Endpoint()
+	api := &countingAPI{DynamoAPI: dynamo.NewClient(dynalite.AWSConfig(endpoint), nil)}
 	table := dynamo.New(api, tableName)
 	ctx := wait.Context(t)
+	if err := table.EnsureTable(ctx); err != nil {
+		t.Fatalf("ensure table: %v", err)
+	}
 	if err := table.Put(ctx, records.Full()); err != nil {
 		t.Fatalf("put: %v", err)
 	}
@@ -478,7 +483,7 @@ func TestOutageFailsFastAndRecovers(t *testing.T) {
 	t.Parallel()
 	inst := dynalite.Start(t)
 	proxy := inst.Proxy(t)
-	table := dynamo.New(dynalite.NewClient(t, proxy.Endpoint()), tableName)
+	table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig(proxy.Endpoint()), nil), tableName)
 	if err := table.EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table: %v", err)
 	}

@@ -92,8 +92,7 @@ func TestMalformedGameItemsAreProblems(t *testing.T) {
 
 func TestPutGameRefusesWhatCannotLoadBack(t *testing.T) {
 	t.Parallel()
-	db := dynalite.NewClient(t, "http://127.0.0.1:1") // never called
-	table := dynamo.New(db, tableName)
+	table := dynamo.New(dynamo.NewClient(dynalite.AWSConfig("http://127.0.0.1:1"), nil), tableName) // never called
 	for name, doc := range map[string][]byte{"": []byte(`{}`), "x": []byte(`{`), "y": nil} {
 		if err := table.PutGame(wait.Context(t), name, doc); err == nil {
 			t.Errorf("PutGame(%q, %q) succeeded", name, doc)

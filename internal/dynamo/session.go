@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -17,7 +14,7 @@ import (
 // sessionFilter keeps the sessions' items alone.
 var sessionFilter = filter{
 	expr:   "begins_with(" + attrTaskID + ", :session)",
-	values: map[string]types.AttributeValue{":session": &types.AttributeValueMemberS{Value: spawner.SessionKeyPrefix}},
+	values: item{":session": str(spawner.SessionKeyPrefix)},
 }
 
 // PutSession writes the item of sess under sess.Key(), replacing what was
@@ -38,7 +35,7 @@ func (t *Table) PutSession(ctx context.Context, sess spawner.Session) error {
 // its time to live that DynamoDB has not deleted yet is one like any
 // other. err is for the scan itself.
 func (t *Table) Sessions(ctx context.Context, from, to time.Time) (sessions []spawner.Session, problems []error, err error) {
-	err = t.scan(ctx, sessionFilter, func(item map[string]types.AttributeValue) {
+	err = t.scan(ctx, sessionFilter, func(item item) {
 		rec := recordOf(item)
 		key, _ := rec.Key() // the filter matched a string key
 		sess, err := rec.Session(key)
@@ -63,7 +60,7 @@ func (t *Table) Sessions(ctx context.Context, from, to time.Time) (sessions []sp
 // reports it.
 func (t *Table) PruneSessions(ctx context.Context, before time.Time) (int, error) {
 	var old []string
-	err := t.scan(ctx, sessionFilter, func(item map[string]types.AttributeValue) {
+	err := t.scan(ctx, sessionFilter, func(item item) {
 		rec := recordOf(item)
 		key, _ := rec.Key()
 		if sess, err := rec.Session(key); err == nil && sess.Ended(before) {
@@ -97,11 +94,8 @@ func (t *Table) Report(ctx context.Context, month spawner.Month) (sentAt time.Ti
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("read %w", err)
 	}
-	out, err := t.api.GetItem(ctx, &dynamodb.GetItemInput{
-		TableName:      aws.String(t.name),
-		Key:            map[string]types.AttributeValue{attrTaskID: &types.AttributeValueMemberS{Value: key}},
-		ConsistentRead: aws.Bool(true),
-	})
+	var out getItemOutput
+	err = t.api.JSON(ctx, "GetItem", getItemInput{TableName: t.name, Key: item{attrTaskID: str(key)}, ConsistentRead: true}, &out)
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("read %s: %w", spawner.DescribeKey(key), err)
 	}
@@ -123,13 +117,10 @@ func (t *Table) DeleteReport(ctx context.Context, month spawner.Month) error {
 // enableTTL turns on the table's time to live on spawner.TimeToLiveAttr. A
 // DynamoDB that does not know the call (an emulator) is left without it.
 func (t *Table) enableTTL(ctx context.Context) error {
-	_, err := t.api.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName: aws.String(t.name),
-		TimeToLiveSpecification: &types.TimeToLiveSpecification{
-			AttributeName: aws.String(spawner.TimeToLiveAttr),
-			Enabled:       aws.Bool(true),
-		},
-	})
+	err := t.api.JSON(ctx, "UpdateTimeToLive", updateTimeToLiveInput{
+		TableName:               t.name,
+		TimeToLiveSpecification: timeToLiveSpecification{AttributeName: spawner.TimeToLiveAttr, Enabled: true},
+	}, nil)
 	var api smithy.APIError
 	if errors.As(err, &api) && api.ErrorCode() == "UnknownOperationException" {
 		return nil

@@ -1,9 +1,13 @@
 package dynamo_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,7 +15,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/mineral-contest/spawner/internal/dynamo"
@@ -27,23 +31,45 @@ type ttlAPI struct {
 	err error
 
 	mu    sync.Mutex
-	calls []dynamodb.UpdateTimeToLiveInput
+	calls []ttlCall
 }
 
-func (a *ttlAPI) UpdateTimeToLive(_ context.Context, in *dynamodb.UpdateTimeToLiveInput, _ ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.calls = append(a.calls, *in)
-	if a.err != nil {
-		return nil, a.err
+// ttlCall is an UpdateTimeToLive request, as DynamoDB reads it.
+type ttlCall struct {
+	TableName               string
+	TimeToLiveSpecification *struct {
+		AttributeName string
+		Enabled       bool
 	}
-	return &dynamodb.UpdateTimeToLiveOutput{TimeToLiveSpecification: in.TimeToLiveSpecification}, nil
 }
 
-func (a *ttlAPI) recorded() []dynamodb.UpdateTimeToLiveInput {
+func (a *ttlAPI) JSON(ctx context.Context, op string, in, out any) error {
+	if op != "UpdateTimeToLive" {
+		return a.DynamoAPI.JSON(ctx, op, in, out)
+	}
+	doc, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	var call ttlCall
+	if err := json.Unmarshal(doc, &call); err != nil {
+		return err
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return append([]dynamodb.UpdateTimeToLiveInput(nil), a.calls...)
+	a.calls = append(a.calls, call)
+	return a.err
+}
+
+func (a *ttlAPI) recorded() []ttlCall {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]ttlCall(nil), a.calls...)
+}
+
+// dynaliteAPI is the table's client of a new dynalite.
+func dynaliteAPI(t *testing.T) dynamo.DynamoAPI {
+	return dynamo.NewClient(dynalite.AWSConfig(dynalite.Start(t).Endpoint()), nil)
 }
 
 // A table EnsureTable makes gets its time to live on expiresAt, so
@@ -51,7 +77,7 @@ func (a *ttlAPI) recorded() []dynamodb.UpdateTimeToLiveInput {
 // there already is left as its owner (the Terraform) made it.
 func TestEnsureTableTurnsOnTimeToLive(t *testing.T) {
 	t.Parallel()
-	api := &ttlAPI{DynamoAPI: dynalite.NewClient(t, dynalite.Start(t).Endpoint())}
+	api := &ttlAPI{DynamoAPI: dynaliteAPI(t)}
 	table := dynamo.New(api, tableName)
 	for range 2 {
 		if err := table.EnsureTable(wait.Context(t)); err != nil {
@@ -63,14 +89,14 @@ func TestEnsureTableTurnsOnTimeToLive(t *testing.T) {
 		t.Fatalf("UpdateTimeToLive called %d times, want once, for the table made", len(calls))
 	}
 	spec := calls[0].TimeToLiveSpecification
-	if aws.ToString(calls[0].TableName) != tableName || spec == nil || aws.ToString(spec.AttributeName) != "expiresAt" || !aws.ToBool(spec.Enabled) {
-		t.Errorf("UpdateTimeToLive(%s, %+v), want expiresAt enabled on %s", aws.ToString(calls[0].TableName), spec, tableName)
+	if calls[0].TableName != tableName || spec == nil || spec.AttributeName != "expiresAt" || !spec.Enabled {
+		t.Errorf("UpdateTimeToLive(%s, %+v), want expiresAt enabled on %s", calls[0].TableName, spec, tableName)
 	}
 }
 
 func TestEnsureTableTimeToLiveRefused(t *testing.T) {
 	t.Parallel()
-	api := &ttlAPI{DynamoAPI: dynalite.NewClient(t, dynalite.Start(t).Endpoint()), err: errors.New("access denied")}
+	api := &ttlAPI{DynamoAPI: dynaliteAPI(t), err: errors.New("access denied")}
 	err := dynamo.New(api, tableName).EnsureTable(wait.Context(t))
 	if err == nil || !strings.Contains(err.Error(), "time to live of table "+tableName+" on expiresAt") {
 		t.Errorf("EnsureTable = %v, want the refusal naming the table and expiresAt", err)
@@ -123,31 +149,46 @@ func typeOf(av types.AttributeValue) string {
 	return fmt.Sprintf("%T", av)
 }
 
-// scanCounter counts the items DynamoDB's Scan answers carried.
+// scanCounter is an HTTP client that counts the items DynamoDB's Scan
+// answers carried.
 type scanCounter struct {
-	dynamo.DynamoAPI
+	next  aws.HTTPClient
 	mu    sync.Mutex
 	items int
 }
 
-func (c *scanCounter) Scan(ctx context.Context, in *dynamodb.ScanInput, opts ...func(*dynamodb.Options)) (*dynamodb.ScanOutput, error) {
-	out, err := c.DynamoAPI.Scan(ctx, in, opts...)
-	if err == nil {
+func (c *scanCounter) Do(r *http.Request) (*http.Response, error) {
+	resp, err := c.next.Do(r)
+	if err != nil || !strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".Scan") {
+		return resp, err
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	var page struct{ Count int }
+	if json.Unmarshal(body, &page) == nil {
 		c.mu.Lock()
-		c.items += len(out.Items)
+		c.items += page.Count
 		c.mu.Unlock()
 	}
-	return out, err
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return resp, nil
 }
 
 // Sessions can be thousands: the start's Scan does not carry them at all,
 // DynamoDB filters them away.
 func TestLoadAllLeavesSessionsInTheTable(t *testing.T) {
 	t.Parallel()
-	_, db := newTable(t)
-	api := &scanCounter{DynamoAPI: db}
-	table := dynamo.New(api, tableName)
+	cfg := dynalite.AWSConfig(dynalite.Start(t).Endpoint())
+	api := &scanCounter{next: awshttp.NewBuildableClient()}
+	cfg.HTTPClient = api
+	table := dynamo.New(dynamo.NewClient(cfg, nil), tableName)
 	ctx := wait.Context(t)
+	if err := table.EnsureTable(ctx); err != nil {
+		t.Fatalf("ensure table: %v", err)
+	}
 	start := time.Date(2026, 11, 5, 20, 0, 0, 0, time.UTC)
 	for _, id := range []string{"a", "b", "c"} {
 		sess := spawner.Session{ID: id, Owner: "8", StartedAt: start, Capacity: spawner.CapacityDocker}

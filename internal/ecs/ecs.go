@@ -20,37 +20,13 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
-)
-
-// ECSAPI is the part of the ECS client the adapter uses, with the SDK's own
-// signatures so *ecs.Client satisfies it.
-type ECSAPI interface {
-	RunTask(ctx context.Context, params *awsecs.RunTaskInput, optFns ...func(*awsecs.Options)) (*awsecs.RunTaskOutput, error)
-	DescribeTasks(ctx context.Context, params *awsecs.DescribeTasksInput, optFns ...func(*awsecs.Options)) (*awsecs.DescribeTasksOutput, error)
-	StopTask(ctx context.Context, params *awsecs.StopTaskInput, optFns ...func(*awsecs.Options)) (*awsecs.StopTaskOutput, error)
-	ListTasks(ctx context.Context, params *awsecs.ListTasksInput, optFns ...func(*awsecs.Options)) (*awsecs.ListTasksOutput, error)
-	DescribeClusters(ctx context.Context, params *awsecs.DescribeClustersInput, optFns ...func(*awsecs.Options)) (*awsecs.DescribeClustersOutput, error)
-	DescribeTaskDefinition(ctx context.Context, params *awsecs.DescribeTaskDefinitionInput, optFns ...func(*awsecs.Options)) (*awsecs.DescribeTaskDefinitionOutput, error)
-}
-
-// EC2API is the part of the EC2 client the adapter uses.
-type EC2API interface {
-	DescribeNetworkInterfaces(ctx context.Context, params *ec2.DescribeNetworkInterfacesInput, optFns ...func(*ec2.Options)) (*ec2.DescribeNetworkInterfacesOutput, error)
-}
-
-var (
-	_ ECSAPI = (*awsecs.Client)(nil)
-	_ EC2API = (*ec2.Client)(nil)
 )
 
 // ECS's limits.
@@ -103,60 +79,51 @@ func New(ecsAPI ECSAPI, ec2API EC2API, cfg Config) *Tasks {
 // subnet), the error is a *spawner.RunFailure. Any other error may hide a
 // task that did start: the caller should look for it by its tags.
 func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
-	assign := ecstypes.AssignPublicIpDisabled
+	assign := "DISABLED"
 	provider := t.cfg.CapacityProvider
 	if spec.CapacityProvider != "" {
 		provider = spec.CapacityProvider // the game's own
 	}
 	if t.cfg.AssignPublicIP {
-		assign = ecstypes.AssignPublicIpEnabled
+		assign = "ENABLED"
 	}
-	in := &awsecs.RunTaskInput{
-		Cluster:        aws.String(t.cfg.Cluster),
-		TaskDefinition: aws.String(spec.TaskDefinition),
-		Count:          aws.Int32(1),
-		CapacityProviderStrategy: []ecstypes.CapacityProviderStrategyItem{
-			{CapacityProvider: aws.String(provider), Weight: 1},
-		},
-		NetworkConfiguration: &ecstypes.NetworkConfiguration{
-			AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
-				Subnets:        t.cfg.Subnets,
-				SecurityGroups: t.cfg.SecurityGroups,
-				AssignPublicIp: assign,
-			},
-		},
-		StartedBy:            aws.String(spawner.StartedBy),
+	in := &runTaskInput{
+		Cluster:                  t.cfg.Cluster,
+		TaskDefinition:           spec.TaskDefinition,
+		Count:                    1,
+		CapacityProviderStrategy: []capacityProviderItem{{CapacityProvider: provider, Weight: 1}},
+		NetworkConfiguration: networkConfiguration{AwsvpcConfiguration: awsvpcConfiguration{
+			Subnets:        t.cfg.Subnets,
+			SecurityGroups: t.cfg.SecurityGroups,
+			AssignPublicIP: assign,
+		}},
+		StartedBy:            spawner.StartedBy,
 		Tags:                 tagList(t.tags(spec.Tags)),
-		PropagateTags:        ecstypes.PropagateTagsNone,
+		PropagateTags:        "NONE",
 		EnableECSManagedTags: true,
-	}
-	if spec.CreationID != "" {
-		in.ClientToken = aws.String(spec.CreationID)
+		ClientToken:          spec.CreationID,
 	}
 	if spec.Container != "" {
-		in.Overrides = &ecstypes.TaskOverride{
-			ContainerOverrides: []ecstypes.ContainerOverride{{
-				Name:        aws.String(spec.Container),
-				Environment: environment(spec.Env),
-			}},
+		in.Overrides = &taskOverride{
+			ContainerOverrides: []containerOverride{{Name: spec.Container, Environment: environment(spec.Env)}},
 		}
 		// A game's cpu and memory override the task definition's, at the
 		// task level (Fargate sizes the task, not the container).
 		if spec.CPU > 0 {
-			in.Overrides.Cpu = aws.String(strconv.Itoa(spec.CPU))
+			in.Overrides.CPU = strconv.Itoa(spec.CPU)
 		}
 		if spec.Memory > 0 {
-			in.Overrides.Memory = aws.String(strconv.Itoa(spec.Memory))
+			in.Overrides.Memory = strconv.Itoa(spec.Memory)
 		}
 	}
-	out, err := t.ecs.RunTask(ctx, in)
-	if err != nil {
+	var out tasksOutput
+	if err := t.ecs.JSON(ctx, "RunTask", in, &out); err != nil {
 		return spawner.Task{}, fmt.Errorf("run task: %w", err)
 	}
 	if len(out.Tasks) == 0 {
 		if len(out.Failures) > 0 {
 			f := out.Failures[0]
-			return spawner.Task{}, &spawner.RunFailure{Reason: aws.ToString(f.Reason), Detail: aws.ToString(f.Detail)}
+			return spawner.Task{}, &spawner.RunFailure{Reason: f.Reason, Detail: f.Detail}
 		}
 		return spawner.Task{}, errors.New("run task: ECS answered with neither a task nor a failure")
 	}
@@ -177,17 +144,14 @@ func (t *Tasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner.Tas
 	g.SetLimit(describeWorkers)
 	for i, batch := range batches {
 		g.Go(func() error {
-			out, err := t.ecs.DescribeTasks(ctx, &awsecs.DescribeTasksInput{
-				Cluster: aws.String(t.cfg.Cluster),
-				Tasks:   batch,
-				Include: []ecstypes.TaskField{ecstypes.TaskFieldTags},
-			})
-			if err != nil {
+			var out tasksOutput
+			in := describeTasksInput{Cluster: t.cfg.Cluster, Tasks: batch, Include: []string{"TAGS"}}
+			if err := t.ecs.JSON(ctx, "DescribeTasks", in, &out); err != nil {
 				return fmt.Errorf("describe tasks: %w", err)
 			}
 			for _, f := range out.Failures {
-				if aws.ToString(f.Reason) != "MISSING" {
-					return fmt.Errorf("describe tasks: %s: %s", aws.ToString(f.Arn), aws.ToString(f.Reason))
+				if f.Reason != "MISSING" {
+					return fmt.Errorf("describe tasks: %s: %s", f.Arn, f.Reason)
 				}
 			}
 			tasks := make([]spawner.Task, 0, len(out.Tasks))
@@ -208,11 +172,7 @@ func (t *Tasks) DescribeTasks(ctx context.Context, arns []string) ([]spawner.Tas
 // characters). Stopping a task that is already stopped or that ECS does not
 // know succeeds: the caller wanted it gone and it is.
 func (t *Tasks) StopTask(ctx context.Context, arn, reason string) error {
-	_, err := t.ecs.StopTask(ctx, &awsecs.StopTaskInput{
-		Cluster: aws.String(t.cfg.Cluster),
-		Task:    aws.String(arn),
-		Reason:  aws.String(truncate(reason, maxStopReason)),
-	})
+	err := t.ecs.JSON(ctx, "StopTask", stopTaskInput{Cluster: t.cfg.Cluster, Task: arn, Reason: truncate(reason, maxStopReason)}, nil)
 	if err != nil {
 		if taskNotFound(err) {
 			return nil
@@ -225,8 +185,8 @@ func (t *Tasks) StopTask(ctx context.Context, arn, reason string) error {
 // taskNotFound tells ECS's answer to stopping a task it does not know:
 // InvalidParameterException "The referenced task was not found."
 func taskNotFound(err error) bool {
-	var ipe *ecstypes.InvalidParameterException
-	return errors.As(err, &ipe) && strings.Contains(strings.ToLower(ipe.ErrorMessage()), "not found")
+	ipe := apiError(err, "InvalidParameterException")
+	return ipe != nil && strings.Contains(strings.ToLower(ipe.ErrorMessage()), "not found")
 }
 
 // ListOwnedTasks returns every task of the cluster this deployment owns
@@ -236,18 +196,18 @@ func taskNotFound(err error) bool {
 // other deployments are left out, so a caller never stops them as orphans.
 func (t *Tasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
 	var arns []string
-	pages := awsecs.NewListTasksPaginator(t.ecs, &awsecs.ListTasksInput{
-		Cluster:       aws.String(t.cfg.Cluster),
-		StartedBy:     aws.String(spawner.StartedBy),
-		DesiredStatus: ecstypes.DesiredStatusRunning,
-		MaxResults:    aws.Int32(listPageSize),
-	})
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
+	in := listTasksInput{Cluster: t.cfg.Cluster, StartedBy: spawner.StartedBy, DesiredStatus: "RUNNING", MaxResults: listPageSize}
+	for {
+		var page listTasksOutput
+		if err := t.ecs.JSON(ctx, "ListTasks", in, &page); err != nil {
 			return nil, fmt.Errorf("list tasks: %w", err)
 		}
 		arns = append(arns, page.TaskArns...)
+		// A token equal to the one sent would list the same page for ever.
+		if page.NextToken == "" || page.NextToken == in.NextToken {
+			break
+		}
+		in.NextToken = page.NextToken
 	}
 	if len(arns) == 0 {
 		return nil, nil
@@ -322,18 +282,16 @@ func (t *Tasks) address(ctx context.Context, arn string) (string, error) {
 		}
 		return nic.privateIP, nil
 	}
-	out, err := t.ec2.DescribeNetworkInterfaces(ctx, &ec2.DescribeNetworkInterfacesInput{
-		NetworkInterfaceIds: []string{nic.id},
-	})
+	nis, err := t.ec2.DescribeNetworkInterfaces(ctx, []string{nic.id})
 	if err != nil {
 		return "", fmt.Errorf("describe network interface %s: %w", nic.id, err)
 	}
-	for _, ni := range out.NetworkInterfaces {
-		if aws.ToString(ni.NetworkInterfaceId) != nic.id {
+	for _, ni := range nis {
+		if ni.ID != nic.id {
 			continue
 		}
-		if ni.Association != nil && aws.ToString(ni.Association.PublicIp) != "" {
-			return aws.ToString(ni.Association.PublicIp), nil
+		if ni.PublicIP != "" {
+			return ni.PublicIP, nil
 		}
 		return "", fmt.Errorf("task address: network interface %s: %w", nic.id, spawner.ErrNoPublicIP)
 	}
@@ -349,15 +307,13 @@ type networkInterface struct {
 // networkInterface describes the task arn for its network interface. A
 // task ECS does not know is an error wrapping spawner.ErrNotFound.
 func (t *Tasks) networkInterface(ctx context.Context, arn string) (networkInterface, error) {
-	out, err := t.ecs.DescribeTasks(ctx, &awsecs.DescribeTasksInput{
-		Cluster: aws.String(t.cfg.Cluster),
-		Tasks:   []string{arn},
-	})
-	if err != nil {
+	var out tasksOutput
+	in := describeTasksInput{Cluster: t.cfg.Cluster, Tasks: []string{arn}}
+	if err := t.ecs.JSON(ctx, "DescribeTasks", in, &out); err != nil {
 		return networkInterface{}, fmt.Errorf("describe task for its address: %w", err)
 	}
 	for _, task := range out.Tasks {
-		if aws.ToString(task.TaskArn) == arn {
+		if task.TaskArn == arn {
 			return networkInterfaceOf(task), nil
 		}
 	}
@@ -365,18 +321,18 @@ func (t *Tasks) networkInterface(ctx context.Context, arn string) (networkInterf
 }
 
 // networkInterfaceOf reads the awsvpc attachment of a described task.
-func networkInterfaceOf(in ecstypes.Task) networkInterface {
+func networkInterfaceOf(in task) networkInterface {
 	var nic networkInterface
 	for _, a := range in.Attachments {
-		if aws.ToString(a.Type) != "ElasticNetworkInterface" {
+		if a.Type != "ElasticNetworkInterface" {
 			continue
 		}
 		for _, d := range a.Details {
-			switch aws.ToString(d.Name) {
+			switch d.Name {
 			case "networkInterfaceId":
-				nic.id = aws.ToString(d.Value)
+				nic.id = d.Value
 			case "privateIPv4Address":
-				nic.privateIP = aws.ToString(d.Value)
+				nic.privateIP = d.Value
 			}
 		}
 		break
@@ -390,12 +346,12 @@ func networkInterfaceOf(in ecstypes.Task) networkInterface {
 // the same name elsewhere. It fails when ECS does not answer or does not
 // know the cluster.
 func (t *Tasks) ClusterARN(ctx context.Context) (string, error) {
-	out, err := t.ecs.DescribeClusters(ctx, &awsecs.DescribeClustersInput{Clusters: []string{t.cfg.Cluster}})
-	if err != nil {
+	var out describeClustersOutput
+	if err := t.ecs.JSON(ctx, "DescribeClusters", describeClustersInput{Clusters: []string{t.cfg.Cluster}}, &out); err != nil {
 		return "", fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err)
 	}
 	for _, c := range out.Clusters {
-		if arn := aws.ToString(c.ClusterArn); arn != "" {
+		if arn := c.ClusterArn; arn != "" {
 			return arn, nil
 		}
 	}
@@ -412,7 +368,8 @@ func (t *Tasks) ClusterARN(ctx context.Context) (string, error) {
 // spawner.ErrUnreachable: how ECS is reached is what to fix.
 func (t *Tasks) Check(ctx context.Context, taskDefinition, container string) []error {
 	var problems []error
-	clusters, err := t.ecs.DescribeClusters(ctx, &awsecs.DescribeClustersInput{Clusters: []string{t.cfg.Cluster}})
+	var clusters describeClustersOutput
+	err := t.ecs.JSON(ctx, "DescribeClusters", describeClustersInput{Clusters: []string{t.cfg.Cluster}}, &clusters)
 	switch {
 	case unanswered(err):
 		problems = append(problems, &spawner.Problem{Err: spawner.Unreachable(fmt.Errorf("describe cluster %q: %w", t.cfg.Cluster, err))})
@@ -422,7 +379,7 @@ func (t *Tasks) Check(ctx context.Context, taskDefinition, container string) []e
 		problems = append(problems, &spawner.Problem{Var: "AWS_ECS_CLUSTER_NAME", Err: fmt.Errorf("cluster %q: not found", t.cfg.Cluster)})
 	default:
 		c := clusters.Clusters[0]
-		if status := aws.ToString(c.Status); status != "ACTIVE" {
+		if status := c.Status; status != "ACTIVE" {
 			problems = append(problems, &spawner.Problem{Var: "AWS_ECS_CLUSTER_NAME", Err: fmt.Errorf("cluster %q is %s, not ACTIVE", t.cfg.Cluster, status)})
 		} else if !slices.Contains(c.CapacityProviders, t.cfg.CapacityProvider) {
 			problems = append(problems, &spawner.Problem{Var: "ECS_CAPACITY_PROVIDER", Err: fmt.Errorf("cluster %q has no capacity provider %s (it has: %s)",
@@ -451,10 +408,10 @@ func (t *Tasks) CheckGame(ctx context.Context, taskDefinition, container string)
 // checkGame is Check's and CheckGame's look at a task definition, naming
 // defVar or containerVar in the problem it finds.
 func (t *Tasks) checkGame(ctx context.Context, taskDefinition, container, defVar, containerVar string) *spawner.Problem {
-	def, err := t.ecs.DescribeTaskDefinition(ctx, &awsecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(taskDefinition)})
-	var ce *ecstypes.ClientException
-	switch {
-	case errors.As(err, &ce):
+	var def describeTaskDefinitionOutput
+	err := t.ecs.JSON(ctx, "DescribeTaskDefinition", describeTaskDefinitionInput{TaskDefinition: taskDefinition}, &def)
+	switch ce := apiError(err, "ClientException"); {
+	case ce != nil:
 		// ECS's answer for a family with no ACTIVE revision.
 		return &spawner.Problem{Var: defVar, Err: fmt.Errorf("task definition %q: no ACTIVE revision: %s", taskDefinition, ce.ErrorMessage())}
 	case unanswered(err):
@@ -465,12 +422,12 @@ func (t *Tasks) checkGame(ctx context.Context, taskDefinition, container, defVar
 		return &spawner.Problem{Var: defVar, Err: fmt.Errorf("task definition %q: not found", taskDefinition)}
 	}
 	td := def.TaskDefinition
-	if td.Status != ecstypes.TaskDefinitionStatusActive {
+	if td.Status != "ACTIVE" {
 		return &spawner.Problem{Var: defVar, Err: fmt.Errorf("task definition %q is %s, not ACTIVE", taskDefinition, td.Status)}
 	}
 	var names []string
 	for _, c := range td.ContainerDefinitions {
-		names = append(names, aws.ToString(c.Name))
+		names = append(names, c.Name)
 	}
 	if !slices.Contains(names, container) {
 		return &spawner.Problem{Var: containerVar, Err: fmt.Errorf("task definition %q has no container named %q (it has: %s)",
@@ -506,23 +463,32 @@ func statusOf(last string) spawner.TaskStatus {
 	return 0
 }
 
+// apiError is the API error of code inside err, or nil.
+func apiError(err error, code string) smithy.APIError {
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == code {
+		return api
+	}
+	return nil
+}
+
 // taskOf maps ECS's description of a task to the domain's. ECS's stop
 // code is told as the reason when ECS gives no other; SpotInterruption
 // (Fargate Spot taking the capacity back) is Reclaimed.
-func taskOf(in ecstypes.Task) spawner.Task {
+func taskOf(in task) spawner.Task {
 	t := spawner.Task{
-		ID:            aws.ToString(in.TaskArn),
-		Status:        statusOf(aws.ToString(in.LastStatus)),
-		StopWanted:    aws.ToString(in.DesiredStatus) == "STOPPED",
-		Reclaimed:     in.StopCode == ecstypes.TaskStopCodeSpotInterruption,
-		StartedBy:     aws.ToString(in.StartedBy),
-		StoppedReason: aws.ToString(in.StoppedReason),
-		CreatedAt:     aws.ToTime(in.CreatedAt),
-		CPU:           taskSize(in.Cpu),
+		ID:            in.TaskArn,
+		Status:        statusOf(in.LastStatus),
+		StopWanted:    in.DesiredStatus == "STOPPED",
+		Reclaimed:     in.StopCode == "SpotInterruption",
+		StartedBy:     in.StartedBy,
+		StoppedReason: in.StoppedReason,
+		CreatedAt:     time.Time(in.CreatedAt),
+		CPU:           taskSize(in.CPU),
 		Memory:        taskSize(in.Memory),
 	}
 	if t.StoppedReason == "" {
-		t.StoppedReason = string(in.StopCode)
+		t.StoppedReason = in.StopCode
 	}
 	for _, c := range in.Containers {
 		if c.ExitCode != nil {
@@ -534,7 +500,7 @@ func taskOf(in ecstypes.Task) spawner.Task {
 	if len(in.Tags) > 0 {
 		t.Tags = make(map[string]string, len(in.Tags))
 		for _, tag := range in.Tags {
-			t.Tags[aws.ToString(tag.Key)] = aws.ToString(tag.Value)
+			t.Tags[tag.Key] = tag.Value
 		}
 	}
 	return t
@@ -543,8 +509,8 @@ func taskOf(in ecstypes.Task) spawner.Task {
 // taskSize reads a task's cpu or memory as ECS says it, a count ("1024")
 // of 1/1024 vCPU or MiB; 0 when absent or not a count (a task of EC2's
 // launch type may give "1 vCPU" or "2 GB": not Fargate's, not priced).
-func taskSize(s *string) int {
-	n, err := strconv.Atoi(aws.ToString(s))
+func taskSize(s string) int {
+	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
 		return 0
 	}
@@ -553,24 +519,24 @@ func taskSize(s *string) int {
 
 // environment is env as ECS key-value pairs, sorted by name so the same
 // spec always makes the same request.
-func environment(env map[string]string) []ecstypes.KeyValuePair {
-	return sortedPairs(env, func(k, v *string) ecstypes.KeyValuePair { return ecstypes.KeyValuePair{Name: k, Value: v} })
+func environment(env map[string]string) []keyValue {
+	return sortedPairs(env, func(k, v string) keyValue { return keyValue{Name: k, Value: v} })
 }
 
 // tagList is tags as ECS tags, sorted by key.
-func tagList(tags map[string]string) []ecstypes.Tag {
-	return sortedPairs(tags, func(k, v *string) ecstypes.Tag { return ecstypes.Tag{Key: k, Value: v} })
+func tagList(tags map[string]string) []tag {
+	return sortedPairs(tags, func(k, v string) tag { return tag{Key: k, Value: v} })
 }
 
 // sortedPairs is m as a list of pair(key, value), sorted by key so the same
 // map always makes the same request; nil when m is empty.
-func sortedPairs[T any](m map[string]string, pair func(k, v *string) T) []T {
+func sortedPairs[T any](m map[string]string, pair func(k, v string) T) []T {
 	if len(m) == 0 {
 		return nil
 	}
 	out := make([]T, 0, len(m))
 	for _, k := range slices.Sorted(maps.Keys(m)) {
-		out = append(out, pair(aws.String(k), aws.String(m[k])))
+		out = append(out, pair(k, m[k]))
 	}
 	return out
 }

@@ -11,8 +11,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"github.com/aws/smithy-go"
 
 	"github.com/mineral-contest/spawner/internal/ecs"
@@ -49,7 +47,7 @@ func newTasks(tb testing.TB, opts fakeaws.Options, cfg ecs.Config) (*fakeaws.Ser
 	tb.Helper()
 	srv := fakeaws.New(tb, opts)
 	awsCfg := srv.AWSConfig()
-	return srv, ecs.New(awsecs.NewFromConfig(awsCfg), ec2.NewFromConfig(awsCfg), cfg)
+	return srv, ecs.New(ecs.NewECS(awsCfg, nil), ecs.NewEC2(awsCfg, nil), cfg)
 }
 
 func testSpec(creation string) spawner.TaskSpec {
@@ -370,7 +368,7 @@ func TestStopTaskIsIdempotent(t *testing.T) {
 
 	cfg := testConfig()
 	cfg.Cluster = "elsewhere"
-	wrong := ecs.New(awsecs.NewFromConfig(srv.AWSConfig()), ec2.NewFromConfig(srv.AWSConfig()), cfg)
+	wrong := ecs.New(ecs.NewECS(srv.AWSConfig(), nil), ecs.NewEC2(srv.AWSConfig(), nil), cfg)
 	if err := wrong.StopTask(ctx, task.ID, "x"); err == nil {
 		t.Errorf("StopTask on a missing cluster succeeded; only a missing task is fine")
 	}

@@ -2,6 +2,7 @@ package ecs_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -10,9 +11,6 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -24,7 +22,7 @@ func adapterFor(srv *fakeaws.Server, deployment string) *ecs.Tasks {
 	cfg := testConfig()
 	cfg.Deployment = deployment
 	awsCfg := srv.AWSConfig()
-	return ecs.New(awsecs.NewFromConfig(awsCfg), ec2.NewFromConfig(awsCfg), cfg)
+	return ecs.New(ecs.NewECS(awsCfg, nil), ecs.NewEC2(awsCfg, nil), cfg)
 }
 
 func arnsOf(tasks []spawner.Task) []string {
@@ -187,7 +185,7 @@ func TestCheckWithoutAnswerIsUnreachable(t *testing.T) {
 	srv := fakeaws.New(t, fakeOptions())
 	awsCfg := srv.AWSConfig()
 	awsCfg.BaseEndpoint = aws.String(closedEndpoint(t))
-	tasks := ecs.New(awsecs.NewFromConfig(awsCfg), ec2.NewFromConfig(awsCfg), testConfig())
+	tasks := ecs.New(ecs.NewECS(awsCfg, nil), ecs.NewEC2(awsCfg, nil), testConfig())
 	ctx := ctxFor(t)
 
 	problems := tasks.Check(ctx, family, container)
@@ -239,24 +237,44 @@ func TestCheckGame(t *testing.T) {
 
 // describeStub answers DescribeTasks with fixed tasks and failures, in the
 // order given, whatever was asked.
-type describeStub struct {
-	ecs.ECSAPI
-	out *awsecs.DescribeTasksOutput
+type describeStub struct{ out *describeOut }
+
+type describeOut struct {
+	Tasks    []stubTask    `json:"tasks"`
+	Failures []stubFailure `json:"failures"`
 }
 
-func (d describeStub) DescribeTasks(context.Context, *awsecs.DescribeTasksInput, ...func(*awsecs.Options)) (*awsecs.DescribeTasksOutput, error) {
-	return d.out, nil
+type stubTask struct {
+	TaskArn   string              `json:"taskArn"`
+	StartedBy string              `json:"startedBy"`
+	Tags      []map[string]string `json:"tags"`
+}
+
+type stubFailure struct {
+	Arn    string `json:"arn"`
+	Reason string `json:"reason"`
+}
+
+func (d describeStub) JSON(_ context.Context, op string, _, out any) error {
+	if op != "DescribeTasks" {
+		return fmt.Errorf("describeStub: %s", op)
+	}
+	doc, err := json.Marshal(d.out)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(doc, out)
 }
 
 func TestDescribeTasksReportsFailuresOtherThanMissing(t *testing.T) {
-	task := func(arn, creation string) ecstypes.Task {
-		return ecstypes.Task{TaskArn: aws.String(arn), StartedBy: aws.String(spawner.StartedBy),
-			Tags: []ecstypes.Tag{{Key: aws.String(spawner.TagCreation), Value: aws.String(creation)}}}
+	task := func(arn, creation string) stubTask {
+		return stubTask{TaskArn: arn, StartedBy: spawner.StartedBy,
+			Tags: []map[string]string{{"key": spawner.TagCreation, "value": creation}}}
 	}
-	out := &awsecs.DescribeTasksOutput{
+	out := &describeOut{
 		// Not in the order asked.
-		Tasks:    []ecstypes.Task{task("arn:b", "cb"), task("arn:a", "ca")},
-		Failures: []ecstypes.Failure{{Arn: aws.String("arn:gone"), Reason: aws.String("MISSING")}},
+		Tasks:    []stubTask{task("arn:b", "cb"), task("arn:a", "ca")},
+		Failures: []stubFailure{{Arn: "arn:gone", Reason: "MISSING"}},
 	}
 	tasks := ecs.New(describeStub{out: out}, nil, testConfig())
 	got, err := tasks.DescribeTasks(ctxFor(t), []string{"arn:a", "arn:gone", "arn:b"})
@@ -272,7 +290,7 @@ func TestDescribeTasksReportsFailuresOtherThanMissing(t *testing.T) {
 		t.Errorf("described %v, want arn:a and arn:b, the missing one absent", g)
 	}
 
-	out.Failures = append(out.Failures, ecstypes.Failure{Arn: aws.String("arn:c"), Reason: aws.String("ACCESS_DENIED")})
+	out.Failures = append(out.Failures, stubFailure{Arn: "arn:c", Reason: "ACCESS_DENIED"})
 	if _, err := tasks.DescribeTasks(ctxFor(t), []string{"arn:a", "arn:c"}); err == nil ||
 		!strings.Contains(err.Error(), "arn:c") || !strings.Contains(err.Error(), "ACCESS_DENIED") {
 		t.Errorf("DescribeTasks with an ACCESS_DENIED failure = %v, want an error naming the task and the reason", err)

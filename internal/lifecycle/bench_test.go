@@ -23,8 +23,6 @@ import (
 	"time"
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/service/ec2"
-	awsecs "github.com/aws/aws-sdk-go-v2/service/ecs"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/mineral-contest/spawner/internal/dynamo"
@@ -196,13 +194,13 @@ func newBenchSweepWorld(b *testing.B, ctx context.Context, n int) *benchSweepWor
 	cfg := w.aws.AWSConfig()
 	cfg.HTTPClient = &benchHTTP{next: awshttp.NewBuildableClient()}
 	w.http = cfg.HTTPClient.(*benchHTTP)
-	w.tasks = ecs.New(awsecs.NewFromConfig(cfg), ec2.NewFromConfig(cfg), ecs.Config{
+	w.tasks = ecs.New(ecs.NewECS(cfg, nil), ecs.NewEC2(cfg, nil), ecs.Config{
 		Cluster:        fakeaws.DefaultClusterName,
 		Subnets:        []string{"subnet-0a1b2c3d"},
 		SecurityGroups: []string{"sg-0123abcd"},
 		AssignPublicIP: true,
 	})
-	w.table = dynamo.New(dynalite.NewClient(b, dynalite.Start(b).Endpoint()), benchTable)
+	w.table = dynamo.New(dynamo.NewClient(dynalite.AWSConfig(dynalite.Start(b).Endpoint()), nil), benchTable)
 	if err := w.table.EnsureTable(ctx); err != nil {
 		b.Fatalf("create table: %v", err)
 	}

@@ -162,7 +162,10 @@ func (m *Manager) readPass(ctx context.Context, now time.Time, sweep bool) (pass
 // with a bound.
 func (m *Manager) actPass(ctx context.Context, now time.Time, p passPlan) {
 	m.stopOrphans(ctx, p.orphans)
-	var due []check
+	// Sized once and read in place: a check holds copies of its server
+	// and game (some 750 bytes); growing the slice and copying each check
+	// into its goroutine made a fleet's worth of them several times over.
+	due := make([]check, 0, len(p.checks))
 	for _, c := range p.checks {
 		if m.commit(c) {
 			due = append(due, c)
@@ -170,9 +173,9 @@ func (m *Manager) actPass(ctx context.Context, now time.Time, p passPlan) {
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(m.cfg.PingConcurrency)
-	for _, c := range due {
+	for i := range due {
 		g.Go(func() error {
-			m.act(gctx, now, c)
+			m.act(gctx, now, due[i])
 			return nil
 		})
 	}

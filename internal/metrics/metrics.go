@@ -121,6 +121,13 @@ func (m *Metrics) Pinged(d time.Duration, err error) {
 // DiscordError counts a failed Discord call.
 func (m *Metrics) DiscordError(op string) { m.discordErr.WithLabelValues(op).Inc() }
 
+// AWSError counts a failed AWS call (after its retries) of a client that
+// InstrumentAWS cannot reach: one that calls AWS without the SDK's
+// middleware (ecs.EC2).
+func (m *Metrics) AWSError(service, operation string) {
+	m.awsErrors.WithLabelValues(service, operation).Inc()
+}
+
 // InstrumentAWS makes every client built from cfg count its failed calls.
 func (m *Metrics) InstrumentAWS(cfg *aws.Config) {
 	cfg.APIOptions = append(cfg.APIOptions, func(stack *middleware.Stack) error {

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -54,16 +53,6 @@ var templateKeys = []string{
 	"minPlayers", "warnings", "checkInterval", "maxDuration", "maxDurationWarning",
 	"readyTimeout", "extendDuration",
 }
-
-var (
-	gameNameRE    = regexp.MustCompile(`^[a-z0-9-]{1,32}$`)
-	variantNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,32}$`)
-	envNameRE     = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,127}$`)
-	// Task definition families and container names: up to 255 letters,
-	// digits, hyphens and underscores, as the runtime that runs them
-	// allows.
-	taskNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-)
 
 // maxTitle bounds a game's title, in characters: it is shown in the chat's
 // choices (100 at most) next to other words.
@@ -162,7 +151,7 @@ func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := p.required(top, "name"); ok {
 		if s, ok := p.string("name", raw); ok {
 			switch {
-			case !gameNameRE.MatchString(s):
+			case !isGameName(s):
 				p.fail("name", "%s must be 1 to 32 lowercase letters, digits or hyphens", quote(s))
 			case s == DefaultGameName:
 				p.fail("name", "%q is the game built from the variables and cannot be added", DefaultGameName)
@@ -203,7 +192,7 @@ func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 		if !ok {
 			continue
 		}
-		if !taskNameRE.MatchString(s) {
+		if !IsECSName(s) {
 			p.fail(key, "%s must be up to 255 letters, digits, hyphens or underscores", quote(s))
 			continue
 		}
@@ -502,7 +491,7 @@ func (p *templateParser) envName(key string, raw json.RawMessage) string {
 	if !ok {
 		return ""
 	}
-	if !envNameRE.MatchString(s) {
+	if !isEnvName(s) {
 		p.fail(key, "%s is not an environment variable name (letters, digits and _, not starting with a digit)", quote(s))
 		return ""
 	}
@@ -522,7 +511,7 @@ func (p *templateParser) env(key string, raw json.RawMessage) map[string]string 
 	env := make(map[string]string, len(m))
 	for _, k := range names {
 		ok := true
-		if !envNameRE.MatchString(k) {
+		if !isEnvName(k) {
 			p.fail(key+"."+k, "not an environment variable name (letters, digits and _, not starting with a digit)")
 			ok = false
 		}
@@ -566,7 +555,7 @@ func (p *templateParser) variants(raw json.RawMessage) []Variant {
 		if raw, ok := m["name"]; !ok {
 			p.fail(key+".name", "required")
 		} else if s, ok := p.string(key+".name", raw); ok {
-			if !variantNameRE.MatchString(s) {
+			if !isVariantName(s) {
 				p.fail(key+".name", "%s must be 1 to 32 letters, digits, hyphens or underscores", quote(s))
 			} else if _, dup := (Game{Variants: variants}).Variant(s); dup {
 				p.fail(key+".name", "%s is already the name of another variant", quote(s))
