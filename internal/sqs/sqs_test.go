@@ -168,13 +168,19 @@ func (w *world) run(tb testing.TB) {
 	})
 }
 
+// nextWait bounds the wait for a change. It outlasts the queue's
+// visibility timeout: a receive whose answer was lost on a busy machine
+// (the consumer logs it and retries) leaves its messages hidden until
+// then, and they must still come.
+var nextWait = time.Duration(goaws.VisibilityTimeout)*time.Second + 15*time.Second
+
 // next is the next change handed on, or a test failure saying what was seen.
 func (w *world) next(tb testing.TB, what string) sqs.TaskChange {
 	tb.Helper()
 	select {
 	case ch := <-w.changes:
 		return ch
-	case <-time.After(10 * time.Second):
+	case <-time.After(nextWait):
 		tb.Fatalf("no change handed on while waiting for %s; stats %+v; log:\n%s", what, w.c.Stats(), w.log)
 		return sqs.TaskChange{}
 	}
