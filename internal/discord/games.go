@@ -30,14 +30,20 @@ type GameManager interface {
 // the limit keeps a slow or endless answer from holding a worker.
 const downloadTimeout = 10 * time.Second
 
+// autocompleted is a string option completed as the member types, named
+// name (nameFR in French) and described by desc (descFR).
+func autocompleted(name, nameFR, desc, descFR string, required bool) *discordgo.ApplicationCommandOption {
+	return &discordgo.ApplicationCommandOption{
+		Type: discordgo.ApplicationCommandOptionString, Name: name, NameLocalizations: *fr(nameFR),
+		Description: desc, DescriptionLocalizations: *fr(descFR), Required: required, Autocomplete: true,
+	}
+}
+
 // gameCommand is /game (/jeu) with add, list, show and remove.
 func gameCommand() *discordgo.ApplicationCommand {
 	no := false
 	gameOption := func(desc, descFR string) *discordgo.ApplicationCommandOption {
-		return &discordgo.ApplicationCommandOption{
-			Type: discordgo.ApplicationCommandOptionString, Name: "game", NameLocalizations: *fr("jeu"),
-			Description: desc, DescriptionLocalizations: *fr(descFR), Required: true, Autocomplete: true,
-		}
+		return autocompleted("game", "jeu", desc, descFR, true)
 	}
 	return &discordgo.ApplicationCommand{
 		Name:                     "game",

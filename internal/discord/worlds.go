@@ -79,16 +79,10 @@ const (
 func worldCommand() *discordgo.ApplicationCommand {
 	no := false
 	world := func(en, frDesc string) *discordgo.ApplicationCommandOption {
-		return &discordgo.ApplicationCommandOption{
-			Type: discordgo.ApplicationCommandOptionString, Name: "world", NameLocalizations: *fr("monde"),
-			Description: en, DescriptionLocalizations: *fr(frDesc), Required: true, Autocomplete: true,
-		}
+		return autocompleted("world", "monde", en, frDesc, true)
 	}
 	backup := func(required bool, en, frDesc string) *discordgo.ApplicationCommandOption {
-		return &discordgo.ApplicationCommandOption{
-			Type: discordgo.ApplicationCommandOptionString, Name: "backup", NameLocalizations: *fr("sauvegarde"),
-			Description: en, DescriptionLocalizations: *fr(frDesc), Required: required, Autocomplete: true,
-		}
+		return autocompleted("backup", "sauvegarde", en, frDesc, required)
 	}
 	return &discordgo.ApplicationCommand{
 		Name:                     "world",
