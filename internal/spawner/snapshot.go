@@ -18,6 +18,8 @@ type Snapshot struct {
 	// Cooldowns are when each member's creation cooldown started, by
 	// member id. A store an older bot wrote has none.
 	Cooldowns map[string]time.Time
+	// Worlds are the worlds (records under WorldKeyPrefix).
+	Worlds []World
 	// Problems are the records that could not be read, left in the store
 	// and skipped: a *RecordError each, naming the key and what is wrong.
 	// GameProblems are those of game templates, which are told apart.

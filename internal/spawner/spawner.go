@@ -100,6 +100,9 @@ type Server struct {
 	// Players is what the last probe saw, kept in the record so a restart
 	// shows it; -1 for a game whose protocol does not count players.
 	Players int
+	// WorldID is the id of the world the server plays, for a game with a
+	// world; empty otherwise.
+	WorldID string
 }
 
 // PendingKeyPrefix starts the table key of a creation whose task is not known yet.
@@ -190,6 +193,9 @@ type Game struct {
 	// Template is the game's template as it was uploaded, empty for the
 	// game built from the variables.
 	Template []byte
+	// World, when set, is what the game keeps from one server to the next
+	// (the template's world): each server of the game plays a world.
+	World *WorldSpec
 }
 
 // Protocol is how a game server is asked whether it is up and who plays.

@@ -48,6 +48,26 @@ type World struct {
 	StatusVersion  string
 	StatusProtocol int
 	CreatedAt      time.Time
+	// Storage is the runtime's handle of the world's content (a Docker
+	// volume), as NewWorldStorage or RestoreWorld returned it; empty under
+	// a runtime whose worlds live in their backups between servers (ECS).
+	Storage string
+	// Server is the creation id of the server that plays the world while
+	// its State is running; empty otherwise.
+	Server string
+}
+
+// WorldSpec is what a game keeps from one server to the next: the
+// template's world key.
+type WorldSpec struct {
+	// Path is the absolute path in the container where the game keeps
+	// what must outlive the server.
+	Path string
+	// SaveCommands are sent over RCON before a backup of a running server
+	// (for Minecraft "save-off", "save-all flush"), ResumeCommands after
+	// it, also when it failed ("save-on").
+	SaveCommands   []string
+	ResumeCommands []string
 }
 
 // Key is the table key of the world: WorldKeyPrefix followed by its id.
@@ -60,12 +80,15 @@ const (
 	BackupStop          BackupReason = "stop"           // the end of a server of the world
 	BackupManual        BackupReason = "manual"         // /world backup
 	BackupBeforeRestore BackupReason = "before-restore" // the content a restore replaced
+	// BackupRestored is the copy of a restored backup made the newest,
+	// where a world's content between servers is its newest backup (ECS).
+	BackupRestored BackupReason = "restored"
 )
 
 // Known reports whether r is one of the reasons above.
 func (r BackupReason) Known() bool {
 	switch r {
-	case BackupStop, BackupManual, BackupBeforeRestore:
+	case BackupStop, BackupManual, BackupBeforeRestore, BackupRestored:
 		return true
 	}
 	return false

@@ -6,6 +6,10 @@ import "errors"
 // the game writes under Path is kept in Storage, from one server of the
 // world to the next. ContainerSpec.World carries it to the runtime.
 type WorldMount struct {
+	// ID is the world's id: a runtime whose worlds live in their backups
+	// between servers (ECS) fills Path from the world's newest backup
+	// before the game starts and backs it up when the task stops.
+	ID string
 	// Storage is the runtime's handle of the world's content, as the
 	// runtime's NewWorldStorage or RestoreWorld returned it; the world's
 	// record keeps it. It must exist: a runtime never makes an empty one
