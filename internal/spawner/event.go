@@ -37,4 +37,18 @@ type Event struct {
 	K       int
 	N       int
 	Cause   StopCause // why it ended, for EventEnded
+	// World is the world the server plays, for a game with a world.
+	World *EventWorld
+}
+
+// EventWorld is a server's world as the pages show it.
+type EventWorld struct {
+	Name  string
+	Owner string // the owner's member id
+	State WorldState
+	Size  int64 // bytes, as of its newest backup
+	// Saved is set on EventEnded once the world's backup at the end of the
+	// server is done: true when it was saved, false when the backup failed
+	// (the admin log says why). Nil before.
+	Saved *bool
 }
