@@ -5,6 +5,7 @@ package worlds
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -66,8 +67,4 @@ type Content interface {
 // ErrLive is the cause of a backup refused because the content of a
 // running server cannot be reached from the bot (ECS: it is saved when the
 // server stops).
-var ErrLive = errorString("the content of a running server cannot be backed up here")
-
-type errorString string
-
-func (e errorString) Error() string { return string(e) }
+var ErrLive = errors.New("the content of a running server cannot be backed up here")
