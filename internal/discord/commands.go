@@ -3,7 +3,6 @@ package discord
 import (
 	"context"
 	"errors"
-	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -140,23 +139,7 @@ func (b *Bot) who(i *discordgo.Interaction) (spawner.Actor, *spawner.Refusal) {
 	if i.GuildID != b.cfg.GuildID || i.Member == nil || i.Member.User == nil {
 		return spawner.Actor{}, &spawner.Refusal{Code: spawner.RefusedElsewhere}
 	}
-	a := spawner.Actor{UserID: i.Member.User.ID}
-	// Every member holds the @everyone role, whose id is the guild's, though
-	// Discord never lists it among a member's roles.
-	user := slices.Contains(b.cfg.UserRoleIDs, b.cfg.GuildID)
-	a.Admin = slices.Contains(b.cfg.AdminRoleIDs, b.cfg.GuildID)
-	for _, r := range i.Member.Roles {
-		if slices.Contains(b.cfg.AdminRoleIDs, r) {
-			a.Admin = true
-		}
-		if slices.Contains(b.cfg.UserRoleIDs, r) {
-			user = true
-		}
-	}
-	if !user && !a.Admin {
-		return a, &spawner.Refusal{Code: spawner.RefusedNoRole}
-	}
-	return a, nil
+	return b.grant(i.Member.User.ID, i.Member.Roles)
 }
 
 func option(opts []*discordgo.ApplicationCommandInteractionDataOption, name string) (string, bool) {

@@ -440,6 +440,7 @@ const (
 	RefusedShuttingDown                          // the bot is shutting down; try again in a moment
 	RefusedCategoryFull                          // the ticket category (or the community) has no room for a channel
 	RefusedCooldown                              // the member created a server too recently; see Until
+	RefusedNotMember                             // the member is no longer in the community's server (left, kicked, or their account deleted)
 )
 
 func (r *Refusal) Error() string {
@@ -468,6 +469,8 @@ func (r *Refusal) Error() string {
 		return "refused: ticket category full"
 	case RefusedCooldown:
 		return "refused: cooldown until " + r.Until.UTC().Format(time.RFC3339)
+	case RefusedNotMember:
+		return "refused: no longer a member of the community's server"
 	}
 	return r.controlError()
 }

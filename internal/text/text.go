@@ -93,6 +93,11 @@ func (l Lang) Refusal(r *spawner.Refusal) string {
 	case spawner.RefusedCooldown:
 		return fmt.Sprintf(l.pick("You created a server a moment ago. You can create another %s.",
 			"Tu as créé un serveur il y a peu. Tu pourras en créer un autre %s."), Timestamp(r.Until, spawner.TimeRelative))
+	case spawner.RefusedNotMember:
+		// Told outside any interaction (a wake of an asleep world), to
+		// whoever asked for it, who may not be the member.
+		return l.pick("The owner is no longer a member of the community's Discord server.",
+			"Le propriétaire n'est plus membre du serveur Discord de la communauté.")
 	default: // the codes of /server extend and op, and of worlds
 		return l.controlRefusal(r)
 	}

@@ -43,3 +43,25 @@ func TestNewRefusals(t *testing.T) {
 		t.Errorf("no-public-IP failure = %q, want what to check", got)
 	}
 }
+
+// A member who left the guild is refused with a sentence of its own in
+// both languages, about the owner, since whoever reads it (a player whose
+// login would wake a world) may not be that member.
+func TestNotMemberRefusal(t *testing.T) {
+	r := &spawner.Refusal{Code: spawner.RefusedNotMember}
+	for _, l := range []Lang{En, Fr} {
+		got := l.Refusal(r)
+		if got == l.Refusal(&spawner.Refusal{}) || got == l.Refusal(&spawner.Refusal{Code: spawner.RefusedElsewhere}) {
+			t.Errorf("%v: not-member refusal %q has no text of its own", l, got)
+		}
+	}
+	if got := En.Refusal(r); !strings.Contains(got, "no longer a member") {
+		t.Errorf("not-member refusal = %q", got)
+	}
+	if got := Fr.Refusal(r); !strings.Contains(got, "n'est plus membre") {
+		t.Errorf("French not-member refusal = %q", got)
+	}
+	if r.Error() == "refused" {
+		t.Error("not-member refusal has no error text of its own")
+	}
+}

@@ -297,6 +297,26 @@ func (s *Server) getGuildChannels(w http.ResponseWriter, r *http.Request, _ []by
 	writeJSON(w, http.StatusOK, out)
 }
 
+// AddMember makes u a member of the main guild, with u's roles, as if they
+// had joined it (or had their roles changed): GET
+// /guilds/{guild}/members/{user} then answers them. A user who runs an
+// interaction in the main guild becomes a member the same way.
+func (s *Server) AddMember(u User) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	u.Roles = append([]string(nil), u.Roles...)
+	s.members[u.ID] = u
+}
+
+// RemoveMember makes userID leave the main guild: GET
+// /guilds/{guild}/members/{user} then answers 404 Unknown Member (code
+// 10007), as Discord does for a member who left or was kicked.
+func (s *Server) RemoveMember(userID string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.members, userID)
+}
+
 func (s *Server) getMember(w http.ResponseWriter, r *http.Request, _ []byte) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
