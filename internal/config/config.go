@@ -423,8 +423,8 @@ func (l *loader) get(name string) string {
 	return strings.TrimSpace(l.getenv(name))
 }
 
-// fail records a problem with name, keeping only the first one per variable.
-func (l *loader) fail(name, format string, args ...any) {
+// failf records a problem with name, keeping only the first one per variable.
+func (l *loader) failf(name, format string, args ...any) {
 	for _, e := range l.errs {
 		if e.Var == name {
 			return
@@ -434,7 +434,7 @@ func (l *loader) fail(name, format string, args ...any) {
 }
 
 func (l *loader) missing(name, what string) {
-	l.fail(name, "required, not set: %s", what)
+	l.failf(name, "required, not set: %s", what)
 }
 
 // redact removes from every problem any secret's value that found its way
@@ -468,11 +468,11 @@ func (l *loader) secret(name string) Secret {
 	plain, path := l.get(name), l.get(fileVar)
 	switch {
 	case plain != "" && path != "":
-		l.fail(name, "both %s and %s are set; set only one", name, fileVar)
+		l.failf(name, "both %s and %s are set; set only one", name, fileVar)
 		return Secret{}
 	case plain != "":
 		if strings.ContainsAny(plain, "\r\n") {
-			l.fail(name, "must be a single line")
+			l.failf(name, "must be a single line")
 			return Secret{}
 		}
 		return NewSecret(plain)
@@ -483,17 +483,17 @@ func (l *loader) secret(name string) Secret {
 			if errors.As(err, &pe) {
 				err = pe.Err
 			}
-			l.fail(fileVar, "cannot read %s: %v", quote(path), err)
+			l.failf(fileVar, "cannot read %s: %v", quote(path), err)
 			return Secret{}
 		}
 		v := strings.TrimSuffix(string(b), "\n")
 		v = strings.TrimSuffix(v, "\r")
 		if v == "" {
-			l.fail(fileVar, "file %s is empty; it must hold the value of %s", quote(path), name)
+			l.failf(fileVar, "file %s is empty; it must hold the value of %s", quote(path), name)
 			return Secret{}
 		}
 		if strings.ContainsAny(v, "\r\n") {
-			l.fail(fileVar, "file %s must hold the value of %s on a single line", quote(path), name)
+			l.failf(fileVar, "file %s must hold the value of %s on a single line", quote(path), name)
 			return Secret{}
 		}
 		return NewSecret(v)
@@ -510,7 +510,7 @@ func (l *loader) awsCredentials() (id, key, token Secret) {
 	if legacy := l.get(legacySecretKey); legacy != "" && l.get("AWS_SECRET_ACCESS_KEY") == "" && l.get("AWS_SECRET_ACCESS_KEY_FILE") == "" {
 		id = l.secret("AWS_ACCESS_KEY_ID")
 		if id.IsZero() {
-			l.fail("AWS_ACCESS_KEY_ID", "required with %s (the original bot's name for AWS_SECRET_ACCESS_KEY)", legacySecretKey)
+			l.failf("AWS_ACCESS_KEY_ID", "required with %s (the original bot's name for AWS_SECRET_ACCESS_KEY)", legacySecretKey)
 		}
 		return id, NewSecret(legacy), l.secret("AWS_SESSION_TOKEN")
 	}
@@ -522,10 +522,10 @@ func (l *loader) awsCredentials() (id, key, token Secret) {
 	token = l.secret("AWS_SESSION_TOKEN")
 	const why = "required when AWS credentials are given as files (AWS_*_FILE): set %s or %s_FILE"
 	if id.IsZero() && !l.given("AWS_ACCESS_KEY_ID") {
-		l.fail("AWS_ACCESS_KEY_ID", why, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
+		l.failf("AWS_ACCESS_KEY_ID", why, "AWS_ACCESS_KEY_ID", "AWS_ACCESS_KEY_ID")
 	}
 	if key.IsZero() && !l.given("AWS_SECRET_ACCESS_KEY") {
-		l.fail("AWS_SECRET_ACCESS_KEY", why, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
+		l.failf("AWS_SECRET_ACCESS_KEY", why, "AWS_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY")
 	}
 	return id, key, token
 }
@@ -558,7 +558,7 @@ func (l *loader) checked(name, v string, required bool, what string, valid func(
 		l.missing(name, what)
 	case v == "":
 	case !valid(v):
-		l.fail(name, refusal, quote(v))
+		l.failf(name, refusal, quote(v))
 		return ""
 	}
 	return v
@@ -601,7 +601,7 @@ func (l *loader) idList(name string, required bool, what string, valid func(stri
 		return nil
 	}
 	if bad := slices.DeleteFunc(slices.Clone(items), valid); len(bad) > 0 {
-		l.fail(name, "each item must be %s, got %s", expected, quoteAll(bad))
+		l.failf(name, "each item must be %s, got %s", expected, quoteAll(bad))
 		return nil
 	}
 	return items
@@ -654,7 +654,7 @@ func (l *loader) url(name, v, example string) string {
 		return ""
 	}
 	if problem := checkURL(v, example); problem != "" {
-		l.fail(name, "%s", problem)
+		l.failf(name, "%s", problem)
 		return ""
 	}
 	return v
@@ -688,11 +688,11 @@ func (l *loader) taskDefinition(name string, required bool) string {
 		return v
 	case isTaskDefinitionARN(v):
 		family, _ := taskDefinitionARNFamily(v)
-		l.fail(name, "%s; use %s instead of %s", expected, quote(family), quote(v))
+		l.failf(name, "%s; use %s instead of %s", expected, quote(family), quote(v))
 	case strings.Count(v, ":") == 1 && spawner.IsECSName(v[:strings.IndexByte(v, ':')]):
-		l.fail(name, "%s; use %s instead of %s", expected, quote(v[:strings.IndexByte(v, ':')]), quote(v))
+		l.failf(name, "%s; use %s instead of %s", expected, quote(v[:strings.IndexByte(v, ':')]), quote(v))
 	default:
-		l.fail(name, "%s, got %s", expected, quote(v))
+		l.failf(name, "%s, got %s", expected, quote(v))
 	}
 	return ""
 }
@@ -706,7 +706,7 @@ func (l *loader) container(name string, required bool) string {
 func (l *loader) awsIDs(name, prefix, example string, limit int, required bool, what string) []string {
 	items := l.idList(name, required, what, awsID(prefix), "an id like "+example)
 	if len(items) > limit {
-		l.fail(name, "at most %d ids are allowed by ECS, got %d", limit, len(items))
+		l.failf(name, "at most %d ids are allowed by ECS, got %d", limit, len(items))
 		return nil
 	}
 	return items
@@ -722,7 +722,7 @@ func (l *loader) boolean(name string, def bool) bool {
 	case "false", "0", "no":
 		return false
 	}
-	l.fail(name, "must be true or false (1/0 and yes/no work too), got %s", quote(v))
+	l.failf(name, "must be true or false (1/0 and yes/no work too), got %s", quote(v))
 	return def
 }
 
@@ -734,7 +734,7 @@ func (l *loader) capacityProvider(name string) string {
 	case "FARGATE", "FARGATE_SPOT":
 		return v
 	}
-	l.fail(name, "must be FARGATE or FARGATE_SPOT, got %s", quote(l.get(name)))
+	l.failf(name, "must be FARGATE or FARGATE_SPOT, got %s", quote(l.get(name)))
 	return ""
 }
 
@@ -743,7 +743,7 @@ func (l *loader) capacityProvider(name string) string {
 func (l *loader) table(name string, create bool) string {
 	v := l.get(name)
 	if v == "" && create {
-		l.fail(name, "required with DYNAMODB_CREATE_TABLE=true: the name of the DynamoDB table to create (or unset DYNAMODB_CREATE_TABLE to keep servers in the embedded store in SPAWNER_DATA_DIR)")
+		l.failf(name, "required with DYNAMODB_CREATE_TABLE=true: the name of the DynamoDB table to create (or unset DYNAMODB_CREATE_TABLE to keep servers in the embedded store in SPAWNER_DATA_DIR)")
 		return ""
 	}
 	return l.checked(name, v, false, "", isTableName, "must be a DynamoDB table name (3 to 255 letters, digits, _ . and -), got %s")
@@ -758,9 +758,9 @@ func (l *loader) integer(name string, def, floor, ceiling int) int {
 	switch {
 	case err != nil || n < floor || n > ceiling:
 		if ceiling == math.MaxInt32 {
-			l.fail(name, "must be a whole number of at least %d, got %s", floor, quote(v))
+			l.failf(name, "must be a whole number of at least %d, got %s", floor, quote(v))
 		} else {
-			l.fail(name, "must be a whole number from %d to %d, got %s", floor, ceiling, quote(v))
+			l.failf(name, "must be a whole number from %d to %d, got %s", floor, ceiling, quote(v))
 		}
 		return def
 	}
@@ -792,7 +792,7 @@ func (l *loader) duration(name string, def time.Duration, bareMS bool, in spawne
 		}
 	}
 	if err != nil {
-		l.fail(name, "must be %s, got %s", forms, quote(v))
+		l.failf(name, "must be %s, got %s", forms, quote(v))
 		return def, false
 	}
 	given := v
@@ -800,7 +800,7 @@ func (l *loader) duration(name string, def time.Duration, bareMS bool, in spawne
 		given += " (" + spawner.FormatDuration(d) + ")" // milliseconds, or 0
 	}
 	if problem := in.Check(d, given); problem != "" {
-		l.fail(name, "%s", problem)
+		l.failf(name, "%s", problem)
 		return def, false
 	}
 	return d, true
@@ -817,7 +817,7 @@ func (l *loader) maxDurationWarning(name string, maxDur time.Duration, maxOK boo
 	}
 	d, ok := l.duration(name, 0, withUnit, l.lim.MaxDurationWarning)
 	if ok && maxOK && d >= maxDur {
-		l.fail(name, "must be shorter than GAMESERVER_MAX_DURATION (%v), got %s", maxDur, quote(l.get(name)))
+		l.failf(name, "must be shorter than GAMESERVER_MAX_DURATION (%v), got %s", maxDur, quote(l.get(name)))
 	}
 	return d
 }
@@ -832,7 +832,7 @@ func (l *loader) httpAddr(name string) string {
 		_, err = strconv.ParseUint(port, 10, 16)
 	}
 	if err != nil {
-		l.fail(name, "must be host:port like 127.0.0.1:9090 or :9090 (empty: no HTTP server), got %s", quote(v))
+		l.failf(name, "must be host:port like 127.0.0.1:9090 or :9090 (empty: no HTTP server), got %s", quote(v))
 		return ""
 	}
 	return v
@@ -846,7 +846,7 @@ func (l *loader) oneOf(name, def string, allowed ...string) string {
 	if slices.Contains(allowed, v) {
 		return v
 	}
-	l.fail(name, "must be one of %s, got %s", strings.Join(allowed, ", "), quote(l.get(name)))
+	l.failf(name, "must be one of %s, got %s", strings.Join(allowed, ", "), quote(l.get(name)))
 	return def
 }
 
@@ -866,7 +866,7 @@ func (l *loader) runtime(name string) string {
 	case RuntimeECS, RuntimeDocker:
 		return v
 	}
-	l.fail(name, "must be ecs (AWS ECS Fargate) or docker (the host's Docker engine), got %s", quote(l.get(name)))
+	l.failf(name, "must be ecs (AWS ECS Fargate) or docker (the host's Docker engine), got %s", quote(l.get(name)))
 	return ""
 }
 
@@ -875,7 +875,7 @@ func (l *loader) runtime(name string) string {
 func (l *loader) maxServers(name string) int {
 	v := l.get(name)
 	if n, err := strconv.Atoi(v); err == nil && n > MaxCategoryChannels {
-		l.fail(name, "must be at most %d, got %s: every server has a ticket channel in DISCORD_GAMESERVER_CATEGORY_ID, a Discord category holds at most %d channels, and the tickets of ended servers keep their slot for DISCORD_TICKET_CLOSE_DELAY",
+		l.failf(name, "must be at most %d, got %s: every server has a ticket channel in DISCORD_GAMESERVER_CATEGORY_ID, a Discord category holds at most %d channels, and the tickets of ended servers keep their slot for DISCORD_TICKET_CLOSE_DELAY",
 			MaxCategoryChannels, quote(v), MaxCategoryChannels)
 		return 10
 	}
@@ -888,7 +888,7 @@ func (l *loader) queueURL(name string, ecs bool) string {
 	case v == "":
 		return ""
 	case !ecs:
-		l.fail(name, "is for ECS task events and needs SPAWNER_RUNTIME=ecs; the docker runtime follows the engine's own events: unset it")
+		l.failf(name, "is for ECS task events and needs SPAWNER_RUNTIME=ecs; the docker runtime follows the engine's own events: unset it")
 		return ""
 	}
 	return l.url(name, v, "https://sqs.eu-west-3.amazonaws.com/123456789012/spawner-events")
@@ -897,7 +897,7 @@ func (l *loader) queueURL(name string, ecs bool) string {
 func (l *loader) publicURL(name string) string {
 	v := strings.TrimRight(l.url(name, l.get(name), "https://spawner.example.org"), "/")
 	if u, err := url.Parse(v); err == nil && !isPublicPath(u.EscapedPath()) {
-		l.fail(name, "its path must be made of letters, digits and - . _ ~ like https://example.org/spawner, got %s", quote(u.EscapedPath()))
+		l.failf(name, "its path must be made of letters, digits and - . _ ~ like https://example.org/spawner, got %s", quote(u.EscapedPath()))
 		return ""
 	}
 	return v
@@ -911,7 +911,7 @@ func (l *loader) webSecret(name string) (s Secret, random bool) {
 	s = l.secret(name)
 	switch {
 	case !s.IsZero() && len(s.Value()) < minWebSecret:
-		l.fail(name, "must be at least %d characters long (for example: openssl rand -hex 32)", minWebSecret)
+		l.failf(name, "must be at least %d characters long (for example: openssl rand -hex 32)", minWebSecret)
 		return Secret{}, false
 	case !s.IsZero() || l.given(name):
 		return s, false
@@ -929,7 +929,7 @@ func (l *loader) deployment(name, table, guild string) string {
 	case v == "":
 		return guild
 	case !isDeployment(v):
-		l.fail(name, "must be 1 to 128 letters, digits and _ . : / = + @ - (it becomes a task tag and a container label), got %s", quote(v))
+		l.failf(name, "must be 1 to 128 letters, digits and _ . : / = + @ - (it becomes a task tag and a container label), got %s", quote(v))
 		return ""
 	}
 	return v
@@ -941,7 +941,7 @@ func (l *loader) dataDir(name string) string {
 	case v == "":
 		return DefaultDataDir
 	case strings.ContainsRune(v, 0):
-		l.fail(name, "must be a folder path")
+		l.failf(name, "must be a folder path")
 		return ""
 	}
 	return v
@@ -970,9 +970,9 @@ func (l *loader) portRange(name string) PortRange {
 	hi, err2 := strconv.Atoi(strings.TrimSpace(last))
 	switch {
 	case err1 != nil || err2 != nil || lo < 1 || hi > 65535:
-		l.fail(name, "must be a range of ports from 1 to 65535 like 25565-25664, got %s", quote(v))
+		l.failf(name, "must be a range of ports from 1 to 65535 like 25565-25664, got %s", quote(v))
 	case lo > hi:
-		l.fail(name, "must go from the lower port to the higher, like 25565-25664, got %s", quote(v))
+		l.failf(name, "must go from the lower port to the higher, like 25565-25664, got %s", quote(v))
 	default:
 		return PortRange{First: lo, Last: hi}
 	}
@@ -985,7 +985,7 @@ func (l *loader) image(name string) string {
 	case v == "":
 		return DefaultGameImage
 	case len(v) > 255 || !isImage(v):
-		l.fail(name, "must be a Docker image reference like itzg/minecraft-server or itzg/minecraft-server:java21, got %s", quote(v))
+		l.failf(name, "must be a Docker image reference like itzg/minecraft-server or itzg/minecraft-server:java21, got %s", quote(v))
 		return ""
 	}
 	return v
@@ -1004,7 +1004,7 @@ func (c *Config) AlertTopicRegion() string {
 func (l *loader) topicARN(name string) string {
 	v := l.get(name)
 	if v != "" && !isTopicARN(v) {
-		l.fail(name, "must be the ARN of an SNS topic, like arn:aws:sns:eu-west-3:123456789012:spawner-alerts (SNS console → Topics), got %s", quote(v))
+		l.failf(name, "must be the ARN of an SNS topic, like arn:aws:sns:eu-west-3:123456789012:spawner-alerts (SNS console → Topics), got %s", quote(v))
 		return ""
 	}
 	return v
@@ -1021,11 +1021,11 @@ func (l *loader) webhookURL(name string) Secret {
 	u, err := url.Parse(s.Value())
 	switch {
 	case err != nil || u.Host == "" || u.Opaque != "":
-		l.fail(name, "%s", expected)
+		l.failf(name, "%s", expected)
 	case u.Scheme != "https":
-		l.fail(name, "%s; its scheme is %s: the URL holds the webhook's token, which must not cross the network in clear", expected, quote(u.Scheme))
+		l.failf(name, "%s; its scheme is %s: the URL holds the webhook's token, which must not cross the network in clear", expected, quote(u.Scheme))
 	case u.Fragment != "":
-		l.fail(name, "%s, without a fragment (#)", expected)
+		l.failf(name, "%s, without a fragment (#)", expected)
 	default:
 		return s
 	}

@@ -33,16 +33,16 @@ func (l *loader) rates(name, path string, ecs bool, region string) cost.Rates {
 		if errors.As(err, &pe) {
 			err = pe.Err
 		}
-		l.fail(name, "cannot read %s: %v", quote(path), err)
+		l.failf(name, "cannot read %s: %v", quote(path), err)
 		return cost.DefaultRates()
 	}
 	r, err := cost.ParseRates(b)
 	switch {
 	case err != nil:
-		l.fail(name, "%s: %v (the shape is that of internal/cost/rates.json)", quote(path), err)
+		l.failf(name, "%s: %v (the shape is that of internal/cost/rates.json)", quote(path), err)
 		return cost.DefaultRates()
 	case ecs && region != "" && r.Regions[region] == nil:
-		l.fail(name, "%s has no rates for %s, the region of AWS_REGION", quote(path), region)
+		l.failf(name, "%s has no rates for %s, the region of AWS_REGION", quote(path), region)
 	}
 	return r
 }
@@ -55,7 +55,7 @@ func (l *loader) price(name string, ceiling float64) float64 {
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	if err != nil || !(f >= 0 && f <= ceiling) {
-		l.fail(name, "must be an amount from 0 to %s, like 12.50, got %s", strconv.FormatFloat(ceiling, 'f', -1, 64), quote(v))
+		l.failf(name, "must be an amount from 0 to %s, like 12.50, got %s", strconv.FormatFloat(ceiling, 'f', -1, 64), quote(v))
 		return 0
 	}
 	return f

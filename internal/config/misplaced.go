@@ -25,7 +25,7 @@ func (l *loader) misplacedSecrets(secrets map[string]Secret) {
 		for _, secret := range secretNames {
 			s := secrets[secret].Value()
 			if len(s) >= 8 && strings.Contains(v, s) {
-				l.fail(name, "holds the value of %s, a secret: was it pasted in the wrong variable? (the value is not shown)", secret)
+				l.failf(name, "holds the value of %s, a secret: was it pasted in the wrong variable? (the value is not shown)", secret)
 				break
 			}
 		}

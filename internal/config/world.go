@@ -39,12 +39,12 @@ func (l *loader) bucket(name string) string {
 	for _, prefix := range []string{"s3://", "arn:aws:s3:::"} {
 		if rest, ok := strings.CutPrefix(v, prefix); ok {
 			rest, _, _ = strings.Cut(rest, "/")
-			l.fail(name, "%s; use %s instead of %s", expected, quote(rest), quote(v))
+			l.failf(name, "%s; use %s instead of %s", expected, quote(rest), quote(v))
 			return ""
 		}
 	}
 	if !isBucketName(v) {
-		l.fail(name, "%s, got %s", expected, quote(v))
+		l.failf(name, "%s, got %s", expected, quote(v))
 		return ""
 	}
 	return v

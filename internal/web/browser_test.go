@@ -105,6 +105,67 @@ func TestBrowserServerPageFollowsSteps(t *testing.T) {
 	browser.Screenshot(t, ctx, "server-page.png", "server-page.png")
 }
 
+// A server of a world: its page shows the world's name, size and state
+// from the first event that names it, keeps it through the events that
+// follow, and says at the end whether the world was saved, in the page's
+// language.
+func TestBrowserServerPageShowsItsWorld(t *testing.T) {
+	for _, tc := range []struct {
+		name, lang          string
+		saved               bool
+		line, state, theEnd string
+		screenshotAs        string
+	}{
+		{name: "saved", saved: true, line: "survival · 1.2 GiB · running", state: "asleep", theEnd: "World saved.",
+			screenshotAs: "server-page-world.png"},
+		{name: "backup failed, French", lang: "fr-FR", line: "survival · 1,2 Gio · lancé", state: "endormi",
+			theEnd: "La sauvegarde du monde a échoué ; ses anciennes sauvegardes sont intactes. Un admin peut lire pourquoi dans le journal du bot."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			now := time.Now()
+			srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Valheim", "", spawner.StateRequested, now)
+			srv.StopsAt = time.Time{}
+			w := newWorld(t, HubOptions{}, srv)
+			ctx := browser.New(t, 760, 900, tc.lang)
+			browser.Do(t, ctx, "open the server page and see it live",
+				chromedp.Navigate(w.srv.URL+"/servers/"+srv.Server+"?token="+w.signer.Sign(ServerScope(srv.Server), time.Hour)),
+				chromedp.WaitVisible(`#conn[data-state="live"]`),
+				chromedp.WaitVisible(`li[data-state="requested"].current`))
+			if n := browser.Read(t, ctx, "look for a world", chromedp.Evaluate[int](`document.querySelectorAll(".fact.world").length`)); n != 0 {
+				t.Fatalf("%d world lines before any event names a world", n)
+			}
+			world := &spawner.EventWorld{Name: "survival", Owner: srv.Owner, State: spawner.WorldRunning, Size: 1288490189} // 1.2 GiB
+			w.hub.Publish(spawner.Event{Type: spawner.EventState, Server: srv.Server, Owner: srv.Owner, State: spawner.StateProvisioning,
+				Time: now.Add(time.Second), Title: "Valheim", World: world})
+			browser.Do(t, ctx, "see the world appear", chromedp.WaitVisible(`.fact.world`))
+			// An event that does not name the world leaves it shown.
+			w.hub.Publish(spawner.Event{Type: spawner.EventState, Server: srv.Server, Owner: srv.Owner, State: spawner.StatePending,
+				Time: now.Add(2 * time.Second), Title: "Valheim"})
+			browser.Do(t, ctx, "see the next step", chromedp.WaitVisible(`li[data-state="pending"].current`))
+			line := browser.Read(t, ctx, "read the world", chromedp.Text(`.fact.world dd`))
+			if line != tc.line {
+				t.Fatalf("the world reads %q; want %q", line, tc.line)
+			}
+			if n := browser.Read(t, ctx, "look for the end of the world", chromedp.Evaluate[int](`document.querySelectorAll(".world-end").length`)); n != 0 {
+				t.Fatal("the page says how the world ended while its server runs")
+			}
+			ended := *world
+			ended.State, ended.Saved = spawner.WorldAsleep, &tc.saved
+			w.hub.Publish(spawner.Event{Type: spawner.EventEnded, Server: srv.Server, Owner: srv.Owner, State: spawner.StateStopped,
+				Time: now.Add(time.Minute), Title: "Valheim", Cause: spawner.CauseCommand, World: &ended})
+			browser.Do(t, ctx, "see the end of the world", chromedp.WaitVisible(`.world-end`))
+			theEnd := browser.Read(t, ctx, "read the end of the world", chromedp.Text(`.world-end`))
+			state := browser.Read(t, ctx, "read the world's state", chromedp.Text(`.fact.world .world-state`))
+			if theEnd != tc.theEnd || state != tc.state {
+				t.Fatalf("at the end the world is %q and the page says %q; want %q and %q", state, theEnd, tc.state, tc.theEnd)
+			}
+			if tc.screenshotAs != "" {
+				browser.Screenshot(t, ctx, tc.screenshotAs, tc.screenshotAs)
+			}
+		})
+	}
+}
+
 func TestBrowserServerPageInFrenchOnAPhone(t *testing.T) {
 	now := time.Now()
 	srv := liveServer("3f9a1c07b2e4d865", "111111111111111111", "Minecraft", "vanilla", spawner.StateReady, now)

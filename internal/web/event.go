@@ -28,6 +28,18 @@ type eventJSON struct {
 	K       int                         `json:"k,omitempty"`
 	N       int                         `json:"n,omitempty"`
 	Cause   spawner.StopCause           `json:"cause,omitempty"`
+	World   *worldJSON                  `json:"world,omitempty"`
+}
+
+// worldJSON is the world a server plays, as the feed sends it: its size
+// is always there (0 for a world never backed up yet); saved only once
+// the backup at the server's end is done, true or false.
+type worldJSON struct {
+	Name  string             `json:"name"`
+	Owner string             `json:"owner"`
+	State spawner.WorldState `json:"state"`
+	Size  int64              `json:"size"`
+	Saved *bool              `json:"saved,omitempty"`
 }
 
 // encodeEvent is e as the feed's JSON.
@@ -36,6 +48,14 @@ func encodeEvent(e spawner.Event) ([]byte, error) {
 		Type: e.Type, Server: e.Server, Owner: e.Owner, State: e.State, Time: e.Time,
 		Game: e.Game, Title: e.Title, Variant: e.Variant, Address: e.Address,
 		Players: e.Players, Min: e.Min, StopsAt: e.StopsAt, Steps: e.Steps,
-		Warning: e.Warning, K: e.K, N: e.N, Cause: e.Cause,
+		Warning: e.Warning, K: e.K, N: e.N, Cause: e.Cause, World: encodeWorld(e.World),
 	})
+}
+
+// encodeWorld is w as the feed's JSON; nil for a server without a world.
+func encodeWorld(w *spawner.EventWorld) *worldJSON {
+	if w == nil {
+		return nil
+	}
+	return &worldJSON{Name: w.Name, Owner: w.Owner, State: w.State, Size: w.Size, Saved: w.Saved}
 }

@@ -34,6 +34,11 @@
       extended: "Stop time moved to {0}.",
       ended: "Stopped",
       why: "Why: {0}",
+      world: "World",
+      worldSaved: "World saved.",
+      worldFailed: "World backup failed; its older backups are untouched. An admin can read why in the bot’s log.",
+      units: ["B", "KiB", "MiB", "GiB", "TiB"],
+      worldState: { running: "running", asleep: "asleep", stored: "stored" },
       state: {
         requested: "Requested", provisioning: "Provisioning", pending: "Starting the machine",
         running: "Running", booting: "Booting the game", ready: "Ready", stopping: "Stopping", stopped: "Stopped",
@@ -74,6 +79,11 @@
       extended: "Arrêt repoussé à {0}.",
       ended: "Arrêté",
       why: "Raison : {0}",
+      world: "Monde",
+      worldSaved: "Monde sauvegardé.",
+      worldFailed: "La sauvegarde du monde a échoué ; ses anciennes sauvegardes sont intactes. Un admin peut lire pourquoi dans le journal du bot.",
+      units: ["o", "Kio", "Mio", "Gio", "Tio"],
+      worldState: { running: "lancé", asleep: "endormi", stored: "stocké" },
       state: {
         requested: "Demandé", provisioning: "Réservation", pending: "Démarrage de la machine",
         running: "En marche", booting: "Démarrage du jeu", ready: "Prêt", stopping: "Arrêt en cours", stopped: "Arrêté",
@@ -150,9 +160,47 @@
       s.state = e.state;
       if (!s.steps[e.state] && valid(e.time)) s.steps[e.state] = e.time;
     }
+    if (e.world) s.world = foldWorld(s.world, e.world);
     if (e.type === "warning") s.warnings.push({ kind: e.warning, k: e.k, n: e.n, time: e.time });
     if (e.type === "extended" && valid(e.stopsAt)) s.warnings.push({ kind: "extended", at: e.stopsAt, time: e.time });
     if (e.type === "ended") s.state = "stopped";
+  }
+
+  // foldWorld is the world w once the event's world e is known: what e
+  // says wins, and whether it was saved, once told, stays told.
+  function foldWorld(w, e) {
+    const out = Object.assign({}, w);
+    for (const k of ["name", "owner", "state"]) if (e[k]) out[k] = e[k];
+    if (typeof e.size === "number") out.size = e.size;
+    if (typeof e.saved === "boolean") out.saved = e.saved;
+    return out;
+  }
+
+  // size is n bytes for people, as the bot writes sizes in Discord:
+  // "694 MiB", "1.2 GiB", in French "1,2 Gio".
+  function size(n) {
+    let v = n, u = 0;
+    while (v >= 1024 && u < S.units.length - 1) {
+      v /= 1024;
+      u++;
+    }
+    let txt = String(Math.round(v));
+    if (u > 0 && v < 10) txt = v.toFixed(1).replace(".", lang === "fr" ? "," : ".");
+    return txt + " " + S.units[u];
+  }
+
+  function worldFact(w) {
+    const sep = function () { return el("span", { class: "muted", text: " · " }); };
+    return el("div", { class: "fact world", "data-world-state": w.state || "" }, [
+      el("dt", { text: t("world") }),
+      el("dd", {}, [el("span", { class: "world-line" }, [
+        el("strong", { class: "world-name", text: w.name || "" }),
+        w.size > 0 ? sep() : null,
+        w.size > 0 ? el("span", { class: "world-size", text: size(w.size) }) : null,
+        w.state ? sep() : null,
+        w.state ? el("span", { class: "world-state", text: S.worldState[w.state] || w.state }) : null,
+      ])]),
+    ]);
   }
 
   function name(s) {
@@ -212,6 +260,7 @@
           ? [el("code", { class: "addr", text: s.address }), copyButton(s.address)]
           : [el("span", { class: "muted", text: t("addressSoon") })]),
       ]),
+      s.world ? worldFact(s.world) : null,
       el("div", { class: "fact players" }, [
         el("dt", { text: t("players") }),
         el("dd", {}, [
@@ -250,6 +299,10 @@
         el("strong", { text: t("ended") + " " }),
         s.cause ? el("span", { text: t("why", S.cause[s.cause] || s.cause) }) : null,
       ]));
+    }
+    if (s.world && typeof s.world.saved === "boolean") {
+      parts.push(el("p", { class: "world-end " + (s.world.saved ? "saved" : "failed"), role: "status",
+        text: t(s.world.saved ? "worldSaved" : "worldFailed") }));
     }
     return el("article", { class: "card" + (ready ? " is-ready" : ""), "data-server": s.id, "data-state": s.state || "" }, parts);
   }
