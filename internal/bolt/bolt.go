@@ -27,9 +27,10 @@
 // under Server.Key(), game templates in the bucket "games" under their
 // name, the members' creation cooldowns in the bucket "cooldowns" under
 // the member id (made by the first PutCooldown: a file without it, an
-// older bot's, has no cooldown running), the servers' sessions in the
-// bucket "sessions" under their id and the monthly reports sent in the
-// bucket "reports" under their month (each made by its first write too).
+// older bot's, has no cooldown running), the worlds in the bucket
+// "worlds" under their id, the servers' sessions in the bucket "sessions"
+// under their id and the monthly reports sent in the bucket "reports"
+// under their month (each made by its first write too).
 package bolt
 
 import (
@@ -61,6 +62,7 @@ var (
 	serversBucket   = []byte("servers")
 	gamesBucket     = []byte("games")
 	cooldownsBucket = []byte("cooldowns")
+	worldsBucket    = []byte("worlds")
 	sessionsBucket  = []byte("sessions")
 	reportsBucket   = []byte("reports")
 )
@@ -132,20 +134,22 @@ var buckets = []struct {
 	{serversBucket, ""},
 	{gamesBucket, spawner.GameKeyPrefix},
 	{cooldownsBucket, spawner.CooldownKeyPrefix},
+	{worldsBucket, spawner.WorldKeyPrefix},
 	{sessionsBucket, spawner.SessionKeyPrefix},
 	{reportsBucket, spawner.ReportKeyPrefix},
 }
 
 // LoadAll reads every stored record in one read transaction: the servers,
-// the game templates and the cooldowns, not the sessions nor the reports
+// the game templates, the cooldowns and the worlds, not the sessions nor
+// the reports
 // (read on demand: Sessions, Report). A record that cannot be read (not
 // a JSON object, a missing or wrong-typed taskId, userId, channelId or
 // creationDate, an unknown state, a template that is not JSON, ...; the
 // rules are spawner.Record's) is left in the file, skipped and returned
 // among the snapshot's problems, a *spawner.RecordError naming its key and
 // what is wrong (never a value: the token is a secret). A record under a
-// game's or a cooldown's key in the servers bucket is none of ours (Put
-// refuses such keys) and is skipped. err is for reading the file.
+// game's, a cooldown's or a world's key in the servers bucket is none of
+// ours (Put refuses such keys) and is skipped. err is for reading the file.
 func (s *Store) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
 	if err := ctx.Err(); err != nil {
 		return spawner.Snapshot{}, fmt.Errorf("load %s: %w", s.Path(), err)
@@ -155,7 +159,7 @@ func (s *Store) LoadAll(ctx context.Context) (spawner.Snapshot, error) {
 		for _, b := range buckets {
 			bucket := tx.Bucket(b.name)
 			if bucket == nil || !spawner.InSnapshot(b.prefix) {
-				continue // cooldowns: none was ever put; sessions: not at start
+				continue // cooldowns, worlds: none was ever put; sessions: not at start
 			}
 			err := bucket.ForEach(func(k, v []byte) error {
 				key := b.prefix + string(k)
@@ -234,6 +238,24 @@ func (s *Store) DeleteCooldown(ctx context.Context, member string) error {
 	return s.delete(ctx, key, err)
 }
 
+// PutWorld writes the whole record of w under w.Key(), replacing what was
+// there, and returns once it is on disk. Idempotent. A world that LoadAll
+// could not read back (an id that could name a path, no owner, no game,
+// an invalid name, an unknown state, ...; spawner.World.Storable) is
+// refused without writing.
+func (s *Store) PutWorld(ctx context.Context, w spawner.World) error {
+	rec, err := w.Record()
+	return s.put(ctx, rec, err)
+}
+
+// DeleteWorld removes the record of the world id. An id with no record
+// is not an error; an invalid id (spawner.ValidWorldID) is refused
+// without writing.
+func (s *Store) DeleteWorld(ctx context.Context, id string) error {
+	key, err := spawner.WorldKey(id)
+	return s.delete(ctx, key, err)
+}
+
 // Check tells, changing nothing and without reading the file's pages,
 // whether the store is open with both buckets and its last write went
 // through: cheap, and safe to call as often as a readiness probe does
@@ -262,8 +284,9 @@ func (s *Store) Check(ctx context.Context) error {
 }
 
 // put writes rec, made by spawner (Server.Record, GameRecord,
-// CooldownRecord), where its key says (locate), in a bucket made when it
-// does not exist yet (the cooldowns' is made by the first PutCooldown),
+// CooldownRecord, World.Record, ...), where its key says (locate), in a
+// bucket made when it does not exist yet (the cooldowns' is made by the
+// first PutCooldown, the worlds' by the first PutWorld),
 // and returns once it is on disk. refused, when not nil, is why spawner
 // would not make the record: it is returned, and nothing is written.
 func (s *Store) put(ctx context.Context, rec spawner.Record, refused error) error {
@@ -294,7 +317,7 @@ func (s *Store) put(ctx context.Context, rec spawner.Record, refused error) erro
 // delete removes the record of key and returns once it is gone from the
 // disk; one that is not there (nor its bucket) is not an error. refused,
 // when not nil, is why spawner would not make the key (GameKey,
-// CooldownKey): it is returned, and nothing is written.
+// CooldownKey, WorldKey): it is returned, and nothing is written.
 func (s *Store) delete(ctx context.Context, key string, refused error) error {
 	if refused != nil {
 		return fmt.Errorf("delete %w", refused)

@@ -34,6 +34,8 @@ type store interface {
 	DeleteGame(ctx context.Context, name string) error
 	PutCooldown(ctx context.Context, member string, since time.Time) error
 	DeleteCooldown(ctx context.Context, member string) error
+	PutWorld(ctx context.Context, w spawner.World) error
+	DeleteWorld(ctx context.Context, id string) error
 	Check(ctx context.Context) error
 
 	PutSession(ctx context.Context, s spawner.Session) error
@@ -200,6 +202,75 @@ var contract = []struct {
 		}
 		wantCooldowns(t, st, map[string]time.Time{})
 	}},
+	{"worlds are stored, replaced and removed apart from servers, games and cooldowns", func(t *testing.T, st store) {
+		ctx := ctxFor(t)
+		srv := records.Full()
+		srv.WorldID = "w2"
+		put(t, st, srv)
+		if err := st.PutCooldown(ctx, "111", time.UnixMilli(1700000000000)); err != nil {
+			t.Fatalf("put cooldown: %v", err)
+		}
+		asleep, running := records.World(), records.NewWorld("w2", "c-42")
+		for _, w := range []spawner.World{asleep, running} {
+			if err := st.PutWorld(ctx, w); err != nil {
+				t.Fatalf("put world %s: %v", w.ID, err)
+			}
+		}
+		wantWorlds(t, st, asleep, running)
+		wantServers(t, st, srv)
+		running.State, running.Server, running.LastPlayed = spawner.WorldAsleep, "", time.UnixMilli(1764619200000).UTC()
+		if err := st.PutWorld(ctx, running); err != nil {
+			t.Fatalf("replace world: %v", err)
+		}
+		for range 2 {
+			if err := st.DeleteWorld(ctx, asleep.ID); err != nil {
+				t.Fatalf("delete world: %v", err)
+			}
+		}
+		wantWorlds(t, st, running)
+		if err := st.Delete(ctx, srv.Key()); err != nil {
+			t.Fatalf("delete server: %v", err)
+		}
+		if err := st.DeleteCooldown(ctx, "111"); err != nil {
+			t.Fatalf("delete cooldown: %v", err)
+		}
+		wantWorlds(t, st, running)
+	}},
+	{"put world refuses what load could not read back", func(t *testing.T, st store) {
+		ctx := ctxFor(t)
+		for name, change := range map[string]func(*spawner.World){
+			"no id":         func(w *spawner.World) { w.ID = "" },
+			"a path as id":  func(w *spawner.World) { w.ID = "../w" },
+			"no owner":      func(w *spawner.World) { w.Owner = "" },
+			"no game":       func(w *spawner.World) { w.Game = "" },
+			"a bad name":    func(w *spawner.World) { w.Name = "My World" },
+			"unknown state": func(w *spawner.World) { w.State = "awake" },
+			"a bad port":    func(w *spawner.World) { w.Port = -1 },
+		} {
+			w := records.World()
+			change(&w)
+			if err := st.PutWorld(ctx, w); err == nil {
+				t.Errorf("PutWorld of a world with %s succeeded", name)
+			}
+		}
+		for _, id := range []string{"", "..", "a/b"} {
+			if err := st.DeleteWorld(ctx, id); err == nil {
+				t.Errorf("DeleteWorld(%q) succeeded", id)
+			}
+		}
+		srv := records.Full()
+		srv.TaskID = spawner.WorldKeyPrefix + "x"
+		if err := st.Put(ctx, srv); err == nil {
+			t.Errorf("Put of a server keyed like a world succeeded")
+		}
+		srv = records.Full()
+		srv.WorldID = "../w"
+		if err := st.Put(ctx, srv); err == nil {
+			t.Errorf("Put of a server of world ../w succeeded")
+		}
+		wantWorlds(t, st)
+		wantServers(t, st)
+	}},
 	{"check passes on a healthy store", func(t *testing.T, st store) {
 		if err := st.Check(ctxFor(t)); err != nil {
 			t.Errorf("Check: %v", err)
@@ -278,6 +349,19 @@ func wantCooldowns(tb testing.TB, st store, want map[string]time.Time) {
 	}
 }
 
+// wantWorlds loads st's worlds and wants exactly want, in any order, with
+// no problem.
+func wantWorlds(tb testing.TB, st store, want ...spawner.World) {
+	tb.Helper()
+	got := loadAll(tb, st).Worlds
+	byID := func(w []spawner.World) { sort.Slice(w, func(i, j int) bool { return w[i].ID < w[j].ID }) }
+	byID(got)
+	byID(want)
+	if len(got)+len(want) != 0 && !reflect.DeepEqual(got, want) {
+		tb.Errorf("worlds\n%+v\nwant\n%+v", got, want)
+	}
+}
+
 // subject is one store under contract, with a way to write a record
 // behind its back, as another writer (the original bot, a hand edit, a
 // bug) might have.
@@ -345,6 +429,9 @@ func bucketOf(key string) (bucket, name string) {
 	}
 	if name, ok := strings.CutPrefix(key, spawner.CooldownKeyPrefix); ok {
 		return "cooldowns", name
+	}
+	if name, ok := strings.CutPrefix(key, spawner.WorldKeyPrefix); ok {
+		return "worlds", name
 	}
 	if name, ok := strings.CutPrefix(key, spawner.SessionKeyPrefix); ok {
 		return "sessions", name
@@ -421,6 +508,16 @@ var malformed = []struct {
 	{"cooldown/text", func(m map[string]any) { m["startedAt"] = "a moment ago" }, "startedAt is a string, want a number"},
 	{"cooldown/none", func(m map[string]any) { delete(m, "startedAt") }, "startedAt is missing"},
 	{"cooldown/old", func(m map[string]any) { m["startedAt"] = num("-5") }, "startedAt is not a time after 1970"},
+	{"world/ownerless", func(m map[string]any) { delete(m, "userId") }, "userId is missing"},
+	{"world/exploded", func(m map[string]any) { m["state"] = "exploded" }, "state is not a known world state"},
+	{"world/shouting", func(m map[string]any) { m["name"] = "SURVIVAL" }, "name is not a valid world name: only a-z, 0-9 and - are allowed"},
+	{"world/negative", func(m map[string]any) { m["size"] = num("-1") }, "size is not a size in bytes"},
+	{"world/sized", func(m map[string]any) { m["size"] = "3 GiB" }, "size is a string, want a number"},
+	{"world/far", func(m map[string]any) { m["port"] = num("70000") }, "port is not a TCP port"},
+	{"world/protocol", func(m map[string]any) { m["statusProtocol"] = num("1e10") }, "statusProtocol is not a protocol number"},
+	{"world/listed", func(m map[string]any) { m["storage"] = []any{"v"} }, "storage is a list, want a string"},
+	{"world/-dash", func(map[string]any) {}, `the key names no world: not a valid world or backup id: world id "-dash": only letters, digits, - and _ are allowed, starting with a letter or digit`},
+	{"arn:world-bad", func(m map[string]any) { m["worldId"] = "../../etc" }, "worldId is not a world id"},
 }
 
 // goodRecord is a record of key's kind that both stores read.
@@ -430,6 +527,8 @@ func goodRecord(key string) map[string]any {
 		return map[string]any{"taskId": key, "template": `{"name":"x"}`, "updatedAt": num("1700000000000")}
 	case "cooldowns":
 		return map[string]any{"taskId": key, "startedAt": num("1700000000000")}
+	case "worlds":
+		return map[string]any{"taskId": key, "userId": "8", "game": "paper", "name": "survival", "state": "asleep", "creationDate": num("1700000000000")}
 	}
 	return map[string]any{"taskId": key, "userId": "8", "channelId": "9", "creationDate": num("1700000000000"), "token": "never-in-errors"}
 }
@@ -492,6 +591,12 @@ func goodRecords(tb testing.TB, sub subject) {
 	sub.raw(tb, "zeroes", zeroes)
 	sub.raw(tb, "game/good", goodRecord("game/good"))
 	sub.raw(tb, "cooldown/good", goodRecord("cooldown/good"))
+	sub.raw(tb, "world/good", goodRecord("world/good"))
+	played := goodRecord("world/played") // an optional 0 is not known, as when absent
+	for _, attr := range []string{"size", "lastPlayed", "port", "statusProtocol"} {
+		played[attr] = num("0")
+	}
+	sub.raw(tb, "world/played", played)
 }
 
 // wantGood checks snap holds exactly what goodRecords wrote.
@@ -513,6 +618,14 @@ func wantGood(tb testing.TB, snap spawner.Snapshot) {
 	}
 	if !reflect.DeepEqual(snap.Cooldowns, map[string]time.Time{"good": time.UnixMilli(1700000000000).UTC()}) {
 		tb.Errorf("cooldowns = %v, want only good", snap.Cooldowns)
+	}
+	world := func(id string) spawner.World {
+		return spawner.World{ID: id, Owner: "8", Game: "paper", Name: "survival", State: spawner.WorldAsleep, CreatedAt: time.UnixMilli(1700000000000).UTC()}
+	}
+	worlds := append([]spawner.World(nil), snap.Worlds...)
+	sort.Slice(worlds, func(i, j int) bool { return worlds[i].ID < worlds[j].ID })
+	if want := []spawner.World{world("good"), world("played")}; !reflect.DeepEqual(worlds, want) {
+		tb.Errorf("worlds\n%+v\nwant\n%+v", worlds, want)
 	}
 }
 

@@ -696,6 +696,9 @@ func TestCatalog(t *testing.T) {
 	equal(t, g.WarningCount, 3)
 	equal(t, g.CheckInterval, 5*time.Minute)
 	equal(t, g.ReadyTimeout, 10*time.Minute)
+	if g.World != nil {
+		t.Errorf("the default game keeps a world %+v; its servers are temporary, as the original bot's", g.World)
+	}
 
 	for _, tc := range []struct {
 		variant string

@@ -14,7 +14,10 @@
 // Unix ms). A member's creation cooldown lives there too, under the key
 // spawner.CooldownKeyPrefix+member id ("cooldown/<member id>"), with the
 // time it started in startedAt (N, Unix ms). A table without any (an older
-// bot's) has no cooldown running. LoadAll reads all of them in one Scan.
+// bot's) has no cooldown running. The worlds live there too, under
+// spawner.WorldKeyPrefix+id ("world/<id>"), with their owner in userId,
+// game, name, state, and the rest spawner.World keeps. LoadAll reads all
+// of them in one Scan.
 //
 // The servers' sessions live there as well, under
 // spawner.SessionKeyPrefix+id ("session/<id>"), and the monthly reports
@@ -63,7 +66,7 @@ func New(api DynamoAPI, table string) *Table {
 func (t *Table) Name() string { return t.name }
 
 // LoadAll reads the whole table in one consistent Scan (every page) and
-// returns its servers, game templates and cooldowns; the sessions and
+// returns its servers, game templates, cooldowns and worlds; the sessions and
 // reports are filtered away by DynamoDB. An item that cannot
 // be read (a missing or wrong-typed taskId, userId, channelId or
 // creationDate, an unknown state, a template that is not JSON, ...; the
@@ -137,6 +140,23 @@ func (t *Table) DeleteCooldown(ctx context.Context, member string) error {
 	return t.delete(ctx, key, err)
 }
 
+// PutWorld writes the whole record of w under w.Key(), replacing what was
+// there. Idempotent. A world that LoadAll could not read back (an id that
+// could name a path, no owner, no game, an invalid name, an unknown state,
+// ...; spawner.World.Storable) is refused without calling DynamoDB.
+func (t *Table) PutWorld(ctx context.Context, w spawner.World) error {
+	rec, err := w.Record()
+	return t.put(ctx, rec, err)
+}
+
+// DeleteWorld removes the record of the world id. An id with no record is
+// not an error; an invalid id (spawner.ValidWorldID) is refused without
+// calling DynamoDB.
+func (t *Table) DeleteWorld(ctx context.Context, id string) error {
+	key, err := spawner.WorldKey(id)
+	return t.delete(ctx, key, err)
+}
+
 // filter is a Scan's filter expression on the key, with its values.
 type filter struct {
 	expr   string
@@ -170,7 +190,7 @@ func (t *Table) scan(ctx context.Context, f filter, each func(item)) error {
 }
 
 // put writes rec, made by spawner (Server.Record, GameRecord,
-// CooldownRecord), as an item, replacing the one under its key. refused,
+// CooldownRecord, World.Record, ...), as an item, replacing the one under its key. refused,
 // when not nil, is why spawner would not make the record: it is returned,
 // and DynamoDB is not called.
 func (t *Table) put(ctx context.Context, rec spawner.Record, refused error) error {
@@ -186,7 +206,7 @@ func (t *Table) put(ctx context.Context, rec spawner.Record, refused error) erro
 
 // delete removes the item under key; one that is not there is not an
 // error. refused, when not nil, is why spawner would not make the key
-// (GameKey, CooldownKey): it is returned, and DynamoDB is not called.
+// (GameKey, CooldownKey, WorldKey): it is returned, and DynamoDB is not called.
 func (t *Table) delete(ctx context.Context, key string, refused error) error {
 	if refused != nil {
 		return fmt.Errorf("delete %w", refused)

@@ -12,7 +12,7 @@ import (
 // as the store read it or is to write it: its attributes by name, each of
 // a neutral kind. A store only translates its wire format into a Record
 // and back; what a record holds and what makes one malformed (Server,
-// Game, Cooldown) is said here, once, for every store.
+// Game, Cooldown, World, Session, Report) is said here, once, for every store.
 //
 // The attributes are the original JavaScript bot's, with its names and
 // types (taskId, publicIpAddress, token, creationDate in Unix ms,
@@ -22,7 +22,8 @@ type Record map[string]Attr
 
 // KeyAttr is the attribute that holds a record's key, the table's
 // partition key (a string): a task id, PendingKeyPrefix+creation id,
-// GameKeyPrefix+name or CooldownKeyPrefix+member id.
+// GameKeyPrefix+name, CooldownKeyPrefix+member id, WorldKeyPrefix+world
+// id, SessionKeyPrefix+id or ReportKeyPrefix+month.
 const KeyAttr = "taskId"
 
 // The attributes of a server's record; the first group is the original
@@ -50,6 +51,7 @@ const (
 	attrRCONPassword    = "rconPassword"    // string, secret
 	attrGameTemplate    = "gameTemplate"    // string: the game's template at creation, JSON
 	attrPlayers         = "players"         // number: what the last probe saw; -1: not counted
+	attrWorldID         = "worldId"         // string: the world the server plays, for a game with one
 )
 
 // Attr is one attribute of a Record.

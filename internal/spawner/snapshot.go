@@ -27,8 +27,8 @@ type Snapshot struct {
 	GameProblems []error
 }
 
-// Add reads r, stored under key, into s: a game template, a cooldown or a
-// server, as its key says. A record that cannot be read is added to the
+// Add reads r, stored under key, into s: a game template, a cooldown, a
+// world or a server, as its key says. A record that cannot be read is added to the
 // problems instead. Sessions and reports are not part of a snapshot (they
 // are read on demand): a record under their keys is left out.
 func (s *Snapshot) Add(key string, r Record) {
@@ -54,6 +54,13 @@ func (s *Snapshot) Add(key string, r Record) {
 			s.Cooldowns = make(map[string]time.Time)
 		}
 		s.Cooldowns[member] = since
+	case strings.HasPrefix(key, WorldKeyPrefix):
+		w, err := r.World(key)
+		if err != nil {
+			s.Problems = append(s.Problems, err)
+			return
+		}
+		s.Worlds = append(s.Worlds, w)
 	default:
 		srv, err := r.Server(key)
 		if err != nil {
@@ -80,20 +87,21 @@ func (s *Snapshot) Skip(key string, err error) {
 var kinds = []struct{ prefix, name string }{
 	{GameKeyPrefix, "game"},
 	{CooldownKeyPrefix, "cooldown"},
+	{WorldKeyPrefix, "world"},
 	{SessionKeyPrefix, "session"},
 	{ReportKeyPrefix, "report"},
 }
 
 // DescribeKey names the record of key in a message: "game <name>",
-// "cooldown <member id>", "session <id>", "report <YYYY-MM>" or
-// "server <key>".
+// "cooldown <member id>", "world <id>", "session <id>", "report
+// <YYYY-MM>" or "server <key>".
 func DescribeKey(key string) string {
 	kind, rest := kindOf(key)
 	return kind + " " + rest
 }
 
 // IsServerKey reports whether key may be a server's: it is not the key of
-// a game template, a cooldown, a session or a report.
+// a game template, a cooldown, a world, a session or a report.
 func IsServerKey(key string) bool {
 	kind, _ := kindOf(key)
 	return kind == "server"
@@ -111,8 +119,8 @@ func kindOf(key string) (kind, rest string) {
 }
 
 // InSnapshot reports whether the record of key is read with the others at
-// start (Snapshot.Add): a server's, a game template's or a cooldown's. A
-// session's or a report's is read on demand.
+// start (Snapshot.Add): a server's, a game template's, a cooldown's or a
+// world's. A session's or a report's is read on demand.
 func InSnapshot(key string) bool {
 	return !strings.HasPrefix(key, SessionKeyPrefix) && !strings.HasPrefix(key, ReportKeyPrefix)
 }

@@ -14,8 +14,9 @@ const MaxPlayers = 1_000_000
 // Storable reports whether a store (a table, an embedded file) may hold
 // s: a server Record.Server reads back, with a task id or a
 // creation id, an owner, a channel and a creation time, under a key that
-// is not a game template's, a cooldown's, a session's or a report's
-// (IsServerKey). The error reads "server <key>: <what lacks>", for the
+// is not a game template's, a cooldown's, a session's, a report's or a
+// world's (IsServerKey), and a WorldID that is empty or valid
+// (ValidWorldID). The error reads "server <key>: <what lacks>", for the
 // store to wrap ("put %w").
 func (s Server) Storable() error {
 	switch {
@@ -32,6 +33,8 @@ func (s Server) Storable() error {
 		return fmt.Errorf("server %s: the key is a %s's", s.Key(), kind)
 	case s.Players < -1:
 		return fmt.Errorf("server %s: players is not a player count", s.Key())
+	case s.WorldID != "" && ValidWorldID(s.WorldID) != nil:
+		return fmt.Errorf("server %s: %w", s.Key(), ValidWorldID(s.WorldID))
 	}
 	return nil
 }
@@ -68,6 +71,7 @@ func (s Server) Record() (Record, error) {
 	r.setString(attrRCONPassword, s.RCONPassword)
 	r.setString(attrGameTemplate, string(s.GameTemplate))
 	r.setNumber(attrPlayers, min(s.Players, MaxPlayers))
+	r.setString(attrWorldID, s.WorldID)
 	return r, nil
 }
 
@@ -75,11 +79,13 @@ func (s Server) Record() (Record, error) {
 // back as a *RecordError naming key and the attribute: a required one
 // (taskId, the key itself; userId; channelId; creationDate) missing or
 // empty, an attribute of the wrong kind, a number out of its range, a time
-// before 1970, an unknown state, a creationId other than the key's. An
-// optional number or time that is 0 is not known, as when it is absent.
+// before 1970, an unknown state, a creationId other than the key's, a
+// worldId ValidWorldID refuses. An optional number or time that is 0 is
+// not known, as when it is absent.
 //
 // A record of the original bot reads with Port 0 (the caller fills in its
-// game's port) and an empty State (the caller treats it as ready).
+// game's port), an empty State (the caller treats it as ready) and no
+// WorldID, as does one of a server of a game without a world.
 func (r Record) Server(key string) (Server, error) {
 	d := reader{rec: r}
 	if own, err := r.Key(); err != nil {
@@ -119,6 +125,7 @@ func (d *reader) identity(s *Server) {
 	if tpl := d.str(attrGameTemplate, false); tpl != "" {
 		s.GameTemplate = []byte(tpl)
 	}
+	d.worldOfServer(s)
 }
 
 // progress reads where the server is in its life.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"iter"
+	"path"
 	"slices"
 	"sort"
 	"strconv"
@@ -50,7 +51,7 @@ var templateKeys = []string{
 	"name", "title", "version", "image", "taskDefinition", "container",
 	"port", "protocol", "queryPort", "ports", "cpu", "memory", "capacityProvider",
 	"env", "variants", "defaultVariant", "tokenEnv", "adminCommand", "rcon",
-	"minPlayers", "warnings", "checkInterval", "maxDuration", "maxDurationWarning",
+	"world", "minPlayers", "warnings", "checkInterval", "maxDuration", "maxDurationWarning",
 	"readyTimeout", "extendDuration",
 }
 
@@ -67,7 +68,8 @@ const maxTitle = 80
 // mark an editor may have put at its start.
 //
 // taskDefinition and container are required unless image is set: a
-// runtime that runs images needs neither.
+// runtime that runs images needs neither. world, when set, gives the game
+// a WorldSpec: its path absolute and clean, its commands only with rcon.
 //
 // On any problem it returns TemplateErrors listing every one, each naming
 // its key. It never panics, whatever data holds.
@@ -140,6 +142,10 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 	p.network(top, &g)
 	p.sizes(top, &g)
 	p.environment(top, &g)
+	if raw, ok := top["world"]; ok {
+		_, hasRCON := top["rcon"]
+		g.World = p.world(raw, hasRCON)
+	}
 	p.rules(top, &g)
 	p.sort()
 	return g
@@ -591,6 +597,103 @@ func (p *templateParser) rcon(raw json.RawMessage) *RCON {
 		p.fail("rcon.passwordEnv", "required")
 	}
 	return &r
+}
+
+// Bounds of the template's world key: a path fits any container's file
+// system, and the commands are a few short lines, each sent over RCON.
+const (
+	maxWorldPath     = 256
+	maxWorldCommand  = 200 // bytes
+	maxWorldCommands = 8   // of each list
+)
+
+// world reads the world key: an absolute, clean path other than /, and
+// the RCON commands sent before and after a backup of a running server,
+// which need rcon.
+func (p *templateParser) world(raw json.RawMessage, hasRCON bool) *WorldSpec {
+	m, ok := p.object("world", raw)
+	if !ok {
+		return nil
+	}
+	p.unknown("world", m, []string{"path", "saveCommands", "resumeCommands"})
+	var w WorldSpec
+	if raw, ok := m["path"]; !ok {
+		p.fail("world.path", "required")
+	} else if s, ok := p.string("world.path", raw); ok {
+		w.Path = p.worldPath(s)
+	}
+	w.SaveCommands = p.commands(m, "saveCommands", hasRCON)
+	w.ResumeCommands = p.commands(m, "resumeCommands", hasRCON)
+	if w.Path == "" {
+		return nil
+	}
+	return &w
+}
+
+// worldPath checks the folder of the container a world is kept in; "" when
+// it is not one.
+func (p *templateParser) worldPath(s string) string {
+	const key = "world.path"
+	switch {
+	case len(s) > maxWorldPath:
+		p.fail(key, "is %d bytes, more than the %d allowed", len(s), maxWorldPath)
+	case strings.ContainsFunc(s, unicode.IsControl):
+		p.fail(key, "must be one line without control characters")
+	case !strings.HasPrefix(s, "/"):
+		p.fail(key, "%s must be an absolute path, like /data", quote(s))
+	case slices.Contains(strings.Split(s, "/"), ".."):
+		p.fail(key, "%s must not go up with ..", quote(s))
+	case s == "/":
+		p.fail(key, "must be a folder of the container, not / itself")
+	case path.Clean(s) != s:
+		p.fail(key, "%s is not a clean path: write %s", quote(s), quote(path.Clean(s)))
+	default:
+		return s
+	}
+	return ""
+}
+
+// commands reads the list key of the world key: at most maxWorldCommands
+// lines, each of 1 to maxWorldCommand bytes without control characters,
+// sent over RCON, so only with rcon. An empty list is none.
+func (p *templateParser) commands(m map[string]json.RawMessage, key string, hasRCON bool) []string {
+	raw, ok := m[key]
+	if !ok {
+		return nil
+	}
+	key = "world." + key
+	var items []json.RawMessage
+	if firstByte(raw) != '[' || json.Unmarshal(raw, &items) != nil {
+		p.fail(key, "must be a list")
+		return nil
+	}
+	switch {
+	case len(items) == 0:
+		return nil
+	case len(items) > maxWorldCommands:
+		p.fail(key, "%d commands listed, more than the %d allowed", len(items), maxWorldCommands)
+		return nil
+	case !hasRCON:
+		p.fail(key, "needs rcon: the commands are sent over RCON")
+		return nil
+	}
+	commands := make([]string, 0, len(items))
+	for i, item := range items {
+		k := fmt.Sprintf("%s[%d]", key, i)
+		s, ok := p.string(k, item)
+		switch {
+		case !ok:
+		case strings.TrimSpace(s) == "":
+			p.fail(k, "must not be blank")
+		case len(s) > maxWorldCommand:
+			p.fail(k, "is %d bytes, more than the %d allowed", len(s), maxWorldCommand)
+		case strings.ContainsFunc(s, unicode.IsControl):
+			p.fail(k, "must be one line without control characters")
+		default:
+			commands = append(commands, s)
+		}
+	}
+	return commands
 }
 
 func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {

@@ -2,6 +2,7 @@ package spawner_test
 
 import (
 	"errors"
+	"path"
 	"reflect"
 	"regexp"
 	"slices"
@@ -44,6 +45,16 @@ func FuzzParseTemplate(f *testing.F) {
 		}
 		if r := g.RCON; r != nil && (r.Port == g.Port || r.Port == g.QueryPort || slices.ContainsFunc(g.Ports, func(s spawner.PortSpec) bool { return s.Port == r.Port })) {
 			t.Errorf("accepted RCON on a players' port: %+v", g)
+		}
+		if w := g.World; w != nil {
+			if !path.IsAbs(w.Path) || path.Clean(w.Path) != w.Path || w.Path == "/" || len(w.Path) > 256 {
+				t.Errorf("accepted world path %q", w.Path)
+			}
+			for _, cmds := range [][]string{w.SaveCommands, w.ResumeCommands} {
+				if len(cmds) > 0 && g.RCON == nil || len(cmds) > 8 || slices.ContainsFunc(cmds, func(c string) bool { return len(c) < 1 || len(c) > 200 }) {
+					t.Errorf("accepted world commands %q (rcon %+v)", cmds, g.RCON)
+				}
+			}
 		}
 		if _, ok := g.Variant(""); len(g.Variants) > 0 && !ok {
 			t.Errorf("default variant %q is not one of %+v", g.DefaultVariant, g.Variants)

@@ -220,6 +220,9 @@ func TestShippedGames(t *testing.T) {
 		if g.TaskDefinition != "spawner-"+g.Name || g.Container != "game" {
 			t.Errorf("%s: task definition %q container %q, want spawner-%s and game as Terraform names them", f, g.TaskDefinition, g.Container, g.Name)
 		}
+		if want := shippedWorlds[g.Name]; !reflect.DeepEqual(g.World, want) {
+			t.Errorf("%s: world %+v, want %+v", f, g.World, want)
+		}
 		names = append(names, g.Name)
 	}
 	for _, want := range []string{"minecraft-paper", "mineralcontest", "valheim"} {
@@ -227,6 +230,17 @@ func TestShippedGames(t *testing.T) {
 			t.Errorf("deploy/games has no %s.json (found %v)", want, names)
 		}
 	}
+}
+
+// shippedWorlds are the worlds of the shipped games: where each image
+// keeps what its server writes (itzg/minecraft-server: /data, its world
+// among the server's files; lloesche/valheim-server: /config, its worlds
+// under /config/worlds_local), and Paper's world saved and held over RCON
+// during a backup, as itzg/docker-mc-backup does. The Mineral Contest
+// mini-game forgets everything at every stop, as it should.
+var shippedWorlds = map[string]*spawner.WorldSpec{
+	"minecraft-paper": {Path: "/data", SaveCommands: []string{"save-off", "save-all flush"}, ResumeCommands: []string{"save-on"}},
+	"valheim":         {Path: "/config"},
 }
 
 // TestParseTemplateBounds: every duration and count a template sets has a

@@ -55,3 +55,37 @@ func Pending() spawner.Server {
 		CreatedAt:  time.UnixMilli(1714595415999).UTC(),
 	}
 }
+
+// World is an asleep world's record with every field a store keeps set,
+// its times to the millisecond.
+func World() spawner.World {
+	created := time.Date(2026, 12, 1, 19, 0, 0, 250_000_000, time.UTC)
+	return spawner.World{
+		ID:             "20261201T190000250Z-0a1b2c3d",
+		Owner:          "111111111111111111",
+		Game:           "paper",
+		Name:           "survival",
+		State:          spawner.WorldAsleep,
+		Size:           3 << 30,
+		LastPlayed:     created.Add(49*time.Hour + 17*time.Millisecond),
+		Port:           25570,
+		StatusVersion:  "Paper 1.21.4",
+		StatusProtocol: 769,
+		CreatedAt:      created,
+		Storage:        "spawner-world-20261201T190000250Z-0a1b2c3d-2",
+	}
+}
+
+// NewWorld is a world just made for its first server: the fewest fields
+// a store keeps, playing the server of creation id server.
+func NewWorld(id, server string) spawner.World {
+	return spawner.World{
+		ID:        id,
+		Owner:     "444444444444444444",
+		Game:      "valheim",
+		Name:      "valheim",
+		State:     spawner.WorldRunning,
+		CreatedAt: time.UnixMilli(1764615600000).UTC(),
+		Server:    server,
+	}
+}
