@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"strings"
+	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
@@ -70,24 +71,15 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		return err
 	}
 	now := m.clock.Now()
-	id := newID(16)
-	srv := spawner.Server{
-		Game:      game.Name,
-		Variant:   variant.Name,
-		Owner:     req.Owner,
-		Port:      game.Port,
-		Locale:    req.Locale,
-		State:     spawner.StateRequested,
-		CreatedAt: now,
-		// Its rules, kept across restarts whatever becomes of the template.
-		GameTemplate: game.Template,
-		CreationID:   id,
+	srv := newServer(req, game, variant, newID(16), now)
+	id := srv.CreationID
+	if srv.WorldID, err = m.claimWorld(req, game, id); err != nil {
+		return err
 	}
-	if game.TokenEnv != "" {
-		srv.Token = newID(12)
-	}
-	srv.RCONPassword = rconPassword(game)
 	if err := m.admission.Admit(id, req.Owner, req.Admin, now); err != nil {
+		if srv.WorldID != "" {
+			m.worlds.Unclaim(srv.WorldID, id)
+		}
 		return err
 	}
 	c := m.newCreation(id, game, m.log.With("creation", id, "user", req.Owner))
@@ -104,6 +96,28 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	m.log.Info("creation accepted", "creation", id, "user", req.Owner, "game", game.Name, "variant", variant.Name)
 	m.metrics.Created(game.Name)
 	return nil
+}
+
+// newServer is the record of a new server of game in variant for req,
+// with creation id id, asked for at now.
+func newServer(req spawner.CreateRequest, game spawner.Game, variant spawner.Variant, id string, now time.Time) spawner.Server {
+	srv := spawner.Server{
+		Game:      game.Name,
+		Variant:   variant.Name,
+		Owner:     req.Owner,
+		Port:      game.Port,
+		Locale:    req.Locale,
+		State:     spawner.StateRequested,
+		CreatedAt: now,
+		// Its rules, kept across restarts whatever becomes of the template.
+		GameTemplate: game.Template,
+		CreationID:   id,
+	}
+	if game.TokenEnv != "" {
+		srv.Token = newID(12)
+	}
+	srv.RCONPassword = rconPassword(game)
+	return srv
 }
 
 // choose finds the game and variant req asks for, or refuses them.
@@ -216,22 +230,20 @@ func isFull(err error) bool {
 // the creation goes on, with the log now naming the task.
 func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 	m, id := c.m, c.id
-	variant, _ := c.game.Variant(srv.Variant)
-	task, err := m.tasks.RunTask(ctx, spawner.TaskSpec{
-		CreationID:     id,
-		TaskDefinition: c.game.TaskDefinition,
-		Container:      c.game.Container,
-		Env:            taskEnv(c.game, variant, srv),
-		Tags: map[string]string{
-			spawner.TagCreation: id,
-			spawner.TagOwner:    srv.Owner,
-			spawner.TagChannel:  srv.ChannelID,
-			spawner.TagGame:     srv.Game,
-			spawner.TagVariant:  srv.Variant,
-		},
-		CapacityProvider: c.game.CapacityProvider,
-		ContainerSpec:    containerSpec(c.game),
-	})
+	spec := c.taskSpec(srv)
+	if srv.WorldID != "" {
+		w, err := m.worlds.Prepare(ctx, srv.WorldID, id)
+		if err != nil {
+			c.endProgress()
+			if ctx.Err() == nil {
+				c.log.Error("prepare world", "world", srv.WorldID, "err", err)
+				c.fail(ctx, text.Lang.FailWorld, err)
+			}
+			return false
+		}
+		spec.ContainerSpec.World = &spawner.WorldMount{ID: w.ID, Storage: w.Storage, Path: c.game.World.Path}
+	}
+	task, err := m.tasks.RunTask(ctx, spec)
 	c.endProgress() // no pull note may land after the steps below
 	if err != nil {
 		if ctx.Err() == nil { // else the pending record stays; the next start settles it
@@ -260,6 +272,26 @@ func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 	c.log.Info("task started")
 	m.editStatus(ctx, srv, "")
 	return true
+}
+
+// taskSpec is what the runtime is asked to run for the creation's server srv.
+func (c *creation) taskSpec(srv spawner.Server) spawner.TaskSpec {
+	variant, _ := c.game.Variant(srv.Variant)
+	return spawner.TaskSpec{
+		CreationID:     c.id,
+		TaskDefinition: c.game.TaskDefinition,
+		Container:      c.game.Container,
+		Env:            taskEnv(c.game, variant, srv),
+		Tags: map[string]string{
+			spawner.TagCreation: c.id,
+			spawner.TagOwner:    srv.Owner,
+			spawner.TagChannel:  srv.ChannelID,
+			spawner.TagGame:     srv.Game,
+			spawner.TagVariant:  srv.Variant,
+		},
+		CapacityProvider: c.game.CapacityProvider,
+		ContainerSpec:    containerSpec(c.game),
+	}
 }
 
 // runFailed ends a creation whose RunTask failed.

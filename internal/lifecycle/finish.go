@@ -17,6 +17,7 @@ type ending struct {
 	detail func(text.Lang) string // told to the owner and the log channel, each in their language
 	task   *spawner.Task          // what the runtime last said, when it ended on its own
 	err    error                  // the error behind a failure, for the logs only
+	world  *worldEnd              // how its world fared (endWorld); nil for a server without one
 }
 
 // errStopping is returned by finish when another finish of the same server is under way.
@@ -53,6 +54,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		return err
 	}
 	m.sessions.end(ctx, id, srv, m.gameOf(srv), m.clock.Now())
+	end.world = m.endWorld(ctx, srv, log)
 
 	// Its owner stopped it: their creation counts (one that reached ready
 	// counted already).
@@ -110,11 +112,15 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 	log.Info("server ended")
 
 	srv.State = spawner.StateStopped
-	m.feed.End(srv, m.gameOf(srv), end.cause)
+	var saved *bool
+	if end.world != nil {
+		saved = end.world.saved
+	}
+	m.feed.End(srv, m.gameOf(srv), end.cause, saved)
 	if srv.ChannelID != "" {
 		m.editStatus(ctx, srv, "")
 		msg := spawner.Message{
-			Content:  lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay),
+			Content:  joinLines(lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay), end.world.line(lang)),
 			Mentions: []string{srv.Owner},
 			Key:      msgKey(srv, "end"),
 		}
@@ -163,6 +169,21 @@ func (m *Manager) closeLater(channelID string) <-chan struct{} {
 	done := m.closer.Later(m.ctx, channelID)
 	m.poke()
 	return done
+}
+
+// joinLines joins the lines that are not empty.
+func joinLines(lines ...string) string {
+	out := ""
+	for _, l := range lines {
+		switch {
+		case l == "":
+		case out == "":
+			out = l
+		default:
+			out += "\n" + l
+		}
+	}
+	return out
 }
 
 func errorSummary(err error) string {

@@ -23,15 +23,17 @@
 //     member, the creation cooldowns;
 //   - the catalog (package catalog): the games offered and their templates;
 //   - the feed (package feed): what the live pages were told of each server;
-//   - the ticket closer (package tickets): the channels waiting to be deleted.
+//   - the ticket closer (package tickets): the channels waiting to be deleted;
+//   - the worlds (package worlds, worlds.go here): a world per member, game
+//     and name, the one server playing each, their backups, restores and
+//     deletions. Create claims a world in memory; the creation's worker
+//     prepares it (storage, record) before its task starts (create.go,
+//     startTask); the ending saves it once the task stopped, before the
+//     server leaves the fleet (finish.go, endWorld).
 //
-// Worlds (a world per member and name, a backup at every end of a server,
-// restore) are the next part: a package of its own beside admission and
-// the catalog, which a creation asks for the world to mount before its
-// task starts (create.go, startTask) and the ending tells to back it up
-// before the records go (finish.go, release). A wake by a login is a
-// creation started from a world rather than a command (create.go, beside
-// Create), admitted without the cooldown (package admission).
+// A wake by a login (next) is a creation started from a world rather than
+// a command (create.go, beside Create), admitted without the cooldown
+// (package admission).
 //
 // It talks to the outside world only through the small interfaces below and
 // those of its parts, which the adapters satisfy, and in the domain's words.
@@ -51,6 +53,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
 	"github.com/mineral-contest/spawner/internal/lifecycle/feed"
 	"github.com/mineral-contest/spawner/internal/lifecycle/tickets"
+	"github.com/mineral-contest/spawner/internal/lifecycle/worlds"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
@@ -202,6 +205,11 @@ type Options struct {
 	// SessionDefaults are what a session records where the game and the
 	// task say nothing: the runtime's capacity, region and task size.
 	SessionDefaults SessionDefaults
+	// Worlds keeps the worlds' records, WorldContent their content and
+	// backups (package worlds). With either nil the bot keeps no worlds:
+	// a creation of a game with a world is refused (spawner.RefusedWorldsOff).
+	Worlds       worlds.Store
+	WorldContent worlds.Content
 }
 
 // withDefaults returns o with every zero setting given its default.
@@ -250,6 +258,7 @@ type Manager struct {
 	closer    *tickets.Closer      // the ticket channels waiting for their close delay
 	beat      *beat                // the booting servers' shared description (beat.go)
 	sessions  *sessionBook         // the sessions of the servers, for their cost (session.go)
+	worlds    *worlds.Worlds       // the worlds, the server playing each, their operations
 
 	// ctx is the Manager's own: Close cancels it, and every worker the
 	// Manager started stops with it.
@@ -278,7 +287,9 @@ func New(o Options) *Manager {
 		ctx:    ctx, cancel: cancel,
 		wake:     make(chan struct{}, 1),
 		sessions: newSessionBook(o.Sessions, o.SessionDefaults, o.Log),
+		worlds:   worlds.New(o.Worlds, o.WorldContent, o.Clock.Now, o.Log),
 	}
+	m.feed.Worlds(m.worlds.Event)
 	m.beat = &beat{every: o.PollInterval, tasks: o.Tasks, booting: m.fleet.bootingTasks}
 	return m
 }
@@ -348,6 +359,9 @@ func (m *Manager) track(e *entry) {
 // cooldown. It returns until when the owner's cooldown refuses them a
 // creation (zero: none).
 func (m *Manager) untrack(ctx context.Context, id string, ownerStopped bool) time.Time {
+	if _, srv, ok := m.fleet.get(id); ok && srv.WorldID != "" {
+		m.worlds.Unclaim(srv.WorldID, id) // a creation that ended before its world was prepared
+	}
 	m.fleet.remove(id)
 	m.feed.Forget(id)
 	return m.admission.Leave(ctx, id, ownerStopped, m.clock.Now())

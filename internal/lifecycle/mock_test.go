@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
+	"github.com/mineral-contest/spawner/internal/lifecycle/worlds"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -177,4 +178,60 @@ func failingAfter(skip, n int) func() bool {
 		c := calls.Add(1)
 		return c > int64(skip) && c <= int64(skip+n)
 	}
+}
+
+type mockWorldStore struct {
+	PutWorldFn    func(ctx context.Context, w spawner.World) error
+	DeleteWorldFn func(ctx context.Context, id string) error
+}
+
+var _ worlds.Store = (*mockWorldStore)(nil)
+
+func (m *mockWorldStore) PutWorld(ctx context.Context, w spawner.World) error {
+	return m.PutWorldFn(ctx, w)
+}
+func (m *mockWorldStore) DeleteWorld(ctx context.Context, id string) error {
+	return m.DeleteWorldFn(ctx, id)
+}
+
+type mockContent struct {
+	NewStorageFn    func(ctx context.Context, worldID string) (string, error)
+	BackupFn        func(ctx context.Context, w spawner.World, why spawner.BackupReason) (spawner.Backup, error)
+	SavedFn         func(ctx context.Context, w spawner.World, since time.Time) (spawner.Backup, error)
+	BackupsFn       func(ctx context.Context, worldID string) ([]spawner.Backup, error)
+	RestoreFn       func(ctx context.Context, w spawner.World, backupID, spare string) (string, error)
+	DeleteStorageFn func(ctx context.Context, storage string) error
+	DeleteBackupsFn func(ctx context.Context, worldID string) error
+	LinkFn          func(ctx context.Context, worldID, backupID string) (string, time.Time, error)
+	PruneStorageFn  func(ctx context.Context, keep map[string]bool) ([]string, error)
+}
+
+var _ worlds.Content = (*mockContent)(nil)
+
+func (m *mockContent) NewStorage(ctx context.Context, worldID string) (string, error) {
+	return m.NewStorageFn(ctx, worldID)
+}
+func (m *mockContent) Backup(ctx context.Context, w spawner.World, why spawner.BackupReason) (spawner.Backup, error) {
+	return m.BackupFn(ctx, w, why)
+}
+func (m *mockContent) Saved(ctx context.Context, w spawner.World, since time.Time) (spawner.Backup, error) {
+	return m.SavedFn(ctx, w, since)
+}
+func (m *mockContent) Backups(ctx context.Context, worldID string) ([]spawner.Backup, error) {
+	return m.BackupsFn(ctx, worldID)
+}
+func (m *mockContent) Restore(ctx context.Context, w spawner.World, backupID, spare string) (string, error) {
+	return m.RestoreFn(ctx, w, backupID, spare)
+}
+func (m *mockContent) DeleteStorage(ctx context.Context, storage string) error {
+	return m.DeleteStorageFn(ctx, storage)
+}
+func (m *mockContent) DeleteBackups(ctx context.Context, worldID string) error {
+	return m.DeleteBackupsFn(ctx, worldID)
+}
+func (m *mockContent) Link(ctx context.Context, worldID, backupID string) (string, time.Time, error) {
+	return m.LinkFn(ctx, worldID, backupID)
+}
+func (m *mockContent) PruneStorage(ctx context.Context, keep map[string]bool) ([]string, error) {
+	return m.PruneStorageFn(ctx, keep)
 }

@@ -29,6 +29,7 @@ func (m *Manager) Recover(ctx context.Context) error {
 		return fmt.Errorf("load table: %w", err)
 	}
 	m.loadGames(ctx, table.Games, table.GameProblems)
+	m.worlds.Load(table.Worlds)
 	in, err := m.readWorld(ctx, table.Servers)
 	if err != nil {
 		return err
@@ -104,6 +105,7 @@ func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []er
 		m.log.Info("recorded server is gone", "creation", id)
 		_ = m.finish(ctx, id, ending{}) // the ending was planned
 	}
+	m.recoverWorlds(ctx)
 	m.sessions.endUnknown(ctx, func(id string) bool {
 		_, _, ok := m.fleet.get(id)
 		return ok

@@ -20,7 +20,11 @@ type Links interface {
 func (m *Manager) statusMessage(srv spawner.Server, note string) spawner.Message {
 	game := m.gameOf(srv)
 	lang := m.lang(srv)
-	msg := spawner.Message{Content: lang.Status(game, srv, note), Key: msgKey(srv, "status")}
+	content := lang.Status(game, srv, note)
+	if w, ok := m.worlds.Get(srv.WorldID); ok {
+		content = joinLines(content, lang.StatusWorld(w.Name))
+	}
+	msg := spawner.Message{Content: content, Key: msgKey(srv, "status")}
 	if m.cfg.Links != nil && srv.State != spawner.StateStopped {
 		if link := m.cfg.Links.Server(srv, game); link != "" {
 			msg.Footer = lang.StatusLink(link)

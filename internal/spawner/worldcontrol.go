@@ -25,6 +25,8 @@ const (
 	RefusedWorldBusy                               // a backup, restore or delete of the world is under way (Name: the world's)
 	RefusedNoWorldGame                             // /server create world: the game keeps no world (Name: the game's title)
 	RefusedNoDownload                              // no download link can be made here (under Docker, PUBLIC_URL is not set)
+	RefusedWorldsOff                               // /server create: the game keeps a world, but the bot keeps none (no world storage is wired; Name: the game's title)
+	RefusedWorldLive                               // /world backup: the running server's content cannot be backed up here; it is saved when it stops (Name: the world's)
 )
 
 // worldError is Refusal.Error for the codes above.
@@ -46,6 +48,10 @@ func (r *Refusal) worldError() string {
 		return "refused: the game keeps no world"
 	case RefusedNoDownload:
 		return "refused: no download link can be made"
+	case RefusedWorldsOff:
+		return "refused: the game keeps a world, and no world storage is configured"
+	case RefusedWorldLive:
+		return "refused: the running world is saved when its server stops"
 	}
 	return "refused"
 }

@@ -45,6 +45,12 @@ func (l Lang) worldRefusal(r *spawner.Refusal) string {
 	case spawner.RefusedNoDownload:
 		return l.pick("Backups cannot be downloaded here: the bot has no public address (PUBLIC_URL is not set). An admin can set it.",
 			"Les sauvegardes ne peuvent pas être téléchargées ici : le bot n'a pas d'adresse publique (PUBLIC_URL n'est pas défini). Un admin peut la définir.")
+	case spawner.RefusedWorldsOff:
+		return fmt.Sprintf(l.pick("%s keeps its world from one server to the next, but this bot has no world storage configured. An admin must set one up before it can be played.",
+			"%s garde son monde d'un serveur au suivant, mais ce bot n'a aucun stockage de mondes configuré. Un admin doit en mettre un en place avant qu'on puisse y jouer."), r.Name)
+	case spawner.RefusedWorldLive:
+		return fmt.Sprintf(l.pick("World %s cannot be backed up while its server runs here; it is backed up when its server stops. Stop it with `/server stop` to have a backup now.",
+			"Le monde %s ne peut pas être sauvegardé pendant que son serveur tourne ici ; il est sauvegardé à l'arrêt de son serveur. Arrête-le avec `/serveur arrêter` pour avoir une sauvegarde maintenant."), quoteName(r.Name))
 	default: // a code Refusal and controlRefusal answer before they get here, or one unknown
 		return l.pick("Refused.", "Refusé.")
 	}

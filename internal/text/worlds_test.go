@@ -15,6 +15,7 @@ func TestWorldRefusals(t *testing.T) {
 	codes := []spawner.RefusalCode{
 		spawner.RefusedWorldName, spawner.RefusedNoWorld, spawner.RefusedWorldAmbiguous, spawner.RefusedNoBackup,
 		spawner.RefusedWorldRunning, spawner.RefusedWorldBusy, spawner.RefusedNoWorldGame, spawner.RefusedNoDownload,
+		spawner.RefusedWorldsOff, spawner.RefusedWorldLive,
 	}
 	for _, l := range []Lang{En, Fr} {
 		seen := map[string]spawner.RefusalCode{}
@@ -110,6 +111,28 @@ func TestWorldSentences(t *testing.T) {
 	for _, l := range []Lang{En, Fr} {
 		if len(l.WorldRestoreButton()) > 80 || len(l.WorldDeleteButton()) > 80 || len(l.CancelButton()) > 80 {
 			t.Errorf("%v: a button label is over Discord's 80 characters", l)
+		}
+	}
+}
+
+// The sentences of a world's life name the world in both languages, and
+// the failed backup's log line says why.
+func TestWorldLifeSentences(t *testing.T) {
+	w := spawner.World{Name: "survie", Owner: "100", Game: "paper"}
+	for _, l := range []Lang{En, Fr} {
+		for _, s := range []string{
+			l.StatusWorld("survie"), l.WorldSavedAtEnd("survie", 3<<20), l.WorldSaveFailedAtEnd("survie"),
+			l.LogWorldBackupFailed(w, true, "", "disk full"), l.LogWorldBackupFailed(w, false, "200", "disk full"),
+		} {
+			if !strings.Contains(s, "`survie`") {
+				t.Errorf("%v: %q does not name the world", l, s)
+			}
+		}
+		if s := l.LogWorldBackupFailed(w, true, "", "disk full"); !strings.Contains(s, "disk full") {
+			t.Errorf("%v: %q does not say why", l, s)
+		}
+		if l.FailWorld() == "" || l.WorldSaveFailedAtEnd("x") == En.WorldSaveFailedAtEnd("x") && l == Fr {
+			t.Errorf("%v: a sentence is missing or untranslated", l)
 		}
 	}
 }

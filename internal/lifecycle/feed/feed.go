@@ -25,6 +25,9 @@ type Events interface{ Publish(spawner.Event) }
 type Feed struct {
 	events Events
 	now    func() time.Time
+	// worldOf is the world of a server's events by its id (Worlds); nil:
+	// none is shown.
+	worldOf func(id string) *spawner.EventWorld
 
 	mu   sync.Mutex
 	told map[string]*told // by server id, from Follow to Forget
@@ -44,6 +47,11 @@ type told struct {
 func New(events Events, now func() time.Time) *Feed {
 	return &Feed{events: events, now: now, told: make(map[string]*told)}
 }
+
+// Worlds has every event of a server that plays a world carry that world,
+// as of returns it by the world's id. Call it before the feed is used; of
+// must not call the Feed.
+func (f *Feed) Worlds(of func(id string) *spawner.EventWorld) { f.worldOf = of }
 
 // Follow starts following server id, which entered the fleet: its changes
 // are told from now on.
@@ -70,8 +78,18 @@ func ID(s spawner.Server) string {
 	return s.ShortTaskID()
 }
 
-// event is the feed's view of srv, a server of game g, at now; never a
-// token or a password.
+// event is the feed's view of srv, a server of game g, at now, with its
+// world; never a token or a password.
+func (f *Feed) event(typ spawner.EventType, srv spawner.Server, g spawner.Game, now time.Time) spawner.Event {
+	e := event(typ, srv, g, now)
+	if f.worldOf != nil && srv.WorldID != "" {
+		e.World = f.worldOf(srv.WorldID)
+	}
+	return e
+}
+
+// event is the feed's view of srv, a server of game g, at now, without its
+// world; never a token or a password.
 func event(typ spawner.EventType, srv spawner.Server, g spawner.Game, now time.Time) spawner.Event {
 	e := spawner.Event{
 		Type: typ, Server: ID(srv), Owner: srv.Owner, State: srv.State, Time: now,
@@ -110,11 +128,11 @@ func (f *Feed) Step(id string, srv spawner.Server, g spawner.Game) {
 				at = now
 			}
 			t.steps[spawner.StateRunning] = at
-			f.tell(t, event(spawner.EventState, running, g, now))
+			f.tell(t, f.event(spawner.EventState, running, g, now))
 		}
 		t.steps[srv.State] = now
 		t.state = srv.State
-		ev := event(spawner.EventState, srv, g, now)
+		ev := f.event(spawner.EventState, srv, g, now)
 		if srv.State == spawner.StateReady {
 			t.stopsAt = ev.StopsAt
 		}
@@ -124,7 +142,7 @@ func (f *Feed) Step(id string, srv spawner.Server, g spawner.Game) {
 	if !t.stopsAt.IsZero() && !srv.ReadyAt.IsZero() {
 		if end := srv.StopTime(g); end.After(t.stopsAt) {
 			t.stopsAt = end
-			f.tell(t, event(spawner.EventExtended, srv, g, now))
+			f.tell(t, f.event(spawner.EventExtended, srv, g, now))
 		}
 	}
 }
@@ -136,7 +154,7 @@ func (f *Feed) Players(id string, srv spawner.Server, g spawner.Game, n int) {
 		if t.state.Rank() >= spawner.StateStopping.Rank() || (t.players != nil && *t.players == n) {
 			return
 		}
-		ev := event(spawner.EventPlayers, srv, g, f.now())
+		ev := f.event(spawner.EventPlayers, srv, g, f.now())
 		ev.Players = &n
 		t.players = &n
 		f.tell(t, ev)
@@ -147,23 +165,28 @@ func (f *Feed) Players(id string, srv spawner.Server, g spawner.Game, n int) {
 // kind "players" (warning k of n) or "runtime".
 func (f *Feed) Warning(id string, srv spawner.Server, g spawner.Game, kind string, k, n int) {
 	f.with(id, func(t *told) {
-		ev := event(spawner.EventWarning, srv, g, f.now())
+		ev := f.event(spawner.EventWarning, srv, g, f.now())
 		ev.Warning, ev.K, ev.N = kind, k, n
 		f.tell(t, ev)
 	})
 }
 
 // End tells that srv, a server of game g, ended, and why: the last event
-// of it. It is told whether the server is followed or not.
-func (f *Feed) End(srv spawner.Server, g spawner.Game, cause spawner.StopCause) {
+// of it. It is told whether the server is followed or not. saved, for a
+// server of a world, says whether its world was saved (nil: nothing was
+// to save).
+func (f *Feed) End(srv spawner.Server, g spawner.Game, cause spawner.StopCause, saved *bool) {
 	if f.events == nil {
 		return
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	srv.State = spawner.StateStopped
-	ev := event(spawner.EventEnded, srv, g, f.now())
+	ev := f.event(spawner.EventEnded, srv, g, f.now())
 	ev.Cause = cause
+	if ev.World != nil {
+		ev.World.Saved = saved
+	}
 	f.events.Publish(ev)
 }
 
@@ -217,7 +240,7 @@ func (f *Feed) Snapshot(servers []Followed) []spawner.Event {
 		if t == nil {
 			t = &told{}
 		}
-		out = append(out, snapshotOf(s.Server, s.Game, t))
+		out = append(out, f.snapshotOf(s.Server, s.Game, t))
 		created[ID(s.Server)] = s.Server.CreatedAt
 	}
 	sort.Slice(out, func(i, j int) bool {
@@ -232,12 +255,12 @@ func (f *Feed) Snapshot(servers []Followed) []spawner.Event {
 
 // snapshotOf is the snapshot event of srv, a server of game g, of which t
 // was told.
-func snapshotOf(srv spawner.Server, g spawner.Game, t *told) spawner.Event {
+func (f *Feed) snapshotOf(srv spawner.Server, g spawner.Game, t *told) spawner.Event {
 	at := t.at
 	if at.IsZero() {
 		at = srv.CreatedAt
 	}
-	ev := event(spawner.EventSnapshot, srv, g, at)
+	ev := f.event(spawner.EventSnapshot, srv, g, at)
 	// A server recovered after a restart has no steps told yet: its
 	// record's times stand in for them.
 	ev.Steps = make(map[spawner.State]time.Time, len(t.steps)+3)

@@ -130,7 +130,7 @@ func TestPlayersWarningsAndEnd(t *testing.T) {
 	f.Players("c0ffee", s, g, 0) // once stopping, no count
 	f.Forget("c0ffee")
 	f.Step("c0ffee", s, g) // no longer followed
-	f.End(s, g, spawner.CausePlayers)
+	f.End(s, g, spawner.CausePlayers, nil)
 	want := []string{"players/ready", "warning/ready", "players/ready", "state/stopping", "ended/stopped"}
 	if got := r.since(n); !slices.Equal(got, want) {
 		t.Fatalf("page %v, want %v", got, want)
@@ -211,8 +211,42 @@ func TestNoEvents(t *testing.T) {
 	f := New(nil, func() time.Time { return t0 })
 	f.Follow("c0ffee")
 	f.Step("c0ffee", server(), game())
-	f.End(server(), game(), spawner.CauseCommand)
+	f.End(server(), game(), spawner.CauseCommand, nil)
 	if snap := f.Snapshot([]Followed{{ID: "c0ffee", Server: server(), Game: game()}}); len(snap) != 1 {
 		t.Errorf("snapshot with no events = %+v, want the server", snap)
+	}
+}
+
+func TestEventsCarryTheWorld(t *testing.T) {
+	f, r := newFeed()
+	f.Worlds(func(id string) *spawner.EventWorld {
+		if id != "w1" {
+			return nil
+		}
+		return &spawner.EventWorld{Name: "valheim", Owner: "100", State: spawner.WorldRunning, Size: 42}
+	})
+	g := game()
+	s := server()
+	s.WorldID = "w1"
+	f.Follow("c0ffee")
+	f.Step("c0ffee", s, g)
+	saved := true
+	f.End(s, g, spawner.CauseCommand, &saved)
+	for _, ev := range r.events {
+		if ev.World == nil || ev.World.Name != "valheim" || ev.World.Owner != "100" || ev.World.Size != 42 {
+			t.Fatalf("%s event carries world %+v, want valheim of 100", ev.Type, ev.World)
+		}
+	}
+	if end := r.events[len(r.events)-1]; end.World.Saved == nil || !*end.World.Saved {
+		t.Errorf("the ended event says saved %v, want true", end.World.Saved)
+	}
+	if snap := f.Snapshot([]Followed{{ID: "c0ffee", Server: s, Game: g}}); snap[0].World == nil {
+		t.Errorf("the snapshot carries no world")
+	}
+	s.WorldID = ""
+	f.Follow("beef")
+	f.Step("beef", s, g)
+	if ev := r.events[len(r.events)-1]; ev.World != nil {
+		t.Errorf("a server without a world has world %+v in its events", ev.World)
 	}
 }
