@@ -211,8 +211,9 @@ var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 // When the container cannot be run (the image cannot be pulled, no host
 // port is free, the engine refuses it) the error is a *spawner.RunFailure
 // and nothing is left behind; when spec.HostPort is held by another
-// container or program, it also wraps spawner.ErrPortTaken. Any other error may hide a container that
-// was created: the caller should look for it by its creation label.
+// container or program, it also wraps spawner.ErrPortTaken. Any other
+// error may hide a container that was created: the caller should look for
+// it by its creation label.
 func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
 	if spec.CreationID == "" {
 		return spawner.Task{}, errors.New("run container: no creation id")
