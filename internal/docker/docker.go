@@ -681,6 +681,17 @@ func (r *Runtime) Address(ctx context.Context, t spawner.Task, port int) (string
 	return net.JoinHostPort(r.cfg.PublicHost, strconv.Itoa(port)), nil
 }
 
+// ListenAddress is the address the bot listens on to answer on host
+// port in a game's place (an asleep world's listener): the address the
+// engine publishes game ports on (Config.HostIP; empty, every interface of
+// both address families, as the engine publishes), so that the listener
+// and a server of the world hold exactly the same thing, and either can
+// bind the port the moment the other lets it go. It is meaningful only
+// when the bot runs in the host's network, where the engine publishes.
+func (r *Runtime) ListenAddress(port int) string {
+	return net.JoinHostPort(r.cfg.HostIP, strconv.Itoa(port))
+}
+
 // shortID is the 12-character form of a container id, for messages.
 func shortID(id string) string {
 	if len(id) > 12 {

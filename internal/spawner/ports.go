@@ -8,4 +8,4 @@ import "errors"
 // (ContainerSpec.HostPort) returns a *RunFailure that also wraps it, so
 // the lifecycle knows the world lost its address rather than failed to
 // start; an asleep world's listener returns it for a port it cannot bind.
-var ErrPortTaken = errors.New("port taken by another program")
+var ErrPortTaken = errors.New("port taken by another process")
