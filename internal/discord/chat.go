@@ -44,16 +44,23 @@ func (b *Bot) CreateTicket(ctx context.Context, t spawner.Ticket) (string, error
 	return ch.ID, nil
 }
 
-// Send posts m in a channel, as messageContent renders it; only the users
-// in m.Mentions are pinged. A message with a Key is posted once: its create carries a nonce made from
-// the key, which Discord enforces, so a create it carried out but answered
-// with an error (retried by the transport, or sent again by the caller
-// within a few minutes) returns the message already posted.
+// Send posts m in a channel, as messageContent renders it, with its Wake
+// button when it has one (see WorldWaker); only the users in m.Mentions
+// are pinged. A message with a Key is posted once: its create carries a
+// nonce made from the key, which Discord enforces, so a create it carried
+// out but answered with an error (retried by the transport, or sent again
+// by the caller within a few minutes) returns the message already posted.
+// A Wake that is not a world id is an error, and nothing is posted.
 func (b *Bot) Send(ctx context.Context, channelID string, m spawner.Message) (string, error) {
+	buttons, err := components(m)
+	if err != nil {
+		return "", fmt.Errorf("send message: %w", err)
+	}
 	endpoint := discordgo.EndpointChannelMessages(channelID)
 	body := createMessage{
 		Content:         messageContent(m),
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: m.Mentions},
+		Components:      buttons,
 	}
 	if m.Key != "" {
 		body.Nonce, body.EnforceNonce = b.nonce(channelID, m.Key), true
@@ -77,6 +84,7 @@ type createMessage struct {
 	AllowedMentions *discordgo.MessageAllowedMentions `json:"allowed_mentions,omitempty"`
 	Nonce           string                            `json:"nonce,omitempty"`
 	EnforceNonce    bool                              `json:"enforce_nonce,omitempty"`
+	Components      []discordgo.MessageComponent      `json:"components,omitempty"`
 }
 
 // nonce is the nonce of the message key names in a channel: 24 hex
@@ -87,12 +95,17 @@ func (b *Bot) nonce(channelID, key string) string {
 	return hex.EncodeToString(h[:12])
 }
 
-// Edit replaces the content of a message the bot sent with m, as
-// messageContent renders it.
+// Edit makes a message the bot sent m, as messageContent renders it, with
+// m's Wake button, or none: an edit without Wake removes the button. A
+// Wake that is not a world id is an error, and nothing is changed.
 func (b *Bot) Edit(ctx context.Context, channelID, messageID string, m spawner.Message) error {
+	buttons, err := components(m)
+	if err != nil {
+		return fmt.Errorf("edit message: %w", err)
+	}
 	content := messageContent(m)
-	_, err := b.s.ChannelMessageEditComplex(&discordgo.MessageEdit{
-		ID: messageID, Channel: channelID, Content: &content,
+	_, err = b.s.ChannelMessageEditComplex(&discordgo.MessageEdit{
+		ID: messageID, Channel: channelID, Content: &content, Components: &buttons,
 		AllowedMentions: &discordgo.MessageAllowedMentions{Users: m.Mentions},
 	}, discordgo.WithContext(ctx))
 	if err != nil {

@@ -295,12 +295,17 @@ const (
 	confirmNo     = "no:"
 )
 
-// onClick serves a click on a confirmation's button. The click is
-// answered by updating the confirmation: its buttons go, and it says
-// what became of it; a click that may not act is answered privately and
-// leaves the confirmation as it is.
+// onClick serves a click on a button: a Wake button's (wake.go), or a
+// confirmation's. The click on a confirmation is answered by updating the
+// confirmation: its buttons go, and it says what became of it; a click
+// that may not act is answered privately and leaves the confirmation as
+// it is.
 func (b *Bot) onClick(i *discordgo.Interaction) {
 	customID := i.MessageComponentData().CustomID
+	if worldID, ok := wakeTarget(customID); ok {
+		b.onWakeClick(i, worldID)
+		return
+	}
 	rest, ours := strings.CutPrefix(customID, confirmPrefix)
 	if !ours {
 		return

@@ -134,6 +134,8 @@ type Runtime struct {
 	exited   map[string]bool
 	creating map[string]chan struct{} // creation id → closed when its RunTask returns
 	ncpu     int                      // host cores, once known
+	// worldPorts returns the host ports asleep worlds keep (ReservePorts).
+	worldPorts func() []int
 	// bridgeGateway is the host's address on the default bridge, once
 	// known: the private address when Config.PrivateHostIP is empty.
 	bridgeGateway string
@@ -198,7 +200,8 @@ var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 // Config.OnPull), spec.Env, the memory and CPU limits of spec or the
 // defaults, restart policy "no", the labels of the bot and of spec.Tags,
 // each of spec.Ports published on a free host port of the range (the
-// task's Ports say which), and spec.World's volume mounted at its path (a
+// task's Ports say which) that no world keeps (see ReservePorts), the game
+// port on spec.HostPort when set, and spec.World's volume mounted at its path (a
 // volume that is missing or not one of this deployment's worlds is a
 // *spawner.RunFailure: the engine would make an empty one).
 //
@@ -207,8 +210,10 @@ var nameUnsafe = regexp.MustCompile(`[^a-zA-Z0-9_.-]`)
 //
 // When the container cannot be run (the image cannot be pulled, no host
 // port is free, the engine refuses it) the error is a *spawner.RunFailure
-// and nothing is left behind. Any other error may hide a container that
-// was created: the caller should look for it by its creation label.
+// and nothing is left behind; when spec.HostPort is held by another
+// container or program, it also wraps spawner.ErrPortTaken. Any other
+// error may hide a container that was created: the caller should look for
+// it by its creation label.
 func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
 	if spec.CreationID == "" {
 		return spawner.Task{}, errors.New("run container: no creation id")
@@ -234,7 +239,7 @@ func (r *Runtime) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.T
 	}
 	const attempts = 3 // a port the engine cannot bind is skipped and another tried
 	for attempt := 1; ; attempt++ {
-		bindings, err := r.allocate(ctx, spec.CreationID, spec.Ports, spec.PrivatePorts)
+		bindings, err := r.allocate(ctx, spec.CreationID, spec.ContainerSpec)
 		if err != nil {
 			return spawner.Task{}, err
 		}
@@ -392,7 +397,9 @@ func (r *Runtime) publish(ctx context.Context, bindings []binding) (nat.PortSet,
 
 // startFailed removes the container id whose start failed with err, so
 // that nothing is left behind, and says why it failed. retry is true when a
-// host port of bindings was in use: the port is marked bad.
+// host port of bindings the runtime chose was in use: the port is marked
+// bad. The port the spec asked for (fixed) in use is never retried: the
+// error wraps spawner.ErrPortTaken.
 func (r *Runtime) startFailed(ctx context.Context, id string, bindings []binding, err error) (retry bool, _ error) {
 	// The start's own context may be done.
 	rmCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -401,7 +408,20 @@ func (r *Runtime) startFailed(ctx context.Context, id string, bindings []binding
 		return false, fmt.Errorf("run container: start: %w (and remove: %v)", err, rmErr)
 	}
 	if portInUse(err) {
-		r.markBad(bindings, err)
+		named := portsNamed(bindings, err)
+		for _, b := range bindings {
+			// The engine names no port: the one asked for is the likely
+			// one, the others having been free when they were chosen.
+			if b.fixed && (len(named) == 0 || slices.Contains(named, b.host)) {
+				return false, portTaken(b.host, "another program holds it: "+err.Error())
+			}
+		}
+		if len(named) == 0 {
+			for _, b := range bindings {
+				named = append(named, b.host)
+			}
+		}
+		r.markBad(named)
 		return true, &spawner.RunFailure{Reason: "a host port of DOCKER_PORT_RANGE is used by another program", Detail: err.Error()}
 	}
 	return false, &spawner.RunFailure{Reason: "the container did not start", Detail: err.Error()}
@@ -659,6 +679,17 @@ func (r *Runtime) Address(ctx context.Context, t spawner.Task, port int) (string
 		port = hp
 	}
 	return net.JoinHostPort(r.cfg.PublicHost, strconv.Itoa(port)), nil
+}
+
+// ListenAddress is the address the bot listens on to answer on host
+// port in a game's place (an asleep world's listener): the address the
+// engine publishes game ports on (Config.HostIP; empty, every interface of
+// both address families, as the engine publishes), so that the listener
+// and a server of the world hold exactly the same thing, and either can
+// bind the port the moment the other lets it go. It is meaningful only
+// when the bot runs in the host's network, where the engine publishes.
+func (r *Runtime) ListenAddress(port int) string {
+	return net.JoinHostPort(r.cfg.HostIP, strconv.Itoa(port))
 }
 
 // shortID is the 12-character form of a container id, for messages.

@@ -61,6 +61,7 @@ type binding struct {
 	host      int
 	proto     string
 	private   bool // published on the private address (see private.go)
+	fixed     bool // the host port the spec asked for (ContainerSpec.HostPort)
 }
 
 // parseBindings reads LabelPorts: "25565:25570/tcp,25565:25570/udp".
@@ -98,16 +99,23 @@ func hostPorts(label string) map[int]int {
 	return m
 }
 
-// allocate reserves a free host port of the range for each distinct game
-// port of ports (the same host port for its TCP and UDP), for creation,
-// until release. A port is free when no container of any deployment
-// publishes or was handed it (read from the engine at every call, so a
-// restart forgets nothing) and no RunTask under way holds it. A port the
-// engine failed to bind is taken only after BadPortRecheck, or when no
-// other is free. No port is free: a *spawner.RunFailure. The bindings of
-// the game ports listed in private are marked private.
-func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner.PortSpec, private []int) ([]binding, error) {
-	if len(ports) == 0 {
+// allocate reserves a host port for each distinct game port of spec's
+// Ports (the same host port for its TCP and UDP), for creation, until
+// release: spec.HostPort for the game port (the first) when set, a free
+// port of the range for the others. A port is free when no container of
+// any deployment publishes or was handed it (read from the engine at every
+// call, so a restart forgets nothing), no RunTask under way holds it and
+// no world keeps it (see ReservePorts). A port the engine failed to bind
+// is taken only after BadPortRecheck, or when no other is free. No port
+// is free: a *spawner.RunFailure; spec.HostPort held by another container
+// or RunTask: a *spawner.RunFailure wrapping spawner.ErrPortTaken. The
+// bindings of the game ports listed in spec.PrivatePorts are marked
+// private.
+func (r *Runtime) allocate(ctx context.Context, creation string, spec spawner.ContainerSpec) ([]binding, error) {
+	if len(spec.Ports) == 0 {
+		if spec.HostPort != 0 {
+			return nil, &spawner.RunFailure{Reason: "no game port", Detail: fmt.Sprintf("host port %d asked for a game that publishes no port", spec.HostPort)}
+		}
 		return nil, nil
 	}
 	// One allocation at a time, from the listing to the reservation, so two
@@ -118,34 +126,94 @@ func (r *Runtime) allocate(ctx context.Context, creation string, ports []spawner
 	if err != nil {
 		return nil, err
 	}
+	kept := r.keptPorts()
 
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	now := r.cfg.Now()
+	return r.assign(creation, spec, used, kept, r.cfg.Now())
+}
+
+// assign is allocate's choice once the engine was read: used are the
+// host ports containers hold, kept those worlds keep. r.mu must be held.
+func (r *Runtime) assign(creation string, spec spawner.ContainerSpec, used, kept map[int]bool, now time.Time) ([]binding, error) {
 	hostOf := map[int]int{}
+	if fixed := spec.HostPort; fixed != 0 {
+		switch {
+		case fixed < 1 || fixed > 65535:
+			return nil, &spawner.RunFailure{Reason: fmt.Sprintf("bad host port %d", fixed), Detail: "a host port is from 1 to 65535"}
+		case used[fixed]:
+			return nil, portTaken(fixed, "another container publishes it")
+		case r.reserved[fixed] != "" && r.reserved[fixed] != creation:
+			return nil, portTaken(fixed, "another server being created was handed it")
+		}
+		// The world's own port: kept for it, and never marked bad, since
+		// no other will do.
+		hostOf[spec.Ports[0].Port] = fixed
+		r.reserved[fixed] = creation
+	}
 	var out []binding
-	for _, p := range ports {
+	for _, p := range spec.Ports {
 		proto := strings.ToLower(p.Proto)
 		if proto == "" {
 			proto = "tcp"
 		}
 		h, ok := hostOf[p.Port]
 		if !ok {
-			if h, ok = r.freePort(used, now); !ok {
-				for _, b := range out {
-					delete(r.reserved, b.host)
+			if h, ok = r.freePort(used, kept, now); !ok {
+				for _, h := range hostOf {
+					delete(r.reserved, h)
 				}
 				return nil, &spawner.RunFailure{
 					Reason: fmt.Sprintf("no free port in DOCKER_PORT_RANGE %d-%d", r.cfg.PortLo, r.cfg.PortHi),
-					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server or another program", distinctPorts(ports)),
+					Detail: fmt.Sprintf("the game needs %d, every port of the range is taken by a running server, an asleep world or another program", distinctPorts(spec.Ports)),
 				}
 			}
 			hostOf[p.Port] = h
 			r.reserved[h] = creation
 		}
-		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(private, p.Port)})
+		out = append(out, binding{container: p.Port, host: h, proto: proto, private: slices.Contains(spec.PrivatePorts, p.Port), fixed: h == spec.HostPort})
 	}
 	return out, nil
+}
+
+// portTakenError is a run refused because the host port asked for is
+// held: a *spawner.RunFailure that is also spawner.ErrPortTaken.
+type portTakenError struct{ spawner.RunFailure }
+
+func (e *portTakenError) Unwrap() []error { return []error{&e.RunFailure, spawner.ErrPortTaken} }
+
+// portTaken is the refusal of host port, held by what by says.
+func portTaken(port int, by string) error {
+	return &portTakenError{spawner.RunFailure{Reason: fmt.Sprintf("the world's host port %d is taken", port), Detail: by}}
+}
+
+// ReservePorts gives the runtime the host ports worlds keep while they
+// are asleep (their listeners may hold them, or nothing while a wake is
+// under way): held is called at every allocation and the ports it returns
+// are never handed to another server; a RunTask whose spec.HostPort is
+// one of them gets it. held must be fast and safe for concurrent use, and
+// must not call the runtime. Call it before the first RunTask; nil means
+// none.
+func (r *Runtime) ReservePorts(held func() []int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.worldPorts = held
+}
+
+// keptPorts is the set ReservePorts' function returns now.
+func (r *Runtime) keptPorts() map[int]bool {
+	r.mu.Lock()
+	held := r.worldPorts
+	r.mu.Unlock()
+	if held == nil {
+		return nil
+	}
+	ports := held()
+	kept := make(map[int]bool, len(ports))
+	for _, p := range ports {
+		kept[p] = true
+	}
+	return kept
 }
 
 // takenPorts is the host ports the engine's containers publish, and those
@@ -170,14 +238,14 @@ func (r *Runtime) takenPorts(ctx context.Context) (map[int]bool, error) {
 	return used, nil
 }
 
-// freePort is the first port of the range that is not used and that nobody
-// reserved, passing over those the engine failed to bind less than
+// freePort is the first port of the range that is not used, that no world
+// keeps and that no RunTask under way reserved, passing over those the engine failed to bind less than
 // BadPortRecheck before now; when only such ports are left, the one marked
 // longest ago, since its program may be gone. r.mu must be held.
-func (r *Runtime) freePort(used map[int]bool, now time.Time) (int, bool) {
+func (r *Runtime) freePort(used, kept map[int]bool, now time.Time) (int, bool) {
 	retry := 0
 	for p := r.cfg.PortLo; p <= r.cfg.PortHi; p++ {
-		if used[p] || r.reserved[p] != "" {
+		if used[p] || kept[p] || r.reserved[p] != "" {
 			continue
 		}
 		if at, bad := r.badPorts[p]; bad && now.Sub(at) < BadPortRecheck {
@@ -214,26 +282,27 @@ func (r *Runtime) release(creation string) {
 
 // markBad remembers host ports the engine failed to bind, so that
 // allocate passes over them for BadPortRecheck while others are free.
-// The engine's error names the port ("Bind for 0.0.0.0:25565 failed",
-// "listen tcp4 0.0.0.0:25565: bind"); when it names none, all are marked.
-func (r *Runtime) markBad(bindings []binding, err error) {
+func (r *Runtime) markBad(ports []int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	now := r.cfg.Now()
+	for _, p := range ports {
+		r.badPorts[p] = now
+	}
+}
+
+// portsNamed is the host ports of bindings that the engine's error names
+// ("Bind for 0.0.0.0:25565 failed", "listen tcp4 0.0.0.0:25565: bind").
+func portsNamed(bindings []binding, err error) []int {
 	msg := err.Error()
-	named := false
+	var named []int
 	for _, b := range bindings {
 		p := ":" + strconv.Itoa(b.host)
-		if strings.Contains(msg, p+" ") || strings.Contains(msg, p+":") {
-			r.badPorts[b.host] = now
-			named = true
+		if (strings.Contains(msg, p+" ") || strings.Contains(msg, p+":")) && !slices.Contains(named, b.host) {
+			named = append(named, b.host)
 		}
 	}
-	if !named {
-		for _, b := range bindings {
-			r.badPorts[b.host] = now
-		}
-	}
+	return named
 }
 
 // forgetBad clears the marks of the host ports a container was just

@@ -27,6 +27,7 @@ import (
 	pk "github.com/Tnze/go-mc/net/packet"
 
 	"github.com/mineral-contest/spawner/internal/backoff"
+	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
@@ -85,8 +86,10 @@ type Config struct {
 }
 
 // ErrPortTaken is the cause of Listen's error when the port is held by
-// another process (a game server, or anything else).
-var ErrPortTaken = errors.New("port taken by another process")
+// another process (a game server, or anything else). It is
+// spawner.ErrPortTaken, which a runtime's refusal to publish a game on a
+// world's kept port wraps too: a caller tells the port lost by one test.
+var ErrPortTaken = spawner.ErrPortTaken
 
 // Listener answers for one asleep world on one TCP port. Its methods are
 // safe for concurrent use.
@@ -126,12 +129,8 @@ func Listen(addr string, w World, cfg Config) (*Listener, error) {
 		return nil, fmt.Errorf("listen for asleep world %s: %w", w.ID, err)
 	}
 	cfg.Limits = cfg.Limits.withDefaults()
-	// Binding a port waits on nothing: no caller's context to bound it.
-	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", addr)
+	ln, err := bind(addr)
 	if err != nil {
-		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("listen on %s for asleep world %s: %w (%v)", addr, w.ID, ErrPortTaken, err)
-		}
 		return nil, fmt.Errorf("listen on %s for asleep world %s: %w", addr, w.ID, err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -147,6 +146,34 @@ func Listen(addr string, w World, cfg Config) (*Listener, error) {
 	}
 	go l.accept()
 	return l, nil
+}
+
+// bind listens on addr as every listener does: TCP, on the address
+// family addr names (both when its host is empty), with the system's
+// SO_REUSEADDR, so the port can be bound again the moment it is let go,
+// whatever connections linger in TIME_WAIT. A port held by another process
+// is an error wrapping ErrPortTaken.
+func bind(addr string) (net.Listener, error) {
+	// Binding a port waits on nothing: no caller's context to bound it.
+	ln, err := new(net.ListenConfig).Listen(context.Background(), "tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("%w (%v)", ErrPortTaken, err)
+	}
+	return ln, err
+}
+
+// CanListen reports whether an asleep world's listener could bind addr
+// now: nil when it can (the port is bound as Listen binds it, and let go
+// at once), an error wrapping ErrPortTaken when another process holds it
+// (a listener of this process included), another error when addr cannot
+// be bound at all. It is a moment's answer: Listen is the one that holds
+// the port.
+func CanListen(addr string) error {
+	ln, err := bind(addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	return ln.Close()
 }
 
 // Addr is the address the listener is bound to, with the port picked when

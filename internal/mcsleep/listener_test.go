@@ -525,3 +525,38 @@ func TestListenRefusesBadConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestCanListen: a free port can be listened on, and stays free after the
+// question; one held by another process or by a listener is ErrPortTaken;
+// once a listener that answered a ping and a login is closed, the port can
+// be bound again at once, whatever connections linger in TIME_WAIT.
+func TestCanListen(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	if err := CanListen(addr); !errors.Is(err, ErrPortTaken) || !strings.Contains(err.Error(), addr) {
+		t.Errorf("CanListen of a port another process holds = %v, want ErrPortTaken naming %s", err, addr)
+	}
+	ln.Close()
+	if err := CanListen(addr); err != nil {
+		t.Fatalf("CanListen of a free port: %v", err)
+	}
+	l, err := Listen(addr, World{ID: "w1"}, Config{Waker: &waker{}})
+	if err != nil {
+		t.Fatalf("listen after CanListen: %v", err)
+	}
+	ping(t, addr)
+	join(t, addr, "Alex")
+	if err := CanListen(addr); !errors.Is(err, ErrPortTaken) {
+		t.Errorf("CanListen of a listener's port = %v, want ErrPortTaken", err)
+	}
+	l.Close()
+	if err := CanListen(addr); err != nil {
+		t.Errorf("CanListen once the listener closed: %v", err)
+	}
+	if err := CanListen("127.0.0.1:99999"); err == nil || errors.Is(err, ErrPortTaken) {
+		t.Errorf("CanListen of a port that cannot be: %v, want an error that is not ErrPortTaken", err)
+	}
+}

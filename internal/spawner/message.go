@@ -29,6 +29,13 @@ type Message struct {
 	Footer   string
 	Mentions []string
 	Key      string
+	// Wake, when set, is the id of an asleep world: the chat adapter shows
+	// with the message a "Wake" button that wakes the world for the member
+	// who clicks it, if they may.
+	Wake string
+	// Locale is the locale Content is written in ("fr", "en-US"), for what
+	// the chat adapter adds to it (the Wake button's label); empty: English.
+	Locale string
 }
 
 // TimeStyle is how a moment referred to in a message is shown.
