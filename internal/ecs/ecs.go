@@ -111,29 +111,7 @@ func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Tas
 		PropagateTags:        "NONE",
 		EnableECSManagedTags: true,
 		ClientToken:          spec.CreationID,
-	}
-	if spec.Container != "" {
-		in.Overrides = &taskOverride{
-			ContainerOverrides: []containerOverride{{Name: spec.Container, Environment: environment(spec.Env)}},
-		}
-		// A game's cpu and memory override the task definition's, at the
-		// task level (Fargate sizes the task, not the container).
-		if spec.CPU > 0 {
-			in.Overrides.CPU = strconv.Itoa(spec.CPU)
-		}
-		if spec.Memory > 0 {
-			in.Overrides.Memory = strconv.Itoa(spec.Memory)
-		}
-	}
-	if spec.World != nil {
-		// The companion pulls and pushes the world the task names; the
-		// task definition gives it the rest (bucket, path).
-		if in.Overrides == nil {
-			in.Overrides = &taskOverride{}
-		}
-		in.Overrides.ContainerOverrides = append(in.Overrides.ContainerOverrides, containerOverride{
-			Name: WorldContainer, Environment: []keyValue{{Name: "WORLD_ID", Value: spec.World.ID}},
-		})
+		Overrides:            overrides(spec),
 	}
 	var out tasksOutput
 	if err := t.ecs.JSON(ctx, "RunTask", in, &out); err != nil {
@@ -205,6 +183,36 @@ func (t *Tasks) StopTask(ctx context.Context, arn, reason string) error {
 		return fmt.Errorf("stop task: %w", err)
 	}
 	return nil
+}
+
+// overrides is what a task of spec changes of its task definition: the
+// game container's environment and the task's size, and the world its
+// companion pulls and pushes (the task definition gives it the rest:
+// bucket, path); nil when nothing.
+func overrides(spec spawner.TaskSpec) *taskOverride {
+	var o *taskOverride
+	if spec.Container != "" {
+		o = &taskOverride{
+			ContainerOverrides: []containerOverride{{Name: spec.Container, Environment: environment(spec.Env)}},
+		}
+		// A game's cpu and memory override the task definition's, at the
+		// task level (Fargate sizes the task, not the container).
+		if spec.CPU > 0 {
+			o.CPU = strconv.Itoa(spec.CPU)
+		}
+		if spec.Memory > 0 {
+			o.Memory = strconv.Itoa(spec.Memory)
+		}
+	}
+	if spec.World != nil {
+		if o == nil {
+			o = &taskOverride{}
+		}
+		o.ContainerOverrides = append(o.ContainerOverrides, containerOverride{
+			Name: WorldContainer, Environment: []keyValue{{Name: "WORLD_ID", Value: spec.World.ID}},
+		})
+	}
+	return o
 }
 
 // noCompanion tells ECS's answer to an override of a container the task

@@ -110,15 +110,15 @@ func TestDescribeTasksTellsTheGameAndItsCompanionApart(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			running := make(chan fakeaws.Task, 4)
 			srv, tasks := newTasks(t, worldOptions(running), testConfig())
-			if tc.pending {
-				srv.HoldNext(1, "PENDING")
-			}
+			srv.HoldNext(1, "PENDING")
 			task, err := tasks.RunTask(ctxFor(t), worldSpec("w3", worldFamily))
 			if err != nil {
 				t.Fatalf("RunTask: %v", err)
 			}
-			if !tc.pending {
-				waitRunning(t, running, task.ID)
+			for steps := 0; !tc.pending && srv.Advance(task.ID) != "RUNNING"; steps++ {
+				if steps == 3 {
+					t.Fatalf("task %s does not reach RUNNING", task.ID)
+				}
 			}
 			tc.act(srv, tasks, task.ID)
 			got, err := tasks.DescribeTasks(ctxFor(t), []string{task.ID})
