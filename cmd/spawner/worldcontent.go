@@ -134,10 +134,10 @@ func listed(ctx context.Context, k *backup.Keeper, worldID, backupID string) err
 	return nil
 }
 
-// keep prunes the world's backups down to WORLD_BACKUPS_KEEP after a new
-// one, sparing those named. A prune that fails is logged, not returned:
-// the backup is made, and the next one prunes again.
-func keep(ctx context.Context, k *backup.Keeper, log *slog.Logger, worldID string, spare ...string) {
+// pruneBackups prunes the world's backups down to WORLD_BACKUPS_KEEP
+// after a new one, sparing those named. A prune that fails is logged, not
+// returned: the backup is made, and the next one prunes again.
+func pruneBackups(ctx context.Context, k *backup.Keeper, log *slog.Logger, worldID string, spare ...string) {
 	if err := k.Prune(ctx, worldID, spare...); err != nil {
 		log.Warn("world backed up, but its older backups could not be pruned", "world", worldID, "err", err)
 	}
@@ -153,7 +153,7 @@ func backUp(ctx context.Context, k *backup.Keeper, log *slog.Logger, worldID str
 		return spawner.Backup{}, err
 	}
 	if why != spawner.BackupBeforeRestore {
-		keep(ctx, k, log, worldID)
+		pruneBackups(ctx, k, log, worldID)
 	}
 	return b, nil
 }
@@ -269,7 +269,7 @@ func (d *volumeContent) Restore(ctx context.Context, w spawner.World, backupID, 
 		// to, the new volume is not trusted.
 		return "", errors.Join(fmt.Errorf("restore world %s from backup %s: %w", w.ID, backupID, rerr), d.rt.DeleteWorldStorage(ctx, storage))
 	}
-	keep(ctx, d.keeper, d.log, w.ID, spare)
+	pruneBackups(ctx, d.keeper, d.log, w.ID, spare)
 	return storage, nil
 }
 
@@ -352,7 +352,7 @@ func (e *bucketContent) Saved(ctx context.Context, w spawner.World, since time.T
 		return spawner.Backup{}, fmt.Errorf("world %s: the save of its server did not arrive: no backup begun since %s came from the task's %q container (its log says why); the older backups are untouched",
 			w.ID, since.UTC().Format(time.RFC3339), ecs.WorldContainer)
 	}
-	keep(ctx, e.keeper, e.log, w.ID)
+	pruneBackups(ctx, e.keeper, e.log, w.ID)
 	return list[0], nil
 }
 
@@ -368,7 +368,7 @@ func (e *bucketContent) Restore(ctx context.Context, w spawner.World, backupID, 
 	if _, err := e.keeper.Write(ctx, w.ID, spawner.BackupRestored, e.copyOf(w.ID, backupID)); err != nil {
 		return "", fmt.Errorf("restore world %s from backup %s: %w", w.ID, backupID, err)
 	}
-	keep(ctx, e.keeper, e.log, w.ID, spare)
+	pruneBackups(ctx, e.keeper, e.log, w.ID, spare)
 	return "", nil
 }
 
