@@ -48,8 +48,12 @@ func (p probe) Ping(ctx context.Context, proto spawner.Protocol, addr string) (s
 }
 
 // ecsGames is ECS's check of a template at /game add: its task definition
-// family is known and holds its container.
-type ecsGames struct{ tasks *ecs.Tasks }
+// family is known and holds its container; for a game with a world, the
+// worlds' bucket is set and the family holds the world's companion.
+type ecsGames struct {
+	tasks       *ecs.Tasks
+	worldBucket string // WORLD_S3_BUCKET
+}
 
 var _ catalog.Checker = ecsGames{}
 
@@ -58,10 +62,20 @@ func (c ecsGames) CheckGame(ctx context.Context, g spawner.Game) error {
 	if g.TaskDefinition == "" {
 		return &spawner.Problem{Var: "taskDefinition", Err: errors.New("required: game servers run on ECS")}
 	}
+	if g.World != nil && c.worldBucket == "" {
+		return &spawner.Problem{Var: "world", Err: errors.New("worlds on ECS are kept in WORLD_S3_BUCKET, which is not set: set it (deploy/terraform, worlds = true), or remove the world key")}
+	}
 	if g.Container == "" {
 		return nil // the parser names the missing container
 	}
-	return c.tasks.CheckGame(ctx, g.TaskDefinition, g.Container)
+	if err := c.tasks.CheckGame(ctx, g.TaskDefinition, g.Container); err != nil || g.World == nil {
+		return err
+	}
+	err := c.tasks.CheckGame(ctx, g.TaskDefinition, ecs.WorldContainer)
+	if p := (*spawner.Problem)(nil); errors.As(err, &p) && p.Var == "container" {
+		return &spawner.Problem{Var: "world", Err: fmt.Errorf("%w: a game with a world needs its companion container %q in its task definition (deploy/terraform/games.tf)", p.Err, ecs.WorldContainer)}
+	}
+	return err
 }
 
 // dockerGames is the Docker runtime's check of a template at /game add:
@@ -89,5 +103,5 @@ func gameChecker(a *adapters) catalog.Checker {
 	if a.docker != nil {
 		return dockerGames{a.docker}
 	}
-	return ecsGames{a.tasks}
+	return ecsGames{tasks: a.tasks, worldBucket: a.worldBucket}
 }

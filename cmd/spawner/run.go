@@ -131,6 +131,8 @@ type adapters struct {
 	// progress is told an image pull's progress (lifecycle.Manager.Progress).
 	progress func(creationID string, note spawner.PullProgress)
 	events   *sqs.Consumer // nil without AWS_SQS_EVENTS_QUEUE_URL
+	// worldBucket is WORLD_S3_BUCKET: under ECS, games with a world need it.
+	worldBucket string
 }
 
 func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met *metrics.Metrics) (*adapters, error) {
@@ -150,7 +152,7 @@ func newAdapters(ctx context.Context, cfg *config.Config, log *slog.Logger, met 
 	if met != nil {
 		bot.Errors = met.DiscordError
 	}
-	a := &adapters{met: met, bot: bot}
+	a := &adapters{met: met, bot: bot, worldBucket: cfg.WorldBucket}
 	if cfg.Runtime == config.RuntimeDocker {
 		if err := a.newDocker(cfg, log); err != nil {
 			return nil, err
@@ -237,6 +239,8 @@ type Main struct {
 
 	pages *pages // the live pages and their feed (web.go); nil without HTTP_ADDR
 
+	worlds worldParts // where worlds' content and backups are kept (worldcontent.go)
+
 	cancel   context.CancelFunc // ends the lifetime of the manager's workers and the bot
 	served   sync.WaitGroup     // the HTTP server's goroutine
 	watching sync.WaitGroup     // the Docker events stream's goroutine
@@ -303,6 +307,9 @@ func (m *Main) open(ctx context.Context, met *metrics.Metrics) error {
 	}
 	m.a = a
 	if err := a.openStore(m.cfg); err != nil {
+		return err
+	}
+	if m.worlds, err = newWorldContent(ctx, m.cfg, a.docker, met, m.log); err != nil {
 		return err
 	}
 	m.pages = newPages(m, met)

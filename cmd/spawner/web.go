@@ -131,6 +131,7 @@ func newPages(m *Main, met *metrics.Metrics) *pages {
 	hub := web.NewHub(opt)
 	return &pages{hub: hub, handler: web.Handler(web.HandlerOptions{
 		Signer: newSigner(m.cfg), Hub: hub, Logger: m.log, BasePath: basePath(m.cfg.PublicURL),
+		Backups: m.worlds.backups,
 	})}
 }
 

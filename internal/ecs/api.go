@@ -114,6 +114,7 @@ type task struct {
 }
 
 type container struct {
+	Name     string `json:"name"`
 	ExitCode *int32 `json:"exitCode"`
 }
 

@@ -37,6 +37,12 @@ const (
 	describeWorkers = 4   // DescribeTasks calls in flight at once
 )
 
+// WorldContainer is the name of the companion container of a game with a
+// world, in its task definition (deploy/terraform/games.tf): `spawner
+// world sidecar`, which fills the world's path from its newest backup
+// before the game starts and pushes it back once the game exited.
+const WorldContainer = "world"
+
 // Config is where and how tasks run: the cluster and the awsvpc networking
 // shared by every game.
 type Config struct {
@@ -71,7 +77,10 @@ func New(ecsAPI ECSAPI, ec2API EC2API, cfg Config) *Tasks {
 // RunTask runs one task of spec's task definition family (its latest ACTIVE
 // revision) through the configured capacity provider, with startedBy
 // spawner.StartedBy, spec's tags and spec's environment given to
-// spec.Container. spec.CreationID is the client token: a call retried with
+// spec.Container. With spec.World, the companion container WorldContainer
+// is given WORLD_ID, the world it pulls and pushes; a task definition
+// without it is a *spawner.RunFailure saying so. spec.CreationID is the
+// client token: a call retried with
 // the same one (by the SDK or by the caller) returns the task already
 // started instead of starting a second.
 //
@@ -102,22 +111,16 @@ func (t *Tasks) RunTask(ctx context.Context, spec spawner.TaskSpec) (spawner.Tas
 		PropagateTags:        "NONE",
 		EnableECSManagedTags: true,
 		ClientToken:          spec.CreationID,
-	}
-	if spec.Container != "" {
-		in.Overrides = &taskOverride{
-			ContainerOverrides: []containerOverride{{Name: spec.Container, Environment: environment(spec.Env)}},
-		}
-		// A game's cpu and memory override the task definition's, at the
-		// task level (Fargate sizes the task, not the container).
-		if spec.CPU > 0 {
-			in.Overrides.CPU = strconv.Itoa(spec.CPU)
-		}
-		if spec.Memory > 0 {
-			in.Overrides.Memory = strconv.Itoa(spec.Memory)
-		}
+		Overrides:            overrides(spec),
 	}
 	var out tasksOutput
 	if err := t.ecs.JSON(ctx, "RunTask", in, &out); err != nil {
+		if spec.World != nil && noCompanion(err) {
+			return spawner.Task{}, &spawner.RunFailure{
+				Reason: fmt.Sprintf("the game's task definition %s has no container %q to keep its world", spec.TaskDefinition, WorldContainer),
+				Detail: err.Error(),
+			}
+		}
 		return spawner.Task{}, fmt.Errorf("run task: %w", err)
 	}
 	if len(out.Tasks) == 0 {
@@ -180,6 +183,45 @@ func (t *Tasks) StopTask(ctx context.Context, arn, reason string) error {
 		return fmt.Errorf("stop task: %w", err)
 	}
 	return nil
+}
+
+// overrides is what a task of spec changes of its task definition: the
+// game container's environment and the task's size, and the world its
+// companion pulls and pushes (the task definition gives it the rest:
+// bucket, path); nil when nothing.
+func overrides(spec spawner.TaskSpec) *taskOverride {
+	var o *taskOverride
+	if spec.Container != "" {
+		o = &taskOverride{
+			ContainerOverrides: []containerOverride{{Name: spec.Container, Environment: environment(spec.Env)}},
+		}
+		// A game's cpu and memory override the task definition's, at the
+		// task level (Fargate sizes the task, not the container).
+		if spec.CPU > 0 {
+			o.CPU = strconv.Itoa(spec.CPU)
+		}
+		if spec.Memory > 0 {
+			o.Memory = strconv.Itoa(spec.Memory)
+		}
+	}
+	if spec.World != nil {
+		if o == nil {
+			o = &taskOverride{}
+		}
+		o.ContainerOverrides = append(o.ContainerOverrides, containerOverride{
+			Name: WorldContainer, Environment: []keyValue{{Name: "WORLD_ID", Value: spec.World.ID}},
+		})
+	}
+	return o
+}
+
+// noCompanion tells ECS's answer to an override of a container the task
+// definition does not have, the world's companion: InvalidParameterException
+// "Override for container named world is not a container in the
+// TaskDefinition."
+func noCompanion(err error) bool {
+	ipe := apiError(err, "InvalidParameterException")
+	return ipe != nil && strings.Contains(ipe.ErrorMessage(), "container named "+WorldContainer+" ")
 }
 
 // taskNotFound tells ECS's answer to stopping a task it does not know:
@@ -474,7 +516,9 @@ func apiError(err error, code string) smithy.APIError {
 
 // taskOf maps ECS's description of a task to the domain's. ECS's stop
 // code is told as the reason when ECS gives no other; SpotInterruption
-// (Fargate Spot taking the capacity back) is Reclaimed.
+// (Fargate Spot taking the capacity back) is Reclaimed. The exit code is
+// the game container's; the world's companion exiting with a failure is
+// WorldSaveFailed, and told at the end of the reason.
 func taskOf(in task) spawner.Task {
 	t := spawner.Task{
 		ID:            in.TaskArn,
@@ -490,11 +534,20 @@ func taskOf(in task) spawner.Task {
 	if t.StoppedReason == "" {
 		t.StoppedReason = in.StopCode
 	}
+	// The game's exit code is that of the first container that is not
+	// the world's companion: the companion exits too, and ECS lists the
+	// containers in no promised order.
 	for _, c := range in.Containers {
-		if c.ExitCode != nil {
+		switch {
+		case c.ExitCode == nil:
+		case c.Name == WorldContainer:
+			if *c.ExitCode != 0 {
+				t.WorldSaveFailed = true
+				t.StoppedReason = strings.TrimPrefix(fmt.Sprintf("%s; the world's companion container exited with code %d", t.StoppedReason, *c.ExitCode), "; ")
+			}
+		case t.ExitCode == nil:
 			code := *c.ExitCode
 			t.ExitCode = &code
-			break
 		}
 	}
 	if len(in.Tags) > 0 {

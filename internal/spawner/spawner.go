@@ -337,6 +337,10 @@ type Task struct {
 	// as the runtime says it ran; 0 when it does not say.
 	CPU    int
 	Memory int
+	// WorldSaveFailed is true when the task's companion that fills the
+	// world's path and saves it (ECS) exited with a failure, its pull or
+	// its push: no new backup of the world came of the task.
+	WorldSaveFailed bool
 }
 
 // TaskStatus is where a task is in its life, in the runtime's own order.
