@@ -368,6 +368,8 @@ func (m *Main) newManager(locale string, maxServers int, clock lifecycle.Clock) 
 		Alerts:           m.lifecycleAlerts(),
 		Sessions:         a.sessions(),
 		SessionDefaults:  sessionDefaults(cfg),
+		Worlds:           a.store(),
+		WorldContent:     m.worlds.content,
 	})
 	m.mgr.Store(mgr)
 	a.progress = mgr.Progress
@@ -382,6 +384,9 @@ func (m *Main) start(ctx context.Context, mgr *lifecycle.Manager) error {
 	m.watchDocker(ctx, mgr)
 	if a.events != nil {
 		m.events.start(ctx, a.events, a.tasks, mgr, m.log)
+	}
+	if m.worlds.content != nil {
+		a.bot.ServeWorlds(mgr)
 	}
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {

@@ -22,6 +22,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/lifecycle"
 	"github.com/mineral-contest/spawner/internal/lifecycle/admission"
 	"github.com/mineral-contest/spawner/internal/lifecycle/catalog"
+	"github.com/mineral-contest/spawner/internal/lifecycle/worlds"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
@@ -32,6 +33,7 @@ type store interface {
 	lifecycle.Store
 	admission.Cooldowns
 	catalog.Store
+	worlds.Store
 	// Check reports, changing nothing, whether the store answers as it
 	// should; a *spawner.Problem naming the variable to fix.
 	Check(ctx context.Context) error
