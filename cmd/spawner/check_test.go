@@ -456,10 +456,11 @@ func (r checkReport) warnings() []string {
 
 // TestCheckMalformedRecords: records the daemon would skip at start (a
 // world in a state it does not know, a server without its channel, a
-// cooldown without its start) are each told on a WARNING line naming the
-// store's variable, the record and what is wrong, in the table and in
-// the embedded store alike; they are not problems: the daemon starts and
-// skips them, so check still succeeds. The records are left as they are.
+// cooldown without its start, a game template that is not JSON) are each
+// told on a WARNING line naming the store's variable, the record and what
+// is wrong, in the table and in the embedded store alike; they are not
+// problems: the daemon starts and skips them, so check still succeeds.
+// The records are left as they are.
 func TestCheckMalformedRecords(t *testing.T) {
 	t.Parallel()
 	w := newWorld(t, worldOptions{})
@@ -470,12 +471,14 @@ func TestCheckMalformedRecords(t *testing.T) {
 		"world/w-1":  `{"taskId":"world/w-1","userId":"8","game":"paper","name":"survival","state":"frozen"}`,
 		task:         `{"taskId":"` + task + `","userId":"8"}`,
 		"cooldown/8": `{"taskId":"cooldown/8"}`,
+		"game/paper": `{"taskId":"game/paper","template":"{not json"}`,
 	}
 	want := func(variable string) []string {
 		return []string{
 			variable + ": world w-1: state is not a known world state",
 			variable + ": server " + task + ": channelId is missing",
 			variable + ": cooldown 8: startedAt is missing",
+			variable + ": game paper: template is not JSON",
 		}
 	}
 	expect := func(store string, r checkReport, want []string) {
@@ -519,7 +522,7 @@ func TestCheckMalformedRecords(t *testing.T) {
 		}
 	}
 	expect("table", checkRunEnv(t, w, map[string]string{"DYNAMODB_CREATE_TABLE": "false"}), want("AWS_DYNAMODB_TABLE_NAME"))
-	if snap, err := table.LoadAll(ctx); err != nil || len(snap.Problems) != len(malformed) || len(snap.Worlds) != 1 {
+	if snap, err := table.LoadAll(ctx); err != nil || len(snap.Problems)+len(snap.GameProblems) != len(malformed) || len(snap.Worlds) != 1 {
 		t.Errorf("the table after check: %d problems, %d worlds, %v; want the records as they were", len(snap.Problems), len(snap.Worlds), err)
 	}
 
@@ -542,7 +545,7 @@ func TestCheckMalformedRecords(t *testing.T) {
 	err = db.Update(func(tx *bbolt.Tx) error {
 		for key, doc := range malformed {
 			bucket, name := "servers", key
-			for prefix, b := range map[string]string{"world/": "worlds", "cooldown/": "cooldowns"} {
+			for prefix, b := range map[string]string{"world/": "worlds", "cooldown/": "cooldowns", "game/": "games"} {
 				if rest, ok := strings.CutPrefix(key, prefix); ok {
 					bucket, name = b, rest
 				}
@@ -569,7 +572,7 @@ func TestCheckMalformedRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if snap, err := st.LoadAll(ctx); err != nil || len(snap.Problems) != len(malformed) || len(snap.Worlds) != 1 {
+	if snap, err := st.LoadAll(ctx); err != nil || len(snap.Problems)+len(snap.GameProblems) != len(malformed) || len(snap.Worlds) != 1 {
 		t.Errorf("the embedded store after check: %d problems, %d worlds, %v; want the records as they were", len(snap.Problems), len(snap.Worlds), err)
 	}
 }
