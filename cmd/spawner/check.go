@@ -15,13 +15,15 @@ import (
 	"github.com/mineral-contest/spawner/internal/alert"
 	"github.com/mineral-contest/spawner/internal/backup"
 	"github.com/mineral-contest/spawner/internal/config"
+	"github.com/mineral-contest/spawner/internal/dynamo"
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // check reports every problem it finds with the configuration, Discord and
 // AWS in one report, and returns an error when there is any. It changes
 // nothing: only reads. "ok" is said only of what was checked and found
-// right.
+// right. What the daemon copes with but someone should look at, a stored
+// record it would skip, is a warning, which does not fail check.
 func check(ctx context.Context, cfg *config.Config, loadErr error, out io.Writer) error {
 	r := checkResult{cfg: cfg}
 	if loadErr != nil || cfg == nil {
@@ -66,16 +68,21 @@ type findings struct {
 	topic                error
 	topicAsked           bool // the alerts' topic was read (an AWS configuration was found)
 	bucket               error
+	// records are the records of the table or the embedded store that the
+	// daemon would skip (recordWarnings).
+	records []string
 }
 
 // askAll asks every configured system at once, so systems that do not
 // answer cost the SDK's retries once, not once each.
 func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.Notifier) findings {
 	var f findings
-	var games map[string][]byte
+	var stored spawner.Snapshot
 	if cfg.EmbeddedStore() {
-		f.fileOK, f.file, games = checkDataDir(ctx, cfg)
+		f.fileOK, f.file, stored = checkDataDir(ctx, cfg)
+		f.records = recordWarnings("SPAWNER_DATA_DIR", stored)
 	}
+	games := stored.Games
 	var wg sync.WaitGroup
 	if a.docker != nil {
 		wg.Go(func() { f.docker = a.docker.Check(ctx, dockerImages(cfg, games)) })
@@ -85,7 +92,11 @@ func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.
 		wg.Go(func() { f.ecs = a.tasks.Check(ctx, cfg.TaskDefinition, cfg.Container) })
 	}
 	if a.table != nil {
-		wg.Go(func() { f.table = a.table.Check(ctx) })
+		wg.Go(func() {
+			if f.table = a.table.Check(ctx); f.table == nil {
+				f.records, f.table = checkTableRecords(ctx, a.table)
+			}
+		})
 	}
 	if a.events != nil {
 		wg.Go(func() { f.queue = a.events.Check(ctx) })
@@ -128,6 +139,7 @@ func (r *checkResult) add(a *adapters, f findings) {
 	default:
 		r.section("dynamodb", []error{f.table}, "AWS_ENDPOINT_URL_DYNAMODB", cfg.DynamoDBEndpoint)
 	}
+	r.warnings = append(r.warnings, f.records...)
 	if a.events != nil {
 		r.section("sqs events queue", errsOf(f.queue), "", "")
 	}
@@ -160,6 +172,37 @@ func checkWorldBucket(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
+// checkTableRecords reads every record of the table, as the daemon does
+// at start (one Scan), and returns those it would skip (recordWarnings).
+// A scan that fails is a problem: the daemon could not start either.
+func checkTableRecords(ctx context.Context, table *dynamo.Table) ([]string, error) {
+	stored, err := table.LoadAll(ctx)
+	if err != nil {
+		return nil, &spawner.Problem{Var: "AWS_DYNAMODB_TABLE_NAME", Err: fmt.Errorf("read the records of table %s: %w", table.Name(), err)}
+	}
+	return recordWarnings("AWS_DYNAMODB_TABLE_NAME", stored), nil
+}
+
+// recordWarnings tells each record of stored that cannot be read (a
+// server, a cooldown, a world or a game template), led by variable, the
+// store's: which record, and what is wrong with it. They are warnings,
+// not problems: the daemon starts, leaves such a record in the store and
+// skips it (its log channel says so at each start); only its content is
+// lost to the bot until someone repairs or deletes it.
+func recordWarnings(variable string, stored spawner.Snapshot) []string {
+	var out []string
+	for _, err := range slices.Concat(stored.Problems, stored.GameProblems) {
+		what := err.Error()
+		var rec *spawner.RecordError
+		if errors.As(err, &rec) && rec.Key != "" {
+			what = spawner.DescribeKey(rec.Key) + ": " + rec.Err.Error()
+		}
+		out = append(out, variable+": "+what+" (the daemon skips this record: repair or delete it)")
+	}
+	slices.Sort(out)
+	return out
+}
+
 // errsOf is err as a section's findings: none when nil.
 func errsOf(err error) []error {
 	if err == nil {
@@ -172,6 +215,7 @@ func errsOf(err error) []error {
 type checkResult struct {
 	cfg      *config.Config
 	ok       []string
+	warnings []string // what the daemon copes with, but someone should look at
 	problems []string
 }
 
@@ -199,12 +243,20 @@ func (r *checkResult) report(out io.Writer) error {
 	for _, o := range r.ok {
 		fmt.Fprintf(out, "ok       %s\n", o)
 	}
+	for _, w := range r.warnings {
+		fmt.Fprintf(out, "WARNING  %s\n", w)
+	}
 	for _, p := range r.problems {
 		fmt.Fprintf(out, "PROBLEM  %s\n", p)
 	}
-	if len(r.problems) > 0 {
+	switch {
+	case len(r.problems) > 0:
 		fmt.Fprintf(out, "%d problem(s) found\n", len(r.problems))
 		return fmt.Errorf("check: %d problem(s)", len(r.problems))
+	case len(r.warnings) > 0:
+		// The daemon starts: warnings do not fail check.
+		fmt.Fprintf(out, "no problem; %d warning(s)\n", len(r.warnings))
+		return nil
 	}
 	fmt.Fprintln(out, "all good")
 	return nil

@@ -7,17 +7,24 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"go.etcd.io/bbolt"
 
+	"github.com/mineral-contest/spawner/internal/bolt"
+	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/fakes3"
@@ -433,5 +440,139 @@ func TestCheckWorldBucket(t *testing.T) {
 		if !strings.HasPrefix(req, "GET ") {
 			t.Errorf("check asked S3 %s", req)
 		}
+	}
+}
+
+// warnings are the report's WARNING lines, without the prefix.
+func (r checkReport) warnings() []string {
+	var out []string
+	for _, line := range strings.Split(r.out, "\n") {
+		if p, ok := strings.CutPrefix(line, "WARNING  "); ok {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// TestCheckMalformedRecords: records the daemon would skip at start (a
+// world in a state it does not know, a server without its channel, a
+// cooldown without its start, a game template that is not JSON) are each
+// told on a WARNING line naming the store's variable, the record and what
+// is wrong, in the table and in the embedded store alike; they are not
+// problems: the daemon starts and skips them, so check still succeeds.
+// The records are left as they are.
+func TestCheckMalformedRecords(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, worldOptions{})
+	ctx := context.Background()
+	const task = "arn:aws:ecs:eu-west-3:123456789012:task/spawner/0f1e2d3c4b5a"
+	good := spawner.World{ID: "w-good", Owner: "8", Game: "paper", Name: "creative", State: spawner.WorldStored}
+	malformed := map[string]string{ // each record's key, and its JSON
+		"world/w-1":  `{"taskId":"world/w-1","userId":"8","game":"paper","name":"survival","state":"frozen"}`,
+		task:         `{"taskId":"` + task + `","userId":"8"}`,
+		"cooldown/8": `{"taskId":"cooldown/8"}`,
+		"game/paper": `{"taskId":"game/paper","template":"{not json"}`,
+	}
+	want := func(variable string) []string {
+		return []string{
+			variable + ": world w-1: state is not a known world state",
+			variable + ": server " + task + ": channelId is missing",
+			variable + ": cooldown 8: startedAt is missing",
+			variable + ": game paper: template is not JSON",
+		}
+	}
+	expect := func(store string, r checkReport, want []string) {
+		t.Helper()
+		if r.err != nil || len(r.problems()) != 0 {
+			t.Errorf("%s: check = %v with problems %q, want success: a malformed record is skipped by the daemon", store, r.err, r.problems())
+		}
+		got := r.warnings()
+		for _, wl := range want {
+			if !slices.ContainsFunc(got, func(g string) bool { return strings.HasPrefix(g, wl) }) {
+				t.Errorf("%s: no WARNING line starts with %q", store, wl)
+			}
+		}
+		if len(got) != len(want) || strings.Contains(r.out, "all good") || strings.Contains(r.out, good.ID) {
+			t.Errorf("%s: want %d warnings, one per malformed record, nothing of the good world, and not all good", store, len(want))
+		}
+		if t.Failed() {
+			t.Logf("report:\n%s", r.out)
+		}
+	}
+
+	// The table.
+	table := w.serverTable(t)
+	if err := table.EnsureTable(ctx); err != nil {
+		t.Fatalf("create the table: %v", err)
+	}
+	if err := table.PutWorld(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	for key, doc := range malformed {
+		item := map[string]types.AttributeValue{}
+		var attrs map[string]string
+		if err := json.Unmarshal([]byte(doc), &attrs); err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range attrs {
+			item[k] = &types.AttributeValueMemberS{Value: v}
+		}
+		if _, err := w.dynamo(t).PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(tableName), Item: item}); err != nil {
+			t.Fatalf("put %s: %v", key, err)
+		}
+	}
+	expect("table", checkRunEnv(t, w, map[string]string{"DYNAMODB_CREATE_TABLE": "false"}), want("AWS_DYNAMODB_TABLE_NAME"))
+	if snap, err := table.LoadAll(ctx); err != nil || len(snap.Problems)+len(snap.GameProblems) != len(malformed) || len(snap.Worlds) != 1 {
+		t.Errorf("the table after check: %d problems, %d worlds, %v; want the records as they were", len(snap.Problems), len(snap.Worlds), err)
+	}
+
+	// The embedded store.
+	dir := t.TempDir()
+	st, err := bolt.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.PutWorld(ctx, good); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bbolt.Open(filepath.Join(dir, bolt.FileName), 0o600, &bbolt.Options{Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.Update(func(tx *bbolt.Tx) error {
+		for key, doc := range malformed {
+			bucket, name := "servers", key
+			for prefix, b := range map[string]string{"world/": "worlds", "cooldown/": "cooldowns", "game/": "games"} {
+				if rest, ok := strings.CutPrefix(key, prefix); ok {
+					bucket, name = b, rest
+				}
+			}
+			b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+			if err == nil {
+				err = b.Put([]byte(name), []byte(doc))
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := db.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatalf("put the malformed records: %v", err)
+	}
+	expect("embedded store", checkRunEnv(t, w, embeddedEnv(dir)), want("SPAWNER_DATA_DIR"))
+	st, err = bolt.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if snap, err := st.LoadAll(ctx); err != nil || len(snap.Problems)+len(snap.GameProblems) != len(malformed) || len(snap.Worlds) != 1 {
+		t.Errorf("the embedded store after check: %d problems, %d worlds, %v; want the records as they were", len(snap.Problems), len(snap.Worlds), err)
 	}
 }

@@ -191,25 +191,28 @@ func dataDir(cfg *config.Config) string {
 // the file (creating the folder if needed), which checks all its pages and
 // refuses a damaged file, changing nothing in it. A store a running
 // spawner holds is reported as such, not as a problem: that daemon is the
-// one using it. When the store is readable, the games stored in it are
-// returned, so their images can be checked too.
-func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, games map[string][]byte) {
+// one using it. When the store is readable, its records are returned:
+// the games stored in it, so that their images can be checked too, and
+// the records the daemon would skip (recordWarnings).
+func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, stored spawner.Snapshot) {
 	f, err := bolt.Open(cfg.DataDir)
 	var p *spawner.Problem
 	switch {
 	case errors.Is(err, bolt.ErrInUse):
-		return fmt.Sprintf("data folder %s (in use by a running spawner: not checked further)", cfg.DataDir), nil, nil
+		return fmt.Sprintf("data folder %s (in use by a running spawner: not checked further)", cfg.DataDir), nil, stored
 	case errors.As(err, &p):
-		return "", err, nil // names SPAWNER_DATA_DIR already
+		return "", err, stored // names SPAWNER_DATA_DIR already
 	case err != nil:
-		return "", fmt.Errorf("SPAWNER_DATA_DIR: %w", err), nil
+		return "", fmt.Errorf("SPAWNER_DATA_DIR: %w", err), stored
 	}
 	defer f.Close()
 	if err := f.Check(ctx); err != nil {
-		return "", err, nil
+		return "", err, stored
 	}
-	stored, _ := f.LoadAll(ctx)
-	return "data folder " + f.Path(), nil, stored.Games
+	if stored, err = f.LoadAll(ctx); err != nil {
+		return "", fmt.Errorf("SPAWNER_DATA_DIR: read the records of %s: %w", f.Path(), err), stored
+	}
+	return "data folder " + f.Path(), nil, stored
 }
 
 // dockerImages names the image of each game to check under Docker: the

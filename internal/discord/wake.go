@@ -79,8 +79,27 @@ func (b *Bot) onWakeClick(i *discordgo.Interaction, worldID string) {
 	b.rememberName(i)
 	b.answerLater(i, wakeTimeout, func(ctx context.Context) string {
 		err := waker.WakeWorld(ctx, actor, worldID)
-		return b.worldOutcome(lang, "wake world", worldID, err, lang.WakeFailed, lang.WakeStarted)
+		return b.worldOutcome(lang, "wake world", b.wakeWorld(ctx, actor, worldID, err), err, lang.WakeFailed, lang.WakeStarted)
 	})
+}
+
+// wakeWorld is the world of a Wake button that was refused (err), for
+// the refusal to name it: the world worldID when actor may see it, else
+// one without a name, so that nobody reads a world's id.
+func (b *Bot) wakeWorld(ctx context.Context, actor spawner.Actor, worldID string, err error) spawner.World {
+	if err == nil {
+		return spawner.World{ID: worldID}
+	}
+	worlds, lerr := b.visibleWorlds(ctx, actor)
+	if lerr != nil {
+		b.log.Warn("list worlds to name a refused wake", "world", worldID, "err", lerr)
+	}
+	for _, w := range worlds {
+		if w.ID == worldID {
+			return w.World
+		}
+	}
+	return spawner.World{ID: worldID}
 }
 
 // wakeTarget is the world a click's custom id wakes, if it is a Wake

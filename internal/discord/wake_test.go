@@ -139,14 +139,16 @@ func TestWakeButtonRefusals(t *testing.T) {
 	}{
 		{"cap", &spawner.Refusal{Code: spawner.RefusedCap, Limit: 3}, "All 3 server slots are taken"},
 		{"busy", &spawner.Refusal{Code: spawner.RefusedBusy}, "You already have a server running"},
-		{"not hers", &spawner.Refusal{Code: spawner.RefusedNoWorld}, "You have no world called"},
+		// The lifecycle names the world by its id; she reads its name.
+		{"gone", &spawner.Refusal{Code: spawner.RefusedNoWorld, Name: "w-alice-valheim"}, "You have no world called `survival`"},
+		{"not hers", &spawner.Refusal{Code: spawner.RefusedNoWorld}, "That world does not exist, or is not yours"},
 		{"failure", errors.New("run task: secret detail"), "could not be woken up"},
 	} {
 		w.mu.Lock()
 		w.wake = func(spawner.Actor, string) error { return tc.err }
 		w.mu.Unlock()
 		ix := srv.Click(alice, "en-US", m.ChannelID, m.ID, wakeButton)
-		if got := ix.WaitEdit(t, wait, nil).Text(); !strings.Contains(got, tc.want) || strings.Contains(got, "secret") {
+		if got := ix.WaitEdit(t, wait, nil).Text(); !strings.Contains(got, tc.want) || strings.Contains(got, "secret") || strings.Contains(got, "w-alice") {
 			t.Errorf("%s: Alice reads %q, want %q", tc.name, got, tc.want)
 		}
 	}

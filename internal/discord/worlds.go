@@ -197,7 +197,7 @@ func (b *Bot) onWorld(i *discordgo.Interaction, data discordgo.ApplicationComman
 		b.later(i, worldLookupTimeout, func(ctx context.Context) string {
 			worlds, err := b.visibleWorlds(ctx, actor)
 			if err != nil {
-				return render(b.worldFailure(lang, "list worlds", err))
+				return render(b.worldFailure(lang, "list worlds", spawner.World{}, err))
 			}
 			// Whole lines, so no world is shown half.
 			return fitLines(render(lang.WorldList(worlds, b.gameTitle, actor.Admin)))
@@ -206,10 +206,10 @@ func (b *Bot) onWorld(i *discordgo.Interaction, data discordgo.ApplicationComman
 		b.answerLater(i, worldWorkTimeout, func(ctx context.Context) string {
 			w, err := b.findWorld(ctx, actor, worldValue)
 			if err != nil {
-				return b.worldFailure(lang, "find world", err)
+				return b.worldFailure(lang, "find world", spawner.World{}, err)
 			}
 			backup, err := b.worlds.BackupNow(ctx, actor, w.ID)
-			return b.worldOutcome(lang, "back up world", w.ID, err,
+			return b.worldOutcome(lang, "back up world", w.World, err,
 				func() string { return lang.WorldBackupFailed(w.World, b.gameTitle(w.Game)) },
 				func() string { return lang.WorldBackedUp(w.World, b.gameTitle(w.Game), backup) })
 		})
@@ -227,15 +227,15 @@ func (b *Bot) onWorld(i *discordgo.Interaction, data discordgo.ApplicationComman
 func (b *Bot) download(ctx context.Context, actor spawner.Actor, lang text.Lang, worldValue, backupValue string) string {
 	w, err := b.findWorld(ctx, actor, worldValue)
 	if err != nil {
-		return render(b.worldFailure(lang, "find world", err))
+		return render(b.worldFailure(lang, "find world", spawner.World{}, err))
 	}
 	backup, err := b.findBackup(ctx, actor, w, backupValue)
 	if err != nil {
-		return render(b.worldFailure(lang, "list backups", err))
+		return render(b.worldFailure(lang, "list backups", w.World, err))
 	}
 	url, expires, err := b.worlds.DownloadLink(ctx, actor, w.ID, backup.ID)
 	if err != nil {
-		return render(b.worldFailure(lang, "download link", err))
+		return render(b.worldFailure(lang, "download link", w.World, err))
 	}
 	content := render(lang.WorldDownload(w.World, b.gameTitle(w.Game), backup, url, expires))
 	if utf8.RuneCountInString(content) > maxContent {
@@ -254,7 +254,7 @@ func (b *Bot) confirm(i *discordgo.Interaction, actor spawner.Actor, lang text.L
 	b.spawn(worldLookupTimeout, func(ctx context.Context) {
 		w, err := b.findWorld(ctx, actor, worldValue)
 		if err != nil {
-			b.editResponse(i, b.worldFailure(lang, "find world", err))
+			b.editResponse(i, b.worldFailure(lang, "find world", spawner.World{}, err))
 			return
 		}
 		title := b.gameTitle(w.Game)
@@ -266,7 +266,7 @@ func (b *Bot) confirm(i *discordgo.Interaction, actor spawner.Actor, lang text.L
 			// Discord requires backup; an interaction without one (forged)
 			// finds none rather than the newest.
 			if c.backup, err = b.findBackup(ctx, actor, w, cmp.Or(backupValue, "-")); err != nil {
-				b.editResponse(i, b.worldFailure(lang, "list backups", err))
+				b.editResponse(i, b.worldFailure(lang, "list backups", w.World, err))
 				return
 			}
 			if w.State == spawner.WorldRunning {
@@ -344,7 +344,7 @@ func (b *Bot) onClick(i *discordgo.Interaction) {
 		b.update(i, lang.WorldRestoring(w.World, title))
 		b.spawn(worldWorkTimeout, func(ctx context.Context) {
 			before, err := b.worlds.Restore(ctx, actor, w.ID, c.backup.ID)
-			b.editResponse(i, b.worldOutcome(lang, "restore world", w.ID, err,
+			b.editResponse(i, b.worldOutcome(lang, "restore world", w.World, err,
 				func() string { return lang.WorldRestoreFailed(w.World, title) },
 				func() string { return lang.WorldRestored(w.World, title, c.backup, before) }))
 		})
@@ -352,34 +352,47 @@ func (b *Bot) onClick(i *discordgo.Interaction) {
 		b.update(i, lang.WorldDeleting(w.World, title))
 		b.spawn(worldWorkTimeout, func(ctx context.Context) {
 			err := b.worlds.Delete(ctx, actor, w.ID)
-			b.editResponse(i, b.worldOutcome(lang, "delete world", w.ID, err,
+			b.editResponse(i, b.worldOutcome(lang, "delete world", w.World, err,
 				func() string { return lang.WorldDeleteFailed(w.World, title) },
 				func() string { return lang.WorldDeleted(w.World, title) }))
 		})
 	}
 }
 
-// worldOutcome is answer for an action on a world (worldID, "" when it
-// is not known yet): the refusal (what the member typed cut to an echo),
-// failed() when err is another error, which is logged as op, and done()
-// when there is none.
-func (b *Bot) worldOutcome(lang text.Lang, op, worldID string, err error, failed, done func() string) string {
+// worldOutcome is answer for an action on world w (its zero value when
+// it is not known yet): the refusal, naming what the member reads
+// (worldEcho), failed() when err is another error, which is logged as
+// op, and done() when there is none.
+func (b *Bot) worldOutcome(lang text.Lang, op string, w spawner.World, err error, failed, done func() string) string {
 	var refusal *spawner.Refusal
 	if err != nil && !errors.As(err, &refusal) {
-		b.log.Error(op, "world", worldID, "err", err)
+		b.log.Error(op, "world", w.ID, "err", err)
 	}
 	if refusal != nil {
 		echo := *refusal
-		echo.Name = cut(echo.Name, maxEcho)
+		echo.Name = worldEcho(echo.Name, w)
 		err = &echo
 	}
 	return answer(lang, err, failed, done)
 }
 
-// worldFailure is worldOutcome of an error (never nil) with the generic
-// failure.
-func (b *Bot) worldFailure(lang text.Lang, op string, err error) string {
-	return b.worldOutcome(lang, op, "", err, lang.WorldsFailed, lang.WorldsFailed)
+// worldEcho is the name a refusal about world w carries as the member
+// reads it. The lifecycle is given the world's id and names the world by
+// it, an id the member never saw: they read the world's name instead
+// (empty when the adapter does not know the world either, which the
+// sentence then names by nothing). What the member typed is cut to an
+// echo.
+func worldEcho(name string, w spawner.World) string {
+	if w.ID != "" && name == w.ID {
+		name = w.Name
+	}
+	return cut(name, maxEcho)
+}
+
+// worldFailure is worldOutcome of an error (never nil) about world w (its
+// zero value when it is not known yet) with the generic failure.
+func (b *Bot) worldFailure(lang text.Lang, op string, w spawner.World, err error) string {
+	return b.worldOutcome(lang, op, w, err, lang.WorldsFailed, lang.WorldsFailed)
 }
 
 // visibleWorlds is what Worlds returns that actor may see (the adapter

@@ -549,3 +549,43 @@ func TestWorldRestoreRefusals(t *testing.T) {
 		t.Errorf("restores asked: %v, want the one confirmed", calls)
 	}
 }
+
+// The lifecycle is given worlds by their ids, and its refusals name a
+// world by what it was given: the member reads the world's name, whether
+// they picked the world from the list (its id) or typed its name, never
+// its id.
+func TestWorldRefusalsNameTheWorld(t *testing.T) {
+	t.Parallel()
+	w := newWorlds()
+	gone := func(worldID string) error { return &spawner.Refusal{Code: spawner.RefusedNoWorld, Name: worldID} }
+	w.backupNow = func(_ spawner.Actor, worldID string) (spawner.Backup, error) { return spawner.Backup{}, gone(worldID) }
+	w.link = func(_ spawner.Actor, worldID, _ string) (string, time.Time, error) {
+		return "", time.Time{}, gone(worldID)
+	}
+	w.restore = func(_ context.Context, _ spawner.Actor, worldID, _ string) (spawner.Backup, error) {
+		return spawner.Backup{}, gone(worldID)
+	}
+	w.delete = func(_ context.Context, _ spawner.Actor, worldID string) error { return gone(worldID) }
+	srv, _, _ := worldBot(t, w)
+	expect := func(what, got, name, id string) {
+		t.Helper()
+		if !strings.Contains(got, "You have no world called `"+name+"`") || strings.Contains(got, id) {
+			t.Errorf("%s answered %q, want world %q named, never its id %q", what, got, name, id)
+		}
+	}
+
+	ix := srv.Command(alice, "en-US", []string{"world", "backup"}, map[string]any{"world": "w-alice-valheim"})
+	expect("/world backup of a world picked from the list", ix.WaitEdit(t, wait, nil).Text(), "survival", "w-alice-valheim")
+	ix = srv.Command(alice, "en-US", []string{"world", "backup"}, map[string]any{"world": "creative"})
+	expect("/world backup of a world typed by its name", ix.WaitEdit(t, wait, nil).Text(), "creative", "w-alice-creative")
+	ix = srv.Command(alice, "en-US", []string{"world", "download"}, map[string]any{"world": "w-alice-valheim"})
+	expect("/world download", ix.WaitEdit(t, wait, nil).Text(), "survival", "w-alice-valheim")
+
+	outcome := func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "no world") }
+	m, yes, _ := confirmation(t, srv, alice, "restore", map[string]any{"world": "w-alice-valheim", "backup": "b-mid"})
+	click := srv.Click(alice, "en-US", m.ChannelID, m.ID, yes)
+	expect("a confirmed /world restore", click.WaitEdit(t, wait, outcome).Text(), "survival", "w-alice-valheim")
+	m, yes, _ = confirmation(t, srv, admin, "delete", map[string]any{"world": "w-bob"})
+	click = srv.Click(admin, "en-US", m.ChannelID, m.ID, yes)
+	expect("an admin's confirmed /world delete of Bob's world", click.WaitEdit(t, wait, outcome).Text(), "secret-base", "w-bob")
+}

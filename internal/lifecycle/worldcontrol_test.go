@@ -5,7 +5,9 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/mineral-contest/spawner/internal/lifecycle/worlds"
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -174,5 +176,117 @@ func TestDeleteAWorld(t *testing.T) {
 	next := w.readyOn(alice, "")
 	if next.WorldID == world.ID {
 		t.Errorf("a new server plays the deleted world")
+	}
+}
+
+// One backup of a world at a time: the save at the end of its server
+// makes it busy, so a /world backup meanwhile is refused as busy; two
+// /world backup at once run one, the other refused; and a /world backup
+// under way when the server ends is finished before the save begins.
+func TestWorldBackupsOneAtATime(t *testing.T) {
+	v := newVault()
+	w := newWorldsWorld(t, v)
+	w.recover()
+	srv := w.readyOn(alice, "")
+	world := v.only(t)
+	alicia := spawner.Actor{UserID: alice}
+	content := w.cfg.WorldContent.(*mockContent)
+	backup, saved := content.BackupFn, content.SavedFn
+
+	// The save at the end of the server, held.
+	saving, release := make(chan struct{}), make(chan struct{})
+	content.SavedFn = func(ctx context.Context, wd spawner.World, since time.Time) (spawner.Backup, error) {
+		close(saving)
+		<-release
+		return saved(ctx, wd, since)
+	}
+	stopped := make(chan error, 1)
+	go func() {
+		_, err := w.m.Stop(w.ctx, alicia, srv.ShortTaskID())
+		stopped <- err
+	}()
+	<-saving
+	_, err := w.m.BackupNow(w.ctx, alicia, world.ID)
+	expectRefused(t, "/world backup during the save at the end", err, spawner.RefusedWorldBusy)
+	_, err = w.m.BackupNow(w.ctx, admin, world.ID)
+	expectRefused(t, "an admin's /world backup during the save at the end", err, spawner.RefusedWorldBusy)
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if got := v.called("backup "); !slices.Equal(got, []string{"backup " + world.ID + " stop"}) {
+		t.Errorf("backups taken %v, want the save alone", got)
+	}
+	content.SavedFn = saved
+
+	// Two clicks at once: one backup, the other refused.
+	taking, release := make(chan struct{}), make(chan struct{})
+	content.BackupFn = func(ctx context.Context, wd spawner.World, why spawner.BackupReason) (spawner.Backup, error) {
+		close(taking)
+		<-release
+		return backup(ctx, wd, why)
+	}
+	first := make(chan error, 1)
+	go func() {
+		_, err := w.m.BackupNow(w.ctx, alicia, world.ID)
+		first <- err
+	}()
+	<-taking
+	_, err = w.m.BackupNow(w.ctx, admin, world.ID)
+	expectRefused(t, "a second /world backup at once", err, spawner.RefusedWorldBusy)
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("the first /world backup: %v", err)
+	}
+
+	// A /world backup of the running world under way when its server
+	// ends: the save waits for it, and is never refused.
+	srv = w.readyOn(alice, "")
+	var inBackup atomic.Bool
+	taking, release = make(chan struct{}), make(chan struct{})
+	content.BackupFn = func(ctx context.Context, wd spawner.World, why spawner.BackupReason) (spawner.Backup, error) {
+		inBackup.Store(true)
+		defer inBackup.Store(false)
+		close(taking)
+		<-release
+		return backup(ctx, wd, why)
+	}
+	var savedDuring atomic.Bool
+	savedCalled := make(chan struct{})
+	content.SavedFn = func(ctx context.Context, wd spawner.World, since time.Time) (spawner.Backup, error) {
+		savedDuring.Store(inBackup.Load())
+		close(savedCalled)
+		return saved(ctx, wd, since)
+	}
+	go func() {
+		_, err := w.m.BackupNow(w.ctx, alicia, world.ID)
+		first <- err
+	}()
+	<-taking
+	go func() {
+		_, err := w.m.Stop(w.ctx, alicia, srv.ShortTaskID())
+		stopped <- err
+	}()
+	w.waitFor("the save to wait for the backup, or to begin", func() bool {
+		select {
+		case <-savedCalled:
+			return true
+		default:
+			return strings.Contains(w.logs.String(), "waits for the world's backup")
+		}
+	})
+	close(release)
+	if err := <-first; err != nil {
+		t.Fatalf("/world backup of the running world: %v", err)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if savedDuring.Load() {
+		t.Errorf("the save at the end ran while a /world backup of the world was under way")
+	}
+	rec, _ := v.record(world.ID)
+	if got := v.called("backup "); len(got) != 4 || got[3] != "backup "+world.ID+" stop" || rec.State != spawner.WorldStored {
+		t.Errorf("backups taken %v, world %+v; want the save last and the world stored", got, rec)
 	}
 }

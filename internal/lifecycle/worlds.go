@@ -143,7 +143,9 @@ func (m *Manager) Backups(ctx context.Context, by spawner.Actor, worldID string)
 // of it running, the game's saveCommands are sent over RCON first and its
 // resumeCommands after, also when the backup failed. A runtime that
 // cannot reach a running server's content refuses with
-// spawner.RefusedWorldLive: the world is saved when its server stops. A
+// spawner.RefusedWorldLive: the world is saved when its server stops. One
+// backup of a world runs at a time: during another, or during the save at
+// the end of its server, it is refused with spawner.RefusedWorldBusy. A
 // failed backup is told to the admin log and raised as an alert; it
 // removes no older backup.
 func (m *Manager) BackupNow(ctx context.Context, by spawner.Actor, worldID string) (spawner.Backup, error) {

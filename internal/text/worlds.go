@@ -21,6 +21,10 @@ func (l Lang) worldRefusal(r *spawner.Refusal) string {
 		return fmt.Sprintf(l.pick("%s is not a world name: %s.", "%s n'est pas un nom de monde : %s."),
 			quoteName(r.Name), l.worldNameProblem(r.Name))
 	case spawner.RefusedNoWorld:
+		if r.Name == "" {
+			return l.pick("That world does not exist, or is not yours. See your worlds with `/world list`.",
+				"Ce monde n'existe pas, ou n'est pas à toi. Vois tes mondes avec `/monde liste`.")
+		}
 		return fmt.Sprintf(l.pick("You have no world called %s. Pick one from the list, or see them with `/world list`.",
 			"Tu n'as pas de monde nommé %s. Choisis-en un dans la liste, ou vois-les avec `/monde liste`."), quoteName(r.Name))
 	case spawner.RefusedWorldAmbiguous:

@@ -34,6 +34,13 @@ func TestWorldRefusals(t *testing.T) {
 			}
 		}
 	}
+	// A world the bot cannot name (a Wake button's, gone or not the
+	// member's) is named by nothing, in each language.
+	for l, want := range map[Lang]string{En: "That world does not exist, or is not yours", Fr: "Ce monde n'existe pas, ou n'est pas à toi"} {
+		if got := l.Refusal(&spawner.Refusal{Code: spawner.RefusedNoWorld}); !strings.Contains(got, want) || strings.Contains(got, "``") {
+			t.Errorf("%v: an unnamed world refused with %q, want %q", l, got, want)
+		}
+	}
 	for name, want := range map[string]string{
 		"":                      "it is empty",
 		strings.Repeat("a", 40): "it has 40 characters, 32 at most are allowed",

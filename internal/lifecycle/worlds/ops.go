@@ -49,7 +49,7 @@ func (p *Worlds) begin(by spawner.Actor, id string, o op) (spawner.World, error)
 	case o != opBackup && (k.w.State == spawner.WorldRunning || k.w.Server != ""):
 		return spawner.World{}, &spawner.Refusal{Code: spawner.RefusedWorldRunning, Name: k.w.Name}
 	}
-	k.busy = o
+	k.start(o)
 	return k.w, nil
 }
 
@@ -58,7 +58,38 @@ func (p *Worlds) done(id string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if k, ok := p.worlds[id]; ok {
-		k.busy = ""
+		k.end()
+	}
+}
+
+// beginSave makes world id busy with the save at the end of its server.
+// A save is never refused: it waits for the operation under way, a
+// /world backup of the running world, to end. A world Orphans made busy
+// saving is the caller's already. It returns ctx's error when ctx ends
+// before the operation under way, the world then not busy with the save.
+func (p *Worlds) beginSave(ctx context.Context, id string) error {
+	waiting := false
+	for {
+		p.mu.Lock()
+		k, ok := p.worlds[id]
+		if !ok || k.busy == "" || k.busy == opSave {
+			if ok && k.busy == "" {
+				k.start(opSave)
+			}
+			p.mu.Unlock()
+			return nil
+		}
+		busy, idle := k.busy, k.idle
+		p.mu.Unlock()
+		if !waiting {
+			waiting = true
+			p.log.Info("world save waits for the world's backup, restore or deletion under way", "world", id, "op", string(busy))
+		}
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return fmt.Errorf("wait for the %s of the world under way: %w", busy, ctx.Err())
+		}
 	}
 }
 
@@ -208,6 +239,9 @@ func (p *Worlds) Delete(ctx context.Context, by spawner.Actor, id string) error 
 		return fmt.Errorf("delete world record: %w", err)
 	}
 	p.mu.Lock()
+	if k, ok := p.worlds[id]; ok {
+		k.end()
+	}
 	delete(p.worlds, id)
 	p.mu.Unlock()
 	p.dropStorage(ctx, w.Storage, "")

@@ -87,9 +87,14 @@ func (p *Worlds) Ended(ctx context.Context, id, server string, since time.Time, 
 	return p.save(ctx, w, since), true
 }
 
-// save saves w, whose server ended, and records it no longer running.
+// save saves w, whose server ended, and records it no longer running. The
+// world is busy with the save meanwhile (beginSave), so that no /world
+// backup runs beside it.
 func (p *Worlds) save(ctx context.Context, w spawner.World, since time.Time) Saving {
-	b, err := p.content.Saved(ctx, w, since)
+	b, err := spawner.Backup{}, p.beginSave(ctx, w.ID)
+	if err == nil {
+		b, err = p.content.Saved(ctx, w, since)
+	}
 	s := Saving{Err: err}
 	if err == nil {
 		s.Backup = &b
@@ -104,7 +109,7 @@ func (p *Worlds) save(ctx context.Context, w spawner.World, since time.Time) Sav
 		}
 		k.w.State, k.w.Server, k.w.LastPlayed = Idle, "", p.now()
 		if k.busy == opSave {
-			k.busy = ""
+			k.end()
 		}
 		w = k.w
 	}

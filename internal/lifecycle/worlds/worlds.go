@@ -39,8 +39,25 @@ type kept struct {
 	// before is the world as it was before a creation claimed it, to put
 	// back when that creation ends before its task started.
 	before  spawner.World
-	busy    op  // the backup, restore or deletion under way; "" for none
-	backups int // how many complete backups it has
+	busy    op            // the backup, restore, deletion or save under way; "" for none
+	idle    chan struct{} // closed when busy ends; nil while none is under way
+	backups int           // how many complete backups it has
+}
+
+// start makes k busy with o; the caller holds p.mu and saw k idle.
+func (k *kept) start(o op) {
+	k.busy, k.idle = o, make(chan struct{})
+}
+
+// end ends k's operation, if any, waking who waits for it (beginSave);
+// the caller holds p.mu.
+func (k *kept) end() {
+	if k.busy == "" {
+		return
+	}
+	k.busy = ""
+	close(k.idle)
+	k.idle = nil
 }
 
 // op is an operation on a world that excludes the others.
@@ -50,7 +67,7 @@ const (
 	opBackup  op = "backup"
 	opRestore op = "restore"
 	opDelete  op = "delete"
-	opSave    op = "save" // the save of a world whose server ended during a restart
+	opSave    op = "save" // the save of a world whose server ended (Ended), or ended while the bot was away (Orphans)
 )
 
 // New returns the part, talking to store and content, with now as its
@@ -207,7 +224,7 @@ func (p *Worlds) Orphans(alive func(server string) bool) []spawner.World {
 	var out []spawner.World
 	for _, k := range p.worlds {
 		if k.recorded && k.busy == "" && k.w.State == spawner.WorldRunning && (k.w.Server == "" || !alive(k.w.Server)) {
-			k.busy = opSave
+			k.start(opSave)
 			out = append(out, k.w)
 		}
 	}

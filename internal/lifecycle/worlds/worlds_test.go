@@ -94,3 +94,37 @@ func TestBusyWorld(t *testing.T) {
 		t.Errorf("creation after the restore: %v", err)
 	}
 }
+
+// records is a Store that keeps the worlds' records in memory.
+type records map[string]spawner.World
+
+func (r records) PutWorld(_ context.Context, w spawner.World) error { r[w.ID] = w; return nil }
+func (r records) DeleteWorld(_ context.Context, id string) error    { delete(r, id); return nil }
+
+// The save at the end of a server waits for a /world backup under way;
+// when its context ends first, the world is no longer running, its save
+// failed, and the backup under way still holds it.
+func TestSaveGivesUpWaitingWithItsContext(t *testing.T) {
+	store := records{}
+	p := New(store, nil, func() time.Time { return t0 }, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	p.Load([]spawner.World{{ID: "w", Owner: "a", Game: "paper", Name: "w", State: spawner.WorldRunning, Server: "s1"}})
+	if _, err := p.begin(spawner.Actor{UserID: "a"}, "w", opBackup); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	s, found := p.Ended(ctx, "w", "s1", t0, true)
+	if !found || !errors.Is(s.Err, context.Canceled) || s.Backup != nil {
+		t.Fatalf("Ended = %+v, %v; want a save that failed with its context", s, found)
+	}
+	if w := store["w"]; w.State != Idle || w.Server != "" {
+		t.Errorf("record after the end %+v, want stored, no server", w)
+	}
+	if _, err := p.begin(spawner.Actor{UserID: "a"}, "w", opBackup); refused(err) != spawner.RefusedWorldBusy {
+		t.Errorf("another backup while the first runs: %v", err)
+	}
+	p.done("w")
+	if _, err := p.begin(spawner.Actor{UserID: "a"}, "w", opBackup); err != nil {
+		t.Errorf("a backup after the first: %v", err)
+	}
+}
