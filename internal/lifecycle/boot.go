@@ -233,8 +233,9 @@ func (c *creation) ready(ctx context.Context, ping spawner.Ping) {
 	game := m.gameOf(srv)
 	m.editStatus(ctx, srv, "")
 	m.feed.Players(id, srv, game, ping.Online)
+	worldLines := c.worldReady(ctx, srv, ping)
 	m.mustSay(ctx, srv.ChannelID, spawner.Message{
-		Content:  m.lang(srv).Ready(game, srv, m.StopsAt(srv)),
+		Content:  joinLines(m.lang(srv).Ready(game, srv, m.StopsAt(srv)), worldLines(m.lang(srv))),
 		Mentions: []string{srv.Owner},
 		Key:      msgKey(srv, "ready"),
 	}, "ready message", gone)
