@@ -37,6 +37,9 @@ type creation struct {
 	nudge    chan struct{}         // wakes the worker before its next poll
 	notes    progressNotes         // the image pull's notes while the task starts (progress.go)
 	booting                        // what the boot remembers between its polls (boot.go)
+	// woke is who woke the world the creation plays (wake.go); zero for
+	// a creation that woke none, or one a restart resumed.
+	woke wakeBy
 	// movedFrom is the address of the world the creation plays when
 	// another program held its kept port and its server got another.
 	movedFrom string
@@ -66,8 +69,14 @@ func (m *Manager) wakeWorker(e *entry) {
 
 // Create checks req against the rules and, when accepted, starts the
 // creation in the background and returns nil at once. A refused request
-// returns a *spawner.Refusal and changes nothing. Create does no I/O.
-func (m *Manager) Create(req spawner.CreateRequest) error {
+// returns a *spawner.Refusal and changes nothing. Create does no I/O. A
+// creation of an asleep world wakes it (wake.go): the creation cooldown
+// does not apply.
+func (m *Manager) Create(req spawner.CreateRequest) error { return m.start(req, wakeBy{}) }
+
+// start is Create, and the creation a wake asks for (wake.go): woke.world
+// is then the world it starts, and woke says who woke it.
+func (m *Manager) start(req spawner.CreateRequest, woke wakeBy) error {
 	if !m.recovered.Load() || m.closed() {
 		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
 	}
@@ -78,16 +87,18 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	now := m.clock.Now()
 	srv := newServer(req, game, variant, newID(16), now)
 	id := srv.CreationID
-	if srv.WorldID, err = m.claimWorld(req, game, id); err != nil {
+	if srv.WorldID, err = m.claimWorld(req, game, id, woke.world); err != nil {
 		return err
 	}
-	if err := m.admission.Admit(id, req.Owner, req.Admin, now); err != nil {
+	woke = m.wokenBy(woke, req, srv)
+	if err := m.admit(id, req, woke.wakes(), now); err != nil {
 		if srv.WorldID != "" {
 			m.worlds.Unclaim(srv.WorldID, id)
 		}
 		return err
 	}
 	c := m.newCreation(id, game, m.log.With("creation", id, "user", req.Owner))
+	c.woke = woke
 	if req.Answer != nil {
 		c.reply, c.answered = req.Answer.Update, req.Answer.Given()
 	}
@@ -98,7 +109,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		m.forget(id)
 		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
 	}
-	m.log.Info("creation accepted", "creation", id, "user", req.Owner, "game", game.Name, "variant", variant.Name)
+	m.log.Info("creation accepted", "creation", id, "user", req.Owner, "game", game.Name, "variant", variant.Name, "world", srv.WorldID, "wake", woke.wakes())
 	m.metrics.Created(game.Name)
 	return nil
 }

@@ -29,11 +29,13 @@
 //     deletions. Create claims a world in memory; the creation's worker
 //     prepares it (storage, record) before its task starts (create.go,
 //     startTask); the ending saves it once the task stopped, before the
-//     server leaves the fleet (finish.go, endWorld).
-//
-// A wake by a login (next) is a creation started from a world rather than
-// a command (create.go, beside Create), admitted without the cooldown
-// (package admission).
+//     server leaves the fleet (finish.go, endWorld);
+//   - sleep and wake (sleep.go, wake.go): where the runtime publishes
+//     games on host ports, a world keeps its server's port and sleeps on
+//     it after the end of its server, answered for by the Sleepers; a
+//     wake (a login there, the Wake button, /server create of the world)
+//     is a creation by the world's owner started from the world rather
+//     than a command, admitted without the cooldown (package admission).
 //
 // It talks to the outside world only through the small interfaces below and
 // those of its parts, which the adapters satisfy, and in the domain's words.

@@ -138,7 +138,8 @@ func (m *Manager) keepStatus(ctx context.Context, srv spawner.Server, ping spawn
 // game's status and, where worlds keep ports, its address, which the
 // world keeps from now on. When its kept port was held by another program
 // (runTask), the admin log is told the address changed. It returns the
-// ready message's lines about the world, in a language.
+// ready message's lines about the world, in a language: who woke it, and
+// that its address changed.
 func (c *creation) worldReady(ctx context.Context, srv spawner.Server, ping spawner.Ping) func(text.Lang) string {
 	m := c.m
 	if srv.WorldID == "" {
@@ -154,11 +155,11 @@ func (c *creation) worldReady(ctx context.Context, srv spawner.Server, ping spaw
 			})
 		}
 	}
-	moved := c.movedFrom
+	moved, woke := c.movedFrom, c.woke
 	return func(l text.Lang) string {
 		if moved == "" {
-			return ""
+			return woke.line(l)
 		}
-		return l.WorldAddressChanged(moved)
+		return joinLines(woke.line(l), l.WorldAddressChanged(moved))
 	}
 }

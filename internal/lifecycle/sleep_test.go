@@ -193,6 +193,14 @@ func TestWithoutKeptPortsAWorldIsStored(t *testing.T) {
 	if end := w.expectSaid(srv, "end", alice); end.wake != world.ID {
 		t.Errorf("end message's Wake %q, want the world's", end.wake)
 	}
+	// Its button wakes it all the same: its owner's creation of it.
+	if err := w.m.WakeWorld(w.ctx, spawner.Actor{UserID: alice}, world.ID); err != nil {
+		t.Fatalf("WakeWorld of a stored world: %v", err)
+	}
+	w.waitWorkers()
+	if next, ok := w.serverOf(alice); !ok || next.WorldID != world.ID || next.State != spawner.StateReady {
+		t.Errorf("after the Wake button: %+v (%v), want alice's world ready", next, ok)
+	}
 }
 
 // A world of a game that speaks no Minecraft keeps its port asleep, and

@@ -13,20 +13,25 @@ import (
 )
 
 // claimWorld chooses and claims the world the creation id of req plays,
-// for a game with a world (package worlds, Claim), and returns its id; ""
-// for a game without. The world option of a game without a world is
-// refused (spawner.RefusedNoWorldGame), as is a game with a world when
-// the bot keeps none (spawner.RefusedWorldsOff: the daemon always wires
-// worlds, so that is a configuration to fix, never a temporary server in
-// place of a world's). An admin plays their own worlds, as any member.
-func (m *Manager) claimWorld(req spawner.CreateRequest, game spawner.Game, id string) (string, error) {
+// for a game with a world (package worlds, Claim; ClaimID of worldID, the
+// world a wake starts, when set), and returns its id; "" for a game
+// without. The world option of a game without a world is refused
+// (spawner.RefusedNoWorldGame), as is a game with a world when the bot
+// keeps none (spawner.RefusedWorldsOff: the daemon always wires worlds,
+// so that is a configuration to fix, never a temporary server in place of
+// a world's). An admin plays their own worlds, as any member.
+func (m *Manager) claimWorld(req spawner.CreateRequest, game spawner.Game, id, worldID string) (string, error) {
 	switch {
-	case game.World == nil && req.World != "":
+	case game.World == nil && (req.World != "" || worldID != ""):
 		return "", &spawner.Refusal{Code: spawner.RefusedNoWorldGame, Name: game.Title}
 	case game.World == nil:
 		return "", nil
 	case !m.worlds.Enabled():
 		return "", &spawner.Refusal{Code: spawner.RefusedWorldsOff, Name: game.Title}
+	}
+	if worldID != "" {
+		w, err := m.worlds.ClaimID(worldID, id)
+		return w.ID, err
 	}
 	w, err := m.worlds.Claim(req.Owner, game.Name, req.World, id)
 	if err != nil {
