@@ -367,6 +367,13 @@ func (w *workers) close() {
 
 func (w *workers) wait() { w.running.Wait() }
 
+// stopping reports whether Close was called: no new worker starts.
+func (w *workers) stopping() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closing
+}
+
 // goWorker runs f in a worker, unless Close was called.
 func (m *Manager) goWorker(f func()) { m.workers.run(f) }
 

@@ -58,9 +58,12 @@ func worldAddress(w spawner.World) string {
 // is wired and its game speaks minecraft. Whatever answered for it before
 // is let go first: a wake that failed before its task started leaves its
 // listener waking, and Sleep would keep it so. A port another program
-// holds leaves the world asleep without a port (portTaken).
+// holds leaves the world asleep without a port (portTaken). Once Close
+// was called nothing is put to sleep (the next start does it): a wake
+// refused because the Manager closes must not wait on the listener that
+// asked for it.
 func (m *Manager) sleep(ctx context.Context, w spawner.World) {
-	if m.sleepers == nil || w.State != spawner.WorldAsleep || w.Port == 0 || w.Server != "" {
+	if m.sleepers == nil || w.State != spawner.WorldAsleep || w.Port == 0 || w.Server != "" || m.workers.stopping() {
 		return
 	}
 	game, ok := m.Catalog().Lookup(w.Game)

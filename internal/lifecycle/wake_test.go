@@ -322,3 +322,39 @@ func lastIndex(calls []string, s string) int {
 	}
 	return -1
 }
+
+// A wake refused because the Manager closes calls nothing of the
+// Sleepers: the listener that asked waits on Wake, and a release or a
+// sleep of its world from within Wake would wait on that listener.
+func TestWakeWhileClosing(t *testing.T) {
+	v, b, roles := newVault(), newBeds(), &guildRoles{}
+	w, world := newWakeWorld(t, v, b, roles)
+	before := len(b.log())
+	w.m.workers.close() // Close's first step: no worker starts any more
+	accepted, reason := w.m.Wake(w.ctx, world.ID, "Alex_2")
+	if accepted || reason != text.En.WakeRefusal(&spawner.Refusal{Code: spawner.RefusedShuttingDown}) {
+		t.Errorf("Wake while closing = %v, %q; want refused, the bot restarting", accepted, reason)
+	}
+	if calls := b.log()[before:]; len(calls) != 0 {
+		t.Errorf("the Sleepers were called from Wake: %v", calls)
+	}
+	if now, _ := v.record(world.ID); now.State != spawner.WorldAsleep || now.Port != 25570 {
+		t.Errorf("world %+v, want still asleep on its port for the next start", now)
+	}
+}
+
+// A world deleted while asleep is no longer answered for, and its port
+// goes back to the runtime.
+func TestDeleteAnAsleepWorld(t *testing.T) {
+	v, b, roles := newVault(), newBeds(), &guildRoles{}
+	w, world := newWakeWorld(t, v, b, roles)
+	if err := w.m.Delete(w.ctx, spawner.Actor{UserID: alice}, world.ID); err != nil {
+		t.Fatalf("Delete: %v", err)
+	}
+	if _, on := b.answering(world.ID); on {
+		t.Errorf("the deleted world is still answered for")
+	}
+	if got := w.m.WorldPorts(); len(got) != 0 {
+		t.Errorf("WorldPorts = %v after the delete, want none", got)
+	}
+}
