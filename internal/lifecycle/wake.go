@@ -79,6 +79,8 @@ func (m *Manager) Wake(ctx context.Context, worldID, player string) (accepted bo
 	lang := m.logLang()
 	w, ok := m.worlds.Get(worldID)
 	switch {
+	case !m.recovered.Load() || m.closed(): // asleep worlds are answered for before Recover ends
+		return false, lang.WakeRefusal(&spawner.Refusal{Code: spawner.RefusedShuttingDown})
 	case !ok:
 		return false, lang.WakeRefusal(&spawner.Refusal{Code: spawner.RefusedNoWorld})
 	case w.State == spawner.WorldRunning || w.Server != "":

@@ -358,3 +358,16 @@ func TestDeleteAnAsleepWorld(t *testing.T) {
 		t.Errorf("WorldPorts = %v after the delete, want none", got)
 	}
 }
+
+// A login before Recover ended (its world is answered for during it) is
+// refused as during a restart, without asking Discord for the owner's
+// roles.
+func TestWakeBeforeRecover(t *testing.T) {
+	v, b, roles := newVault(), newBeds(), &guildRoles{refuse: map[string]spawner.RefusalCode{}}
+	v.records["w1"] = spawner.World{ID: "w1", Owner: alice, Game: "minecraft", Name: "w1", State: spawner.WorldAsleep, Port: 25570, LastPlayed: t0}
+	w := newSleepWorld(t, v, b, withConfig(func(c *Options) { c.Members = roles.fake() }))
+	accepted, reason := w.m.Wake(w.ctx, "w1", "Alex_2")
+	if accepted || reason != text.En.WakeRefusal(&spawner.Refusal{Code: spawner.RefusedShuttingDown}) || len(roles.reads()) != 0 {
+		t.Errorf("Wake before Recover = %v, %q, roles read %v; want refused at once", accepted, reason, roles.reads())
+	}
+}
