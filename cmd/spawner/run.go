@@ -309,7 +309,7 @@ func (m *Main) open(ctx context.Context, met *metrics.Metrics) error {
 	if err := a.openStore(m.cfg); err != nil {
 		return err
 	}
-	if m.worlds, err = newWorldContent(ctx, m.cfg, a.docker, met, m.log); err != nil {
+	if m.worlds, err = newWorldContent(ctx, m.cfg, a.docker, a.tasks, met, m.log); err != nil {
 		return err
 	}
 	m.pages = newPages(m, met)

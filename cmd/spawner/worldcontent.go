@@ -53,7 +53,7 @@ type worldParts struct {
 // unfinished backup is a temporary file, never listed, that the next
 // backup of its world sweeps (backup.Local.Sweep); restores under Docker
 // fill new volumes, never a folder (backup.Recover is for folders).
-func newWorldContent(ctx context.Context, cfg *config.Config, rt *docker.Runtime, met *metrics.Metrics, log *slog.Logger) (worldParts, error) {
+func newWorldContent(ctx context.Context, cfg *config.Config, rt *docker.Runtime, tasks *ecs.Tasks, met *metrics.Metrics, log *slog.Logger) (worldParts, error) {
 	keeper := func(store backup.Store) *backup.Keeper {
 		return &backup.Keeper{Store: store, Keep: cfg.WorldBackupsKeep, Log: log}
 	}
@@ -66,7 +66,11 @@ func newWorldContent(ctx context.Context, cfg *config.Config, rt *docker.Runtime
 		if err != nil {
 			return worldParts{}, fmt.Errorf("WORLD_S3_BUCKET: %w", err)
 		}
-		return worldParts{content: &bucketContent{keeper: keeper(store), bucket: store, log: log}}, nil
+		c := &bucketContent{keeper: keeper(store), bucket: store, poll: cfg.PollInterval, stopWait: taskStopWait, log: log}
+		if tasks != nil {
+			c.tasks = tasks
+		}
+		return worldParts{content: c}, nil
 	}
 	if rt == nil {
 		return worldParts{}, errors.New("worlds under Docker: no Docker runtime")
@@ -304,10 +308,32 @@ func (d *volumeContent) PruneStorage(ctx context.Context, keep map[string]bool) 
 type bucketContent struct {
 	keeper *backup.Keeper
 	bucket *backup.S3
-	log    *slog.Logger
+	// tasks tells when the task of a world's server has stopped, and how
+	// its companion fared; nil: Saved reads the bucket at once.
+	tasks taskStops
+	// poll is how often Saved looks at a stopping task (GAMESERVER_POLL_INTERVAL),
+	// stopWait how long at most (taskStopWait).
+	poll, stopWait time.Duration
+	log            *slog.Logger
 }
 
 var _ worlds.Content = (*bucketContent)(nil)
+
+// taskStops is what bucketContent needs of ECS to know when the task of a
+// world's server has stopped: its companion pushes the world as the task
+// stops, after the game exited, well after StopTask returned.
+type taskStops interface {
+	StoppingTask(ctx context.Context, creation string) (spawner.Task, bool, error)
+	DescribeTasks(ctx context.Context, arns []string) ([]spawner.Task, error)
+}
+
+var _ taskStops = (*ecs.Tasks)(nil)
+
+// taskStopWait bounds the wait for the task of a world's server to stop:
+// ECS gives the game its stop timeout (120 s at most), then the companion
+// its own while it pushes (120 s), and Fargate takes a while more to
+// release the task.
+const taskStopWait = 5 * time.Minute
 
 // NewStorage makes nothing: a world's content is its backups.
 func (e *bucketContent) NewStorage(context.Context, string) (string, error) { return "", nil }
@@ -338,12 +364,20 @@ func (e *bucketContent) copyOf(worldID, backupID string) backup.Source {
 	})
 }
 
-// Saved returns the backup the task's companion pushed once the game had
+// Saved waits until the task of the world's server (w.Server) has
+// stopped, then returns the backup its companion pushed once the game had
 // exited: the newest, begun at or after since; then prunes the older ones
-// (the companion may not delete). None is an error saying the save did
-// not arrive: the companion's push failed or was cut, and the older
-// backups are as they were.
+// (the companion may not delete). A companion that exited with a failure,
+// a task that does not stop within taskStopWait, or no such backup is an
+// error saying why: the older backups are as they were.
 func (e *bucketContent) Saved(ctx context.Context, w spawner.World, since time.Time) (spawner.Backup, error) {
+	task, err := e.stopped(ctx, w.Server)
+	if err != nil {
+		return spawner.Backup{}, fmt.Errorf("saved world %s: %w", w.ID, err)
+	}
+	if task.WorldSaveFailed {
+		return spawner.Backup{}, fmt.Errorf("world %s: not saved: %s (its log says why); the older backups are untouched", w.ID, task.StoppedReason)
+	}
 	list, err := e.keeper.List(ctx, w.ID)
 	if err != nil {
 		return spawner.Backup{}, fmt.Errorf("saved world %s: %w", w.ID, err)
@@ -354,6 +388,58 @@ func (e *bucketContent) Saved(ctx context.Context, w spawner.World, since time.T
 	}
 	pruneBackups(ctx, e.keeper, e.log, w.ID)
 	return list[0], nil
+}
+
+// stopped waits until the task of server (a creation id) has stopped, so
+// that what its companion pushed as it stopped can be read, and returns
+// it. It returns the zero Task when there is none to wait for: no runtime
+// to ask, no server, or a task ECS no longer lists (stopped long ago). It
+// looks every e.poll, for e.stopWait at most; a look that fails is tried
+// again until then.
+func (e *bucketContent) stopped(ctx context.Context, server string) (spawner.Task, error) {
+	if e.tasks == nil || server == "" {
+		return spawner.Task{}, nil
+	}
+	wctx, cancel := context.WithTimeout(ctx, e.stopWait)
+	defer cancel()
+	tick := time.NewTicker(e.poll)
+	defer tick.Stop()
+	var task spawner.Task
+	for logged := false; ; {
+		t, found, err := e.look(wctx, server, task.ID)
+		switch {
+		case err == nil && !found:
+			return spawner.Task{}, nil
+		case err == nil && t.Status == spawner.TaskStopped:
+			return t, nil
+		case err == nil:
+			task = t
+		case !logged && wctx.Err() == nil:
+			e.log.Warn("look at the stopping task of a world's server; trying again", "server", server, "err", err)
+			logged = true
+		}
+		select {
+		case <-wctx.Done():
+			if ctx.Err() != nil {
+				return spawner.Task{}, ctx.Err()
+			}
+			return spawner.Task{}, fmt.Errorf("its server's task %s did not stop within %v", task.ID, e.stopWait)
+		case <-tick.C:
+		}
+	}
+}
+
+// look describes the task arn, or, before its ARN is known, finds the
+// task of server among those asked to stop.
+func (e *bucketContent) look(ctx context.Context, server, arn string) (spawner.Task, bool, error) {
+	if arn == "" {
+		return e.tasks.StoppingTask(ctx, server)
+	}
+	tasks, err := e.tasks.DescribeTasks(ctx, []string{arn})
+	if err != nil || len(tasks) == 0 {
+		return spawner.Task{}, false, err
+	}
+	return tasks[0], true, nil
 }
 
 // Backups lists the world's backups, newest first.

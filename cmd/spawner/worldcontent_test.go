@@ -78,7 +78,7 @@ func wcConfig(tb testing.TB, runtime string, env map[string]string) *config.Conf
 // wcContent builds the worlds' content of cfg as the daemon does.
 func wcContent(tb testing.TB, cfg *config.Config, rt *docker.Runtime) worldParts {
 	tb.Helper()
-	parts, err := newWorldContent(context.Background(), cfg, rt, nil, slog.New(slog.DiscardHandler))
+	parts, err := newWorldContent(context.Background(), cfg, rt, nil, nil, slog.New(slog.DiscardHandler))
 	if err != nil {
 		tb.Fatalf("worlds' content: %v", err)
 	}
@@ -284,6 +284,100 @@ func TestWorldContentUnderECS(t *testing.T) {
 	}
 	if removed, err := c.PruneStorage(ctx, nil); err != nil || len(removed) != 0 {
 		t.Errorf("PruneStorage = %v, %v; want nothing to do", removed, err)
+	}
+}
+
+// wcStops is the ECS of TestWorldContentUnderECSWaitsForTheTask: the task
+// of creation "c1", described as each look finds it (the last one
+// repeated), and onLook called at each look.
+type wcStops struct {
+	looks  []spawner.Task // a zero Task: ECS lists none
+	n      int
+	onLook func(n int)
+}
+
+func (f *wcStops) next() (spawner.Task, bool) {
+	t := f.looks[min(f.n, len(f.looks)-1)]
+	f.n++
+	if f.onLook != nil {
+		f.onLook(f.n)
+	}
+	return t, t.ID != ""
+}
+
+func (f *wcStops) StoppingTask(_ context.Context, creation string) (spawner.Task, bool, error) {
+	if creation != "c1" {
+		return spawner.Task{}, false, nil
+	}
+	t, ok := f.next()
+	return t, ok, nil
+}
+
+func (f *wcStops) DescribeTasks(_ context.Context, arns []string) ([]spawner.Task, error) {
+	if t, ok := f.next(); ok && slices.Equal(arns, []string{t.ID}) {
+		return []spawner.Task{t}, nil
+	}
+	return nil, nil
+}
+
+// The save of a world's server under ECS is read once its task stopped,
+// since the companion pushes while the task stops, after StopTask
+// returned: a push made while it stops is the save; a companion that
+// failed, or a task that does not stop in time, is an error saying so;
+// a task ECS no longer lists has stopped long ago.
+func TestWorldContentUnderECSWaitsForTheTask(t *testing.T) {
+	t.Parallel()
+	const arn = "arn:aws:ecs:eu-west-3:123456789012:task/spawner/abc"
+	stopping := spawner.Task{ID: arn, Status: spawner.TaskStopping, StopWanted: true}
+	stopped := stopping
+	stopped.Status = spawner.TaskStopped
+	failed := stopped
+	failed.WorldSaveFailed, failed.StoppedReason = true, "spawner: command; the world's companion container exited with code 1"
+	for _, tc := range []struct {
+		name   string
+		looks  []spawner.Task
+		server string
+		push   bool // the companion pushes at the second look
+		want   string
+	}{
+		{name: "pushed while stopping", looks: []spawner.Task{stopping, stopping, stopped}, server: "c1", push: true},
+		{name: "companion failed", looks: []spawner.Task{stopping, failed}, server: "c1", want: "not saved: spawner: command; the world's companion container exited with code 1"},
+		{name: "never stops", looks: []spawner.Task{stopping}, server: "c1", want: "its server's task " + arn + " did not stop within 50ms"},
+		{name: "no longer listed", looks: []spawner.Task{{}}, server: "c1", want: "did not arrive"},
+		{name: "no server", looks: []spawner.Task{stopping}, want: "did not arrive"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			fake, k := wcS3(t)
+			cfg := wcConfig(t, "ecs", map[string]string{"WORLD_S3_BUCKET": wcBucket, "AWS_ENDPOINT_URL_S3": fake.URL})
+			c := wcContent(t, cfg, nil).content.(*bucketContent)
+			w := spawner.World{ID: "w-carol", State: spawner.WorldRunning, Server: tc.server}
+			var pushed spawner.Backup
+			stops := &wcStops{looks: tc.looks, onLook: func(n int) {
+				if tc.push && n == 2 {
+					pushed = wcWrite(t, k, w.ID, spawner.BackupStop, "level.dat", "played")
+				}
+			}}
+			c.tasks, c.poll, c.stopWait = stops, time.Millisecond, 50*time.Millisecond
+			got, err := c.Saved(context.Background(), w, time.Now())
+			switch {
+			case tc.want == "" && (err != nil || got.ID != pushed.ID):
+				t.Errorf("Saved = %+v, %v; want the push %s", got, err, pushed.ID)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("Saved = %+v, %v; want an error saying %q", got, err, tc.want)
+			}
+		})
+	}
+
+	// The bot stopping meanwhile ends the wait at once.
+	fake, _ := wcS3(t)
+	cfg := wcConfig(t, "ecs", map[string]string{"WORLD_S3_BUCKET": wcBucket, "AWS_ENDPOINT_URL_S3": fake.URL})
+	c := wcContent(t, cfg, nil).content.(*bucketContent)
+	ctx, cancel := context.WithCancel(context.Background())
+	c.tasks = &wcStops{looks: []spawner.Task{stopping}, onLook: func(int) { cancel() }}
+	c.poll, c.stopWait = time.Millisecond, time.Hour
+	if _, err := c.Saved(ctx, spawner.World{ID: "w-carol", Server: "c1"}, time.Now()); !errors.Is(err, context.Canceled) {
+		t.Errorf("Saved as the bot stops = %v, want context.Canceled", err)
 	}
 }
 

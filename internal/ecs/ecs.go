@@ -60,14 +60,14 @@ type Config struct {
 // Tasks runs, describes, lists and stops the bot's tasks in one cluster.
 // It is safe for concurrent use.
 type Tasks struct {
-	ecs ECSAPI
+	ecs API
 	ec2 EC2API
 	cfg Config
 }
 
 // New returns the adapter for cfg, calling ECS through ecsAPI and EC2
 // through ec2API.
-func New(ecsAPI ECSAPI, ec2API EC2API, cfg Config) *Tasks {
+func New(ecsAPI API, ec2API EC2API, cfg Config) *Tasks {
 	if cfg.CapacityProvider == "" {
 		cfg.CapacityProvider = "FARGATE"
 	}
@@ -237,8 +237,33 @@ func taskNotFound(err error) bool {
 // description is returned as described (Stopped reports true). Tasks of
 // other deployments are left out, so a caller never stops them as orphans.
 func (t *Tasks) ListOwnedTasks(ctx context.Context) ([]spawner.Task, error) {
+	return t.listOwned(ctx, "RUNNING")
+}
+
+// StoppingTask returns this deployment's task that was started for
+// creation (its spawner.TagCreation tag) and asked to stop: still
+// stopping, or stopped (ECS lists a stopped task for about an hour).
+// found is false when ECS lists none. It lists every page of ListTasks
+// and describes what it lists: a caller that has the task's ARN asks
+// DescribeTasks instead.
+func (t *Tasks) StoppingTask(ctx context.Context, creation string) (task spawner.Task, found bool, err error) {
+	tasks, err := t.listOwned(ctx, "STOPPED")
+	if err != nil {
+		return spawner.Task{}, false, err
+	}
+	for _, task := range tasks {
+		if task.Tags[spawner.TagCreation] == creation {
+			return task, true, nil
+		}
+	}
+	return spawner.Task{}, false, nil
+}
+
+// listOwned returns every task of the cluster this deployment owns whose
+// desired status is desired, described with their tags.
+func (t *Tasks) listOwned(ctx context.Context, desired string) ([]spawner.Task, error) {
 	var arns []string
-	in := listTasksInput{Cluster: t.cfg.Cluster, StartedBy: spawner.StartedBy, DesiredStatus: "RUNNING", MaxResults: listPageSize}
+	in := listTasksInput{Cluster: t.cfg.Cluster, StartedBy: spawner.StartedBy, DesiredStatus: desired, MaxResults: listPageSize}
 	for {
 		var page listTasksOutput
 		if err := t.ecs.JSON(ctx, "ListTasks", in, &page); err != nil {

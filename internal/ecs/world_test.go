@@ -150,3 +150,49 @@ func code(c *int32) string {
 	}
 	return fmt.Sprint(*c)
 }
+
+// The task of a creation that was asked to stop is found by its creation,
+// stopping and then stopped, with how its companion fared; a task still
+// wanted running, or of another creation, is not.
+func TestStoppingTaskFindsTheTaskOfACreation(t *testing.T) {
+	srv, tasks := newTasks(t, worldOptions(make(chan fakeaws.Task, 4)), testConfig())
+	srv.HoldNext(2, "STOPPING")
+	task, err := tasks.RunTask(ctxFor(t), worldSpec("w4", worldFamily))
+	if err != nil {
+		t.Fatalf("RunTask: %v", err)
+	}
+	other, err := tasks.RunTask(ctxFor(t), worldSpec("w5", worldFamily))
+	if err != nil {
+		t.Fatalf("RunTask: %v", err)
+	}
+	for _, arn := range []string{task.ID, other.ID} {
+		for steps := 0; srv.Advance(arn) != "RUNNING"; steps++ {
+			if steps == 3 {
+				t.Fatalf("task %s does not reach RUNNING", arn)
+			}
+		}
+	}
+	if _, found, err := tasks.StoppingTask(ctxFor(t), "w4"); found || err != nil {
+		t.Fatalf("StoppingTask of a task wanted running = found %v, %v; want not found", found, err)
+	}
+	srv.ExitAtStop(task.ID, ecs.WorldContainer, 1, "")
+	for _, arn := range []string{task.ID, other.ID} {
+		if err := tasks.StopTask(ctxFor(t), arn, "stopped by the owner"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, found, err := tasks.StoppingTask(ctxFor(t), "w4")
+	if err != nil || !found || got.ID != task.ID || got.Status != spawner.TaskStopping {
+		t.Fatalf("StoppingTask while it stops = %+v, %v, %v; want %s stopping", got, found, err, task.ID)
+	}
+	if srv.Advance(task.ID) != "STOPPED" {
+		t.Fatalf("task %s does not stop", task.ID)
+	}
+	got, found, err = tasks.StoppingTask(ctxFor(t), "w4")
+	if err != nil || !found || got.ID != task.ID || got.Status != spawner.TaskStopped || !got.WorldSaveFailed {
+		t.Errorf("StoppingTask once stopped = %+v, %v, %v; want %s stopped, its save failed", got, found, err, task.ID)
+	}
+	if _, found, err := tasks.StoppingTask(ctxFor(t), "w6"); found || err != nil {
+		t.Errorf("StoppingTask of a creation with no task = found %v, %v; want not found", found, err)
+	}
+}

@@ -1,6 +1,8 @@
 package sqs
 
 import (
+	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
@@ -31,8 +33,9 @@ type TaskChange struct {
 	StoppedReason string
 	// Version is detail.version: it grows with every change of the task.
 	Version int64
-	// ExitCode is the exit code of the first container that has one (the
-	// game container in a task of one container).
+	// ExitCode is the exit code of the game: the first container that
+	// has one and is not the world's companion (worldContainer), which
+	// exits too and which ECS may list first.
 	ExitCode   *int32
 	Containers []ContainerChange
 	ENI        string // network interface id of the awsvpc attachment, once attached
@@ -53,12 +56,20 @@ type ContainerChange struct {
 	Reason     string
 }
 
+// worldContainer is the name of the companion container that pulls and
+// pushes the world of a game with one: ecs.WorldContainer, which this
+// adapter may not import.
+const worldContainer = "world"
+
 // Hint is what the lifecycle is told of c: which task may have changed,
 // and whether it is stopping (asked to stop, stopped, or given a stop
 // code: a Spot interruption is a task asked to stop). It is a hint to
 // look, never a fact to act on: the lifecycle asks ECS before it ends or
 // warns anything, so Hint leaves Status unknown. The reason and the exit
 // code are what the lifecycle tells when ECS no longer knows the task.
+// As DescribeTasks tells it (package ecs), the exit code is the game's,
+// and the world's companion exiting with a failure is WorldSaveFailed,
+// told at the end of the reason.
 func (c TaskChange) Hint() spawner.Task {
 	t := spawner.Task{
 		ID:            c.TaskARN,
@@ -73,6 +84,12 @@ func (c TaskChange) Hint() spawner.Task {
 	if c.ExitCode != nil {
 		code := *c.ExitCode
 		t.ExitCode = &code
+	}
+	for _, ct := range c.Containers {
+		if ct.Name == worldContainer && ct.ExitCode != nil && *ct.ExitCode != 0 {
+			t.WorldSaveFailed = true
+			t.StoppedReason = strings.TrimPrefix(fmt.Sprintf("%s; the world's companion container exited with code %d", t.StoppedReason, *ct.ExitCode), "; ")
+		}
 	}
 	return t
 }

@@ -142,7 +142,7 @@ func taskChange(env envelope, d taskDetail) TaskChange {
 	}
 	for _, ct := range d.Containers {
 		cc := ContainerChange{Name: ct.Name, LastStatus: ct.LastStatus, ExitCode: ct.ExitCode, Reason: ct.Reason}
-		if c.ExitCode == nil && ct.ExitCode != nil {
+		if c.ExitCode == nil && ct.ExitCode != nil && ct.Name != worldContainer {
 			code := *ct.ExitCode
 			c.ExitCode = &code
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	spawnerecs "github.com/mineral-contest/spawner/internal/ecs"
 	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/sqs"
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
@@ -143,4 +144,123 @@ func TestFakeECSForeignTask(t *testing.T) {
 	w.steps(t, arn, 3)
 	w.eventually(t, "the other task's 3 events counted foreign", func() bool { return w.c.Stats().Foreign == 3 })
 	w.noMore(t)
+}
+
+// worldFamily is a game with a world: its companion container listed
+// first, so that the first container an event names is not the
+// game's.
+const worldFamily = "valheim"
+
+// A task of a game with a world: the change tells the game's exit code,
+// whatever the order of the containers, and the companion's failure (its
+// push or its pull) apart, as DescribeTasks does.
+func TestFakeECSWorldCompanion(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		pending  bool // the companion fails before the task runs
+		act      func(srv *fakeaws.Server, c *ecs.Client, arn string)
+		exitCode *int32 // of the game; nil: it never ran
+		failed   bool
+		reason   string
+	}{
+		{
+			name: "stopped, world pushed",
+			act: func(srv *fakeaws.Server, c *ecs.Client, arn string) {
+				srv.ExitAtStop(arn, "game", 143, "")
+				stopTask(t, c, arn, "stopped by the owner")
+			},
+			exitCode: ptr(143),
+			reason:   "stopped by the owner",
+		},
+		{
+			name: "stopped, push failed",
+			act: func(srv *fakeaws.Server, c *ecs.Client, arn string) {
+				srv.ExitAtStop(arn, spawnerecs.WorldContainer, 1, "")
+				stopTask(t, c, arn, "stopped by the owner")
+			},
+			exitCode: ptr(0),
+			failed:   true,
+			reason:   "stopped by the owner; the world's companion container exited with code 1",
+		},
+		{
+			name:    "pull failed",
+			pending: true,
+			act: func(srv *fakeaws.Server, _ *ecs.Client, arn string) {
+				srv.CrashContainer(arn, spawnerecs.WorldContainer, "Essential container in task exited", 3)
+			},
+			failed: true,
+			reason: "Essential container in task exited; the world's companion container exited with code 3",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t, goaws.Start(t))
+			srv := fakeaws.New(t, fakeaws.Options{
+				ClusterName: cluster, Region: "eu-west-3", Account: "123456789012",
+				TaskDefinitionFamilies: map[string][]string{worldFamily: {spawnerecs.WorldContainer, "game"}},
+			})
+			srv.PublishEventsTo(w.q.QueueURL(goaws.DefaultQueue), w.q.Endpoint())
+			c := ecs.NewFromConfig(srv.AWSConfig())
+			if tc.pending {
+				srv.HoldNext(1, "PENDING")
+			}
+			w.run(t)
+			arn := runTaskOf(t, c, worldFamily)
+			if tc.pending {
+				w.steps(t, arn, 2)
+			} else {
+				w.steps(t, arn, 3)
+			}
+			tc.act(srv, c, arn)
+			ch := w.next(t, "STOPPED")
+			for ch.LastStatus != "STOPPED" {
+				ch = w.next(t, "STOPPED")
+			}
+			hint := ch.Hint()
+			switch {
+			case tc.exitCode == nil && hint.ExitCode != nil:
+				t.Errorf("exit code %d, want none: the game never ran", *hint.ExitCode)
+			case tc.exitCode != nil && (hint.ExitCode == nil || *hint.ExitCode != *tc.exitCode):
+				t.Errorf("exit code %s, want the game's %d", code(hint.ExitCode), *tc.exitCode)
+			}
+			if hint.WorldSaveFailed != tc.failed {
+				t.Errorf("WorldSaveFailed = %v, want %v", hint.WorldSaveFailed, tc.failed)
+			}
+			if hint.StoppedReason != tc.reason {
+				t.Errorf("stopped reason %q, want %q", hint.StoppedReason, tc.reason)
+			}
+		})
+	}
+}
+
+func runTaskOf(tb testing.TB, c *ecs.Client, family string) string {
+	tb.Helper()
+	out, err := c.RunTask(context.Background(), &ecs.RunTaskInput{
+		Cluster:        aws.String(cluster),
+		TaskDefinition: aws.String(family),
+		LaunchType:     ecstypes.LaunchTypeFargate,
+		NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{
+			Subnets: []string{"subnet-1"}, AssignPublicIp: ecstypes.AssignPublicIpEnabled,
+		}},
+		StartedBy: aws.String(spawner.StartedBy),
+	})
+	if err != nil || len(out.Tasks) != 1 {
+		tb.Fatalf("run task: %v", err)
+	}
+	return aws.ToString(out.Tasks[0].TaskArn)
+}
+
+func stopTask(tb testing.TB, c *ecs.Client, arn, reason string) {
+	tb.Helper()
+	if _, err := c.StopTask(context.Background(), &ecs.StopTaskInput{Cluster: aws.String(cluster), Task: aws.String(arn), Reason: aws.String(reason)}); err != nil {
+		tb.Fatalf("stop task: %v", err)
+	}
+}
+
+func ptr(v int32) *int32 { return &v }
+
+func code(c *int32) string {
+	if c == nil {
+		return "none"
+	}
+	return fmt.Sprint(*c)
 }
