@@ -304,7 +304,7 @@ func (c *creation) keepPort(spec *spawner.TaskSpec, w spawner.World) string {
 	if !m.cfg.KeepPorts || w.Port <= 0 {
 		return ""
 	}
-	spec.ContainerSpec.HostPort = w.Port
+	spec.HostPort = w.Port
 	return cmp.Or(worldAddress(w), strconv.Itoa(w.Port))
 }
 
@@ -314,13 +314,13 @@ func (c *creation) keepPort(spec *spawner.TaskSpec, w spawner.World) string {
 // on; the ready message and the admin log say its address changed.
 func (c *creation) runTask(ctx context.Context, spec spawner.TaskSpec, kept string) (spawner.Task, error) {
 	task, err := c.m.tasks.RunTask(ctx, spec)
-	port := spec.ContainerSpec.HostPort
+	port := spec.HostPort
 	if err == nil || port == 0 || !errors.Is(err, spawner.ErrPortTaken) || ctx.Err() != nil {
 		return task, err
 	}
 	c.log.Warn("the world's port is held by another program; starting on another", "port", port, "err", err)
 	c.movedFrom = kept
-	spec.ContainerSpec.HostPort = 0
+	spec.HostPort = 0
 	return c.m.tasks.RunTask(ctx, spec)
 }
 

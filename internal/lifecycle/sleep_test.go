@@ -36,7 +36,7 @@ type beds struct {
 
 func newBeds() *beds { return &beds{on: map[string]spawner.World{}, taken: map[int]bool{}} }
 
-func (b *beds) call(format string, args ...any) {
+func (b *beds) callf(format string, args ...any) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.calls = append(b.calls, fmt.Sprintf(format, args...))
@@ -45,7 +45,7 @@ func (b *beds) call(format string, args ...any) {
 func (b *beds) fake() *mockSleepers {
 	return &mockSleepers{
 		SleepFn: func(w spawner.World) error {
-			b.call("sleep %s %d", w.ID, w.Port)
+			b.callf("sleep %s %d", w.ID, w.Port)
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			if b.taken[w.Port] {
@@ -55,7 +55,7 @@ func (b *beds) fake() *mockSleepers {
 			return nil
 		},
 		ReleaseFn: func(id string) bool {
-			b.call("release %s", id)
+			b.callf("release %s", id)
 			b.mu.Lock()
 			defer b.mu.Unlock()
 			_, ok := b.on[id]
@@ -104,7 +104,7 @@ func newSleepWorld(tb testing.TB, v *vault, b *beds, opts ...option) *world {
 	w.players.speak("Paper 1.21.4", 769)
 	run := w.tasks.RunTaskFn
 	w.tasks.RunTaskFn = func(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
-		b.call("run %d", spec.ContainerSpec.HostPort)
+		b.callf("run %d", spec.HostPort)
 		return run(ctx, spec)
 	}
 	return w
@@ -165,8 +165,8 @@ func TestAWorldKeepsItsPortAndSleeps(t *testing.T) {
 
 	w.clock.Advance(time.Hour)
 	w.readyOn(alice, "")
-	if spec := w.cluster.runs.all()[1]; spec.ContainerSpec.HostPort != 25570 {
-		t.Errorf("the next server asks for host port %d, want 25570", spec.ContainerSpec.HostPort)
+	if spec := w.cluster.runs.all()[1]; spec.HostPort != 25570 {
+		t.Errorf("the next server asks for host port %d, want 25570", spec.HostPort)
 	}
 	calls := b.log()
 	if i, j := slices.Index(calls, "release "+world.ID), slices.Index(calls, "run 25570"); i < 0 || j < i {
@@ -187,7 +187,7 @@ func TestWithoutKeptPortsAWorldIsStored(t *testing.T) {
 	srv := w.readyOn(alice, "")
 	w.stop(alice, srv)
 	world := v.only(t)
-	if world.State != spawner.WorldStored || world.Port != 0 || len(b.log()) != 2 || w.cluster.runs.all()[0].ContainerSpec.HostPort != 0 {
+	if world.State != spawner.WorldStored || world.Port != 0 || len(b.log()) != 2 || w.cluster.runs.all()[0].HostPort != 0 {
 		t.Errorf("world %+v, sleepers' calls %v; want stored, no port asked, none answering", world, b.log())
 	}
 	if end := w.expectSaid(srv, "end", alice); end.wake != world.ID {
@@ -366,8 +366,8 @@ func TestAWorldsPortTakenWhenItWakes(t *testing.T) {
 
 	run := w.tasks.RunTaskFn
 	w.tasks.RunTaskFn = func(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
-		if spec.ContainerSpec.HostPort == 25570 {
-			b.call("run %d", spec.ContainerSpec.HostPort)
+		if spec.HostPort == 25570 {
+			b.callf("run %d", spec.HostPort)
 			return spawner.Task{}, fmt.Errorf("%w: %w", &spawner.RunFailure{Reason: "the world's host port 25570 is taken"}, spawner.ErrPortTaken)
 		}
 		return run(ctx, spec)

@@ -105,8 +105,8 @@ func TestWakeByLogin(t *testing.T) {
 	if n := w.cluster.runs.len(); n != 2 {
 		t.Errorf("%d tasks run, want the first server's and the wake's", n)
 	}
-	if srv.WorldID != world.ID || srv.Owner != alice || w.cluster.runs.all()[1].ContainerSpec.HostPort != 25570 {
-		t.Errorf("woken server %+v on host port %d, want alice's on the world's port", srv, w.cluster.runs.all()[1].ContainerSpec.HostPort)
+	if srv.WorldID != world.ID || srv.Owner != alice || w.cluster.runs.all()[1].HostPort != 25570 {
+		t.Errorf("woken server %+v on host port %d, want alice's on the world's port", srv, w.cluster.runs.all()[1].HostPort)
 	}
 	ready := w.expectSaid(srv, "ready", alice)
 	if !strings.Contains(ready.content, text.En.WokenByPlayer("Alex_2")) {

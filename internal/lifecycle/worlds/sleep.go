@@ -93,14 +93,14 @@ func (p *Worlds) Asleep() []spawner.World {
 	return out
 }
 
-// Overslept reports whether asleep world w was last played max or more
+// Overslept reports whether asleep world w was last played sleepMax or more
 // before now (made, when it never was): it is then stored.
-func Overslept(w spawner.World, now time.Time, max time.Duration) bool {
+func Overslept(w spawner.World, now time.Time, sleepMax time.Duration) bool {
 	last := w.LastPlayed
 	if last.IsZero() {
 		last = w.CreatedAt
 	}
-	return !now.Before(last.Add(max))
+	return !now.Before(last.Add(sleepMax))
 }
 
 // Unport takes port away from world id while it is asleep with that port
