@@ -233,12 +233,13 @@ func (c *creation) ready(ctx context.Context, ping spawner.Ping) {
 	game := m.gameOf(srv)
 	m.editStatus(ctx, srv, "")
 	m.feed.Players(id, srv, game, ping.Online)
+	worldLines := c.worldReady(ctx, srv, ping)
 	m.mustSay(ctx, srv.ChannelID, spawner.Message{
-		Content:  m.lang(srv).Ready(game, srv, m.StopsAt(srv)),
+		Content:  joinLines(m.lang(srv).Ready(game, srv, m.StopsAt(srv)), worldLines(m.lang(srv))),
 		Mentions: []string{srv.Owner},
 		Key:      msgKey(srv, "ready"),
 	}, "ready message", gone)
-	_ = m.chat.Log(ctx, spawner.Message{Content: m.logLang().LogReady(srv), Key: msgKey(srv, "log-ready")})
+	_ = m.chat.Log(ctx, spawner.Message{Content: joinLines(m.logLang().LogReady(srv), c.woke.line(m.logLang())), Key: msgKey(srv, "log-ready")})
 	c.log.Info("server ready", "address", srv.HostPort(), "players", ping.Online, "latency", ping.Latency)
 	// Hand over to the watchdogs last, so a stop never races the messages above.
 	var stopBy *spawner.Actor

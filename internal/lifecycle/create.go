@@ -1,9 +1,11 @@
 package lifecycle
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"log/slog"
+	"strconv"
 	"strings"
 	"time"
 
@@ -35,6 +37,12 @@ type creation struct {
 	nudge    chan struct{}         // wakes the worker before its next poll
 	notes    progressNotes         // the image pull's notes while the task starts (progress.go)
 	booting                        // what the boot remembers between its polls (boot.go)
+	// woke is who woke the world the creation plays (wake.go); zero for
+	// a creation that woke none, or one a restart resumed.
+	woke wakeBy
+	// movedFrom is the address of the world the creation plays when
+	// another program held its kept port and its server got another.
+	movedFrom string
 }
 
 func (m *Manager) newCreation(id string, game spawner.Game, log *slog.Logger) *creation {
@@ -61,8 +69,14 @@ func (m *Manager) wakeWorker(e *entry) {
 
 // Create checks req against the rules and, when accepted, starts the
 // creation in the background and returns nil at once. A refused request
-// returns a *spawner.Refusal and changes nothing. Create does no I/O.
-func (m *Manager) Create(req spawner.CreateRequest) error {
+// returns a *spawner.Refusal and changes nothing. Create does no I/O. A
+// creation of an asleep world wakes it (wake.go): the creation cooldown
+// does not apply.
+func (m *Manager) Create(req spawner.CreateRequest) error { return m.start(req, wakeBy{}) }
+
+// start is Create, and the creation a wake asks for (wake.go): woke.world
+// is then the world it starts, and woke says who woke it.
+func (m *Manager) start(req spawner.CreateRequest, woke wakeBy) error {
 	if !m.recovered.Load() || m.closed() {
 		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
 	}
@@ -73,16 +87,18 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 	now := m.clock.Now()
 	srv := newServer(req, game, variant, newID(16), now)
 	id := srv.CreationID
-	if srv.WorldID, err = m.claimWorld(req, game, id); err != nil {
+	if srv.WorldID, err = m.claimWorld(req, game, id, woke.world); err != nil {
 		return err
 	}
-	if err := m.admission.Admit(id, req.Owner, req.Admin, now); err != nil {
+	woke = m.wokenBy(woke, req, srv)
+	if err := m.admit(id, req, woke.wakes(), now); err != nil {
 		if srv.WorldID != "" {
 			m.worlds.Unclaim(srv.WorldID, id)
 		}
 		return err
 	}
 	c := m.newCreation(id, game, m.log.With("creation", id, "user", req.Owner))
+	c.woke = woke
 	if req.Answer != nil {
 		c.reply, c.answered = req.Answer.Update, req.Answer.Given()
 	}
@@ -93,7 +109,7 @@ func (m *Manager) Create(req spawner.CreateRequest) error {
 		m.forget(id)
 		return &spawner.Refusal{Code: spawner.RefusedShuttingDown}
 	}
-	m.log.Info("creation accepted", "creation", id, "user", req.Owner, "game", game.Name, "variant", variant.Name)
+	m.log.Info("creation accepted", "creation", id, "user", req.Owner, "game", game.Name, "variant", variant.Name, "world", srv.WorldID, "wake", woke.wakes())
 	m.metrics.Created(game.Name)
 	return nil
 }
@@ -231,6 +247,7 @@ func isFull(err error) bool {
 func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 	m, id := c.m, c.id
 	spec := c.taskSpec(srv)
+	kept := "" // the address of the world's kept port
 	if srv.WorldID != "" {
 		w, err := m.worlds.Prepare(ctx, srv.WorldID, id)
 		if err != nil {
@@ -242,8 +259,9 @@ func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 			return false
 		}
 		spec.ContainerSpec.World = &spawner.WorldMount{ID: w.ID, Storage: w.Storage, Path: c.game.World.Path}
+		kept = c.keepPort(&spec, w)
 	}
-	task, err := m.tasks.RunTask(ctx, spec)
+	task, err := c.runTask(ctx, spec, kept)
 	c.endProgress() // no pull note may land after the steps below
 	if err != nil {
 		if ctx.Err() == nil { // else the pending record stays; the next start settles it
@@ -272,6 +290,38 @@ func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 	c.log.Info("task started")
 	m.editStatus(ctx, srv, "")
 	return true
+}
+
+// keepPort has the task of world w published on the host port the world
+// keeps, where worlds keep ports, and lets that port go from whatever
+// answered for the asleep world, so the runtime can bind it now. It
+// returns the world's address on that port ("" for none).
+func (c *creation) keepPort(spec *spawner.TaskSpec, w spawner.World) string {
+	m := c.m
+	if m.sleepers != nil && m.sleepers.Release(w.ID) {
+		c.log.Info("no longer answering for the world: it wakes", "world", w.ID, "port", w.Port)
+	}
+	if !m.cfg.KeepPorts || w.Port <= 0 {
+		return ""
+	}
+	spec.HostPort = w.Port
+	return cmp.Or(worldAddress(w), strconv.Itoa(w.Port))
+}
+
+// runTask runs spec. When the runtime refuses the world's kept port, at
+// kept, because another program holds it, the server starts once more on
+// a port of the runtime's choice, which the world keeps from its ready
+// on; the ready message and the admin log say its address changed.
+func (c *creation) runTask(ctx context.Context, spec spawner.TaskSpec, kept string) (spawner.Task, error) {
+	task, err := c.m.tasks.RunTask(ctx, spec)
+	port := spec.HostPort
+	if err == nil || port == 0 || !errors.Is(err, spawner.ErrPortTaken) || ctx.Err() != nil {
+		return task, err
+	}
+	c.log.Warn("the world's port is held by another program; starting on another", "port", port, "err", err)
+	c.movedFrom = kept
+	spec.HostPort = 0
+	return c.m.tasks.RunTask(ctx, spec)
 }
 
 // taskSpec is what the runtime is asked to run for the creation's server srv.

@@ -123,6 +123,10 @@ func (m *Manager) announceEnd(ctx context.Context, srv spawner.Server, end endin
 			Content:  joinLines(lang.Ended(srv.Owner, end.cause, end.by, detail, m.cfg.TicketCloseDelay), end.world.line(lang)),
 			Mentions: []string{srv.Owner},
 			Key:      msgKey(srv, "end"),
+			Locale:   m.localeOf(srv),
+		}
+		if end.world != nil {
+			msg.Wake = end.world.id // its owner wakes it from here until the ticket closes
 		}
 		sent := m.trySay(ctx, srv.ChannelID, msg, "end message", new(bool))
 		closed := m.closeLater(srv.ChannelID)

@@ -29,11 +29,13 @@
 //     deletions. Create claims a world in memory; the creation's worker
 //     prepares it (storage, record) before its task starts (create.go,
 //     startTask); the ending saves it once the task stopped, before the
-//     server leaves the fleet (finish.go, endWorld).
-//
-// A wake by a login (next) is a creation started from a world rather than
-// a command (create.go, beside Create), admitted without the cooldown
-// (package admission).
+//     server leaves the fleet (finish.go, endWorld);
+//   - sleep and wake (sleep.go, wake.go): where the runtime publishes
+//     games on host ports, a world keeps its server's port and sleeps on
+//     it after the end of its server, answered for by the Sleepers; a
+//     wake (a login there, the Wake button, /server create of the world)
+//     is a creation by the world's owner started from the world rather
+//     than a command, admitted without the cooldown (package admission).
 //
 // It talks to the outside world only through the small interfaces below and
 // those of its parts, which the adapters satisfy, and in the domain's words.
@@ -210,6 +212,21 @@ type Options struct {
 	// a creation of a game with a world is refused (spawner.RefusedWorldsOff).
 	Worlds       worlds.Store
 	WorldContent worlds.Content
+	// KeepPorts says the runtime publishes games on host ports it
+	// chooses, so that a world can keep one (Docker): a world keeps the
+	// host port of its server while it runs and while it sleeps after it
+	// (sleep.go). False: a world is stored at the end of its server.
+	KeepPorts bool
+	// Sleepers answers for asleep worlds on their ports; nil: none is
+	// answered for, and only a command or a Wake button wakes a world.
+	Sleepers Sleepers
+	// Members reads a world's owner's roles for a wake outside any
+	// interaction (wake.go); nil: a wake by login is refused, and so is
+	// a Wake button clicked by an admin for a world not theirs.
+	Members Members
+	// SleepMax is how long an asleep world keeps its port after it was
+	// last played (WORLD_SLEEP_MAX); zero: DefaultSleepMax.
+	SleepMax time.Duration
 }
 
 // withDefaults returns o with every zero setting given its default.
@@ -218,6 +235,7 @@ func (o Options) withDefaults() Options {
 	o.OrphanGrace = cmp.Or(o.OrphanGrace, DefaultOrphanGrace)
 	o.PingTimeout = cmp.Or(o.PingTimeout, DefaultPingTimeout)
 	o.MaxBackoff = cmp.Or(o.MaxBackoff, DefaultMaxBackoff)
+	o.SleepMax = cmp.Or(o.SleepMax, DefaultSleepMax)
 	o.PingConcurrency = spawner.PositiveOr(o.PingConcurrency, DefaultPingConcurrency)
 	if o.Limits == (spawner.Limits{}) {
 		o.Limits = spawner.DefaultLimits()
@@ -249,6 +267,10 @@ type Manager struct {
 	log     *slog.Logger
 	metrics Metrics
 	rcon    RCON
+	// sleepers answers for asleep worlds, members reads their owners'
+	// roles (sleep.go, wake.go); either may be nil.
+	sleepers Sleepers
+	members  Members
 
 	// The parts, each the owner of its state.
 	fleet     *fleet               // the servers and their phases
@@ -278,6 +300,7 @@ func New(o Options) *Manager {
 	m := &Manager{
 		cfg: o, tasks: o.Tasks, store: o.Store, pinger: o.Pinger, chat: o.Chat,
 		clock: o.Clock, log: o.Log, metrics: o.Metrics, rcon: o.RCON,
+		sleepers: o.Sleepers, members: o.Members,
 		fleet:     newFleet(),
 		admission: admission.New(o.MaxServers, o.CreateCooldown, o.Cooldowns, o.Log),
 		catalog:   games,
@@ -344,6 +367,13 @@ func (w *workers) close() {
 
 func (w *workers) wait() { w.running.Wait() }
 
+// stopping reports whether Close was called: no new worker starts.
+func (w *workers) stopping() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.closing
+}
+
 // goWorker runs f in a worker, unless Close was called.
 func (m *Manager) goWorker(f func()) { m.workers.run(f) }
 
@@ -360,7 +390,11 @@ func (m *Manager) track(e *entry) {
 // creation (zero: none).
 func (m *Manager) untrack(ctx context.Context, id string, ownerStopped bool) time.Time {
 	if _, srv, ok := m.fleet.get(id); ok && srv.WorldID != "" {
-		m.worlds.Unclaim(srv.WorldID, id) // a creation that ended before its world was prepared
+		// A creation that ended before its world was prepared: a world it
+		// woke goes back to sleep.
+		if w, ok := m.worlds.Unclaim(srv.WorldID, id); ok {
+			m.sleep(ctx, w)
+		}
 	}
 	m.fleet.remove(id)
 	m.feed.Forget(id)
@@ -393,6 +427,9 @@ func (m *Manager) lang(s spawner.Server) text.Lang {
 }
 
 func (m *Manager) logLang() text.Lang { return text.For(m.cfg.Locale) }
+
+// localeOf is the locale of the messages about s (see lang).
+func (m *Manager) localeOf(s spawner.Server) string { return cmp.Or(s.Locale, m.cfg.Locale) }
 
 func newID(n int) string {
 	b := make([]byte, n)

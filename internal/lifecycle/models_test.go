@@ -390,6 +390,8 @@ type post struct {
 	content  string
 	footer   string
 	edits    []string // every content it was edited to
+	wake     string   // the world its Wake button wakes
+	locale   string
 }
 
 func (g *guild) CreateTicket(_ context.Context, t spawner.Ticket) (string, error) {
@@ -415,7 +417,8 @@ func (g *guild) Send(_ context.Context, channelID string, m spawner.Message) (st
 		}
 	}
 	g.n++
-	p := &post{id: fmt.Sprintf("1400000000000%06d", g.n), key: m.Key, mentions: slices.Clone(m.Mentions), content: m.Content, footer: m.Footer}
+	p := &post{id: fmt.Sprintf("1400000000000%06d", g.n), key: m.Key, mentions: slices.Clone(m.Mentions), content: m.Content, footer: m.Footer,
+		wake: m.Wake, locale: m.Locale}
 	t.posts = append(t.posts, p)
 	return p.id, nil
 }
@@ -583,6 +586,9 @@ type players struct {
 	at    map[string]int // absent: no answer
 	every *int           // when set, every address's answer
 	pings record[ping]   // every probe
+	// version and protocol are what every status answers with.
+	version  string
+	protocol int
 }
 
 // ping is one probe: its protocol and address.
@@ -607,7 +613,7 @@ func (p *players) Ping(ctx context.Context, proto spawner.Protocol, addr string)
 	if !ok {
 		return spawner.Ping{}, errNoAnswer
 	}
-	return spawner.Ping{Online: n, Max: 20, Latency: 12 * time.Millisecond}, nil
+	return spawner.Ping{Online: n, Max: 20, Version: p.version, Protocol: p.protocol, Latency: 12 * time.Millisecond}, nil
 }
 
 // answer makes every address answer with n players online; answerAt,
@@ -622,6 +628,13 @@ func (p *players) answerAt(addr string, n int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.at[addr] = n
+}
+
+// speak makes every status answer with version and protocol.
+func (p *players) speak(version string, protocol int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.version, p.protocol = version, protocol
 }
 
 func (p *players) silence() {

@@ -101,7 +101,8 @@ func (m *Manager) nextEvent(nextSweep time.Time) time.Time {
 // Pass does what is due at now: closes ticket channels, retries stops and
 // saves that failed, and (when sweep) reads every tracked task's state
 // and stops the owned tasks nobody tracks; then runs the runtime watchdog
-// and the player-count checks that are due. Pings and stops fan out with a
+// and the player-count checks that are due, and (when sweep) stores the
+// worlds asleep for longer than SleepMax. Pings and stops fan out with a
 // bound. Run calls it; tests call it directly with a fake clock.
 func (m *Manager) Pass(ctx context.Context, now time.Time, sweep bool) { _ = m.pass(ctx, now, sweep) }
 
@@ -111,6 +112,9 @@ func (m *Manager) pass(ctx context.Context, now time.Time, sweep bool) error {
 	m.closer.CloseDue(ctx, now)
 	in, err := m.readPass(ctx, now, sweep)
 	m.actPass(ctx, now, planPass(in))
+	if sweep {
+		m.expireSleep(ctx, now)
+	}
 	return err
 }
 

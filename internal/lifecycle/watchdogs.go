@@ -64,6 +64,7 @@ func (m *Manager) checkPlayers(ctx context.Context, now time.Time, c check) {
 	}
 	if err == nil {
 		m.feed.Players(c.id, n.srv, c.game, ping.Online)
+		m.keepStatus(ctx, n.srv, ping)
 	}
 	m.answerCount(ctx, now, c, ping, err, n)
 }

@@ -13,20 +13,25 @@ import (
 )
 
 // claimWorld chooses and claims the world the creation id of req plays,
-// for a game with a world (package worlds, Claim), and returns its id; ""
-// for a game without. The world option of a game without a world is
-// refused (spawner.RefusedNoWorldGame), as is a game with a world when
-// the bot keeps none (spawner.RefusedWorldsOff: the daemon always wires
-// worlds, so that is a configuration to fix, never a temporary server in
-// place of a world's). An admin plays their own worlds, as any member.
-func (m *Manager) claimWorld(req spawner.CreateRequest, game spawner.Game, id string) (string, error) {
+// for a game with a world (package worlds, Claim; ClaimID of worldID, the
+// world a wake starts, when set), and returns its id; "" for a game
+// without. The world option of a game without a world is refused
+// (spawner.RefusedNoWorldGame), as is a game with a world when the bot
+// keeps none (spawner.RefusedWorldsOff: the daemon always wires worlds,
+// so that is a configuration to fix, never a temporary server in place of
+// a world's). An admin plays their own worlds, as any member.
+func (m *Manager) claimWorld(req spawner.CreateRequest, game spawner.Game, id, worldID string) (string, error) {
 	switch {
-	case game.World == nil && req.World != "":
+	case game.World == nil && (req.World != "" || worldID != ""):
 		return "", &spawner.Refusal{Code: spawner.RefusedNoWorldGame, Name: game.Title}
 	case game.World == nil:
 		return "", nil
 	case !m.worlds.Enabled():
 		return "", &spawner.Refusal{Code: spawner.RefusedWorldsOff, Name: game.Title}
+	}
+	if worldID != "" {
+		w, err := m.worlds.ClaimID(worldID, id)
+		return w.ID, err
 	}
 	w, err := m.worlds.Claim(req.Owner, game.Name, req.World, id)
 	if err != nil {
@@ -38,6 +43,7 @@ func (m *Manager) claimWorld(req spawner.CreateRequest, game spawner.Game, id st
 // worldEnd is how the world of a server that ended fared, for its end
 // message: nil for a server without a world.
 type worldEnd struct {
+	id    string
 	name  string
 	size  int64
 	saved *bool // nil: nothing to save (its task never started)
@@ -45,8 +51,9 @@ type worldEnd struct {
 
 // endWorld saves the world of srv, whose task stopped (or never started),
 // before srv leaves the fleet, so that the world and the member's place
-// stay taken until it is saved. A failed backup is told to the admin log
-// and raised as an alert, and never blocks the end.
+// stay taken until it is saved; a world that keeps a port is then asleep
+// on it (sleep). A failed backup is told to the admin log and raised as
+// an alert, and never blocks the end.
 func (m *Manager) endWorld(ctx context.Context, srv spawner.Server, log *slog.Logger) *worldEnd {
 	if srv.WorldID == "" {
 		return nil
@@ -63,7 +70,8 @@ func (m *Manager) endWorld(ctx context.Context, srv spawner.Server, log *slog.Lo
 		log.Error("world not saved at the end of its server", "world", srv.WorldID, "err", s.Err)
 		m.tellBackupFailed(ctx, s.World, entryID(srv), "", s.Err)
 	}
-	return &worldEnd{name: s.World.Name, size: s.World.Size, saved: s.Saved()}
+	m.sleep(ctx, s.World)
+	return &worldEnd{id: s.World.ID, name: s.World.Name, size: s.World.Size, saved: s.Saved()}
 }
 
 // tellBackupFailed tells the admin log and the alerts that a backup of w
@@ -91,8 +99,9 @@ func (we *worldEnd) line(lang text.Lang) string {
 
 // recoverWorlds saves, at start, the worlds recorded running whose server
 // is no longer in the fleet (the bot stopped between the end of their
-// server and their save), then removes the storages no world names, and
-// reads the count of each world's backups. It runs before any creation is
+// server and their save), then removes the storages no world names, reads
+// the count of each world's backups, and puts the asleep worlds back to
+// sleep on their ports (recoverSleep). It runs before any creation is
 // accepted.
 func (m *Manager) recoverWorlds(ctx context.Context) {
 	if !m.worlds.Enabled() {
@@ -110,17 +119,21 @@ func (m *Manager) recoverWorlds(ctx context.Context) {
 	}
 	m.worlds.Prune(ctx)
 	m.worlds.Count(ctx)
+	m.recoverSleep(ctx)
 }
 
 // Worlds returns the worlds by may act on (their own; every world for an
 // admin), with their counts of backups and the address of the server that
-// plays each. It reads no archive.
+// plays each, or the address an asleep world keeps. It reads no archive.
 func (m *Manager) Worlds(_ context.Context, by spawner.Actor) ([]spawner.WorldInfo, error) {
 	if !m.worlds.Enabled() {
 		return nil, nil
 	}
 	out := m.worlds.List(by)
 	for i, w := range out {
+		if w.State == spawner.WorldAsleep {
+			out[i].Address = worldAddress(w.World)
+		}
 		if w.Server == "" {
 			continue
 		}
@@ -200,6 +213,9 @@ func (m *Manager) Delete(ctx context.Context, by spawner.Actor, worldID string) 
 	err := m.worlds.Delete(ctx, by, worldID)
 	if err != nil && !isRefusal(err) {
 		m.log.Error("world delete failed", "world", worldID, "by", by.UserID, "err", err)
+	}
+	if err == nil && m.sleepers != nil {
+		m.sleepers.Release(worldID) // its port goes back to the runtime's range
 	}
 	return err
 }

@@ -25,8 +25,8 @@ func TestPingReportsPlayersAndVersion(t *testing.T) {
 	if err != nil {
 		t.Fatalf("ping %s: %v", srv.Addr(), err)
 	}
-	if got.Online != 3 || got.Max != 10 || got.Version != "Paper 1.20.4" {
-		t.Errorf("ping = %+v, want 3/10 players on Paper 1.20.4", got)
+	if got.Online != 3 || got.Max != 10 || got.Version != "Paper 1.20.4" || got.Protocol != mcserver.DefaultProtocol {
+		t.Errorf("ping = %+v, want 3/10 players on Paper 1.20.4, protocol %d", got, mcserver.DefaultProtocol)
 	}
 	if got.Latency <= 0 {
 		t.Errorf("latency = %v, want > 0", got.Latency)
@@ -252,5 +252,23 @@ func TestPingRefusesStringLongerThanPacket(t *testing.T) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("ping waited for its timeout: %v", err)
+	}
+}
+
+// The status's protocol number is kept (an asleep world answers with it);
+// one that is no 32-bit integer is dropped, never the players with it.
+func TestParseStatusProtocol(t *testing.T) {
+	for status, want := range map[string]int{
+		`{"version":{"name":"1.21.4","protocol":769},"players":{"max":20,"online":2}}`:        769,
+		`{"version":{"name":"1.21.4"},"players":{"max":20,"online":2}}`:                       0,
+		`{"version":{"name":"1.21.4","protocol":"769"},"players":{"max":20,"online":2}}`:      0,
+		`{"version":{"name":"1.21.4","protocol":7.5},"players":{"max":20,"online":2}}`:        0,
+		`{"version":{"name":"1.21.4","protocol":4294967296},"players":{"max":20,"online":2}}`: 0,
+		`{"version":{"name":"1.21.4","protocol":-1},"players":{"max":20,"online":2}}`:         -1,
+	} {
+		got, err := mcping.ParseStatus(status)
+		if err != nil || got.Protocol != want || got.Online != 2 || got.Version != "1.21.4" {
+			t.Errorf("ParseStatus(%s) = %+v, %v; want protocol %d, 2 online", status, got, err, want)
+		}
 	}
 }

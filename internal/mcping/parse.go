@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 
 	"github.com/Tnze/go-mc/data/packetid"
 	pk "github.com/Tnze/go-mc/net/packet"
@@ -108,6 +109,9 @@ func ParseStatus(status string) (spawner.Ping, error) {
 	var answer struct {
 		Version struct {
 			Name string `json:"name"`
+			// Read apart: a protocol that is no number loses the number,
+			// never the players.
+			Protocol json.RawMessage `json:"protocol"`
 		} `json:"version"`
 		Players struct {
 			Max    int `json:"max"`
@@ -121,10 +125,21 @@ func ParseStatus(status string) (spawner.Ping, error) {
 		return spawner.Ping{}, fmt.Errorf("%w: negative player count", ErrBadAnswer)
 	}
 	return spawner.Ping{
-		Online:  answer.Players.Online,
-		Max:     answer.Players.Max,
-		Version: answer.Version.Name,
+		Online:   answer.Players.Online,
+		Max:      answer.Players.Max,
+		Version:  answer.Version.Name,
+		Protocol: protocolNumber(answer.Version.Protocol),
 	}, nil
+}
+
+// protocolNumber is the status's protocol number: a JSON integer that fits
+// 32 bits, as the game's VarInt does; 0 for anything else.
+func protocolNumber(raw json.RawMessage) int {
+	n, err := strconv.ParseInt(string(raw), 10, 32)
+	if err != nil {
+		return 0
+	}
+	return int(n)
 }
 
 // parseAnswer is the whole of what the client parses, from the bytes a

@@ -385,7 +385,10 @@ type Ping struct {
 	Online  int
 	Max     int
 	Version string
-	Latency time.Duration
+	// Protocol is the protocol number of the status's version (Minecraft);
+	// 0 when the game told none.
+	Protocol int
+	Latency  time.Duration
 }
 
 // Ticket is a private ticket channel to create under the category.

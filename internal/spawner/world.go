@@ -43,6 +43,10 @@ type World struct {
 	// (Docker runtime), so its address does not change between sessions;
 	// 0 when it holds none.
 	Port int
+	// Host is the host name or IP players reached its last server at, so
+	// that the address of an asleep world (Host and Port) can be shown;
+	// empty when unknown.
+	Host string
 	// StatusVersion and StatusProtocol are the version name and protocol
 	// number its game last answered to a status ping, so an asleep world can
 	// answer pings as its game would.

@@ -7,8 +7,9 @@ import "strconv"
 type WorldInfo struct {
 	World
 	Backups int // backups kept of it
-	// Address is "ip:port" of its running server; "" while none runs or
-	// its address is not known yet.
+	// Address is "ip:port" of its running server, or the address an
+	// asleep world keeps (its host and its port); "" when it has none or
+	// it is not known yet.
 	Address string
 }
 

@@ -13,6 +13,7 @@ const (
 	attrWorldName      = "name"           // string: see ValidWorldName
 	attrSize           = "size"           // number: bytes of content, as of the newest backup
 	attrLastPlayed     = "lastPlayed"     // number, Unix ms: when its last server ended
+	attrHost           = "host"           // string: the host players reached its last server at
 	attrStatusVersion  = "statusVersion"  // string: the version its game last answered a ping with
 	attrStatusProtocol = "statusProtocol" // number: the protocol its game last answered a ping with
 	attrStorage        = "storage"        // string: the runtime's handle of its content
@@ -83,6 +84,7 @@ func (w World) Record() (Record, error) {
 	}
 	r.setTime(attrLastPlayed, w.LastPlayed)
 	r.setNumber(attrPort, w.Port)
+	r.setString(attrHost, w.Host)
 	r.setString(attrStatusVersion, w.StatusVersion)
 	r.setNumber(attrStatusProtocol, w.StatusProtocol)
 	r.setTime(attrCreationDate, w.CreatedAt)
@@ -116,6 +118,7 @@ func (r Record) World(key string) (World, error) {
 	w.Size, _ = d.number(attrSize, false)
 	w.LastPlayed = d.time(attrLastPlayed, false)
 	w.Port = d.within(attrPort, 0, 65535, "a TCP port")
+	w.Host = d.str(attrHost, false)
 	w.StatusVersion = d.str(attrStatusVersion, false)
 	w.StatusProtocol = d.within(attrStatusProtocol, math.MinInt32, math.MaxInt32, "a protocol number")
 	w.CreatedAt = d.time(attrCreationDate, false)

@@ -15,7 +15,9 @@ import (
 // world/<id>; what is not known is left out of the record.
 func TestWorldRecordRoundTrips(t *testing.T) {
 	fresh := records.NewWorld("w1", "c-43")
-	for _, w := range []spawner.World{records.World(), fresh} {
+	hosted := records.World()
+	hosted.Host = "games.example.org"
+	for _, w := range []spawner.World{records.World(), hosted, fresh} {
 		rec, err := w.Record()
 		if err != nil {
 			t.Fatalf("Record of %s: %v", w.ID, err)
@@ -32,7 +34,7 @@ func TestWorldRecordRoundTrips(t *testing.T) {
 		}
 	}
 	rec, _ := fresh.Record()
-	for _, absent := range []string{"size", "lastPlayed", "port", "statusVersion", "statusProtocol", "storage"} {
+	for _, absent := range []string{"size", "lastPlayed", "port", "host", "statusVersion", "statusProtocol", "storage"} {
 		if a, ok := rec[absent]; ok {
 			t.Errorf("a new world's record holds %s = %+v", absent, a)
 		}

@@ -77,6 +77,9 @@ func (l Lang) WakeRefusal(r *spawner.Refusal) string {
 			"La communauté n'a plus de place pour le salon d'un nouveau serveur pour l'instant.")
 	case spawner.RefusedNoWorld:
 		return l.pick("It no longer exists.", "Il n'existe plus.")
+	case spawner.RefusedNotMember:
+		return l.pick("Its owner is no longer a member of the community.",
+			"Son propriétaire ne fait plus partie de la communauté.")
 	default:
 		return ""
 	}

@@ -42,6 +42,7 @@ func TestWakeRefusal(t *testing.T) {
 	told := []spawner.RefusalCode{
 		spawner.RefusedNoRole, spawner.RefusedBusy, spawner.RefusedCap, spawner.RefusedWorldBusy,
 		spawner.RefusedWorldRunning, spawner.RefusedShuttingDown, spawner.RefusedCategoryFull, spawner.RefusedNoWorld,
+		spawner.RefusedNotMember,
 	}
 	for _, l := range []Lang{En, Fr} {
 		seen := map[string]bool{}

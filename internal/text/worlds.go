@@ -184,7 +184,7 @@ func (l Lang) WorldList(worlds []spawner.WorldInfo, title func(game string) stri
 			fmt.Fprintf(&b, " · %s", Mention(w.Owner))
 		}
 		state := l.WorldState(w.State)
-		if w.State == spawner.WorldRunning && w.Address != "" {
+		if w.State != spawner.WorldStored && w.Address != "" { // running, or asleep on its port
 			state += " " + w.Address
 		}
 		fmt.Fprintf(&b, " · %s", state)

@@ -48,3 +48,30 @@ func (l Lang) LogWorldBackupFailed(w spawner.World, atEnd bool, by, err string) 
 		"⚠️ La sauvegarde du monde %s de %s (%s) demandée par %s a échoué : %s. Ses anciennes sauvegardes sont intactes."),
 		quoteName(w.Name), Mention(w.Owner), w.Game, Mention(by), err)
 }
+
+// WorldAddressChanged is the ready message's line when the world's kept
+// port was held by another program, so its server got another: old is
+// the address that no longer reaches it.
+func (l Lang) WorldAddressChanged(old string) string {
+	return fmt.Sprintf(l.pick("⚠️ This world's address changed: another program held its port. Use the address above from now on; `%s` no longer reaches it.",
+		"⚠️ L'adresse de ce monde a changé : un autre programme occupait son port. Utilise désormais l'adresse ci-dessus ; `%s` ne mène plus à lui."), old)
+}
+
+// LogWorldAddressChanged is the admin log line when the kept port of
+// world w was held by another program: its server started at now, and old
+// no longer reaches it.
+func (l Lang) LogWorldAddressChanged(w spawner.World, old, now string) string {
+	return fmt.Sprintf(l.pick("⚠️ World %s of %s (%s): another program held its port, so its address changed from `%s` to `%s`.",
+		"⚠️ Monde %s de %s (%s) : un autre programme occupait son port, son adresse est passée de `%s` à `%s`."),
+		quoteName(w.Name), Mention(w.Owner), w.Game, old, now)
+}
+
+// LogWorldPortTaken is the admin log line when asleep world w could not
+// be answered for on its port, addr, which another program holds: it
+// sleeps without a port, and only a command or its Wake button wakes it,
+// on a new port.
+func (l Lang) LogWorldPortTaken(w spawner.World, addr string) string {
+	return fmt.Sprintf(l.pick("⚠️ World %s of %s (%s) sleeps without its port: another program holds `%s`. Joining it cannot wake it; `/server create` or its Wake button does, on a new address.",
+		"⚠️ Le monde %s de %s (%s) dort sans son port : un autre programme occupe `%s`. Le rejoindre ne peut pas le réveiller ; `/serveur créer` ou son bouton Réveiller le fait, à une nouvelle adresse."),
+		quoteName(w.Name), Mention(w.Owner), w.Game, addr)
+}

@@ -130,6 +130,7 @@ func TestWorldLifeSentences(t *testing.T) {
 		for _, s := range []string{
 			l.StatusWorld("survie"), l.WorldSavedAtEnd("survie", 3<<20), l.WorldSaveFailedAtEnd("survie"),
 			l.LogWorldBackupFailed(w, true, "", "disk full"), l.LogWorldBackupFailed(w, false, "200", "disk full"),
+			l.LogWorldAddressChanged(w, "h:1", "h:2"), l.LogWorldPortTaken(w, "h:1"),
 		} {
 			if !strings.Contains(s, "`survie`") {
 				t.Errorf("%v: %q does not name the world", l, s)
@@ -141,5 +142,35 @@ func TestWorldLifeSentences(t *testing.T) {
 		if l.FailWorld() == "" || l.WorldSaveFailedAtEnd("x") == En.WorldSaveFailedAtEnd("x") && l == Fr {
 			t.Errorf("%v: a sentence is missing or untranslated", l)
 		}
+	}
+}
+
+// An asleep world keeps its address: the list shows it, and the
+// sentences of a lost port name the addresses, in both languages.
+func TestWorldAddressSentences(t *testing.T) {
+	w := spawner.World{Name: "survie", Owner: "100", Game: "paper", State: spawner.WorldAsleep}
+	title := func(string) string { return "Paper" }
+	for _, l := range []Lang{En, Fr} {
+		asleep := spawner.WorldInfo{World: w, Address: "games.example.org:25570"}
+		if got := l.WorldList([]spawner.WorldInfo{asleep}, title, false); !strings.Contains(got, l.WorldState(spawner.WorldAsleep)+" games.example.org:25570") {
+			t.Errorf("%v: list %q, want the asleep world's address", l, got)
+		}
+		stored := asleep
+		stored.State = spawner.WorldStored
+		if got := l.WorldList([]spawner.WorldInfo{stored}, title, false); strings.Contains(got, "25570") {
+			t.Errorf("%v: list %q shows an address for a stored world", l, got)
+		}
+		if got := l.WorldAddressChanged("games.example.org:25570"); !strings.Contains(got, "`games.example.org:25570`") {
+			t.Errorf("%v: %q does not name the old address", l, got)
+		}
+		if got := l.LogWorldAddressChanged(w, "h:1", "h:2"); !strings.Contains(got, "`h:1`") || !strings.Contains(got, "`h:2`") || !strings.Contains(got, Mention("100")) {
+			t.Errorf("%v: %q does not name both addresses and the owner", l, got)
+		}
+		if got := l.LogWorldPortTaken(w, "h:1"); !strings.Contains(got, "`h:1`") {
+			t.Errorf("%v: %q does not name the port", l, got)
+		}
+	}
+	if En.WorldAddressChanged("x") == Fr.WorldAddressChanged("x") || En.LogWorldPortTaken(w, "x") == Fr.LogWorldPortTaken(w, "x") {
+		t.Error("the address sentences are not translated")
 	}
 }

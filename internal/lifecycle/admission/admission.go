@@ -12,7 +12,8 @@
 // the task stopped while booting, an image that cannot be pulled, the
 // ready timeout, the chat or the table failing, a restart) does not: its
 // failure message tells the member they can try again, and they can at
-// once. An admin's creations never count.
+// once. An admin's creations never count, nor does a wake (AdmitWake):
+// the server of a world that exists, which the cooldown does not refuse.
 package admission
 
 import (
@@ -61,6 +62,7 @@ type place struct {
 	owner   string
 	asked   time.Time // when its creation was asked for: a cooldown counts from then
 	byAdmin bool      // an admin asked for it: it starts no cooldown
+	wake    bool      // it wakes a world (AdmitWake): it starts no cooldown
 	counted bool      // it counted toward its owner's cooldown
 }
 
@@ -79,22 +81,36 @@ func New(maxServers int, cooldown time.Duration, store Cooldowns, log *slog.Logg
 // changes nothing: the owner has a server or a creation already, or their
 // cooldown is not over (neither applies to an admin), or the fleet is full.
 func (a *Admission) Admit(id, owner string, admin bool, now time.Time) error {
+	return a.admit(place{owner: owner, asked: now, byAdmin: admin}, id)
+}
+
+// AdmitWake is Admit for a wake: the creation of a server of a world that
+// exists, by its owner (admin: an admin), as a login on the asleep world,
+// its Wake button or /server create of it asks for it. One server per
+// member and the fleet's cap apply; the creation cooldown neither refuses
+// it nor starts with it.
+func (a *Admission) AdmitWake(id, owner string, admin bool, now time.Time) error {
+	return a.admit(place{owner: owner, asked: now, byAdmin: admin, wake: true}, id)
+}
+
+// admit gives p the place of server id, or refuses it (Admit).
+func (a *Admission) admit(p place, id string) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if !admin {
-		for _, p := range a.places {
-			if p.owner == owner {
+	if !p.byAdmin {
+		for _, other := range a.places {
+			if other.owner == p.owner {
 				return &spawner.Refusal{Code: spawner.RefusedBusy}
 			}
 		}
-		if until, ok := a.cooldownLocked(owner, now); ok {
+		if until, ok := a.cooldownLocked(p.owner, p.asked); ok && !p.wake {
 			return &spawner.Refusal{Code: spawner.RefusedCooldown, Until: until}
 		}
 	}
 	if len(a.places) >= a.max {
 		return &spawner.Refusal{Code: spawner.RefusedCap, Limit: a.max}
 	}
-	a.places[id] = place{owner: owner, asked: now, byAdmin: admin}
+	a.places[id] = p
 	return nil
 }
 
@@ -161,10 +177,10 @@ func (a *Admission) cooldownLocked(owner string, now time.Time) (time.Time, bool
 // countLocked makes the creation of server id count toward its owner's
 // cooldown; the caller holds a.mu. It returns the cooldown to record, and
 // false when there is none: the cooldown is off, the creation was an
-// admin's, it counted already, or its cooldown is already over.
+// admin's or a wake, it counted already, or its cooldown is already over.
 func (a *Admission) countLocked(id string, now time.Time) (owner string, since time.Time, ok bool) {
 	p, found := a.places[id]
-	if !found || a.cooldown <= 0 || p.byAdmin || p.counted {
+	if !found || a.cooldown <= 0 || p.byAdmin || p.wake || p.counted {
 		return "", time.Time{}, false
 	}
 	p.counted = true

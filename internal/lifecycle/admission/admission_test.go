@@ -288,3 +288,35 @@ func TestLoad(t *testing.T) {
 		}
 	})
 }
+
+// A wake is a creation of a world that exists: the cooldown neither
+// refuses it nor starts with it, while one server per member and the cap
+// hold as for any creation.
+func TestAdmitWake(t *testing.T) {
+	k := &kept{}
+	a := New(2, 2*time.Minute, k.fake(), quiet())
+	_ = a.Admit("s1", alice, false, t0.Add(-time.Minute))
+	a.Leave(context.Background(), "s1", true, t0) // alice's cooldown runs to t0+1m
+	if err := a.Admit("s2", alice, false, t0); refusal(err) == nil || refusal(err).Code != spawner.RefusedCooldown {
+		t.Fatalf("a creation in the cooldown: %v", err)
+	}
+	if err := a.AdmitWake("w1", alice, false, t0); err != nil {
+		t.Fatalf("a wake in the cooldown: %v, want admitted", err)
+	}
+	if err := a.AdmitWake("w2", alice, false, t0); refusal(err) == nil || refusal(err).Code != spawner.RefusedBusy {
+		t.Errorf("a second server of the member by a wake: %v, want RefusedBusy", err)
+	}
+	_ = a.Admit("s3", bob, false, t0)
+	if err := a.AdmitWake("w3", boss, true, t0); refusal(err) == nil || refusal(err).Code != spawner.RefusedCap {
+		t.Errorf("a wake past the cap: %v, want RefusedCap", err)
+	}
+
+	a.Leave(context.Background(), "s3", false, t0)
+	a.Count(context.Background(), "w1", t0.Add(30*time.Second)) // its server is ready
+	if until := a.Leave(context.Background(), "w1", true, t0.Add(time.Minute)); !until.IsZero() {
+		t.Errorf("the end of a wake's server leaves a cooldown until %v, want none", until)
+	}
+	if since, ok := k.get(alice); !ok || !since.Equal(t0.Add(-time.Minute)) {
+		t.Errorf("alice's cooldown recorded from %v (%v), want the creation's alone", since, ok)
+	}
+}

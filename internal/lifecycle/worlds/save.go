@@ -107,7 +107,7 @@ func (p *Worlds) save(ctx context.Context, w spawner.World, since time.Time) Sav
 		if s.Backup != nil {
 			k.w.Size = b.ContentSize
 		}
-		k.w.State, k.w.Server, k.w.LastPlayed = Idle, "", p.now()
+		k.w.State, k.w.Server, k.w.LastPlayed = Idle(k.w), "", p.now()
 		if k.busy == opSave {
 			k.end()
 		}
@@ -121,9 +121,6 @@ func (p *Worlds) save(ctx context.Context, w spawner.World, since time.Time) Sav
 	s.World = w
 	return s
 }
-
-// Idle is the state of a world between its servers.
-const Idle = spawner.WorldStored
 
 // SaveOrphan saves w, found running at start with its server gone
 // (Orphans), as the end of that server would have; since is when its

@@ -155,6 +155,12 @@ func (p *Worlds) Claim(owner, game, name, server string) (spawner.World, error) 
 		k = &kept{w: spawner.World{ID: newWorldID(), Owner: owner, Game: game, Name: name, State: spawner.WorldStored, CreatedAt: now}}
 		p.worlds[k.w.ID] = k
 	}
+	return p.claimLocked(k, server)
+}
+
+// claimLocked gives world k to server, or refuses it when it is busy or
+// a server of it runs. The caller holds p.mu.
+func (p *Worlds) claimLocked(k *kept, server string) (spawner.World, error) {
 	switch {
 	case k.busy != "":
 		return spawner.World{}, &spawner.Refusal{Code: spawner.RefusedWorldBusy, Name: k.w.Name}
