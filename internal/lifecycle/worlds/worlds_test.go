@@ -95,17 +95,17 @@ func TestBusyWorld(t *testing.T) {
 	}
 }
 
-// records is a Store that keeps the worlds' records in memory.
-type records map[string]spawner.World
+// memRecords is a Store that keeps the worlds' records in memory.
+type memRecords map[string]spawner.World
 
-func (r records) PutWorld(_ context.Context, w spawner.World) error { r[w.ID] = w; return nil }
-func (r records) DeleteWorld(_ context.Context, id string) error    { delete(r, id); return nil }
+func (r memRecords) PutWorld(_ context.Context, w spawner.World) error { r[w.ID] = w; return nil }
+func (r memRecords) DeleteWorld(_ context.Context, id string) error    { delete(r, id); return nil }
 
 // The save at the end of a server waits for a /world backup under way;
 // when its context ends first, the world is no longer running, its save
 // failed, and the backup under way still holds it.
 func TestSaveGivesUpWaitingWithItsContext(t *testing.T) {
-	store := records{}
+	store := memRecords{}
 	p := New(store, nil, func() time.Time { return t0 }, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	p.Load([]spawner.World{{ID: "w", Owner: "a", Game: "paper", Name: "w", State: spawner.WorldRunning, Server: "s1"}})
 	if _, err := p.begin(spawner.Actor{UserID: "a"}, "w", opBackup); err != nil {
@@ -117,7 +117,7 @@ func TestSaveGivesUpWaitingWithItsContext(t *testing.T) {
 	if !found || !errors.Is(s.Err, context.Canceled) || s.Backup != nil {
 		t.Fatalf("Ended = %+v, %v; want a save that failed with its context", s, found)
 	}
-	if w := store["w"]; w.State != Idle || w.Server != "" {
+	if w := store["w"]; w.State != spawner.WorldStored || w.Server != "" {
 		t.Errorf("record after the end %+v, want stored, no server", w)
 	}
 	if _, err := p.begin(spawner.Actor{UserID: "a"}, "w", opBackup); refused(err) != spawner.RefusedWorldBusy {
