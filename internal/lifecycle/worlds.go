@@ -58,6 +58,11 @@ func (m *Manager) endWorld(ctx context.Context, srv spawner.Server, log *slog.Lo
 	if srv.WorldID == "" {
 		return nil
 	}
+	// The save outlives what ended the server (a member's /server stop
+	// has a short budget, a game's stop and an ECS companion's push take
+	// minutes); it ends with the Manager, and a world left running by a
+	// shutdown is saved at the next start.
+	ctx = m.ctx
 	since := srv.RunningAt
 	if since.IsZero() {
 		since = srv.CreatedAt

@@ -401,3 +401,35 @@ func TestRecoverSavesWorldsOfServersGone(t *testing.T) {
 		t.Errorf("worlds %+v, want 2 with alice's address", infos)
 	}
 }
+
+// The save at the end of a server outlives the request that stopped it: a
+// member's /server stop whose budget runs out while the world is being
+// backed up does not cut the backup, and the world is saved.
+func TestWorldSaveOutlivesTheStopRequest(t *testing.T) {
+	v := newVault()
+	w := newWorldsWorld(t, v)
+	w.recover()
+	srv := w.readyOn(alice, "")
+
+	content := w.cfg.WorldContent.(*mockContent)
+	saved := content.SavedFn
+	reqCtx, endRequest := context.WithCancel(w.ctx)
+	content.SavedFn = func(ctx context.Context, wd spawner.World, since time.Time) (spawner.Backup, error) {
+		endRequest() // the member's request gives up while the backup runs
+		if err := ctx.Err(); err != nil {
+			return spawner.Backup{}, err
+		}
+		return saved(ctx, wd, since)
+	}
+	if _, err := w.m.Stop(reqCtx, spawner.Actor{UserID: alice}, srv.ShortTaskID()); err != nil && !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stop: %v", err)
+	}
+	w.waitWorkers()
+	world := v.only(t)
+	if world.State != spawner.WorldStored || world.Size != 3<<20 {
+		t.Errorf("world after a stop whose request ended mid-save: %+v, want it saved and stored", world)
+	}
+	if end, _ := w.said(srv, "end"); !strings.Contains(end.content, text.En.WorldSavedAtEnd("minecraft", 3<<20)) {
+		t.Errorf("the end message does not say the world was saved:\n%s", end.content)
+	}
+}
