@@ -105,7 +105,7 @@ func (m *Manager) actRecovery(ctx context.Context, p recoveryPlan, problems []er
 		m.log.Info("recorded server is gone", "creation", id)
 		_ = m.finish(ctx, id, ending{}) // the ending was planned
 	}
-	m.recoverWorlds(ctx)
+	m.recoverWorlds(ctx, problems)
 	m.sessions.endUnknown(ctx, func(id string) bool {
 		_, _, ok := m.fleet.get(id)
 		return ok

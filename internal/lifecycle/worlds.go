@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/lifecycle/worlds"
@@ -107,8 +108,9 @@ func (we *worldEnd) line(lang text.Lang) string {
 // server and their save), then removes the storages no world names, reads
 // the count of each world's backups, and puts the asleep worlds back to
 // sleep on their ports (recoverSleep). It runs before any creation is
-// accepted.
-func (m *Manager) recoverWorlds(ctx context.Context) {
+// accepted. When a world's record could not be read (among problems), no
+// storage is removed: that world's may be one no readable record names.
+func (m *Manager) recoverWorlds(ctx context.Context, problems []error) {
 	if !m.worlds.Enabled() {
 		return
 	}
@@ -122,9 +124,25 @@ func (m *Manager) recoverWorlds(ctx context.Context) {
 			m.tellBackupFailed(ctx, w, w.Server, "", s.Err)
 		}
 	}
-	m.worlds.Prune(ctx)
+	if key, ok := unreadableWorld(problems); ok {
+		m.log.Warn("a world's record could not be read: no world storage is removed until it is repaired or deleted", "key", key)
+	} else {
+		m.worlds.Prune(ctx)
+	}
 	m.worlds.Count(ctx)
 	m.recoverSleep(ctx)
+}
+
+// unreadableWorld returns the key of the first world record among
+// problems (the records Recover skipped), if any.
+func unreadableWorld(problems []error) (string, bool) {
+	for _, p := range problems {
+		var re *spawner.RecordError
+		if errors.As(p, &re) && strings.HasPrefix(re.Key, spawner.WorldKeyPrefix) {
+			return re.Key, true
+		}
+	}
+	return "", false
 }
 
 // Worlds returns the worlds by may act on (their own; every world for an

@@ -433,3 +433,25 @@ func TestWorldSaveOutlivesTheStopRequest(t *testing.T) {
 		t.Errorf("the end message does not say the world was saved:\n%s", end.content)
 	}
 }
+
+// A world record that cannot be read names no storage: while one is
+// there, the start removes no storage at all, so that world's content is
+// never taken for an orphan's.
+func TestRecoverKeepsStoragesWhileAWorldRecordIsUnreadable(t *testing.T) {
+	v := newVault()
+	w := newWorldsWorld(t, v)
+	v.storages["vol-unreadable"] = true
+	load := w.store.LoadAllFn
+	w.store.LoadAllFn = func(ctx context.Context) (spawner.Snapshot, error) {
+		s, err := load(ctx)
+		s.Problems = append(s.Problems, &spawner.RecordError{Key: spawner.WorldKeyPrefix + "w-unreadable", Err: errors.New("state is not a known world state")})
+		return s, err
+	}
+	w.recover()
+	if got := v.called("prune"); len(got) != 0 {
+		t.Errorf("storages pruned while a world record is unreadable: %v", got)
+	}
+	if !strings.Contains(w.logs.String(), "no world storage is removed") {
+		t.Errorf("the log does not say why no storage was removed:\n%s", w.logs)
+	}
+}
