@@ -191,9 +191,10 @@ func dataDir(cfg *config.Config) string {
 // the file (creating the folder if needed), which checks all its pages and
 // refuses a damaged file, changing nothing in it. A store a running
 // spawner holds is reported as such, not as a problem: that daemon is the
-// one using it. When the store is readable, the games stored in it are
-// returned, so their images can be checked too.
-func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, games map[string][]byte) {
+// one using it. When the store is readable, what is stored in it is
+// returned, so the games' images and the asleep worlds' ports can be
+// checked too.
+func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, stored *spawner.Snapshot) {
 	f, err := bolt.Open(cfg.DataDir)
 	var p *spawner.Problem
 	switch {
@@ -208,17 +209,24 @@ func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem e
 	if err := f.Check(ctx); err != nil {
 		return "", err, nil
 	}
-	stored, _ := f.LoadAll(ctx)
-	return "data folder " + f.Path(), nil, stored.Games
+	snap, err := f.LoadAll(ctx)
+	if err != nil { // Check read every page: the records are the games' and worlds' checks' business
+		return "data folder " + f.Path(), nil, nil
+	}
+	return "data folder " + f.Path(), nil, &snap
 }
 
 // dockerImages names the image of each game to check under Docker: the
 // default game's (GAMESERVER_IMAGE) and each stored template's that names
 // one. A template that does not parse is the games' check's business.
-func dockerImages(cfg *config.Config, games map[string][]byte) map[string]string {
+// stored is nil when the store was not read.
+func dockerImages(cfg *config.Config, stored *spawner.Snapshot) map[string]string {
 	def := cfg.Catalog()[0]
 	images := map[string]string{"GAMESERVER_IMAGE": def.Image}
-	for name, doc := range games {
+	if stored == nil {
+		return images
+	}
+	for name, doc := range stored.Games {
 		if g, err := spawner.ParseTemplateWithin(doc, def, limits); err == nil && g.Image != "" {
 			images["game template "+name] = g.Image
 		}
