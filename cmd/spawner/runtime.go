@@ -82,14 +82,24 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 }
 
 // privateHostIP is where the Docker runtime publishes the ports only the
-// bot may reach (RCON), given DOCKER_HOST: 127.0.0.1 when the engine is
-// on a local socket, so the bot runs on the engine's host; else "", the
-// engine's default bridge gateway, which the bot in a container on that
-// host (docker-compose.yaml, through the socket proxy) reaches and the
-// Internet does not. See internal/docker/private.go.
+// bot may reach (RCON), given DOCKER_HOST: 127.0.0.1 when the bot shares
+// the engine's host network, which it does when the engine is on a local
+// socket, or on a TCP port of this machine's loopback (docker-compose.yaml:
+// the bot on the host's network, the socket proxy published on
+// 127.0.0.1); else "", the engine's default bridge gateway, which a bot in
+// a container on that host reaches (a proxy by its name on a compose
+// network) and the Internet does not. A name is not resolved: a bot that
+// reaches the engine as tcp://localhost gets the bridge gateway, which it
+// reaches too. See internal/docker/private.go.
 func privateHostIP(dockerHost string) string {
 	if dockerHost == "" || strings.HasPrefix(dockerHost, "unix://") || strings.HasPrefix(dockerHost, "npipe://") {
 		return "127.0.0.1"
+	}
+	if rest, ok := strings.CutPrefix(dockerHost, "tcp://"); ok {
+		host, _, err := net.SplitHostPort(strings.TrimSuffix(rest, "/"))
+		if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+			return "127.0.0.1"
+		}
 	}
 	return ""
 }
