@@ -441,21 +441,35 @@ func TestDockerWorldSurvivesSIGKILL(t *testing.T) {
 		t.Errorf("backups after a SIGKILL mid-backup: %v, want %v (no half backup listed)", after, before)
 	}
 
-	// SIGKILL while a restore fills the world's new volume.
+	// A second server: the world now holds two starts; its first backup
+	// one. SIGKILL while a restore of that first backup fills the world's
+	// new volume.
+	channelID, addr = wlReady(t, w, p.handle(w.world), u, "big")
+	if n := wlStarts(t, addr); n != 2 {
+		t.Fatalf("after a SIGKILL mid-backup the server shows start %d, want 2", n)
+	}
+	wlStop(t, w, p.handle(w.world), u, channelID)
 	vols := wlVolumes(t, w)
 	wlConfirmed(t, w, u, "restore", map[string]any{"world": "big", "backup": before[0]})
 	wlWaitUntil(t, "the restore to make a new volume", func() bool { return len(wlVolumes(t, w)) > len(vols) })
 	p.kill(t)
+	restored := strings.Contains(p.logs.String(), "world restored")
 	p = rsStartBinary(t, w.world, bin)
 
-	// The world is whole: its next server starts on the content it had,
-	// the large file with it.
+	// The world is whole, never a mix: its next server starts on the
+	// content it had (three starts) or, had the restore been complete
+	// before the SIGKILL, on the restored one (two), and the large file
+	// is whole either way.
 	channelID, addr = wlReady(t, w, p.handle(w.world), u, "big")
-	if n := wlStarts(t, addr); n != 2 {
-		t.Errorf("after the SIGKILLs the server shows start %d, want 2", n)
+	n := wlStarts(t, addr)
+	switch {
+	case n == 3:
+	case n == 2 && restored:
+		t.Log("the restore was complete before the SIGKILL: this run did not test a restore cut short")
+	default:
+		t.Errorf("after a SIGKILL mid-restore the server shows start %d, want 3 (the content before the restore)", n)
 	}
-	got := wlSum(t, w, w.containerOf(t, channelID).ID)
-	if got != sum {
+	if got := wlSum(t, w, w.containerOf(t, channelID).ID); got != sum {
 		t.Errorf("the world's large file has SHA-256 %s after the SIGKILLs, want %s", got, sum)
 	}
 	wlStop(t, w, p.handle(w.world), u, channelID)

@@ -17,14 +17,14 @@ import (
 	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
-// DynamoAPI is how the table reaches DynamoDB: one JSON document in and
+// API is how the table reaches DynamoDB: one JSON document in and
 // out per operation, as an *awsapi.Client of DynamoDB does; a test may
 // answer with its own documents.
-type DynamoAPI interface {
+type API interface {
 	JSON(ctx context.Context, op string, in, out any) error
 }
 
-var _ DynamoAPI = (*awsapi.Client)(nil)
+var _ API = (*awsapi.Client)(nil)
 
 // service is DynamoDB's AWS JSON 1.0 protocol; its answers carry a CRC32.
 var service = awsapi.Service{

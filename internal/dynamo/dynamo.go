@@ -44,7 +44,7 @@ const attrTaskID = spawner.KeyAttr
 
 // Table is the server table. Its methods are safe for concurrent use.
 type Table struct {
-	api  DynamoAPI
+	api  API
 	name string
 	now  func() time.Time // stamps updatedAt
 }
@@ -58,7 +58,7 @@ const (
 )
 
 // New returns the table named table reached through api. It calls nothing.
-func New(api DynamoAPI, table string) *Table {
+func New(api API, table string) *Table {
 	return &Table{api: api, name: table, now: time.Now}
 }
 

@@ -410,7 +410,7 @@ func TestCheckAndEnsureRefuseAnotherKeySchema(t *testing.T) {
 // countingAPI counts the Scan calls, to see LoadAll follow LastEvaluatedKey
 // and read the table once.
 type countingAPI struct {
-	dynamo.DynamoAPI
+	dynamo.API
 	scans atomic.Int32
 }
 
@@ -418,13 +418,13 @@ func (c *countingAPI) JSON(ctx context.Context, op string, in, out any) error {
 	if op == "Scan" {
 		c.scans.Add(1)
 	}
-	return c.DynamoAPI.JSON(ctx, op, in, out)
+	return c.API.JSON(ctx, op, in, out)
 }
 
 func TestLoadReadsEveryPage(t *testing.T) {
 	t.Parallel()
 	endpoint := dynalite.Start(t).Endpoint()
-	api := &countingAPI{DynamoAPI: dynamo.NewClient(dynalite.AWSConfig(endpoint), nil)}
+	api := &countingAPI{API: dynamo.NewClient(dynalite.AWSConfig(endpoint), nil)}
 	if err := dynamo.New(api, tableName).EnsureTable(wait.Context(t)); err != nil {
 		t.Fatalf("ensure table: %v", err)
 	}
@@ -455,7 +455,7 @@ func TestLoadReadsEveryPage(t *testing.T) {
 func TestLoadAllScansOnce(t *testing.T) {
 	t.Parallel()
 	endpoint := dynalite.Start(t).Endpoint()
-	api := &countingAPI{DynamoAPI: dynamo.NewClient(dynalite.AWSConfig(endpoint), nil)}
+	api := &countingAPI{API: dynamo.NewClient(dynalite.AWSConfig(endpoint), nil)}
 	table := dynamo.New(api, tableName)
 	ctx := wait.Context(t)
 	if err := table.EnsureTable(ctx); err != nil {

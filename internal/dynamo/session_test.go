@@ -27,7 +27,7 @@ import (
 // ttlAPI is dynalite with a time to live API, which dynalite lacks: it
 // records what UpdateTimeToLive was asked, and answers err.
 type ttlAPI struct {
-	dynamo.DynamoAPI
+	dynamo.API
 	err error
 
 	mu    sync.Mutex
@@ -45,7 +45,7 @@ type ttlCall struct {
 
 func (a *ttlAPI) JSON(ctx context.Context, op string, in, out any) error {
 	if op != "UpdateTimeToLive" {
-		return a.DynamoAPI.JSON(ctx, op, in, out)
+		return a.API.JSON(ctx, op, in, out)
 	}
 	doc, err := json.Marshal(in)
 	if err != nil {
@@ -68,7 +68,7 @@ func (a *ttlAPI) recorded() []ttlCall {
 }
 
 // dynaliteAPI is the table's client of a new dynalite.
-func dynaliteAPI(t *testing.T) dynamo.DynamoAPI {
+func dynaliteAPI(t *testing.T) dynamo.API {
 	return dynamo.NewClient(dynalite.AWSConfig(dynalite.Start(t).Endpoint()), nil)
 }
 
@@ -77,7 +77,7 @@ func dynaliteAPI(t *testing.T) dynamo.DynamoAPI {
 // there already is left as its owner (the Terraform) made it.
 func TestEnsureTableTurnsOnTimeToLive(t *testing.T) {
 	t.Parallel()
-	api := &ttlAPI{DynamoAPI: dynaliteAPI(t)}
+	api := &ttlAPI{API: dynaliteAPI(t)}
 	table := dynamo.New(api, tableName)
 	for range 2 {
 		if err := table.EnsureTable(wait.Context(t)); err != nil {
@@ -96,7 +96,7 @@ func TestEnsureTableTurnsOnTimeToLive(t *testing.T) {
 
 func TestEnsureTableTimeToLiveRefused(t *testing.T) {
 	t.Parallel()
-	api := &ttlAPI{DynamoAPI: dynaliteAPI(t), err: errors.New("access denied")}
+	api := &ttlAPI{API: dynaliteAPI(t), err: errors.New("access denied")}
 	err := dynamo.New(api, tableName).EnsureTable(wait.Context(t))
 	if err == nil || !strings.Contains(err.Error(), "time to live of table "+tableName+" on expiresAt") {
 		t.Errorf("EnsureTable = %v, want the refusal naming the table and expiresAt", err)

@@ -14,14 +14,14 @@ import (
 	"github.com/mineral-contest/spawner/internal/awsapi"
 )
 
-// ECSAPI is how the adapter reaches ECS: one JSON document in and out per
+// API is how the adapter reaches ECS: one JSON document in and out per
 // operation, as an *awsapi.Client of ECS does; a test may answer with its
 // own documents.
-type ECSAPI interface {
+type API interface {
 	JSON(ctx context.Context, op string, in, out any) error
 }
 
-var _ ECSAPI = (*awsapi.Client)(nil)
+var _ API = (*awsapi.Client)(nil)
 
 // ecsService is ECS's AWS JSON 1.1 protocol.
 var ecsService = awsapi.Service{

@@ -60,14 +60,14 @@ type Config struct {
 // Tasks runs, describes, lists and stops the bot's tasks in one cluster.
 // It is safe for concurrent use.
 type Tasks struct {
-	ecs ECSAPI
+	ecs API
 	ec2 EC2API
 	cfg Config
 }
 
 // New returns the adapter for cfg, calling ECS through ecsAPI and EC2
 // through ec2API.
-func New(ecsAPI ECSAPI, ec2API EC2API, cfg Config) *Tasks {
+func New(ecsAPI API, ec2API EC2API, cfg Config) *Tasks {
 	if cfg.CapacityProvider == "" {
 		cfg.CapacityProvider = "FARGATE"
 	}

@@ -42,6 +42,7 @@ type Alert struct {
 // JSON body (docs/alerts.md).
 type AlertKind string
 
+// The kinds of alert, each with what it is sent for.
 const (
 	AlertCreationFailed AlertKind = "creation-failed" // a creation ended without a ready server
 	AlertServerFailed   AlertKind = "server-failed"   // a ready server whose task stopped on its own, or was found gone
@@ -54,6 +55,7 @@ const (
 // Severity is how urgent an alert is.
 type Severity string
 
+// The severities, the most urgent first.
 const (
 	SeverityError   Severity = "error"   // something failed that admins should look at
 	SeverityWarning Severity = "warning" // something ended that may be expected (capacity reclaimed, a game that exited cleanly)

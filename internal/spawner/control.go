@@ -25,8 +25,9 @@ func (r *Refusal) controlError() string {
 		return "refused: the game has no RCON"
 	case RefusedPlayerName:
 		return "refused: not a player name"
+	default:
+		return r.worldError()
 	}
-	return r.worldError()
 }
 
 // Extension is what one /server extend did.

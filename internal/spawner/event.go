@@ -5,6 +5,7 @@ import "time"
 // EventType says what an Event tells.
 type EventType string
 
+// The types of event, each with what it tells.
 const (
 	EventSnapshot EventType = "snapshot" // the server as it is, sent first to a new client
 	EventState    EventType = "state"    // a step of its life

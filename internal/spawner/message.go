@@ -41,6 +41,7 @@ type Message struct {
 // TimeStyle is how a moment referred to in a message is shown.
 type TimeStyle string
 
+// The ways a moment is shown.
 const (
 	TimeRelative TimeStyle = "relative" // from now: "in 5 minutes", "2 hours ago"
 	TimeOfDay    TimeStyle = "time"     // the time of day: "20:15"
@@ -50,6 +51,7 @@ const (
 // RefKind is what a reference in a message refers to.
 type RefKind int
 
+// The kinds of reference, each with what its Ref carries.
 const (
 	RefUser    RefKind = iota + 1 // a member, by id
 	RefChannel                    // a channel, by id

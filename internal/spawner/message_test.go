@@ -15,8 +15,9 @@ func bracket(r Ref) string {
 		return "[channel " + r.ID + "]"
 	case RefLink:
 		return "[link " + r.ID + "]"
+	default:
+		return fmt.Sprintf("[time %d %s]", r.Time.Unix(), r.Style)
 	}
-	return fmt.Sprintf("[time %d %s]", r.Time.Unix(), r.Style)
 }
 
 // same renders a reference as it was written.
@@ -28,8 +29,9 @@ func same(r Ref) string {
 		return ChannelRef(r.ID)
 	case RefLink:
 		return LinkRef(r.ID)
+	default:
+		return TimeRef(r.Time, r.Style)
 	}
-	return TimeRef(r.Time, r.Style)
 }
 
 func TestRenderRefs(t *testing.T) {

@@ -31,14 +31,14 @@ func TestNamesAsTheirRegexps(t *testing.T) {
 	}
 }
 
-// nameCorpus is strings of every length up to max and around the rules'
+// nameCorpus is strings of every length up to longest and around the rules'
 // bounds, of letters, digits, the punctuation the rules name and a few
 // they do not (a space, a line break, a multi-byte letter).
-func nameCorpus(max int) []string {
+func nameCorpus(longest int) []string {
 	const alphabet = "aZ09_-.:/ \né"
 	r := rand.New(rand.NewPCG(1, 2))
 	out := []string{""}
-	for n := 1; n <= max; n++ {
+	for n := 1; n <= longest; n++ {
 		for range 8 {
 			var b strings.Builder
 			for range n {

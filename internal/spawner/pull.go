@@ -4,14 +4,14 @@ package spawner
 type PullPhase int
 
 const (
-	// PullStarted: the image is not on the host; the pull begins.
+	// PullStarted means the image is not on the host: the pull begins.
 	PullStarted PullPhase = iota
-	// PullDownloading: layers are being downloaded (PullProgress.Done of
+	// PullDownloading means layers are being downloaded (PullProgress.Done of
 	// Total bytes).
 	PullDownloading
-	// PullExtracting: every layer is downloaded and being unpacked.
+	// PullExtracting means every layer is downloaded and being unpacked.
 	PullExtracting
-	// PullDone: the image is on the host.
+	// PullDone means the image is on the host.
 	PullDone
 )
 

@@ -75,6 +75,8 @@ func BoolAttr(v bool) Attr { return Attr{Kind: AttrBool, Bool: v} }
 // named in the problem of a record that holds one.
 type AttrKind int
 
+// The kinds of attribute: a record holds the first three; the others
+// are only named in a problem.
 const (
 	AttrString AttrKind = iota + 1
 	AttrNumber
@@ -165,7 +167,7 @@ type reader struct {
 	err error
 }
 
-func (d *reader) fail(format string, args ...any) {
+func (d *reader) failf(format string, args ...any) {
 	if d.err == nil {
 		d.err = fmt.Errorf(format, args...)
 	}
@@ -178,11 +180,11 @@ func (d *reader) get(name string, want AttrKind, required bool) (Attr, bool) {
 	switch {
 	case !ok:
 		if required {
-			d.fail("%s is missing", name)
+			d.failf("%s is missing", name)
 		}
 		return Attr{}, false
 	case a.Kind != want:
-		d.fail("%s is %s, want %s", name, a.Kind, want)
+		d.failf("%s is %s, want %s", name, a.Kind, want)
 		return Attr{}, false
 	}
 	return a, true
@@ -192,7 +194,7 @@ func (d *reader) get(name string, want AttrKind, required bool) (Attr, bool) {
 func (d *reader) str(name string, required bool) string {
 	a, ok := d.get(name, AttrString, required)
 	if ok && required && a.Text == "" {
-		d.fail("%s is empty", name)
+		d.failf("%s is empty", name)
 	}
 	return a.Text
 }
@@ -211,7 +213,7 @@ func (d *reader) number(name string, required bool) (int64, bool) {
 	}
 	n, err := wholeNumber(a.Text)
 	if err != nil {
-		d.fail("%s is not a whole number", name)
+		d.failf("%s is not a whole number", name)
 		return 0, false
 	}
 	return n, true
@@ -238,7 +240,7 @@ func (d *reader) time(name string, required bool) time.Time {
 	case !ok, n == 0 && !required:
 		return time.Time{}
 	case n <= 0:
-		d.fail("%s is not a time after 1970", name)
+		d.failf("%s is not a time after 1970", name)
 		return time.Time{}
 	}
 	return time.UnixMilli(n).UTC()
@@ -249,7 +251,7 @@ func (d *reader) time(name string, required bool) time.Time {
 func (d *reader) within(name string, lo, hi int64, what string) int {
 	n, ok := d.number(name, false)
 	if ok && (n < lo || n > hi) {
-		d.fail("%s is not %s", name, what)
+		d.failf("%s is not %s", name, what)
 		return 0
 	}
 	return int(n)

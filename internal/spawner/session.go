@@ -215,11 +215,11 @@ func (r Record) Session(key string) (Session, error) {
 	switch {
 	case d.err != nil:
 	case s.ID == "":
-		d.fail("the session has no id")
+		d.failf("the session has no id")
 	case !KnownCapacity(s.Capacity):
-		d.fail("%s is not a known capacity", attrCapacity)
+		d.failf("%s is not a known capacity", attrCapacity)
 	case !s.Running() && s.EndedAt.Before(s.StartedAt):
-		d.fail("%s is before %s", attrEndedAt, attrStartedAt)
+		d.failf("%s is before %s", attrEndedAt, attrStartedAt)
 	}
 	if d.err != nil {
 		return Session{}, &RecordError{Key: key, Err: d.err}

@@ -180,9 +180,9 @@ func (r Record) Game(key string) (name string, doc []byte, err error) {
 	switch {
 	case d.err != nil:
 	case name == "":
-		d.fail("the game has no name")
+		d.failf("the game has no name")
 	case !json.Valid([]byte(tpl.Text)):
-		d.fail("%s is not JSON", attrTemplate)
+		d.failf("%s is not JSON", attrTemplate)
 	}
 	if d.err != nil {
 		return "", nil, &RecordError{Key: key, Err: d.err}
@@ -213,7 +213,7 @@ func (r Record) Cooldown(key string) (member string, since time.Time, err error)
 	member = strings.TrimPrefix(key, CooldownKeyPrefix)
 	since = d.time(attrStartedAt, true)
 	if member == "" {
-		d.fail("the cooldown names no member")
+		d.failf("the cooldown names no member")
 	}
 	if d.err != nil {
 		return "", time.Time{}, &RecordError{Key: key, Err: d.err}

@@ -43,6 +43,7 @@ const CooldownKeyPrefix = "cooldown/"
 // order a server goes through them, which Rank gives (life.go).
 type State string
 
+// The states, in the order a server goes through them.
 const (
 	StateRequested    State = "requested"    // channel made, task not asked for yet
 	StateProvisioning State = "provisioning" // the runtime accepted the task
@@ -201,6 +202,7 @@ type Game struct {
 // Protocol is how a game server is asked whether it is up and who plays.
 type Protocol string
 
+// The protocols, each with how it asks.
 const (
 	ProtocolMinecraft Protocol = "minecraft" // Server List Ping
 	ProtocolA2S       Protocol = "a2s"       // Steam A2S_INFO over UDP
@@ -348,6 +350,7 @@ type Task struct {
 // word for); the lifecycle treats it as "not known yet".
 type TaskStatus int
 
+// The statuses a runtime tells, in its order.
 const (
 	TaskProvisioning TaskStatus = iota + 1 // capacity and network being set up
 	TaskPending                            // image being pulled, container starting
@@ -431,6 +434,8 @@ type Refusal struct {
 // RefusalCode says why a request was refused.
 type RefusalCode int
 
+// Refusal codes of creating and stopping a server, and those any request
+// may get; each says why.
 const (
 	RefusedNoRole         RefusalCode = iota + 1 // member holds neither the user nor the admin role
 	RefusedElsewhere                             // not from the community's own server (another one, or a private conversation)
@@ -475,8 +480,9 @@ func (r *Refusal) Error() string {
 		return "refused: cooldown until " + r.Until.UTC().Format(time.RFC3339)
 	case RefusedNotMember:
 		return "refused: no longer a member of the community's server"
+	default:
+		return r.controlError()
 	}
-	return r.controlError()
 }
 
 // Actor is who asked for something: a member, or the bot itself.
@@ -489,6 +495,7 @@ type Actor struct {
 // channel and counted in metrics.
 type StopCause string
 
+// The causes of a stop, each with what ended the server.
 const (
 	CauseCommand    StopCause = "command"     // /server stop
 	CauseRuntime    StopCause = "max_runtime" // GAMESERVER_MAX_DURATION reached
@@ -548,7 +555,7 @@ var ErrNoPublicIP = errors.New("running, but it has no public address")
 // bot lacks a permission there. Need names the permissions the action
 // requires, as that system's settings name them, so an admin knows what
 // to grant and where.
-type MissingPermission struct {
+type MissingPermission struct { //nolint:errname // named in the domain's words, like Refusal and Problem (docs/architecture.md, "Whose words"); discord makes it and lifecycle matches it by this name
 	System string // the system that refused, as admins know it
 	Action string // e.g. "send a message in channel 1300…"
 	Need   string // e.g. "View Channel, Send Messages"

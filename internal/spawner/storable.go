@@ -91,7 +91,7 @@ func (r Record) Server(key string) (Server, error) {
 	if own, err := r.Key(); err != nil {
 		d.err = err
 	} else if own != key {
-		d.fail("%s does not match the record's key", KeyAttr)
+		d.failf("%s does not match the record's key", KeyAttr)
 	}
 	s := Server{TaskID: key}
 	if id, ok := strings.CutPrefix(key, PendingKeyPrefix); ok {
@@ -113,7 +113,7 @@ func (d *reader) identity(s *Server) {
 	s.CreatedAt = d.time(attrCreationDate, true)
 	if id := d.str(attrCreationID, false); id != "" {
 		if s.CreationID != "" && id != s.CreationID {
-			d.fail("%s does not match the key's creation id", attrCreationID)
+			d.failf("%s does not match the key's creation id", attrCreationID)
 		}
 		s.CreationID = id
 	}
@@ -132,7 +132,7 @@ func (d *reader) identity(s *Server) {
 func (d *reader) progress(s *Server) {
 	s.State = State(d.str(attrState, false))
 	if s.State != "" && !s.State.Known() {
-		d.fail("%s is not a known state", attrState)
+		d.failf("%s is not a known state", attrState)
 	}
 	s.StatusMessageID = d.str(attrStatusMessageID, false)
 	s.Address = d.str(attrPublicIP, false)

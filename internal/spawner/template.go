@@ -105,19 +105,19 @@ type templateParser struct {
 	portKeys map[int]string
 }
 
-func (p *templateParser) fail(key, format string, args ...any) {
+func (p *templateParser) failf(key, format string, args ...any) {
 	p.errs = append(p.errs, &TemplateError{Key: key, Problem: fmt.Sprintf(format, args...)})
 }
 
 func (p *templateParser) parse(data []byte, defaults Game) Game {
 	if len(data) > MaxTemplateSize {
-		p.fail("", "the template is %d bytes, more than the %d allowed", len(data), MaxTemplateSize)
+		p.failf("", "the template is %d bytes, more than the %d allowed", len(data), MaxTemplateSize)
 		return Game{}
 	}
 	if !json.Valid(data) {
 		var v any
 		err := json.Unmarshal(data, &v)
-		p.fail("", "not valid JSON: %s", strings.TrimPrefix(fmt.Sprint(err), "json: "))
+		p.failf("", "not valid JSON: %s", strings.TrimPrefix(fmt.Sprint(err), "json: "))
 		return Game{}
 	}
 	top, ok := p.object("", data)
@@ -125,7 +125,7 @@ func (p *templateParser) parse(data []byte, defaults Game) Game {
 		return Game{}
 	}
 	for _, key := range duplicateKeys(data) {
-		p.fail(key, "given twice")
+		p.failf(key, "given twice")
 	}
 	p.unknown("", top, templateKeys)
 
@@ -158,9 +158,9 @@ func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 		if s, ok := p.string("name", raw); ok {
 			switch {
 			case !isGameName(s):
-				p.fail("name", "%s must be 1 to 32 lowercase letters, digits or hyphens", quote(s))
+				p.failf("name", "%s must be 1 to 32 lowercase letters, digits or hyphens", quote(s))
 			case s == DefaultGameName:
-				p.fail("name", "%q is the game built from the variables and cannot be added", DefaultGameName)
+				p.failf("name", "%q is the game built from the variables and cannot be added", DefaultGameName)
 			default:
 				g.Name = s
 			}
@@ -179,7 +179,7 @@ func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := top["image"]; ok {
 		if s, ok := p.string("image", raw); ok {
 			if s == "" || len(s) > 255 || strings.ContainsFunc(s, unicode.IsSpace) {
-				p.fail("image", "%s is not a container image reference", quote(s))
+				p.failf("image", "%s is not a container image reference", quote(s))
 			} else {
 				g.Image = s
 			}
@@ -190,7 +190,7 @@ func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 		raw, ok := top[key]
 		if !ok {
 			if !imageGiven {
-				p.fail(key, "required (unless image is set, for the Docker runtime)")
+				p.failf(key, "required (unless image is set, for the Docker runtime)")
 			}
 			continue
 		}
@@ -199,7 +199,7 @@ func (p *templateParser) identity(top map[string]json.RawMessage, g *Game) {
 			continue
 		}
 		if !IsECSName(s) {
-			p.fail(key, "%s must be up to 255 letters, digits, hyphens or underscores", quote(s))
+			p.failf(key, "%s must be up to 255 letters, digits, hyphens or underscores", quote(s))
 			continue
 		}
 		if key == "taskDefinition" {
@@ -222,14 +222,14 @@ func (p *templateParser) network(top map[string]json.RawMessage, g *Game) {
 			case ProtocolMinecraft, ProtocolA2S, ProtocolTCP:
 				g.Protocol = pr
 			default:
-				p.fail("protocol", "%s is not one of minecraft, a2s, tcp", quote(s))
+				p.failf("protocol", "%s is not one of minecraft, a2s, tcp", quote(s))
 			}
 		}
 	}
 	if raw, ok := top["queryPort"]; ok {
 		g.QueryPort = p.port("queryPort", raw)
 	} else if g.Protocol == ProtocolA2S && g.Port == 65535 {
-		p.fail("queryPort", "required when port is 65535 (it defaults to port+1)")
+		p.failf("queryPort", "required when port is 65535 (it defaults to port+1)")
 	}
 	if raw, ok := top["ports"]; ok {
 		g.Ports = p.ports(raw, *g)
@@ -245,7 +245,7 @@ func (p *templateParser) network(top map[string]json.RawMessage, g *Game) {
 // rconPrivate refuses an RCON port that players reach: the game port, the
 // query port or a port of ports would publish RCON to them.
 func (p *templateParser) rconPrivate(rcon int, g Game) {
-	key := ""
+	var key string
 	switch {
 	case rcon == g.Port:
 		key = "port"
@@ -257,7 +257,7 @@ func (p *templateParser) rconPrivate(rcon int, g Game) {
 		key = p.portKeys[rcon]
 	}
 	if key != "" {
-		p.fail("rcon.port", "%d is the game's port (%s): players reach it, so RCON would be public; give RCON a port of its own", rcon, key)
+		p.failf("rcon.port", "%d is the game's port (%s): players reach it, so RCON would be public; give RCON a port of its own", rcon, key)
 	}
 }
 
@@ -272,7 +272,7 @@ func (p *templateParser) sizes(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := top["capacityProvider"]; ok {
 		if s, ok := p.string("capacityProvider", raw); ok {
 			if s != "FARGATE" && s != "FARGATE_SPOT" {
-				p.fail("capacityProvider", "%s is not FARGATE or FARGATE_SPOT", quote(s))
+				p.failf("capacityProvider", "%s is not FARGATE or FARGATE_SPOT", quote(s))
 			} else {
 				g.CapacityProvider = s
 			}
@@ -292,7 +292,7 @@ func (p *templateParser) environment(top map[string]json.RawMessage, g *Game) {
 	if raw, ok := top["defaultVariant"]; ok {
 		if s, ok := p.string("defaultVariant", raw); ok {
 			if _, found := g.Variant(s); !found || s == "" {
-				p.fail("defaultVariant", "%s names no variant in variants", quote(s))
+				p.failf("defaultVariant", "%s names no variant in variants", quote(s))
 			} else {
 				g.DefaultVariant = s
 			}
@@ -343,7 +343,7 @@ func (p *templateParser) rules(top map[string]json.RawMessage, g *Game) {
 	_, warnGiven := top["maxDurationWarning"]
 	_, maxGiven := top["maxDuration"]
 	if valid && (warnGiven || maxGiven) && g.MaxDuration > 0 && g.MaxDurationWarning >= g.MaxDuration {
-		p.fail("maxDurationWarning", "%v must be shorter than maxDuration (%v)", FormatDuration(g.MaxDurationWarning), FormatDuration(g.MaxDuration))
+		p.failf("maxDurationWarning", "%v must be shorter than maxDuration (%v)", FormatDuration(g.MaxDurationWarning), FormatDuration(g.MaxDuration))
 	}
 }
 
@@ -372,9 +372,9 @@ func (p *templateParser) object(key string, raw json.RawMessage) (map[string]jso
 	var m map[string]json.RawMessage
 	if firstByte(raw) != '{' || json.Unmarshal(raw, &m) != nil {
 		if key == "" {
-			p.fail("", "the template must be a JSON object")
+			p.failf("", "the template must be a JSON object")
 		} else {
-			p.fail(key, "must be an object")
+			p.failf(key, "must be an object")
 		}
 		return nil, false
 	}
@@ -391,7 +391,7 @@ func (p *templateParser) unknown(prefix string, m map[string]json.RawMessage, kn
 	}
 	sort.Strings(keys)
 	for _, k := range keys {
-		p.fail(join(prefix, k), "unknown key")
+		p.failf(join(prefix, k), "unknown key")
 	}
 }
 
@@ -405,7 +405,7 @@ func join(prefix, key string) string {
 func (p *templateParser) required(m map[string]json.RawMessage, key string) (json.RawMessage, bool) {
 	raw, ok := m[key]
 	if !ok {
-		p.fail(key, "required")
+		p.failf(key, "required")
 	}
 	return raw, ok
 }
@@ -413,22 +413,22 @@ func (p *templateParser) required(m map[string]json.RawMessage, key string) (jso
 func (p *templateParser) string(key string, raw json.RawMessage) (string, bool) {
 	var s string
 	if firstByte(raw) != '"' || json.Unmarshal(raw, &s) != nil {
-		p.fail(key, "must be a string")
+		p.failf(key, "must be a string")
 		return "", false
 	}
 	return s, true
 }
 
-// text checks a string shown to people: one line, not blank, at most max
-// characters.
-func (p *templateParser) text(key, s string, max int) string {
+// text checks a string shown to people: one line, not blank, at most
+// limit characters.
+func (p *templateParser) text(key, s string, limit int) string {
 	switch {
 	case strings.TrimSpace(s) == "":
-		p.fail(key, "must not be blank")
-	case utf8.RuneCountInString(s) > max:
-		p.fail(key, "must be at most %d characters", max)
+		p.failf(key, "must not be blank")
+	case utf8.RuneCountInString(s) > limit:
+		p.failf(key, "must be at most %d characters", limit)
 	case strings.ContainsFunc(s, unicode.IsControl):
-		p.fail(key, "must be one line without control characters")
+		p.failf(key, "must be one line without control characters")
 	default:
 		return s
 	}
@@ -438,12 +438,12 @@ func (p *templateParser) text(key, s string, max int) string {
 // integer reads raw as a whole JSON number.
 func (p *templateParser) integer(key string, raw json.RawMessage) (int, bool) {
 	if c := firstByte(raw); c != '-' && (c < '0' || c > '9') {
-		p.fail(key, "must be a number")
+		p.failf(key, "must be a number")
 		return 0, false
 	}
 	n, err := strconv.Atoi(string(bytes.TrimSpace(raw)))
 	if err != nil {
-		p.fail(key, "%s is not a whole number in range", string(bytes.TrimSpace(raw)))
+		p.failf(key, "%s is not a whole number in range", string(bytes.TrimSpace(raw)))
 		return 0, false
 	}
 	return n, true
@@ -455,7 +455,7 @@ func (p *templateParser) port(key string, raw json.RawMessage) int {
 		return 0
 	}
 	if n < 1 || n > 65535 {
-		p.fail(key, "%d is not a port (1 to 65535)", n)
+		p.failf(key, "%d is not a port (1 to 65535)", n)
 		return 0
 	}
 	return n
@@ -468,7 +468,7 @@ func (p *templateParser) count(key string, raw json.RawMessage, in Range[int]) i
 		return 0
 	}
 	if problem := in.Check(n, strconv.Itoa(n)); problem != "" {
-		p.fail(key, "%s", problem)
+		p.failf(key, "%s", problem)
 		return 0
 	}
 	return n
@@ -482,11 +482,11 @@ func (p *templateParser) duration(key string, raw json.RawMessage, in Range[time
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		p.fail(key, "%s is not a duration (like 90s, 10m or 2h30m)", quote(s))
+		p.failf(key, "%s is not a duration (like 90s, 10m or 2h30m)", quote(s))
 		return 0, false
 	}
 	if problem := in.Check(d, s); problem != "" {
-		p.fail(key, "%s", problem)
+		p.failf(key, "%s", problem)
 		return 0, false
 	}
 	return d, true
@@ -498,7 +498,7 @@ func (p *templateParser) envName(key string, raw json.RawMessage) string {
 		return ""
 	}
 	if !isEnvName(s) {
-		p.fail(key, "%s is not an environment variable name (letters, digits and _, not starting with a digit)", quote(s))
+		p.failf(key, "%s is not an environment variable name (letters, digits and _, not starting with a digit)", quote(s))
 		return ""
 	}
 	return s
@@ -518,7 +518,7 @@ func (p *templateParser) env(key string, raw json.RawMessage) map[string]string 
 	for _, k := range names {
 		ok := true
 		if !isEnvName(k) {
-			p.fail(key+"."+k, "not an environment variable name (letters, digits and _, not starting with a digit)")
+			p.failf(key+"."+k, "not an environment variable name (letters, digits and _, not starting with a digit)")
 			ok = false
 		}
 		v, isString := p.string(key+"."+k, m[k])
@@ -537,7 +537,7 @@ func (p *templateParser) objects(key string, raw json.RawMessage, known ...strin
 	return func(yield func(string, map[string]json.RawMessage) bool) {
 		var items []json.RawMessage
 		if firstByte(raw) != '[' || json.Unmarshal(raw, &items) != nil {
-			p.fail(key, "must be a list")
+			p.failf(key, "must be a list")
 			return
 		}
 		for i, item := range items {
@@ -559,12 +559,12 @@ func (p *templateParser) variants(raw json.RawMessage) []Variant {
 	for key, m := range p.objects("variants", raw, "name", "env") {
 		var v Variant
 		if raw, ok := m["name"]; !ok {
-			p.fail(key+".name", "required")
+			p.failf(key+".name", "required")
 		} else if s, ok := p.string(key+".name", raw); ok {
 			if !isVariantName(s) {
-				p.fail(key+".name", "%s must be 1 to 32 letters, digits, hyphens or underscores", quote(s))
+				p.failf(key+".name", "%s must be 1 to 32 letters, digits, hyphens or underscores", quote(s))
 			} else if _, dup := (Game{Variants: variants}).Variant(s); dup {
-				p.fail(key+".name", "%s is already the name of another variant", quote(s))
+				p.failf(key+".name", "%s is already the name of another variant", quote(s))
 			} else {
 				v.Name = s
 			}
@@ -589,12 +589,12 @@ func (p *templateParser) rcon(raw json.RawMessage) *RCON {
 	if raw, ok := m["port"]; ok {
 		r.Port = p.port("rcon.port", raw)
 	} else {
-		p.fail("rcon.port", "required")
+		p.failf("rcon.port", "required")
 	}
 	if raw, ok := m["passwordEnv"]; ok {
 		r.PasswordEnv = p.envName("rcon.passwordEnv", raw)
 	} else {
-		p.fail("rcon.passwordEnv", "required")
+		p.failf("rcon.passwordEnv", "required")
 	}
 	return &r
 }
@@ -618,7 +618,7 @@ func (p *templateParser) world(raw json.RawMessage, hasRCON bool) *WorldSpec {
 	p.unknown("world", m, []string{"path", "saveCommands", "resumeCommands"})
 	var w WorldSpec
 	if raw, ok := m["path"]; !ok {
-		p.fail("world.path", "required")
+		p.failf("world.path", "required")
 	} else if s, ok := p.string("world.path", raw); ok {
 		w.Path = p.worldPath(s)
 	}
@@ -636,17 +636,17 @@ func (p *templateParser) worldPath(s string) string {
 	const key = "world.path"
 	switch {
 	case len(s) > maxWorldPath:
-		p.fail(key, "is %d bytes, more than the %d allowed", len(s), maxWorldPath)
+		p.failf(key, "is %d bytes, more than the %d allowed", len(s), maxWorldPath)
 	case strings.ContainsFunc(s, unicode.IsControl):
-		p.fail(key, "must be one line without control characters")
+		p.failf(key, "must be one line without control characters")
 	case !strings.HasPrefix(s, "/"):
-		p.fail(key, "%s must be an absolute path, like /data", quote(s))
+		p.failf(key, "%s must be an absolute path, like /data", quote(s))
 	case slices.Contains(strings.Split(s, "/"), ".."):
-		p.fail(key, "%s must not go up with ..", quote(s))
+		p.failf(key, "%s must not go up with ..", quote(s))
 	case s == "/":
-		p.fail(key, "must be a folder of the container, not / itself")
+		p.failf(key, "must be a folder of the container, not / itself")
 	case path.Clean(s) != s:
-		p.fail(key, "%s is not a clean path: write %s", quote(s), quote(path.Clean(s)))
+		p.failf(key, "%s is not a clean path: write %s", quote(s), quote(path.Clean(s)))
 	default:
 		return s
 	}
@@ -664,17 +664,17 @@ func (p *templateParser) commands(m map[string]json.RawMessage, key string, hasR
 	key = "world." + key
 	var items []json.RawMessage
 	if firstByte(raw) != '[' || json.Unmarshal(raw, &items) != nil {
-		p.fail(key, "must be a list")
+		p.failf(key, "must be a list")
 		return nil
 	}
 	switch {
 	case len(items) == 0:
 		return nil
 	case len(items) > maxWorldCommands:
-		p.fail(key, "%d commands listed, more than the %d allowed", len(items), maxWorldCommands)
+		p.failf(key, "%d commands listed, more than the %d allowed", len(items), maxWorldCommands)
 		return nil
 	case !hasRCON:
-		p.fail(key, "needs rcon: the commands are sent over RCON")
+		p.failf(key, "needs rcon: the commands are sent over RCON")
 		return nil
 	}
 	commands := make([]string, 0, len(items))
@@ -684,11 +684,11 @@ func (p *templateParser) commands(m map[string]json.RawMessage, key string, hasR
 		switch {
 		case !ok:
 		case strings.TrimSpace(s) == "":
-			p.fail(k, "must not be blank")
+			p.failf(k, "must not be blank")
 		case len(s) > maxWorldCommand:
-			p.fail(k, "is %d bytes, more than the %d allowed", len(s), maxWorldCommand)
+			p.failf(k, "is %d bytes, more than the %d allowed", len(s), maxWorldCommand)
 		case strings.ContainsFunc(s, unicode.IsControl):
-			p.fail(k, "must be one line without control characters")
+			p.failf(k, "must be one line without control characters")
 		default:
 			commands = append(commands, s)
 		}
@@ -700,7 +700,7 @@ func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 	var ports []PortSpec
 	var items []json.RawMessage
 	if json.Unmarshal(raw, &items) == nil && len(items) > p.lim.MaxPorts {
-		p.fail("ports", "%d ports listed, more than the %d allowed", len(items), p.lim.MaxPorts)
+		p.failf("ports", "%d ports listed, more than the %d allowed", len(items), p.lim.MaxPorts)
 		return nil
 	}
 	for key, m := range p.objects("ports", raw, "port", "proto") {
@@ -708,12 +708,12 @@ func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 		if raw, ok := m["port"]; ok {
 			spec.Port = p.port(key+".port", raw)
 		} else {
-			p.fail(key+".port", "required")
+			p.failf(key+".port", "required")
 		}
 		if raw, ok := m["proto"]; ok {
 			if s, ok := p.string(key+".proto", raw); ok {
 				if s != "tcp" && s != "udp" {
-					p.fail(key+".proto", "%s is not tcp or udp", quote(s))
+					p.failf(key+".proto", "%s is not tcp or udp", quote(s))
 					spec.Port = 0
 				} else {
 					spec.Proto = s
@@ -724,7 +724,7 @@ func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 			continue
 		}
 		if slices.Contains(ports, spec) {
-			p.fail(key, "%d/%s is listed twice", spec.Port, spec.Proto)
+			p.failf(key, "%d/%s is listed twice", spec.Port, spec.Proto)
 			continue
 		}
 		ports = append(ports, spec)
@@ -738,12 +738,12 @@ func (p *templateParser) ports(raw json.RawMessage, g Game) []PortSpec {
 	// The game port comes first, as Game.Ports promises.
 	sort.SliceStable(ports, func(i, j int) bool { return ports[i].Port == g.Port && ports[j].Port != g.Port })
 	if g.Port != 0 && len(ports) > 0 && !slices.ContainsFunc(ports, func(s PortSpec) bool { return s.Port == g.Port }) {
-		p.fail("ports", "must list the game port %d", g.Port)
+		p.failf("ports", "must list the game port %d", g.Port)
 	}
 	if g.Protocol == ProtocolA2S && g.Port != 0 && len(ports) > 0 {
 		q := g.ProbePort()
 		if !slices.Contains(ports, PortSpec{Port: q, Proto: "udp"}) {
-			p.fail("ports", "must list the query port %d over udp", q)
+			p.failf("ports", "must list the query port %d over udp", q)
 		}
 	}
 	return ports
@@ -759,9 +759,9 @@ func firstByte(raw json.RawMessage) byte {
 
 // quote quotes s for a problem, cut to a length that fits a message.
 func quote(s string) string {
-	const max = 40
-	if utf8.RuneCountInString(s) > max {
-		s = string([]rune(s)[:max]) + "…"
+	const limit = 40
+	if utf8.RuneCountInString(s) > limit {
+		s = string([]rune(s)[:limit]) + "…"
 	}
 	return strconv.Quote(s)
 }

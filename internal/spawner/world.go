@@ -12,6 +12,7 @@ const WorldKeyPrefix = "world/"
 // WorldState is where a world is between its servers.
 type WorldState string
 
+// The states of a world.
 const (
 	WorldRunning WorldState = "running" // a server of the world runs
 	WorldAsleep  WorldState = "asleep"  // no server; the world keeps its port until WORLD_SLEEP_MAX
@@ -76,6 +77,7 @@ func (w World) Key() string { return WorldKeyPrefix + w.ID }
 // BackupReason says why a backup was taken.
 type BackupReason string
 
+// The reasons for a backup, each with when it is taken.
 const (
 	BackupStop          BackupReason = "stop"           // the end of a server of the world
 	BackupManual        BackupReason = "manual"         // /world backup

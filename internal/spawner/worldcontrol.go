@@ -52,6 +52,7 @@ func (r *Refusal) worldError() string {
 		return "refused: the game keeps a world, and no world storage is configured"
 	case RefusedWorldLive:
 		return "refused: the running world is saved when its server stops"
+	default:
+		return "refused"
 	}
-	return "refused"
 }

@@ -103,11 +103,11 @@ func (r Record) World(key string) (World, error) {
 	if own, err := r.Key(); err != nil {
 		d.err = err
 	} else if own != key {
-		d.fail("%s does not match the record's key", KeyAttr)
+		d.failf("%s does not match the record's key", KeyAttr)
 	}
 	w := World{ID: strings.TrimPrefix(key, WorldKeyPrefix)}
 	if err := ValidWorldID(w.ID); err != nil {
-		d.fail("the key names no world: %w", err)
+		d.failf("the key names no world: %w", err)
 	}
 	w.Owner = d.str(attrUserID, true)
 	w.Game = d.str(attrGame, true)
@@ -124,11 +124,11 @@ func (r Record) World(key string) (World, error) {
 	switch {
 	case d.err != nil:
 	case ValidWorldName(w.Name) != nil:
-		d.fail("%s is %w", attrWorldName, ValidWorldName(w.Name))
+		d.failf("%s is %w", attrWorldName, ValidWorldName(w.Name))
 	case !w.State.Known():
-		d.fail("%s is not a known world state", attrState)
+		d.failf("%s is not a known world state", attrState)
 	case w.Size < 0:
-		d.fail("%s is not a size in bytes", attrSize)
+		d.failf("%s is not a size in bytes", attrSize)
 	}
 	if d.err != nil {
 		return World{}, &RecordError{Key: key, Err: d.err}
@@ -142,6 +142,6 @@ func (r Record) World(key string) (World, error) {
 func (d *reader) worldOfServer(s *Server) {
 	s.WorldID = d.str(attrWorldID, false)
 	if s.WorldID != "" && ValidWorldID(s.WorldID) != nil {
-		d.fail("%s is not a world id", attrWorldID)
+		d.failf("%s is not a world id", attrWorldID)
 	}
 }

@@ -66,7 +66,7 @@ func (l Lang) WakeRefusal(r *spawner.Refusal) string {
 			"Les %d places de serveurs sont prises. Reviens quand une se libère."), r.Limit)
 	case spawner.RefusedWorldBusy:
 		return l.pick("It is being backed up or restored. Join again in a few minutes.",
-			"Il est en cours de sauvegarde ou de restauration. Reviens dans quelques minutes.")
+			"Il est en cours de sauvegarde ou de restauration. Reviens dans quelques minutes.") //nolint:misspell // French: "restauration" is the word
 	case spawner.RefusedWorldRunning:
 		return l.pick("Its server is already starting. Join again in about a minute.",
 			"Son serveur démarre déjà. Reviens dans une minute environ.")
@@ -77,6 +77,7 @@ func (l Lang) WakeRefusal(r *spawner.Refusal) string {
 			"La communauté n'a plus de place pour le salon d'un nouveau serveur pour l'instant.")
 	case spawner.RefusedNoWorld:
 		return l.pick("It no longer exists.", "Il n'existe plus.")
+	default:
+		return ""
 	}
-	return ""
 }

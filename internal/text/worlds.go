@@ -124,8 +124,11 @@ func (l Lang) BackupReason(r spawner.BackupReason) string {
 		return l.pick("by hand", "à la main")
 	case spawner.BackupBeforeRestore:
 		return l.pick("before a restore", "avant une restauration") //nolint:misspell // French: "restauration" is the word
+	case spawner.BackupRestored:
+		return l.pick("restored", "restaurée")
+	default:
+		return string(r)
 	}
-	return string(r)
 }
 
 // worldLabel names a world in a sentence: its name and its game.

@@ -96,7 +96,7 @@ func (p *Worlds) Backup(ctx context.Context, by spawner.Actor, id string, hold H
 		return spawner.Backup{}, fmt.Errorf("back world up: %w", err)
 	}
 	p.log.Info("world backed up", "world", id, "name", w.Name, "by", by.UserID, "backup", b.ID, "size", b.ContentSize)
-	p.countBackups(ctx, id)
+	_, _ = p.countBackups(ctx, id)
 	return b, nil
 }
 
@@ -172,7 +172,7 @@ func (p *Worlds) Restore(ctx context.Context, by spawner.Actor, id, backupID str
 	p.mu.Unlock()
 	p.dropStorage(ctx, w.Storage, storage)
 	p.log.Info("world restored", "world", id, "name", w.Name, "by", by.UserID, "backup", backupID, "before", before.ID)
-	p.countBackups(ctx, id)
+	_, _ = p.countBackups(ctx, id)
 	return before, nil
 }
 
@@ -199,12 +199,12 @@ func (p *Worlds) Delete(ctx context.Context, by spawner.Actor, id string) error 
 	}
 	if err := p.content.DeleteBackups(ctx, id); err != nil {
 		p.done(id)
-		p.countBackups(context.WithoutCancel(ctx), id)
+		_, _ = p.countBackups(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("delete backups: %w", err)
 	}
 	if err := p.store.DeleteWorld(ctx, id); err != nil {
 		p.done(id)
-		p.countBackups(context.WithoutCancel(ctx), id)
+		_, _ = p.countBackups(context.WithoutCancel(ctx), id)
 		return fmt.Errorf("delete world record: %w", err)
 	}
 	p.mu.Lock()

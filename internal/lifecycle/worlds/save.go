@@ -111,7 +111,7 @@ func (p *Worlds) save(ctx context.Context, w spawner.World, since time.Time) Sav
 	p.mu.Unlock()
 	p.put(ctx, w)
 	if s.Backup != nil {
-		p.countBackups(ctx, w.ID)
+		_, _ = p.countBackups(ctx, w.ID)
 	}
 	s.World = w
 	return s

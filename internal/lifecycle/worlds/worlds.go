@@ -250,7 +250,7 @@ func (p *Worlds) Count(ctx context.Context) {
 	p.mu.Unlock()
 	slices.Sort(ids)
 	for _, id := range ids {
-		p.countBackups(ctx, id)
+		_, _ = p.countBackups(ctx, id)
 	}
 }
 
