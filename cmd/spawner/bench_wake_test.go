@@ -43,7 +43,7 @@ func BenchmarkWakeByLogin(b *testing.B) {
 		started := benchStarted(ctx, b, w, member(members).ID)
 		b.StartTimer()
 		reason, sent, err := slLoginAt(addr, "Steve")
-		if err != nil || !strings.Contains(reason, "The server is starting.") {
+		if err != nil || reason != slGuild(w).SleepStarting() {
 			b.Fatalf("the login on %s: %q %v", addr, reason, err)
 		}
 		at, ok := <-started
@@ -76,7 +76,7 @@ func benchAsleep(b *testing.B, w *dockerWorld, d *daemonHandle, u fakediscord.Us
 	wdWait(b, w.world, d, channelID, "Server stopped by <@"+u.ID+">")
 	w.waitFor(b, "the world asleep on "+addr, func() bool {
 		st, err := slPing(addr)
-		return err == nil && strings.Contains(st.Description.String(), "This world is asleep.")
+		return err == nil && strings.Contains(st.Description.String(), slAsleep(w))
 	}, d)
 	return addr
 }

@@ -25,7 +25,9 @@ import (
 	ctypes "github.com/docker/docker/api/types/container"
 
 	"github.com/mineral-contest/spawner/internal/docker"
+	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
+	"github.com/mineral-contest/spawner/internal/text"
 )
 
 // slProtocol is the protocol of the Minecraft client of these tests, and
@@ -47,6 +49,43 @@ func newSleepWorld(t *testing.T, env map[string]string) *dockerWorld {
 		all[k] = v
 	}
 	return newWorldsWorld(t, all)
+}
+
+// slGuild is the guild's language: what players read on a world's port.
+func slGuild(w *dockerWorld) text.Lang {
+	return text.For(w.discord.Options().GuildPreferredLocale)
+}
+
+// slAsleep is the first line of an asleep world's description.
+func slAsleep(w *dockerWorld) string {
+	line1, _ := slGuild(w).SleepAsleep()
+	return line1
+}
+
+// slFind waits for a message in channelID that holds every part of one of
+// the languages' alternatives (a ticket of a wake by login speaks the
+// guild's language, one of a click its member's), and returns it.
+func slFind(t *testing.T, w *dockerWorld, d *daemonHandle, channelID string, alternatives ...[]string) fakediscord.Message {
+	t.Helper()
+	var found fakediscord.Message
+	w.waitFor(t, fmt.Sprintf("a message with one of %q in channel %s", alternatives, channelID), func() bool {
+		for _, parts := range alternatives {
+			if ms := wdFind(w.world, channelID, parts...); len(ms) > 0 {
+				found = ms[0]
+				return true
+			}
+		}
+		return false
+	}, d)
+	return found
+}
+
+// slAddress is the address a ready message gives, in either language.
+func slAddress(m fakediscord.Message) string {
+	if a := between(m.Text(), "**Address:** `", "`"); a != "" {
+		return a
+	}
+	return between(m.Text(), "**Adresse :** `", "`")
 }
 
 // mcStatus is what a Minecraft client's server list shows of an address.
@@ -80,12 +119,19 @@ func slPing(addr string) (mcStatus, error) {
 func slWaitAsleep(t *testing.T, w *dockerWorld, d *daemonHandle, addr string) mcStatus {
 	t.Helper()
 	var st mcStatus
-	w.waitFor(t, "the world asleep on "+addr, func() bool {
-		var err error
+	var err error
+	deadline := time.Now().Add(waitLong)
+	for {
 		st, err = slPing(addr)
-		return err == nil && strings.Contains(st.Description.String(), "This world is asleep.")
-	}, d)
-	return st
+		if err == nil && strings.Contains(st.Description.String(), slAsleep(w)) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %s waiting for the world asleep on %s: last ping %+v, %v\n--- discord:\n%s\n--- daemon logs:\n%s",
+				waitLong, addr, st, err, w.discord.Dump(), d.logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // slLogin joins addr as player with go-mc's protocol layer: a handshake
@@ -192,8 +238,8 @@ func slFirstSleep(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.U
 		t.Errorf("the asleep world's status: %d online, version %q protocol %d; want 0 online and its game's 1.20.2, %d",
 			st.Players.Online, st.Version.Name, st.Version.Protocol, slProtocol)
 	}
-	if desc := st.Description.String(); !strings.Contains(desc, "Join it to wake it up.") {
-		t.Errorf("the asleep world's description %q does not say joining wakes it", desc)
+	if _, line2 := slGuild(w).SleepAsleep(); !strings.Contains(st.Description.String(), line2) {
+		t.Errorf("the asleep world's description %q does not say joining wakes it", st.Description.String())
 	}
 	return channelID, addr
 }
@@ -202,7 +248,8 @@ func slFirstSleep(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.U
 // and its container to be gone.
 func slEnded(t *testing.T, w *dockerWorld, d *daemonHandle, channelID string) {
 	t.Helper()
-	wdWait(t, w.world, d, channelID, "Server stopped: too few players after the last warning.")
+	slFind(t, w, d, channelID, []string{"Server stopped: too few players after the last warning."},
+		[]string{"Serveur arrêté : trop peu de joueurs après le dernier avertissement."})
 	w.waitFor(t, "the container to be removed", func() bool { return len(slRunning(t, w)) == 0 }, d)
 }
 
@@ -210,17 +257,17 @@ func slEnded(t *testing.T, w *dockerWorld, d *daemonHandle, channelID string) {
 // opened after before, and checks that it is its owner's, on the world's
 // address, naming who woke it (by), and that the server started on the
 // world's content (start n). It returns the new ticket.
-func slWoken(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.User, before []string, addr, by string, n int) string {
+func slWoken(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.User, before []string, addr string, by func(text.Lang) string, n int) string {
 	t.Helper()
 	channelID := slNewTicket(t, w, d, before)
-	ready := wdWait(t, w.world, d, channelID, "your server is ready")
+	ready := slFind(t, w, d, channelID, []string{"your server is ready"}, []string{"ton serveur est prêt"})
 	if !ready.Mentioned(u.ID) {
 		t.Errorf("the woken server's ready message does not mention its owner %s: %q", u.ID, ready.Text())
 	}
-	if !strings.Contains(ready.Text(), by) {
-		t.Errorf("the woken server's ready message does not say %q:\n%s", by, ready.Text())
+	if !strings.Contains(ready.Text(), by(text.En)) && !strings.Contains(ready.Text(), by(text.Fr)) {
+		t.Errorf("the woken server's ready message does not say %q:\n%s", by(text.En), ready.Text())
 	}
-	if got := between(ready.Text(), "**Address:** `", "`"); got != addr {
+	if got := slAddress(ready); got != addr {
 		t.Errorf("the woken server is at %q, want the world's address %s", got, addr)
 	}
 	if got := wlStarts(t, addr); got != n {
@@ -243,18 +290,18 @@ func TestDockerWorldSleepsAndWakesOnLogin(t *testing.T) {
 	u := member(1)
 	_, addr := slFirstSleep(t, w, d, u)
 
+	lang := slGuild(w)
 	before := slTickets(w)
-	reason := slMustLogin(t, addr, "Steve")
-	if !strings.Contains(reason, "The server is starting.") || !strings.Contains(reason, "Join again in about a minute.") {
-		t.Errorf("Steve's login reads %q, want that the server is starting", reason)
+	if reason := slMustLogin(t, addr, "Steve"); reason != lang.SleepStarting() {
+		t.Errorf("Steve's login reads %q, want %q", reason, lang.SleepStarting())
 	}
 	// A second login while the world wakes: the listener answers that it
 	// starts, or has already let the port go to the server; either way,
 	// nothing more starts.
-	if reason, err := slLogin(addr, "Alex"); err == nil && !strings.Contains(reason, "starting") {
-		t.Errorf("a login during the wake reads %q", reason)
+	if reason, err := slLogin(addr, "Alex"); err == nil && reason != lang.SleepStarting() {
+		t.Errorf("a login during the wake reads %q, want %q", reason, lang.SleepStarting())
 	}
-	channelID := slWoken(t, w, d, u, before, addr, "Woken up by `Steve`", 2)
+	channelID := slWoken(t, w, d, u, before, addr, func(l text.Lang) string { return l.WokenByPlayer("Steve") }, 2)
 	if got := len(slTickets(w)) - len(before); got != 1 {
 		t.Errorf("%d tickets opened by the wake, want 1", got)
 	}
@@ -267,9 +314,9 @@ func TestDockerWorldSleepsAndWakesOnLogin(t *testing.T) {
 	// The owner lost the role: the wake is refused with why.
 	w.discord.AddMember(fakediscord.User{ID: u.ID})
 	before = slTickets(w)
-	reason = slMustLogin(t, addr, "Steve")
-	if !strings.Contains(reason, "This world could not be woken up.") || !strings.Contains(reason, "no longer has a role") {
-		t.Errorf("a login while the owner lacks the role reads %q", reason)
+	want := lang.SleepRefused(lang.WakeRefusal(&spawner.Refusal{Code: spawner.RefusedNoRole}))
+	if reason := slMustLogin(t, addr, "Steve"); reason != want {
+		t.Errorf("a login while the owner lacks the role reads %q, want %q", reason, want)
 	}
 	slNothingStarted(t, w, d, addr, before)
 	w.discord.AddMember(u)
@@ -277,9 +324,9 @@ func TestDockerWorldSleepsAndWakesOnLogin(t *testing.T) {
 	// The cap (1) reached by another member's server: refused with why.
 	other := dkCreate(t, w.world, member(2))
 	before = slTickets(w)
-	reason = slMustLogin(t, addr, "Steve")
-	if !strings.Contains(reason, "This world could not be woken up.") || !strings.Contains(reason, "All 1 server slots are taken.") {
-		t.Errorf("a login while the cap is reached reads %q", reason)
+	want = lang.SleepRefused(lang.WakeRefusal(&spawner.Refusal{Code: spawner.RefusedCap, Limit: 1}))
+	if reason := slMustLogin(t, addr, "Steve"); reason != want {
+		t.Errorf("a login while the cap is reached reads %q, want %q", reason, want)
 	}
 	slNothingStarted(t, w, d, addr, before)
 	wdWait(t, w.world, d, other, "your server is ready")
@@ -290,8 +337,8 @@ func TestDockerWorldSleepsAndWakesOnLogin(t *testing.T) {
 func slNothingStarted(t *testing.T, w *dockerWorld, d *daemonHandle, addr string, before []string) {
 	t.Helper()
 	st := slWaitAsleep(t, w, d, addr)
-	if desc := st.Description.String(); strings.Contains(desc, "waking") {
-		t.Errorf("after a refused wake the world shows %q", desc)
+	if waking, _ := slGuild(w).SleepWaking(); strings.Contains(st.Description.String(), waking) {
+		t.Errorf("after a refused wake the world shows %q", st.Description.String())
 	}
 	if got := slTickets(w); len(got) != len(before) {
 		t.Errorf("a refused wake opened a ticket: %v, before %v", got, before)
@@ -336,8 +383,8 @@ func TestDockerWorldWakeButtonAndRestart(t *testing.T) {
 	}
 	click := w.discord.Click(u, "en-US", channelID, wake.ID, custom)
 	click.WaitResponse(t, waitLong)
-	click.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "The world is waking up.") })
-	channelID = slWoken(t, w, d, u, before, addr, "Woken up by <@"+u.ID+">", 2)
+	click.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return m.Text() == text.En.WakeStarted() })
+	channelID = slWoken(t, w, d, u, before, addr, func(l text.Lang) string { return l.WokenByMember(u.ID) }, 2)
 	slEnded(t, w, d, channelID)
 	slWaitAsleep(t, w, d, addr)
 
