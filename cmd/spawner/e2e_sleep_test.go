@@ -384,7 +384,11 @@ func TestDockerWorldWakeButtonAndRestart(t *testing.T) {
 	click := w.discord.Click(u, "en-US", channelID, wake.ID, custom)
 	click.WaitResponse(t, waitLong)
 	click.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return m.Text() == text.En.WakeStarted() })
-	channelID = slWoken(t, w, d, u, before, addr, func(l text.Lang) string { return l.WokenByMember(u.ID) }, 2)
+	// The Discord adapter renders the mention the sentence holds.
+	by := func(l text.Lang) string {
+		return strings.ReplaceAll(l.WokenByMember(u.ID), text.Mention(u.ID), "<@"+u.ID+">")
+	}
+	channelID = slWoken(t, w, d, u, before, addr, by, 2)
 	slEnded(t, w, d, channelID)
 	slWaitAsleep(t, w, d, addr)
 
