@@ -10,8 +10,10 @@ import (
 
 // TestComposeCaddyServesOnlyThePages checks the optional Caddy service of
 // docker-compose.yaml and its Caddyfile: off unless asked for (profile web),
-// holding no secret, the only service publishing ports (80 and 443), and
-// proxying to the bot the pages, their assets and the feed, never /metrics.
+// holding no secret, in the host's network (it serves 80 and 443 there and
+// reaches the bot on 127.0.0.1) with its admin API off, the bot publishing
+// nothing, and proxying to the bot the pages, their assets and the feed,
+// never /metrics.
 func TestComposeCaddyServesOnlyThePages(t *testing.T) {
 	doc, err := parseYAML(readRepoFile(t, "docker-compose.yaml"))
 	if err != nil {
@@ -27,8 +29,8 @@ func TestComposeCaddyServesOnlyThePages(t *testing.T) {
 	if got := strs(caddy("profiles")); !slices.Equal(got, []string{"web"}) {
 		t.Errorf("caddy profiles = %v, want [web]: it must not start unless asked for", got)
 	}
-	if got := strs(caddy("ports")); !slices.Equal(got, []string{"80:80", "443:443"}) {
-		t.Errorf("caddy ports = %v, want 80 and 443", got)
+	if got := fmt.Sprint(caddy("network_mode")); got != "host" {
+		t.Errorf("caddy network_mode = %s, want host: the bot listens on the host's 127.0.0.1", got)
 	}
 	if got := strs(caddy("volumes")); !slices.Contains(got, "./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro") {
 		t.Errorf("caddy volumes = %v, want the Caddyfile mounted read-only", got)
@@ -59,8 +61,8 @@ func TestComposeCaddyServesOnlyThePages(t *testing.T) {
 		}
 	}
 	conf := strings.Join(lines, "\n")
-	for _, want := range []string{"{$PUBLIC_URL} {", "@pages path / /servers/* /assets/* /events /worlds/*", "handle @pages {",
-		"reverse_proxy spawner:8080", "header_up Host {host}", "respond 404"} {
+	for _, want := range []string{"{\nadmin off\n}", "{$PUBLIC_URL} {", "@pages path / /servers/* /assets/* /events /worlds/*", "handle @pages {",
+		"reverse_proxy 127.0.0.1:8080", "header_up Host {host}", "respond 404"} {
 		if !strings.Contains(conf, want) {
 			t.Errorf("Caddyfile lacks %q:\n%s", want, conf)
 		}

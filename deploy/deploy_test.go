@@ -992,7 +992,11 @@ func checkComposeBot(t *testing.T, doc any, root string) {
 	equal("logging.options.max-file", svc("logging", "options", "max-file"), "3")
 
 	env := envMap(t, svc("environment"))
-	equal("environment.HTTP_ADDR", env["HTTP_ADDR"], ":8080")
+	// In its own network the bot serves every address of its container;
+	// in the host's, 127.0.0.1 only (TestComposeOneMachineReachesDockerOnlyThroughTheProxy).
+	if root == ".." {
+		equal("environment.HTTP_ADDR", env["HTTP_ADDR"], ":8080")
+	}
 	for _, secret := range []string{"DISCORD_TOKEN", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} {
 		if v, ok := env[secret]; ok {
 			t.Errorf("compose: environment.%s is set (%d characters): secrets go in secret files", secret, len(v))
@@ -1090,9 +1094,12 @@ func adapterDockerCalls(tb testing.TB) []string {
 
 // TestComposeOneMachineReachesDockerOnlyThroughTheProxy: the one-machine
 // compose file runs the bot with the Docker runtime and the embedded store
-// on a named volume; only the socket proxy mounts the engine's socket; the
-// proxy allows exactly the sections the adapter calls and sits on an
-// internal network with the bot alone; the AWS file gives no Docker access.
+// on a named volume, in the host's network (where it answers for asleep
+// worlds on their ports), its HTTP on 127.0.0.1 only; only the socket
+// proxy mounts the engine's socket; the proxy allows exactly the sections
+// the adapter calls, is published on 127.0.0.1 alone, where the bot
+// reaches it, and is alone on its network; the AWS file gives no Docker
+// access.
 func TestComposeOneMachineReachesDockerOnlyThroughTheProxy(t *testing.T) {
 	doc, err := parseYAML(readRepoFile(t, "docker-compose.yaml"))
 	if err != nil {
@@ -1125,7 +1132,7 @@ func TestComposeOneMachineReachesDockerOnlyThroughTheProxy(t *testing.T) {
 	}
 
 	env := envMap(t, path(t, doc, "services", "spawner", "environment"))
-	for k, want := range map[string]string{"SPAWNER_RUNTIME": "docker", "DOCKER_HOST": "tcp://" + proxy + ":2375", "SPAWNER_DATA_DIR": "/data"} {
+	for k, want := range map[string]string{"SPAWNER_RUNTIME": "docker", "DOCKER_HOST": "tcp://127.0.0.1:2375", "SPAWNER_DATA_DIR": "/data", "HTTP_ADDR": "127.0.0.1:8080"} {
 		if env[k] != want {
 			t.Errorf("compose: spawner environment.%s = %q, want %q", k, env[k], want)
 		}
@@ -1157,17 +1164,21 @@ func TestComposeOneMachineReachesDockerOnlyThroughTheProxy(t *testing.T) {
 		t.Errorf("compose: %s environment = %v, want exactly %v (what internal/docker calls)", proxy, got, want)
 	}
 
-	// An internal network holds the bot and the proxy, and only them.
-	if got := fmt.Sprint(path(t, doc, "networks", "docker-api", "internal")); got != "true" {
-		t.Errorf("compose: networks.docker-api.internal = %s, want true", got)
+	// The bot shares the host's network, so that its listeners hold the
+	// host's ports; the proxy is published on loopback only, for it.
+	if got := fmt.Sprint(path(t, doc, "services", "spawner", "network_mode")); got != "host" {
+		t.Errorf("compose: spawner network_mode = %s, want host: an asleep world's listener must hold the host's port", got)
+	}
+	if got := strs(path(t, doc, "services", proxy, "ports")); !slices.Equal(got, []string{"127.0.0.1:2375:2375"}) {
+		t.Errorf("compose: %s ports = %v, want only 127.0.0.1:2375:2375 (never every address)", proxy, got)
 	}
 	if got := strs(path(t, doc, "services", proxy, "networks")); !slices.Equal(got, []string{"docker-api"}) {
 		t.Errorf("compose: %s networks = %v, want only docker-api", proxy, got)
 	}
 	for name := range services {
 		nets := strs(services[name].(map[string]any)["networks"])
-		if in := slices.Contains(nets, "docker-api"); in != (name == proxy || name == "spawner") {
-			t.Errorf("compose: service %s on docker-api = %v", name, in)
+		if in := slices.Contains(nets, "docker-api"); in != (name == proxy) {
+			t.Errorf("compose: service %s on docker-api = %v, want the proxy alone", name, in)
 		}
 	}
 

@@ -71,21 +71,24 @@ type findings struct {
 	// records are the records of the table or the embedded store that the
 	// daemon would skip (recordWarnings).
 	records []string
+	asleep  *asleepPortsCheck // nil when the asleep worlds' ports were not checked
 }
 
 // askAll asks every configured system at once, so systems that do not
 // answer cost the SDK's retries once, not once each.
 func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.Notifier) findings {
 	var f findings
-	var stored spawner.Snapshot
+	var stored *spawner.Snapshot // nil unless the data folder was read
 	if cfg.EmbeddedStore() {
 		f.fileOK, f.file, stored = checkDataDir(ctx, cfg)
-		f.records = recordWarnings("SPAWNER_DATA_DIR", stored)
+		if stored != nil {
+			f.records = recordWarnings("SPAWNER_DATA_DIR", *stored)
+		}
 	}
-	games := stored.Games
 	var wg sync.WaitGroup
 	if a.docker != nil {
-		wg.Go(func() { f.docker = a.docker.Check(ctx, dockerImages(cfg, games)) })
+		wg.Go(func() { f.docker = a.docker.Check(ctx, dockerImages(cfg, stored)) })
+		wg.Go(func() { f.asleep = checkAsleepWorlds(ctx, a, stored) })
 	}
 	wg.Go(func() { f.discord = a.bot.Check(ctx) })
 	if a.tasks != nil {
@@ -148,6 +151,9 @@ func (r *checkResult) add(a *adapters, f findings) {
 	}
 	if !cfg.AlertWebhookURL.IsZero() {
 		r.ok = append(r.ok, "alerts: webhook "+webhookHost(cfg)+" (an https URL; nothing posted to it)")
+	}
+	if f.asleep != nil {
+		r.addAsleep(*f.asleep)
 	}
 	if cfg.WorldBucket != "" {
 		r.section("worlds: s3 bucket "+cfg.WorldBucket+" (one key listed under "+backup.S3Prefix+", nothing written)", errsOf(f.bucket), "AWS_ENDPOINT_URL_S3", cfg.S3Endpoint)

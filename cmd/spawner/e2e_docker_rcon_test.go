@@ -64,22 +64,43 @@ func TestDockerOpThroughPrivateRCON(t *testing.T) {
 	dkOpThroughRCON(t, w, "127.0.0.1")
 }
 
-// As docker-compose.yaml runs it, the bot reaches the engine over TCP
-// (through the socket proxy) and cannot publish RCON on 127.0.0.1, which
-// is its container's own: the RCON port is published on the host's
-// address on the default bridge, learned from the engine, also on an
-// engine that created docker0 itself as after every boot (every test
-// engine starts so) and does not list the bridge's gateway. `spawner
+// As docker-compose.yaml runs it, the bot shares the host's network and
+// reaches the engine over TCP on loopback (the socket proxy published on
+// 127.0.0.1): the RCON port is published on 127.0.0.1, which is the host's
+// own loopback for the bot, out of reach of every container. `spawner
 // check` finds nothing to fix, and /server op reaches the game there.
-func TestDockerOpThroughBridgeRCON(t *testing.T) {
+func TestDockerOpThroughLoopbackTCPRCON(t *testing.T) {
 	t.Parallel()
 	w := newDockerWorld(t, 4, map[string]string{"DOCKER_PUBLIC_HOST": "localhost"})
 	w.env["DOCKER_HOST"] = w.engine.TCPHost(t)
+	checkAllGood(t, w)
+	dkOpThroughRCON(t, w, "127.0.0.1")
+}
+
+// A bot in a container on a bridge network reaches the engine by a name
+// (a compose file from before sleep and wake: tcp://docker-proxy:2375) and
+// cannot publish RCON on 127.0.0.1, which is its container's own: the RCON
+// port is published on the host's address on the default bridge, learned
+// from the engine, also on an engine that created docker0 itself as after
+// every boot (every test engine starts so) and does not list the bridge's
+// gateway. The test reaches its engine by the name localhost, which the
+// bot does not resolve to tell. `spawner check` finds nothing to fix, and
+// /server op reaches the game there.
+func TestDockerOpThroughBridgeRCON(t *testing.T) {
+	t.Parallel()
+	w := newDockerWorld(t, 4, map[string]string{"DOCKER_PUBLIC_HOST": "localhost"})
+	w.env["DOCKER_HOST"] = strings.Replace(w.engine.TCPHost(t), "tcp://127.0.0.1:", "tcp://localhost:", 1)
+	checkAllGood(t, w)
+	dkOpThroughRCON(t, w, w.engine.BridgeAddress(t))
+}
+
+// checkAllGood runs `spawner check` in w and fails unless it found nothing.
+func checkAllGood(t *testing.T, w *dockerWorld) {
+	t.Helper()
 	var out syncBuffer
 	if err := run(context.Background(), []string{"check"}, w.getenv, &out, &out); err != nil || !strings.Contains(out.String(), "all good") {
-		t.Fatalf("check through the engine's TCP address: %v\n%s", err, out.String())
+		t.Fatalf("check through the engine's TCP address %s: %v\n%s", w.env["DOCKER_HOST"], err, out.String())
 	}
-	dkOpThroughRCON(t, w, w.engine.BridgeAddress(t))
 }
 
 // dkOpThroughRCON creates a server of the RCON game "paper" and checks

@@ -241,6 +241,8 @@ type Main struct {
 
 	worlds worldParts // where worlds' content and backups are kept (worldcontent.go)
 
+	sleepers *asleepWorlds // the listeners of asleep worlds (sleep.go); nil unless Docker
+
 	cancel   context.CancelFunc // ends the lifetime of the manager's workers and the bot
 	served   sync.WaitGroup     // the HTTP server's goroutine
 	watching sync.WaitGroup     // the Docker events stream's goroutine
@@ -288,6 +290,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	locale, maxServers, err := m.prepare(ctx)
 	if err != nil || ctx.Err() != nil {
+		return err
+	}
+	if err := m.openAsleepWorlds(locale); err != nil {
 		return err
 	}
 	mgr := m.newManager(locale, maxServers, lifecycleClock(ctx))
@@ -370,8 +375,13 @@ func (m *Main) newManager(locale string, maxServers int, clock lifecycle.Clock) 
 		SessionDefaults:  sessionDefaults(cfg),
 		Worlds:           a.store(),
 		WorldContent:     m.worlds.content,
+		Sleepers:         m.sleepers.sleepers(),
+		Members:          a.bot,
+		SleepMax:         cfg.WorldSleepMax,
+		KeepPorts:        a.docker != nil,
 	})
 	m.mgr.Store(mgr)
+	m.keepWorldPorts(mgr)
 	a.progress = mgr.Progress
 	return mgr
 }
@@ -461,6 +471,9 @@ func (m *Main) Close() {
 	m.monthly.stop()
 	if mgr := m.mgr.Load(); mgr != nil {
 		mgr.Close() // every worker, Recover's included, waited for
+	}
+	if m.sleepers != nil {
+		m.sleepers.Close() // after the workers: none opens a listener any more
 	}
 	m.watching.Wait()
 	if m.botOpen {

@@ -82,14 +82,24 @@ func (a *adapters) newDocker(cfg *config.Config, log *slog.Logger) error {
 }
 
 // privateHostIP is where the Docker runtime publishes the ports only the
-// bot may reach (RCON), given DOCKER_HOST: 127.0.0.1 when the engine is
-// on a local socket, so the bot runs on the engine's host; else "", the
-// engine's default bridge gateway, which the bot in a container on that
-// host (docker-compose.yaml, through the socket proxy) reaches and the
-// Internet does not. See internal/docker/private.go.
+// bot may reach (RCON), given DOCKER_HOST: 127.0.0.1 when the bot shares
+// the engine's host network, which it does when the engine is on a local
+// socket, or on a TCP port of this machine's loopback (docker-compose.yaml:
+// the bot on the host's network, the socket proxy published on
+// 127.0.0.1); else "", the engine's default bridge gateway, which a bot in
+// a container on that host reaches (a proxy by its name on a compose
+// network) and the Internet does not. A name is not resolved: a bot that
+// reaches the engine as tcp://localhost gets the bridge gateway, which it
+// reaches too. See internal/docker/private.go.
 func privateHostIP(dockerHost string) string {
 	if dockerHost == "" || strings.HasPrefix(dockerHost, "unix://") || strings.HasPrefix(dockerHost, "npipe://") {
 		return "127.0.0.1"
+	}
+	if rest, ok := strings.CutPrefix(dockerHost, "tcp://"); ok {
+		host, _, err := net.SplitHostPort(strings.TrimSuffix(rest, "/"))
+		if ip := net.ParseIP(host); err == nil && ip != nil && ip.IsLoopback() {
+			return "127.0.0.1"
+		}
 	}
 	return ""
 }
@@ -191,10 +201,10 @@ func dataDir(cfg *config.Config) string {
 // the file (creating the folder if needed), which checks all its pages and
 // refuses a damaged file, changing nothing in it. A store a running
 // spawner holds is reported as such, not as a problem: that daemon is the
-// one using it. When the store is readable, its records are returned:
-// the games stored in it, so that their images can be checked too, and
-// the records the daemon would skip (recordWarnings).
-func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, stored spawner.Snapshot) {
+// one using it. When the store is readable, what is stored in it is
+// returned, so the games' images, the asleep worlds' ports and the records
+// the daemon would skip (recordWarnings) can be checked too.
+func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, stored *spawner.Snapshot) {
 	f, err := bolt.Open(cfg.DataDir)
 	var p *spawner.Problem
 	switch {
@@ -207,21 +217,26 @@ func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem e
 	}
 	defer f.Close()
 	if err := f.Check(ctx); err != nil {
-		return "", err, stored
+		return "", err, nil
 	}
-	if stored, err = f.LoadAll(ctx); err != nil {
-		return "", fmt.Errorf("SPAWNER_DATA_DIR: read the records of %s: %w", f.Path(), err), stored
+	snap, err := f.LoadAll(ctx)
+	if err != nil {
+		return "", fmt.Errorf("SPAWNER_DATA_DIR: read the records of %s: %w", f.Path(), err), nil
 	}
-	return "data folder " + f.Path(), nil, stored
+	return "data folder " + f.Path(), nil, &snap
 }
 
 // dockerImages names the image of each game to check under Docker: the
 // default game's (GAMESERVER_IMAGE) and each stored template's that names
 // one. A template that does not parse is the games' check's business.
-func dockerImages(cfg *config.Config, games map[string][]byte) map[string]string {
+// stored is nil when the store was not read.
+func dockerImages(cfg *config.Config, stored *spawner.Snapshot) map[string]string {
 	def := cfg.Catalog()[0]
 	images := map[string]string{"GAMESERVER_IMAGE": def.Image}
-	for name, doc := range games {
+	if stored == nil {
+		return images
+	}
+	for name, doc := range stored.Games {
 		if g, err := spawner.ParseTemplateWithin(doc, def, limits); err == nil && g.Image != "" {
 			images["game template "+name] = g.Image
 		}
