@@ -258,7 +258,7 @@ func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 			}
 			return false
 		}
-		spec.ContainerSpec.World = &spawner.WorldMount{ID: w.ID, Storage: w.Storage, Path: c.game.World.Path}
+		spec.World = &spawner.WorldMount{ID: w.ID, Storage: w.Storage, Path: c.game.World.Path}
 		kept = c.keepPort(&spec, w)
 	}
 	task, err := c.runTask(ctx, spec, kept)

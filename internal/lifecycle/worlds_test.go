@@ -221,7 +221,7 @@ func TestWorldKeptFromOneServerToTheNext(t *testing.T) {
 		t.Fatalf("world recorded %+v, want alice's minecraft running server %s", world, srv.CreationID)
 	}
 	spec := w.cluster.runs.all()[0]
-	if m := spec.ContainerSpec.World; m == nil || *m != (spawner.WorldMount{ID: world.ID, Storage: "vol-" + world.ID, Path: "/data"}) {
+	if m := spec.World; m == nil || *m != (spawner.WorldMount{ID: world.ID, Storage: "vol-" + world.ID, Path: "/data"}) {
 		t.Fatalf("the task mounts %+v, want the world's storage at /data", m)
 	}
 	if srv.WorldID != world.ID || w.table.items[srv.Key()].WorldID != world.ID {
@@ -263,7 +263,7 @@ func TestWorldKeptFromOneServerToTheNext(t *testing.T) {
 	if next.WorldID != world.ID || len(v.called("new storage")) != 1 {
 		t.Errorf("the next server plays world %q (%d storages made), want %q again", next.WorldID, len(v.called("new storage")), world.ID)
 	}
-	if m := w.cluster.runs.all()[1].ContainerSpec.World; m == nil || m.Storage != "vol-"+world.ID {
+	if m := w.cluster.runs.all()[1].World; m == nil || m.Storage != "vol-"+world.ID {
 		t.Errorf("the next task mounts %+v, want the same storage", m)
 	}
 }
