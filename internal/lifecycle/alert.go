@@ -36,5 +36,8 @@ func (m *Manager) alertEnd(srv spawner.Server, end ending, logDetail string) {
 		m.alert(spawner.CreationFailedAlert(srv, end.cause, logDetail, reason, now))
 	case spawner.CauseTaskEnded, spawner.CauseRecordGone:
 		m.alert(spawner.ServerFailedAlert(srv, end.cause, end.task, logDetail, reason, now))
+	case spawner.CauseCommand, spawner.CauseRuntime, spawner.CausePlayers, spawner.CauseOrphan, spawner.CauseRestart:
+		// Ended by a member, an admin or a rule, or an orphan the sweep
+		// stopped, or a creation a restart interrupted: no failure, no alert.
 	}
 }

@@ -42,6 +42,8 @@ func (m *Manager) TaskChanged(t spawner.Task) {
 			return // nothing a change alone could end or warn of
 		}
 		m.look(e, t)
+	case phaseEnding, phaseEndWanted:
+		// Already ending: a change adds nothing to an end decided.
 	}
 }
 

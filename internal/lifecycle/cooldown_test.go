@@ -23,7 +23,7 @@ func withCooldown() option {
 func (w *world) expectCooldown(member string, since time.Time) {
 	w.tb.Helper()
 	req, r := w.request(member, "")
-	ref := expectRefused(w.tb, "Create", w.m.Create(req), spawner.RefusedCooldown)
+	ref := refusalOf(w.tb, "Create", w.m.Create(req), spawner.RefusedCooldown)
 	if until := since.Add(admission.DefaultCooldown); !ref.Until.Equal(until) {
 		w.tb.Errorf("refused until %v, want %v", ref.Until, until)
 	}

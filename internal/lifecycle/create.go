@@ -258,7 +258,7 @@ func (c *creation) startTask(ctx context.Context, srv spawner.Server) bool {
 			}
 			return false
 		}
-		spec.ContainerSpec.World = &spawner.WorldMount{ID: w.ID, Storage: w.Storage, Path: c.game.World.Path}
+		spec.World = &spawner.WorldMount{ID: w.ID, Storage: w.Storage, Path: c.game.World.Path}
 		kept = c.keepPort(&spec, w)
 	}
 	task, err := c.runTask(ctx, spec, kept)
@@ -424,6 +424,9 @@ func stateOf(t spawner.Task, fallback spawner.State) spawner.State {
 		return spawner.StatePending
 	case spawner.TaskRunning:
 		return spawner.StateRunning
+	case spawner.TaskStopping, spawner.TaskStopped:
+		// Not a step of a boot: the fallback stays, and the creation's
+		// poll, seeing the task down, fails it.
 	}
-	return fallback
+	return fallback // and for a status the runtime did not say
 }

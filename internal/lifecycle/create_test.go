@@ -200,12 +200,15 @@ func TestCreateBootsToReady(t *testing.T) {
 }
 
 func TestCreateRefusals(t *testing.T) {
-	// refused checks a Create is refused with code and that nothing changed.
-	refused := func(w *world, req spawner.CreateRequest, r *replies, code spawner.RefusalCode) *spawner.Refusal {
+	// refused checks a Create is refused with want, all it names (the
+	// cap, for RefusedCap) included, and that nothing changed.
+	refused := func(w *world, req spawner.CreateRequest, r *replies, want spawner.Refusal) {
 		t := w.tb
 		t.Helper()
 		before, tickets, runs := len(w.m.Servers(admin)), len(w.guild.channels()), len(w.cluster.runs.all())
-		ref := expectRefused(t, "Create", w.m.Create(req), code)
+		if ref := refusalOf(t, "Create", w.m.Create(req), want.Code); *ref != want {
+			t.Errorf("refusal = %+v, want %+v", *ref, want)
+		}
 		if got := len(w.m.Servers(admin)); got != before {
 			t.Errorf("servers went from %d to %d after a refusal", before, got)
 		}
@@ -216,13 +219,12 @@ func TestCreateRefusals(t *testing.T) {
 		if got := r.all(); len(got) != 0 {
 			t.Errorf("a refused Create replied %q (the caller renders the refusal)", got)
 		}
-		return ref
 	}
 
 	t.Run("before recover", func(t *testing.T) {
 		w := newWorld(t)
 		req, r := w.request(alice, "")
-		refused(w, req, r, spawner.RefusedShuttingDown)
+		refused(w, req, r, spawner.Refusal{Code: spawner.RefusedShuttingDown})
 		w.recover()
 		if err := w.m.Create(req); err != nil {
 			t.Fatalf("Create after Recover: %v", err)
@@ -233,14 +235,14 @@ func TestCreateRefusals(t *testing.T) {
 		w.recover()
 		w.cancel()
 		req, r := w.request(alice, "")
-		refused(w, req, r, spawner.RefusedShuttingDown)
+		refused(w, req, r, spawner.Refusal{Code: spawner.RefusedShuttingDown})
 	})
 	t.Run("member with a server", func(t *testing.T) {
 		w := newWorld(t)
 		w.recover()
 		w.readyServer(alice)
 		req, r := w.request(alice, "non_official")
-		refused(w, req, r, spawner.RefusedBusy)
+		refused(w, req, r, spawner.Refusal{Code: spawner.RefusedBusy})
 		if req, _ := w.request(bob, ""); w.m.Create(req) != nil {
 			t.Errorf("bob refused while only alice has a server")
 		}
@@ -283,11 +285,9 @@ func TestCreateRefusals(t *testing.T) {
 		a := w.readyServer(alice)
 		w.readyServer(bob)
 		req, r := w.request(carol, "")
-		if ref := refused(w, req, r, spawner.RefusedCap); ref.Limit != 2 {
-			t.Errorf("cap refusal Limit = %d, want 2", ref.Limit)
-		}
+		refused(w, req, r, spawner.Refusal{Code: spawner.RefusedCap, Limit: 2})
 		req.Admin = true
-		refused(w, req, r, spawner.RefusedCap) // the cap holds for admins too
+		refused(w, req, r, spawner.Refusal{Code: spawner.RefusedCap, Limit: 2}) // the cap holds for admins too
 		if _, err := w.m.Stop(w.ctx, spawner.Actor{UserID: alice}, a.ShortTaskID()); err != nil {
 			t.Fatalf("stop alice's server: %v", err)
 		}
@@ -301,17 +301,13 @@ func TestCreateRefusals(t *testing.T) {
 		w.recover()
 		req, r := w.request(alice, "")
 		req.Game = "terraria"
-		if ref := refused(w, req, r, spawner.RefusedUnknownGame); ref.Name != "terraria" {
-			t.Errorf("refusal names %q, want terraria", ref.Name)
-		}
+		refused(w, req, r, spawner.Refusal{Code: spawner.RefusedUnknownGame, Name: "terraria"})
 	})
 	t.Run("unknown variant", func(t *testing.T) {
 		w := newWorld(t)
 		w.recover()
 		req, r := w.request(alice, "hardcore")
-		if ref := refused(w, req, r, spawner.RefusedUnknownVariant); ref.Name != "hardcore" {
-			t.Errorf("refusal names %q, want hardcore", ref.Name)
-		}
+		refused(w, req, r, spawner.Refusal{Code: spawner.RefusedUnknownVariant, Name: "hardcore"})
 	})
 }
 

@@ -71,7 +71,7 @@ func TestExtendUpToTheLimit(t *testing.T) {
 	// The limit: refused, nothing changed.
 	puts := w.table.puts.len()
 	_, err := w.m.Extend(w.ctx, member, srv.ShortTaskID())
-	if r := expectRefused(t, "third extension", err, spawner.RefusedExtendLimit); r.Limit != 2 {
+	if r := refusalOf(t, "third extension", err, spawner.RefusedExtendLimit); r.Limit != 2 {
 		t.Errorf("refusal names the limit %d, want 2", r.Limit)
 	}
 	if n := w.table.puts.len(); n != puts {
@@ -125,7 +125,7 @@ func TestExtendRefusals(t *testing.T) {
 	w2.recover()
 	srv2 := w2.readyServer(alice)
 	_, err = w2.m.Extend(w2.ctx, spawner.Actor{UserID: alice}, srv2.ShortTaskID())
-	if r := expectRefused(t, "members may not extend", err, spawner.RefusedExtendLimit); r.Limit != 0 {
+	if r := refusalOf(t, "members may not extend", err, spawner.RefusedExtendLimit); r.Limit != 0 {
 		t.Errorf("limit %d, want 0", r.Limit)
 	}
 	w2.extend(admin, srv2)
@@ -199,7 +199,9 @@ func TestExtensionSurvivesRecover(t *testing.T) {
 		t.Errorf("StopsAt after recovery = %v, want %v", got, srv.StopsAt)
 	}
 	_, err := w.m.Extend(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID())
-	expectRefused(t, "extension past the limit after a restart", err, spawner.RefusedExtendLimit)
+	if r := refusalOf(t, "extension past the limit after a restart", err, spawner.RefusedExtendLimit); r.Limit != 2 {
+		t.Errorf("refusal names the limit %d, want 2", r.Limit)
+	}
 	w.advanceAndPass(39*time.Minute, true)
 	if _, ok := w.serverOf(alice); !ok {
 		t.Fatalf("stopped before the recorded stop time\n%s", w)

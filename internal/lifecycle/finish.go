@@ -54,7 +54,7 @@ func (m *Manager) finish(ctx context.Context, id string, end ending) error {
 		return err
 	}
 	m.sessions.end(ctx, id, srv, m.gameOf(srv), m.clock.Now())
-	end.world = m.endWorld(ctx, srv, log)
+	end.world = m.endWorld(srv, log)
 
 	// Its owner stopped it: their creation counts (one that reached ready
 	// counted already).

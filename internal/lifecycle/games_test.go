@@ -122,7 +122,9 @@ func TestGamesManagedByAdmins(t *testing.T) {
 		t.Fatalf("RemoveGame: %v", err)
 	}
 	err := w.m.Create(spawner.CreateRequest{Owner: alice, Game: "valheim"})
-	expectRefused(t, "Create of a removed game", err, spawner.RefusedUnknownGame)
+	if r := refusalOf(t, "Create of a removed game", err, spawner.RefusedUnknownGame); r.Name != "valheim" {
+		t.Errorf("refusal names the game %q, want valheim", r.Name)
+	}
 }
 
 func TestServerOfTemplateRunsWithItsGameAndKeepsItsRulesAcrossRestart(t *testing.T) {
@@ -244,7 +246,9 @@ func TestGameWithoutVariants(t *testing.T) {
 		t.Errorf("server = game %q variant %q, want factorio without variant", srv.Game, srv.Variant)
 	}
 	err := w.m.Create(spawner.CreateRequest{Owner: bob, Game: "factorio", Variant: "official"})
-	expectRefused(t, "Create with a variant the game lacks", err, spawner.RefusedUnknownVariant)
+	if r := refusalOf(t, "Create with a variant the game lacks", err, spawner.RefusedUnknownVariant); r.Name != "official" {
+		t.Errorf("refusal names the variant %q, want official", r.Name)
+	}
 }
 
 // Under a runtime that publishes the game's ports on host ports, players

@@ -98,7 +98,7 @@ func TestOpRefusesBadNames(t *testing.T) {
 	srv := w.readyServer(alice)
 	for _, name := range []string{"", "St", "Steve_the_Great_1", "Steve stop", "Steve\nstop", "Steve;stop", "/stop", "Stéve", "Steve\x00"} {
 		_, err := w.m.Op(w.ctx, spawner.Actor{UserID: alice}, srv.ShortTaskID(), name)
-		if ref := expectRefused(t, fmt.Sprintf("op %q", name), err, spawner.RefusedPlayerName); ref.Name != name {
+		if ref := refusalOf(t, fmt.Sprintf("op %q", name), err, spawner.RefusedPlayerName); ref.Name != name {
 			t.Errorf("refusal names %q, want %q", ref.Name, name)
 		}
 	}

@@ -117,6 +117,14 @@ func (c *creation) endProgress() {
 		close(p.stop)
 	}
 	p.mu.Unlock()
-	p.edit.Lock() // the edit under way, if any, is over
-	p.edit.Unlock()
+	p.waitEdit()
+}
+
+// waitEdit returns once the edit under way, if any, is over. show holds
+// edit across its edit, so taking edit and letting it go at once is that
+// wait: a barrier, with nothing to guard. endProgress marks the notes done
+// first, so the edits queued behind are skipped, not waited for.
+func (p *progressNotes) waitEdit() {
+	p.edit.Lock()
+	p.edit.Unlock() //nolint:staticcheck // SA2001: an empty critical section on purpose, the barrier above
 }

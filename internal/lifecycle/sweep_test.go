@@ -423,7 +423,10 @@ func TestShutdownLeavesNoGoroutine(t *testing.T) {
 	})
 	w.cancel()
 	select {
-	case <-done:
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Run = %v, want nil once its context ended", err)
+		}
 	case <-time.After(waitTimeout):
 		t.Fatalf("Run did not return\n%s", w)
 	}

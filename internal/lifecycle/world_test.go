@@ -437,7 +437,17 @@ func refusalCode(err error) spawner.RefusalCode {
 }
 
 // expectRefused fails the test unless err is a refusal with code want.
-func expectRefused(tb testing.TB, what string, err error, want spawner.RefusalCode) *spawner.Refusal {
+func expectRefused(tb testing.TB, what string, err error, want spawner.RefusalCode) {
+	tb.Helper()
+	if refusalCode(err) != want {
+		tb.Fatalf("%s: err = %v, want refusal %d", what, err, want)
+	}
+}
+
+// refusalOf returns err's refusal, for a test that checks what it names
+// (a limit, a name, a time), failing the test unless err is a refusal
+// with code want.
+func refusalOf(tb testing.TB, what string, err error, want spawner.RefusalCode) *spawner.Refusal {
 	tb.Helper()
 	var r *spawner.Refusal
 	if !errors.As(err, &r) || r.Code != want {

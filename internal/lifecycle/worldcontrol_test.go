@@ -143,7 +143,7 @@ func TestRestoreAWorld(t *testing.T) {
 		t.Errorf("the record names storage %q (storages %v), want the new one alone", rec.Storage, v.storages)
 	}
 	next := w.readyOn(alice, "")
-	if m := w.cluster.runs.all()[1].ContainerSpec.World; next.WorldID != world.ID || m.Storage != rec.Storage {
+	if m := w.cluster.runs.all()[1].World; next.WorldID != world.ID || m.Storage != rec.Storage {
 		t.Errorf("the next server mounts %+v, want the restored storage", m)
 	}
 }

@@ -55,7 +55,7 @@ type worldEnd struct {
 // stay taken until it is saved; a world that keeps a port is then asleep
 // on it (sleep). A failed backup is told to the admin log and raised as
 // an alert, and never blocks the end.
-func (m *Manager) endWorld(ctx context.Context, srv spawner.Server, log *slog.Logger) *worldEnd {
+func (m *Manager) endWorld(srv spawner.Server, log *slog.Logger) *worldEnd {
 	if srv.WorldID == "" {
 		return nil
 	}
@@ -63,7 +63,7 @@ func (m *Manager) endWorld(ctx context.Context, srv spawner.Server, log *slog.Lo
 	// has a short budget, a game's stop and an ECS companion's push take
 	// minutes); it ends with the Manager, and a world left running by a
 	// shutdown is saved at the next start.
-	ctx = m.ctx
+	ctx := m.ctx
 	since := srv.RunningAt
 	if since.IsZero() {
 		since = srv.CreatedAt

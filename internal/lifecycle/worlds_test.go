@@ -32,11 +32,13 @@ func newVault() *vault {
 	return &vault{records: map[string]spawner.World{}, storages: map[string]bool{}, backups: map[string][]spawner.Backup{}, size: 3 << 20}
 }
 
-func (v *vault) call(format string, args ...any) {
+// callf records a call, its text formatted as fmt.Sprintf does; v.mu is
+// held.
+func (v *vault) callf(format string, args ...any) {
 	v.calls = append(v.calls, fmt.Sprintf(format, args...))
 }
 
-// calledAll returns the calls whose text starts with prefix.
+// called returns the calls whose text starts with prefix.
 func (v *vault) called(prefix string) []string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -74,7 +76,7 @@ func (v *vault) take(w spawner.World, why spawner.BackupReason) spawner.Backup {
 	v.n++
 	b := spawner.Backup{ID: fmt.Sprintf("b%02d", v.n), WorldID: w.ID, Size: v.size / 2, ContentSize: v.size, Reason: why}
 	v.backups[w.ID] = append([]spawner.Backup{b}, v.backups[w.ID]...)
-	v.call("backup %s %s", w.ID, why)
+	v.callf("backup %s %s", w.ID, why)
 	return b
 }
 
@@ -84,14 +86,14 @@ func (v *vault) fakes() (*mockWorldStore, *mockContent) {
 			v.mu.Lock()
 			defer v.mu.Unlock()
 			v.records[w.ID] = w
-			v.call("put %s %s", w.ID, w.State)
+			v.callf("put %s %s", w.ID, w.State)
 			return nil
 		},
 		DeleteWorldFn: func(_ context.Context, id string) error {
 			v.mu.Lock()
 			defer v.mu.Unlock()
 			delete(v.records, id)
-			v.call("delete world %s", id)
+			v.callf("delete world %s", id)
 			return nil
 		},
 	}
@@ -99,51 +101,58 @@ func (v *vault) fakes() (*mockWorldStore, *mockContent) {
 }
 
 func (v *vault) content() *mockContent {
-	lock := func() func() { v.mu.Lock(); return v.mu.Unlock }
 	return &mockContent{
 		NewStorageFn: func(_ context.Context, id string) (string, error) {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			v.storages["vol-"+id] = true
-			v.call("new storage %s", id)
+			v.callf("new storage %s", id)
 			return "vol-" + id, nil
 		},
 		BackupFn: func(_ context.Context, w spawner.World, why spawner.BackupReason) (spawner.Backup, error) {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			return v.take(w, why), nil
 		},
 		SavedFn: func(_ context.Context, w spawner.World, _ time.Time) (spawner.Backup, error) {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			return v.take(w, spawner.BackupStop), nil
 		},
 		BackupsFn: func(_ context.Context, id string) ([]spawner.Backup, error) {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			return slices.Clone(v.backups[id]), nil
 		},
 		RestoreFn: func(_ context.Context, w spawner.World, backupID, spare string) (string, error) {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			v.n++
 			s := fmt.Sprintf("vol-%s-r%d", w.ID, v.n)
 			v.storages[s] = true
-			v.call("restore %s %s spare %s", w.ID, backupID, spare)
+			v.callf("restore %s %s spare %s", w.ID, backupID, spare)
 			return s, nil
 		},
 		DeleteStorageFn: func(_ context.Context, s string) error {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			delete(v.storages, s)
-			v.call("delete storage %s", s)
+			v.callf("delete storage %s", s)
 			return nil
 		},
 		DeleteBackupsFn: func(_ context.Context, id string) error {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			delete(v.backups, id)
-			v.call("delete backups %s", id)
+			v.callf("delete backups %s", id)
 			return nil
 		},
 		LinkFn: func(_ context.Context, id, backupID string) (string, time.Time, error) {
 			return "https://bot.example/dl/" + id + "/" + backupID, t0.Add(time.Hour), nil
 		},
 		PruneStorageFn: func(_ context.Context, keep map[string]bool) ([]string, error) {
-			defer lock()()
+			v.mu.Lock()
+			defer v.mu.Unlock()
 			var gone []string
 			for _, s := range slices.Sorted(maps.Keys(v.storages)) {
 				if !keep[s] {
@@ -151,7 +160,7 @@ func (v *vault) content() *mockContent {
 					gone = append(gone, s)
 				}
 			}
-			v.call("prune %v", gone)
+			v.callf("prune %v", gone)
 			return gone, nil
 		},
 	}
@@ -221,7 +230,7 @@ func TestWorldKeptFromOneServerToTheNext(t *testing.T) {
 		t.Fatalf("world recorded %+v, want alice's minecraft running server %s", world, srv.CreationID)
 	}
 	spec := w.cluster.runs.all()[0]
-	if m := spec.ContainerSpec.World; m == nil || *m != (spawner.WorldMount{ID: world.ID, Storage: "vol-" + world.ID, Path: "/data"}) {
+	if m := spec.World; m == nil || *m != (spawner.WorldMount{ID: world.ID, Storage: "vol-" + world.ID, Path: "/data"}) {
 		t.Fatalf("the task mounts %+v, want the world's storage at /data", m)
 	}
 	if srv.WorldID != world.ID || w.table.items[srv.Key()].WorldID != world.ID {
@@ -263,7 +272,7 @@ func TestWorldKeptFromOneServerToTheNext(t *testing.T) {
 	if next.WorldID != world.ID || len(v.called("new storage")) != 1 {
 		t.Errorf("the next server plays world %q (%d storages made), want %q again", next.WorldID, len(v.called("new storage")), world.ID)
 	}
-	if m := w.cluster.runs.all()[1].ContainerSpec.World; m == nil || m.Storage != "vol-"+world.ID {
+	if m := w.cluster.runs.all()[1].World; m == nil || m.Storage != "vol-"+world.ID {
 		t.Errorf("the next task mounts %+v, want the same storage", m)
 	}
 }
