@@ -522,7 +522,7 @@ func processCPU(pid int) (time.Duration, error) {
 		}
 		ns, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("schedstat %q: %v", data, err)
+			return 0, fmt.Errorf("schedstat %q: %w", data, err)
 		}
 		total += time.Duration(ns)
 	}

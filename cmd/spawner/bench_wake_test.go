@@ -84,7 +84,8 @@ func benchAsleep(b *testing.B, w *dockerWorld, d *daemonHandle, u fakediscord.Us
 // benchStarted follows the engine's events from now on (replayed from
 // this instant, so none is missed while the stream connects) and sends,
 // once, when the engine started a container of owner's; it is closed
-// without a send when ctx ends first.
+// without a send when ctx ends first, or when the stream fails, which
+// fails b.
 func benchStarted(ctx context.Context, b *testing.B, w *dockerWorld, owner string) <-chan time.Time {
 	b.Helper()
 	now := time.Now()
@@ -101,7 +102,10 @@ func benchStarted(ctx context.Context, b *testing.B, w *dockerWorld, owner strin
 		select {
 		case m := <-msgs:
 			out <- time.Unix(0, m.TimeNano)
-		case <-errs:
+		case err := <-errs:
+			if ctx.Err() == nil {
+				b.Errorf("the engine's events: %v", err)
+			}
 		}
 	}()
 	return out

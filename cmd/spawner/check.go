@@ -80,7 +80,7 @@ func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.
 	var f findings
 	var stored *spawner.Snapshot // nil unless the data folder was read
 	if cfg.EmbeddedStore() {
-		f.fileOK, f.file, stored = checkDataDir(ctx, cfg)
+		f.fileOK, stored, f.file = checkDataDir(ctx, cfg)
 		if stored != nil {
 			f.records = recordWarnings("SPAWNER_DATA_DIR", *stored)
 		}

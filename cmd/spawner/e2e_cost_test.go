@@ -38,7 +38,9 @@ func (w *world) startAt(tb testing.TB, clock *costClock) *daemonHandle {
 	d := &daemonHandle{w: w, cancel: cancel, done: make(chan error, 1), logs: &syncBuffer{}}
 	go func() { d.done <- run(ctx, []string{"run"}, w.getenv, d.logs, d.logs) }()
 	tb.Cleanup(func() {
-		d.stop(tb)
+		if err := d.stop(tb); err != nil {
+			tb.Errorf("the daemon's run returned %v at the test's end", err)
+		}
 		if tb.Failed() {
 			tb.Logf("daemon logs:\n%s", d.logs.String())
 		}

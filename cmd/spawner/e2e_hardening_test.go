@@ -172,10 +172,14 @@ func TestHardeningTwoDeploymentsOneCluster(t *testing.T) {
 
 	// Restarts: recovery stops an owned task with no record at once, with
 	// no grace, so a task of the other deployment would go here.
-	_ = db.stop(t)
+	if err := db.stop(t); err != nil {
+		t.Fatalf("b's daemon returned %v", err)
+	}
 	db = b.start(t)
 	sweeps(da, db)
-	_ = da.stop(t)
+	if err := da.stop(t); err != nil {
+		t.Fatalf("a's daemon returned %v", err)
+	}
 	da = a.start(t)
 	sweeps(da, db)
 	bothRunning("after both restarted")
@@ -214,7 +218,9 @@ func TestHardeningHumanChannelsSurviveRestart(t *testing.T) {
 
 	d := w.start(t)
 	rsWaitDeleted(t, w, d, stale)
-	_ = d.stop(t)
+	if err := d.stop(t); err != nil {
+		t.Fatalf("daemon returned %v", err)
+	}
 	d = w.start(t)
 	createReady(t, w, d, member(1), nil) // the start is over: recovery ran before commands are served
 	for name, id := range ids {
@@ -492,7 +498,10 @@ func TestHardeningShutdownDuringRateLimit(t *testing.T) {
 	hdRunning(t, d, "while rate limited")
 	d.cancel()
 	select {
-	case <-d.done:
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("run returned %v after its context was cancelled, want nil", err)
+		}
 	case <-time.After(window):
 		t.Fatalf("run did not return within the 429's window after its context was cancelled")
 	}

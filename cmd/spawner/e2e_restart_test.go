@@ -47,13 +47,15 @@ func rsSpawnerBinary(tb testing.TB) string {
 	rsBinary.mu.Lock()
 	defer rsBinary.mu.Unlock()
 	if rsBinary.dir == "" {
-		dir, err := os.MkdirTemp("", "spawner-e2e-")
+		dir, err := os.MkdirTemp("", "spawner-e2e-") //nolint:usetesting // shared by the tests running at once and removed by the last: tb.TempDir would go with the first
 		if err != nil {
 			tb.Fatalf("binary directory: %v", err)
 		}
 		out, err := exec.Command("go", "build", "-tags", "testworld", "-o", filepath.Join(dir, "spawner"), ".").CombinedOutput()
 		if err != nil {
-			os.RemoveAll(dir)
+			if rerr := os.RemoveAll(dir); rerr != nil {
+				tb.Errorf("remove the binary's directory: %v", rerr)
+			}
 			tb.Fatalf("go build: %v\n%s", err, out)
 		}
 		rsBinary.dir = dir
@@ -63,7 +65,9 @@ func rsSpawnerBinary(tb testing.TB) string {
 		rsBinary.mu.Lock()
 		defer rsBinary.mu.Unlock()
 		if rsBinary.users--; rsBinary.users == 0 {
-			os.RemoveAll(rsBinary.dir)
+			if err := os.RemoveAll(rsBinary.dir); err != nil {
+				tb.Errorf("remove the binary's directory: %v", err)
+			}
 			rsBinary.dir = ""
 		}
 	})

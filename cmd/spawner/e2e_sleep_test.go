@@ -149,9 +149,17 @@ func slLoginAt(addr, player string) (reason string, sent time.Time, err error) {
 		return "", time.Time{}, err
 	}
 	defer conn.Close()
-	_ = conn.Socket.SetDeadline(time.Now().Add(10 * time.Second))
-	host, portStr, _ := net.SplitHostPort(addr)
-	port, _ := strconv.Atoi(portStr)
+	if err := conn.Socket.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
+		return "", time.Time{}, err
+	}
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	port, err := strconv.ParseUint(portStr, 10, 16)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("port of %s: %w", addr, err)
+	}
 	err = conn.WritePacket(pk.Marshal(0x00, pk.VarInt(slProtocol), pk.String(host), pk.UnsignedShort(port), pk.VarInt(2)))
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("handshake: %w", err)

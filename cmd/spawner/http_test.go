@@ -234,11 +234,11 @@ next:
 	return sum
 }
 
-// httpWaitMetric polls /metrics until name{labels} is at least min.
-func httpWaitMetric(tb testing.TB, w *world, d *daemonHandle, addr, name string, labels map[string]string, min float64) {
+// httpWaitMetric polls /metrics until name{labels} is at least least.
+func httpWaitMetric(tb testing.TB, w *world, d *daemonHandle, addr, name string, labels map[string]string, least float64) {
 	tb.Helper()
-	w.waitFor(tb, fmt.Sprintf("%s%v to reach %v on /metrics", name, labels, min), func() bool {
-		return httpMetric(httpMetrics(tb, addr), name, labels) >= min
+	w.waitFor(tb, fmt.Sprintf("%s%v to reach %v on /metrics", name, labels, least), func() bool {
+		return httpMetric(httpMetrics(tb, addr), name, labels) >= least
 	}, d)
 }
 
@@ -303,7 +303,9 @@ func TestHTTPMetricsAndJSONLogs(t *testing.T) {
 
 	// The logs: one JSON object per line; the lifecycle events carry the
 	// task, the user and the channel.
-	d.stop(t)
+	if err := d.stop(t); err != nil {
+		t.Fatalf("daemon returned %v", err)
+	}
 	var ready map[string]any
 	for i, line := range strings.Split(strings.TrimSpace(d.logs.String()), "\n") {
 		var rec map[string]any

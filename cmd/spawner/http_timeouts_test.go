@@ -159,7 +159,9 @@ func idleProxy(tb testing.TB, addr string, idle time.Duration) string {
 		defer src.Close()
 		buf := make([]byte, 4096)
 		for {
-			src.SetReadDeadline(time.Now().Add(idle))
+			if err := src.SetReadDeadline(time.Now().Add(idle)); err != nil {
+				return // src is closed already
+			}
 			n, err := src.Read(buf)
 			if n > 0 {
 				if _, werr := dst.Write(buf[:n]); werr != nil {

@@ -32,11 +32,11 @@ func main() {
 }
 
 // exitCode maps run's error to the process status: 0 ok, 2 bad usage or
-// configuration, the code of an exitStatus (`world sidecar`), 1 anything
+// configuration, the code of an exitStatusError (`world sidecar`), 1 anything
 // else.
 func exitCode(err error) int {
 	var ue usageError
-	var es exitStatus
+	var es exitStatusError
 	switch {
 	case err == nil:
 		return 0

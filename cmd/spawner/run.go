@@ -318,7 +318,7 @@ func (m *Main) open(ctx context.Context, met *metrics.Metrics) error {
 		return err
 	}
 	m.pages = newPages(m, met)
-	return m.serveHTTP(met)
+	return m.serveHTTP(ctx, met)
 }
 
 // prepare reads what the lifecycle needs before it starts, retrying what
@@ -401,7 +401,7 @@ func (m *Main) start(ctx context.Context, mgr *lifecycle.Manager) error {
 	m.botOpen = true
 	if err := a.bot.Open(ctx, mgr); err != nil {
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // the shutdown cut the connection short: not a failure, Run ends with nil
 		}
 		return fmt.Errorf("discord: %w: check DISCORD_TOKEN, and that the bot was invited with the applications.commands scope (README, step 2)", err)
 	}
@@ -415,12 +415,14 @@ func (m *Main) start(ctx context.Context, mgr *lifecycle.Manager) error {
 }
 
 // serveHTTP listens on HTTP_ADDR first, so a bad address stops the start
-// and /healthz answers while the bot connects.
-func (m *Main) serveHTTP(met *metrics.Metrics) error {
+// and /healthz answers while the bot connects. ctx bounds the listen only
+// (a host name in HTTP_ADDR is looked up); Close stops the server.
+func (m *Main) serveHTTP(ctx context.Context, met *metrics.Metrics) error {
 	if m.cfg.HTTPAddr == "" {
 		return nil
 	}
-	ln, err := net.Listen("tcp", m.cfg.HTTPAddr)
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", m.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("HTTP_ADDR: %w", err)
 	}
@@ -470,7 +472,7 @@ func (m *Main) Close() {
 	m.events.stop()
 	m.monthly.stop()
 	if mgr := m.mgr.Load(); mgr != nil {
-		mgr.Close() // every worker, Recover's included, waited for
+		_ = mgr.Close() // every worker, Recover's included, waited for; it never fails
 	}
 	if m.sleepers != nil {
 		m.sleepers.Close() // after the workers: none opens a listener any more
@@ -544,7 +546,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 			return nil
 		}
 		if ctx.Err() != nil {
-			return nil
+			return nil //nolint:nilerr // ctx ended: not a permanent error, retry returns nil (see above)
 		}
 		var p permanentError
 		if errors.As(err, &p) {
@@ -555,7 +557,7 @@ func retry(ctx context.Context, log *slog.Logger, what string, f func(context.Co
 			log.Error(what+"; retrying", "attempt", attempt, "err", err)
 		}
 		if backoff.Sleep(ctx, wait) != nil {
-			return nil
+			return nil //nolint:nilerr // ctx ended during the wait: retry returns nil (see above)
 		}
 	}
 }

@@ -203,27 +203,41 @@ func dataDir(cfg *config.Config) string {
 // spawner holds is reported as such, not as a problem: that daemon is the
 // one using it. When the store is readable, what is stored in it is
 // returned, so the games' images, the asleep worlds' ports and the records
-// the daemon would skip (recordWarnings) can be checked too.
-func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, problem error, stored *spawner.Snapshot) {
+// the daemon would skip (recordWarnings) can be checked too; stored is nil
+// when it was not read.
+func checkDataDir(ctx context.Context, cfg *config.Config) (ok string, stored *spawner.Snapshot, problem error) {
 	f, err := bolt.Open(cfg.DataDir)
 	var p *spawner.Problem
 	switch {
 	case errors.Is(err, bolt.ErrInUse):
-		return fmt.Sprintf("data folder %s (in use by a running spawner: not checked further)", cfg.DataDir), nil, stored
+		return fmt.Sprintf("data folder %s (in use by a running spawner: not checked further)", cfg.DataDir), nil, nil
 	case errors.As(err, &p):
-		return "", err, stored // names SPAWNER_DATA_DIR already
+		return "", nil, err // names SPAWNER_DATA_DIR already
 	case err != nil:
-		return "", fmt.Errorf("SPAWNER_DATA_DIR: %w", err), stored
+		return "", nil, fmt.Errorf("SPAWNER_DATA_DIR: %w", err)
 	}
-	defer f.Close()
+	snap, err := readDataDir(ctx, f)
+	// Closing releases the file's lock: a close that fails is told too.
+	if cerr := f.Close(); cerr != nil && err == nil {
+		err = fmt.Errorf("SPAWNER_DATA_DIR: %w", cerr)
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return "data folder " + f.Path(), &snap, nil
+}
+
+// readDataDir checks every page of the open store f and reads what it
+// stores.
+func readDataDir(ctx context.Context, f *bolt.Store) (spawner.Snapshot, error) {
 	if err := f.Check(ctx); err != nil {
-		return "", err, nil
+		return spawner.Snapshot{}, err
 	}
 	snap, err := f.LoadAll(ctx)
 	if err != nil {
-		return "", fmt.Errorf("SPAWNER_DATA_DIR: read the records of %s: %w", f.Path(), err), nil
+		return spawner.Snapshot{}, fmt.Errorf("SPAWNER_DATA_DIR: read the records of %s: %w", f.Path(), err)
 	}
-	return "data folder " + f.Path(), nil, &snap
+	return snap, nil
 }
 
 // dockerImages names the image of each game to check under Docker: the

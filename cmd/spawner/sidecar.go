@@ -49,13 +49,13 @@ const sidecarPushTimeout = 110 * time.Second
 // existence says the pull is done.
 const readyMarkerName = "spawner-world-ready"
 
-// exitStatus is an error that ends the process with code.
-type exitStatus struct {
+// exitStatusError is an error that ends the process with code.
+type exitStatusError struct {
 	code int
 	error
 }
 
-func (e exitStatus) Unwrap() error { return e.error }
+func (e exitStatusError) Unwrap() error { return e.error }
 
 // sidecarConfig is what the companion reads from its environment.
 type sidecarConfig struct {
@@ -106,17 +106,17 @@ func worldSidecar(ctx context.Context, getenv func(string) string, stderr io.Wri
 	c, err := readSidecarConfig(getenv)
 	if err != nil {
 		fmt.Fprintf(stderr, "spawner: world sidecar: configuration:\n%v\n", err)
-		return exitStatus{sidecarBadConfig, err}
+		return exitStatusError{sidecarBadConfig, err}
 	}
 	// A marker left by an earlier run would say ready before this pull.
 	if err := os.Remove(c.marker); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		log.Error("pull not begun: the ready marker cannot be reset; the game will not start", "marker", c.marker, "err", err)
-		return exitStatus{sidecarPullFailed, err}
+		return exitStatusError{sidecarPullFailed, err}
 	}
 	store, err := worldStore(ctx, getenv)
 	if err != nil {
 		log.Error("pull not begun: the game will not start", "err", err)
-		return exitStatus{sidecarPullFailed, err}
+		return exitStatusError{sidecarPullFailed, err}
 	}
 	k := &backup.Keeper{Store: store, Log: log}
 
@@ -125,11 +125,12 @@ func worldSidecar(ctx context.Context, getenv func(string) string, stderr io.Wri
 	b, err := k.Pull(ctx, c.worldID, c.dir)
 	if err != nil {
 		log.Error("pull failed: the game will not start, nothing will be pushed, the backups are untouched", "err", err)
-		return exitStatus{sidecarPullFailed, err}
+		return exitStatusError{sidecarPullFailed, err}
 	}
-	if err := os.WriteFile(c.marker, []byte(b.ID+"\n"), 0o644); err != nil {
+	// worldReady only asks whether it exists: no one else needs to read it.
+	if err := os.WriteFile(c.marker, []byte(b.ID+"\n"), 0o600); err != nil {
 		log.Error("pulled, but the ready marker cannot be written: the game will not start, nothing will be pushed", "marker", c.marker, "err", err)
-		return exitStatus{sidecarPullFailed, err}
+		return exitStatusError{sidecarPullFailed, err}
 	}
 	if b.ID == "" {
 		log.Info("ready: a new world, empty; waiting for the stop to push it", "seconds", seconds(time.Since(start)))
@@ -148,7 +149,7 @@ func worldSidecar(ctx context.Context, getenv func(string) string, stderr io.Wri
 			err = fmt.Errorf("cut after %v: %w", sidecarPushTimeout, err)
 		}
 		log.Error("push failed: the world was not saved; its older backups are untouched", "seconds", seconds(time.Since(start)), "err", err)
-		return exitStatus{sidecarPushFailed, err}
+		return exitStatusError{sidecarPushFailed, err}
 	}
 	log.Info("pushed: the world is saved", "backup", pushed.ID, "bytes", pushed.Size, "content_bytes", pushed.ContentSize,
 		"sha256", pushed.SHA256, "seconds", seconds(time.Since(start)))

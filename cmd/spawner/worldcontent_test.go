@@ -148,7 +148,7 @@ func wcFiles(tb testing.TB, r io.Reader) []string {
 // after checking it is the backup's, byte for byte.
 func wcDownload(tb testing.TB, url string, b spawner.Backup) []string {
 	tb.Helper()
-	resp, err := http.Get(url) //nolint:gosec,noctx // the link under test
+	resp, err := http.Get(url)
 	if err != nil {
 		tb.Fatalf("GET the link: %v", err)
 	}
