@@ -1,25 +1,20 @@
 package backup
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mineral-contest/spawner/internal/spawner"
+	"github.com/mineral-contest/spawner/internal/testworld/benchworld"
 	"github.com/mineral-contest/spawner/internal/testworld/fakes3"
 )
 
@@ -29,8 +24,6 @@ import (
 //	go test -run '^$' -bench Backup -benchtime 1x -count 5 -timeout 60m ./internal/backup/
 //
 // They run only with -bench, so the suite stays fast.
-
-const benchWorldSize = 1 << 30
 
 var benchWorld struct {
 	once sync.Once
@@ -44,12 +37,8 @@ func removeBenchWorld() {
 	}
 }
 
-// benchWorldDir returns the 1 GiB world, made on first use: what a game's
-// folder holds, in proportions a Minecraft world of a year shows: region
-// files whose chunks are already compressed (here half their blocks are
-// random bytes), and text and structured data that compress well (logs,
-// player data, stats: here words and numbers): about 170 files of 2 to
-// 10 MiB and 1,500 small ones. It compresses to about two thirds.
+// benchWorldDir returns the 1 GiB world (benchworld.Make), made on first
+// use.
 func benchWorldDir(b *testing.B) string {
 	b.Helper()
 	benchWorld.once.Do(func() {
@@ -61,122 +50,12 @@ func benchWorldDir(b *testing.B) string {
 			return
 		}
 		benchWorld.dir = dir
-		benchWorld.err = makeBenchWorld(dir, benchWorldSize)
+		benchWorld.err = benchworld.Make(dir, benchworld.Size)
 	})
 	if benchWorld.err != nil {
 		b.Fatal(benchWorld.err)
 	}
 	return benchWorld.dir
-}
-
-func makeBenchWorld(dir string, size int64) error {
-	r := rand.New(rand.NewPCG(1, 2))
-	random := rand.NewChaCha8([32]byte{7})
-	words := strings.Fields("minecraft:stone minecraft:dirt minecraft:grass_block minecraft:oak_log minecraft:water " +
-		"Pos Motion Rotation Health FallDistance Inventory Count Slot id tag Damage xp Level Score " +
-		"[Server thread/INFO]: joined the game left the game Saving chunks for level ServerLevel")
-	block := make([]byte, 64<<10)
-	text := func(p []byte) {
-		p = p[:0]
-		for len(p) < cap(p)-32 {
-			p = append(p, words[r.IntN(len(words))]...)
-			p = append(p, '=')
-			p = strconv.AppendInt(p, int64(r.IntN(2000)-1000), 10)
-			if r.IntN(8) == 0 {
-				p = append(p, '\n')
-			} else {
-				p = append(p, ' ')
-			}
-		}
-		for len(p) < cap(p) {
-			p = append(p, '\n')
-		}
-	}
-	write := func(name string, n int64, compressed bool) error {
-		if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-			return err
-		}
-		f, err := os.Create(name)
-		if err != nil {
-			return err
-		}
-		w := bufio.NewWriterSize(f, 1<<20)
-		for n > 0 {
-			p := block[:min(int64(len(block)), n)]
-			if compressed && r.IntN(2) == 0 {
-				_, _ = random.Read(p)
-			} else {
-				text(p)
-			}
-			if _, err := w.Write(p); err != nil {
-				f.Close()
-				return err
-			}
-			n -= int64(len(p))
-		}
-		if err := w.Flush(); err != nil {
-			f.Close()
-			return err
-		}
-		return f.Close()
-	}
-	left := size
-	for i := 0; left > 0; i++ {
-		var name string
-		var n int64
-		var compressed bool
-		switch {
-		case i%10 < 9 || left < 1<<20:
-			// small files: player data, stats, advancements, logs
-			name = filepath.Join(dir, "world", "playerdata", fmt.Sprintf("%02x", i%64), fmt.Sprintf("p%05d.dat", i))
-			n = min(left, int64(1<<10+r.IntN(31<<10)))
-		default:
-			name = filepath.Join(dir, "world", "region", fmt.Sprintf("r.%d.%d.mca", i%37, i/37))
-			n, compressed = min(left, int64(2<<20+r.IntN(8<<20))), true
-		}
-		if err := write(name, n, compressed); err != nil {
-			return err
-		}
-		left -= n
-	}
-	return nil
-}
-
-// rss reads the process's resident and peak resident memory (VmRSS and
-// VmHWM), in bytes.
-func rss(tb testing.TB) (now, peak int64) {
-	tb.Helper()
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		tb.Skip("no /proc/self/status to measure memory with")
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 2 {
-			continue
-		}
-		kib, _ := strconv.ParseInt(fields[1], 10, 64)
-		switch fields[0] {
-		case "VmRSS:":
-			now = kib << 10
-		case "VmHWM:":
-			peak = kib << 10
-		}
-	}
-	return now, peak
-}
-
-// idle frees what can be freed and resets the peak, so that the next peak
-// read is what came after; it returns the resident memory now.
-func idle(tb testing.TB) int64 {
-	tb.Helper()
-	runtime.GC()
-	debug.FreeOSMemory()
-	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
-		tb.Skipf("cannot reset the peak memory: %v", err)
-	}
-	now, _ := rss(tb)
-	return now
 }
 
 // BenchmarkBackup1GiB backs the 1 GiB world up to the local store and,
@@ -205,14 +84,14 @@ func BenchmarkBackup1GiB(b *testing.B) {
 		if i%2 == 1 {
 			runTar()
 		}
-		base := idle(b)
+		base := benchworld.Idle(b)
 		start := time.Now()
 		var err error
 		if arc, err = k.Backup(ctx, "bench", spawner.BackupStop, Dir(world)); err != nil {
 			b.Fatal(err)
 		}
 		ours += time.Since(start)
-		_, peak := rss(b)
+		_, peak := benchworld.RSS(b)
 		above = max(above, peak-base)
 		if i%2 == 0 {
 			runTar()
@@ -221,7 +100,7 @@ func BenchmarkBackup1GiB(b *testing.B) {
 			b.ReportMetric(float64(info.Size())/(1<<20), "tar-archive-MiB")
 		}
 	}
-	mbps := func(d time.Duration) float64 { return float64(b.N) * benchWorldSize / (1 << 20) / d.Seconds() }
+	mbps := func(d time.Duration) float64 { return float64(b.N) * benchworld.Size / (1 << 20) / d.Seconds() }
 	b.ReportMetric(mbps(ours), "ours-MiB/s")
 	b.ReportMetric(mbps(theirs), "tar-czf-MiB/s")
 	b.ReportMetric(theirs.Seconds()/ours.Seconds(), "ratio")
@@ -246,16 +125,16 @@ func BenchmarkBackupS3_1GiB(b *testing.B) {
 	var above int64
 	var took time.Duration
 	for range b.N {
-		base := idle(b)
+		base := benchworld.Idle(b)
 		start := time.Now()
 		if _, err := k.Write(context.Background(), "bench", spawner.BackupStop, Dir(world)); err != nil {
 			b.Fatal(err)
 		}
 		took += time.Since(start)
-		_, peak := rss(b)
+		_, peak := benchworld.RSS(b)
 		above = max(above, peak-base)
 	}
-	b.ReportMetric(float64(b.N)*benchWorldSize/(1<<20)/took.Seconds(), "ours-MiB/s")
+	b.ReportMetric(float64(b.N)*benchworld.Size/(1<<20)/took.Seconds(), "ours-MiB/s")
 	b.ReportMetric(float64(above)/(1<<20), "peak-RSS-above-idle-MiB")
 }
 
