@@ -28,6 +28,7 @@ import (
 	"github.com/mineral-contest/spawner/internal/testworld/fakeaws"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 	"github.com/mineral-contest/spawner/internal/testworld/fakes3"
+	"github.com/mineral-contest/spawner/internal/testworld/goaws"
 	"github.com/mineral-contest/spawner/internal/text"
 )
 
@@ -72,6 +73,9 @@ type ecsWorldWorld struct {
 	s3     *fakes3.Server
 	keeper *backup.Keeper // the bucket as the companion reaches it
 	recv   *alertReceiver
+	// q is the SNS the alerts are published to, its topic subscribed by
+	// the queue alertQueue.
+	q *goaws.SQS
 }
 
 func newECSWorldWorld(t *testing.T) *ecsWorldWorld {
@@ -83,20 +87,25 @@ func newECSWorldWorld(t *testing.T) *ecsWorldWorld {
 		return strings.Contains(r.Header.Get("Authorization"), "Credential="+fakeaws.AccessKeyID+"/") && fakes3.BotDenies(r)
 	})
 	recv := newAlertReceiver(t)
+	q := goaws.Start(t)
+	topic := q.CreateTopic(t, "spawner-alerts")
+	q.Subscribe(t, topic, alertQueue)
 	w := newWorld(t, worldOptions{
 		aws: fakeaws.Options{TaskDefinitions: map[string]fakeaws.TaskDefinition{ewFamily: ewTaskDefinition()}},
 		env: map[string]string{
-			"WORLD_S3_BUCKET":     ewBucket,
-			"AWS_ENDPOINT_URL_S3": s3.URL,
-			"WORLD_BACKUPS_KEEP":  "5",
-			"ALERT_WEBHOOK_URL":   recv.srv.URL + alertHook,
+			"WORLD_S3_BUCKET":      ewBucket,
+			"AWS_ENDPOINT_URL_S3":  s3.URL,
+			"WORLD_BACKUPS_KEEP":   "5",
+			"ALERT_WEBHOOK_URL":    recv.srv.URL + alertHook,
+			"ALERT_SNS_TOPIC_ARN":  topic,
+			"AWS_ENDPOINT_URL_SNS": q.Endpoint(),
 		},
 	})
 	store, err := backup.NewS3(s3.Client(t), ewBucket, backup.S3Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ew := &ecsWorldWorld{world: w, s3: s3, keeper: &backup.Keeper{Store: store}, recv: recv}
+	ew := &ecsWorldWorld{world: w, s3: s3, keeper: &backup.Keeper{Store: store}, recv: recv, q: q}
 	ewPutGame(t, ew)
 	return ew
 }
@@ -340,7 +349,15 @@ func TestECSWorldThroughTheDaemon(t *testing.T) {
 	if len(got) != 1 || got[0].Kind != "backup-failed" || got[0].Member != u.ID || !strings.Contains(got[0].Detail, "code 1") {
 		t.Errorf("alerts on the webhook: %+v, want one backup-failed of %s saying the companion exited with code 1", got, u.ID)
 	}
-	raw := strings.Join(w.recv.all(), "\n")
+	var sns []goaws.Notification
+	w.waitFor(t, "the backup-failed alert on SNS", func() bool {
+		sns = append(sns, w.q.Notifications(t, alertQueue)...)
+		return len(sns) > 0
+	}, d)
+	if b := decodeAlert(t, sns[0].Message); len(sns) != 1 || b.ID != got[0].ID || b.Kind != "backup-failed" {
+		t.Errorf("alerts on SNS: %d, the first %+v; want the webhook's one backup-failed %s", len(sns), b, got[0].ID)
+	}
+	raw := strings.Join(append(w.recv.all(), sns[0].Message), "\n")
 	for _, secret := range []string{w.discord.Options().Token, fakeaws.SecretAccessKey, fakeaws.AccessKeyID, alertHook, "alert-hook-token"} {
 		if strings.Contains(raw, secret) {
 			t.Errorf("an alert carries the secret %q:\n%s", secret, raw)
@@ -360,6 +377,9 @@ func TestECSWorldThroughTheDaemon(t *testing.T) {
 	}
 	if got := w.recv.all(); len(got) != 1 {
 		t.Errorf("the webhook got %d alerts, want the one backup-failed", len(got))
+	}
+	if more := w.q.Notifications(t, alertQueue); len(more) != 0 {
+		t.Errorf("SNS got %d more alerts, want the one backup-failed", len(more))
 	}
 }
 
