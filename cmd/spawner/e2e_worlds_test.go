@@ -293,8 +293,13 @@ func TestDockerWorldOutlivesItsServers(t *testing.T) {
 		t.Errorf("the ticket's last message does not say the world was saved: %q", end.Text())
 	}
 
-	// The same world again: its content is the last server's.
+	// The same world again (it slept meanwhile: /server create wakes it),
+	// at the same address: its content is the last server's.
+	first := addr
 	channelID, addr = wlReady(t, w, d, u, "home")
+	if addr != first {
+		t.Errorf("the world's second server is at %s, want its kept address %s", addr, first)
+	}
 	if n := wlStarts(t, addr); n != 2 {
 		t.Errorf("the world's second server shows start %d, want 2: the world was not kept", n)
 	}
