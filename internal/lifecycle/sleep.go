@@ -129,11 +129,11 @@ func (m *Manager) recoverSleep(ctx context.Context) {
 	}
 }
 
-// keepStatus records in the world of srv the version and protocol its
-// game answered a status with, for its sleep.
+// keepStatus records in the world of srv the version, protocol and
+// maximum of players its game answered a status with, for its sleep.
 func (m *Manager) keepStatus(ctx context.Context, srv spawner.Server, ping spawner.Ping) {
 	if srv.WorldID != "" {
-		m.worlds.Status(ctx, srv.WorldID, entryID(srv), ping.Version, ping.Protocol)
+		m.worlds.Status(ctx, srv.WorldID, entryID(srv), ping)
 	}
 }
 
