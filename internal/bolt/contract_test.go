@@ -519,6 +519,7 @@ var malformed = []struct {
 	{"world/listed", func(m map[string]any) { m["storage"] = []any{"v"} }, "storage is a list, want a string"},
 	{"world/-dash", func(map[string]any) {}, `the key names no world: not a valid world or backup id: world id "-dash": only letters, digits, - and _ are allowed, starting with a letter or digit`},
 	{"arn:world-bad", func(m map[string]any) { m["worldId"] = "../../etc" }, "worldId is not a world id"},
+	{"arn:woken-bad", func(m map[string]any) { m["wokenBy"] = "player:<@&1>" }, "wokenBy is not who woke a world"},
 }
 
 // goodRecord is a record of key's kind that both stores read.
