@@ -293,6 +293,14 @@ func (s *table) Put(ctx context.Context, srv spawner.Server) error {
 		return ctx.Err()
 	}
 	s.puts.add(srv)
+	// Kept as a store keeps it: what its record reads back.
+	rec, err := srv.Record()
+	if err != nil {
+		return fmt.Errorf("put %w", err)
+	}
+	if srv, err = rec.Server(srv.Key()); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.items[srv.Key()] = srv
