@@ -99,8 +99,7 @@ func ownersRules(lang text.Lang, actor spawner.Actor, w spawner.World, err error
 	if !errors.As(err, &r) || w.Owner == "" || w.Owner == actor.UserID {
 		return ""
 	}
-	switch r.Code {
-	case spawner.RefusedNoRole, spawner.RefusedBusy:
+	if r.Code == spawner.RefusedNoRole || r.Code == spawner.RefusedBusy {
 		return lang.WakeRefusal(r)
 	}
 	return ""
