@@ -242,9 +242,9 @@ func slFirstSleep(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.U
 	}
 	slEnded(t, w, d, channelID)
 	st := slWaitAsleep(t, w, d, addr)
-	if st.Players.Online != 0 || st.Version.Name != "1.20.2" || st.Version.Protocol != slProtocol {
-		t.Errorf("the asleep world's status: %d online, version %q protocol %d; want 0 online and its game's 1.20.2, %d",
-			st.Players.Online, st.Version.Name, st.Version.Protocol, slProtocol)
+	if st.Players.Online != 0 || st.Players.Max != worldGameMax || st.Version.Name != "1.20.2" || st.Version.Protocol != slProtocol {
+		t.Errorf("the asleep world's status: %d/%d online, version %q protocol %d; want 0/%d and its game's 1.20.2, %d",
+			st.Players.Online, st.Players.Max, st.Version.Name, st.Version.Protocol, worldGameMax, slProtocol)
 	}
 	if _, line2 := slGuild(w).SleepAsleep(); !strings.Contains(st.Description.String(), line2) {
 		t.Errorf("the asleep world's description %q does not say joining wakes it", st.Description.String())
@@ -285,7 +285,8 @@ func slWoken(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.User, 
 }
 
 // A world ended by the player watchdog sleeps on its port: a Minecraft
-// client lists it as asleep (0 online, the world's version); joining
+// client lists it as asleep (0 online of its game's maximum, the world's
+// version); joining
 // reads that the server starts and wakes the world: a new ticket for the
 // owner whose ready message names the player, the server on the same
 // port with the world's content. A second login during the wake starts

@@ -42,6 +42,11 @@ import (
 // worldGamePath is where the test game keeps its world in its container.
 const worldGamePath = "/world"
 
+// worldGameMax is the maximum of players the test game's status reports:
+// not a vanilla server's 20, so that an asleep world's status shows
+// whose maximum it is.
+const worldGameMax = 12
+
 // putWorldGame stores in the world's embedded store, before the daemon
 // starts, a game "keeper" of the test image that keeps a world at
 // worldGamePath, with RCON for its save and resume commands, as /game add
@@ -55,7 +60,7 @@ func putWorldGame(tb testing.TB, w *dockerWorld) {
 	doc, err := json.Marshal(map[string]any{
 		"name": "keeper", "title": "Keeper", "image": w.engine.ResponderImage(tb),
 		"port": dockerd.ResponderPort, "protocol": "minecraft",
-		"env":  map[string]string{"MC_WORLD": worldGamePath},
+		"env":  map[string]string{"MC_WORLD": worldGamePath, "MC_MAX_PLAYERS": strconv.Itoa(worldGameMax)},
 		"rcon": map[string]any{"port": responderRCONPort, "passwordEnv": "RCON_PASSWORD"},
 		"world": map[string]any{
 			"path":           worldGamePath,

@@ -40,8 +40,8 @@ func newAsleepWorlds(rt *docker.Runtime, locale string, waker mcsleep.Waker) (*a
 	return &asleepWorlds{set: set, listen: rt.ListenAddress}, nil
 }
 
-// Sleep answers for w on its kept port, showing the version and protocol
-// of its last real status, until Release or Close. Called again for a
+// Sleep answers for w on its kept port, showing the version, protocol and
+// maximum of players of its last real status, until Release or Close. Called again for a
 // world already answered for on that port, it only updates what the
 // status shows. A port another process holds is an error wrapping
 // spawner.ErrPortTaken; a world without a port is an error.
@@ -50,9 +50,10 @@ func (s *asleepWorlds) Sleep(w spawner.World) error {
 		return fmt.Errorf("asleep world %s: no port to answer on (%d)", w.ID, w.Port)
 	}
 	_, err := s.set.Listen(s.listen(w.Port), mcsleep.World{
-		ID:       w.ID,
-		Version:  w.StatusVersion,
-		Protocol: w.StatusProtocol,
+		ID:         w.ID,
+		Version:    w.StatusVersion,
+		Protocol:   w.StatusProtocol,
+		MaxPlayers: w.StatusMax,
 	})
 	return err
 }

@@ -515,9 +515,11 @@ var malformed = []struct {
 	{"world/sized", func(m map[string]any) { m["size"] = "3 GiB" }, "size is a string, want a number"},
 	{"world/far", func(m map[string]any) { m["port"] = num("70000") }, "port is not a TCP port"},
 	{"world/protocol", func(m map[string]any) { m["statusProtocol"] = num("1e10") }, "statusProtocol is not a protocol number"},
+	{"world/crowded", func(m map[string]any) { m["statusMax"] = num("1e7") }, "statusMax is not a player count"},
 	{"world/listed", func(m map[string]any) { m["storage"] = []any{"v"} }, "storage is a list, want a string"},
 	{"world/-dash", func(map[string]any) {}, `the key names no world: not a valid world or backup id: world id "-dash": only letters, digits, - and _ are allowed, starting with a letter or digit`},
 	{"arn:world-bad", func(m map[string]any) { m["worldId"] = "../../etc" }, "worldId is not a world id"},
+	{"arn:woken-bad", func(m map[string]any) { m["wokenBy"] = "player:<@&1>" }, "wokenBy is not who woke a world"},
 }
 
 // goodRecord is a record of key's kind that both stores read.
@@ -593,7 +595,7 @@ func goodRecords(tb testing.TB, sub subject) {
 	sub.raw(tb, "cooldown/good", goodRecord("cooldown/good"))
 	sub.raw(tb, "world/good", goodRecord("world/good"))
 	played := goodRecord("world/played") // an optional 0 is not known, as when absent
-	for _, attr := range []string{"size", "lastPlayed", "port", "statusProtocol"} {
+	for _, attr := range []string{"size", "lastPlayed", "port", "statusProtocol", "statusMax"} {
 		played[attr] = num("0")
 	}
 	sub.raw(tb, "world/played", played)

@@ -33,7 +33,7 @@ func TestWorldsSurviveReopen(t *testing.T) {
 	want := map[string]any{
 		"taskId": "world/" + w.ID, "userId": w.Owner, "game": "paper", "name": "survival", "state": "asleep",
 		"size": float64(3 << 30), "lastPlayed": float64(w.LastPlayed.UnixMilli()), "port": 25570.0, "statusVersion": "Paper 1.21.4",
-		"statusProtocol": 769.0, "creationDate": float64(w.CreatedAt.UnixMilli()), "storage": w.Storage,
+		"statusProtocol": 769.0, "statusMax": 40.0, "creationDate": float64(w.CreatedAt.UnixMilli()), "storage": w.Storage,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("stored world = %v, want %v", got, want)

@@ -2,6 +2,7 @@ package discord
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -57,7 +58,8 @@ func components(m spawner.Message) ([]discordgo.MessageComponent, error) {
 
 // onWakeClick serves a click on a Wake button: refusals at once, the wake
 // after a deferred private answer, which then says whether it is under
-// way. The message and its button stay as they are: the button works
+// way, or why not (about the owner when their rules refused it and the
+// clicker is someone else, see ownersRules). The message and its button stay as they are: the button works
 // until its ticket channel goes, and a click during a wake is refused by
 // the lifecycle.
 func (b *Bot) onWakeClick(i *discordgo.Interaction, worldID string) {
@@ -79,8 +81,28 @@ func (b *Bot) onWakeClick(i *discordgo.Interaction, worldID string) {
 	b.rememberName(i)
 	b.answerLater(i, wakeTimeout, func(ctx context.Context) string {
 		err := waker.WakeWorld(ctx, actor, worldID)
-		return b.worldOutcome(lang, "wake world", b.wakeWorld(ctx, actor, worldID, err), err, lang.WakeFailed, lang.WakeStarted)
+		w := b.wakeWorld(ctx, actor, worldID, err)
+		if why := ownersRules(lang, actor, w, err); why != "" {
+			return why
+		}
+		return b.worldOutcome(lang, "wake world", w, err, lang.WakeFailed, lang.WakeStarted)
 	})
+}
+
+// ownersRules is what actor reads of a wake of world w that the owner's
+// rules refused (err: their role, one server per member), when actor is
+// not the owner (an admin): the refusal about the owner, as a player
+// joining the world reads it. "" for any other outcome, and when the
+// owner clicked: the usual answer, worded to them, is then right.
+func ownersRules(lang text.Lang, actor spawner.Actor, w spawner.World, err error) string {
+	var r *spawner.Refusal
+	if !errors.As(err, &r) || w.Owner == "" || w.Owner == actor.UserID {
+		return ""
+	}
+	if r.Code == spawner.RefusedNoRole || r.Code == spawner.RefusedBusy {
+		return lang.WakeRefusal(r)
+	}
+	return ""
 }
 
 // wakeWorld is the world of a Wake button that was refused (err), for

@@ -179,6 +179,42 @@ func TestWakeButtonRefusals(t *testing.T) {
 	}
 }
 
+// A wake refused for the owner's rules (their role, one server per
+// member) reads about the owner to an admin who clicked the Wake button
+// of a member's world, in the admin's language, as a player joining the
+// world reads it; the owner who clicked reads it about themselves.
+// Refusals that are nobody's rules read the same to both.
+func TestWakeRefusedForTheOwnersRules(t *testing.T) {
+	t.Parallel()
+	w := &wakerFake{worldsFake: newWorlds()}
+	srv, b := wakeBot(t, w)
+	m := savedMessage(t, srv, b, "en-US")
+
+	for _, tc := range []struct {
+		name   string
+		by     fakediscord.User
+		locale string
+		err    *spawner.Refusal
+		want   string
+	}{
+		{"role, admin", admin, "en-US", &spawner.Refusal{Code: spawner.RefusedNoRole}, "Its owner no longer has a role that allows starting servers."},
+		{"role, admin in French", admin, "fr", &spawner.Refusal{Code: spawner.RefusedNoRole}, "Son propriétaire n'a plus de rôle qui permet de lancer des serveurs."},
+		{"busy, admin", admin, "en-US", &spawner.Refusal{Code: spawner.RefusedBusy}, "Its owner already has another server running or being created."},
+		{"busy, admin in French", admin, "fr", &spawner.Refusal{Code: spawner.RefusedBusy}, "Son propriétaire a déjà un autre serveur lancé ou en cours de création."},
+		{"role, owner", alice, "en-US", &spawner.Refusal{Code: spawner.RefusedNoRole}, "You don't have a role that allows this."},
+		{"busy, owner", alice, "en-US", &spawner.Refusal{Code: spawner.RefusedBusy}, "You already have a server running or being created. Stop it first with `/server stop`."},
+		{"cap, admin", admin, "en-US", &spawner.Refusal{Code: spawner.RefusedCap, Limit: 3}, "All 3 server slots are taken. Try again when one is free."},
+	} {
+		w.mu.Lock()
+		w.wake = func(spawner.Actor, string) error { return tc.err }
+		w.mu.Unlock()
+		ix := srv.Click(tc.by, tc.locale, m.ChannelID, m.ID, wakeButton)
+		if got := ix.WaitEdit(t, wait, nil).Text(); got != tc.want {
+			t.Errorf("%s: the click reads %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
 // An edit of the message keeps its button only when it still has a world
 // to wake; a world id no button can carry is refused, nothing posted.
 func TestWakeButtonEditedAndRefused(t *testing.T) {

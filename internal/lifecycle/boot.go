@@ -239,7 +239,7 @@ func (c *creation) ready(ctx context.Context, ping spawner.Ping) {
 		Mentions: []string{srv.Owner},
 		Key:      msgKey(srv, "ready"),
 	}, "ready message", gone)
-	_ = m.chat.Log(ctx, spawner.Message{Content: joinLines(m.logLang().LogReady(srv), c.woke.line(m.logLang())), Key: msgKey(srv, "log-ready")})
+	_ = m.chat.Log(ctx, spawner.Message{Content: joinLines(m.logLang().LogReady(srv), wokenLine(srv.WokenBy, m.logLang())), Key: msgKey(srv, "log-ready")})
 	c.log.Info("server ready", "address", srv.HostPort(), "players", ping.Online, "latency", ping.Latency)
 	// Hand over to the watchdogs last, so a stop never races the messages above.
 	var stopBy *spawner.Actor

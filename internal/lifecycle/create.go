@@ -37,9 +37,6 @@ type creation struct {
 	nudge    chan struct{}         // wakes the worker before its next poll
 	notes    progressNotes         // the image pull's notes while the task starts (progress.go)
 	booting                        // what the boot remembers between its polls (boot.go)
-	// woke is who woke the world the creation plays (wake.go); zero for
-	// a creation that woke none, or one a restart resumed.
-	woke wakeBy
 	// movedFrom is the address of the world the creation plays when
 	// another program held its kept port and its server got another.
 	movedFrom string
@@ -97,8 +94,8 @@ func (m *Manager) start(req spawner.CreateRequest, woke wakeBy) error {
 		}
 		return err
 	}
+	srv.WokenBy = m.keepWaker(woke)
 	c := m.newCreation(id, game, m.log.With("creation", id, "user", req.Owner))
-	c.woke = woke
 	if req.Answer != nil {
 		c.reply, c.answered = req.Answer.Update, req.Answer.Given()
 	}

@@ -293,6 +293,14 @@ func (s *table) Put(ctx context.Context, srv spawner.Server) error {
 		return ctx.Err()
 	}
 	s.puts.add(srv)
+	// Kept as a store keeps it: what its record reads back.
+	rec, err := srv.Record()
+	if err != nil {
+		return fmt.Errorf("put %w", err)
+	}
+	if srv, err = rec.Server(srv.Key()); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.items[srv.Key()] = srv
@@ -586,9 +594,11 @@ type players struct {
 	at    map[string]int // absent: no answer
 	every *int           // when set, every address's answer
 	pings record[ping]   // every probe
-	// version and protocol are what every status answers with.
+	// version, protocol and maximum are what every status answers with;
+	// a maximum of 0 answers 20, a vanilla server's.
 	version  string
 	protocol int
+	maximum  int
 }
 
 // ping is one probe: its protocol and address.
@@ -613,7 +623,11 @@ func (p *players) Ping(ctx context.Context, proto spawner.Protocol, addr string)
 	if !ok {
 		return spawner.Ping{}, errNoAnswer
 	}
-	return spawner.Ping{Online: n, Max: 20, Version: p.version, Protocol: p.protocol, Latency: 12 * time.Millisecond}, nil
+	maximum := p.maximum
+	if maximum == 0 {
+		maximum = 20
+	}
+	return spawner.Ping{Online: n, Max: maximum, Version: p.version, Protocol: p.protocol, Latency: 12 * time.Millisecond}, nil
 }
 
 // answer makes every address answer with n players online; answerAt,
@@ -631,10 +645,10 @@ func (p *players) answerAt(addr string, n int) {
 }
 
 // speak makes every status answer with version and protocol.
-func (p *players) speak(version string, protocol int) {
+func (p *players) speak(version string, protocol, maximum int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.version, p.protocol = version, protocol
+	p.version, p.protocol, p.maximum = version, protocol, maximum
 }
 
 func (p *players) silence() {

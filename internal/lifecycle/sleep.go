@@ -129,11 +129,11 @@ func (m *Manager) recoverSleep(ctx context.Context) {
 	}
 }
 
-// keepStatus records in the world of srv the version and protocol its
-// game answered a status with, for its sleep.
+// keepStatus records in the world of srv the version, protocol and
+// maximum of players its game answered a status with, for its sleep.
 func (m *Manager) keepStatus(ctx context.Context, srv spawner.Server, ping spawner.Ping) {
 	if srv.WorldID != "" {
-		m.worlds.Status(ctx, srv.WorldID, entryID(srv), ping.Version, ping.Protocol)
+		m.worlds.Status(ctx, srv.WorldID, entryID(srv), ping)
 	}
 }
 
@@ -141,8 +141,9 @@ func (m *Manager) keepStatus(ctx context.Context, srv spawner.Server, ping spawn
 // game's status and, where worlds keep ports, its address, which the
 // world keeps from now on. When its kept port was held by another program
 // (runTask), the admin log is told the address changed. It returns the
-// ready message's lines about the world, in a language: who woke it, and
-// that its address changed.
+// ready message's lines about the world, in a language: who woke it (as
+// its record keeps it, after a restart too), and that its address
+// changed.
 func (c *creation) worldReady(ctx context.Context, srv spawner.Server, ping spawner.Ping) func(text.Lang) string {
 	m := c.m
 	if srv.WorldID == "" {
@@ -158,11 +159,11 @@ func (c *creation) worldReady(ctx context.Context, srv spawner.Server, ping spaw
 			})
 		}
 	}
-	moved, woke := c.movedFrom, c.woke
+	moved, woke := c.movedFrom, srv.WokenBy
 	return func(l text.Lang) string {
 		if moved == "" {
-			return woke.line(l)
+			return wokenLine(woke, l)
 		}
-		return joinLines(woke.line(l), l.WorldAddressChanged(moved))
+		return joinLines(wokenLine(woke, l), l.WorldAddressChanged(moved))
 	}
 }

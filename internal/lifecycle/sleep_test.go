@@ -101,7 +101,7 @@ func withSleep(b *beds) option {
 func newSleepWorld(tb testing.TB, v *vault, b *beds, opts ...option) *world {
 	w := newWorldsWorld(tb, v, append([]option{withSleep(b)}, opts...)...)
 	w.cluster.mapPorts("", map[int]int{25565: 25570})
-	w.players.speak("Paper 1.21.4", 769)
+	w.players.speak("Paper 1.21.4", 769, 40)
 	run := w.tasks.RunTaskFn
 	w.tasks.RunTaskFn = func(ctx context.Context, spec spawner.TaskSpec) (spawner.Task, error) {
 		b.callf("run %d", spec.HostPort)
@@ -129,8 +129,8 @@ func TestAWorldKeepsItsPortAndSleeps(t *testing.T) {
 	w.recover()
 	srv := w.readyOn(alice, "")
 	world := v.only(t)
-	if world.Port != 25570 || world.Host != "203.0.113.1" || world.StatusVersion != "Paper 1.21.4" || world.StatusProtocol != 769 {
-		t.Fatalf("world recorded at ready %+v, want port 25570 on 203.0.113.1, Paper 1.21.4 (769)", world)
+	if world.Port != 25570 || world.Host != "203.0.113.1" || world.StatusVersion != "Paper 1.21.4" || world.StatusProtocol != 769 || world.StatusMax != 40 {
+		t.Fatalf("world recorded at ready %+v, want port 25570 on 203.0.113.1, Paper 1.21.4 (769), 40 players at most", world)
 	}
 	if got := w.m.WorldPorts(); !slices.Equal(got, []int{25570}) {
 		t.Errorf("WorldPorts while it runs = %v, want [25570]", got)
@@ -141,7 +141,7 @@ func TestAWorldKeepsItsPortAndSleeps(t *testing.T) {
 	if world.State != spawner.WorldAsleep || world.Port != 25570 || world.Server != "" {
 		t.Fatalf("world after its end %+v, want asleep on 25570", world)
 	}
-	if on, ok := b.answering(world.ID); !ok || on.Port != 25570 || on.StatusVersion != "Paper 1.21.4" || on.StatusProtocol != 769 {
+	if on, ok := b.answering(world.ID); !ok || on.Port != 25570 || on.StatusVersion != "Paper 1.21.4" || on.StatusProtocol != 769 || on.StatusMax != 40 {
 		t.Errorf("answered for as %+v (%v), want the world on 25570 with its status", on, ok)
 	}
 	if calls := strings.Join(b.log(), ","); !strings.HasSuffix(calls, "sleep "+world.ID+" 25570") {
@@ -341,9 +341,9 @@ func TestWatchdogKeepsTheWorldsStatus(t *testing.T) {
 	w := newSleepWorld(t, v, b)
 	w.recover()
 	w.readyOn(alice, "")
-	w.players.speak("Paper 1.21.5", 770)
+	w.players.speak("Paper 1.21.5", 770, 60)
 	w.advanceAndPass(w.game().CheckInterval, false)
-	if world := v.only(t); world.StatusVersion != "Paper 1.21.5" || world.StatusProtocol != 770 {
+	if world := v.only(t); world.StatusVersion != "Paper 1.21.5" || world.StatusProtocol != 770 || world.StatusMax != 60 {
 		t.Errorf("world %+v after a check, want the new status", world)
 	}
 	puts := len(v.called("put"))

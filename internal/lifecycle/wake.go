@@ -19,7 +19,8 @@ import (
 // owner's creation; the creation cooldown neither refuses it nor starts
 // with it (admission.AdmitWake). Accepted, it is the usual creation in its
 // worker: a new ticket for the owner, the steps, and a ready message that
-// says who woke the world. Whatever answered for the asleep world lets
+// says who woke the world, kept in the server's record (WokenBy) so that
+// a creation a restart resumed says it too. Whatever answered for the asleep world lets
 // its port go before the task starts (keepPort); a wake whose creation
 // ends before its server ran puts the world back to sleep on its port
 // (untrack, endWorld), as does the end of its server.
@@ -28,22 +29,21 @@ import (
 // WakeWorld; empty for a creation whose rules chose an asleep world), and
 // who woke it, the Minecraft player or the member.
 type wakeBy struct {
-	world  string
-	player string
-	member string
+	world string
+	by    spawner.WokenBy
 }
 
 // wakes reports whether the creation wakes a world.
-func (b wakeBy) wakes() bool { return b.player != "" || b.member != "" }
+func (b wakeBy) wakes() bool { return !b.by.Zero() }
 
-// line is the ready message's line that says who woke the world; "" for
-// a creation that woke none.
-func (b wakeBy) line(l text.Lang) string {
+// wokenLine is the ready message's line that says who woke the world of
+// a server, by; "" for a server whose creation woke none.
+func wokenLine(by spawner.WokenBy, l text.Lang) string {
 	switch {
-	case b.player != "":
-		return l.WokenByPlayer(b.player)
-	case b.member != "":
-		return l.WokenByMember(b.member)
+	case by.Player != "":
+		return l.WokenByPlayer(by.Player)
+	case by.Member != "":
+		return l.WokenByMember(by.Member)
 	}
 	return ""
 }
@@ -53,9 +53,21 @@ func (b wakeBy) line(l text.Lang) string {
 // create), a wake by its member.
 func (m *Manager) wokenBy(woke wakeBy, req spawner.CreateRequest, srv spawner.Server) wakeBy {
 	if !woke.wakes() && srv.WorldID != "" && m.worlds.Woken(srv.WorldID, srv.CreationID) {
-		woke.member = req.Owner
+		woke.by.Member = req.Owner
 	}
 	return woke
+}
+
+// keepWaker is who woke the world of a new server, as its record keeps
+// it; nobody when a record cannot keep them (a name no Minecraft login
+// gives, an id Discord never gives): the wake goes on, and its ready
+// message names nobody.
+func (m *Manager) keepWaker(woke wakeBy) spawner.WokenBy {
+	if err := woke.by.Storable(); err != nil {
+		m.log.Warn("who woke a world cannot be kept; its ready message will not name them", "world", woke.world, "err", err)
+		return spawner.WokenBy{}
+	}
+	return woke.by
 }
 
 // admit gives the creation id of req its place, by the rules of a wake
@@ -93,7 +105,7 @@ func (m *Manager) Wake(ctx context.Context, worldID, player string) (accepted bo
 	if err == nil {
 		returned := make(chan struct{})
 		defer close(returned)
-		err = m.startWake(owner, w, wakeBy{world: w.ID, player: player}, &quietAnswer{given: returned})
+		err = m.startWake(owner, w, wakeBy{world: w.ID, by: spawner.WokenBy{Player: player}}, &quietAnswer{given: returned})
 	}
 	return m.wakeAnswer(w, "player", player, err, lang)
 }
@@ -121,7 +133,7 @@ func (m *Manager) WakeWorld(ctx context.Context, by spawner.Actor, worldID strin
 			return err
 		}
 	}
-	err := m.startWake(owner, w, wakeBy{world: w.ID, member: by.UserID}, nil)
+	err := m.startWake(owner, w, wakeBy{world: w.ID, by: spawner.WokenBy{Member: by.UserID}}, nil)
 	m.wakeAnswer(w, "member", by.UserID, err, m.logLang())
 	return err
 }

@@ -241,6 +241,58 @@ func TestWakeWorldButton(t *testing.T) {
 	}
 }
 
+// Who woke a world outlives a restart of the bot while its server
+// boots: the record keeps them, and the ready message and the admin log
+// of the creation the next start resumes name the player (or the member)
+// who woke it.
+func TestWokenByOutlivesARestart(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		wake func(w *world, worldID string)
+		line func(text.Lang) string
+	}{
+		{"player", func(w *world, worldID string) {
+			if accepted, reason := w.m.Wake(w.ctx, worldID, "Alex_2"); !accepted {
+				w.tb.Fatalf("Wake refused: %q", reason)
+			}
+		}, func(l text.Lang) string { return l.WokenByPlayer("Alex_2") }},
+		{"member", func(w *world, worldID string) {
+			if err := w.m.WakeWorld(w.ctx, admin, worldID); err != nil {
+				w.tb.Fatalf("WakeWorld: %v", err)
+			}
+		}, func(l text.Lang) string { return l.WokenByMember(admin.UserID) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			v, b, roles := newVault(), newBeds(), &guildRoles{}
+			w, world := newWakeWorld(t, v, b, roles)
+			w.cluster.startIn(spawner.TaskProvisioning)
+			stale := w.clock.Waiters()
+			tc.wake(w, world.ID)
+			w.blockUntil(stale + 1) // the woken server's task is provisioning
+			w.cancel()
+			w.waitWorkers()
+			if srv, ok := w.serverOf(alice); !ok || srv.State == spawner.StateReady {
+				t.Fatalf("woken server %+v (%v) at the restart, want it booting\n%s", srv, ok, w)
+			}
+
+			stale = w.clock.Waiters()
+			w.restart()
+			w.recover()
+			w.blockUntil(stale + 1)
+			w.cluster.setAll(spawner.TaskRunning)
+			w.clock.Advance(w.cfg.PollInterval)
+			srv := w.wokenServer(alice)
+			if ready := w.expectSaid(srv, "ready", alice); !strings.Contains(ready.content, tc.line(text.En)) {
+				t.Errorf("the resumed creation's ready message does not say %q:\n%s", tc.line(text.En), ready.content)
+			}
+			logs := w.guild.logged(msgKey(srv, "log-ready"))
+			if len(logs) != 1 || !strings.Contains(logs[0].Content, tc.line(text.En)) {
+				t.Errorf("the admin log of the ready server %+v, want it to say %q", logs, tc.line(text.En))
+			}
+		})
+	}
+}
+
 // /server create of an asleep world wakes it: the creation cooldown does
 // not refuse it, and its ready message names the member; a creation of a
 // stored world in the cooldown is refused as ever.

@@ -52,6 +52,7 @@ const (
 	attrGameTemplate    = "gameTemplate"    // string: the game's template at creation, JSON
 	attrPlayers         = "players"         // number: what the last probe saw; -1: not counted
 	attrWorldID         = "worldId"         // string: the world the server plays, for a game with one
+	attrWokenBy         = "wokenBy"         // string: who woke that world, "player:<name>" or "member:<id>"
 )
 
 // Attr is one attribute of a Record.

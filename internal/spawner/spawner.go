@@ -104,6 +104,9 @@ type Server struct {
 	// WorldID is the id of the world the server plays, for a game with a
 	// world; empty otherwise.
 	WorldID string
+	// WokenBy is who woke that world, when the server's creation is a
+	// wake; the zero value otherwise.
+	WokenBy WokenBy
 }
 
 // PendingKeyPrefix starts the table key of a creation whose task is not known yet.

@@ -15,8 +15,8 @@ const MaxPlayers = 1_000_000
 // s: a server Record.Server reads back, with a task id or a
 // creation id, an owner, a channel and a creation time, under a key that
 // is not a game template's, a cooldown's, a session's, a report's or a
-// world's (IsServerKey), and a WorldID that is empty or valid
-// (ValidWorldID). The error reads "server <key>: <what lacks>", for the
+// world's (IsServerKey), a WorldID that is empty or valid
+// (ValidWorldID), and a WokenBy that is Storable. The error reads "server <key>: <what lacks>", for the
 // store to wrap ("put %w").
 func (s Server) Storable() error {
 	switch {
@@ -35,6 +35,8 @@ func (s Server) Storable() error {
 		return fmt.Errorf("server %s: players is not a player count", s.Key())
 	case s.WorldID != "" && ValidWorldID(s.WorldID) != nil:
 		return fmt.Errorf("server %s: %w", s.Key(), ValidWorldID(s.WorldID))
+	case s.WokenBy.Storable() != nil:
+		return fmt.Errorf("server %s: %s is %w", s.Key(), attrWokenBy, s.WokenBy.Storable())
 	}
 	return nil
 }
@@ -72,6 +74,7 @@ func (s Server) Record() (Record, error) {
 	r.setString(attrGameTemplate, string(s.GameTemplate))
 	r.setNumber(attrPlayers, min(s.Players, MaxPlayers))
 	r.setString(attrWorldID, s.WorldID)
+	r.setString(attrWokenBy, s.WokenBy.attr())
 	return r, nil
 }
 
@@ -80,7 +83,8 @@ func (s Server) Record() (Record, error) {
 // (taskId, the key itself; userId; channelId; creationDate) missing or
 // empty, an attribute of the wrong kind, a number out of its range, a time
 // before 1970, an unknown state, a creationId other than the key's, a
-// worldId ValidWorldID refuses. An optional number or time that is 0 is
+// worldId ValidWorldID refuses, a wokenBy that names nobody a record
+// keeps (see WokenBy.Storable). An optional number or time that is 0 is
 // not known, as when it is absent.
 //
 // A record of the original bot reads with Port 0 (the caller fills in its
@@ -126,6 +130,7 @@ func (d *reader) identity(s *Server) {
 		s.GameTemplate = []byte(tpl)
 	}
 	d.worldOfServer(s)
+	d.wokenBy(s)
 }
 
 // progress reads where the server is in its life.

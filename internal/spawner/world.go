@@ -47,11 +47,13 @@ type World struct {
 	// that the address of an asleep world (Host and Port) can be shown;
 	// empty when unknown.
 	Host string
-	// StatusVersion and StatusProtocol are the version name and protocol
-	// number its game last answered to a status ping, so an asleep world can
-	// answer pings as its game would.
+	// StatusVersion, StatusProtocol and StatusMax are the version name,
+	// protocol number and maximum of players its game last answered a
+	// status ping with, so an asleep world can answer pings as its game
+	// would; StatusMax is 0 when not known.
 	StatusVersion  string
 	StatusProtocol int
+	StatusMax      int
 	CreatedAt      time.Time
 	// Storage is the runtime's handle of the world's content (a Docker
 	// volume), as NewWorldStorage or RestoreWorld returned it; empty under

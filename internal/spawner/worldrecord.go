@@ -16,6 +16,7 @@ const (
 	attrHost           = "host"           // string: the host players reached its last server at
 	attrStatusVersion  = "statusVersion"  // string: the version its game last answered a ping with
 	attrStatusProtocol = "statusProtocol" // number: the protocol its game last answered a ping with
+	attrStatusMax      = "statusMax"      // number: the maximum of players its game last answered a ping with
 	attrStorage        = "storage"        // string: the runtime's handle of its content
 	attrServer         = "server"         // string: creation id of the server playing it
 )
@@ -32,7 +33,7 @@ func WorldKey(id string) (string, error) {
 // Storable reports whether a store may hold w: a world Record.World reads
 // back, with a valid id, an owner, a game, a valid name and a known state;
 // a size that is not negative, a TCP port or 0, a status protocol that
-// fits 32 bits, and times after 1970 or zero. The error reads
+// fits 32 bits, a status maximum from 0 to MaxPlayers, and times after 1970 or zero. The error reads
 // "world <id>: <what is wrong>", for the store to wrap ("put %w").
 func (w World) Storable() error {
 	if _, err := WorldKey(w.ID); err != nil {
@@ -54,6 +55,8 @@ func (w World) Storable() error {
 		why = "port is not a TCP port"
 	case w.StatusProtocol < math.MinInt32 || w.StatusProtocol > math.MaxInt32:
 		why = "status protocol is not a protocol number"
+	case w.StatusMax < 0 || w.StatusMax > MaxPlayers:
+		why = "status max is not a player count"
 	case !w.LastPlayed.IsZero() && w.LastPlayed.UnixMilli() <= 0:
 		why = "last played before 1970"
 	case !w.CreatedAt.IsZero() && w.CreatedAt.UnixMilli() <= 0:
@@ -87,6 +90,7 @@ func (w World) Record() (Record, error) {
 	r.setString(attrHost, w.Host)
 	r.setString(attrStatusVersion, w.StatusVersion)
 	r.setNumber(attrStatusProtocol, w.StatusProtocol)
+	r.setNumber(attrStatusMax, w.StatusMax)
 	r.setTime(attrCreationDate, w.CreatedAt)
 	r.setString(attrStorage, w.Storage)
 	r.setString(attrServer, w.Server)
@@ -98,7 +102,7 @@ func (w World) Record() (Record, error) {
 // attribute: a key whose id ValidWorldID refuses, a taskId other than the
 // key, userId, game, name or state missing or empty, a name ValidWorldName
 // refuses, an unknown state, an attribute of the wrong kind, a negative
-// size, a port or status protocol out of range, a time before 1970. An
+// size, a port, status protocol or status maximum out of range, a time before 1970. An
 // optional number or time that is 0 is not known, as when it is absent.
 func (r Record) World(key string) (World, error) {
 	d := reader{rec: r}
@@ -121,6 +125,7 @@ func (r Record) World(key string) (World, error) {
 	w.Host = d.str(attrHost, false)
 	w.StatusVersion = d.str(attrStatusVersion, false)
 	w.StatusProtocol = d.within(attrStatusProtocol, math.MinInt32, math.MaxInt32, "a protocol number")
+	w.StatusMax = d.within(attrStatusMax, 0, MaxPlayers, "a player count")
 	w.CreatedAt = d.time(attrCreationDate, false)
 	w.Storage = d.str(attrStorage, false)
 	w.Server = d.str(attrServer, false)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -34,7 +35,7 @@ func TestWorldRecordRoundTrips(t *testing.T) {
 		}
 	}
 	rec, _ := fresh.Record()
-	for _, absent := range []string{"size", "lastPlayed", "port", "host", "statusVersion", "statusProtocol", "storage"} {
+	for _, absent := range []string{"size", "lastPlayed", "port", "host", "statusVersion", "statusProtocol", "statusMax", "storage"} {
 		if a, ok := rec[absent]; ok {
 			t.Errorf("a new world's record holds %s = %+v", absent, a)
 		}
@@ -70,6 +71,7 @@ func TestWorldStorable(t *testing.T) {
 		"world w9: a negative size":                                            func(w *spawner.World) { w.Size = -1 },
 		"world w9: port is not a TCP port":                                     func(w *spawner.World) { w.Port = 65536 },
 		"world w9: status protocol is not a protocol number":                   func(w *spawner.World) { w.StatusProtocol = math.MaxInt32 + 1 },
+		"world w9: status max is not a player count":                           func(w *spawner.World) { w.StatusMax = -1 },
 		"world w9: last played before 1970":                                    func(w *spawner.World) { w.LastPlayed = time.Unix(-5, 0) },
 		"world w9: created before 1970":                                        func(w *spawner.World) { w.CreatedAt = time.Unix(0, 0) },
 	} {
@@ -80,6 +82,11 @@ func TestWorldStorable(t *testing.T) {
 		if err == nil || err.Error() != want {
 			t.Errorf("Record = %v, want %q", err, want)
 		}
+	}
+	crowded := records.World()
+	crowded.StatusMax = spawner.MaxPlayers + 1
+	if _, err := crowded.Record(); err == nil || !strings.Contains(err.Error(), "status max is not a player count") {
+		t.Errorf("Record of a world whose status max is over MaxPlayers = %v", err)
 	}
 	if _, err := (spawner.World{ID: "w9", Owner: "1", Game: "g", Name: "a", State: "x"}).Record(); err == nil {
 		t.Error("a world of an unknown state is storable")
@@ -118,6 +125,8 @@ func TestWorldRecordMalformed(t *testing.T) {
 		"statusProtocol is not a protocol number": func(r spawner.Record) {
 			r["statusProtocol"] = spawner.NumberAttr(math.MaxInt32 + 1)
 		},
+		"statusMax is not a player count":          func(r spawner.Record) { r["statusMax"] = spawner.NumberAttr(-1) },
+		"statusMax is a string, want a number":     func(r spawner.Record) { r["statusMax"] = spawner.StringAttr("20") },
 		"statusVersion is a number, want a string": func(r spawner.Record) { r["statusVersion"] = spawner.NumberAttr(1) },
 		"storage is a boolean, want a string":      func(r spawner.Record) { r["storage"] = spawner.BoolAttr(true) },
 		"server is a number, want a string":        func(r spawner.Record) { r["server"] = spawner.NumberAttr(43) },

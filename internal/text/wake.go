@@ -50,7 +50,9 @@ func (l Lang) WokenByMember(userID string) string {
 
 // WakeRefusal is why the owner's rules refused a wake by login, as a
 // Minecraft player reads it under SleepRefused's first line: plain text,
-// about the world's owner (the player may be anyone). Empty for a refusal
+// about the world's owner (the player may be anyone). A member other than
+// the owner (an admin) who clicked the Wake button reads it too when the
+// owner's role or their one server refused the wake. Empty for a refusal
 // a player has nothing to learn from: SleepRefused then says to try again
 // later.
 func (l Lang) WakeRefusal(r *spawner.Refusal) string {

@@ -43,21 +43,25 @@ func (p *Worlds) Played(ctx context.Context, id, server, host string, port int) 
 	return before, true
 }
 
-// Status records the version name and protocol number that the game of
-// world id, played by server, answered a status with, so that an asleep
-// world answers as its game would. The record is written only when they
-// changed; an answer with neither changes nothing.
-func (p *Worlds) Status(ctx context.Context, id, server, version string, protocol int) {
-	if version == "" && protocol == 0 {
+// Status records the version name, protocol number and maximum of
+// players that the game of world id, played by server, answered a status
+// with (a maximum over spawner.MaxPlayers is kept as that), so that an
+// asleep world answers as its game would. The record is written only when
+// they changed; an answer with neither a version nor a protocol changes
+// nothing.
+func (p *Worlds) Status(ctx context.Context, id, server string, ping spawner.Ping) {
+	if ping.Version == "" && ping.Protocol == 0 {
 		return
 	}
+	maxPlayers := min(max(ping.Max, 0), spawner.MaxPlayers)
 	p.mu.Lock()
 	k, ok := p.worlds[id]
-	if !ok || !k.recorded || k.w.Server != server || (k.w.StatusVersion == version && k.w.StatusProtocol == protocol) {
+	if !ok || !k.recorded || k.w.Server != server ||
+		(k.w.StatusVersion == ping.Version && k.w.StatusProtocol == ping.Protocol && k.w.StatusMax == maxPlayers) {
 		p.mu.Unlock()
 		return
 	}
-	k.w.StatusVersion, k.w.StatusProtocol = version, protocol
+	k.w.StatusVersion, k.w.StatusProtocol, k.w.StatusMax = ping.Version, ping.Protocol, maxPlayers
 	w := k.w
 	p.mu.Unlock()
 	p.put(ctx, w)

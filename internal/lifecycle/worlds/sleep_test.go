@@ -106,18 +106,28 @@ func TestAWorldKeepsItsPortAndSleeps(t *testing.T) {
 	}
 }
 
-// The status a game answered is recorded when it changed, not at every
-// ping; an answer that says neither changes nothing.
+// The status a game answered (version, protocol, maximum of players) is
+// recorded when it changed, not at every ping; an answer that says
+// neither a version nor a protocol changes nothing; a maximum larger than
+// a store keeps is kept as the most it keeps.
 func TestStatusRecordedWhenItChanges(t *testing.T) {
 	ctx := context.Background()
 	p, r := newSleepPart(spawner.World{ID: "a", Owner: "o", Game: "paper", Name: "a", State: spawner.WorldRunning, Server: "s1"})
-	p.Status(ctx, "a", "s1", "Paper 1.21.4", 769)
-	p.Status(ctx, "a", "s1", "Paper 1.21.4", 769)
-	p.Status(ctx, "a", "s1", "", 0)
-	p.Status(ctx, "a", "s2", "Paper 1.20", 700)
+	p.Status(ctx, "a", "s1", spawner.Ping{Version: "Paper 1.21.4", Protocol: 769, Max: 40})
+	p.Status(ctx, "a", "s1", spawner.Ping{Version: "Paper 1.21.4", Protocol: 769, Max: 40, Online: 3})
+	p.Status(ctx, "a", "s1", spawner.Ping{Max: 12})
+	p.Status(ctx, "a", "s2", spawner.Ping{Version: "Paper 1.20", Protocol: 700, Max: 10})
 	rec, puts := r.get("a")
-	if puts != 1 || rec.StatusVersion != "Paper 1.21.4" || rec.StatusProtocol != 769 {
+	if puts != 1 || rec.StatusVersion != "Paper 1.21.4" || rec.StatusProtocol != 769 || rec.StatusMax != 40 {
 		t.Errorf("record %+v after %d writes, want the status once", rec, puts)
+	}
+	p.Status(ctx, "a", "s1", spawner.Ping{Version: "Paper 1.21.4", Protocol: 769, Max: 60})
+	if rec, puts = r.get("a"); puts != 2 || rec.StatusMax != 60 {
+		t.Errorf("record %+v after %d writes, want the new maximum recorded", rec, puts)
+	}
+	p.Status(ctx, "a", "s1", spawner.Ping{Version: "Paper 1.21.4", Protocol: 769, Max: 1 << 40})
+	if rec, _ = r.get("a"); rec.StatusMax != spawner.MaxPlayers {
+		t.Errorf("a huge maximum recorded as %d, want %d", rec.StatusMax, spawner.MaxPlayers)
 	}
 }
 

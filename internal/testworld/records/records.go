@@ -71,6 +71,7 @@ func World() spawner.World {
 		Port:           25570,
 		StatusVersion:  "Paper 1.21.4",
 		StatusProtocol: 769,
+		StatusMax:      40,
 		CreatedAt:      created,
 		Storage:        "spawner-world-20261201T190000250Z-0a1b2c3d-2",
 	}

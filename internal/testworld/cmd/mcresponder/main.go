@@ -1,6 +1,7 @@
 // Command mcresponder is the game server of the test containers: it answers
 // Minecraft Server List Pings on MC_ADDR (":25565" by default), reporting
-// MC_PLAYERS players online, until SIGTERM or SIGINT, on which it says so
+// MC_PLAYERS players online of MC_MAX_PLAYERS (mcserver.DefaultMaxPlayers
+// when unset), until SIGTERM or SIGINT, on which it says so
 // on stdout and exits with code 0, as a game that saves its world does.
 // An unhandled SIGTERM would leave PID 1 running until the engine's SIGKILL
 // (exit code 137), so a stopped container's exit code tells a graceful stop.
@@ -42,9 +43,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mcresponder:", err)
 		os.Exit(1)
 	}
+	online, maximum := 0, mcserver.DefaultMaxPlayers
 	if n, err := strconv.Atoi(os.Getenv("MC_PLAYERS")); err == nil {
-		srv.SetPlayers(n, mcserver.DefaultMaxPlayers)
+		online = n
 	}
+	if n, err := strconv.Atoi(os.Getenv("MC_MAX_PLAYERS")); err == nil {
+		maximum = n
+	}
+	srv.SetPlayers(online, maximum)
 	if motd != "" {
 		srv.SetMOTD(motd)
 	}
