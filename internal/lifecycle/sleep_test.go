@@ -302,6 +302,7 @@ func TestRecoverPutsWorldsBackToSleep(t *testing.T) {
 	b.take(25572)
 	w := newSleepWorld(t, v, b)
 	w.recover()
+	w.waitWorkers() // the save of the world left running, in the background
 
 	for id, want := range map[string]spawner.World{
 		"fresh": {State: spawner.WorldAsleep, Port: 25570}, "old": {State: spawner.WorldStored},

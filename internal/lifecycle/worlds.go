@@ -108,8 +108,10 @@ func (we *worldEnd) line(lang text.Lang) string {
 // server and their save), then removes the storages no world names, reads
 // the count of each world's backups, and puts the asleep worlds back to
 // sleep on their ports (recoverSleep). It runs before any creation is
-// accepted. When a world's record could not be read (among problems), no
-// storage is removed: that world's may be one no readable record names.
+// accepted; the saves run in the background (saveOrphan), so a large
+// world does not hold the start up. When a world's record could not be
+// read (among problems), no storage is removed: that world's may be one
+// no readable record names.
 func (m *Manager) recoverWorlds(ctx context.Context, problems []error) {
 	if !m.worlds.Enabled() {
 		return
@@ -120,9 +122,7 @@ func (m *Manager) recoverWorlds(ctx context.Context, problems []error) {
 	})
 	for _, w := range orphans {
 		m.log.Info("saving a world whose server ended while the bot was away", "world", w.ID, "server", w.Server)
-		if s := m.worlds.SaveOrphan(ctx, w); s.Err != nil {
-			m.tellBackupFailed(ctx, w, w.Server, "", s.Err)
-		}
+		m.goWorker(func() { m.saveOrphan(w) })
 	}
 	if key, ok := unreadableWorld(problems); ok {
 		m.log.Warn("a world's record could not be read: no world storage is removed until it is repaired or deleted", "key", key)
@@ -131,6 +131,18 @@ func (m *Manager) recoverWorlds(ctx context.Context, problems []error) {
 	}
 	m.worlds.Count(ctx)
 	m.recoverSleep(ctx)
+}
+
+// saveOrphan saves w, found running at start with its server gone, as
+// the end of that server would have, then puts it to sleep on its port.
+// Until it is saved the world counts as running: no creation plays it.
+// It ends with the Manager; the next start saves the world again.
+func (m *Manager) saveOrphan(w spawner.World) {
+	s := m.worlds.SaveOrphan(m.ctx, w)
+	if s.Err != nil {
+		m.tellBackupFailed(m.ctx, w, w.Server, "", s.Err)
+	}
+	m.sleep(m.ctx, s.World)
 }
 
 // unreadableWorld returns the key of the first world record among

@@ -395,6 +395,7 @@ func TestRecoverSavesWorldsOfServersGone(t *testing.T) {
 	v.storages["vol-w-bob"], v.storages["vol-orphan"] = true, true
 	w.restart()
 	w.recover()
+	w.waitWorkers() // the save of bob's world, in the background
 
 	if bobs, _ := v.record("w-bob"); bobs.State != spawner.WorldStored || bobs.Server != "" || !slices.Contains(v.called("backup w-bob"), "backup w-bob stop") {
 		t.Errorf("bob's world %+v after restart (calls %v), want saved and stored", bobs, v.called("backup"))
@@ -462,5 +463,56 @@ func TestRecoverKeepsStoragesWhileAWorldRecordIsUnreadable(t *testing.T) {
 	}
 	if !strings.Contains(w.logs.String(), "no world storage is removed") {
 		t.Errorf("the log does not say why no storage was removed:\n%s", w.logs)
+	}
+}
+
+// The save of a world whose server ended while the bot was away does not
+// hold the start up: Recover returns while it runs, creations are
+// accepted meanwhile, the world itself counts as running until saved,
+// and it is saved and stored once its backup is done.
+func TestRecoverSavesInTheBackground(t *testing.T) {
+	v := newVault()
+	v.records["w-bob"] = spawner.World{ID: "w-bob", Owner: bob, Game: "minecraft", Name: "old", State: spawner.WorldRunning,
+		Server: "feedfacefeedfacefeedfacefeedface", Storage: "vol-w-bob", CreatedAt: t0}
+	v.storages["vol-w-bob"] = true
+	w := newWorldsWorld(t, v)
+	content := w.cfg.WorldContent.(*mockContent)
+	saved := content.SavedFn
+	saving, release := make(chan struct{}), make(chan struct{})
+	content.SavedFn = func(ctx context.Context, wd spawner.World, since time.Time) (spawner.Backup, error) {
+		close(saving)
+		<-release
+		return saved(ctx, wd, since)
+	}
+	recovered := make(chan error, 1)
+	go func() { recovered <- w.m.Recover(w.ctx) }()
+	select {
+	case err := <-recovered:
+		if err != nil {
+			t.Fatalf("Recover: %v", err)
+		}
+	case <-time.After(waitTimeout):
+		close(release)
+		t.Fatalf("Recover waits for the save of a world\n%s", w)
+	}
+	<-saving
+	req, _ := w.request(bob, "")
+	req.World = "old"
+	if err := w.m.Create(req); refusalCode(err) != spawner.RefusedWorldBusy {
+		t.Errorf("a creation on the world being saved: %v, want it refused as busy", err)
+	}
+	// Another member's creation is accepted meanwhile, and goes to ready.
+	w.cluster.startIn(spawner.TaskRunning)
+	w.players.answer(w.game().MinPlayers)
+	if req, _ := w.request(alice, ""); w.m.Create(req) != nil {
+		t.Errorf("a creation is refused while a world is being saved")
+	}
+	close(release)
+	w.waitWorkers()
+	if srv, ok := w.serverOf(alice); !ok || srv.State != spawner.StateReady {
+		t.Errorf("alice's server %+v, want ready", srv)
+	}
+	if bobs, _ := v.record("w-bob"); bobs.State == spawner.WorldRunning || bobs.Server != "" || bobs.Size != 3<<20 {
+		t.Errorf("bob's world after its save: %+v, want saved, no server", bobs)
 	}
 }
