@@ -6,6 +6,8 @@ import (
 	"unicode/utf8"
 
 	pk "github.com/Tnze/go-mc/net/packet"
+
+	"github.com/mineral-contest/spawner/internal/spawner"
 )
 
 // The fuzz targets feed what a client could send to the listener's parsers:
@@ -71,8 +73,8 @@ func FuzzLoginStart(f *testing.F) {
 		if protocol >= protocol1202 && !ls.HasUUID {
 			t.Errorf("protocol %d: accepted a login start without its UUID", protocol)
 		}
-		if ValidPlayerName(ls.Name) && (len(ls.Name) == 0 || len(ls.Name) > 16) {
-			t.Errorf("ValidPlayerName(%q)", ls.Name)
+		if spawner.LoginName(ls.Name) && (len(ls.Name) == 0 || len(ls.Name) > 16) {
+			t.Errorf("LoginName(%q)", ls.Name)
 		}
 	})
 }

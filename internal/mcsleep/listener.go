@@ -467,7 +467,7 @@ func (l *Listener) login(mc *mcnet.Conn, h Handshake) error {
 // refused by the Waker.
 func (l *Listener) decide(player string) string {
 	lang := l.cfg.Lang
-	if !ValidPlayerName(player) {
+	if !spawner.LoginName(player) {
 		return lang.SleepBadPlayer()
 	}
 	l.wakeMu.Lock()

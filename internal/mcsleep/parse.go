@@ -249,20 +249,3 @@ func ParseLoginStart(p pk.Packet, protocol int32) (LoginStart, error) {
 	ls.HasUUID = true
 	return ls, nil
 }
-
-// ValidPlayerName reports whether name is one a Minecraft account can
-// have: 1 to 16 ASCII letters, digits and _. Such a name is safe to show
-// anywhere (no markup, no mention, no line break).
-func ValidPlayerName(name string) bool {
-	if len(name) < 1 || len(name) > 16 {
-		return false
-	}
-	for _, c := range []byte(name) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
-}

@@ -22,3 +22,17 @@ func TestValidPlayerName(t *testing.T) {
 		}
 	}
 }
+
+// A login's name may be shorter than an operator's (older accounts,
+// servers that check no account), never longer, and never anything but
+// letters, digits and _.
+func TestLoginName(t *testing.T) {
+	for name, want := range map[string]bool{
+		"a": true, "Steve_42": true, "abcdefghijklmnop": true,
+		"": false, "abcdefghijklmnopq": false, "two words": false, "<@1>": false, "é": false, "a\nb": false,
+	} {
+		if got := spawner.LoginName(name); got != want {
+			t.Errorf("LoginName(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -41,7 +41,7 @@ func (b WokenBy) Storable() error {
 		return nil
 	case b.Player != "" && b.Member != "":
 		return fmt.Errorf("%w: both a player and a member", ErrWokenBy)
-	case b.Player != "" && !minecraftName(b.Player):
+	case b.Player != "" && !LoginName(b.Player):
 		return fmt.Errorf("%w: a player's name is 1 to 16 letters, digits or _", ErrWokenBy)
 	case b.Member != "" && !snowflake(b.Member):
 		return fmt.Errorf("%w: a member's id is 1 to 20 digits", ErrWokenBy)
@@ -83,22 +83,6 @@ func (d *reader) wokenBy(s *Server) {
 		d.failf("%s is %w", attrWokenBy, err)
 	}
 	s.WokenBy = b
-}
-
-// minecraftName reports whether name is one a Minecraft account can have:
-// 1 to 16 ASCII letters, digits and _ (safe to show anywhere).
-func minecraftName(name string) bool {
-	if len(name) < 1 || len(name) > 16 {
-		return false
-	}
-	for _, c := range []byte(name) {
-		switch {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '_':
-		default:
-			return false
-		}
-	}
-	return true
 }
 
 // snowflake reports whether id can be a Discord id: 1 to 20 digits.
