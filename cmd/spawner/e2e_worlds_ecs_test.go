@@ -8,11 +8,8 @@ package main
 // same bucket, before it lets the task stop.
 
 import (
-	"archive/tar"
-	"compress/gzip"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -214,17 +211,6 @@ func ewPush(t *testing.T, w *ecsWorldWorld, worldID string, files map[string]str
 	return b
 }
 
-// ewAnswer runs /world sub as u and returns its private answer once it
-// contains final.
-func ewAnswer(t *testing.T, w *ecsWorldWorld, u fakediscord.User, sub string, opts map[string]any, final string) string {
-	t.Helper()
-	ix := w.discord.Command(u, "en-US", []string{"world", sub}, opts)
-	if r := ix.WaitResponse(t, waitLong); !r.Ephemeral() {
-		t.Errorf("/world %s answered in public: %+v", sub, r)
-	}
-	return ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), final) }).Text()
-}
-
 // ewDownload follows the presigned link of a /world download answer and
 // returns the files of the archive it serves, by name.
 func ewDownload(t *testing.T, w *ecsWorldWorld, answer string) map[string]string {
@@ -241,31 +227,7 @@ func ewDownload(t *testing.T, w *ecsWorldWorld, answer string) map[string]string
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET the presigned link: %s", resp.Status)
 	}
-	return ewFiles(t, resp.Body)
-}
-
-// ewFiles reads the regular files of a tar.gz, by name.
-func ewFiles(t *testing.T, r io.Reader) map[string]string {
-	t.Helper()
-	zr, err := gzip.NewReader(r)
-	if err != nil {
-		t.Fatalf("the archive is not gzip: %v", err)
-	}
-	files := map[string]string{}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatalf("read the archive: %v", err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			b, _ := io.ReadAll(tr)
-			files[h.Name] = string(b)
-		}
-	}
+	return wlFiles(t, resp.Body)
 }
 
 // ewPulled is what the next task of the world would pull: the files of
@@ -306,7 +268,7 @@ func TestECSWorldThroughTheDaemon(t *testing.T) {
 
 	// The running world's content is in its task: saved at its stop.
 	live := text.En.Refusal(&spawner.Refusal{Code: spawner.RefusedWorldLive, Name: "home"})
-	if got := ewAnswer(t, w, u, "backup", map[string]any{"world": "home"}, "home"); got != live {
+	if got := wlAnswer(t, w.world, u, "backup", map[string]any{"world": "home"}, "home"); got != live {
 		t.Errorf("/world backup of a running world on ECS answered %q, want %q", got, live)
 	}
 
@@ -324,7 +286,7 @@ func TestECSWorldThroughTheDaemon(t *testing.T) {
 	if env := task.Environment(ecs.WorldContainer); env["WORLD_ID"] != worldID {
 		t.Errorf("the second task's companion overrides = %v, want WORLD_ID=%s", env, worldID)
 	}
-	files := ewDownload(t, w, ewAnswer(t, w, u, "download", map[string]any{"world": "home"}, w.s3.URL))
+	files := ewDownload(t, w, wlAnswer(t, w.world, u, "download", map[string]any{"world": "home"}, w.s3.URL))
 	if files["level.dat"] != "session 1" {
 		t.Errorf("the downloaded archive holds %v, want level.dat = session 1", files)
 	}
@@ -366,7 +328,7 @@ func TestECSWorldThroughTheDaemon(t *testing.T) {
 
 	// Restore the first backup: a copy of it becomes the newest (reason
 	// restored), after a copy of the current content.
-	click := ewConfirmed(t, w, u, "restore", map[string]any{"world": "home", "backup": first.ID})
+	click := wlConfirmed(t, w.world, u, "restore", map[string]any{"world": "home", "backup": first.ID})
 	click.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "restored") })
 	pulled, newest := ewPulled(t, w, worldID)
 	if newest.Reason != spawner.BackupRestored || newest.ID == first.ID || pulled["level.dat"] != "session 1" {
@@ -381,22 +343,4 @@ func TestECSWorldThroughTheDaemon(t *testing.T) {
 	if more := w.q.Notifications(t, alertQueue); len(more) != 0 {
 		t.Errorf("SNS got %d more alerts, want the one backup-failed", len(more))
 	}
-}
-
-// ewConfirmed runs /world sub as u, clicks its danger button and returns
-// the interaction of the click, whose edits say how it went.
-func ewConfirmed(t *testing.T, w *ecsWorldWorld, u fakediscord.User, sub string, opts map[string]any) *fakediscord.Interaction {
-	t.Helper()
-	ix := w.discord.Command(u, "en-US", []string{"world", sub}, opts)
-	ix.WaitResponse(t, waitLong)
-	m := ix.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return len(m.Buttons()) > 0 })
-	for _, b := range m.Buttons() {
-		if b.Style == fakediscord.ButtonDanger {
-			click := w.discord.Click(u, "en-US", m.ChannelID, m.ID, b.CustomID)
-			click.WaitResponse(t, waitLong)
-			return click
-		}
-	}
-	t.Fatalf("/world %s asked no confirmation: %q %+v", sub, m.Text(), m.Buttons())
-	return nil
 }

@@ -27,7 +27,7 @@ func TestDockerWorldServerResumesAfterSIGKILL(t *testing.T) {
 	if after := w.containerOf(t, channelID); after.ID != before.ID || after.State != "running" {
 		t.Fatalf("the server's container changed across the restart: %s (%s) → %s (%s)", before.ID, before.State, after.ID, after.State)
 	}
-	if list := wlAnswer(t, w, u, "list", nil, "home"); !strings.Contains(list, "running") {
+	if list := wlAnswer(t, w.world, u, "list", nil, "home"); !strings.Contains(list, "running") {
 		t.Errorf("/world list after the restart: %q, want home running", list)
 	}
 	if n := wlStarts(t, addr); n != 1 {

@@ -140,7 +140,7 @@ func wlStop(t *testing.T, w *dockerWorld, d *daemonHandle, u fakediscord.User, c
 }
 
 // wlAnswer runs /world sub as u and returns its private answer once final.
-func wlAnswer(t *testing.T, w *dockerWorld, u fakediscord.User, sub string, opts map[string]any, final string) string {
+func wlAnswer(t *testing.T, w *world, u fakediscord.User, sub string, opts map[string]any, final string) string {
 	t.Helper()
 	ix := w.discord.Command(u, "en-US", []string{"world", sub}, opts)
 	if r := ix.WaitResponse(t, waitLong); !r.Ephemeral() {
@@ -151,7 +151,7 @@ func wlAnswer(t *testing.T, w *dockerWorld, u fakediscord.User, sub string, opts
 
 // wlConfirmed runs /world sub as u, clicks its danger button and returns
 // the interaction of the click, whose edits say how it went.
-func wlConfirmed(t *testing.T, w *dockerWorld, u fakediscord.User, sub string, opts map[string]any) *fakediscord.Interaction {
+func wlConfirmed(t *testing.T, w *world, u fakediscord.User, sub string, opts map[string]any) *fakediscord.Interaction {
 	t.Helper()
 	ix := w.discord.Command(u, "en-US", []string{"world", sub}, opts)
 	ix.WaitResponse(t, waitLong)
@@ -240,25 +240,7 @@ func wlDownload(t *testing.T, answer, httpAddr string) map[string]string {
 	if resp.StatusCode != http.StatusOK {
 		t.Fatalf("GET the download link: %s", resp.Status)
 	}
-	zr, err := gzip.NewReader(resp.Body)
-	if err != nil {
-		t.Fatalf("the download is not gzip: %v", err)
-	}
-	files := map[string]string{}
-	tr := tar.NewReader(zr)
-	for {
-		h, err := tr.Next()
-		if err == io.EOF {
-			return files
-		}
-		if err != nil {
-			t.Fatalf("read the archive: %v", err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			b, _ := io.ReadAll(tr)
-			files[h.Name] = string(b)
-		}
-	}
+	return wlFiles(t, resp.Body)
 }
 
 // A world outlives its servers: a second server of the member's world
@@ -278,12 +260,12 @@ func TestDockerWorldOutlivesItsServers(t *testing.T) {
 	if n := wlStarts(t, addr); n != 1 {
 		t.Fatalf("a new world's first server shows start %d, want 1", n)
 	}
-	if list := wlAnswer(t, w, u, "list", nil, "home"); !strings.Contains(list, "running") {
+	if list := wlAnswer(t, w.world, u, "list", nil, "home"); !strings.Contains(list, "running") {
 		t.Errorf("/world list while its server runs: %q", list)
 	}
 
 	// A backup of the running server: the game saves first, resumes after.
-	got := wlAnswer(t, w, u, "backup", map[string]any{"world": "home"}, "backed up")
+	got := wlAnswer(t, w.world, u, "backup", map[string]any{"world": "home"}, "backed up")
 	if !strings.Contains(got, "World **home**") {
 		t.Errorf("/world backup answered %q", got)
 	}
@@ -315,7 +297,7 @@ func TestDockerWorldOutlivesItsServers(t *testing.T) {
 		t.Fatalf("backups after a manual backup and two stops: %v, want 3", backups)
 	}
 	// The newest holds two starts.
-	files := wlDownload(t, wlAnswer(t, w, u, "download", map[string]any{"world": "home"}, publicURL), httpAddrOf(t, w.world, d))
+	files := wlDownload(t, wlAnswer(t, w.world, u, "download", map[string]any{"world": "home"}, publicURL), httpAddrOf(t, w.world, d))
 	if strings.TrimSpace(files["starts"]) != "2" {
 		t.Errorf("the newest backup's archive holds %v, want starts = 2", files)
 	}
@@ -323,7 +305,7 @@ func TestDockerWorldOutlivesItsServers(t *testing.T) {
 	// Restore the manual backup (one start): the current content is backed
 	// up first, and the next server starts on the restored one.
 	manual := backups[len(backups)-1]
-	click := wlConfirmed(t, w, u, "restore", map[string]any{"world": "home", "backup": manual})
+	click := wlConfirmed(t, w.world, u, "restore", map[string]any{"world": "home", "backup": manual})
 	click.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "restored") })
 	if after := wlBackups(t, w, u, "home"); len(after) != 4 {
 		t.Errorf("backups after a restore: %v, want the before-restore one added to %v", after, backups)
@@ -339,12 +321,12 @@ func TestDockerWorldOutlivesItsServers(t *testing.T) {
 
 	// Another member neither sees nor touches it.
 	other := member(2)
-	if list := wlAnswer(t, w, other, "list", nil, ""); strings.Contains(list, "home") {
+	if list := wlAnswer(t, w.world, other, "list", nil, ""); strings.Contains(list, "home") {
 		t.Errorf("another member's /world list shows the world: %q", list)
 	}
 
 	// Delete: the world, its volume and its backups are gone.
-	click = wlConfirmed(t, w, u, "delete", map[string]any{"world": "home"})
+	click = wlConfirmed(t, w.world, u, "delete", map[string]any{"world": "home"})
 	click.WaitEdit(t, waitLong, func(m fakediscord.Message) bool { return strings.Contains(m.Text(), "deleted") })
 	if vols := wlVolumes(t, w); len(vols) != 0 {
 		t.Errorf("world volumes after the deletion: %v", vols)
@@ -352,8 +334,32 @@ func TestDockerWorldOutlivesItsServers(t *testing.T) {
 	if archives, other := wlArchives(t, w); len(archives)+len(other) != 0 {
 		t.Errorf("backups left after the deletion: %v %v", archives, other)
 	}
-	if list := wlAnswer(t, w, u, "list", nil, ""); strings.Contains(list, "home") {
+	if list := wlAnswer(t, w.world, u, "list", nil, ""); strings.Contains(list, "home") {
 		t.Errorf("/world list after the deletion: %q", list)
+	}
+}
+
+// wlFiles reads the regular files of a tar.gz, by name.
+func wlFiles(t *testing.T, r io.Reader) map[string]string {
+	t.Helper()
+	zr, err := gzip.NewReader(r)
+	if err != nil {
+		t.Fatalf("the archive is not gzip: %v", err)
+	}
+	files := map[string]string{}
+	tr := tar.NewReader(zr)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return files
+		}
+		if err != nil {
+			t.Fatalf("read the archive: %v", err)
+		}
+		if h.Typeflag == tar.TypeReg {
+			b, _ := io.ReadAll(tr)
+			files[h.Name] = string(b)
+		}
 	}
 }
 
@@ -460,7 +466,7 @@ func TestDockerWorldSurvivesSIGKILL(t *testing.T) {
 	}
 	wlStop(t, w, p.handle(w.world), u, channelID)
 	vols := wlVolumes(t, w)
-	wlConfirmed(t, w, u, "restore", map[string]any{"world": "big", "backup": before[0]})
+	wlConfirmed(t, w.world, u, "restore", map[string]any{"world": "big", "backup": before[0]})
 	wlWaitUntil(t, "the restore to make a new volume", func() bool { return len(wlVolumes(t, w)) > len(vols) })
 	p.kill(t)
 	restored := strings.Contains(p.logs.String(), "world restored")
