@@ -29,15 +29,23 @@ const responderRCONPort = 25575
 // would have.
 func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
 	tb.Helper()
-	cfg, err := config.LoadWithin(w.getenv, os.ReadFile, limits)
-	if err != nil {
-		tb.Fatalf("configuration: %v", err)
-	}
-	doc, err := json.Marshal(map[string]any{
+	putDockerGame(tb, w, map[string]any{
 		"name": "paper", "title": "Minecraft Paper", "image": w.engine.ResponderImage(tb),
 		"port": dockerd.ResponderPort, "protocol": "minecraft",
 		"rcon": map[string]any{"port": responderRCONPort, "passwordEnv": "RCON_PASSWORD"},
 	})
+}
+
+// putDockerGame stores the template tpl in the world's embedded store,
+// before the daemon starts, as /game add would have: refused as /game add
+// would refuse it, the test fails.
+func putDockerGame(tb testing.TB, w *dockerWorld, tpl map[string]any) {
+	tb.Helper()
+	cfg, err := config.LoadWithin(w.getenv, os.ReadFile, limits)
+	if err != nil {
+		tb.Fatalf("configuration: %v", err)
+	}
+	doc, err := json.Marshal(tpl)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -49,7 +57,7 @@ func putDockerRCONGame(tb testing.TB, w *dockerWorld) {
 		tb.Fatalf("open the embedded store: %v", err)
 	}
 	defer s.Close()
-	if err := s.PutGame(context.Background(), "paper", doc); err != nil {
+	if err := s.PutGame(context.Background(), tpl["name"].(string), doc); err != nil {
 		tb.Fatalf("store the template: %v", err)
 	}
 }

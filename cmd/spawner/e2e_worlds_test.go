@@ -12,7 +12,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -31,10 +30,7 @@ import (
 	"github.com/docker/docker/api/types/volume"
 	"github.com/docker/docker/pkg/stdcopy"
 
-	"github.com/mineral-contest/spawner/internal/bolt"
-	"github.com/mineral-contest/spawner/internal/config"
 	"github.com/mineral-contest/spawner/internal/docker"
-	"github.com/mineral-contest/spawner/internal/spawner"
 	"github.com/mineral-contest/spawner/internal/testworld/dockerd"
 	"github.com/mineral-contest/spawner/internal/testworld/fakediscord"
 )
@@ -53,11 +49,7 @@ const worldGameMax = 12
 // would have.
 func putWorldGame(tb testing.TB, w *dockerWorld) {
 	tb.Helper()
-	cfg, err := config.LoadWithin(w.getenv, os.ReadFile, limits)
-	if err != nil {
-		tb.Fatalf("configuration: %v", err)
-	}
-	doc, err := json.Marshal(map[string]any{
+	putDockerGame(tb, w, map[string]any{
 		"name": "keeper", "title": "Keeper", "image": w.engine.ResponderImage(tb),
 		"port": dockerd.ResponderPort, "protocol": "minecraft",
 		"env":  map[string]string{"MC_WORLD": worldGamePath, "MC_MAX_PLAYERS": strconv.Itoa(worldGameMax)},
@@ -68,20 +60,6 @@ func putWorldGame(tb testing.TB, w *dockerWorld) {
 			"resumeCommands": []string{"save-on"},
 		},
 	})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if _, err := spawner.ParseTemplateWithin(doc, cfg.Catalog()[0], limits); err != nil {
-		tb.Fatalf("the test's template is refused: %v", err)
-	}
-	s, err := bolt.Open(w.dataDir)
-	if err != nil {
-		tb.Fatalf("open the embedded store: %v", err)
-	}
-	defer s.Close()
-	if err := s.PutGame(context.Background(), "keeper", doc); err != nil {
-		tb.Fatalf("store the template: %v", err)
-	}
 }
 
 // newWorldsWorld is a Docker world with the game "keeper" and the web
