@@ -88,7 +88,9 @@ func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.
 	var wg sync.WaitGroup
 	if a.docker != nil {
 		wg.Go(func() { f.docker = a.docker.Check(ctx, dockerImages(cfg, stored)) })
-		wg.Go(func() { f.asleep = checkAsleepWorlds(ctx, a, stored) })
+		if a.table == nil { // else once the table is read, below
+			wg.Go(func() { f.asleep = checkAsleepWorlds(ctx, a, stored) })
+		}
 	}
 	wg.Go(func() { f.discord = a.bot.Check(ctx) })
 	if a.tasks != nil {
@@ -96,8 +98,13 @@ func askAll(ctx context.Context, cfg *config.Config, a *adapters, alerts *alert.
 	}
 	if a.table != nil {
 		wg.Go(func() {
-			if f.table = a.table.Check(ctx); f.table == nil {
-				f.records, f.table = checkTableRecords(ctx, a.table)
+			if f.table = a.table.Check(ctx); f.table != nil {
+				return
+			}
+			var stored *spawner.Snapshot
+			stored, f.records, f.table = checkTableRecords(ctx, a.table)
+			if a.docker != nil {
+				f.asleep = checkAsleepWorlds(ctx, a, stored)
 			}
 		})
 	}
@@ -179,14 +186,15 @@ func checkWorldBucket(ctx context.Context, cfg *config.Config) error {
 }
 
 // checkTableRecords reads every record of the table, as the daemon does
-// at start (one Scan), and returns those it would skip (recordWarnings).
-// A scan that fails is a problem: the daemon could not start either.
-func checkTableRecords(ctx context.Context, table *dynamo.Table) ([]string, error) {
+// at start (one Scan), and returns them with those it would skip
+// (recordWarnings). A scan that fails is a problem: the daemon could not
+// start either.
+func checkTableRecords(ctx context.Context, table *dynamo.Table) (*spawner.Snapshot, []string, error) {
 	stored, err := table.LoadAll(ctx)
 	if err != nil {
-		return nil, &spawner.Problem{Var: "AWS_DYNAMODB_TABLE_NAME", Err: fmt.Errorf("read the records of table %s: %w", table.Name(), err)}
+		return nil, nil, &spawner.Problem{Var: "AWS_DYNAMODB_TABLE_NAME", Err: fmt.Errorf("read the records of table %s: %w", table.Name(), err)}
 	}
-	return recordWarnings("AWS_DYNAMODB_TABLE_NAME", stored), nil
+	return &stored, recordWarnings("AWS_DYNAMODB_TABLE_NAME", stored), nil
 }
 
 // recordWarnings tells each record of stored that cannot be read (a

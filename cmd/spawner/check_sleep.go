@@ -152,19 +152,13 @@ func (c chatText) String() string {
 	return s
 }
 
-// checkAsleepWorlds checks the ports of the asleep worlds in the store:
-// the table's, else the data folder's as checkDataDir read it (stored;
-// nil when it was not read, in use by a running spawner, which answers
-// on them). It returns nil when the worlds could not be read: the store's
-// own section tells why.
+// checkAsleepWorlds checks the ports of the asleep worlds in the store,
+// as check read it once for every check of its records (stored: the
+// table's, else the data folder's; nil when it was not read, the data
+// folder in use by a running spawner, which answers on them). It returns
+// nil when the worlds could not be read: the store's own section tells
+// why.
 func checkAsleepWorlds(ctx context.Context, a *adapters, stored *spawner.Snapshot) *asleepPortsCheck {
-	if a.table != nil {
-		snap, err := a.table.LoadAll(ctx)
-		if err != nil {
-			return nil
-		}
-		stored = &snap
-	}
 	if stored == nil {
 		return nil
 	}
