@@ -27,6 +27,21 @@ type limits struct {
 	entries int
 }
 
+// open streams a backup's archive with its description and the limits a
+// restore of it keeps to; the caller closes the stream.
+func (k *Keeper) open(ctx context.Context, worldID, backupID string) (io.ReadCloser, spawner.Backup, limits, error) {
+	rc, b, err := k.Store.Open(ctx, worldID, backupID)
+	if err != nil {
+		return nil, b, limits{}, err
+	}
+	lim, err := k.limits(b)
+	if err != nil {
+		_ = rc.Close()
+		return nil, b, limits{}, err
+	}
+	return rc, b, lim, nil
+}
+
 // limits returns the bounds of a restore of b: what b recorded, and never
 // more than the Keeper's ceilings.
 func (k *Keeper) limits(b spawner.Backup) (limits, error) {
@@ -348,15 +363,11 @@ func (k *Keeper) RestoreTar(ctx context.Context, worldID, backupID string, w io.
 	if err := errors.Join(spawner.ValidWorldID(worldID), spawner.ValidBackupID(backupID)); err != nil {
 		return err
 	}
-	rc, b, err := k.Store.Open(ctx, worldID, backupID)
+	rc, b, lim, err := k.open(ctx, worldID, backupID)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	lim, err := k.limits(b)
-	if err != nil {
-		return err
-	}
 	tw := tar.NewWriter(w)
 	links := &extractor{links: map[string]bool{}}
 	err = readArchive(ctx, rc, b, lim, func(name string, h *tar.Header, body io.Reader) error {

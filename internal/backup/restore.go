@@ -181,15 +181,11 @@ func (k *Keeper) swap(dir, parent, next, old string) error {
 // extract writes the content of a backup into the empty folder dir and
 // flushes it to disk.
 func (k *Keeper) extract(ctx context.Context, worldID, backupID, dir string) error {
-	rc, b, err := k.Store.Open(ctx, worldID, backupID)
+	rc, b, lim, err := k.open(ctx, worldID, backupID)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
-	lim, err := k.limits(b)
-	if err != nil {
-		return err
-	}
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err
